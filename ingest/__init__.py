@@ -1,0 +1,1 @@
+"""Ingest: read CSV/XLSX/Parquet, check every rule of the data contract, upsert, quarantine."""

@@ -1,0 +1,268 @@
+"""Typed parsing and row rules, vectorised in Polars, with a reason for every rejected cell.
+
+Input: the text frame from `readers` (canonical column names, `_sheet`, `_row`). Output: the typed
+frame and, for every bad cell, one error row (sheet, row, column, original value, reason). The
+reasons are written for the clerk who must fix the file, in Chinese and English.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from ingest.contract import Contract, KindSpec
+
+LIST_SEPARATORS = r"[;,，；、|/]+"
+EARLIEST = dt.date(1985, 1, 1)       # the Patent Law took effect on 1985-04-01
+LATEST = dt.date(2100, 12, 31)
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+META = ("_sheet", "_row")
+EXTRA = "_extra"   # a reader's own reason for rejecting a whole row (e.g. too many fields)
+ERROR_SCHEMA = {"_sheet": pl.String, "_row": pl.String, "column": pl.String,
+                "value": pl.String, "reason": pl.String}
+
+
+@dataclass
+class Parsed:
+    typed: pl.DataFrame      # good rows, typed, plus _sheet/_row
+    errors: pl.DataFrame     # one row per bad cell: _sheet, _row, column, value, reason
+    rejected_rows: pl.DataFrame  # raw text of the rejected rows (for the quarantine)
+    blank_rows: int
+
+
+def _fold_expr(col: pl.Expr) -> pl.Expr:
+    return col.str.to_lowercase().str.replace_all(r"[\s_\-]+", "")
+
+
+def _date_expr(s: pl.Expr) -> pl.Expr:
+    """Parse every date form of SPEC §2 from normalised text; null where it is not a date."""
+    eight = s.str.contains(r"^\d{8}$")
+    serial = s.str.contains(r"^\d{1,5}(\.0+)?$")
+    separated = (s.str.replace(r"日$", "").str.replace_all(r"[/.年月]", "-"))
+    from_eight = (s.str.slice(0, 4) + "-" + s.str.slice(4, 2) + "-" + s.str.slice(6, 2)).str.strptime(
+        pl.Date, "%Y-%m-%d", strict=False)
+    from_serial = pl.lit(EXCEL_EPOCH) + pl.duration(
+        days=s.str.replace(r"\.0+$", "").cast(pl.Int64, strict=False))
+    from_sep = pl.when(separated.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}$")).then(
+        separated.str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+    return pl.when(eight).then(from_eight).when(serial).then(from_serial.cast(pl.Date)).otherwise(from_sep)
+
+
+def _timestamp_expr(s: pl.Expr) -> pl.Expr:
+    """A date form, optionally followed by a time `H:MM[:SS]`, or an Excel serial with fraction."""
+    parts = s.str.extract_groups(r"^([^\sT]+)(?:[\sT]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+    date_part = _date_expr(parts.struct.field("1"))
+    seconds = (parts.struct.field("2").cast(pl.Int64, strict=False).fill_null(0) * 3600
+               + parts.struct.field("3").cast(pl.Int64, strict=False).fill_null(0) * 60
+               + parts.struct.field("4").cast(pl.Int64, strict=False).fill_null(0))
+    bad_time = (parts.struct.field("2").cast(pl.Int64, strict=False).fill_null(0) > 23) | (
+        parts.struct.field("3").cast(pl.Int64, strict=False).fill_null(0) > 59) | (
+        parts.struct.field("4").cast(pl.Int64, strict=False).fill_null(0) > 59)
+    serial_frac = s.str.contains(r"^\d{1,5}\.\d+$") & ~s.str.contains(r"^\d{1,5}\.0+$")
+    from_serial = pl.lit(dt.datetime(1899, 12, 30)) + pl.duration(
+        milliseconds=(s.cast(pl.Float64, strict=False) * 86_400_000).round(0).cast(pl.Int64, strict=False))
+    combined = date_part.cast(pl.Datetime("us")) + pl.duration(seconds=seconds)
+    return (pl.when(serial_frac).then(from_serial.cast(pl.Datetime("us")))
+            .when(bad_time).then(None).otherwise(combined))
+
+
+def _split_list(s: pl.Expr) -> pl.Expr:
+    return s.str.split_by_regex(LIST_SEPARATORS) if hasattr(pl.Expr.str, "split_by_regex") else (
+        s.str.replace_all(LIST_SEPARATORS, ";").str.split(";"))
+
+
+def _clean_list(s: pl.Expr) -> pl.Expr:
+    return _split_list(s).list.eval(pl.element().str.strip_chars()).list.eval(
+        pl.element().filter(pl.element() != ""))
+
+
+ZH = {
+    "required": "必填项为空 / required value is missing",
+    "code": "机构代码应为6位数字 / must be a 6-digit office code",
+    "year": "年度应为1985–2100之间的四位数 / must be a year between 1985 and 2100",
+    "int": "应为不小于0的整数 / must be a whole number of 0 or more",
+    "decimal": "应为不小于0的数 / must be a number of 0 or more",
+    "score": "分数应为不小于0的数 / score must be a number of 0 or more",
+    "bool": "应为是/否 / must be yes or no (是/否)",
+    "date": "日期无法识别（支持2024-03-05、2024/3/5、2024.3.5、2024年3月5日、20240305或Excel日期）"
+            " / not a date in an accepted form",
+    "date_range": "日期不在1985-01-01至2100-12-31之间 / date outside 1985-01-01..2100-12-31",
+    "timestamp": "时间无法识别 / not a date-time in an accepted form",
+}
+
+
+def _enum_reason(contract: Contract, enum: str) -> str:
+    values = contract.enum_values[enum]
+    return f"不是可接受的取值 / not an accepted value; use one of: {', '.join(values)} (or their Chinese labels)"
+
+
+def _typed_columns(spec: KindSpec, contract: Contract, present: set[str]) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """Build the typed value and the error expression of every column."""
+    values: list[pl.Expr] = []
+    errors: list[pl.Expr] = []
+    for col in spec.columns:
+        raw = pl.col(col.name) if col.name in present else pl.lit(None, dtype=pl.String)
+        s = raw
+        if col.default is not None:
+            s = s.fill_null(pl.lit(col.default))
+        missing = s.is_null()
+        err = pl.when(missing).then(pl.lit(ZH["required"] if col.required else None))
+        base = col.base
+        if base == "text":
+            value = s
+        elif base == "code":
+            ok = s.str.contains(r"^\d{6}$")
+            value = pl.when(ok).then(s)
+            err = err.when(~ok).then(pl.lit(ZH["code"]))
+        elif base == "year":
+            value = s.cast(pl.Int32, strict=False)
+            err = err.when(value.is_null() | (value < 1985) | (value > 2100)).then(pl.lit(ZH["year"]))
+        elif base == "int":
+            ok = s.str.contains(r"^\d{1,9}(\.0+)?$")
+            value = pl.when(ok).then(s.str.replace(r"\.0+$", "").cast(pl.Int32, strict=False))
+            err = err.when(~ok).then(pl.lit(ZH["int"]))
+        elif base in ("decimal", "score"):
+            plain = s.str.replace_all(r"^(\d{1,3}(?:,\d{3})+)(\.\d+)?$", "${1}${2}").str.replace_all(",", "") \
+                if base == "decimal" else s
+            ok = plain.str.contains(r"^\d{1,15}(\.\d{1,2})?$") if base == "decimal" else plain.str.contains(
+                r"^\d{1,3}(\.\d{1,2})?$")
+            value = pl.when(ok).then(plain.cast(pl.Float64, strict=False))
+            err = err.when(~ok).then(pl.lit(ZH[base]))
+        elif base == "bool":
+            mapped = _fold_expr(s).replace_strict(contract.enums["bool"], default=None, return_dtype=pl.String)
+            value = mapped == "true"
+            err = err.when(mapped.is_null()).then(pl.lit(ZH["bool"]))
+        elif base == "enum":
+            mapped = _fold_expr(s).replace_strict(contract.enums[col.enum], default=None, return_dtype=pl.String)
+            value = mapped
+            err = err.when(mapped.is_null()).then(pl.lit(_enum_reason(contract, col.enum)))
+        elif base == "enumlist":
+            items = _clean_list(s.fill_null(""))
+            mapped = items.list.eval(_fold_expr(pl.element()).replace_strict(
+                contract.enums[col.enum], default=None, return_dtype=pl.String))
+            bad = mapped.list.eval(pl.element().is_null()).list.any()
+            value = mapped.list.unique().list.sort()
+            err = err.when(bad).then(pl.lit(_enum_reason(contract, col.enum)))
+        elif base == "list":
+            value = _clean_list(s.fill_null(""))
+        elif base == "date":
+            value = _date_expr(s)
+            err = err.when(value.is_null()).then(pl.lit(ZH["date"])).when(
+                (value < EARLIEST) | (value > LATEST)).then(pl.lit(ZH["date_range"]))
+        elif base == "timestamp":
+            value = _timestamp_expr(s)
+            err = err.when(value.is_null()).then(pl.lit(ZH["timestamp"]))
+        else:  # pragma: no cover - the contract loader rejects unknown types
+            raise AssertionError(col.type)
+        if not col.required:
+            value = pl.when(missing).then(None).otherwise(value) if base not in ("list", "enumlist") else value
+        values.append(value.alias(col.name))
+        errors.append(err.otherwise(None).alias(col.name))
+    return values, errors
+
+
+def _rule_errors(kind: str, contract: Contract) -> list[tuple[str, pl.Expr]]:
+    """Row rules across columns (SPEC §2), evaluated on typed values: (column, reason-or-null)."""
+    c = pl.col
+    if kind == "cases":
+        return [
+            ("accepted_date", pl.when(c("accepted_date") < c("received_date")).then(
+                pl.lit("立案日期早于收到日期 / accepted_date is before received_date"))),
+            ("closed_date", pl.when(c("closed_date") < c("accepted_date")).then(
+                pl.lit("结案日期早于立案日期 / closed_date is before accepted_date"))),
+            ("closing_type", pl.when(c("closed_date").is_not_null() & c("closing_type").is_null()).then(
+                pl.lit("已结案件须填写结案方式 / a closed case needs its closing_type"))
+             .when(c("closed_date").is_null() & c("closing_type").is_not_null()).then(
+                pl.lit("未结案件不应有结案方式（或缺少结案日期） / closing_type given but closed_date is empty"))),
+            ("case_no", pl.when(c("case_no").str.len_chars() > 100).then(
+                pl.lit("案号过长（超过100字） / case_no longer than 100 characters"))),
+        ]
+    if kind == "offices":
+        return [
+            ("parent_code", pl.when((c("level") == "national") & c("parent_code").is_not_null()).then(
+                pl.lit("国家级机构不应有上级 / the national office has no parent"))
+             .when((c("level") != "national") & c("parent_code").is_null()).then(
+                pl.lit("非国家级机构须填写上级机构代码 / parent_code is required below the national level"))
+             .when(c("parent_code") == c("office_code")).then(
+                pl.lit("上级机构不能是自身 / an office cannot be its own parent"))),
+        ]
+    if kind == "appraisals":
+        out = []
+        for item in contract.checklist.items:
+            mx = item.max
+            out.append((item.id, pl.when(c(item.id) > mx).then(
+                pl.lit(f"超过该项满分{mx:g} / above this item's maximum of {mx:g}"))))
+        return out
+    return []
+
+
+def parse(frame: pl.DataFrame, spec: KindSpec, contract: Contract) -> Parsed:
+    """Type every column of `frame`, apply the row rules, and split good rows from bad ones."""
+    if EXTRA not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(EXTRA))
+    data_cols = [c for c in frame.columns if c not in META and c != EXTRA]
+    # Normalise text: NFKC only where a column holds non-ASCII (it is costly and rarely needed),
+    # trim, empty -> null.
+    non_ascii = frame.select(
+        [pl.col(c).str.contains(r"[^\x00-\x7F]").any().alias(c) for c in data_cols]).row(0) if data_cols else ()
+    norm = []
+    for name, wide in zip(data_cols, non_ascii):
+        e = pl.col(name)
+        if wide:
+            e = e.str.normalize("NFKC")
+        e = e.str.strip_chars()
+        norm.append(pl.when(e == "").then(None).otherwise(e).alias(name))
+    clean = frame.with_columns(norm)
+    blank = pl.all_horizontal([pl.col(c).is_null() for c in data_cols]) if data_cols else pl.lit(True)
+    mask = clean.select((~blank).alias("keep")).to_series()
+    n_blank = int(mask.len() - mask.sum())
+    clean = clean.filter(mask)
+    raw = frame.filter(mask)
+
+    values, errors = _typed_columns(spec, contract, set(data_cols))
+    typed = clean.select(*[pl.col(m) for m in META], *values,
+                         *[e.alias(f"__err_{e.meta.output_name()}") for e in errors],
+                         pl.col(EXTRA).alias("__err_"))
+    rules = _rule_errors(spec.kind, contract)
+    if rules:
+        typed = typed.with_columns(
+            [pl.coalesce(pl.col(f"__err_{col}"), expr.otherwise(None)).alias(f"__err_{col}")
+             for col, expr in rules])
+    err_cols = [c for c in typed.columns if c.startswith("__err_")]
+    bad_row = pl.any_horizontal([pl.col(c).is_not_null() for c in err_cols])
+    typed = typed.with_columns(bad_row.alias("__bad"))
+
+    bad = typed.filter(pl.col("__bad"))
+    raw_bad = raw.join(bad.select(META), on=list(META), how="semi", nulls_equal=True)
+    long = []
+    for c in err_cols:
+        name = c.removeprefix("__err_")
+        part = bad.filter(pl.col(c).is_not_null()).select(
+            *META, pl.lit(name).alias("column"), pl.col(c).alias("reason"))
+        if part.height:
+            rawvals = raw_bad.select(*META, (pl.col(name) if name in data_cols else pl.lit(None, pl.String))
+                                     .cast(pl.String).alias("value"))
+            part = part.join(rawvals, on=list(META), how="left", nulls_equal=True)
+            long.append(part.select(list(ERROR_SCHEMA)))
+    err_frame = pl.concat(long) if long else pl.DataFrame(schema=ERROR_SCHEMA)
+    good = typed.filter(~pl.col("__bad")).drop([*err_cols, "__bad"])
+    return Parsed(good, err_frame, raw_bad.drop(EXTRA), n_blank)
+
+
+def finish_appraisals(typed: pl.DataFrame, contract: Contract) -> pl.DataFrame:
+    """Add total, grade, historical flag and checklist version to parsed appraisal rows."""
+    items = [i.id for i in contract.checklist.items]
+    cl = contract.checklist
+    total = pl.sum_horizontal([pl.col(i) for i in items]).round(2)
+    vetoed = pl.col("veto").list.len() > 0
+    return typed.with_columns(
+        total.alias("total"),
+        pl.when(vetoed).then(pl.lit("unqualified"))
+        .when(total >= cl.excellent).then(pl.lit("excellent"))
+        .when(total >= cl.qualified).then(pl.lit("qualified"))
+        .otherwise(pl.lit("unqualified")).alias("grade"),
+        (pl.col("draw_id") == "").alias("historical"),
+        pl.lit(cl.version).alias("checklist_version"),
+    )

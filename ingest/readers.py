@@ -1,0 +1,289 @@
+"""Read one input file into string columns with canonical names, or refuse it whole.
+
+Every reader returns the cells as text exactly as the file holds them (typed parsing comes later,
+in one place for every format), plus `_sheet` and `_row`: the sheet name and the row number a
+clerk sees when opening the file (the line of a CSV, the Excel row of a sheet, the record number
+of a Parquet file). Office codes look numeric, so nothing here ever lets a reader infer types.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from ingest.contract import KindSpec, fold
+
+HEADER_SCAN_ROWS = 20
+# Columns a clerk's export often carries that hold nothing the store keeps. Listed here, and
+# reported in the run summary, so that ignoring them is never silent.
+IGNORED_HEADERS = {fold(h) for h in ("序号", "编号序号", "备注", "remark", "remarks", "no.", "#")}
+
+
+class RefusedFile(ValueError):
+    """The file cannot be read at all; it is refused whole and nothing is changed."""
+
+
+@dataclass
+class RawTable:
+    """The rows of one file (all sheets carrying the header), as text."""
+
+    path: str
+    sha256: str
+    format: str
+    frame: pl.DataFrame                      # canonical columns + _sheet + _row, all strings
+    sheets: list[str] = field(default_factory=list)
+    skipped_sheets: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    encoding: str | None = None
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _map_headers(raw: list[object], spec: KindSpec, where: str) -> tuple[dict[int, str], list[str]]:
+    """Map header cells to canonical columns. Unknown headers refuse the file."""
+    mapping: dict[int, str] = {}
+    ignored: list[str] = []
+    unknown: list[str] = []
+    for i, cell in enumerate(raw):
+        text = "" if cell is None else str(cell)
+        folded = fold(text)
+        if not folded:
+            continue
+        name = spec.header_map.get(folded)
+        if name is None:
+            if folded in IGNORED_HEADERS:
+                ignored.append(text.strip())
+            else:
+                unknown.append(text.strip())
+            continue
+        if name in mapping.values():
+            other = next(raw[j] for j, n in mapping.items() if n == name)
+            raise RefusedFile(f"{where}: columns '{other}' and '{text.strip()}' both mean {name}; keep one")
+        mapping[i] = name
+    if unknown:
+        raise RefusedFile(
+            f"{where}: unknown column(s) {', '.join(repr(u) for u in unknown)} for {spec.kind}; "
+            "rename them to an accepted header (ingest/contract.toml) or remove them"
+        )
+    missing = [c.name for c in spec.columns if c.required and c.name not in mapping.values()]
+    if missing:
+        raise RefusedFile(
+            f"{where}: required column(s) missing for {spec.kind}: {', '.join(missing)} "
+            f"(found {', '.join(str(c) for c in raw if c not in (None, ''))})"
+        )
+    return mapping, ignored
+
+
+def _header_score(raw: list[object], spec: KindSpec) -> int:
+    return sum(1 for c in raw if c is not None and fold(str(c)) in spec.header_map)
+
+
+def _detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) or GB18030, decided by strict decoding of the whole file."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+        if b"\x00" in head:
+            raise RefusedFile(f"{path}: not a text file (binary content); expected CSV, XLSX or Parquet")
+        fh.seek(0)
+        for encoding in ("utf-8", "gb18030"):
+            decoder = codecs.getincrementaldecoder(encoding)()
+            fh.seek(0)
+            try:
+                for chunk in iter(lambda: fh.read(1 << 24), b""):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                continue
+            return "utf-8-sig" if head.startswith(codecs.BOM_UTF8) and encoding == "utf-8" else encoding
+    raise RefusedFile(f"{path}: the text is neither UTF-8 nor GB18030; save it as UTF-8 CSV")
+
+
+def read_csv(path: Path, spec: KindSpec) -> RawTable:
+    encoding = _detect_encoding(path)
+    if encoding == "gb18030":
+        data: bytes | Path = path.read_bytes().decode("gb18030").encode("utf-8")
+        text_head = data[: 1 << 16].decode("utf-8", errors="ignore")
+    else:
+        data = path
+        with open(path, encoding=encoding, errors="ignore") as fh:
+            text_head = fh.read(1 << 16)
+    if b"\x00" in text_head.encode():
+        raise RefusedFile(f"{path}: not a text file (binary content); expected CSV, XLSX or Parquet")
+    lines = text_head.splitlines()[:HEADER_SCAN_ROWS]
+    delimiter = "\t" if lines and lines[0].count("\t") > lines[0].count(",") else ","
+    parsed = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
+    if not parsed:
+        raise RefusedFile(f"{path}: the file is empty")
+    best = max(range(len(parsed)), key=lambda i: _header_score(parsed[i], spec))
+    header = parsed[best]
+    mapping, ignored = _map_headers(header, spec, str(path))
+    def load(truncate: bool) -> pl.DataFrame:
+        return pl.read_csv(
+            data, has_header=False, skip_rows=best + 1, separator=delimiter, infer_schema=False,
+            new_columns=[f"c{i}" for i in range(len(header))], encoding="utf8",
+            truncate_ragged_lines=truncate,
+        )
+
+    extra: pl.Expr = pl.lit(None, dtype=pl.String)
+    try:
+        frame = load(False)
+    except pl.exceptions.ComputeError as exc:
+        if "more fields" not in str(exc):
+            raise RefusedFile(f"{path}: cannot be read as CSV ({str(exc).strip().splitlines()[0]})") from exc
+        # Rows with more fields than the header (an unquoted comma, usually): read the rest and
+        # mark those rows so they are quarantined, not truncated in silence.
+        frame = load(True)
+        text = data.decode("utf-8") if isinstance(data, bytes) else path.read_text(encoding=encoding)
+        records = csv.reader(io.StringIO(text), delimiter=delimiter)
+        ragged = [i for i, rec in enumerate(records) if i > best and len(rec) > len(header)]
+        idx = pl.Series([i - best - 1 for i in ragged], dtype=pl.UInt32)
+        extra = pl.when(pl.col("_idx").is_in(idx.implode())).then(
+            pl.lit(f"该行字段数多于表头（{len(header)}列），可能含未加引号的逗号 / "
+                   f"the row has more fields than the header's {len(header)}; quote values that contain commas"))
+    except pl.exceptions.PolarsError as exc:
+        raise RefusedFile(f"{path}: cannot be read as CSV ({str(exc).strip().splitlines()[0]})") from exc
+    frame = frame.with_row_index("_idx").select(
+        pl.lit(None, dtype=pl.String).alias("_sheet"),
+        (pl.col("_idx") + best + 2).cast(pl.String).alias("_row"),
+        extra.alias("_extra"),
+        *[pl.col(f"c{i}").alias(name) for i, name in mapping.items()],
+    )
+    return RawTable(str(path), sha256_file(path), "csv", frame, ignored_columns=ignored, encoding=encoding)
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def read_xlsx(path: Path, spec: KindSpec) -> RawTable:
+    import openpyxl  # imported here: CSV-only ingests should not pay for it
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, KeyError, OSError, ValueError, Exception) as exc:  # zip/XML damage
+        raise RefusedFile(f"{path}: cannot be opened as an Excel workbook ({type(exc).__name__}: {exc})") from exc
+    frames: list[pl.DataFrame] = []
+    sheets: list[str] = []
+    skipped: list[str] = []
+    ignored: list[str] = []
+    first_problem: str | None = None
+    try:
+        for ws in wb.worksheets:
+            it = ws.iter_rows(values_only=True)
+            head: list[tuple] = []
+            for row in it:
+                head.append(row)
+                if len(head) >= HEADER_SCAN_ROWS:
+                    break
+            if not head:
+                skipped.append(ws.title)
+                continue
+            best = max(range(len(head)), key=lambda i: _header_score(list(head[i]), spec))
+            if _header_score(list(head[best]), spec) == 0:
+                skipped.append(ws.title)
+                continue
+            where = f"{path} sheet '{ws.title}' row {best + 1}"
+            try:
+                mapping, ign = _map_headers(list(head[best]), spec, where)
+            except RefusedFile as exc:
+                first_problem = first_problem or str(exc)
+                skipped.append(ws.title)
+                continue
+            ignored += ign
+            columns: dict[str, list[str | None]] = {name: [] for name in mapping.values()}
+            row_numbers: list[str] = []
+            rownum = best + 1
+
+            def take(row: tuple, rownum: int) -> None:
+                row_numbers.append(str(rownum))
+                for i, name in mapping.items():
+                    columns[name].append(_cell_text(row[i]) if i < len(row) else None)
+
+            for row in head[best + 1:]:
+                rownum += 1
+                take(row, rownum)
+            for row in it:
+                rownum += 1
+                take(row, rownum)
+            frames.append(pl.DataFrame(
+                {"_sheet": [ws.title] * len(row_numbers), "_row": row_numbers, **columns},
+                schema={"_sheet": pl.String, "_row": pl.String, **{n: pl.String for n in columns}},
+            ))
+            sheets.append(ws.title)
+    finally:
+        wb.close()
+    if not frames:
+        raise RefusedFile(first_problem or f"{path}: no sheet has a header row for {spec.kind}")
+    frame = pl.concat(frames, how="diagonal")
+    return RawTable(str(path), sha256_file(path), "xlsx", frame, sheets, skipped, ignored)
+
+
+def read_parquet(path: Path, spec: KindSpec) -> RawTable:
+    try:
+        frame = pl.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - any Arrow/Parquet failure refuses the file
+        raise RefusedFile(f"{path}: cannot be read as Parquet ({type(exc).__name__}: {exc})") from exc
+    mapping, ignored = _map_headers(list(frame.columns), spec, str(path))
+    exprs = []
+    for i, name in mapping.items():
+        col = pl.col(frame.columns[i])
+        dtype = frame.schema[frame.columns[i]]
+        if isinstance(dtype, pl.List):
+            col = col.cast(pl.List(pl.String)).list.join(";")
+        elif dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
+            col = col.dt.to_string("%Y-%m-%d %H:%M:%S")
+        elif dtype == pl.Boolean:
+            col = col.cast(pl.String)
+        else:
+            col = col.cast(pl.String)
+        exprs.append(col.alias(name))
+    frame = frame.with_row_index("_idx").select(
+        pl.lit(None, dtype=pl.String).alias("_sheet"),
+        (pl.col("_idx") + 1).cast(pl.String).alias("_row"),
+        *exprs,
+    )
+    return RawTable(str(path), sha256_file(path), "parquet", frame, ignored_columns=ignored)
+
+
+def read_any(path: str | Path, spec: KindSpec) -> RawTable:
+    """Read `path` by its content (not its name): XLSX, Parquet or CSV text."""
+    p = Path(path)
+    if not p.is_file():
+        raise RefusedFile(f"{p}: no such file")
+    with open(p, "rb") as fh:
+        magic = fh.read(4)
+    if not magic:
+        raise RefusedFile(f"{p}: the file is empty")
+    if magic == b"PK\x03\x04":
+        table = read_xlsx(p, spec)
+    elif magic == b"PAR1":
+        table = read_parquet(p, spec)
+    else:
+        table = read_csv(p, spec)
+    return table

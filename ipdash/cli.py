@@ -1,0 +1,140 @@
+"""`ipdash` command line (SPEC §8): a thin layer over the packages; it parses, calls, prints.
+
+Every command takes `--db` and `--json`. Exit status 0 on success, 2 on bad input (with one
+clear message on stderr). With `--json`, stdout carries exactly one JSON object; progress bars
+and messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from ipdash.settings import DEFAULT_DB
+
+EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class BadInput(Exception):
+    """A user error: reported as one message, exit status 2."""
+
+
+def _emit(args: argparse.Namespace, payload: dict, text: str) -> None:
+    if args.json:
+        print(json.dumps(payload, ensure_ascii=False, default=str))
+    else:
+        print(text)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingest.contract import ContractError
+    from ingest.readers import RefusedFile
+    from ingest.run import format_summary, ingest
+    from queries.store import Store, StoreError
+
+    try:
+        summary = ingest(Store(args.db), args.kind, args.files, progress=not args.quiet)
+    except (RefusedFile, ContractError, StoreError) as exc:
+        raise BadInput(f"拒收，未做任何更改 / refused, nothing changed: {exc}") from exc
+    _emit(args, summary.as_json(), format_summary(summary))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ingest.demo import DemoSpec, build_demo
+    from queries.store import Store
+
+    store = Store(args.db)
+    built = None
+    if not store.exists or args.rebuild:
+        if store.exists:
+            store.path.unlink()
+        built = build_demo(store, DemoSpec(cases=args.cases, seed=args.seed), progress=not args.quiet)
+    payload = {"db": str(store.path), "built": built is not None, **(built or {})}
+    text = (f"演示数据已生成 demo data built at {store.path}: " + ", ".join(f"{k} {v}" for k, v in built.items())
+            if built else f"演示数据已存在 demo data already at {store.path} (use --rebuild to rebuild)")
+    text += "\n(合成数据，仅供演示 / synthetic data for demonstration only)"
+    if args.build_only:
+        _emit(args, payload, text)
+        return EXIT_OK
+    print(text, file=sys.stderr)
+    return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from dashboard.app import create_app
+    from queries.store import Store
+
+    store = Store(args.db)
+    if not store.exists:
+        raise BadInput(f"no store at {store.path}; run `ipdash demo` or `ipdash ingest` first")
+    app = create_app(db=str(store.path))
+    print(f"ipdash serving on http://{args.host}:{args.port}/", file=sys.stderr)
+    app.run(host=args.host, port=args.port, debug=False)
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    return _serve(args)
+
+
+def _common(suppress: bool) -> argparse.ArgumentParser:
+    """Options every command takes, before or after the command name.
+
+    The copy attached to each sub-command uses SUPPRESS defaults, so that a value given before the
+    command name is not overwritten by the sub-command's default.
+    """
+    common = argparse.ArgumentParser(add_help=False)
+    default = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
+    common.add_argument("--db", default=default(os.environ.get("IPDASH_DB", DEFAULT_DB)),
+                        help="the DuckDB store (default ./data/ipdash.duckdb, or $IPDASH_DB)")
+    common.add_argument("--json", action="store_true", default=default(False),
+                        help="print one JSON object instead of a summary")
+    common.add_argument("--quiet", action="store_true", default=default(False), help="no progress bars")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common(suppress=True)
+    parser = argparse.ArgumentParser(prog="ipdash", description="专利行政执法绩效评估与监督 / patent enforcement "
+                                     "performance assessment and supervision", parents=[_common(suppress=False)])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", parents=[common], help="load offices, staffing, cases, appraisals or inspectors")
+    p.add_argument("kind", choices=["offices", "staffing", "cases", "appraisals", "inspectors"])
+    p.add_argument("files", nargs="+", help="CSV (UTF-8/GB18030), XLSX or Parquet files, applied in this order")
+    p.set_defaults(func=cmd_ingest)
+
+    serve_opts = argparse.ArgumentParser(add_help=False)
+    serve_opts.add_argument("--host", default="127.0.0.1")
+    serve_opts.add_argument("--port", type=int, default=8050)
+    serve_opts.add_argument("--workers", type=int, default=1, help="worker processes")
+
+    p = sub.add_parser("demo", parents=[common, serve_opts], help="build the demo data set if absent, then serve")
+    p.add_argument("--build-only", action="store_true", help="build and exit, do not serve")
+    p.add_argument("--rebuild", action="store_true", help="replace an existing store with fresh demo data")
+    p.add_argument("--cases", type=int, default=275_000, help="total cases over the five years (default 275,000)")
+    p.add_argument("--seed", type=int, default=20240101, help="random seed; the same seed gives the same data")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("serve", parents=[common, serve_opts], help="serve the dashboard")
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except BadInput as exc:
+        print(f"ipdash: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""The analytic store: one DuckDB file, written only by ingest, published atomically.
+
+Why copy-aside-and-rename: DuckDB lets one process write a file or many processes read it, never
+both at once. Ingest must not stop the dashboard, and a crash mid-ingest must leave what is served
+untouched (SPEC §7). So a writer takes an exclusive lock file, copies the current database to a
+private temporary file, applies every change there in one transaction, checkpoints, fsyncs and
+`os.replace`s it over the published path. A reader that opened the old file keeps its consistent
+view (the old inode lives on until it closes); the next reader opens the new file whole. A `kill -9`
+at any point leaves either the old file (the temporary copy is an orphan, removed by the next
+writer) or the new one — never a mix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+SCHEMA_VERSION_KEY = "schema_version"
+DATA_VERSION_KEY = "data_version"
+
+
+class StoreError(RuntimeError):
+    """A problem with the store itself (locked, unreadable, newer schema than this program)."""
+
+
+def migrations() -> list[tuple[int, str]]:
+    """Return the shipped migrations as (version, sql), in order.
+
+    Migrations are files `queries/migrations/NNNN_name.sql`; their number is the schema version
+    they bring the store to.
+    """
+    found = []
+    for entry in resources.files("queries.migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | list[Any] | None = None) -> list[tuple]:
+    """Run `sql` with bound parameters and fetch every row (DuckDB 2 wants results consumed)."""
+    return con.execute(sql, params or {}).fetchall()
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | list[Any] | None = None) -> Any:
+    """The first column of the first row of `sql`, or None."""
+    got = rows(con, sql, params)
+    return got[0][0] if got else None
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring the schema of `con` to the newest shipped version; return that version."""
+    have_meta = scalar(
+        con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+    )
+    current = 0
+    if have_meta:
+        value = scalar(con, "SELECT value FROM meta WHERE key = $k", {"k": SCHEMA_VERSION_KEY})
+        current = int(value) if value is not None else 0
+    shipped = migrations()
+    newest = shipped[-1][0] if shipped else 0
+    if current > newest:
+        raise StoreError(
+            f"the store has schema version {current}, newer than this program knows ({newest}); "
+            "upgrade ipdash"
+        )
+    for version, sql in shipped:
+        if version <= current:
+            continue
+        con.execute(sql)
+        con.execute(
+            "INSERT OR REPLACE INTO meta VALUES ($k, $v)", {"k": SCHEMA_VERSION_KEY, "v": str(version)}
+        )
+        current = version
+    return current
+
+
+class Store:
+    """The published DuckDB file at `path`, its lock and its writers.
+
+    Args:
+        path: the published database file (SPEC §8 default `./data/ipdash.duckdb`).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+
+    @property
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    @property
+    def rejects_dir(self) -> Path:
+        """Where per-run rejects files go: beside the database."""
+        return self.path.parent / "rejects"
+
+    def ensure(self) -> None:
+        """Create the store with its schema when it does not exist yet."""
+        if not self.path.exists():
+            with self.writer():
+                pass
+
+    def reader(self) -> duckdb.DuckDBPyConnection:
+        """A read-only connection to the published file, consistent for as long as it is open."""
+        if not self.path.exists():
+            raise StoreError(f"no store at {self.path}; run `ipdash demo` or `ipdash ingest` first")
+        return duckdb.connect(str(self.path), read_only=True)
+
+    def data_version(self) -> int:
+        """The counter every publish increments (0 for an empty store)."""
+        with contextlib.closing(self.reader()) as con:
+            value = scalar(con, "SELECT value FROM meta WHERE key = $k", {"k": DATA_VERSION_KEY})
+        return int(value) if value is not None else 0
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_path, "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise StoreError(
+                    f"another ingest is writing {self.path}; wait for it to finish and try again"
+                ) from exc
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _remove_orphans(self) -> None:
+        for orphan in self.path.parent.glob(self.path.name + ".tmp-*"):
+            orphan.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Yield a connection to a private copy; publish it atomically if the block succeeds.
+
+        Everything done on the yielded connection is one transaction. If the block raises, the
+        copy is thrown away and the published file is untouched.
+        """
+        with self._lock():
+            self._remove_orphans()
+            tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
+            if self.path.exists():
+                shutil.copyfile(self.path, tmp)
+            con = duckdb.connect(str(tmp))
+            try:
+                con.execute("BEGIN TRANSACTION")
+                migrate(con)
+                yield con
+                version = scalar(con, "SELECT value FROM meta WHERE key = $k", {"k": DATA_VERSION_KEY})
+                con.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ($k, $v), ('published_at', $t)",
+                    {
+                        "k": DATA_VERSION_KEY,
+                        "v": str(int(version or 0) + 1),
+                        "t": dt.datetime.now().isoformat(timespec="seconds"),
+                    },
+                )
+                con.execute("COMMIT")
+                con.execute("CHECKPOINT")
+                con.close()
+                _fsync(tmp)
+                os.replace(tmp, self.path)
+                _fsync_dir(self.path.parent)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    con.close()
+                tmp.unlink(missing_ok=True)
+                Path(str(tmp) + ".wal").unlink(missing_ok=True)
+                raise
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
