@@ -1,0 +1,26 @@
+"""Load the named SQL files of `queries/` and run them with bound parameters."""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from typing import Any
+
+import duckdb
+import polars as pl
+
+
+@functools.cache
+def sql(name: str) -> str:
+    """The text of `queries/<name>.sql`."""
+    return (resources.files("queries") / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def run(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> pl.DataFrame:
+    """Run `queries/<name>.sql` with `params` bound by name; return a Polars frame."""
+    return con.sql(sql(name), params=params).pl()
+
+
+def sql_names() -> list[str]:
+    """Every shipped query (not the migrations)."""
+    return sorted(e.name[:-4] for e in resources.files("queries").iterdir() if e.name.endswith(".sql"))
