@@ -73,17 +73,15 @@ def _map_headers(raw: list[object], spec: KindSpec, where: str) -> tuple[dict[in
             other = next(raw[j] for j, n in mapping.items() if n == name)
             raise RefusedFile(f"{where}: columns '{other}' and '{text.strip()}' both mean {name}; keep one")
         mapping[i] = name
-    if unknown:
-        raise RefusedFile(
-            f"{where}: unknown column(s) {', '.join(repr(u) for u in unknown)} for {spec.kind}; "
-            "rename them to an accepted header (ingest/contract.toml) or remove them"
-        )
     missing = [c.name for c in spec.columns if c.required and c.name not in mapping.values()]
+    problems = []
+    if unknown:
+        problems.append(f"unknown column(s) {', '.join(repr(u) for u in unknown)} for {spec.kind}; rename them "
+                        "to an accepted header (ingest/contract.toml) or remove them")
     if missing:
-        raise RefusedFile(
-            f"{where}: required column(s) missing for {spec.kind}: {', '.join(missing)} "
-            f"(found {', '.join(str(c) for c in raw if c not in (None, ''))})"
-        )
+        problems.append(f"required column(s) missing for {spec.kind}: {', '.join(missing)}")
+    if problems:
+        raise RefusedFile(f"{where}: " + "; ".join(problems))
     return mapping, ignored
 
 
@@ -139,7 +137,10 @@ def read_csv(path: Path, spec: KindSpec) -> RawTable:
 
     extra: pl.Expr = pl.lit(None, dtype=pl.String)
     try:
-        frame = load(False)
+        if len(text_head) < (1 << 16) and not any(line.strip(" ,\t") for line in text_head.splitlines()[best + 1:]):
+            frame = pl.DataFrame(schema={f"c{i}": pl.String for i in range(len(header))})  # header only
+        else:
+            frame = load(False)
     except pl.exceptions.ComputeError as exc:
         if "more fields" not in str(exc):
             raise RefusedFile(f"{path}: cannot be read as CSV ({str(exc).strip().splitlines()[0]})") from exc
