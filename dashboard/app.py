@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import dash
-from dash import Input, Output, dash_table, dcc, html
+import dash_ag_grid as dag
+from dash import Input, Output, dcc, html
 
 from dashboard import data, ids
 
@@ -43,13 +44,15 @@ def _layout(db: str) -> html.Div:
         html.Section(children=[
             html.H2("全国各省级机构案件量 · Cases by provincial office"),
             html.P(id=ids.TOTALS, className="totals"),
-            dash_table.DataTable(
+            dag.AgGrid(
                 id=ids.PROVINCE_TABLE,
-                columns=[{"id": c, "name": n, "type": "numeric" if c not in ("office_code", "name") else "text"}
-                         for c, n in COLUMNS],
-                sort_action="native", page_size=40, style_table={"overflowX": "auto"},
-                style_cell={"fontFamily": "inherit", "padding": "4px 8px"},
-                style_header={"fontWeight": "600"},
+                columnDefs=[{"field": c, "headerName": n,
+                             **({"type": "numericColumn", "valueFormatter": {"function": "d3.format(',')(params.value)"}}
+                                if c not in ("office_code", "name") else {})}
+                            for c, n in COLUMNS],
+                defaultColDef={"sortable": True, "resizable": True, "filter": True},
+                columnSize="responsiveSizeToFit", dashGridOptions={"domLayout": "autoHeight"},
+                className="ag-theme-alpine",
             ),
         ]),
     ])
@@ -66,7 +69,7 @@ def create_app(*, db: str) -> dash.Dash:
     app = dash.Dash(__name__, assets_folder=str(ASSETS), title="ipdash", use_pages=False)
     app.layout = lambda: _layout(db)
 
-    @app.callback(Output(ids.PROVINCE_TABLE, "data"), Output(ids.TOTALS, "children"), Input(ids.YEAR, "value"))
+    @app.callback(Output(ids.PROVINCE_TABLE, "rowData"), Output(ids.TOTALS, "children"), Input(ids.YEAR, "value"))
     def _fill(year: int | None):
         if year is None:
             return [], "无数据 No data"

@@ -343,3 +343,26 @@ def build_demo(store: Store, spec: DemoSpec, progress: bool = True) -> dict[str,
         con.execute("INSERT OR REPLACE INTO meta VALUES ('demo', $v)",
                     {"v": f"synthetic demo data, seed {spec.seed}, {spec.cases} cases"})
     return counts
+
+
+def export_frames(frames: dict[str, pl.DataFrame], directory: str, fmt: str = "csv") -> dict[str, str]:
+    """Write the demo frames as ingestable files (`csv` with English headers, or `parquet`).
+
+    Used by the benchmarks and the crash tests, and by anyone who wants sample input files.
+    List columns become `;`-separated text in CSV.
+    """
+    from pathlib import Path
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for kind, frame in frames.items():
+        path = out / f"{kind}.{fmt}"
+        if fmt == "parquet":
+            frame.write_parquet(path)
+        else:
+            flat = frame.with_columns([pl.col(c).list.join(";") for c, t in frame.schema.items()
+                                       if isinstance(t, pl.List)])
+            flat.write_csv(path, datetime_format="%Y-%m-%d %H:%M:%S", date_format="%Y-%m-%d")
+        written[kind] = str(path)
+    return written

@@ -1,1 +1,1 @@
-"""metrics"""
+"""Metrics: indicators, time limits and composite scores (see the metrics issue)."""

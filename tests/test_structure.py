@@ -1,0 +1,66 @@
+"""Structure: SQL checked against the schema, one-way layers, the contract validated on load."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from sqlglot.errors import OptimizeError
+
+from ingest.contract import ContractError, load_contract
+from queries.loader import sql, sql_names
+from queries.schema import check_sql
+
+CHECKLIST = """version = "t"
+[[items]]
+id = "a"
+zh = "甲"
+en = "A"
+max = 100
+[grades]
+excellent = 90
+qualified = 70
+"""
+
+
+@pytest.mark.parametrize("name", sql_names())
+def test_every_query_qualifies_against_the_declared_schema(name: str) -> None:
+    check_sql(sql(name))
+
+
+def test_the_sql_check_catches_an_unknown_column_and_table() -> None:
+    with pytest.raises(OptimizeError, match="closing_date"):
+        check_sql("SELECT c.closing_date FROM cases AS c")
+    with pytest.raises(OptimizeError):
+        check_sql("SELECT x FROM no_such_table")
+
+
+def test_core_packages_never_import_the_ui() -> None:
+    code = ("import sys, ingest.run, ingest.demo, queries.store, queries.loader, queries.schema, metrics; "
+            "bad = [m for m in ('dash', 'flask', 'plotly', 'flask_login') if m in sys.modules]; "
+            "print(','.join(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
+
+
+@pytest.mark.parametrize("contract, message", [
+    ('version = "1"\n[kinds]\n', "contract.toml: kinds.offices: missing"),
+    ("[enums]\n", "contract.toml: version: missing"),
+    ('version = "1"\n[enums.level]\na = ["x"]\nb = ["X"]\n', "enums.level.b: label 'X' already means 'a'"),
+    ('version = "1"\n[kinds.offices.columns]\nx = { type = "colour" }\n',
+     "kinds.offices.columns.x: unknown type 'colour'"),
+    ('version = "1"\n[kinds.offices.columns]\nx = { type = "enum:nope" }\n',
+     "kinds.offices.columns.x: type 'enum:nope' names an unknown enumeration"),
+    ("version = [", "contract.toml: -: not valid TOML"),
+])
+def test_contract_errors_name_file_key_and_problem(contract: str, message: str) -> None:
+    with pytest.raises(ContractError) as info:
+        load_contract(contract, CHECKLIST)
+    assert message in str(info.value)
+
+
+def test_checklist_errors_name_file_key_and_problem() -> None:
+    bad = CHECKLIST.replace("max = 100", "max = -1")
+    with pytest.raises(ContractError, match=r"checklist.toml: items\[0\].max: must be a positive number"):
+        load_contract('version = "1"', bad)
