@@ -14,7 +14,7 @@ import polars as pl
 
 from ingest.contract import Contract
 from ingest.parse import ERROR_SCHEMA, META
-from queries.store import rows
+from queries.store import rows, scalar
 
 LEVELS = ("national", "provincial", "prefecture", "county")
 PROVENANCE = ("source_sha256", "source_row", "run_id")
@@ -62,6 +62,10 @@ def split_in_file(good: pl.DataFrame, key: list[str]) -> tuple[pl.DataFrame, int
     Returns (rows to apply, number of exact repeats, errors for conflicting rows).
     """
     data = [c for c in good.columns if c not in META]
+    repeated = good.select(pl.struct(key).is_duplicated()).to_series()
+    if not repeated.any():                      # the usual case: nothing to hash
+        return good, 0, pl.DataFrame(schema=ERROR_SCHEMA)
+    single, good = good.filter(~repeated), good.filter(repeated)
     marked = good.with_columns(
         pl.struct(data).hash().alias("__h"),
         pl.len().over(key).alias("__n"),
@@ -78,29 +82,46 @@ def split_in_file(good: pl.DataFrame, key: list[str]) -> tuple[pl.DataFrame, int
     clean = marked.filter(pl.col("__variants") == 1)
     first = clean.filter(pl.col("_row").cast(pl.Int64) == pl.col("_row").cast(pl.Int64).min().over(key))
     duplicates = clean.height - first.height
-    return first.drop("__h", "__n", "__variants"), duplicates, errors
+    kept = pl.concat([single, first.drop("__h", "__n", "__variants")]).sort(
+        pl.col("_sheet"), pl.col("_row").cast(pl.Int64), nulls_last=False)
+    return kept, duplicates, errors
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _stage(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, *, sha: str, run_id: int,
            contract: Contract) -> None:
-    con.execute("DROP TABLE IF EXISTS stg")
-    con.execute(f"CREATE TEMP TABLE stg AS SELECT *, NULL::VARCHAR AS _sheet, NULL::INTEGER AS _row, "
-                f"NULL::BIGINT AS _rid FROM {table} LIMIT 0")
-    cols = [c for c in frame.columns if c not in META]
-    extra = ""
-    if table == "appraisals":
-        items = [i.id for i in contract.checklist.items]
-        cols = [c for c in cols if c not in items]
-        names = ", ".join(f"'{i}'" for i in items)
-        values = ", ".join(f'"{i}"::DECIMAL(6,2)' for i in items)
-        extra = f", MAP([{names}], [{values}]) AS scores"
+    """Expose `frame` as the view `stg`, cast to the target table's types, with provenance.
+
+    A view over the registered Arrow data, not a copy: checks, comparison and insert read it in
+    place. Rejected rows are removed by re-registering a filtered frame (`_remove`).
+    """
+    types = dict(rows(con, "SELECT column_name, data_type FROM information_schema.columns "
+                           "WHERE table_name = $t ORDER BY ordinal_position", {"t": table}))
+    present = set(frame.columns)
+    items = [i.id for i in contract.checklist.items] if table == "appraisals" else []
+    select = []
+    for col, dtype in types.items():
+        if col == "source_sha256":
+            expr = _literal(sha)
+        elif col == "source_row":
+            expr = "_row::INTEGER"
+        elif col == "run_id":
+            expr = str(int(run_id))
+        elif col == "scores" and items:
+            expr = (f"MAP([{', '.join(_literal(i) for i in items)}], "
+                    f"[{', '.join(f'{chr(34)}{i}{chr(34)}::DECIMAL(6,2)' for i in items)}])")
+        elif col in present:
+            expr = f'"{col}"'
+        else:
+            expr = "NULL"
+        select.append(f'CAST({expr} AS {dtype}) AS "{col}"')
     con.register("incoming", frame.with_row_index("_rid"))
-    select = ", ".join(f'"{c}"' for c in cols)
-    con.execute(
-        f"INSERT INTO stg BY NAME SELECT {select}{extra}, _sheet, _row::INTEGER AS _row, _rid, "
-        f"$sha AS source_sha256, _row::INTEGER AS source_row, $run AS run_id FROM incoming",
-        {"sha": sha, "run": run_id})
-    con.unregister("incoming")
+    con.execute("DROP VIEW IF EXISTS stg")
+    con.execute(f"CREATE TEMP VIEW stg AS SELECT {', '.join(select)}, _sheet, _row::INTEGER AS _row, _rid "
+                f"FROM incoming")
 
 
 def _reject_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pl.DataFrame:
@@ -206,12 +227,21 @@ def refresh_office_paths(con: duckdb.DuckDBPyConnection) -> None:
         ) p WHERE o.office_code = p.office_code""")
 
 
-def _remove(con: duckdb.DuckDBPyConnection, errors: pl.DataFrame) -> None:
-    if errors.height:
-        con.register("bad_rows", errors.select(pl.col("_sheet"), pl.col("_row").cast(pl.Int32)).unique())
-        con.execute("DELETE FROM stg WHERE EXISTS (SELECT 1 FROM bad_rows b WHERE "
-                    "b._row = stg._row AND b._sheet IS NOT DISTINCT FROM stg._sheet)")
-        con.unregister("bad_rows")
+def _remove(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, errors: pl.DataFrame) -> pl.DataFrame:
+    """Drop rejected rows from `frame` and re-register it under the `stg` view."""
+    if not errors.height:
+        return frame
+    frame = frame.join(errors.select(META).unique(), on=list(META), how="anti", nulls_equal=True)
+    con.register("incoming", frame.with_row_index("_rid"))
+    return frame
+
+
+def _insert(con: duckdb.DuckDBPyConnection, kind: str, where: str) -> None:
+    """Insert staged rows into `kind`, cases ordered by office so a province's rows sit together."""
+    cols = target_columns(con, kind)
+    names = ", ".join(f'"{c}"' for c in cols)
+    order = " ORDER BY office_code" if "office_code" in cols else ""
+    con.execute(f"INSERT INTO {kind} ({names}) SELECT {names} FROM stg {where}{order}")
 
 
 def apply_rows(con: duckdb.DuckDBPyConnection, *, kind: str, frame: pl.DataFrame, key: list[str],
@@ -222,8 +252,16 @@ def apply_rows(con: duckdb.DuckDBPyConnection, *, kind: str, frame: pl.DataFrame
     frame = frame.join(errors.select(META), on=list(META), how="anti", nulls_equal=True) if errors.height else frame
     _stage(con, kind, frame, sha=sha, run_id=run_id, contract=contract)
     checks = _office_tree_checks(con) if kind == "offices" else _cross_checks(con, kind)
-    _remove(con, checks)
+    frame = _remove(con, frame, checks)
     errors = pl.concat([errors, checks])
+    if not scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {kind} LIMIT 1)"):
+        # An empty table: every row is new, no comparison needed.
+        counts.loaded = frame.height
+        _insert(con, kind, "")
+        if kind == "offices":
+            refresh_office_paths(con)
+        counts.rejected = errors.select(META).unique().height
+        return Applied(counts, errors)
 
     data = [c for c in target_columns(con, kind) if c not in PROVENANCE and c not in DERIVED]
     on = " AND ".join(f's."{k}" = t."{k}"' for k in key)
@@ -254,11 +292,7 @@ def apply_rows(con: duckdb.DuckDBPyConnection, *, kind: str, frame: pl.DataFrame
             SELECT ({", ".join(f's."{k}"' for k in key)}) FROM stg s JOIN cmp c USING (_rid)
             WHERE c.found AND NOT c.same AND NOT c.stale)""")
     if counts.loaded or counts.updated:
-        cols = ", ".join(f'"{c}"' for c in target_columns(con, kind))
-        order = " ORDER BY office_code" if "office_code" in data else ""
-        con.execute(f"""INSERT INTO {kind} ({cols}) SELECT {", ".join(f's."{c}"' for c in target_columns(con, kind))}
-            FROM stg s JOIN cmp c USING (_rid)
-            WHERE NOT c.found OR (NOT c.same AND NOT c.stale){order}""")
+        _insert(con, kind, "WHERE _rid IN (SELECT _rid FROM cmp WHERE NOT found OR (NOT same AND NOT stale))")
     if kind == "offices":
         refresh_office_paths(con)
     counts.rejected = errors.select(META).unique().height

@@ -89,30 +89,48 @@ def _header_score(raw: list[object], spec: KindSpec) -> int:
     return sum(1 for c in raw if c is not None and fold(str(c)) in spec.header_map)
 
 
-def _detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) or GB18030, decided by strict decoding of the whole file."""
+def _gb18030(path: Path) -> bytes:
+    try:
+        return path.read_bytes().decode("gb18030").encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RefusedFile(f"{path}: the text is neither UTF-8 nor GB18030 (byte {exc.start}); "
+                          "save it as UTF-8 CSV") from exc
+
+
+def _guess_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) or GB18030, from the first 64 KiB.
+
+    A UTF-8 guess is confirmed by Polars, which validates every byte while reading; a file that
+    turns out not to be UTF-8 further on is then read again as GB18030 (`read_csv`).
+    """
     with open(path, "rb") as fh:
-        head = fh.read(4)
-        if b"\x00" in head:
-            raise RefusedFile(f"{path}: not a text file (binary content); expected CSV, XLSX or Parquet")
-        fh.seek(0)
-        for encoding in ("utf-8", "gb18030"):
-            decoder = codecs.getincrementaldecoder(encoding)()
-            fh.seek(0)
-            try:
-                for chunk in iter(lambda: fh.read(1 << 24), b""):
-                    decoder.decode(chunk)
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                continue
-            return "utf-8-sig" if head.startswith(codecs.BOM_UTF8) and encoding == "utf-8" else encoding
-    raise RefusedFile(f"{path}: the text is neither UTF-8 nor GB18030; save it as UTF-8 CSV")
+        head = fh.read(1 << 16)
+    if b"\x00" in head:
+        raise RefusedFile(f"{path}: not a text file (binary content); expected CSV, XLSX or Parquet")
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8"
 
 
 def read_csv(path: Path, spec: KindSpec) -> RawTable:
-    encoding = _detect_encoding(path)
+    encoding = _guess_encoding(path)
+    try:
+        return _read_csv(path, spec, encoding)
+    except _NotUtf8:
+        return _read_csv(path, spec, "gb18030")
+
+
+class _NotUtf8(Exception):
+    """Polars met an invalid UTF-8 sequence after the first 64 KiB."""
+
+
+def _read_csv(path: Path, spec: KindSpec, encoding: str) -> RawTable:
     if encoding == "gb18030":
-        data: bytes | Path = path.read_bytes().decode("gb18030").encode("utf-8")
+        data: bytes | Path = _gb18030(path)
         text_head = data[: 1 << 16].decode("utf-8", errors="ignore")
     else:
         data = path
@@ -142,6 +160,8 @@ def read_csv(path: Path, spec: KindSpec) -> RawTable:
         else:
             frame = load(False)
     except pl.exceptions.ComputeError as exc:
+        if "invalid utf-8" in str(exc) and encoding != "gb18030":
+            raise _NotUtf8 from exc
         if "more fields" not in str(exc):
             raise RefusedFile(f"{path}: cannot be read as CSV ({str(exc).strip().splitlines()[0]})") from exc
         # Rows with more fields than the header (an unquoted comma, usually): read the rest and

@@ -176,3 +176,22 @@ def test_unreadable_file_is_refused_whole_and_changes_nothing(tree_store: Store,
     assert str(bad) in str(info.value)
     assert tree_store.path.read_bytes() == before
     assert tree_store.data_version() == version
+
+
+def test_gb18030_text_beyond_the_first_64_kib_is_still_detected(tree_store: Store, tmp_path: Path) -> None:
+    lines = ["office_code,name,level,parent_code"]
+    lines += [f"{331000 + i},county {i},county,330100" for i in range(2500)]   # ~80 KB of ASCII first
+    lines.append("333999,临安区知识产权局,区县级,330100")
+    path = tmp_path / "late_gb.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("gb18030"))
+    s = ingest(tree_store, "offices", [str(path)], progress=False)
+    assert s.files[0].encoding == "gb18030"
+    assert (s.counts.loaded, s.counts.rejected) == (2501, 0)
+    assert table(tree_store, "SELECT name FROM offices WHERE office_code = '333999'") == [("临安区知识产权局",)]
+
+
+def test_text_in_neither_utf8_nor_gb18030_is_refused(tree_store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes(b"office_code,name,level,parent_code\n330199,caf\xff,county,330100\n")
+    with pytest.raises(RefusedFile, match="neither UTF-8 nor GB18030"):
+        ingest(tree_store, "offices", [str(path)], progress=False)
