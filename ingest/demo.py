@@ -88,7 +88,8 @@ def office_tree() -> pl.DataFrame:
     for i in range(1, 15):
         name = ("第" + (divisions[i - 1] if i <= 10 else "十" + divisions[i - 11]) + "师")
         out.append((f"66{i:02d}00", f"新疆生产建设兵团{name}知识产权局", "prefecture", XPCC))
-    return pl.DataFrame(out, schema=["office_code", "name", "level", "parent_code"], orient="row")
+    # Sorted by code, so generated cases come out ordered by office_code like most exports.
+    return pl.DataFrame(out, schema=["office_code", "name", "level", "parent_code"], orient="row").sort("office_code")
 
 
 def _province_of(offices: pl.DataFrame) -> np.ndarray:

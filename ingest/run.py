@@ -24,7 +24,7 @@ from ingest.parse import META, Parsed, finish_appraisals, parse
 from ingest.readers import RawTable, RefusedFile, read_any
 from queries.store import Store, scalar
 
-CHUNK = 250_000
+CHUNK = 1_000_000
 REJECTS_HEADER = ["文件 file", "工作表 sheet", "行 row", "列 column", "值 value", "原因 reason"]
 
 
