@@ -114,7 +114,13 @@ class Store:
         """A read-only connection to the published file, consistent for as long as it is open."""
         if not self.path.exists():
             raise StoreError(f"no store at {self.path}; run `ipdash demo` or `ipdash ingest` first")
-        return duckdb.connect(str(self.path), read_only=True)
+        # Not duckdb.connect(path): DuckDB caches one database instance per path in a process, so
+        # a second connect would reuse the instance still bound to the replaced file and never see
+        # a new publish. A fresh in-memory instance that attaches the file opens what is there now.
+        con = duckdb.connect(":memory:")
+        con.execute(f"ATTACH {_sql_literal(str(self.path))} AS store (READ_ONLY)")
+        con.execute("USE store")
+        return con
 
     def data_version(self) -> int:
         """The counter every publish increments (0 for an empty store)."""
@@ -179,6 +185,10 @@ class Store:
                 tmp.unlink(missing_ok=True)
                 Path(str(tmp) + ".wal").unlink(missing_ok=True)
                 raise
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _fsync(path: Path) -> None:

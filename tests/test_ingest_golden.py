@@ -195,3 +195,35 @@ def test_text_in_neither_utf8_nor_gb18030_is_refused(tree_store: Store, tmp_path
     path.write_bytes(b"office_code,name,level,parent_code\n330199,caf\xff,county,330100\n")
     with pytest.raises(RefusedFile, match="neither UTF-8 nor GB18030"):
         ingest(tree_store, "offices", [str(path)], progress=False)
+
+
+def test_appraisals_grade_veto_and_reference_checks(tree_store: Store) -> None:
+    ingest(tree_store, "cases", [str(INGEST / "cases_gb18030.csv")], progress=False)
+    s = ingest(tree_store, "appraisals", [str(INGEST / "appraisals.csv")], progress=False)
+    assert s.counts.as_dict() == {"read": 8, "loaded": 3, "updated": 0, "unchanged": 0, "rejected": 5,
+                                  "duplicate_in_file": 0}
+    got = table(tree_store, "SELECT case_no, total, grade, veto, historical, checklist_version FROM appraisals "
+                            "ORDER BY source_row")
+    assert got == [
+        ("浙知纠〔2024〕1号", Decimal("93.00"), "excellent", [], True, "2016-1"),
+        ("苏知纠〔2024〕1号", Decimal("71.00"), "qualified", [], True, "2016-1"),
+        # 100 points, but a missing decision document makes it unqualified whatever the total.
+        ("浙知罚〔2024〕3号", Decimal("100.00"), "unqualified", ["missing_decision"], True, "2016-1"),
+    ]
+    reasons = {(r[0], r[1]): r[2] for r in table(tree_store, "SELECT row_number, column_name, reason FROM quarantine")}
+    assert "above this item's maximum of 10" in reasons[(5, "acceptance")]
+    assert "no case 浙知纠〔2024〕9号 at office 330100" in reasons[(6, "case_no")]
+    assert "inspector INS999 is not in the inspector roster" in reasons[(7, "inspector_id")]
+    assert "draw D-2024-01 is unknown" in reasons[(8, "draw_id")]
+    assert "required value is missing" in reasons[(9, "law")]
+
+
+def test_a_reader_opened_before_an_ingest_keeps_its_view(tree_store: Store) -> None:
+    before = tree_store.reader()
+    try:
+        ingest(tree_store, "cases", [str(INGEST / "cases_gb18030.csv")], progress=False)
+        assert rows(before, "SELECT count(*) FROM cases") == [(0,)]      # the old file, whole
+        with contextlib.closing(tree_store.reader()) as after:
+            assert rows(after, "SELECT count(*) FROM cases") == [(5,)]   # the next reader sees all of it
+    finally:
+        before.close()
