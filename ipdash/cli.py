@@ -97,6 +97,72 @@ def _common(suppress: bool) -> argparse.ArgumentParser:
     return common
 
 
+def _date(text: str):
+    import datetime as dt
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from exc
+
+
+def _weights(text: str) -> dict[str, float]:
+    try:
+        return {k.strip(): float(v) for k, v in (part.split("=", 1) for part in text.split(",") if part.strip())}
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a list like effort=30,level=20") from exc
+
+
+def scores_csv(ranking) -> str:
+    """One row per office: every indicator's value, numerator, denominator, score; dimensions; rank."""
+    import csv
+    import io
+
+    from ingest.run import safe_cell
+
+    buf = io.StringIO()
+    if not ranking.offices:
+        return ""
+    ids = list(ranking.offices[0]["indicators"])
+    dims = list(ranking.offices[0]["dimensions"])
+    header = ["office_code", "name", "level", "parent_code"]
+    for i in ids:
+        header += [f"{i}_value", f"{i}_numerator", f"{i}_denominator", f"{i}_score", f"{i}_status"]
+    header += [f"dim_{d}" for d in dims] + ["composite", "rank", "rank_low", "rank_high", "rank_change"]
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for o in ranking.offices:
+        row = [o["office_code"], o["name"], o["level"], o["parent_code"]]
+        for i in ids:
+            e = o["indicators"][i]
+            row += [e["value"], e["numerator"], e["denominator"], e["score"], e["status"]]
+        interval = o["rank_interval"] or [None, None]
+        row += [o["dimensions"][d] for d in dims] + [o["composite"], o["rank"], *interval, o["rank_change"]]
+        w.writerow(["" if v is None else safe_cell(v) for v in row])
+    return buf.getvalue()
+
+
+def cmd_scores(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from metrics.config import ConfigError, default_config
+    from metrics.ranking import rank_offices
+    from queries.store import Store, StoreError
+
+    try:
+        config = default_config()
+        with contextlib.closing(Store(args.db).reader()) as con:
+            ranking = rank_offices(con, config, year=args.year, level=args.level, within=args.within,
+                                   as_of=args.as_of, method=args.method, runs=args.runs,
+                                   dimension_weights=args.weights)
+    except (ConfigError, StoreError, KeyError) as exc:
+        raise BadInput(str(exc)) from exc
+    if args.json or args.format == "json":
+        print(json.dumps(ranking.as_json(), ensure_ascii=False))
+    else:
+        sys.stdout.write(scores_csv(ranking))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common(suppress=True)
     parser = argparse.ArgumentParser(prog="ipdash", description="专利行政执法绩效评估与监督 / patent enforcement "
@@ -120,6 +186,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=20240101, help="random seed; the same seed gives the same data")
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("scores", parents=[common], help="indicators, scores, ranks and rank intervals")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--level", choices=["provincial", "prefecture", "county"], default="provincial")
+    p.add_argument("--within", help="rank only the offices below this office code")
+    p.add_argument("--as-of", type=_date, dest="as_of", help="judge open cases at this date (default Dec 31)")
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.add_argument("--method", choices=["minmax", "zscore", "percentile", "target"],
+                   help="normalisation (default from metrics/scoring.toml)")
+    p.add_argument("--weights", type=_weights, help="dimension weights, e.g. effort=30,level=20,timeliness=30,quality=20")
+    p.add_argument("--runs", type=int, help="Monte Carlo runs (default from metrics/scoring.toml)")
+    p.set_defaults(func=cmd_scores)
+
     p = sub.add_parser("serve", parents=[common, serve_opts], help="serve the dashboard")
     p.set_defaults(func=cmd_serve)
     return parser
@@ -134,6 +212,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BadInput as exc:
         print(f"ipdash: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # output piped into `head`: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

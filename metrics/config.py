@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 
 import sqlglot
@@ -45,6 +45,7 @@ class Indicator:
     min_count: float
     shrinkage: float = 0.0
     interval: str | None = None
+    bootstrap: str | None = None      # "total" or "grade:<grade>": resampled by the Monte Carlo
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,6 @@ class Config:
     indicators: tuple[Indicator, ...]
     time_limits: TimeLimits
     scoring: Scoring
-    indicator_weights: dict[str, float] = field(default_factory=dict)
 
     def indicator(self, ind_id: str) -> Indicator:
         return next(i for i in self.indicators if i.id == ind_id)
@@ -173,13 +173,17 @@ def load_indicators(text: str, file: str = "indicators.toml") -> tuple[str, tupl
             raise _fail(file, f"{where}.min_count", "must be a number of 0 or more")
         if raw["value"] == "shrunk_mean" and not isinstance(raw.get("shrinkage"), (int, float)):
             raise _fail(file, f"{where}.shrinkage", "required (a number) for value = 'shrunk_mean'")
+        boot = raw.get("bootstrap")
+        if boot is not None and boot != "total" and not (isinstance(boot, str) and boot.startswith("grade:")):
+            raise _fail(file, f"{where}.bootstrap", "must be 'total' or 'grade:<grade>'")
         out.append(Indicator(
             id=raw["id"], zh=raw["zh"], en=raw["en"], dimension=raw["dimension"], direction=raw["direction"],
             weight=float(weight), value=raw["value"],
             numerator=_aggregate_expression(raw["numerator"], file, f"{where}.numerator"),
             denominator=_aggregate_expression(raw["denominator"], file, f"{where}.denominator")
             if raw.get("denominator") else None,
-            min_count=float(min_count), shrinkage=float(raw.get("shrinkage", 0)), interval=raw.get("interval")))
+            min_count=float(min_count), shrinkage=float(raw.get("shrinkage", 0)), interval=raw.get("interval"),
+            bootstrap=boot))
     if not out:
         raise _fail(file, "indicator", "no indicators defined")
     return str(data["version"]), tuple(out)

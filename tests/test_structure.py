@@ -64,3 +64,16 @@ def test_checklist_errors_name_file_key_and_problem() -> None:
     bad = CHECKLIST.replace("max = 100", "max = -1")
     with pytest.raises(ContractError, match=r"checklist.toml: items\[0\].max: must be a positive number"):
         load_contract('version = "1"', bad)
+
+
+def test_indicator_expressions_qualify_against_the_case_facts() -> None:
+    from metrics.config import default_config
+    from metrics.indicators import aggregate_sql
+
+    check_sql(aggregate_sql(default_config()))
+    with pytest.raises(OptimizeError, match="no_such_fact"):
+        from dataclasses import replace
+
+        cfg = default_config()
+        bad = replace(cfg, indicators=(replace(cfg.indicators[0], numerator="sum(no_such_fact)"),))
+        check_sql(aggregate_sql(bad))

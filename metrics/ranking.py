@@ -1,0 +1,226 @@
+"""Peer-group rankings with their Monte Carlo rank intervals, year-on-year change and methodology.
+
+`rank_offices` is the one entry point the command line, the dashboard and the report share: it
+computes the indicators, scores every peer group, runs the seeded Monte Carlo of SPEC §3.3 and
+returns plain dicts in the JSON shape of SPEC §8.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from metrics.config import DIMENSIONS, Config
+from metrics.indicators import IndicatorTable, compute_indicators
+from metrics.scores import Model, score_group
+from queries.loader import sql
+from queries.store import rows, scalar
+
+
+@dataclass
+class Ranking:
+    year: int
+    as_of: dt.date
+    level: str
+    within: str | None
+    method: str
+    methodology: dict
+    offices: list[dict] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {"year": self.year, "as_of": self.as_of.isoformat(), "level": self.level, "within": self.within,
+                "methodology": self.methodology, "offices": self.offices}
+
+
+def peer_set(table: pl.DataFrame, *, level: str, within: str | None, config: Config) -> tuple[pl.DataFrame, np.ndarray]:
+    """The offices ranked together and their group id (SPEC §3.3 item 4)."""
+    peers = table.filter(pl.col("level") == level)
+    if within:
+        peers = peers.filter((pl.col("province_code") == within) | (pl.col("prefecture_code") == within)
+                             | (pl.col("parent_code") == within))
+        groups = np.zeros(peers.height, dtype=int)
+    elif config.scoring.peer_groups.get(level) == "province":
+        codes = peers["province_code"].to_list()
+        index = {c: i for i, c in enumerate(sorted(set(codes)))}
+        groups = np.array([index[c] for c in codes], dtype=int)
+    else:
+        groups = np.zeros(peers.height, dtype=int)
+    return peers, groups
+
+
+def _values(peers: pl.DataFrame, config: Config) -> np.ndarray:
+    return np.column_stack([peers[f"{i.id}_value"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+                            for i in config.indicators]) if peers.height else np.zeros((0, len(config.indicators)))
+
+
+def _score_all(values: np.ndarray, groups: np.ndarray, model: Model, *, method: str,
+               dimension_weights: np.ndarray | None = None):
+    gs = score_group(values, model, method=method, dimension_weights=dimension_weights, groups=groups)
+    return gs.indicator_scores, gs.dimensions, gs.composite, gs.rank
+
+
+@dataclass
+class Archives:
+    """Appraised archives of the peer offices, flattened: office index, total, grade."""
+
+    office: np.ndarray
+    total: np.ndarray
+    grade: np.ndarray
+    count: np.ndarray          # per office
+    national_mean: float
+
+
+def load_archives(con: duckdb.DuckDBPyConnection, peers: pl.DataFrame, *, year: int, as_of: dt.date) -> Archives:
+    facts = con.sql(f"SELECT unit, appraisal_total, grade FROM ({sql('case_facts')}) AS cf "
+                    "WHERE closed_in_year AND appraised", params={"year": year, "as_of": as_of}).pl()
+    national = scalar(con, "SELECT office_code FROM offices WHERE level = 'national'")
+    nat = facts.filter(pl.col("unit") == national)["appraisal_total"]
+    index = {c: i for i, c in enumerate(peers["office_code"].to_list())}
+    mine = facts.filter(pl.col("unit").is_in(list(index))).with_columns(
+        pl.col("unit").replace_strict(index, return_dtype=pl.Int64).alias("i")).sort("i")
+    office = mine["i"].to_numpy()
+    return Archives(office, mine["appraisal_total"].to_numpy().astype(float), mine["grade"].to_numpy(),
+                    np.bincount(office, minlength=peers.height), float(nat.mean()) if nat.len() else 0.0)
+
+
+def _resampled_values(values: np.ndarray, archives: Archives, config: Config,
+                      rng: np.random.Generator) -> np.ndarray:
+    """`values` with the archive-based indicators recomputed from a bootstrap of each office's archives."""
+    out = values.copy()
+    if not archives.office.size:
+        return out
+    starts = np.concatenate([[0], np.cumsum(archives.count)[:-1]])
+    n_of = archives.count[archives.office]
+    pick = starts[archives.office] + np.floor(rng.random(archives.office.size) * n_of).astype(int)
+    n = archives.count.astype(float)
+    for j, ind in enumerate(config.indicators):
+        if not ind.bootstrap:
+            continue
+        if ind.bootstrap == "total":
+            s = np.bincount(archives.office, weights=archives.total[pick], minlength=n.size)
+            v = (s + ind.shrinkage * archives.national_mean) / (n + ind.shrinkage) if ind.value == "shrunk_mean" \
+                else np.divide(s, n, out=np.full_like(s, np.nan), where=n > 0)
+        else:
+            hits = (archives.grade[pick] == ind.bootstrap.split(":", 1)[1]).astype(float)
+            s = np.bincount(archives.office, weights=hits, minlength=n.size)
+            v = np.divide(s, n, out=np.full_like(s, np.nan), where=n > 0)
+        out[:, j] = np.where(np.isnan(values[:, j]), np.nan, v)    # insufficient stays insufficient
+    return out
+
+
+def monte_carlo(values: np.ndarray, groups: np.ndarray, model: Model, config: Config, *,
+                archives: Archives | None, runs: int | None = None, seed: int | None = None) -> np.ndarray:
+    """Simulated ranks, offices × runs (SPEC §3.3 item 6): Dirichlet weights, random method, resampling."""
+    mc = config.scoring.monte_carlo
+    runs = mc.runs if runs is None else runs
+    rng = np.random.default_rng(mc.seed if seed is None else seed)
+    alpha = mc.concentration * model.dimension_weights / model.dimension_weights.sum()
+    alpha = np.where(alpha > 0, alpha, 1e-9)
+    ranks = np.full((values.shape[0], runs), np.nan)
+    for r in range(runs):
+        w = rng.dirichlet(alpha) * model.dimension_weights.sum()
+        method = mc.methods[rng.integers(len(mc.methods))]
+        v = _resampled_values(values, archives, config, rng) if (archives is not None and mc.resample_appraisals) \
+            else values
+        ranks[:, r] = _score_all(v, groups, model, method=method, dimension_weights=w)[3]
+    return ranks
+
+
+def _interval(ranks: np.ndarray, lo_pct: float, hi_pct: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ok = ~np.isnan(ranks).all(axis=1)
+    lo = np.full(ranks.shape[0], np.nan)
+    hi, med = lo.copy(), lo.copy()
+    if ok.any():
+        lo[ok] = np.nanpercentile(ranks[ok], lo_pct, axis=1, method="lower")
+        hi[ok] = np.nanpercentile(ranks[ok], hi_pct, axis=1, method="higher")
+        med[ok] = np.nanmedian(ranks[ok], axis=1)
+    return lo, hi, med
+
+
+def _num(x: float) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def rank_offices(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, level: str = "provincial",
+                 within: str | None = None, as_of: dt.date | None = None, method: str | None = None,
+                 runs: int | None = None, dimension_weights: dict[str, float] | None = None,
+                 indicator_weights: dict[str, float] | None = None, with_previous: bool = True) -> Ranking:
+    """Rank the offices of `level` (optionally within one office's subtree) for `year`.
+
+    Args:
+        con: a read connection to the store.
+        config: indicators, time limits and scoring configuration.
+        year, as_of: the assessment year and the date open cases are judged at (default Dec 31).
+        level: provincial | prefecture | county.
+        within: rank only the offices below this office (one peer group).
+        method, runs, dimension_weights, indicator_weights: override the configured scoring (what-if).
+        with_previous: also rank the previous year the same way for the year-on-year change.
+    Returns:
+        a Ranking whose `offices` follow SPEC §8, ordered by rank (unranked last).
+    """
+    as_of = as_of or dt.date(year, 12, 31)
+    method = method or config.scoring.method
+    model = Model.from_config(config, dimension_weights=dimension_weights, indicator_weights=indicator_weights)
+    table = compute_indicators(con, config, year=year, as_of=as_of)
+    peers, groups = peer_set(table.frame, level=level, within=within, config=config)
+    values = _values(peers, config)
+    ind, dims, comp, rank = _score_all(values, groups, model, method=method)
+    archives = load_archives(con, peers, year=year, as_of=as_of) if any(i.bootstrap for i in config.indicators) \
+        else None
+    sims = monte_carlo(values, groups, model, config, archives=archives, runs=runs)
+    lo, hi, med = _interval(sims, *config.scoring.monte_carlo.interval)
+
+    previous: dict[str, tuple[float, float]] = {}
+    if with_previous and scalar(con, "SELECT count(*) FROM cases WHERE year(accepted_date) = $y", {"y": year - 1}):
+        prev = compute_indicators(con, config, year=year - 1, as_of=dt.date(year - 1, as_of.month, min(as_of.day, 28))
+                                  if (as_of.month, as_of.day) == (2, 29) else dt.date(year - 1, as_of.month, as_of.day))
+        ppeers, pgroups = peer_set(prev.frame, level=level, within=within, config=config)
+        _, _, pcomp, prank = _score_all(_values(ppeers, config), pgroups, model, method=method)
+        previous = {c: (pc, pr) for c, pc, pr in zip(ppeers["office_code"].to_list(), pcomp, prank)}
+
+    published = scalar(con, "SELECT value FROM meta WHERE key = 'published_at'")
+    data_version = scalar(con, "SELECT value FROM meta WHERE key = 'data_version'")
+    methodology = {**config.methodology(), "method": method,
+                   "dimension_weights": dict(zip(DIMENSIONS, model.dimension_weights.tolist())),
+                   "indicator_weights": {i.id: float(w) for i, w in zip(config.indicators, model.weights)},
+                   "year": year, "as_of": as_of.isoformat(), "level": level, "within": within,
+                   "peer_group": "within " + within if within else config.scoring.peer_groups.get(level),
+                   "monte_carlo_runs": sims.shape[1], "data_published_at": published,
+                   "data_version": data_version,
+                   "calendar_fallback_years": list(table.calendar_fallback_years)}
+    offices = []
+    recs = peers.to_dicts()
+    for k, rec in enumerate(recs):
+        indicators = {}
+        for j, i in enumerate(config.indicators):
+            entry = {"value": _num(rec[f"{i.id}_value"]), "numerator": _num(rec[f"{i.id}_num"]),
+                     "denominator": _num(rec[f"{i.id}_den"]) if i.value != "count" else None,
+                     "score": _num(ind[k, j]), "status": rec[f"{i.id}_status"]}
+            if i.interval:
+                entry["interval"] = [_num(rec.get(f"{i.id}_ci_low")), _num(rec.get(f"{i.id}_ci_high"))]
+            indicators[i.id] = entry
+        prev_comp, prev_rank = previous.get(rec["office_code"], (np.nan, np.nan))
+        offices.append({
+            "office_code": rec["office_code"], "name": rec["name"], "level": rec["level"],
+            "parent_code": rec["parent_code"], "province_code": rec["province_code"],
+            "indicators": indicators,
+            "dimensions": {d: _num(dims[k, n]) for n, d in enumerate(DIMENSIONS)},
+            "composite": _num(comp[k]),
+            "rank": None if np.isnan(rank[k]) else int(rank[k]),
+            "rank_interval": None if np.isnan(lo[k]) else [int(lo[k]), int(hi[k])],
+            "rank_median": _num(med[k]),
+            "rank_change": None if np.isnan(rank[k]) or np.isnan(prev_rank) else int(prev_rank - rank[k]),
+            "composite_change": None if np.isnan(comp[k]) or np.isnan(prev_comp) else float(comp[k] - prev_comp),
+        })
+    offices.sort(key=lambda o: (o["province_code"] or "", o["rank"] if o["rank"] is not None else 10**9,
+                                o["office_code"]) if level == "county" and not within else
+                 (o["rank"] if o["rank"] is not None else 10**9, o["office_code"]))
+    return Ranking(year, as_of, level, within, method, methodology, offices)
+
+
+__all__ = ["Ranking", "rank_offices", "monte_carlo", "peer_set", "IndicatorTable", "rows"]
