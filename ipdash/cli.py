@@ -163,6 +163,30 @@ def cmd_scores(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from metrics.config import default_config
+    from metrics.ranking import sensitivity
+    from queries.store import Store, StoreError
+
+    try:
+        with contextlib.closing(Store(args.db).reader()) as con:
+            got = sensitivity(con, default_config(), office_code=args.office, year=args.year, level=args.level,
+                              within=args.within, as_of=args.as_of, method=args.method)
+    except (StoreError, KeyError) as exc:
+        raise BadInput(str(exc).strip("'\"")) from exc
+    lines = [f"{got['office_code']} {args.year} {args.level}: rank {got['rank']} of {got['peers']} "
+             f"({got['method']}, composite {got['composite']:.1f})" if got["composite"] is not None else
+             f"{got['office_code']}: no composite (fewer than two scored dimensions)",
+             "  去掉该指标后的排名 rank without each indicator:"]
+    lines += [f"    {k}: {v}" for k, v in got["without"].items()]
+    lines.append("  各标准化方法下的排名 rank under each normalisation:")
+    lines += [f"    {k}: {v}" for k, v in got["methods"].items()]
+    _emit(args, got, "\n".join(lines))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common(suppress=True)
     parser = argparse.ArgumentParser(prog="ipdash", description="专利行政执法绩效评估与监督 / patent enforcement "
@@ -197,6 +221,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", type=_weights, help="dimension weights, e.g. effort=30,level=20,timeliness=30,quality=20")
     p.add_argument("--runs", type=int, help="Monte Carlo runs (default from metrics/scoring.toml)")
     p.set_defaults(func=cmd_scores)
+
+    p = sub.add_parser("sensitivity", parents=[common], help="what drives one office's rank")
+    p.add_argument("office", help="office code")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--level", choices=["provincial", "prefecture", "county"], default="provincial")
+    p.add_argument("--within", help="rank only the offices below this office code")
+    p.add_argument("--as-of", type=_date, dest="as_of")
+    p.add_argument("--method", choices=["minmax", "zscore", "percentile", "target"])
+    p.set_defaults(func=cmd_sensitivity)
 
     p = sub.add_parser("serve", parents=[common, serve_opts], help="serve the dashboard")
     p.set_defaults(func=cmd_serve)

@@ -223,4 +223,37 @@ def rank_offices(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, l
     return Ranking(year, as_of, level, within, method, methodology, offices)
 
 
+def sensitivity(con: duckdb.DuckDBPyConnection, config: Config, *, office_code: str, year: int,
+                level: str, within: str | None = None, as_of: dt.date | None = None,
+                method: str | None = None) -> dict:
+    """What drives an office's rank: its rank with each indicator left out, and under each method.
+
+    Returns {"office_code", "method", "rank", "composite", "peers", "without": {indicator: rank},
+    "methods": {method: rank}}; a rank is None where the office gets no composite.
+    """
+    as_of = as_of or dt.date(year, 12, 31)
+    method = method or config.scoring.method
+    table = compute_indicators(con, config, year=year, as_of=as_of)
+    peers, groups = peer_set(table.frame, level=level, within=within, config=config)
+    codes = peers["office_code"].to_list()
+    if office_code not in codes:
+        raise KeyError(f"office {office_code} is not among the {level} offices ranked"
+                       + (f" within {within}" if within else ""))
+    k = codes.index(office_code)
+    values = _values(peers, config)
+
+    def rank_with(model: Model, how: str) -> tuple[int | None, float | None]:
+        _, _, comp, rank = _score_all(values, groups, model, method=how)
+        return (None if np.isnan(rank[k]) else int(rank[k])), _num(comp[k])
+
+    base = Model.from_config(config)
+    rank, composite = rank_with(base, method)
+    without = {i.id: rank_with(Model.from_config(config, indicator_weights={i.id: 0.0}), method)[0]
+               for i in config.indicators if i.weight > 0}
+    methods = {m: rank_with(base, m)[0] for m in ("minmax", "zscore", "percentile", "target")}
+    return {"office_code": office_code, "year": year, "level": level, "within": within, "method": method,
+            "rank": rank, "composite": composite, "peers": int((groups == groups[k]).sum()),
+            "without": without, "methods": methods}
+
+
 __all__ = ["Ranking", "rank_offices", "monte_carlo", "peer_set", "IndicatorTable", "rows"]

@@ -24,3 +24,13 @@ def run(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> pl.DataFram
 def sql_names() -> list[str]:
     """Every shipped query (not the migrations)."""
     return sorted(e.name[:-4] for e in resources.files("queries").iterdir() if e.name.endswith(".sql"))
+
+
+def on_facts(name: str) -> str:
+    """`queries/<name>.sql`, which reads the relation `case_facts`, with the case facts as a CTE."""
+    return f"WITH case_facts AS ({sql('case_facts')})\n{sql(name)}"
+
+
+def run_on_facts(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> pl.DataFrame:
+    """Run a query over the case facts (the caller has registered their inputs)."""
+    return con.sql(on_facts(name), params=params).pl()

@@ -8,6 +8,7 @@ import duckdb
 import sqlglot
 from sqlglot.optimizer.qualify import qualify
 
+from queries.loader import sql
 from queries.store import migrate, rows
 
 
@@ -30,7 +31,13 @@ def declared_schema() -> dict[str, dict[str, str]]:
         for table, column, dtype in rows(con, "SELECT table_name, column_name, data_type FROM "
                                               "information_schema.columns ORDER BY table_name, ordinal_position"):
             found.setdefault(table, {})[column] = dtype
-        return {**found, **REGISTERED}
+        for name, cols in REGISTERED.items():
+            con.execute(f"CREATE TABLE {name} ({', '.join(f'{c} {t}' for c, t in cols.items())})")
+        # `case_facts` is the relation the indicator, monitoring and integrity queries read; its
+        # columns are whatever queries/case_facts.sql yields.
+        described = con.execute(f"DESCRIBE {sql('case_facts')}", {"year": 2000, "as_of": "2000-12-31"}).fetchall()
+        facts = {r[0]: r[1] for r in described}
+        return {**found, **REGISTERED, "case_facts": facts}
     finally:
         con.close()
 

@@ -152,3 +152,35 @@ def test_parent_offices_aggregate_their_subtree(golden: Store) -> None:
     assert row["130200"]["E1_num"] == 10
     assert row["100000"]["E1_num"] == 67 + 51 + 32
     assert row["130201"]["E3_status"] == "insufficient"           # an office with too few cases
+
+
+def test_monitoring_and_integrity_signals(golden: Store) -> None:
+    from metrics.monitor import office_monitor, open_cases
+
+    with contextlib.closing(golden.reader()) as con:
+        m = {r["office_code"]: r for r in office_monitor(con, default_config(), year=2024,
+                                                          level="provincial").to_dicts()}
+        cases = open_cases(con, default_config(), scope="110000", as_of=D(2024, 12, 31))
+    assert [(m[c]["open_cases"], m[c]["closed_cases"]) for c in ("110000", "120000", "130000")] == [
+        (15, 52), (10, 42), (2, 35)]
+    assert m["110000"]["disposition_days"] == approx(365 * 15 / 52)
+    assert [m[c]["acceptance_gap_days"] for c in ("110000", "120000", "130000")] == [4, 0, 1]
+    assert [m[c]["extension_rate"] for c in ("110000", "120000", "130000")] == [0, 0.375, 0]
+    assert [m[c]["deadline_bunching_rate"] for c in ("110000", "120000", "130000")] == [0, 0.5, approx(12 / 35)]
+    assert m["120000"]["late_withdrawal_rate"] == 0 and m["110000"]["late_withdrawal_rate"] is None
+    assert m["110000"]["deadline_bunching_rate_peer_median"] == approx(12 / 35)
+    assert cases.height == 15
+    assert cases["status"].to_list()[:3] == ["overdue"] * 3 and set(cases["status"].to_list()[3:]) == {"ok"}
+    first_ok = cases.filter(cases["status"] == "ok").row(0, named=True)
+    assert (first_ok["age_days"], first_ok["days_left"]) == (56, 36)
+
+
+def test_sensitivity_shows_what_drives_a_rank(golden: Store) -> None:
+    from metrics.ranking import sensitivity
+
+    with contextlib.closing(golden.reader()) as con:
+        got = sensitivity(con, default_config(), office_code="130000", year=2024, level="provincial")
+    assert (got["rank"], got["peers"]) == (2, 3)
+    assert got["without"]["T1"] == 1 and got["without"]["L3"] == 3 and got["without"]["E1"] == 2
+    assert set(got["methods"]) == {"minmax", "zscore", "percentile", "target"}
+    assert got["methods"]["minmax"] == 2
