@@ -8,6 +8,7 @@ day or two off around holidays.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import chinese_calendar
@@ -31,6 +32,7 @@ def is_workday(day: dt.date) -> tuple[bool, bool]:
         return day.weekday() < 5, False
 
 
+@functools.lru_cache(maxsize=32)
 def acceptance_due(start: dt.date, end: dt.date, n: int) -> WorkdayTable:
     """For every date in [start, end], the n-th working day after it (the day itself not counted).
 

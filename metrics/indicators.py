@@ -9,6 +9,7 @@ and the Clopper–Pearson interval of Q3 follow in Polars.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import duckdb
@@ -67,9 +68,14 @@ def register_inputs(con: duckdb.DuckDBPyConnection, config: Config) -> tuple[int
 
 def aggregate_sql(config: Config) -> str:
     """SELECT unit, every indicator's numerator and denominator FROM case facts GROUP BY unit."""
+    return _aggregate_sql(config.indicators)
+
+
+@functools.lru_cache(maxsize=16)
+def _aggregate_sql(indicators: tuple) -> str:
     facts = sqlglot.parse_one(sql("case_facts"), read="duckdb")
     projections: list[exp.Expression] = [exp.column("unit").as_("office_code")]
-    for ind in config.indicators:
+    for ind in indicators:
         projections.append(sqlglot.parse_one(ind.numerator, read="duckdb").as_(f"{ind.id}_num"))
         if ind.denominator:
             projections.append(sqlglot.parse_one(ind.denominator, read="duckdb").as_(f"{ind.id}_den"))
