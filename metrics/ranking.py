@@ -73,6 +73,7 @@ class Archives:
     grade: np.ndarray
     count: np.ndarray          # per office
     national_mean: float
+    stats: dict[str, np.ndarray] = field(default_factory=dict)   # per office: mean, sd, grade shares
 
 
 def load_archives(con: duckdb.DuckDBPyConnection, peers: pl.DataFrame, *, year: int, as_of: dt.date) -> Archives:
@@ -84,8 +85,23 @@ def load_archives(con: duckdb.DuckDBPyConnection, peers: pl.DataFrame, *, year: 
     mine = facts.filter(pl.col("unit").is_in(list(index))).with_columns(
         pl.col("unit").replace_strict(index, return_dtype=pl.Int64).alias("i")).sort("i")
     office = mine["i"].to_numpy()
-    return Archives(office, mine["appraisal_total"].to_numpy().astype(float), mine["grade"].to_numpy(),
-                    np.bincount(office, minlength=peers.height), float(nat.mean()) if nat.len() else 0.0)
+    total = mine["appraisal_total"].to_numpy().astype(float)
+    grade = mine["grade"].to_numpy()
+    count = np.bincount(office, minlength=peers.height)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(office, weights=total, minlength=peers.height) / count
+        sd = np.sqrt(np.bincount(office, weights=(total - mean[office]) ** 2, minlength=peers.height) / count)
+        stats = {"mean": mean, "sd": sd}
+        for g in np.unique(grade) if grade.size else []:
+            stats[f"grade:{g}"] = np.bincount(office, weights=(grade == g).astype(float), minlength=peers.height) / count
+    return Archives(office, total, grade, count, float(nat.mean()) if nat.len() else 0.0, stats)
+
+
+# Up to this many archives in a peer set, each run resamples every archive (the exact bootstrap).
+# Above it (a national store of millions of cases), each office's mean total is drawn from its
+# normal sampling distribution and each grade share from Binomial(n, share): the same
+# distributions for shares, the central-limit one for means, at a cost per office, not per archive.
+EXACT_BOOTSTRAP_LIMIT = 20_000
 
 
 def _resampled_values(values: np.ndarray, archives: Archives, config: Config,
@@ -94,21 +110,33 @@ def _resampled_values(values: np.ndarray, archives: Archives, config: Config,
     out = values.copy()
     if not archives.office.size:
         return out
-    starts = np.concatenate([[0], np.cumsum(archives.count)[:-1]])
-    n_of = archives.count[archives.office]
-    pick = starts[archives.office] + np.floor(rng.random(archives.office.size) * n_of).astype(int)
     n = archives.count.astype(float)
+    exact = archives.office.size <= EXACT_BOOTSTRAP_LIMIT
+    if exact:
+        starts = np.concatenate([[0], np.cumsum(archives.count)[:-1]])
+        n_of = archives.count[archives.office]
+        pick = starts[archives.office] + np.floor(rng.random(archives.office.size) * n_of).astype(int)
     for j, ind in enumerate(config.indicators):
         if not ind.bootstrap:
             continue
-        if ind.bootstrap == "total":
-            s = np.bincount(archives.office, weights=archives.total[pick], minlength=n.size)
-            v = (s + ind.shrinkage * archives.national_mean) / (n + ind.shrinkage) if ind.value == "shrunk_mean" \
-                else np.divide(s, n, out=np.full_like(s, np.nan), where=n > 0)
-        else:
-            hits = (archives.grade[pick] == ind.bootstrap.split(":", 1)[1]).astype(float)
-            s = np.bincount(archives.office, weights=hits, minlength=n.size)
-            v = np.divide(s, n, out=np.full_like(s, np.nan), where=n > 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if ind.bootstrap == "total":
+                if exact:
+                    s = np.bincount(archives.office, weights=archives.total[pick], minlength=n.size)
+                else:
+                    mean, sd = archives.stats["mean"], archives.stats["sd"]
+                    s = n * (mean + rng.standard_normal(n.size) * sd / np.sqrt(np.maximum(n, 1)))
+                v = (s + ind.shrinkage * archives.national_mean) / (n + ind.shrinkage) if ind.value == "shrunk_mean" \
+                    else np.divide(s, n, out=np.full_like(s, np.nan), where=n > 0)
+            else:
+                grade = ind.bootstrap.split(":", 1)[1]
+                if exact:
+                    hits = (archives.grade[pick] == grade).astype(float)
+                    s = np.bincount(archives.office, weights=hits, minlength=n.size)
+                else:
+                    share = archives.stats.get(f"grade:{grade}", np.zeros(n.size))
+                    s = rng.binomial(archives.count, np.nan_to_num(share)).astype(float)
+                v = np.divide(s, n, out=np.full_like(s, np.nan), where=n > 0)
         out[:, j] = np.where(np.isnan(values[:, j]), np.nan, v)    # insufficient stays insufficient
     return out
 
@@ -191,6 +219,8 @@ def rank_offices(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, l
                    "year": year, "as_of": as_of.isoformat(), "level": level, "within": within,
                    "peer_group": "within " + within if within else config.scoring.peer_groups.get(level),
                    "monte_carlo_runs": sims.shape[1], "data_published_at": published,
+                   "monte_carlo_bootstrap": ("exact" if archives is None or archives.office.size <= EXACT_BOOTSTRAP_LIMIT
+                                             else "parametric (normal mean, binomial shares)"),
                    "data_version": data_version,
                    "calendar_fallback_years": list(table.calendar_fallback_years)}
     offices = []

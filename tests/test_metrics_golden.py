@@ -184,3 +184,18 @@ def test_sensitivity_shows_what_drives_a_rank(golden: Store) -> None:
     assert got["without"]["T1"] == 1 and got["without"]["L3"] == 3 and got["without"]["E1"] == 2
     assert set(got["methods"]) == {"minmax", "zscore", "percentile", "target"}
     assert got["methods"]["minmax"] == 2
+
+
+def test_parametric_bootstrap_gives_similar_intervals_to_the_exact_one(golden: Store, monkeypatch) -> None:
+    import metrics.ranking as R
+
+    with contextlib.closing(golden.reader()) as con:
+        exact = rank_offices(con, default_config(), year=2024, runs=300)
+        monkeypatch.setattr(R, "EXACT_BOOTSTRAP_LIMIT", 0)
+        approx_run = rank_offices(con, default_config(), year=2024, runs=300)
+    assert approx_run.methodology["monte_carlo_bootstrap"].startswith("parametric")
+    assert exact.methodology["monte_carlo_bootstrap"] == "exact"
+    for a, b in zip(exact.offices, approx_run.offices):
+        assert a["rank"] == b["rank"]
+        assert abs(a["rank_interval"][0] - b["rank_interval"][0]) <= 1
+        assert abs(a["rank_interval"][1] - b["rank_interval"][1]) <= 1
