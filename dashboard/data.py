@@ -1,32 +1,38 @@
-"""Data functions behind the dashboard: plain functions returning frames, no Dash imports."""
+"""Data functions behind the dashboard: plain functions over a scoped QueryRunner, no Dash imports.
+
+Every case- and office-level read goes through the runner, so the user's scope is applied on the
+server whatever the browser asks for.
+"""
 
 from __future__ import annotations
 
-import contextlib
-
 import polars as pl
 
-from queries.loader import run
-from queries.store import Store, rows, scalar
+from queries.runner import QueryRunner
 
 
-def years(db: str) -> list[int]:
+def years(runner: QueryRunner) -> list[int]:
     """Assessment years present in the store (by accepted date)."""
-    with contextlib.closing(Store(db).reader()) as con:
-        return [r[0] for r in rows(con, "SELECT DISTINCT year(accepted_date) FROM cases ORDER BY 1")]
+    got = runner.frame("SELECT DISTINCT year(accepted_date) AS y FROM cases ORDER BY 1")
+    return [int(y) for y in got["y"].to_list()]
 
 
-def banner(db: str) -> str:
+def banner(runner: QueryRunner) -> str:
     """A line saying what data is shown; synthetic demo data always says so."""
-    with contextlib.closing(Store(db).reader()) as con:
-        demo = scalar(con, "SELECT value FROM meta WHERE key = 'demo'")
-        published = scalar(con, "SELECT value FROM meta WHERE key = 'published_at'")
-    if demo:
-        return f"合成演示数据，非真实案件 · Synthetic demo data, not real cases ({demo}; published {published})"
-    return f"数据发布于 Data published {published}"
+    meta = dict(runner.frame("SELECT key, value FROM meta").iter_rows())
+    if meta.get("demo"):
+        return (f"合成演示数据，非真实案件 · Synthetic demo data, not real cases ({meta['demo']}; "
+                f"published {meta.get('published_at')})")
+    return f"数据发布于 Data published {meta.get('published_at')}"
 
 
-def province_counts(db: str, year: int) -> pl.DataFrame:
-    """Accepted, closed and open-at-year-end cases per provincial office for `year`."""
-    with contextlib.closing(Store(db).reader()) as con:
-        return run(con, "office_case_counts", year=year)
+def province_counts(runner: QueryRunner, year: int) -> pl.DataFrame:
+    """Accepted, closed and open-at-year-end cases per provincial office (within the user's scope)."""
+    return runner.named("office_case_counts", year=year)
+
+
+def children_counts(runner: QueryRunner, office: str, year: int) -> pl.DataFrame:
+    """The offices below `office` with their subtree's case counts; empty outside the user's scope."""
+    if not runner.allows(office, what="office children counts"):
+        return pl.DataFrame()
+    return runner.named("office_children_counts", office=office, year=year)

@@ -57,11 +57,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
     text = (f"演示数据已生成 demo data built at {store.path}: " + ", ".join(f"{k} {v}" for k, v in built.items())
             if built else f"演示数据已存在 demo data already at {store.path} (use --rebuild to rebuild)")
     text += "\n(合成数据，仅供演示 / synthetic data for demonstration only)"
+    logins = _demo_users(store)
+    payload["logins"] = logins
+    text += "\n演示账号 demo logins (demo only):\n" + "\n".join(
+        f"  {u['username']:10s} {u['password']:22s} {u['role']}{' ' + u['scope'] if u['scope'] else ''}" for u in logins)
     if args.build_only:
         _emit(args, payload, text)
         return EXIT_OK
     print(text, file=sys.stderr)
     return _serve(args)
+
+
+DEMO_USERS = [("leader", "national_leader", None), ("admin", "national_admin", None),
+              ("zhejiang", "provincial", "330000"), ("hangzhou", "prefecture", "330100"),
+              ("inspector", "inspector", None)]
+
+
+def _demo_users(store) -> list[dict]:
+    """One demo user per role (a provincial and a prefecture office among them), created once."""
+    from access.opstore import OpStore, default_path
+    from access.users import add_user, get_user
+
+    ops = OpStore(default_path(store.path))
+    out = []
+    for name, role, scope in DEMO_USERS:
+        password = f"{name}-demo-2024"
+        if get_user(ops, name) is None:
+            add_user(ops, username=name, role=role, password=password, scope_code=scope,
+                     scope_level=_office_level(str(store.path), scope), actor="demo")
+        out.append({"username": name, "password": password, "role": role, "scope": scope})
+    return out
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -187,6 +212,76 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _read_password(args: argparse.Namespace) -> str:
+    """From a prompt (typed twice) on a terminal, else the first line of stdin; never an argument."""
+    import getpass
+
+    if sys.stdin.isatty():
+        first = getpass.getpass("密码 Password: ")
+        if getpass.getpass("再次输入 Repeat: ") != first:
+            raise BadInput("the two passwords differ")
+        return first
+    line = sys.stdin.readline().rstrip("\n")
+    if not line:
+        raise BadInput("no password on stdin")
+    return line
+
+
+def _office_level(db: str, code: str | None) -> str | None:
+    import contextlib
+
+    from queries.store import Store, StoreError, scalar
+
+    if not code:
+        return None
+    try:
+        with contextlib.closing(Store(db).reader()) as con:
+            return scalar(con, "SELECT level FROM offices WHERE office_code = $c", {"c": code})
+    except StoreError as exc:
+        raise BadInput(str(exc)) from exc
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from access.opstore import OpStore, default_path
+    from access.users import UserError, add_user, list_users, reset_password, set_disabled
+
+    ops = OpStore(default_path(args.db))
+    try:
+        if args.action == "add":
+            user = add_user(ops, username=args.name, role=args.role, password=_read_password(args),
+                            scope_code=args.scope, scope_level=_office_level(args.db, args.scope))
+            _emit(args, {"username": user.username, "role": user.role, "scope": user.scope_code},
+                  f"已创建用户 created {user.username} ({user.role}{', ' + user.scope_code if user.scope_code else ''})")
+        elif args.action == "list":
+            users = list_users(ops)
+            payload = {"users": [{"username": u.username, "role": u.role, "scope": u.scope_code,
+                                  "disabled": u.disabled} for u in users]}
+            _emit(args, payload, "\n".join(f"{u.username:20s} {u.role:16s} {u.scope_code or '-':8s} "
+                                           f"{'disabled' if u.disabled else 'active'}" for u in users))
+        elif args.action in ("disable", "enable"):
+            set_disabled(ops, args.name, args.action == "disable")
+            _emit(args, {"username": args.name, "disabled": args.action == "disable"}, f"{args.name}: {args.action}d")
+        elif args.action == "reset-password":
+            reset_password(ops, args.name, _read_password(args))
+            _emit(args, {"username": args.name}, f"{args.name}: password reset; existing sessions ended")
+    except UserError as exc:
+        raise BadInput(str(exc)) from exc
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from access.audit import verify
+    from access.opstore import OpStore, default_path
+
+    verdict = verify(OpStore(default_path(args.db)))
+    payload = {"ok": verdict.ok, "entries": verdict.entries, "first_broken": verdict.first_broken,
+               "problem": verdict.problem}
+    text = (f"审计日志完整 audit log intact: {verdict.entries} entries" if verdict.ok else
+            f"审计日志被篡改 audit log BROKEN at entry {verdict.first_broken}: {verdict.problem}")
+    _emit(args, payload, text)
+    return EXIT_OK if verdict.ok else EXIT_MISMATCH
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common(suppress=True)
     parser = argparse.ArgumentParser(prog="ipdash", description="专利行政执法绩效评估与监督 / patent enforcement "
@@ -230,6 +325,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, dest="as_of")
     p.add_argument("--method", choices=["minmax", "zscore", "percentile", "target"])
     p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser("users", parents=[common], help="user management (passwords from a prompt or stdin)")
+    usub = p.add_subparsers(dest="action", required=True)
+    u = usub.add_parser("add", parents=[common], help="create a user")
+    u.add_argument("name")
+    u.add_argument("--role", required=True, choices=["national_leader", "national_admin", "provincial",
+                                                     "prefecture", "inspector"])
+    u.add_argument("--scope", help="the office whose subtree the user sees (provincial/prefecture roles)")
+    usub.add_parser("list", parents=[common], help="list users")
+    for action in ("disable", "enable", "reset-password"):
+        usub.add_parser(action, parents=[common]).add_argument("name")
+    p.set_defaults(func=cmd_users)
+
+    p = sub.add_parser("audit", parents=[common], help="the audit log")
+    asub = p.add_subparsers(dest="action", required=True)
+    asub.add_parser("verify", parents=[common], help="check the hash chain; exit 1 when broken")
+    p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("serve", parents=[common, serve_opts], help="serve the dashboard")
     p.set_defaults(func=cmd_serve)

@@ -97,11 +97,12 @@ def load_archives(con: duckdb.DuckDBPyConnection, peers: pl.DataFrame, *, year: 
     return Archives(office, total, grade, count, float(nat.mean()) if nat.len() else 0.0, stats)
 
 
-# Up to this many archives in a peer set, each run resamples every archive (the exact bootstrap).
+# Up to this many archives in a peer set (a real national year has about 3,500), each run
+# resamples every archive (the exact bootstrap).
 # Above it (a national store of millions of cases), each office's mean total is drawn from its
 # normal sampling distribution and each grade share from Binomial(n, share): the same
 # distributions for shares, the central-limit one for means, at a cost per office, not per archive.
-EXACT_BOOTSTRAP_LIMIT = 20_000
+EXACT_BOOTSTRAP_LIMIT = 5_000
 
 
 def _resampled_values(values: np.ndarray, archives: Archives, config: Config,

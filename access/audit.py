@@ -1,0 +1,68 @@
+"""The tamper-evident audit log (SPEC §4.4): append-only, each entry hash-chained to the previous.
+
+hash = SHA-256 over the previous entry's hash and this entry's canonical JSON (seq, at, actor,
+action, target, detail). Editing an entry changes its hash; deleting or reordering one breaks the
+next entry's link; `verify` names the first entry where the chain breaks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+
+from access.opstore import OpStore
+
+GENESIS = "0" * 64
+
+
+def entry_hash(prev_hash: str, *, seq: int, at: str, actor: str, action: str, target: str | None,
+               detail: str) -> str:
+    body = json.dumps({"seq": seq, "at": at, "actor": actor, "action": action, "target": target,
+                       "detail": detail}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256((prev_hash + "|" + body).encode("utf-8")).hexdigest()
+
+
+def record(ops: OpStore, *, actor: str, action: str, target: str | None = None, detail: dict | None = None) -> int:
+    """Append one entry; return its sequence number. Safe under concurrent writers."""
+    text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str)
+    with ops.write() as con:
+        last = con.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)
+        at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+        h = entry_hash(prev, seq=seq, at=at, actor=actor, action=action, target=target, detail=text)
+        con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (seq, at, actor, action, target, text, prev, h))
+    return seq
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    entries: int
+    first_broken: int | None = None
+    problem: str | None = None
+
+
+def verify(ops: OpStore) -> Verdict:
+    """Walk the chain in sequence order; report the first entry that does not fit."""
+    rows = ops.read("SELECT * FROM audit_log ORDER BY seq")
+    prev, expected_seq = GENESIS, 1
+    for r in rows:
+        if r["seq"] != expected_seq:
+            return Verdict(False, len(rows), r["seq"], f"entry {expected_seq} is missing (next is {r['seq']})")
+        if r["prev_hash"] != prev:
+            return Verdict(False, len(rows), r["seq"], "its link to the previous entry is broken "
+                                                        "(an earlier entry was deleted, reordered or edited)")
+        h = entry_hash(prev, seq=r["seq"], at=r["at"], actor=r["actor"], action=r["action"], target=r["target"],
+                       detail=r["detail"])
+        if h != r["hash"]:
+            return Verdict(False, len(rows), r["seq"], "its content does not match its hash (edited)")
+        prev, expected_seq = r["hash"], expected_seq + 1
+    return Verdict(True, len(rows))
+
+
+def recent(ops: OpStore, limit: int = 200) -> list[dict]:
+    return [dict(r) for r in ops.read("SELECT seq, at, actor, action, target, detail FROM audit_log "
+                                      "ORDER BY seq DESC LIMIT ?", (limit,))]

@@ -1,0 +1,142 @@
+"""Users, roles and their scope (SPEC §1); passwords kept only as Argon2id hashes.
+
+Each non-national role is bound to an office whose subtree is its scope. `session_version` is
+bumped when a user is disabled or their password is reset, which ends every existing session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from access import audit
+from access.opstore import OpStore
+
+ROLES = {
+    # role: (label, the office level its scope must have, or None for national roles)
+    "national_leader": ("国家局领导 National leadership", None),
+    "national_admin": ("国家局管理员 National administrator", None),
+    "provincial": ("省级机构 Provincial office", "provincial"),
+    "prefecture": ("地市级机构 Prefecture office", "prefecture"),
+    "inspector": ("评查人员 Inspector", None),
+}
+USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{2,40}$")
+MIN_PASSWORD = 10
+_hasher = PasswordHasher()
+
+
+class UserError(ValueError):
+    """A user-management request that cannot be done; the message says why."""
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: int
+    username: str
+    role: str
+    scope_code: str | None
+    disabled: bool
+    session_version: int
+
+    @property
+    def national(self) -> bool:
+        return self.role in ("national_leader", "national_admin")
+
+    @property
+    def admin(self) -> bool:
+        return self.role == "national_admin"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _user(row) -> User:
+    return User(row["user_id"], row["username"], row["role"], row["scope_code"], bool(row["disabled"]),
+                row["session_version"])
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
+
+
+def add_user(ops: OpStore, *, username: str, role: str, password: str, scope_code: str | None = None,
+             scope_level: str | None = None, actor: str = "cli") -> User:
+    """Create a user. `scope_level` is the level of `scope_code` in the office roster (None: unknown)."""
+    if not USERNAME.match(username):
+        raise UserError("a username has 2–40 letters, digits, '.', '_' or '-'")
+    if role not in ROLES:
+        raise UserError(f"unknown role '{role}'; use one of {', '.join(ROLES)}")
+    needs = ROLES[role][1]
+    if needs:
+        if not scope_code:
+            raise UserError(f"role {role} needs --scope with a {needs} office code")
+        if scope_level is None:
+            raise UserError(f"office {scope_code} is not in the office roster")
+        if scope_level != needs:
+            raise UserError(f"office {scope_code} is {scope_level}, but role {role} needs a {needs} office")
+    elif role != "inspector" and scope_code:
+        raise UserError(f"role {role} is national and takes no --scope")
+    check_password_strength(password)
+    digest = _hasher.hash(password)
+    with ops.write() as con:
+        if con.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
+            raise UserError(f"user {username} already exists")
+        con.execute("INSERT INTO users (username, role, scope_code, password_hash, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)", (username, role, scope_code, digest, _now(), _now()))
+    audit.record(ops, actor=actor, action="user.add", target=username, detail={"role": role, "scope": scope_code})
+    return get_user(ops, username)
+
+
+def get_user(ops: OpStore, username: str) -> User | None:
+    rows = ops.read("SELECT * FROM users WHERE username = ?", (username,))
+    return _user(rows[0]) if rows else None
+
+
+def get_user_by_id(ops: OpStore, user_id: int) -> User | None:
+    rows = ops.read("SELECT * FROM users WHERE user_id = ?", (user_id,))
+    return _user(rows[0]) if rows else None
+
+
+def list_users(ops: OpStore) -> list[User]:
+    return [_user(r) for r in ops.read("SELECT * FROM users ORDER BY username")]
+
+
+def authenticate(ops: OpStore, username: str, password: str) -> User | None:
+    """The user when the password is right and the account active; None otherwise."""
+    rows = ops.read("SELECT * FROM users WHERE username = ?", (username,))
+    if not rows:
+        _hasher.hash(password)          # same cost whether or not the account exists
+        return None
+    row = rows[0]
+    try:
+        _hasher.verify(row["password_hash"], password)
+    except (VerificationError, InvalidHashError):
+        return None
+    user = _user(row)
+    return None if user.disabled else user
+
+
+def set_disabled(ops: OpStore, username: str, disabled: bool = True, *, actor: str = "cli") -> None:
+    with ops.write() as con:
+        done = con.execute("UPDATE users SET disabled = ?, session_version = session_version + 1, updated_at = ? "
+                           "WHERE username = ?", (int(disabled), _now(), username)).rowcount
+    if not done:
+        raise UserError(f"no user {username}")
+    audit.record(ops, actor=actor, action="user.disable" if disabled else "user.enable", target=username)
+
+
+def reset_password(ops: OpStore, username: str, password: str, *, actor: str = "cli") -> None:
+    check_password_strength(password)
+    digest = _hasher.hash(password)
+    with ops.write() as con:
+        done = con.execute("UPDATE users SET password_hash = ?, session_version = session_version + 1, "
+                           "updated_at = ? WHERE username = ?", (digest, _now(), username)).rowcount
+    if not done:
+        raise UserError(f"no user {username}")
+    audit.record(ops, actor=actor, action="user.reset_password", target=username)

@@ -1,0 +1,52 @@
+"""The one query runner through which all case- and office-level reads from the web pass.
+
+It rewrites each query to the user's scope (queries/scope.py), binds every user value as a
+parameter, and refuses anything but a read. A request for an office outside the scope returns
+nothing of it and is reported through `on_denied` (the dashboard writes it to the audit log).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from queries.loader import sql
+from queries.scope import SCOPE_PARAM, Scope, scope_sql
+from queries.store import Store, scalar
+
+
+@dataclass
+class QueryRunner:
+    """Reads `store` as a user with `scope`; `actor` names the user in denial reports."""
+
+    store: Store
+    scope: Scope
+    actor: str = "anonymous"
+    on_denied: Callable[[str, str, dict], None] | None = None
+
+    def frame(self, text: str, **params: Any) -> pl.DataFrame:
+        """Run one SELECT scoped to the user, with `params` bound by name."""
+        scoped = scope_sql(text, self.scope)
+        if not self.scope.national and f"${SCOPE_PARAM}" in scoped:
+            params = {**params, SCOPE_PARAM: self.scope.office_code}
+        with contextlib.closing(self.store.reader()) as con:
+            return con.sql(scoped, params=params).pl()
+
+    def named(self, name: str, **params: Any) -> pl.DataFrame:
+        """Run `queries/<name>.sql` scoped to the user."""
+        return self.frame(sql(name), **params)
+
+    def allows(self, office_code: str, *, what: str) -> bool:
+        """True when `office_code` is in the scope; otherwise report the attempt and return False."""
+        if self.scope.national:
+            with contextlib.closing(self.store.reader()) as con:
+                return bool(scalar(con, "SELECT count(*) FROM offices WHERE office_code = $c", {"c": office_code}))
+        inside = self.frame("SELECT count(*) AS n FROM offices WHERE office_code = $c", c=office_code)["n"][0]
+        if not inside and self.on_denied:
+            self.on_denied(self.actor, "scope.denied", {"office": office_code, "what": what,
+                                                        "scope": self.scope.office_code})
+        return bool(inside)

@@ -1,0 +1,178 @@
+"""Access control through hand-crafted HTTP requests: the guard, scope, injection, sessions, throttling."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from access import audit
+from access.opstore import OpStore
+from access.users import add_user, reset_password, set_disabled
+from dashboard.app import create_app
+from queries.store import Store
+from tests.fixtures.metrics.build import load_golden
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="module")
+def golden(tmp_path_factory) -> Store:
+    tmp = tmp_path_factory.mktemp("golden_access")
+    return load_golden(Store(tmp / "db.duckdb"), tmp / "in")
+
+
+@pytest.fixture
+def site(golden: Store, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("IPDASH_SECRET_KEY", "test-secret-not-for-production")
+    ops = OpStore(tmp_path / "ops.sqlite")
+    for name, role, scope, level in [("leader", "national_leader", None, None),
+                                     ("p1", "provincial", "110000", "provincial"),
+                                     ("pref", "prefecture", "130100", "prefecture")]:
+        add_user(ops, username=name, role=role, password=PASSWORD, scope_code=scope, scope_level=level)
+    app = create_app(db=str(golden.path), ops_path=str(ops.path))
+    return app, ops
+
+
+def login(client, username: str, password: str = PASSWORD):
+    return client.post("/login", data={"username": username, "password": password})
+
+
+def callback(client, outputs: list[tuple[str, str]], inputs: list[tuple[str, str, object]]):
+    body = {"output": "..." .join(f"{i}.{p}" for i, p in outputs).join(["..", ".."]),
+            "outputs": [{"id": i, "property": p} for i, p in outputs],
+            "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+            "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"]}
+    return client.post("/_dash-update-component", json=body)
+
+
+def children(client, office: object, year: int = 2024):
+    return callback(client, [("children-table", "rowData"), ("children-title", "children")],
+                    [("office", "value", office), ("year", "value", year)])
+
+
+def provinces(client, year: int = 2024):
+    return callback(client, [("province-table", "rowData"), ("totals", "children")], [("year", "value", year)])
+
+
+def test_every_dash_endpoint_refuses_an_anonymous_request(site) -> None:
+    app, _ = site
+    client = app.server.test_client()
+    page = client.get("/")
+    assert page.status_code == 302 and "/login" in page.headers["Location"]
+    for path in ("/_dash-layout", "/_dash-dependencies"):
+        got = client.get(path)
+        assert got.status_code == 401, path
+        assert b"110000" not in got.data
+    for path in ("/_reload-hash", "/any/page", "/download/report.xlsx"):
+        got = client.get(path)
+        assert got.status_code == 302 and "/login" in got.headers["Location"], path
+    for got in (provinces(client), children(client, "110000")):
+        assert got.status_code == 401
+        assert b"rowData" not in got.data
+    assert client.get("/login").status_code == 200
+    assert client.get("/assets/style.css").status_code == 200
+
+
+def test_login_sets_safe_cookies_and_logout_ends_the_session(site) -> None:
+    app, ops = site
+    client = app.server.test_client()
+    assert login(client, "leader", "wrong-password-xx").status_code == 401
+    done = login(client, "leader")
+    assert done.status_code == 302
+    cookie = done.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert client.get("/_dash-layout").status_code == 200
+    client.get("/logout")
+    assert client.get("/_dash-layout").status_code == 401
+    actions = [e["action"] for e in audit.recent(ops)]
+    assert {"login", "login.failed", "logout"} <= set(actions)
+    assert login(client, "leader", "x").status_code == 401
+    # An open redirect after login is refused: only local paths.
+    done = client.post("/login", data={"username": "leader", "password": PASSWORD, "next": "https://evil.example/"})
+    assert done.headers["Location"] == "/"
+
+
+def test_a_provincial_user_sees_only_its_subtree(site) -> None:
+    app, ops = site
+    client = app.server.test_client()
+    login(client, "p1")
+    rows = json.loads(provinces(client).data)["response"]["province-table"]["rowData"]
+    assert [r["office_code"] for r in rows] == ["110000"]
+    own = json.loads(children(client, "110000").data)["response"]["children-table"]["rowData"]
+    assert [r["office_code"] for r in own] == ["110100"]
+    assert own[0]["accepted"] == 10 + 12 + 0   # P1b at 110100 and P1c/P1d at its county 110101
+    for other in ("120000", "130000", "130100", "100000"):
+        got = json.loads(children(client, other).data)["response"]
+        assert got["children-table"]["rowData"] == []
+        assert "120100" not in json.dumps(got) and "130200" not in json.dumps(got)
+    denied = [e for e in audit.recent(ops) if e["action"] == "scope.denied"]
+    assert {e["target"] for e in denied} == {"120000", "130000", "130100", "100000"}
+    assert all(e["actor"] == "p1" for e in denied)
+
+
+def test_a_prefecture_user_sees_its_prefecture_and_not_its_province(site) -> None:
+    app, _ = site
+    client = app.server.test_client()
+    login(client, "pref")
+    rows = json.loads(provinces(client).data)["response"]["province-table"]["rowData"]
+    assert rows == []            # provincial rows are outside a prefecture's subtree
+    own = json.loads(children(client, "130100").data)["response"]["children-table"]["rowData"]
+    assert [r["office_code"] for r in own] == ["130101"]
+    assert json.loads(children(client, "130000").data)["response"]["children-table"]["rowData"] == []
+
+
+INJECTIONS = ["' OR '1'='1", "110000' OR '1'='1", "120000' --", "110000; DROP TABLE cases; --",
+              "1) OR (1=1", "$scope_code", "'; ATTACH '/tmp/x' AS x; --", "120000\x00", "%", "_" * 2000,
+              "120000' UNION SELECT * FROM cases --"]
+
+
+@pytest.mark.parametrize("text", INJECTIONS)
+def test_sql_injection_in_the_office_input_changes_and_leaks_nothing(site, golden: Store, text: str) -> None:
+    app, _ = site
+    before = golden.path.read_bytes()
+    client = app.server.test_client()
+    login(client, "p1")
+    got = children(client, text)
+    assert got.status_code == 200
+    assert json.loads(got.data)["response"]["children-table"]["rowData"] == []
+    assert golden.path.read_bytes() == before
+
+
+def test_a_disabled_user_or_a_reset_password_ends_the_session(site) -> None:
+    app, ops = site
+    client = app.server.test_client()
+    login(client, "p1")
+    assert provinces(client).status_code == 200
+    set_disabled(ops, "p1")
+    assert provinces(client).status_code == 401
+    assert login(client, "p1").status_code == 401            # and it cannot sign in again
+    other = app.server.test_client()
+    login(other, "leader")
+    assert provinces(other).status_code == 200
+    reset_password(ops, "leader", "a-brand-new-password")
+    assert provinces(other).status_code == 401
+
+
+def test_the_tenth_wrong_password_in_a_minute_is_refused_without_checking_it(site, monkeypatch) -> None:
+    app, _ = site
+    import dashboard.auth as auth_module
+
+    checked = []
+    real = auth_module.authenticate
+
+    def counting(ops, username, password):
+        checked.append(username)
+        return real(ops, username, password)
+
+    monkeypatch.setattr(auth_module, "authenticate", counting)
+    client = app.server.test_client()
+    for _ in range(9):
+        assert login(client, "leader", "not-the-password").status_code == 401
+    tenth = login(client, "leader", PASSWORD)                # even the right password waits
+    assert tenth.status_code == 429
+    assert len(checked) == 9
+    # Another account from elsewhere is not blocked by this account's limit.
+    assert app.server.test_client().post("/login", data={"username": "p1", "password": PASSWORD},
+                                         environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 302
