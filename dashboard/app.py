@@ -18,6 +18,7 @@ from flask_login import current_user
 from access import audit
 from access.opstore import OpStore, default_path
 from dashboard import data, ids
+from dashboard.audit_page import init_audit_page
 from dashboard.auth import init_auth, role_label
 from queries.runner import QueryRunner
 from queries.scope import Scope
@@ -64,6 +65,7 @@ def create_app(*, db: str, ops_path: str | None = None) -> dash.Dash:
     app = dash.Dash(__name__, assets_folder=str(ASSETS), title="ipdash", use_pages=False,
                     suppress_callback_exceptions=True)
     init_auth(app.server, ops)
+    init_audit_page(app.server, ops)
 
     def runner() -> QueryRunner:
         """The current user's scoped runner (the guard guarantees a logged-in user)."""
@@ -84,6 +86,7 @@ def create_app(*, db: str, ops_path: str | None = None) -> dash.Dash:
                 html.Div(className="userbar", children=[
                     html.Span(f"{user.username} · {role_label(user.role)}"
                               + (f" · {user.scope_code}" if user.scope_code else "")),
+                    *([html.A("审计日志 Audit log", href="/audit")] if user.admin else []),
                     html.A("退出 Sign out", href="/logout"),
                 ]),
                 html.H1("专利行政执法绩效评估与监督 · Patent enforcement assessment and supervision"),

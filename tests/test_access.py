@@ -176,3 +176,39 @@ def test_the_tenth_wrong_password_in_a_minute_is_refused_without_checking_it(sit
     # Another account from elsewhere is not blocked by this account's limit.
     assert app.server.test_client().post("/login", data={"username": "p1", "password": PASSWORD},
                                          environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 302
+
+
+def test_the_audit_page_is_for_administrators_only(site) -> None:
+    app, ops = site
+    from access.users import add_user
+
+    add_user(ops, username="root", role="national_admin", password=PASSWORD)
+    client = app.server.test_client()
+    assert client.get("/audit").status_code == 302                     # anonymous: to the login page
+    login(client, "leader")
+    assert client.get("/audit").status_code == 403
+    admin = app.server.test_client()
+    login(admin, "root")
+    page = admin.get("/audit")
+    assert page.status_code == 200 and "Hash chain intact".encode() in page.data
+    assert b"access.denied" in page.data and b"leader" in page.data
+
+
+def _write_many(path: str, who: str) -> None:
+    ops = OpStore(path)
+    for i in range(25):
+        audit.record(ops, actor=who, action="concurrent", detail={"i": i})
+
+
+def test_several_processes_append_to_the_audit_log_without_breaking_the_chain(tmp_path: Path) -> None:
+    import multiprocessing as mp
+
+    path = str(tmp_path / "ops.sqlite")
+    OpStore(path)
+    procs = [mp.get_context("spawn").Process(target=_write_many, args=(path, f"w{k}")) for k in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    verdict = audit.verify(OpStore(path))
+    assert verdict.ok and verdict.entries == 100

@@ -10,9 +10,16 @@ from queries.store import Store
 from tests.conftest import INGEST
 
 
-def test_landing_page_and_counts_callback(tree_store: Store) -> None:
+def test_landing_page_and_counts_callback(tree_store: Store, tmp_path, monkeypatch) -> None:
+    from access.opstore import OpStore
+    from access.users import add_user
+
+    monkeypatch.setenv("IPDASH_SECRET_KEY", "test-only")
     ingest(tree_store, "cases", [str(INGEST / "cases_gb18030.csv")], progress=False)
-    client = create_app(db=str(tree_store.path)).server.test_client()
+    ops = OpStore(tmp_path / "ops.sqlite")
+    add_user(ops, username="leader", role="national_leader", password="a-long-password")
+    client = create_app(db=str(tree_store.path), ops_path=str(ops.path)).server.test_client()
+    assert client.post("/login", data={"username": "leader", "password": "a-long-password"}).status_code == 302
     page = client.get("/")
     assert page.status_code == 200 and b"react-entry-point" in page.data
     layout = json.loads(client.get("/_dash-layout").data)
