@@ -24,9 +24,18 @@ def entry_hash(prev_hash: str, *, seq: int, at: str, actor: str, action: str, ta
     return hashlib.sha256((prev_hash + "|" + body).encode("utf-8")).hexdigest()
 
 
+def _clean(text: str | None, limit: int = 500) -> str | None:
+    """Text from a request may hold anything: keep it readable, bounded and storable (no NUL)."""
+    if text is None:
+        return None
+    text = text.replace("\x00", "\\x00")
+    return text if len(text) <= limit else text[:limit] + f"…(+{len(text) - limit})"
+
+
 def record(ops: OpStore, *, actor: str, action: str, target: str | None = None, detail: dict | None = None) -> int:
     """Append one entry; return its sequence number. Safe under concurrent writers."""
-    text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str)
+    actor, target = _clean(actor, 100) or "-", _clean(target)
+    text = json.dumps(detail or {}, ensure_ascii=True, sort_keys=True, default=str)
     with ops.write() as con:
         last = con.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -25,3 +28,45 @@ def tree_store(store: Store) -> Store:
         summary = ingest(store, kind, [str(INGEST / name)], progress=False)
         assert summary.counts.rejected == 0, kind
     return store
+
+
+PG_URL = os.environ.get("IPDASH_TEST_DATABASE_URL")
+
+
+@contextlib.contextmanager
+def fresh_postgres():
+    """The URL of a new, empty PostgreSQL database, dropped afterwards; skip (or fail) without a server.
+
+    PostgreSQL runs where $IPDASH_TEST_DATABASE_URL names a server (.ci/run starts one from
+    Debian's packages and sets $IPDASH_REQUIRE_POSTGRES=1, so there it can never be skipped).
+    """
+    if not PG_URL:
+        if os.environ.get("IPDASH_REQUIRE_POSTGRES") == "1":
+            pytest.fail("IPDASH_REQUIRE_POSTGRES=1 but IPDASH_TEST_DATABASE_URL is not set")
+        pytest.skip("no PostgreSQL server: set IPDASH_TEST_DATABASE_URL (CI does)")
+    import psycopg
+
+    name = f"ipdash_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ops_url(request):
+    """None for the SQLite operational store, else a fresh PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        yield None
+    else:
+        with fresh_postgres() as url:
+            yield url
+
+
+@pytest.fixture
+def pg_url():
+    with fresh_postgres() as url:
+        yield url

@@ -24,14 +24,17 @@ def golden(tmp_path_factory) -> Store:
 
 
 @pytest.fixture
-def site(golden: Store, tmp_path: Path, monkeypatch):
+def site(golden: Store, tmp_path: Path, monkeypatch, ops_url):
     monkeypatch.setenv("IPDASH_SECRET_KEY", "test-secret-not-for-production")
+    if ops_url:
+        monkeypatch.setenv("IPDASH_DATABASE_URL", ops_url)
     ops = OpStore(tmp_path / "ops.sqlite")
     for name, role, scope, level in [("leader", "national_leader", None, None),
                                      ("p1", "provincial", "110000", "provincial"),
                                      ("pref", "prefecture", "130100", "prefecture")]:
         add_user(ops, username=name, role=role, password=PASSWORD, scope_code=scope, scope_level=level)
     app = create_app(db=str(golden.path), ops_path=str(ops.path))
+    assert ops.backend == ("postgresql" if ops_url else "sqlite")
     return app, ops
 
 
@@ -194,21 +197,21 @@ def test_the_audit_page_is_for_administrators_only(site) -> None:
     assert b"access.denied" in page.data and b"leader" in page.data
 
 
-def _write_many(path: str, who: str) -> None:
-    ops = OpStore(path)
+def _write_many(path: str, url: str | None, who: str) -> None:
+    ops = OpStore(path, url=url)
     for i in range(25):
         audit.record(ops, actor=who, action="concurrent", detail={"i": i})
 
 
-def test_several_processes_append_to_the_audit_log_without_breaking_the_chain(tmp_path: Path) -> None:
+def test_several_processes_append_to_the_audit_log_without_breaking_the_chain(tmp_path: Path, ops_url) -> None:
     import multiprocessing as mp
 
     path = str(tmp_path / "ops.sqlite")
-    OpStore(path)
-    procs = [mp.get_context("spawn").Process(target=_write_many, args=(path, f"w{k}")) for k in range(4)]
+    OpStore(path, url=ops_url)
+    procs = [mp.get_context("spawn").Process(target=_write_many, args=(path, ops_url, f"w{k}")) for k in range(4)]
     for p in procs:
         p.start()
     for p in procs:
         p.join(60)
-    verdict = audit.verify(OpStore(path))
+    verdict = audit.verify(OpStore(path, url=ops_url))
     assert verdict.ok and verdict.entries == 100

@@ -157,3 +157,19 @@ def test_users_cli_reads_the_password_from_stdin_and_validates_role_and_scope(st
     assert stored.startswith("$argon2id$") and "a-long-enough-password" not in stored
     assert users("disable", "zj").returncode == 0
     assert users("disable", "nobody").returncode == 2
+
+
+def test_audit_chain_on_postgresql_detects_an_edited_entry(pg_url) -> None:
+    import psycopg
+
+    ops_url = pg_url
+    ops = OpStore("unused", url=ops_url)
+    for i in range(4):
+        audit.record(ops, actor="admin", action="test", target=str(i))
+    with psycopg.connect(ops_url, autocommit=True) as con:
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            con.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
+        con.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_append_only")
+        con.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
+    verdict = audit.verify(ops)
+    assert (verdict.ok, verdict.first_broken) == (False, 2)
