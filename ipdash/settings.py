@@ -1,5 +1,24 @@
-"""Settings shared by the command line and the dashboard, each with its help text."""
+"""Settings shared by the command line and the dashboard, each with its help text.
+
+Settings come from the environment so that a deployment sets them in one place (and secrets never
+live in the repository). Every one is listed here and documented in the README; a test checks
+that no `IPDASH_*` variable is read anywhere without being listed.
+"""
 
 from __future__ import annotations
 
 DEFAULT_DB = "./data/ipdash.duckdb"
+
+SETTINGS: dict[str, str] = {
+    "IPDASH_DB": "The analytic DuckDB store (default ./data/ipdash.duckdb); --db overrides it.",
+    "IPDASH_OPS_DB": "The SQLite operational store (users, audit log); default ipdash-ops.sqlite beside the "
+                     "analytic store.",
+    "IPDASH_DATABASE_URL": "A postgresql:// URL: keep the operational store in PostgreSQL instead of SQLite.",
+    "IPDASH_SECRET_KEY": "The key that signs session cookies. If unset, one is generated once into "
+                         "IPDASH_SECRET_FILE.",
+    "IPDASH_SECRET_FILE": "Where the generated session key lives (default ~/.config/ipdash/secret_key, mode 600), "
+                          "outside the repository.",
+    "IPDASH_HTTPS": "Set to 1 when served over HTTPS (behind a TLS proxy): session cookies get the Secure flag.",
+    "IPDASH_TEST_DATABASE_URL": "Tests only: a PostgreSQL server on which the operational-store tests also run.",
+    "IPDASH_REQUIRE_POSTGRES": "Tests only: 1 makes a missing IPDASH_TEST_DATABASE_URL a failure, not a skip (CI).",
+}
