@@ -282,6 +282,44 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_OK if verdict.ok else EXIT_MISMATCH
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from tqdm import tqdm
+
+    from access import audit
+    from access.opstore import OpStore, default_path
+    from metrics.config import default_config
+    from queries.store import Store, StoreError, scalar
+    from reports.data import ReportError, collect
+    from reports.workbook import stream_cases, write_workbook
+
+    config = default_config()
+    bar = tqdm(total=100, desc="生成报告 building report", unit="%", file=sys.stderr, disable=args.quiet, leave=False)
+
+    def progress(fraction: float, what: str) -> None:
+        bar.set_postfix_str(what)
+        bar.update(max(0, int(fraction * 100) - bar.n))
+
+    try:
+        with contextlib.closing(Store(args.db).reader()) as con:
+            data = collect(con, config, year=args.year, scope=args.scope, as_of=args.as_of, runs=args.runs)
+            progress(0.2, "figures")
+            rows = stream_cases(con, scope_code=data.scope, year=args.year) if args.with_cases else None
+            written = write_workbook(data, config, args.output, lang=args.lang, case_rows=rows, progress=progress,
+                                     published_at=scalar(con, "SELECT value FROM meta WHERE key = 'published_at'"))
+    except (StoreError, ReportError) as exc:
+        raise BadInput(str(exc)) from exc
+    finally:
+        bar.close()
+    audit.record(OpStore(default_path(args.db)), actor=os.environ.get("USER", "cli"), action="export.report",
+                 target=data.scope, detail={"year": args.year, "file": str(args.output), "lang": args.lang,
+                                            **{k: v for k, v in written.items() if k != "sheets"}})
+    _emit(args, {"output": str(args.output), **written},
+          f"报告已生成 report written: {args.output} ({written['offices']} offices, sheets: {', '.join(written['sheets'])})")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common(suppress=True)
     parser = argparse.ArgumentParser(prog="ipdash", description="专利行政执法绩效评估与监督 / patent enforcement "
@@ -325,6 +363,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, dest="as_of")
     p.add_argument("--method", choices=["minmax", "zscore", "percentile", "target"])
     p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser("report", parents=[common], help="the annual assessment workbook (Excel)")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--scope", help="an office code: report on its subtree (default: the nation)")
+    p.add_argument("-o", "--output", required=True, help="the .xlsx file to write")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="labels in Chinese (default) or English")
+    p.add_argument("--as-of", type=_date, dest="as_of")
+    p.add_argument("--with-cases", action="store_true", help="add a sheet with every case of the year in scope")
+    p.add_argument("--runs", type=int, help="Monte Carlo runs (default from metrics/scoring.toml)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("users", parents=[common], help="user management (passwords from a prompt or stdin)")
     usub = p.add_subparsers(dest="action", required=True)

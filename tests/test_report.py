@@ -1,0 +1,154 @@
+"""The annual workbook read back with openpyxl: figures equal `ipdash scores`, structure, scope, safety."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from ingest.run import ingest
+from queries.store import Store
+from tests.fixtures.metrics.build import load_golden
+
+ZH_SHEETS = ["封面", "排名", "办案力度", "办案水平", "办案效率", "案卷质量", "趋势", "超期未结案件", "案卷评查", "诚信信号"]
+
+
+@pytest.fixture(scope="module")
+def golden(tmp_path_factory) -> Store:
+    tmp = tmp_path_factory.mktemp("golden_report")
+    return load_golden(Store(tmp / "db.duckdb"), tmp / "in")
+
+
+def ipdash(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ipdash.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def scores(db: Path, *extra: str) -> dict:
+    done = ipdash("scores", "--year", "2024", "--format", "json", "--runs", "40", "--db", str(db), *extra)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def report(db: Path, out: Path, *extra: str) -> openpyxl.Workbook:
+    done = ipdash("report", "--year", "2024", "-o", str(out), "--runs", "40", "--db", str(db), "--quiet", *extra)
+    assert done.returncode == 0, done.stderr
+    return openpyxl.load_workbook(out)
+
+
+def test_national_workbook_equals_ipdash_scores(golden: Store, tmp_path: Path) -> None:
+    wb = report(golden.path, tmp_path / "national.xlsx")
+    assert wb.sheetnames == ZH_SHEETS
+    expected = scores(golden.path)
+    ws = wb["排名"]
+    header = [c.value for c in ws[1]]
+    assert header[:8] == ["排名", "机构代码", "机构名称", "综合得分", "办案力度", "办案水平", "办案效率", "案卷质量"]
+    got = [[c.value for c in row] for row in ws.iter_rows(min_row=2, max_row=1 + len(expected["offices"]))]
+    for row, o in zip(got, expected["offices"]):
+        assert row[0] == o["rank"] and row[1] == o["office_code"] and row[2] == o["name"]
+        assert row[3] == pytest.approx(o["composite"])
+        assert row[4:8] == [pytest.approx(o["dimensions"][d]) if o["dimensions"][d] is not None else None
+                            for d in ("effort", "level", "timeliness", "quality")]
+        assert row[8:10] == o["rank_interval"]
+        assert row[10] == o["rank_change"]
+    assert ws.max_row == 1 + len(expected["offices"])
+    # Every indicator on its dimension sheet: value, numerator, denominator, score, status.
+    timeliness = wb["办案效率"]
+    head = [c.value for c in timeliness[1]]
+    for row in timeliness.iter_rows(min_row=2, values_only=True):
+        o = next(x for x in expected["offices"] if x["office_code"] == row[0])
+        assert row[2] == pytest.approx(o["dimensions"]["timeliness"])
+        for ind in ("T1", "T2", "T3", "T4", "T5"):
+            e = o["indicators"][ind]
+            i = head.index(f"{ind} 值")
+            assert row[i] == (pytest.approx(e["value"]) if e["value"] is not None else None)
+            assert row[i + 1] == pytest.approx(e["numerator"])
+            assert row[i + 2] == pytest.approx(e["denominator"])
+            assert row[i + 3] == (pytest.approx(e["score"]) if e["score"] is not None else None)
+            assert row[i + 4] == ("数据不足" if e["status"] == "insufficient" else "ok")
+
+
+def test_structure_freeze_panes_formats_tables_charts_and_print_setup(golden: Store, tmp_path: Path) -> None:
+    wb = report(golden.path, tmp_path / "national.xlsx")
+    for name in ZH_SHEETS[1:]:
+        ws = wb[name]
+        assert ws.freeze_panes == "A2", name
+        assert ws.page_setup.orientation == "landscape", name
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1, name
+        assert ws.print_title_rows == "$1:$1", name
+    ranking = wb["排名"]
+    assert "Ranking" in ranking.tables and ranking.tables["Ranking"].ref == "A1:L4"
+    assert ranking["D2"].number_format == "0.0"
+    assert wb["办案效率"]["D2"].number_format == "0.0%"
+    charts = ranking._charts
+    assert len(charts) == 2
+    bar, dims = charts
+    assert bar.series[0].val.numRef.f == "'排名'!$D$2:$D$4"
+    assert bar.series[0].cat.numRef.f == "'排名'!$C$2:$C$4"   # openpyxl writes categories as a reference
+    assert [s.val.numRef.f for s in dims.series] == [f"'排名'!${c}$2:${c}$4" for c in "EFGH"]
+    trend = wb["趋势"]._charts
+    assert len(trend) == 1 and trend[0].series[0].val.numRef.f.startswith("'趋势'!$C$2")
+    rules = ranking.conditional_formatting
+    assert len(list(rules)) >= 1
+    assert wb["排名"].column_dimensions["C"].width >= 8
+
+
+def test_overdue_and_inspection_sheets_hold_the_golden_figures(golden: Store, tmp_path: Path) -> None:
+    wb = report(golden.path, tmp_path / "national.xlsx")
+    overdue = list(wb["超期未结案件"].iter_rows(min_row=2, values_only=True))
+    assert sorted(r[1] for r in overdue) == ["P1f-01", "P1f-02", "P1f-03"]
+    assert {r[6] for r in overdue} == {89}
+    ins = {r[0]: r for r in wb["案卷评查"].iter_rows(min_row=2, values_only=True)}
+    # P1: 6 archives, 2 excellent, 3 qualified, 1 unqualified; 52 cases closed: 52 / 6 = 8.7 projected.
+    assert ins["110000"][2:8] == (6, pytest.approx(500 / 6), 2, 3, 1, pytest.approx(1 / 6))
+    assert ins["110000"][10:12] == (52, pytest.approx(8.7))
+    assert ins["120000"][2] == 4 and ins["120000"][6] == 1           # the vetoed 100-point archive
+
+
+def test_a_provincial_report_holds_no_office_outside_its_subtree(golden: Store, tmp_path: Path) -> None:
+    wb = report(golden.path, tmp_path / "p3.xlsx", "--scope", "130000", "--with-cases")
+    expected = scores(golden.path, "--level", "prefecture", "--within", "130000")
+    ranking = [[c.value for c in row] for row in wb["排名"].iter_rows(min_row=2)]
+    assert [r[1] for r in ranking] == [o["office_code"] for o in expected["offices"]]
+    assert [r[3] for r in ranking] == [pytest.approx(o["composite"]) for o in expected["offices"]]
+    inside = {"130000", "130100", "130101", "130200", "130201"}
+    outside_codes = {"110000", "110100", "110101", "120000", "120100", "120101", "100000"}
+    outside_names = {"P1 省局", "P1 市局", "P1 县局", "P2 省局", "P2 市局", "P2 县局", "国家知识产权局"}
+    for ws in wb.worksheets:
+        for row in ws.iter_rows(values_only=True):
+            for cell in row:
+                if isinstance(cell, str):
+                    assert cell not in outside_codes and cell not in outside_names, (ws.title, cell)
+                    assert not cell.startswith(("P1", "P2")), (ws.title, cell)
+    cases = list(wb["案件明细"].iter_rows(min_row=2, values_only=True))
+    assert {r[0] for r in cases} <= inside and len(cases) == 12 + 8 + 2 + 6 + 4 + 3 + 2
+
+
+def test_english_labels_and_text_that_looks_like_a_formula(golden: Store, tmp_path: Path) -> None:
+    db = tmp_path / "db.duckdb"
+    shutil.copyfile(golden.path, db)
+    evil = tmp_path / "evil.csv"
+    evil.write_text("office_code,name,level,parent_code\n130000,=HYPERLINK(\"http://x\"),provincial,100000\n",
+                    encoding="utf-8")
+    assert ingest(Store(db), "offices", [str(evil)], progress=False).counts.updated == 1
+    wb = report(db, tmp_path / "en.xlsx", "--lang", "en")
+    assert wb.sheetnames[:2] == ["Cover", "Ranking"]
+    cell = next(c for row in wb["Ranking"].iter_rows(min_row=2) for c in row if c.value and
+                str(c.value).startswith("=HYPERLINK"))
+    assert cell.data_type == "s"
+    with contextlib.suppress(KeyError):
+        assert "HYPERLINK" not in str(wb.defined_names)
+
+
+def test_unknown_scope_or_empty_year_is_bad_input(golden: Store, tmp_path: Path) -> None:
+    done = ipdash("report", "--year", "2024", "--scope", "999999", "-o", str(tmp_path / "x.xlsx"),
+                  "--db", str(golden.path))
+    assert done.returncode == 2 and "999999" in done.stderr
+    done = ipdash("report", "--year", "1999", "-o", str(tmp_path / "x.xlsx"), "--db", str(golden.path))
+    assert done.returncode == 2 and "no cases" in done.stderr
+    assert not (tmp_path / "x.xlsx").exists()
