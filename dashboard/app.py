@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dash
 import dash_ag_grid as dag
-from dash import Input, Output, dcc, html
+from dash import Input, Output, State, dcc, html, no_update
 from flask import has_request_context
 from flask_login import current_user
 
@@ -20,6 +20,8 @@ from access.opstore import OpStore, default_path
 from dashboard import data, ids
 from dashboard.audit_page import init_audit_page
 from dashboard.auth import init_auth, role_label
+from dashboard.report_jobs import ReportJobs
+from metrics.config import default_config
 from queries.runner import QueryRunner
 from queries.scope import Scope
 from queries.store import Store
@@ -66,6 +68,7 @@ def create_app(*, db: str, ops_path: str | None = None) -> dash.Dash:
                     suppress_callback_exceptions=True)
     init_auth(app.server, ops)
     init_audit_page(app.server, ops)
+    jobs = ReportJobs(store, ops, default_config())
 
     def runner() -> QueryRunner:
         """The current user's scoped runner (the guard guarantees a logged-in user)."""
@@ -105,6 +108,16 @@ def create_app(*, db: str, ops_path: str | None = None) -> dash.Dash:
                 html.P(id=ids.TOTALS, className="totals"),
                 _grid(ids.PROVINCE_TABLE, COLUMNS),
             ]),
+            html.Section(className="report", children=[
+                html.H2("年度评估报告 · Annual assessment workbook"),
+                dcc.RadioItems(id=ids.REPORT_LANG, value="zh", inline=True,
+                               options=[{"label": "中文", "value": "zh"}, {"label": "English", "value": "en"}]),
+                html.Button("下载年度报告 Download workbook (.xlsx)", id=ids.REPORT_BUTTON, n_clicks=0),
+                html.Progress(id=ids.REPORT_PROGRESS, value="0", max="100"),
+                html.Span(id=ids.REPORT_STATUS, className="report-status"),
+                dcc.Interval(id=ids.REPORT_POLL, interval=700, disabled=True),
+                dcc.Download(id=ids.REPORT_DOWNLOAD),
+            ]),
             html.Section(children=[
                 html.H2(id=ids.CHILDREN_TITLE),
                 _grid(ids.CHILDREN_TABLE, [("office_code", "机构代码 Code"), ("name", "机构 Office"),
@@ -134,5 +147,29 @@ def create_app(*, db: str, ops_path: str | None = None) -> dash.Dash:
         if not frame.height:
             return [], f"{office}: 无可显示的下级机构 · no offices below it that you may see"
         return frame.to_dicts(), f"{office} 的下级机构 · Offices below {office}"
+
+    @app.callback(Output(ids.REPORT_STATUS, "children"), Output(ids.REPORT_POLL, "disabled"),
+                  Input(ids.REPORT_BUTTON, "n_clicks"), State(ids.YEAR, "value"), State(ids.REPORT_LANG, "value"),
+                  prevent_initial_call=True)
+    def _start_report(clicks: int, year: int | None, lang: str | None):
+        if not clicks or year is None:
+            return no_update, no_update
+        started, message = jobs.start(current_user.user, year=int(year), lang=lang or "zh")
+        return message, not started and jobs.status(current_user.user.username) is None
+
+    @app.callback(Output(ids.REPORT_PROGRESS, "value"), Output(ids.REPORT_STATUS, "children", allow_duplicate=True),
+                  Output(ids.REPORT_POLL, "disabled", allow_duplicate=True), Output(ids.REPORT_DOWNLOAD, "data"),
+                  Input(ids.REPORT_POLL, "n_intervals"), prevent_initial_call=True)
+    def _poll_report(_n: int):
+        job = jobs.status(current_user.user.username)
+        if job is None:
+            return "0", no_update, True, no_update
+        if not job.done.is_set():
+            return str(int(job.progress * 100)), f"{int(job.progress * 100)}% · {job.stage}", False, no_update
+        if job.error:
+            jobs.take(current_user.user.username)
+            return "0", f"生成失败 · failed: {job.error}", True, no_update
+        path = jobs.take(current_user.user.username)
+        return "100", "完成 · done", True, dcc.send_file(str(path))
 
     return app
