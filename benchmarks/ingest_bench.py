@@ -48,6 +48,12 @@ def machine() -> str:
             f"Python {platform.python_version()}, duckdb {duckdb.__version__}")
 
 
+def write_results(lines: list[str]) -> None:
+    """Append one benchmark's section to benchmarks/RESULTS.md."""
+    with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
 def bare(path: Path, fmt: str) -> float:
     db = WORK / "bare.duckdb"
     db.unlink(missing_ok=True)
@@ -105,8 +111,7 @@ def main() -> None:
                  "(target ≤ 2×). Best of "
                  f"{args.repeat} runs each.\n")
     if not args.no_write:
-        with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as fh:
-            fh.write("\n".join(lines) + "\n")
+        write_results(lines)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.ingest_bench import machine  # noqa: E402
+from benchmarks.ingest_bench import machine, write_results  # noqa: E402
 from ingest.demo import DemoSpec, build_demo  # noqa: E402
 from metrics.config import default_config  # noqa: E402
 from metrics.indicators import compute_indicators  # noqa: E402
@@ -114,8 +114,7 @@ def main() -> None:
     lines.append("\nratio = indicators / bare aggregate on the same store in the same run (target ≤ 2×); "
                  f"best of {args.repeat}. Monte Carlo target: under 5 s for all offices.\n")
     if not args.no_write:
-        with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as fh:
-            fh.write("\n".join(lines) + "\n")
+        write_results(lines)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,12 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.ingest_bench import machine  # noqa: E402
+from benchmarks.ingest_bench import machine, write_results  # noqa: E402
 from ingest.demo import DemoSpec, build_demo  # noqa: E402
 from queries.store import Store, rows  # noqa: E402
 
@@ -61,8 +60,7 @@ def main() -> None:
                  "DuckDB in batches of 50,000 rows through openpyxl's write-only mode.\n")
     shutil.rmtree(WORK, ignore_errors=True)
     if not args.no_write:
-        with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as fh:
-            fh.write("\n".join(lines) + "\n")
+        write_results(lines)
 
 
 def _isolated(db: Path, out: Path, extra: tuple[str, ...]) -> tuple[float, float, dict]:

@@ -165,7 +165,7 @@ def build_frames(spec: DemoSpec, progress: bool = False) -> dict[str, pl.DataFra
 
     u = rng.random(n)
     kind = np.where(u < 0.85, "infringement_dispute", np.where(u < 0.97, "counterfeit", "other_dispute"))
-    infr, cf, oth = kind == "infringement_dispute", kind == "counterfeit", kind == "other_dispute"
+    infr, cf = kind == "infringement_dispute", kind == "counterfeit"
     design_share = np.array([DESIGN_SHARE.get(p, 0.53) for p in prov])[office]
     u = rng.random(n)
     inv_share = 0.11

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -14,6 +16,21 @@ from queries.store import Store
 
 FIXTURES = Path(__file__).parent / "fixtures"
 INGEST = FIXTURES / "ingest"
+
+
+def ipdash_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run the `ipdash` command line in a child process."""
+    return subprocess.run([sys.executable, "-m", "ipdash.cli", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def golden_metrics(tmp_path_factory) -> Store:
+    """A store with the golden metrics data set of tests/fixtures/metrics (one per test module)."""
+    from tests.fixtures.metrics.build import load_golden
+
+    tmp = tmp_path_factory.mktemp("golden_metrics")
+    return load_golden(Store(tmp / "db.duckdb"), tmp / "in")
 
 
 @pytest.fixture

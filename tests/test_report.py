@@ -6,7 +6,6 @@ import contextlib
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
@@ -14,19 +13,18 @@ import pytest
 
 from ingest.run import ingest
 from queries.store import Store
-from tests.fixtures.metrics.build import load_golden
+from tests.conftest import ipdash_cli
 
 ZH_SHEETS = ["封面", "排名", "办案力度", "办案水平", "办案效率", "案卷质量", "趋势", "超期未结案件", "案卷评查", "诚信信号"]
 
 
 @pytest.fixture(scope="module")
-def golden(tmp_path_factory) -> Store:
-    tmp = tmp_path_factory.mktemp("golden_report")
-    return load_golden(Store(tmp / "db.duckdb"), tmp / "in")
+def golden(golden_metrics: Store) -> Store:
+    return golden_metrics
 
 
 def ipdash(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ipdash.cli", *args], capture_output=True, text=True, timeout=300)
+    return ipdash_cli(*args)
 
 
 def scores(db: Path, *extra: str) -> dict:

@@ -9,7 +9,6 @@ import threading
 import time
 
 import openpyxl
-import pytest
 
 from access import audit
 from tests.test_access import callback, golden, login, site  # noqa: F401  (fixtures)

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,17 +14,16 @@ import pytest
 from metrics.config import default_config
 from metrics.ranking import rank_offices
 from queries.store import Store
-from tests.fixtures.metrics.build import load_golden
+from tests.conftest import ipdash_cli
 
 
 @pytest.fixture(scope="module")
-def golden(tmp_path_factory) -> Store:
-    tmp = tmp_path_factory.mktemp("golden_cli")
-    return load_golden(Store(tmp / "db.duckdb"), tmp / "in")
+def golden(golden_metrics: Store) -> Store:
+    return golden_metrics
 
 
 def ipdash(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ipdash.cli", *args], capture_output=True, text=True, timeout=120)
+    return ipdash_cli(*args)
 
 
 def test_scores_json_has_the_documented_shape_and_numbers(golden: Store) -> None:
