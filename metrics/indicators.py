@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from metrics.calendar import acceptance_due
 from metrics.config import Config
-from queries.loader import by_unit, run, sql
+from queries.loader import run, sql
 from queries.store import rows
 
 FAR_FUTURE = dt.date(9999, 12, 31)
@@ -73,14 +73,15 @@ def aggregate_sql(config: Config) -> str:
 
 @functools.lru_cache(maxsize=16)
 def _aggregate_sql(indicators: tuple) -> str:
-    projections: list[exp.Expression] = [exp.column("unit", table="f").as_("office_code")]
+    facts = sqlglot.parse_one(sql("case_facts"), read="duckdb")
+    projections: list[exp.Expression] = [exp.column("unit").as_("office_code")]
     for ind in indicators:
         projections.append(sqlglot.parse_one(ind.numerator, read="duckdb").as_(f"{ind.id}_num"))
         if ind.denominator:
             projections.append(sqlglot.parse_one(ind.denominator, read="duckdb").as_(f"{ind.id}_den"))
-    query = exp.select(*projections).from_(exp.to_table("case_facts", alias="f")).group_by(
-        exp.column("unit", table="f"))
-    return f"WITH case_facts AS ({sql('case_facts')})\n{by_unit(query.sql(dialect='duckdb'))}"
+    query = exp.select(*projections).from_(exp.Subquery(this=facts, alias=exp.TableAlias(
+        this=exp.to_identifier("cf")))).group_by(exp.column("unit"))
+    return query.sql(dialect="duckdb")
 
 
 def clopper_pearson(k: np.ndarray, n: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:

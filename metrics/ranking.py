@@ -18,7 +18,7 @@ import polars as pl
 from metrics.config import DIMENSIONS, Config
 from metrics.indicators import IndicatorTable, compute_indicators
 from metrics.scores import Model, score_group
-from queries.loader import NATIONAL, sql
+from queries.loader import sql
 from queries.store import rows, scalar
 
 
@@ -77,10 +77,8 @@ class Archives:
 
 
 def load_archives(con: duckdb.DuckDBPyConnection, peers: pl.DataFrame, *, year: int, as_of: dt.date) -> Archives:
-    facts = con.sql(f"SELECT u.unit, cf.appraisal_total, cf.grade FROM ({sql('case_facts')}) AS cf "
-                    "CROSS JOIN UNNEST(list_distinct([cf.office_code, cf.prefecture_code, cf.province_code, "
-                    f"{NATIONAL}])) AS u(unit) WHERE cf.closed_in_year AND cf.appraised",
-                    params={"year": year, "as_of": as_of}).pl()
+    facts = con.sql(f"SELECT unit, appraisal_total, grade FROM ({sql('case_facts')}) AS cf "
+                    "WHERE closed_in_year AND appraised", params={"year": year, "as_of": as_of}).pl()
     national = scalar(con, "SELECT office_code FROM offices WHERE level = 'national'")
     nat = facts.filter(pl.col("unit") == national)["appraisal_total"]
     index = {c: i for i, c in enumerate(peers["office_code"].to_list())}

@@ -1,14 +1,13 @@
--- Per-case facts for one assessment year, one row per case relevant to $year: accepted in it,
--- closed in it, or open at $as_of. Queries that group `case_facts` by `unit` are rewritten by
--- queries.loader.by_unit to aggregate every office's whole subtree in one pass (GROUPING SETS over
--- the case's office, prefecture and province, and the nation).
+-- Per-case facts for one assessment year, one row per case and per office whose subtree holds
+-- it (`unit`: the case's own office, its prefecture, its province and the national office).
+-- Cases relevant to $year: accepted in it, closed in it, or open at $as_of.
 -- Needs the registered tables time_limit_rules (rule versions as date intervals) and
 -- acceptance_due (received_date, n -> the n-th working day after it), built by metrics/facts.py.
 -- Parameters: $year, $as_of.
 WITH relevant AS (
     SELECT c.office_code, c.case_no, c.case_kind, c.source, c.received_date, c.accepted_date,
            c.closed_date, c.closing_type, c.suspended_days, c.extension_days, c.sectors,
-           c.review_outcome, o.province_code, o.prefecture_code, o.level AS office_level
+           c.review_outcome, o.province_code, o.prefecture_code
     FROM cases AS c
     JOIN offices AS o ON o.office_code = c.office_code
     WHERE year(c.accepted_date) = $year
@@ -32,7 +31,7 @@ latest_appraisal AS (
 facts AS (
     SELECT r.office_code, r.case_no, r.case_kind, r.source, r.received_date, r.accepted_date,
            r.closed_date, r.closing_type, r.suspended_days, r.extension_days, r.sectors,
-           r.review_outcome, r.province_code, r.prefecture_code, r.office_level, r.has_limit, r.rule_start,
+           r.review_outcome, r.province_code, r.prefecture_code, r.has_limit, r.rule_start,
            year(r.accepted_date) = $year AS accepted_in_year,
            coalesce(year(r.closed_date) = $year, false) AS closed_in_year,
            r.accepted_date <= $as_of AND (r.closed_date IS NULL OR r.closed_date > $as_of) AS open_at_as_of,
@@ -52,5 +51,8 @@ facts AS (
     LEFT JOIN acceptance_due AS d ON d.received_date = r.received_date AND d.n = r.acceptance_working_days
     LEFT JOIN latest_appraisal AS a ON a.office_code = r.office_code AND a.case_no = r.case_no AND a.k = 1
 )
-SELECT f.*
+SELECT f.*, u.unit
 FROM facts AS f
+CROSS JOIN UNNEST(list_distinct(  -- list_distinct also drops the NULLs
+    [f.office_code, f.prefecture_code, f.province_code, (SELECT n.office_code FROM offices AS n WHERE n.level = 'national')]
+)) AS u(unit)

@@ -13,9 +13,7 @@ SELECT f.office_code, f.case_no, f.case_kind, f.received_date, f.accepted_date, 
             WHEN date_diff('day', f.accepted_date, f.as_of) >= 0.8 * date_diff('day', f.accepted_date, f.deadline) THEN 'warning'
             ELSE 'ok' END AS status
 FROM case_facts AS f
-WHERE f.open_at_as_of
-  AND ($scope IN (f.office_code, f.prefecture_code, f.province_code)
-       OR $scope = (SELECT n.office_code FROM offices AS n WHERE n.level = 'national'))
+WHERE f.open_at_as_of AND f.unit = $scope
 ORDER BY CASE WHEN NOT f.has_limit THEN 3 WHEN f.deadline < f.as_of THEN 0
               WHEN date_diff('day', f.accepted_date, f.as_of) >= 0.8 * date_diff('day', f.accepted_date, f.deadline) THEN 1
               ELSE 2 END,

@@ -137,7 +137,7 @@ def test_deadlines_extension_cap_and_acceptance_due(golden: Store, case, deadlin
     with contextlib.closing(golden.reader()) as con:
         register_inputs(con, default_config())
         got = con.sql(f"SELECT deadline, extension_over_cap, acceptance_due FROM ({sql('case_facts')}) "
-                      "WHERE case_no = $case",
+                      "WHERE case_no = $case AND unit = office_code",
                       params={"year": year, "as_of": D(year, 12, 31), "case": case}).fetchall()
     assert got == [(deadline, over_cap, due)]
 

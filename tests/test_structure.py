@@ -26,10 +26,7 @@ qualified = 70
 
 @pytest.mark.parametrize("name", sql_names())
 def test_every_query_qualifies_against_the_declared_schema(name: str) -> None:
-    from queries.loader import on_facts
-
-    text = sql(name)
-    check_sql(on_facts(name) if "case_facts AS f" in text else text)
+    check_sql(sql(name))
 
 
 def test_the_sql_check_catches_an_unknown_column_and_table() -> None:
