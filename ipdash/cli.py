@@ -302,7 +302,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         bar.update(max(0, int(fraction * 100) - bar.n))
 
     try:
-        with contextlib.closing(Store(args.db).reader()) as con:
+        # DuckDB capped at 200 MB: the national workbook at 5M cases then peaks under 500 MB in all.
+        with contextlib.closing(Store(args.db).reader(memory_limit="200MB")) as con:
             data = collect(con, config, year=args.year, scope=args.scope, as_of=args.as_of, runs=args.runs)
             progress(0.2, "figures")
             rows = stream_cases(con, scope_code=data.scope, year=args.year) if args.with_cases else None

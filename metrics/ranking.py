@@ -31,6 +31,7 @@ class Ranking:
     method: str
     methodology: dict
     offices: list[dict] = field(default_factory=list)
+    previous_composites: dict[str, float | None] = field(default_factory=dict)   # last year, same peers
 
     def as_json(self) -> dict:
         return {"year": self.year, "as_of": self.as_of.isoformat(), "level": self.level, "within": self.within,
@@ -175,6 +176,17 @@ def _num(x: float) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
+def composites(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, level: str,
+               within: str | None = None) -> dict[str, float | None]:
+    """Each office's composite for `year` under the configured method, without the Monte Carlo
+    (for trends, where the interval is not shown)."""
+    table = compute_indicators(con, config, year=year)
+    peers, groups = peer_set(table.frame, level=level, within=within, config=config)
+    _, _, comp, _ = _score_all(_values(peers, config), groups, Model.from_config(config),
+                               method=config.scoring.method)
+    return {c: _num(v) for c, v in zip(peers["office_code"].to_list(), comp)}
+
+
 def rank_offices(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, level: str = "provincial",
                  within: str | None = None, as_of: dt.date | None = None, method: str | None = None,
                  runs: int | None = None, dimension_weights: dict[str, float] | None = None,
@@ -251,7 +263,8 @@ def rank_offices(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, l
     offices.sort(key=lambda o: (o["province_code"] or "", o["rank"] if o["rank"] is not None else 10**9,
                                 o["office_code"]) if level == "county" and not within else
                  (o["rank"] if o["rank"] is not None else 10**9, o["office_code"]))
-    return Ranking(year, as_of, level, within, method, methodology, offices)
+    return Ranking(year, as_of, level, within, method, methodology, offices,
+                   {c: _num(pc) for c, (pc, _) in previous.items()})
 
 
 def sensitivity(con: duckdb.DuckDBPyConnection, config: Config, *, office_code: str, year: int,

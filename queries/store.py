@@ -110,14 +110,20 @@ class Store:
             with self.writer():
                 pass
 
-    def reader(self) -> duckdb.DuckDBPyConnection:
-        """A read-only connection to the published file, consistent for as long as it is open."""
+    def reader(self, *, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+        """A read-only connection to the published file, consistent for as long as it is open.
+
+        Args:
+            memory_limit: cap DuckDB's own memory (e.g. "200MB"); it spills or streams beyond it.
+        """
         if not self.path.exists():
             raise StoreError(f"no store at {self.path}; run `ipdash demo` or `ipdash ingest` first")
         # Not duckdb.connect(path): DuckDB caches one database instance per path in a process, so
         # a second connect would reuse the instance still bound to the replaced file and never see
         # a new publish. A fresh in-memory instance that attaches the file opens what is there now.
         con = duckdb.connect(":memory:")
+        if memory_limit:
+            con.execute(f"SET memory_limit = {_sql_literal(memory_limit)}")
         con.execute(f"ATTACH {_sql_literal(str(self.path))} AS store (READ_ONLY)")
         con.execute("USE store")
         return con

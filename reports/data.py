@@ -17,7 +17,7 @@ import polars as pl
 from metrics.config import Config
 from metrics.indicators import clopper_pearson, register_inputs
 from metrics.monitor import office_monitor, open_cases
-from metrics.ranking import Ranking, rank_offices
+from metrics.ranking import Ranking, composites, rank_offices
 from queries.loader import run_on_facts
 from queries.store import scalar
 
@@ -92,9 +92,12 @@ def collect(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, scope:
              if year - 4 <= y <= year]
     trend = pl.DataFrame({"office_code": codes, "name": [o["name"] for o in ranking.offices]})
     for y in years:
-        r = ranking if y == year else rank_offices(con, config, year=y, level=rank_level, within=within, runs=1,
-                                                  with_previous=False)
-        values = {o["office_code"]: o["composite"] for o in r.offices}
+        if y == year:
+            values = {o["office_code"]: o["composite"] for o in ranking.offices}
+        elif y == year - 1 and ranking.previous_composites and ranking.methodology["method"] == config.scoring.method:
+            values = ranking.previous_composites
+        else:
+            values = composites(con, config, year=y, level=rank_level, within=within)
         trend = trend.with_columns(pl.Series(str(y), [values.get(c) for c in codes], dtype=pl.Float64))
 
     overdue = open_cases(con, config, scope=code, as_of=as_of).filter(pl.col("status") == "overdue")
