@@ -321,6 +321,38 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sample_size(args: argparse.Namespace) -> int:
+    from inspection.sample_size import attribute_sample_size
+
+    try:
+        got = attribute_sample_size(confidence=args.confidence, tolerable=args.tolerable, expected=args.expected,
+                                    population=args.population)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from exc
+    _emit(args, {"n": got.n, "allowed_deviations": got.allowed_deviations, "method": got.method},
+          f"样本量 sample size n = {got.n}, 可容忍偏差数 allowed deviations = {got.allowed_deviations} ({got.method})")
+    return EXIT_OK
+
+
+def cmd_verify_draw(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from inspection.draw import DrawError, verify
+
+    try:
+        manifest = json.loads(Path(args.manifest).read_text(encoding="utf-8"))
+        population = Path(args.population).read_bytes()
+        problems = verify(manifest, population)
+    except (OSError, ValueError, DrawError) as exc:
+        raise BadInput(f"cannot verify: {exc}") from exc
+    payload = {"ok": not problems, "problems": problems, "plan_id": manifest.get("plan_id"),
+               "sample": len(manifest.get("sample", []))}
+    text = ("抽取结果核验一致 draw verified: the sample and assignments recompute exactly" if not problems else
+            "核验不一致 draw does NOT verify:\n  " + "\n  ".join(problems))
+    _emit(args, payload, text)
+    return EXIT_OK if not problems else EXIT_MISMATCH
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common(suppress=True)
     parser = argparse.ArgumentParser(prog="ipdash", description="专利行政执法绩效评估与监督 / patent enforcement "
@@ -364,6 +396,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, dest="as_of")
     p.add_argument("--method", choices=["minmax", "zscore", "percentile", "target"])
     p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser("sample-size", parents=[common], help="attribute-sampling sample size")
+    p.add_argument("--confidence", type=float, required=True, help="e.g. 0.95")
+    p.add_argument("--tolerable", type=float, required=True, help="tolerable deviation rate, e.g. 0.05")
+    p.add_argument("--expected", type=float, required=True, help="expected deviation rate, e.g. 0.01")
+    p.add_argument("--population", type=int, help="stratum size: the hypergeometric size when smaller")
+    p.set_defaults(func=cmd_sample_size)
+
+    p = sub.add_parser("verify-draw", parents=[common], help="recompute a published draw; exit 1 on any difference")
+    p.add_argument("manifest")
+    p.add_argument("--population", required=True, help="the population file published at lock time")
+    p.set_defaults(func=cmd_verify_draw)
 
     p = sub.add_parser("report", parents=[common], help="the annual assessment workbook (Excel)")
     p.add_argument("--year", type=int, required=True)

@@ -1,0 +1,1 @@
+"""Random inspection ("double random, one public", SPEC §4): sample sizes and the verifiable draw."""

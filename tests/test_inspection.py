@@ -1,0 +1,114 @@
+"""Sample sizes against the published AICPA tables; the draw of SPEC §4.2 and its verification."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from inspection.draw import DrawError, Item, assign_inspectors, draw_sample, make_manifest, population_file, verify
+from inspection.sample_size import attribute_sample_size, ratio_sample_size
+from tests.conftest import ipdash_cli
+
+# AICPA Audit Sampling guide, statistical sample sizes for tests of controls, 5% risk of
+# overreliance (95% confidence): (tolerable, expected, n, expected number of deviations).
+AICPA_95 = [
+    (0.02, 0.0, 149, 0), (0.03, 0.0, 99, 0), (0.04, 0.0, 74, 0), (0.05, 0.0, 59, 0), (0.06, 0.0, 49, 0),
+    (0.07, 0.0, 42, 0), (0.08, 0.0, 36, 0), (0.09, 0.0, 32, 0), (0.10, 0.0, 29, 0), (0.15, 0.0, 19, 0),
+    (0.20, 0.0, 14, 0),
+    (0.05, 0.0025, 93, 1), (0.10, 0.0025, 46, 1), (0.05, 0.005, 93, 1), (0.05, 0.01, 93, 1),
+    (0.04, 0.01, 156, 2), (0.05, 0.015, 124, 2), (0.04, 0.015, 192, 3), (0.05, 0.02, 181, 4),
+    (0.06, 0.02, 127, 3),
+]
+
+
+@pytest.mark.parametrize("tolerable, expected, n, d", AICPA_95)
+def test_attribute_sample_sizes_reproduce_the_aicpa_table(tolerable, expected, n, d) -> None:
+    got = attribute_sample_size(confidence=0.95, tolerable=tolerable, expected=expected)
+    assert (got.n, got.allowed_deviations) == (n, d)
+
+
+def test_small_populations_take_the_hypergeometric_size() -> None:
+    assert attribute_sample_size(confidence=0.95, tolerable=0.05, expected=0, population=100_000).n == 59
+    small = attribute_sample_size(confidence=0.95, tolerable=0.05, expected=0, population=100)
+    assert small.method == "hypergeometric" and small.n < 59
+    assert attribute_sample_size(confidence=0.95, tolerable=0.05, expected=0, population=20).n <= 20
+    for bad in ({"confidence": 1.2, "tolerable": 0.05, "expected": 0}, {"confidence": 0.95, "tolerable": 0.05,
+                                                                          "expected": 0.06}):
+        with pytest.raises(ValueError):
+            attribute_sample_size(**bad)
+
+
+@pytest.mark.parametrize("population, n", [(1, 1), (2, 2), (10, 2), (40, 2), (41, 3), (100, 5), (399, 20),
+                                           (1000, 20)])
+def test_ratio_rule(population: int, n: int) -> None:
+    assert ratio_sample_size(population, ratio=0.05, minimum=2, maximum=20) == n
+
+
+def test_sample_size_cli(tmp_path: Path) -> None:
+    done = ipdash_cli("sample-size", "--confidence", "0.95", "--tolerable", "0.05", "--expected", "0", "--json")
+    assert json.loads(done.stdout) == {"n": 59, "allowed_deviations": 0, "method": "binomial"}
+    bad = ipdash_cli("sample-size", "--confidence", "0.95", "--tolerable", "0.05", "--expected", "0.2")
+    assert bad.returncode == 2 and "below the tolerable" in bad.stderr
+
+
+ITEMS = [Item(f"{o}", f"C{k:03d}", f"{o}|infringement_dispute") for o in ("330100", "320100", "110100")
+         for k in range(30)]
+POOL = [{"inspector_id": f"I{k}", "office_code": code} for k, code in
+        enumerate(["330100", "330200", "320100", "320200", "110100", "110200", "440100", "510100"])]
+PLAN = {"plan_id": "2024-test", "year": 2024, "rule": {"kind": "ratio", "ratio": 0.1, "min_per_stratum": 2,
+                                                       "max_per_stratum": 20},
+        "inspectors": {"per_office": 2, "workload_cap": 2, "exclude": ["own_office", "own_province"]}}
+
+
+def test_the_sample_is_the_lowest_sha256_keys_within_each_stratum() -> None:
+    sizes = {s: {"population": 30, "sample": 3} for s in {i.stratum for i in ITEMS}}
+    got = draw_sample(ITEMS, seed="12345678901234567890", plan_id="2024-test", sizes=sizes)
+    for stratum in sizes:
+        keys = sorted((hashlib.sha256(f"12345678901234567890|2024-test|{i.office_code}|{i.case_no}".encode())
+                       .hexdigest(), i.case_no) for i in ITEMS if i.stratum == stratum)
+        assert [g["case_no"] for g in got if g["stratum"] == stratum] == [c for _, c in keys[:3]]
+    shuffled = ITEMS[:]
+    random.Random(4).shuffle(shuffled)
+    assert draw_sample(shuffled, seed="12345678901234567890", plan_id="2024-test", sizes=sizes) == got
+    assert draw_sample(ITEMS, seed="other", plan_id="2024-test", sizes=sizes) != got
+
+
+def test_inspectors_never_conflict_and_respect_the_workload_cap() -> None:
+    sample = [{"office_code": o, "case_no": "x", "stratum": o} for o in ("330100", "320100", "110100")]
+    got = assign_inspectors(sample, seed="s", pool=POOL, per_office=2, workload_cap=2,
+                            exclude=["own_office", "own_province"])
+    by_id = {p["inspector_id"]: p["office_code"] for p in POOL}
+    assert len(got) == 6
+    for a in got:
+        assert by_id[a["inspector_id"]][:2] != a["office_code"][:2]
+    assert max(sum(1 for a in got if a["inspector_id"] == i) for i in by_id) <= 2
+    with pytest.raises(DrawError, match="office"):
+        assign_inspectors(sample, seed="s", pool=POOL[:4], per_office=2, workload_cap=1,
+                          exclude=["own_office", "own_province"])
+
+
+def test_a_published_draw_verifies_and_any_change_is_caught(tmp_path: Path) -> None:
+    population = population_file(ITEMS)
+    assert population.startswith(b"office_code,case_no,stratum\n110100,C000,")
+    manifest = make_manifest(plan=PLAN, population=population, seed="20241231", pool=POOL,
+                             created_at="2025-01-05T10:00:00", created_by="admin")
+    assert manifest["stratum_sizes"]["330100|infringement_dispute"] == {"population": 30, "sample": 3}
+    assert verify(manifest, population) == []
+    (tmp_path / "m.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (tmp_path / "p.csv").write_bytes(population)
+    ok = ipdash_cli("verify-draw", str(tmp_path / "m.json"), "--population", str(tmp_path / "p.csv"))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+
+    forged = json.loads(json.dumps(manifest))
+    forged["sample"][0]["case_no"] = "C029"
+    (tmp_path / "forged.json").write_text(json.dumps(forged), encoding="utf-8")
+    bad = ipdash_cli("verify-draw", str(tmp_path / "forged.json"), "--population", str(tmp_path / "p.csv"))
+    assert bad.returncode == 1 and "sample differ" in bad.stdout
+
+    (tmp_path / "p2.csv").write_bytes(population.replace(b"C029", b"C999"))
+    bad = ipdash_cli("verify-draw", str(tmp_path / "m.json"), "--population", str(tmp_path / "p2.csv"), "--json")
+    assert bad.returncode == 1 and "SHA-256" in json.loads(bad.stdout)["problems"][0]
