@@ -353,6 +353,58 @@ def cmd_verify_draw(args: argparse.Namespace) -> int:
     return EXIT_OK if not problems else EXIT_MISMATCH
 
 
+def _plans_context(args: argparse.Namespace):
+    from access.opstore import OpStore, default_path
+    from queries.store import Store
+
+    return OpStore(default_path(args.db)), Store(args.db), os.environ.get("USER", "cli")
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from inspection.plans import PlanError, create_plan, lock_plan, void_draw
+    from queries.store import StoreError
+
+    ops, store, actor = _plans_context(args)
+    try:
+        if args.action == "create":
+            plan = create_plan(ops, store, Path(args.file).read_text(encoding="utf-8"), actor=actor)
+            _emit(args, {"plan_id": plan["plan_id"], "plan": plan}, f"已创建抽查计划 plan created: {plan['plan_id']}")
+        elif args.action == "lock":
+            out = Path(args.out_dir) if args.out_dir else store.path.parent / "plans"
+            got = lock_plan(ops, store, args.plan_id, out_dir=out, actor=actor)
+            _emit(args, got, f"已锁定 locked {got['plan_id']}: {got['population']} archives, population file "
+                             f"{got['population_file']}, SHA-256 {got['population_sha256']}")
+        elif args.action == "void-draw":
+            void_draw(ops, args.draw_id, reason=args.reason, actor=actor)
+            _emit(args, {"draw_id": args.draw_id, "voided": True}, f"已作废 voided {args.draw_id}")
+    except (PlanError, StoreError, OSError) as exc:
+        raise BadInput(str(exc)) from exc
+    return EXIT_OK
+
+
+def cmd_draw(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from inspection.draw import DrawError
+    from inspection.plans import PlanError, run_draw
+    from queries.store import StoreError
+
+    ops, store, actor = _plans_context(args)
+    try:
+        manifest = run_draw(ops, store, args.plan_id, seed=args.seed, actor=actor)
+    except (PlanError, DrawError, StoreError, OSError) as exc:
+        raise BadInput(str(exc)) from exc
+    out = Path(args.out or f"{manifest['draw_id']}-manifest.json")
+    out.write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
+    _emit(args, {"draw_id": manifest["draw_id"], "manifest": str(out), "sample": len(manifest["sample"]),
+                 "assignments": len(manifest["assignments"]), "population_sha256": manifest["population_sha256"]},
+          f"抽取完成 drawn {manifest['draw_id']}: {len(manifest['sample'])} archives, "
+          f"{len(manifest['assignments'])} assignments; manifest {out}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common(suppress=True)
     parser = argparse.ArgumentParser(prog="ipdash", description="专利行政执法绩效评估与监督 / patent enforcement "
@@ -403,6 +455,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expected", type=float, required=True, help="expected deviation rate, e.g. 0.01")
     p.add_argument("--population", type=int, help="stratum size: the hypergeometric size when smaller")
     p.set_defaults(func=cmd_sample_size)
+
+    p = sub.add_parser("plan", parents=[common], help="random-inspection plans")
+    psub = p.add_subparsers(dest="action", required=True)
+    q = psub.add_parser("create", parents=[common], help="create a plan from a TOML file")
+    q.add_argument("file")
+    q = psub.add_parser("lock", parents=[common], help="freeze the population and record its hash")
+    q.add_argument("plan_id")
+    q.add_argument("--out-dir", help="where the population file goes (default: plans/ beside the store)")
+    q = psub.add_parser("void-draw", parents=[common], help="void a draw so the plan can be drawn again")
+    q.add_argument("draw_id")
+    q.add_argument("--reason", required=True)
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("draw", parents=[common], help="draw a locked plan with a seed (SPEC §4.2)")
+    p.add_argument("plan_id")
+    p.add_argument("--seed", required=True, help="chosen after locking, e.g. 20 digits from a public dice roll")
+    p.add_argument("--out", help="manifest file (default <draw_id>-manifest.json)")
+    p.set_defaults(func=cmd_draw)
 
     p = sub.add_parser("verify-draw", parents=[common], help="recompute a published draw; exit 1 on any difference")
     p.add_argument("manifest")

@@ -112,3 +112,47 @@ def test_a_published_draw_verifies_and_any_change_is_caught(tmp_path: Path) -> N
     (tmp_path / "p2.csv").write_bytes(population.replace(b"C029", b"C999"))
     bad = ipdash_cli("verify-draw", str(tmp_path / "m.json"), "--population", str(tmp_path / "p2.csv"), "--json")
     assert bad.returncode == 1 and "SHA-256" in json.loads(bad.stdout)["problems"][0]
+
+
+def test_plan_lock_draw_verify_and_a_second_draw_only_after_a_void(golden_metrics, tmp_path: Path) -> None:
+    import shutil
+
+    db = tmp_path / "ipdash.duckdb"
+    shutil.copyfile(golden_metrics.path, db)
+    plan = tmp_path / "plan.toml"
+    plan.write_text('plan_id = "2024-national"\nyear = 2024\n[inspectors]\nworkload_cap = 10\n', encoding="utf-8")
+
+    def run(*args: str):
+        return ipdash_cli(*args, "--db", str(db), "--json")
+
+    assert json.loads(run("plan", "create", str(plan)).stdout)["plan_id"] == "2024-national"
+    assert run("plan", "create", str(plan)).returncode == 2                      # exists already
+    assert "not locked" in run("draw", "2024-national", "--seed", "1").stderr   # the seed comes after the lock
+    locked = json.loads(run("plan", "lock", "2024-national", "--out-dir", str(tmp_path)).stdout)
+    assert locked["population"] == 52 + 42 + 35                                  # closed in 2024 (README)
+    data = Path(locked["population_file"]).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == locked["population_sha256"]
+    assert run("plan", "lock", "2024-national").returncode == 2                  # frozen
+    drawn = run("draw", "2024-national", "--seed", "98765432109876543210", "--out", str(tmp_path / "m.json"))
+    assert drawn.returncode == 0, drawn.stderr
+    manifest = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    # Ratio 5%, at least 2 and at most 20 per office × case kind stratum.
+    assert all(v["sample"] == min(v["population"], 2) for v in manifest["stratum_sizes"].values())
+    assert ipdash_cli("verify-draw", str(tmp_path / "m.json"), "--population", locked["population_file"]).returncode == 0
+    again = run("draw", "2024-national", "--seed", "1")
+    assert again.returncode == 2 and "void" in again.stderr
+    assert run("plan", "void-draw", "2024-national-D1", "--reason", "seed typed wrongly").returncode == 0
+    second = run("draw", "2024-national", "--seed", "55555", "--out", str(tmp_path / "m2.json"))
+    assert json.loads(second.stdout)["draw_id"] == "2024-national-D2"
+    # Appraisals naming the draw may only score what it sampled.
+    sampled = manifest["sample"][0]
+    not_sampled = next(c for c in ["P1a2-18", "P1a2-17", "P1a2-16"] if c not in {s["case_no"] for s in manifest["sample"]})
+    rows = tmp_path / "appr.csv"
+    rows.write_text("draw_id,office_code,case_no,inspector_id,acceptance,evidence,facts,law,procedure,documents,"
+                    "inspected_at\n"
+                    f"2024-national-D1,{sampled['office_code']},{sampled['case_no']},I-2,10,20,20,20,15,15,2025-01-10\n"
+                    f"2024-national-D1,110000,{not_sampled},I-2,10,20,20,20,15,15,2025-01-10\n", encoding="utf-8")
+    got = json.loads(run("ingest", "appraisals", str(rows)).stdout)
+    assert (got["loaded"], got["rejected"]) == (1, 1)
+    verdict = json.loads(ipdash_cli("audit", "verify", "--db", str(db), "--json").stdout)
+    assert verdict["ok"]
