@@ -38,6 +38,7 @@ def test_the_sql_check_catches_an_unknown_column_and_table() -> None:
 
 def test_core_packages_never_import_the_ui() -> None:
     code = ("import sys, ingest.run, ingest.demo, queries.store, queries.loader, queries.schema, queries.runner, "
+            "inspection.draw, inspection.plans, inspection.sample_size, "
             "metrics.ranking, metrics.monitor, access.users, access.audit, reports.data, reports.workbook, ipdash.cli; "
             "bad = [m for m in ('dash', 'flask', 'plotly', 'flask_login') if m in sys.modules]; "
             "print(','.join(bad))")
