@@ -1,0 +1,370 @@
+"""The `ipdash` commands: each calls the packages below and prints (SPEC §8).
+
+Kept apart from the argument parser (`ipdash.cli`); heavy imports stay inside each command so
+that `ipdash --help` and a single command start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class BadInput(Exception):
+    """A user error: reported as one message, exit status 2."""
+
+
+def _emit(args: argparse.Namespace, payload: dict, text: str) -> None:
+    if args.json:
+        print(json.dumps(payload, ensure_ascii=False, default=str))
+    else:
+        print(text)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingest.contract import ContractError
+    from ingest.readers import RefusedFile
+    from ingest.run import format_summary, ingest
+    from queries.store import Store, StoreError
+
+    try:
+        summary = ingest(Store(args.db), args.kind, args.files, progress=not args.quiet)
+    except (RefusedFile, ContractError, StoreError) as exc:
+        raise BadInput(f"拒收，未做任何更改 / refused, nothing changed: {exc}") from exc
+    _emit(args, summary.as_json(), format_summary(summary))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ingest.demo import DemoSpec, build_demo
+    from queries.store import Store
+
+    store = Store(args.db)
+    built = None
+    if not store.exists or args.rebuild:
+        if store.exists:
+            store.path.unlink()
+        built = build_demo(store, DemoSpec(cases=args.cases, seed=args.seed), progress=not args.quiet)
+    payload = {"db": str(store.path), "built": built is not None, **(built or {})}
+    text = (f"演示数据已生成 demo data built at {store.path}: " + ", ".join(f"{k} {v}" for k, v in built.items())
+            if built else f"演示数据已存在 demo data already at {store.path} (use --rebuild to rebuild)")
+    text += "\n(合成数据，仅供演示 / synthetic data for demonstration only)"
+    logins = _demo_users(store)
+    payload["logins"] = logins
+    text += "\n演示账号 demo logins (demo only):\n" + "\n".join(
+        f"  {u['username']:10s} {u['password']:22s} {u['role']}{' ' + u['scope'] if u['scope'] else ''}" for u in logins)
+    if args.build_only:
+        _emit(args, payload, text)
+        return EXIT_OK
+    print(text, file=sys.stderr)
+    return _serve(args)
+
+
+DEMO_USERS = [("leader", "national_leader", None), ("admin", "national_admin", None),
+              ("zhejiang", "provincial", "330000"), ("hangzhou", "prefecture", "330100"),
+              ("inspector", "inspector", None)]
+
+
+def _demo_users(store) -> list[dict]:
+    """One demo user per role (a provincial and a prefecture office among them), created once."""
+    from access.opstore import OpStore, default_path
+    from access.users import add_user, get_user
+
+    ops = OpStore(default_path(store.path))
+    out = []
+    for name, role, scope in DEMO_USERS:
+        password = f"{name}-demo-2024"
+        if get_user(ops, name) is None:
+            add_user(ops, username=name, role=role, password=password, scope_code=scope,
+                     scope_level=_office_level(str(store.path), scope), actor="demo")
+        out.append({"username": name, "password": password, "role": role, "scope": scope})
+    return out
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from dashboard.app import create_app
+    from queries.store import Store
+
+    store = Store(args.db)
+    if not store.exists:
+        raise BadInput(f"no store at {store.path}; run `ipdash demo` or `ipdash ingest` first")
+    app = create_app(db=str(store.path))
+    print(f"ipdash serving on http://{args.host}:{args.port}/", file=sys.stderr)
+    app.run(host=args.host, port=args.port, debug=False)
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    return _serve(args)
+
+
+def scores_csv(ranking) -> str:
+    """One row per office: every indicator's value, numerator, denominator, score; dimensions; rank."""
+    import csv
+    import io
+
+    from ingest.run import safe_cell
+
+    buf = io.StringIO()
+    if not ranking.offices:
+        return ""
+    ids = list(ranking.offices[0]["indicators"])
+    dims = list(ranking.offices[0]["dimensions"])
+    header = ["office_code", "name", "level", "parent_code"]
+    for i in ids:
+        header += [f"{i}_value", f"{i}_numerator", f"{i}_denominator", f"{i}_score", f"{i}_status"]
+    header += [f"dim_{d}" for d in dims] + ["composite", "rank", "rank_low", "rank_high", "rank_change"]
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for o in ranking.offices:
+        row = [o["office_code"], o["name"], o["level"], o["parent_code"]]
+        for i in ids:
+            e = o["indicators"][i]
+            row += [e["value"], e["numerator"], e["denominator"], e["score"], e["status"]]
+        interval = o["rank_interval"] or [None, None]
+        row += [o["dimensions"][d] for d in dims] + [o["composite"], o["rank"], *interval, o["rank_change"]]
+        w.writerow(["" if v is None else safe_cell(v) for v in row])
+    return buf.getvalue()
+
+
+def cmd_scores(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from metrics.config import ConfigError, default_config
+    from metrics.ranking import rank_offices
+    from queries.store import Store, StoreError
+
+    try:
+        config = default_config()
+        with contextlib.closing(Store(args.db).reader()) as con:
+            ranking = rank_offices(con, config, year=args.year, level=args.level, within=args.within,
+                                   as_of=args.as_of, method=args.method, runs=args.runs,
+                                   dimension_weights=args.weights)
+    except (ConfigError, StoreError, KeyError) as exc:
+        raise BadInput(str(exc)) from exc
+    if args.json or args.format == "json":
+        print(json.dumps(ranking.as_json(), ensure_ascii=False))
+    else:
+        sys.stdout.write(scores_csv(ranking))
+    return EXIT_OK
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from metrics.config import default_config
+    from metrics.ranking import sensitivity
+    from queries.store import Store, StoreError
+
+    try:
+        with contextlib.closing(Store(args.db).reader()) as con:
+            got = sensitivity(con, default_config(), office_code=args.office, year=args.year, level=args.level,
+                              within=args.within, as_of=args.as_of, method=args.method)
+    except (StoreError, KeyError) as exc:
+        raise BadInput(str(exc).strip("'\"")) from exc
+    lines = [f"{got['office_code']} {args.year} {args.level}: rank {got['rank']} of {got['peers']} "
+             f"({got['method']}, composite {got['composite']:.1f})" if got["composite"] is not None else
+             f"{got['office_code']}: no composite (fewer than two scored dimensions)",
+             "  去掉该指标后的排名 rank without each indicator:"]
+    lines += [f"    {k}: {v}" for k, v in got["without"].items()]
+    lines.append("  各标准化方法下的排名 rank under each normalisation:")
+    lines += [f"    {k}: {v}" for k, v in got["methods"].items()]
+    _emit(args, got, "\n".join(lines))
+    return EXIT_OK
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    """From a prompt (typed twice) on a terminal, else the first line of stdin; never an argument."""
+    import getpass
+
+    if sys.stdin.isatty():
+        first = getpass.getpass("密码 Password: ")
+        if getpass.getpass("再次输入 Repeat: ") != first:
+            raise BadInput("the two passwords differ")
+        return first
+    line = sys.stdin.readline().rstrip("\n")
+    if not line:
+        raise BadInput("no password on stdin")
+    return line
+
+
+def _office_level(db: str, code: str | None) -> str | None:
+    import contextlib
+
+    from queries.store import Store, StoreError, scalar
+
+    if not code:
+        return None
+    try:
+        with contextlib.closing(Store(db).reader()) as con:
+            return scalar(con, "SELECT level FROM offices WHERE office_code = $c", {"c": code})
+    except StoreError as exc:
+        raise BadInput(str(exc)) from exc
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from access.opstore import OpStore, default_path
+    from access.users import UserError, add_user, list_users, reset_password, set_disabled
+
+    ops = OpStore(default_path(args.db))
+    try:
+        if args.action == "add":
+            user = add_user(ops, username=args.name, role=args.role, password=_read_password(args),
+                            scope_code=args.scope, scope_level=_office_level(args.db, args.scope))
+            _emit(args, {"username": user.username, "role": user.role, "scope": user.scope_code},
+                  f"已创建用户 created {user.username} ({user.role}{', ' + user.scope_code if user.scope_code else ''})")
+        elif args.action == "list":
+            users = list_users(ops)
+            payload = {"users": [{"username": u.username, "role": u.role, "scope": u.scope_code,
+                                  "disabled": u.disabled} for u in users]}
+            _emit(args, payload, "\n".join(f"{u.username:20s} {u.role:16s} {u.scope_code or '-':8s} "
+                                           f"{'disabled' if u.disabled else 'active'}" for u in users))
+        elif args.action in ("disable", "enable"):
+            set_disabled(ops, args.name, args.action == "disable")
+            _emit(args, {"username": args.name, "disabled": args.action == "disable"}, f"{args.name}: {args.action}d")
+        elif args.action == "reset-password":
+            reset_password(ops, args.name, _read_password(args))
+            _emit(args, {"username": args.name}, f"{args.name}: password reset; existing sessions ended")
+    except UserError as exc:
+        raise BadInput(str(exc)) from exc
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from access.audit import verify
+    from access.opstore import OpStore, default_path
+
+    verdict = verify(OpStore(default_path(args.db)))
+    payload = {"ok": verdict.ok, "entries": verdict.entries, "first_broken": verdict.first_broken,
+               "problem": verdict.problem}
+    text = (f"审计日志完整 audit log intact: {verdict.entries} entries" if verdict.ok else
+            f"审计日志被篡改 audit log BROKEN at entry {verdict.first_broken}: {verdict.problem}")
+    _emit(args, payload, text)
+    return EXIT_OK if verdict.ok else EXIT_MISMATCH
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from tqdm import tqdm
+
+    from access import audit
+    from access.opstore import OpStore, default_path
+    from metrics.config import default_config
+    from queries.store import Store, StoreError, scalar
+    from reports.data import ReportError, collect
+    from reports.workbook import stream_cases, write_workbook
+
+    config = default_config()
+    bar = tqdm(total=100, desc="生成报告 building report", unit="%", file=sys.stderr, disable=args.quiet, leave=False)
+
+    def progress(fraction: float, what: str) -> None:
+        bar.set_postfix_str(what)
+        bar.update(max(0, int(fraction * 100) - bar.n))
+
+    try:
+        # DuckDB capped at 200 MB: the national workbook at 5M cases then peaks under 500 MB in all.
+        with contextlib.closing(Store(args.db).reader(memory_limit="200MB")) as con:
+            data = collect(con, config, year=args.year, scope=args.scope, as_of=args.as_of, runs=args.runs)
+            progress(0.2, "figures")
+            rows = stream_cases(con, scope_code=data.scope, year=args.year) if args.with_cases else None
+            written = write_workbook(data, config, args.output, lang=args.lang, case_rows=rows, progress=progress,
+                                     published_at=scalar(con, "SELECT value FROM meta WHERE key = 'published_at'"))
+    except (StoreError, ReportError) as exc:
+        raise BadInput(str(exc)) from exc
+    finally:
+        bar.close()
+    audit.record(OpStore(default_path(args.db)), actor=os.environ.get("USER", "cli"), action="export.report",
+                 target=data.scope, detail={"year": args.year, "file": str(args.output), "lang": args.lang,
+                                            **{k: v for k, v in written.items() if k != "sheets"}})
+    _emit(args, {"output": str(args.output), **written},
+          f"报告已生成 report written: {args.output} ({written['offices']} offices, sheets: {', '.join(written['sheets'])})")
+    return EXIT_OK
+
+
+def cmd_sample_size(args: argparse.Namespace) -> int:
+    from inspection.sample_size import attribute_sample_size
+
+    try:
+        got = attribute_sample_size(confidence=args.confidence, tolerable=args.tolerable, expected=args.expected,
+                                    population=args.population)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from exc
+    _emit(args, {"n": got.n, "allowed_deviations": got.allowed_deviations, "method": got.method},
+          f"样本量 sample size n = {got.n}, 可容忍偏差数 allowed deviations = {got.allowed_deviations} ({got.method})")
+    return EXIT_OK
+
+
+def cmd_verify_draw(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from inspection.draw import DrawError, verify
+
+    try:
+        manifest = json.loads(Path(args.manifest).read_text(encoding="utf-8"))
+        population = Path(args.population).read_bytes()
+        problems = verify(manifest, population)
+    except (OSError, ValueError, DrawError) as exc:
+        raise BadInput(f"cannot verify: {exc}") from exc
+    payload = {"ok": not problems, "problems": problems, "plan_id": manifest.get("plan_id"),
+               "sample": len(manifest.get("sample", []))}
+    text = ("抽取结果核验一致 draw verified: the sample and assignments recompute exactly" if not problems else
+            "核验不一致 draw does NOT verify:\n  " + "\n  ".join(problems))
+    _emit(args, payload, text)
+    return EXIT_OK if not problems else EXIT_MISMATCH
+
+
+def _plans_context(args: argparse.Namespace):
+    from access.opstore import OpStore, default_path
+    from queries.store import Store
+
+    return OpStore(default_path(args.db)), Store(args.db), os.environ.get("USER", "cli")
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from inspection.plans import PlanError, create_plan, lock_plan, void_draw
+    from queries.store import StoreError
+
+    ops, store, actor = _plans_context(args)
+    try:
+        if args.action == "create":
+            plan = create_plan(ops, store, Path(args.file).read_text(encoding="utf-8"), actor=actor)
+            _emit(args, {"plan_id": plan["plan_id"], "plan": plan}, f"已创建抽查计划 plan created: {plan['plan_id']}")
+        elif args.action == "lock":
+            out = Path(args.out_dir) if args.out_dir else store.path.parent / "plans"
+            got = lock_plan(ops, store, args.plan_id, out_dir=out, actor=actor)
+            _emit(args, got, f"已锁定 locked {got['plan_id']}: {got['population']} archives, population file "
+                             f"{got['population_file']}, SHA-256 {got['population_sha256']}")
+        elif args.action == "void-draw":
+            void_draw(ops, args.draw_id, reason=args.reason, actor=actor)
+            _emit(args, {"draw_id": args.draw_id, "voided": True}, f"已作废 voided {args.draw_id}")
+    except (PlanError, StoreError, OSError) as exc:
+        raise BadInput(str(exc)) from exc
+    return EXIT_OK
+
+
+def cmd_draw(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from inspection.draw import DrawError
+    from inspection.plans import PlanError, run_draw
+    from queries.store import StoreError
+
+    ops, store, actor = _plans_context(args)
+    try:
+        manifest = run_draw(ops, store, args.plan_id, seed=args.seed, actor=actor)
+    except (PlanError, DrawError, StoreError, OSError) as exc:
+        raise BadInput(str(exc)) from exc
+    out = Path(args.out or f"{manifest['draw_id']}-manifest.json")
+    out.write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
+    _emit(args, {"draw_id": manifest["draw_id"], "manifest": str(out), "sample": len(manifest["sample"]),
+                 "assignments": len(manifest["assignments"]), "population_sha256": manifest["population_sha256"]},
+          f"抽取完成 drawn {manifest['draw_id']}: {len(manifest['sample'])} archives, "
+          f"{len(manifest['assignments'])} assignments; manifest {out}")
+    return EXIT_OK
