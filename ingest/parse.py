@@ -69,8 +69,7 @@ def _timestamp_expr(s: pl.Expr) -> pl.Expr:
 
 
 def _split_list(s: pl.Expr) -> pl.Expr:
-    return s.str.split_by_regex(LIST_SEPARATORS) if hasattr(pl.Expr.str, "split_by_regex") else (
-        s.str.replace_all(LIST_SEPARATORS, ";").str.split(";"))
+    return s.str.replace_all(LIST_SEPARATORS, ";").str.split(";")
 
 
 def _clean_list(s: pl.Expr) -> pl.Expr:

@@ -203,11 +203,9 @@ def _cell_text(value: object) -> str | None:
 
 def read_xlsx(path: Path, spec: KindSpec) -> RawTable:
     import openpyxl  # imported here: CSV-only ingests should not pay for it
-    from openpyxl.utils.exceptions import InvalidFileException
-
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError, Exception) as exc:  # zip/XML damage
+    except Exception as exc:  # noqa: BLE001 - any zip or XML damage refuses the file with its reason
         raise RefusedFile(f"{path}: cannot be opened as an Excel workbook ({type(exc).__name__}: {exc})") from exc
     frames: list[pl.DataFrame] = []
     sheets: list[str] = []

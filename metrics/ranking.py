@@ -16,10 +16,10 @@ import numpy as np
 import polars as pl
 
 from metrics.config import DIMENSIONS, Config
-from metrics.indicators import IndicatorTable, compute_indicators
+from metrics.indicators import compute_indicators
 from metrics.scores import Model, score_group
 from queries.loader import sql
-from queries.store import rows, scalar
+from queries.store import scalar
 
 
 @dataclass
@@ -300,4 +300,3 @@ def sensitivity(con: duckdb.DuckDBPyConnection, config: Config, *, office_code: 
             "without": without, "methods": methods}
 
 
-__all__ = ["Ranking", "rank_offices", "monte_carlo", "peer_set", "IndicatorTable", "rows"]
