@@ -19,6 +19,7 @@ from access import audit
 from access.opstore import OpStore, default_path
 from dashboard import data, ids
 from dashboard.audit_page import init_audit_page
+from dashboard.public_page import init_public_page
 from dashboard.auth import init_auth, role_label
 from dashboard.report_jobs import ReportJobs
 from metrics.config import default_config
@@ -68,6 +69,7 @@ def create_app(*, db: str, ops_path: str | None = None) -> dash.Dash:
                     suppress_callback_exceptions=True)
     init_auth(app.server, ops)
     init_audit_page(app.server, ops)
+    init_public_page(app.server, ops)
     jobs = ReportJobs(store, ops, default_config())
 
     def runner() -> QueryRunner:

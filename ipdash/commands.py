@@ -341,6 +341,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
             got = lock_plan(ops, store, args.plan_id, out_dir=out, actor=actor)
             _emit(args, got, f"已锁定 locked {got['plan_id']}: {got['population']} archives, population file "
                              f"{got['population_file']}, SHA-256 {got['population_sha256']}")
+        elif args.action == "publish":
+            from inspection.results import publish
+
+            got = publish(ops, store, args.plan_id, actor=actor)
+            _emit(args, got, f"已公开 published {args.plan_id} ({got['draw_id']}): {len(got['offices'])} offices")
+        elif args.action == "results":
+            from inspection.results import draw_results
+
+            got = draw_results(ops, store, args.plan_id)
+            _emit(args, got, "\n".join(
+                f"{o['office_code']} {o['name']}: {o['appraised']}/{o['sampled']} appraised, mean {o['mean_score']}, "
+                f"unqualified {o['unqualified']} ({o['unqualified_rate']:.1%}, 95% CI {o['interval'][0]:.1%}–"
+                f"{o['interval'][1]:.1%}), projected {o['projected_unqualified']}" for o in got["offices"])
+                or "尚无评查结果 no appraisals yet")
         elif args.action == "void-draw":
             void_draw(ops, args.draw_id, reason=args.reason, actor=actor)
             _emit(args, {"draw_id": args.draw_id, "voided": True}, f"已作废 voided {args.draw_id}")

@@ -156,3 +156,45 @@ def test_plan_lock_draw_verify_and_a_second_draw_only_after_a_void(golden_metric
     assert (got["loaded"], got["rejected"]) == (1, 1)
     verdict = json.loads(ipdash_cli("audit", "verify", "--db", str(db), "--json").stdout)
     assert verdict["ok"]
+
+
+def test_results_publication_and_the_public_page(golden_metrics, tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    from access.opstore import OpStore
+    from dashboard.app import create_app
+
+    db = tmp_path / "ipdash.duckdb"
+    shutil.copyfile(golden_metrics.path, db)
+    (tmp_path / "plan.toml").write_text('plan_id = "P"\nyear = 2024\nscope = "110000"\n'
+                                        '[inspectors]\nworkload_cap = 10\nexclude = ["own_office"]\n', encoding="utf-8")
+
+    def run(*args: str):
+        return ipdash_cli(*args, "--db", str(db), "--json")
+
+    run("plan", "create", str(tmp_path / "plan.toml"))
+    run("plan", "lock", "P", "--out-dir", str(tmp_path))
+    run("draw", "P", "--seed", "7", "--out", str(tmp_path / "m.json"))
+    manifest = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    at_110000 = [s for s in manifest["sample"] if s["office_code"] == "110000"][:2]
+    assert len(at_110000) == 2
+    lines = ["draw_id,office_code,case_no,inspector_id,acceptance,evidence,facts,law,procedure,documents,veto,inspected_at"]
+    lines.append(f"P-D1,110000,{at_110000[0]['case_no']},I-2,10,20,20,20,15,15,,2025-01-10")        # 100, excellent
+    lines.append(f"P-D1,110000,{at_110000[1]['case_no']},I-3,6,12,12,12,9,9,,2025-01-11")          # 60, unqualified
+    (tmp_path / "a.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert json.loads(run("ingest", "appraisals", str(tmp_path / "a.csv")).stdout)["loaded"] == 2
+    got = json.loads(run("plan", "results", "P").stdout)
+    office = got["offices"][0]
+    # 110000 closed 30 (P1a) cases in 2024: population 30; 1 of 2 unqualified: projected 15.
+    assert (office["appraised"], office["mean_score"], office["excellent"], office["unqualified"]) == (2, 80.0, 1, 1)
+    assert office["population"] == 30 and office["projected_unqualified"] == 15.0
+    assert office["interval"] == [pytest.approx(0.01257912), pytest.approx(0.98742088)]
+
+    monkeypatch.setenv("IPDASH_SECRET_KEY", "test")
+    client = create_app(db=str(db), ops_path=str(OpStore(tmp_path / "ipdash-ops.sqlite").path)).server.test_client()
+    assert "尚无公开结果".encode() in client.get("/public").data                  # nothing before publication
+    assert run("plan", "publish", "P").returncode == 0
+    assert run("plan", "publish", "P").returncode == 2                            # once
+    page = client.get("/public")                                                  # no login needed
+    assert page.status_code == 200 and b"P-D1" in page.data and b"110000" in page.data and b"50.0%" in page.data
+    assert client.get("/").status_code == 302                                     # the rest still needs a login
