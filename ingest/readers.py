@@ -23,7 +23,9 @@ from ingest.contract import KindSpec, fold
 HEADER_SCAN_ROWS = 20
 # Columns a clerk's export often carries that hold nothing the store keeps. Listed here, and
 # reported in the run summary, so that ignoring them is never silent.
-IGNORED_HEADERS = {fold(h) for h in ("序号", "编号序号", "备注", "remark", "remarks", "no.", "#")}
+IGNORED_HEADERS = {fold(h) for h in ("序号", "编号序号", "备注", "remark", "remarks", "no.", "#",
+                                    # informational columns of the checklist workbook (inspection/checklist.py)
+                                    "机构名称", "案件类型")}
 
 
 class RefusedFile(ValueError):
@@ -42,6 +44,7 @@ class RawTable:
     skipped_sheets: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     encoding: str | None = None
+    column_letters: dict[tuple[str, str], str] = field(default_factory=dict)   # (sheet, column) -> "H"
 
 
 def sha256_file(path: Path) -> str:
@@ -207,7 +210,10 @@ def read_xlsx(path: Path, spec: KindSpec) -> RawTable:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any zip or XML damage refuses the file with its reason
         raise RefusedFile(f"{path}: cannot be opened as an Excel workbook ({type(exc).__name__}: {exc})") from exc
+    from openpyxl.utils import get_column_letter
+
     frames: list[pl.DataFrame] = []
+    letters: dict[tuple[str, str], str] = {}
     sheets: list[str] = []
     skipped: list[str] = []
     ignored: list[str] = []
@@ -235,6 +241,7 @@ def read_xlsx(path: Path, spec: KindSpec) -> RawTable:
                 skipped.append(ws.title)
                 continue
             ignored += ign
+            letters.update({(ws.title, name): get_column_letter(i + 1) for i, name in mapping.items()})
             columns: dict[str, list[str | None]] = {name: [] for name in mapping.values()}
             row_numbers: list[str] = []
             rownum = best + 1
@@ -260,7 +267,7 @@ def read_xlsx(path: Path, spec: KindSpec) -> RawTable:
     if not frames:
         raise RefusedFile(first_problem or f"{path}: no sheet has a header row for {spec.kind}")
     frame = pl.concat(frames, how="diagonal")
-    return RawTable(str(path), sha256_file(path), "xlsx", frame, sheets, skipped, ignored)
+    return RawTable(str(path), sha256_file(path), "xlsx", frame, sheets, skipped, ignored, column_letters=letters)
 
 
 def read_parquet(path: Path, spec: KindSpec) -> RawTable:

@@ -25,7 +25,7 @@ from ingest.readers import RawTable, RefusedFile, read_any
 from queries.store import Store, scalar
 
 CHUNK = 1_000_000
-REJECTS_HEADER = ["文件 file", "工作表 sheet", "行 row", "列 column", "值 value", "原因 reason"]
+REJECTS_HEADER = ["文件 file", "工作表 sheet", "行 row", "列 column", "单元格 cell", "值 value", "原因 reason"]
 
 
 @dataclass
@@ -84,12 +84,16 @@ def _parse_in_chunks(table: RawTable, contract: Contract, kind: str, bar: tqdm) 
 def _quarantine_rows(table: RawTable, errors: pl.DataFrame, run_id: int, kind: str) -> pl.DataFrame:
     data_cols = [c for c in table.frame.columns if c not in META and c != "_extra"]
     raw = table.frame.select(*META, pl.struct(data_cols).struct.json_encode().alias("raw"))
+    letters = pl.DataFrame([{"_sheet": k[0], "column": k[1], "letter": v} for k, v in table.column_letters.items()],
+                           schema={"_sheet": pl.String, "column": pl.String, "letter": pl.String})
+    errors = errors.join(letters, on=["_sheet", "column"], how="left", nulls_equal=True)
     return errors.join(raw, on=list(META), how="left", nulls_equal=True).select(
         pl.lit(run_id).alias("run_id"), pl.lit(kind).alias("kind"), pl.lit(table.path).alias("file"),
         pl.lit(table.sha256).alias("file_sha256"), pl.col("_sheet").alias("sheet"),
         pl.col("_row").cast(pl.Int32).alias("row_number"),
         pl.when(pl.col("column") == "").then(None).otherwise(pl.col("column")).alias("column_name"),
         pl.col("value"), pl.col("reason"), pl.col("raw").fill_null("{}"),
+        (pl.col("letter") + pl.col("_row")).alias("cell"),
     ).sort("row_number", "column_name", nulls_last=True)
 
 
@@ -99,7 +103,7 @@ def _write_rejects(path: Path, quarantine: pl.DataFrame) -> None:
     with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(REJECTS_HEADER)
-        for r in quarantine.select("file", "sheet", "row_number", "column_name", "value", "reason").iter_rows():
+        for r in quarantine.select("file", "sheet", "row_number", "column_name", "cell", "value", "reason").iter_rows():
             w.writerow([safe_cell(v) for v in r])
     tmp.replace(path)
 

@@ -17,6 +17,7 @@ from ipdash.commands import (
     EXIT_OK,
     BadInput,
     cmd_audit,
+    cmd_checklist,
     cmd_demo,
     cmd_draw,
     cmd_ingest,
@@ -135,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", required=True, help="chosen after locking, e.g. 20 digits from a public dice roll")
     p.add_argument("--out", help="manifest file (default <draw_id>-manifest.json)")
     p.set_defaults(func=cmd_draw)
+
+    p = sub.add_parser("checklist", parents=[common], help="pre-filled checklist workbook for one inspector")
+    p.add_argument("plan_id")
+    p.add_argument("--inspector", required=True)
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=cmd_checklist)
 
     p = sub.add_parser("verify-draw", parents=[common], help="recompute a published draw; exit 1 on any difference")
     p.add_argument("manifest")

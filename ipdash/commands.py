@@ -363,6 +363,27 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_checklist(args: argparse.Namespace) -> int:
+    from inspection.checklist import assigned_archives, write_checklist
+    from inspection.plans import PlanError
+    from queries.store import StoreError
+
+    ops, store, actor = _plans_context(args)
+    try:
+        draw_id, archives = assigned_archives(ops, store, args.plan_id, args.inspector)
+        n = write_checklist(args.output, draw_id=draw_id, inspector_id=args.inspector, archives=archives)
+    except (PlanError, StoreError, OSError) as exc:
+        raise BadInput(str(exc)) from exc
+    from access import audit
+
+    audit.record(ops, actor=actor, action="export.checklist", target=draw_id,
+                 detail={"inspector": args.inspector, "archives": n})
+    _emit(args, {"output": str(args.output), "draw_id": draw_id, "archives": n},
+          f"评查表已生成 checklist written: {args.output} ({n} archives of {draw_id}); fill it in and load it with "
+          f"`ipdash ingest appraisals {args.output}`")
+    return EXIT_OK
+
+
 def cmd_draw(args: argparse.Namespace) -> int:
     from pathlib import Path
 

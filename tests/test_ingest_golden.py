@@ -148,7 +148,7 @@ def test_planted_errors_are_quarantined_with_row_column_and_reason(tree_store: S
     assert raw.startswith(b"\xef\xbb\xbf")
     with open(s.rejects_file, encoding="utf-8-sig", newline="") as fh:
         lines = list(csv.reader(fh))
-    assert lines[0] == ["文件 file", "工作表 sheet", "行 row", "列 column", "值 value", "原因 reason"]
+    assert lines[0] == ["文件 file", "工作表 sheet", "行 row", "列 column", "单元格 cell", "值 value", "原因 reason"]
     assert len(lines) == 1 + len(EXPECTED_ERRORS)
     assert not any(cell.startswith(("=", "+", "@")) for line in lines[1:] for cell in line)
     raw_json = table(tree_store, "SELECT raw FROM quarantine WHERE row_number = 17")[0][0]

@@ -198,3 +198,56 @@ def test_results_publication_and_the_public_page(golden_metrics, tmp_path: Path,
     page = client.get("/public")                                                  # no login needed
     assert page.status_code == 200 and b"P-D1" in page.data and b"110000" in page.data and b"50.0%" in page.data
     assert client.get("/").status_code == 302                                     # the rest still needs a login
+
+
+def test_checklist_workbook_round_trip_names_the_cell_of_each_problem(golden_metrics, tmp_path: Path) -> None:
+    import contextlib
+    import shutil
+
+    import openpyxl
+
+    from queries.store import Store, rows
+
+    db = tmp_path / "ipdash.duckdb"
+    shutil.copyfile(golden_metrics.path, db)
+    (tmp_path / "plan.toml").write_text('plan_id = "C"\nyear = 2024\n[inspectors]\nworkload_cap = 10\n',
+                                        encoding="utf-8")
+
+    def run(*args: str):
+        return ipdash_cli(*args, "--db", str(db), "--json")
+
+    run("plan", "create", str(tmp_path / "plan.toml"))
+    run("plan", "lock", "C", "--out-dir", str(tmp_path))
+    run("draw", "C", "--seed", "42", "--out", str(tmp_path / "m.json"))
+    manifest = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    mine = {a["office_code"] for a in manifest["assignments"] if a["inspector_id"] == "I-2"}
+    expected = sorted((s["office_code"], s["case_no"]) for s in manifest["sample"] if s["office_code"] in mine)
+    out = tmp_path / "checklist.xlsx"
+    made = json.loads(run("checklist", "C", "--inspector", "I-2", "-o", str(out)).stdout)
+    assert made["archives"] == len(expected) >= 4
+
+    wb = openpyxl.load_workbook(out)
+    ws = wb["评查表"]
+    assert [c.value for c in ws[3]][:6] == ["抽查批次", "办案机构代码", "机构名称", "案号", "案件类型", "评查人员"]
+    assert [c.value for c in ws[2]][6:12] == [10, 20, 20, 20, 15, 15]
+    assert sorted((ws.cell(r, 2).value, ws.cell(r, 4).value) for r in range(4, 4 + len(expected))) == expected
+    kinds = {dv.type for dv in ws.data_validations.dataValidation}
+    assert {"decimal", "list", "date"} <= kinds
+    # Fill it in: row 4 fine, row 5 above an item's maximum (H = 调查取证, max 20), row 6 a veto
+    # item that is not on the list, row 7 a missing item.
+    for r in range(4, 4 + len(expected)):
+        for c, v in zip(range(7, 13), [10, 20, 18, 18, 14, 14]):
+            ws.cell(r, c, v)
+        ws.cell(r, 14, "2025-01-20")
+    ws.cell(5, 8, 25)
+    ws.cell(6, 13, "态度不好")
+    ws.cell(7, 10).value = None
+    wb.save(out)
+    got = json.loads(run("ingest", "appraisals", str(out)).stdout)
+    assert (got["loaded"], got["rejected"]) == (len(expected) - 3, 3)
+    assert got["files"][0]["ignored_columns"] == ["机构名称", "案件类型"]
+    with contextlib.closing(Store(db).reader()) as con:
+        cells = dict(rows(con, "SELECT cell, reason FROM quarantine ORDER BY row_number"))
+    assert set(cells) == {"H5", "M6", "J7"}
+    assert "above this item's maximum of 20" in cells["H5"] and "required" in cells["J7"]
+    assert run("checklist", "C", "--inspector", "nobody", "-o", str(tmp_path / "x.xlsx")).returncode == 2

@@ -1,0 +1,88 @@
+"""The pre-filled checklist workbook an inspector downloads, fills offline and uploads (SPEC §4.3).
+
+One row per archive assigned to the inspector in the plan's standing draw; the checklist items of
+`ingest/checklist.toml` are columns with their maximum shown above the header and enforced by data
+validation; the veto column offers the veto items in a drop-down. The header row uses the accepted
+Chinese headers, so the filled workbook goes back in through `ipdash ingest appraisals`, which
+checks every cell and names the cell of each problem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from access.opstore import OpStore
+from ingest.contract import default_contract
+from inspection.plans import PlanError
+from inspection.results import standing_draw
+from queries.store import Store, rows
+
+VETO_LABELS = {"wrong_party": "主体错误", "beyond_authority": "超越职权", "missing_decision": "缺少决定书"}
+
+
+def assigned_archives(ops: OpStore, store: Store, plan_id: str, inspector_id: str) -> tuple[str, list[tuple]]:
+    """(draw_id, [(office_code, office name, case_no, case_kind)]) of the archives assigned to `inspector_id`."""
+    draw = standing_draw(ops, plan_id)
+    manifest = draw["manifest"]
+    offices = {a["office_code"] for a in manifest["assignments"] if a["inspector_id"] == inspector_id}
+    if not offices:
+        raise PlanError(f"inspector {inspector_id} has no archives in draw {draw['draw_id']}")
+    wanted = [(s["office_code"], s["case_no"]) for s in manifest["sample"] if s["office_code"] in offices]
+    with contextlib.closing(store.reader()) as con:
+        con.register("wanted", __import__("polars").DataFrame(wanted, schema=["office_code", "case_no"], orient="row"))
+        got = rows(con, """SELECT w.office_code, o.name, w.case_no, c.case_kind FROM wanted AS w
+            JOIN offices AS o ON o.office_code = w.office_code
+            JOIN cases AS c ON c.office_code = w.office_code AND c.case_no = w.case_no
+            ORDER BY w.office_code, w.case_no""")
+    return draw["draw_id"], got
+
+
+def write_checklist(path: str | Path, *, draw_id: str, inspector_id: str, archives: list[tuple]) -> int:
+    """Write the workbook; return the number of archive rows."""
+    checklist = default_contract().checklist
+    items = checklist.items
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "评查表"
+    header = ["抽查批次", "办案机构代码", "机构名称", "案号", "案件类型", "评查人员",
+              *[i.zh for i in items], "否决项", "评查日期"]
+    first_item = 7
+    ws.append([f"案卷评查表 · Archive checklist — {draw_id} — {inspector_id}"])
+    ws.append(["满分 max →", None, None, None, None, None, *[i.max for i in items], None, None])
+    ws.append(header)
+    ws["A1"].font = Font(bold=True, size=13)
+    for cell in ws[3]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="12355B")
+        cell.alignment = Alignment(wrap_text=True)
+    for office, name, case_no, kind in archives:
+        ws.append([draw_id, office, name, case_no, kind, inspector_id, *[None] * len(items), None, None])
+    last = 3 + len(archives)
+    for j, item in enumerate(items):
+        col = get_column_letter(first_item + j)
+        dv = DataValidation(type="decimal", operator="between", formula1="0", formula2=str(item.max),
+                            allow_blank=False, showErrorMessage=True, errorTitle="超出满分 above the maximum",
+                            error=f"{item.zh}：0–{item.max:g} 分 / {item.en}: 0 to {item.max:g}")
+        dv.add(f"{col}4:{col}{max(last, 4)}")
+        ws.add_data_validation(dv)
+    veto_col = get_column_letter(first_item + len(items))
+    veto = DataValidation(type="list", formula1='"' + ",".join(VETO_LABELS.values()) + '"', allow_blank=True,
+                          showErrorMessage=True, error="从下拉列表中选择否决项 / choose a veto item from the list")
+    veto.add(f"{veto_col}4:{veto_col}{max(last, 4)}")
+    ws.add_data_validation(veto)
+    date_col = get_column_letter(first_item + len(items) + 1)
+    when = DataValidation(type="date", operator="greaterThan", formula1="DATE(2000,1,1)", showErrorMessage=True,
+                          error="请填写日期 / enter a date")
+    when.add(f"{date_col}4:{date_col}{max(last, 4)}")
+    ws.add_data_validation(when)
+    for j, width in enumerate([14, 12, 22, 22, 18, 12, *[10] * len(items), 14, 12], start=1):
+        ws.column_dimensions[get_column_letter(j)].width = width
+    ws.freeze_panes = "A4"
+    wb.save(path)
+    return len(archives)
