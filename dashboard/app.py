@@ -22,6 +22,7 @@ from dashboard.audit_page import init_audit_page
 from dashboard.public_page import init_public_page
 from dashboard.auth import init_auth, role_label
 from dashboard.report_jobs import ReportJobs
+from inspection.plans import archives_of_inspector
 from metrics.config import default_config
 from queries.runner import QueryRunner
 from queries.scope import Scope
@@ -75,6 +76,9 @@ def create_app(*, db: str, ops_path: str | None = None) -> dash.Dash:
     def runner() -> QueryRunner:
         """The current user's scoped runner (the guard guarantees a logged-in user)."""
         user = current_user.user
+        if user.role == "inspector":   # only the archives assigned to them in standing draws
+            return QueryRunner(store, Scope(None, archives_only=True), actor=user.username,
+                               archives=archives_of_inspector(ops, user.scope_code or ""))
         scope = Scope(None) if user.national else Scope(user.scope_code or NO_SCOPE)
         return QueryRunner(store, scope, actor=user.username,
                            on_denied=lambda actor, action, detail: audit.record(
@@ -110,6 +114,13 @@ def create_app(*, db: str, ops_path: str | None = None) -> dash.Dash:
                 html.P(id=ids.TOTALS, className="totals"),
                 _grid(ids.PROVINCE_TABLE, COLUMNS),
             ]),
+            *([html.Section(children=[
+                html.H2("我的评查案卷 · Archives assigned to me"),
+                _grid(ids.ARCHIVES_TABLE, [("office_code", "机构代码 Code"), ("name", "机构 Office"),
+                                           ("case_no", "案号 Case no."), ("case_kind", "案件类型 Kind"),
+                                           ("accepted_date", "立案 Accepted"), ("closed_date", "结案 Closed"),
+                                           ("closing_type", "结案方式 Closing")]),
+            ])] if user.role == "inspector" else []),
             html.Section(className="report", children=[
                 html.H2("年度评估报告 · Annual assessment workbook"),
                 dcc.RadioItems(id=ids.REPORT_LANG, value="zh", inline=True,
@@ -149,6 +160,14 @@ def create_app(*, db: str, ops_path: str | None = None) -> dash.Dash:
         if not frame.height:
             return [], f"{office}: 无可显示的下级机构 · no offices below it that you may see"
         return frame.to_dicts(), f"{office} 的下级机构 · Offices below {office}"
+
+    @app.callback(Output(ids.ARCHIVES_TABLE, "rowData"), Input(ids.YEAR, "value"))
+    def _archives(_year):
+        if current_user.user.role != "inspector":    # the list is an inspector's; others have the explorer
+            return []
+        frame = data.assigned_archives(runner())
+        return frame.with_columns([frame[c].cast(str) for c in ("accepted_date", "closed_date")]).to_dicts() \
+            if frame.height else []
 
     @app.callback(Output(ids.REPORT_STATUS, "children"), Output(ids.REPORT_POLL, "disabled"),
                   Input(ids.REPORT_BUTTON, "n_clicks"), State(ids.YEAR, "value"), State(ids.REPORT_LANG, "value"),

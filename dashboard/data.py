@@ -36,3 +36,10 @@ def children_counts(runner: QueryRunner, office: str, year: int) -> pl.DataFrame
     if not runner.allows(office, what="office children counts"):
         return pl.DataFrame()
     return runner.named("office_children_counts", office=office, year=year)
+
+
+def assigned_archives(runner: QueryRunner) -> pl.DataFrame:
+    """The archives the runner's scope may read, with their case facts (an inspector's assignments)."""
+    return runner.frame("SELECT c.office_code, o.name, c.case_no, c.case_kind, c.accepted_date, c.closed_date, "
+                        "c.closing_type FROM cases AS c JOIN offices AS o ON o.office_code = c.office_code "
+                        "ORDER BY c.office_code, c.case_no")

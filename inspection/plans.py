@@ -191,3 +191,14 @@ def void_draw(ops: OpStore, draw_id: str, *, reason: str, actor: str) -> None:
     if not done:
         raise PlanError(f"no standing draw {draw_id}")
     audit.record(ops, actor=actor, action="draw.void", target=draw_id, detail={"reason": reason})
+
+
+def archives_of_inspector(ops: OpStore, inspector_id: str) -> list[tuple[str, str]]:
+    """(office_code, case_no) of every archive assigned to `inspector_id` in a standing draw."""
+    _ensure(ops)
+    out: list[tuple[str, str]] = []
+    for row in ops.read("SELECT manifest FROM draws WHERE voided_at IS NULL ORDER BY draw_id"):
+        manifest = json.loads(row["manifest"])
+        offices = {a["office_code"] for a in manifest["assignments"] if a["inspector_id"] == inspector_id}
+        out += [(s["office_code"], s["case_no"]) for s in manifest["sample"] if s["office_code"] in offices]
+    return sorted(set(out))

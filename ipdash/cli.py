@@ -164,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("name")
     u.add_argument("--role", required=True, choices=["national_leader", "national_admin", "provincial",
                                                      "prefecture", "inspector"])
-    u.add_argument("--scope", help="the office whose subtree the user sees (provincial/prefecture roles)")
+    u.add_argument("--scope", help="the office whose subtree the user sees (provincial/prefecture roles); "
+                                   "for an inspector, their inspector_id in the roster")
     usub.add_parser("list", parents=[common], help="list users")
     for action in ("disable", "enable", "reset-password"):
         usub.add_parser(action, parents=[common]).add_argument("name")

@@ -206,6 +206,15 @@ def _office_level(db: str, code: str | None) -> str | None:
         raise BadInput(str(exc)) from exc
 
 
+def _inspector_exists(db: str, inspector_id: str) -> bool:
+    import contextlib
+
+    from queries.store import Store, scalar
+
+    with contextlib.closing(Store(db).reader()) as con:
+        return bool(scalar(con, "SELECT count(*) FROM inspectors WHERE inspector_id = $i", {"i": inspector_id}))
+
+
 def cmd_users(args: argparse.Namespace) -> int:
     from access.opstore import OpStore, default_path
     from access.users import UserError, add_user, list_users, reset_password, set_disabled
@@ -213,8 +222,11 @@ def cmd_users(args: argparse.Namespace) -> int:
     ops = OpStore(default_path(args.db))
     try:
         if args.action == "add":
+            if args.role == "inspector" and args.scope and not _inspector_exists(args.db, args.scope):
+                raise BadInput(f"inspector {args.scope} is not in the inspector roster (ipdash ingest inspectors)")
+            level = None if args.role == "inspector" else _office_level(args.db, args.scope)
             user = add_user(ops, username=args.name, role=args.role, password=_read_password(args),
-                            scope_code=args.scope, scope_level=_office_level(args.db, args.scope))
+                            scope_code=args.scope, scope_level=level)
             _emit(args, {"username": user.username, "role": user.role, "scope": user.scope_code},
                   f"已创建用户 created {user.username} ({user.role}{', ' + user.scope_code if user.scope_code else ''})")
         elif args.action == "list":

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from queries.loader import sql
-from queries.scope import SCOPE_PARAM, Scope, scope_sql
+from queries.scope import ARCHIVE_TABLE, SCOPE_PARAM, Scope, scope_sql
 from queries.store import Store, scalar
 
 
@@ -27,6 +27,7 @@ class QueryRunner:
     scope: Scope
     actor: str = "anonymous"
     on_denied: Callable[[str, str, dict], None] | None = None
+    archives: list[tuple[str, str]] | None = None   # an inspector's assigned (office_code, case_no)
 
     def frame(self, text: str, **params: Any) -> pl.DataFrame:
         """Run one SELECT scoped to the user, with `params` bound by name."""
@@ -34,6 +35,9 @@ class QueryRunner:
         if not self.scope.national and f"${SCOPE_PARAM}" in scoped:
             params = {**params, SCOPE_PARAM: self.scope.office_code}
         with contextlib.closing(self.store.reader()) as con:
+            if self.scope.archives_only:
+                con.register(ARCHIVE_TABLE, pl.DataFrame(self.archives or [], schema=["office_code", "case_no"],
+                                                         orient="row"))
             return con.sql(scoped, params=params).pl()
 
     def named(self, name: str, **params: Any) -> pl.DataFrame:

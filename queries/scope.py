@@ -36,13 +36,18 @@ class ScopeError(ValueError):
 
 @dataclass(frozen=True)
 class Scope:
-    """What a user may read: everything (`office_code` None) or one office's subtree."""
+    """What a user may read: everything (`office_code` None), one office's subtree, or — for an
+    inspector — only the archives listed in the registered table `scope_archives`."""
 
     office_code: str | None
+    archives_only: bool = False
 
     @property
     def national(self) -> bool:
-        return self.office_code is None
+        return self.office_code is None and not self.archives_only
+
+
+ARCHIVE_TABLE = "scope_archives"   # (office_code, case_no) registered by the runner for an inspector
 
 
 def _subtree_predicate(column: exp.Expression) -> exp.Expression:
@@ -55,12 +60,25 @@ def _subtree_predicate(column: exp.Expression) -> exp.Expression:
     return exp.In(this=column, query=exp.Subquery(this=inner))
 
 
-def _scoped_source(table: exp.Table) -> exp.Expression:
+PER_ARCHIVE = {"cases", "appraisals", "draw_samples"}
+
+
+def _archive_predicate(name: str) -> exp.Expression:
+    """An inspector sees the archives assigned to them, and the offices those archives belong to."""
+    if name in PER_ARCHIVE:
+        return sqlglot.parse_one(f"EXISTS (SELECT 1 FROM {ARCHIVE_TABLE} AS a WHERE a.office_code = __t.office_code "
+                                 "AND a.case_no = __t.case_no)", read="duckdb")
+    return sqlglot.parse_one(f"__t.office_code IN (SELECT a.office_code FROM {ARCHIVE_TABLE} AS a)", read="duckdb")
+
+
+def _scoped_source(table: exp.Table, scope: Scope) -> exp.Expression:
     name = table.name.lower()
     alias = table.alias_or_name
     column = SCOPED[name]
     if column is None:   # quarantine holds raw rows of any office: national only
         body = exp.select("*").from_(exp.to_table(name)).where(exp.false())
+    elif scope.archives_only:
+        body = exp.select("*").from_(exp.to_table(name, alias="__t")).where(_archive_predicate(name))
     else:
         body = exp.select("*").from_(exp.to_table(name, alias="__t")).where(
             _subtree_predicate(exp.column(column, table="__t")))
@@ -93,7 +111,7 @@ def scope_sql(text: str, scope: Scope, *, extra_tables: frozenset[str] = frozens
         raise ScopeError("exactly one statement may run at a time")
     tree = statements[0]
     _check_read_only(tree)
-    known = set(declared_schema()) | set(extra_tables)
+    known = set(declared_schema()) | set(extra_tables) | ({ARCHIVE_TABLE} if scope.archives_only else set())
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for fn in tree.find_all(exp.Func):
         name = (fn.name if isinstance(fn, exp.Anonymous) else fn.sql_name()).lower()
@@ -116,5 +134,5 @@ def scope_sql(text: str, scope: Scope, *, extra_tables: frozenset[str] = frozens
         name = table.name.lower()
         if name in ctes or name not in SCOPED:
             continue
-        table.replace(_scoped_source(table))
+        table.replace(_scoped_source(table, scope))
     return tree.sql(dialect="duckdb")

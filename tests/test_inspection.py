@@ -251,3 +251,41 @@ def test_checklist_workbook_round_trip_names_the_cell_of_each_problem(golden_met
     assert set(cells) == {"H5", "M6", "J7"}
     assert "above this item's maximum of 20" in cells["H5"] and "required" in cells["J7"]
     assert run("checklist", "C", "--inspector", "nobody", "-o", str(tmp_path / "x.xlsx")).returncode == 2
+
+
+def test_an_inspector_sees_only_the_archives_assigned_to_them(golden_metrics, tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    from access.opstore import OpStore
+    from access.users import add_user
+    from dashboard.app import create_app
+
+    db = tmp_path / "ipdash.duckdb"
+    shutil.copyfile(golden_metrics.path, db)
+    (tmp_path / "plan.toml").write_text('plan_id = "V"\nyear = 2024\n[inspectors]\nworkload_cap = 10\n',
+                                        encoding="utf-8")
+    for args in (("plan", "create", str(tmp_path / "plan.toml")), ("plan", "lock", "V", "--out-dir", str(tmp_path)),
+                 ("draw", "V", "--seed", "9", "--out", str(tmp_path / "m.json"))):
+        assert ipdash_cli(*args, "--db", str(db)).returncode == 0
+    manifest = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    mine = {a["office_code"] for a in manifest["assignments"] if a["inspector_id"] == "I-3"}
+    expected = sorted((s["office_code"], s["case_no"]) for s in manifest["sample"] if s["office_code"] in mine)
+    ops = OpStore(tmp_path / "ipdash-ops.sqlite")
+    add_user(ops, username="insp", role="inspector", password="inspector-password", scope_code="I-3")
+    monkeypatch.setenv("IPDASH_SECRET_KEY", "test")
+    client = create_app(db=str(db), ops_path=str(ops.path)).server.test_client()
+    client.post("/login", data={"username": "insp", "password": "inspector-password"})
+    from tests.test_access import children, provinces
+
+    body = {"output": "archives-table.rowData", "outputs": {"id": "archives-table", "property": "rowData"},
+            "inputs": [{"id": "year", "property": "value", "value": 2024}], "changedPropIds": ["year.value"]}
+    got = json.loads(client.post("/_dash-update-component", json=body).data)
+    rows_ = got["response"]["archives-table"]["rowData"]
+    assert sorted((r["office_code"], r["case_no"]) for r in rows_) == expected and expected
+    assert all(o[:2] != "13" for o, _ in expected)               # I-3 belongs to P3: never its own province
+    # Province rows appear only for offices holding assigned archives, and count only those archives.
+    shown = json.loads(provinces(client).data)["response"]["province-table"]["rowData"]
+    assert {r["office_code"] for r in shown} <= {o for o, _ in expected}
+    assert sum(r["accepted"] + r["open_at_year_end"] for r in shown) <= len(expected)
+    other = next(c for c in ("110000", "120000", "130000") if c not in mine)
+    assert json.loads(children(client, other).data)["response"]["children-table"]["rowData"] == []
