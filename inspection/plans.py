@@ -19,6 +19,7 @@ from pathlib import Path
 from access import audit
 from access.opstore import OpStore
 from inspection.draw import Item, make_manifest, manifest_sha256, population_file
+from queries.loader import in_subtree
 from queries.store import Store, rows
 
 PLAN_SCHEMA = [
@@ -112,8 +113,7 @@ def population_items(store: Store, plan: dict) -> list[Item]:
     with contextlib.closing(store.reader()) as con:
         got = rows(con, f"""SELECT c.office_code, c.case_no, {strata} FROM cases AS c
             JOIN offices AS o ON o.office_code = c.office_code
-            WHERE year(c.closed_date) = $y AND ($s IN (o.office_code, o.province_code, o.prefecture_code, o.parent_code)
-                  OR $s = (SELECT n.office_code FROM offices AS n WHERE n.level = 'national'))""",
+            WHERE year(c.closed_date) = $y AND {in_subtree("o", "s")}""",
                    {"y": int(plan["year"]), "s": plan["scope"]})
     return [Item(o, c, s) for o, c, s in got]
 

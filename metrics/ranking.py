@@ -218,8 +218,9 @@ def rank_offices(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, l
 
     previous: dict[str, tuple[float, float]] = {}
     if with_previous and scalar(con, "SELECT count(*) FROM cases WHERE year(accepted_date) = $y", {"y": year - 1}):
-        prev = compute_indicators(con, config, year=year - 1, as_of=dt.date(year - 1, as_of.month, min(as_of.day, 28))
-                                  if (as_of.month, as_of.day) == (2, 29) else dt.date(year - 1, as_of.month, as_of.day))
+        last_year = as_of.replace(year=year - 1, day=28) if (as_of.month, as_of.day) == (2, 29) else \
+            as_of.replace(year=year - 1)
+        prev = compute_indicators(con, config, year=year - 1, as_of=last_year)
         ppeers, pgroups = peer_set(prev.frame, level=level, within=within, config=config)
         _, _, pcomp, prank = _score_all(_values(ppeers, config), pgroups, model, method=method)
         previous = {c: (pc, pr) for c, pc, pr in zip(ppeers["office_code"].to_list(), pcomp, prank)}

@@ -34,3 +34,11 @@ def on_facts(name: str) -> str:
 def run_on_facts(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> pl.DataFrame:
     """Run a query over the case facts (the caller has registered their inputs)."""
     return con.sql(on_facts(name), params=params).pl()
+
+
+def in_subtree(alias: str, param: str) -> str:
+    """SQL condition: office `alias` lies in the subtree of the office bound to `$param` (the national
+    office's subtree is everything)."""
+    a = alias
+    return (f"(${param} IN ({a}.office_code, {a}.province_code, {a}.prefecture_code, {a}.parent_code) "
+            f"OR ${param} = (SELECT n.office_code FROM offices AS n WHERE n.level = 'national'))")

@@ -18,6 +18,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.series import SeriesLabel
 from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -25,6 +26,7 @@ from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 from metrics.config import DIMENSIONS, Config
+from queries.loader import in_subtree
 from reports.data import ReportData
 
 Progress = Callable[[float, str], None]
@@ -296,7 +298,6 @@ def write_workbook(data: ReportData, config: Config, path: str | Path, *, lang: 
             line.add_data(Reference(trend.ws, min_col=3, max_col=2 + len(years), min_row=r), from_rows=True,
                           titles_from_data=False)
         for s, o in zip(line.series, offices[:top]):
-            from openpyxl.chart.series import SeriesLabel
             s.tx = SeriesLabel(v=o["name"])
         line.set_categories(Reference(trend.ws, min_col=3, max_col=2 + len(years), min_row=1))
         line.y_axis.scaling.min, line.y_axis.scaling.max = 0, 100
@@ -357,8 +358,7 @@ def stream_cases(con, *, scope_code: str, year: int, batch: int = 50_000) -> Ite
     """Every case of `year` (accepted or closed in it) below `scope_code`, in batches (constant memory)."""
     sql = ("SELECT c.office_code, c.case_no, c.case_kind, c.received_date, c.accepted_date, c.closed_date, "
            "c.closing_type FROM cases AS c JOIN offices AS o ON o.office_code = c.office_code "
-           "WHERE (o.office_code = $s OR o.province_code = $s OR o.prefecture_code = $s OR o.parent_code = $s "
-           "OR $s = (SELECT office_code FROM offices WHERE level = 'national')) "
+           f"WHERE {in_subtree('o', 's')} "
            "AND (year(c.accepted_date) = $y OR year(c.closed_date) = $y) ORDER BY c.office_code, c.case_no")
     reader = con.execute(sql, {"s": scope_code, "y": year})
     with contextlib.suppress(GeneratorExit):

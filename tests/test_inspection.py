@@ -158,24 +158,30 @@ def test_plan_lock_draw_verify_and_a_second_draw_only_after_a_void(golden_metric
     assert verdict["ok"]
 
 
-def test_results_publication_and_the_public_page(golden_metrics, tmp_path: Path, monkeypatch) -> None:
+def drawn_plan(golden_metrics, tmp_path: Path, toml: str, plan_id: str, seed: str):
+    """A copy of the golden store with `toml` created, locked and drawn; (db, run, manifest)."""
     import shutil
-
-    from access.opstore import OpStore
-    from dashboard.app import create_app
 
     db = tmp_path / "ipdash.duckdb"
     shutil.copyfile(golden_metrics.path, db)
-    (tmp_path / "plan.toml").write_text('plan_id = "P"\nyear = 2024\nscope = "110000"\n'
-                                        '[inspectors]\nworkload_cap = 10\nexclude = ["own_office"]\n', encoding="utf-8")
+    (tmp_path / "plan.toml").write_text(toml, encoding="utf-8")
 
     def run(*args: str):
         return ipdash_cli(*args, "--db", str(db), "--json")
 
-    run("plan", "create", str(tmp_path / "plan.toml"))
-    run("plan", "lock", "P", "--out-dir", str(tmp_path))
-    run("draw", "P", "--seed", "7", "--out", str(tmp_path / "m.json"))
-    manifest = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    for args in (("plan", "create", str(tmp_path / "plan.toml")), ("plan", "lock", plan_id, "--out-dir", str(tmp_path)),
+                 ("draw", plan_id, "--seed", seed, "--out", str(tmp_path / "m.json"))):
+        assert run(*args).returncode == 0, args
+    return db, run, json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+
+
+def test_results_publication_and_the_public_page(golden_metrics, tmp_path: Path, monkeypatch) -> None:
+
+    from access.opstore import OpStore
+    from dashboard.app import create_app
+
+    db, run, manifest = drawn_plan(golden_metrics, tmp_path, 'plan_id = "P"\nyear = 2024\nscope = "110000"\n'
+                                   '[inspectors]\nworkload_cap = 10\nexclude = ["own_office"]\n', "P", "7")
     at_110000 = [s for s in manifest["sample"] if s["office_code"] == "110000"][:2]
     assert len(at_110000) == 2
     lines = ["draw_id,office_code,case_no,inspector_id,acceptance,evidence,facts,law,procedure,documents,veto,inspected_at"]
@@ -202,24 +208,13 @@ def test_results_publication_and_the_public_page(golden_metrics, tmp_path: Path,
 
 def test_checklist_workbook_round_trip_names_the_cell_of_each_problem(golden_metrics, tmp_path: Path) -> None:
     import contextlib
-    import shutil
 
     import openpyxl
 
     from queries.store import Store, rows
 
-    db = tmp_path / "ipdash.duckdb"
-    shutil.copyfile(golden_metrics.path, db)
-    (tmp_path / "plan.toml").write_text('plan_id = "C"\nyear = 2024\n[inspectors]\nworkload_cap = 10\n',
-                                        encoding="utf-8")
-
-    def run(*args: str):
-        return ipdash_cli(*args, "--db", str(db), "--json")
-
-    run("plan", "create", str(tmp_path / "plan.toml"))
-    run("plan", "lock", "C", "--out-dir", str(tmp_path))
-    run("draw", "C", "--seed", "42", "--out", str(tmp_path / "m.json"))
-    manifest = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    db, run, manifest = drawn_plan(golden_metrics, tmp_path, 'plan_id = "C"\nyear = 2024\n[inspectors]\n'
+                                   'workload_cap = 10\n', "C", "42")
     mine = {a["office_code"] for a in manifest["assignments"] if a["inspector_id"] == "I-2"}
     expected = sorted((s["office_code"], s["case_no"]) for s in manifest["sample"] if s["office_code"] in mine)
     out = tmp_path / "checklist.xlsx"
@@ -254,20 +249,13 @@ def test_checklist_workbook_round_trip_names_the_cell_of_each_problem(golden_met
 
 
 def test_an_inspector_sees_only_the_archives_assigned_to_them(golden_metrics, tmp_path: Path, monkeypatch) -> None:
-    import shutil
 
     from access.opstore import OpStore
     from access.users import add_user
     from dashboard.app import create_app
 
-    db = tmp_path / "ipdash.duckdb"
-    shutil.copyfile(golden_metrics.path, db)
-    (tmp_path / "plan.toml").write_text('plan_id = "V"\nyear = 2024\n[inspectors]\nworkload_cap = 10\n',
-                                        encoding="utf-8")
-    for args in (("plan", "create", str(tmp_path / "plan.toml")), ("plan", "lock", "V", "--out-dir", str(tmp_path)),
-                 ("draw", "V", "--seed", "9", "--out", str(tmp_path / "m.json"))):
-        assert ipdash_cli(*args, "--db", str(db)).returncode == 0
-    manifest = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    db, _run, manifest = drawn_plan(golden_metrics, tmp_path, 'plan_id = "V"\nyear = 2024\n[inspectors]\n'
+                                    'workload_cap = 10\n', "V", "9")
     mine = {a["office_code"] for a in manifest["assignments"] if a["inspector_id"] == "I-3"}
     expected = sorted((s["office_code"], s["case_no"]) for s in manifest["sample"] if s["office_code"] in mine)
     ops = OpStore(tmp_path / "ipdash-ops.sqlite")
