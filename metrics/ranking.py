@@ -143,21 +143,49 @@ def _resampled_values(values: np.ndarray, archives: Archives, config: Config,
     return out
 
 
+MC_BATCH_ROWS = 60000   # office rows scored at once in the Monte Carlo (memory ~ rows x indicators x 8 bytes x 4)
+
+
 def monte_carlo(values: np.ndarray, groups: np.ndarray, model: Model, config: Config, *,
                 archives: Archives | None, runs: int | None = None, seed: int | None = None) -> np.ndarray:
-    """Simulated ranks, offices × runs (SPEC §3.3 item 6): Dirichlet weights, random method, resampling."""
+    """Simulated ranks, offices × runs (SPEC §3.3 item 6): Dirichlet weights, random method, resampling.
+
+    The random draws are made run by run in a fixed order (so a seed always gives the same
+    intervals); the scoring of the runs is batched: runs that drew the same method are stacked into
+    one matrix whose peer groups are (run, group) pairs, and scored in one vectorised call.
+    """
     mc = config.scoring.monte_carlo
     runs = mc.runs if runs is None else runs
     rng = np.random.default_rng(mc.seed if seed is None else seed)
     alpha = mc.concentration * model.dimension_weights / model.dimension_weights.sum()
     alpha = np.where(alpha > 0, alpha, 1e-9)
-    ranks = np.full((values.shape[0], runs), np.nan)
+    n = values.shape[0]
+    ranks = np.full((n, runs), np.nan)
+    resample = archives is not None and mc.resample_appraisals
+    pending: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = {}
+    gmax = int(groups.max()) + 1 if n else 1
+    per_batch = max(1, MC_BATCH_ROWS // max(n, 1))
+
+    def flush(method: str) -> None:
+        batch = pending.pop(method, [])
+        if not batch:
+            return
+        stacked = np.concatenate([v for _, v, _ in batch])
+        weights = np.repeat(np.stack([w for _, _, w in batch]), n, axis=0)
+        stacked_groups = np.concatenate([k * gmax + groups for k in range(len(batch))])
+        got = score_group(stacked, model, method=method, dimension_weights=weights, groups=stacked_groups).rank
+        for k, (r, _, _) in enumerate(batch):
+            ranks[:, r] = got[k * n:(k + 1) * n]
+
     for r in range(runs):
         w = rng.dirichlet(alpha) * model.dimension_weights.sum()
         method = mc.methods[rng.integers(len(mc.methods))]
-        v = _resampled_values(values, archives, config, rng) if (archives is not None and mc.resample_appraisals) \
-            else values
-        ranks[:, r] = _score_all(v, groups, model, method=method, dimension_weights=w)[3]
+        v = _resampled_values(values, archives, config, rng) if resample else values
+        pending.setdefault(method, []).append((r, v, w))
+        if len(pending[method]) >= per_batch:
+            flush(method)
+    for method in list(pending):
+        flush(method)
     return ranks
 
 

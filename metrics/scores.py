@@ -113,8 +113,9 @@ def normalise(values: np.ndarray, *, method: str, higher: np.ndarray, targets: n
 
 
 def weighted_mean(scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Row-wise mean of `scores` weighted by `weights`, skipping NaN (their weight is spread)."""
-    w = np.where(np.isnan(scores), 0.0, weights[None, :])
+    """Row-wise mean of `scores` weighted by `weights` (one vector, or one row of weights per row),
+    skipping NaN (their weight is spread)."""
+    w = np.where(np.isnan(scores), 0.0, weights if weights.ndim == 2 else weights[None, :])
     total = w.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, np.nansum(np.nan_to_num(scores) * w, axis=1) / total, np.nan)
@@ -168,7 +169,11 @@ class Model:
 
 def score_group(values: np.ndarray, model: Model, *, method: str,
                 dimension_weights: np.ndarray | None = None, groups: np.ndarray | None = None) -> GroupScores:
-    """Scores and ranks of the rows of `values`, normalised and ranked within `groups`."""
+    """Scores and ranks of the rows of `values`, normalised and ranked within `groups`.
+
+    `dimension_weights` is one vector, or one row per row of `values` (the Monte Carlo scores many
+    runs at once, each run its own set of peer groups with its own weights).
+    """
     s = normalise(values, method=method, higher=model.higher, targets=model.targets, groups=groups)
     s_weighted = np.where(model.weights[None, :] > 0, s, np.nan)   # weight 0 = left out
     dims = np.full((values.shape[0], len(DIMENSIONS)), np.nan)
@@ -178,6 +183,6 @@ def score_group(values: np.ndarray, model: Model, *, method: str,
             dims[:, d] = weighted_mean(s_weighted[:, cols], model.weights[cols])
     dw = model.dimension_weights if dimension_weights is None else dimension_weights
     composite = weighted_mean(dims, dw)
-    scored_dims = (~np.isnan(dims) & (dw[None, :] > 0)).sum(axis=1)
+    scored_dims = (~np.isnan(dims) & ((dw if dw.ndim == 2 else dw[None, :]) > 0)).sum(axis=1)
     composite = np.where(scored_dims >= 2, composite, np.nan)
     return GroupScores(s, dims, composite, rank_desc(composite, groups))
