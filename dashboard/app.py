@@ -1,173 +1,313 @@
-"""The Dash application factory.
+"""The Dash application factory: one shell (header, controls, navigation) and a router.
 
 Dash resolves `assets_folder` relative to the module that creates the app, so the top-level
-`assets/` directory is passed as an absolute path. Callbacks stay thin: they parse inputs, call a
-data function in `dashboard.data` with the current user's scoped query runner and build components.
+`assets/` directory is passed as an absolute path. The URL carries the place (`/place/<code>`,
+`/office/<code>`, `/case/<office>/<no>`), so every view can be shared and the back button works.
+Callbacks stay thin: they parse inputs into `Controls`, call one function of `dashboard.views`
+(which checks the user's access and reads through the scoped runner or the cache) and hand the
+result to a builder in `dashboard.pages`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
 from pathlib import Path
+from urllib.parse import parse_qs, unquote
 
 import dash
 import dash_ag_grid as dag
-from dash import Input, Output, State, dcc, html, no_update
+from dash import ALL, Input, Output, State, dcc, html, no_update
 from flask import has_request_context
 from flask_login import current_user
 
 from access import audit
 from access.opstore import OpStore, default_path
-from dashboard import data, ids
+from dashboard import charts, data, ids, pages, views
 from dashboard.audit_page import init_audit_page
-from dashboard.public_page import init_public_page
 from dashboard.auth import init_auth, role_label
+from dashboard.cache import VersionedCache
+from dashboard.i18n import t
+from dashboard.public_page import init_public_page
 from dashboard.report_jobs import ReportJobs
-from inspection.plans import archives_of_inspector
-from metrics.config import default_config
-from queries.runner import QueryRunner
-from queries.scope import Scope
+from metrics.config import DIMENSIONS, METHODS, default_config
 from queries.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
-NO_SCOPE = "-"   # inspectors see only their assigned archives; none are assigned before draws exist
-
-COLUMNS = [
-    ("office_code", "机构代码 Code"),
-    ("name", "机构 Office"),
-    ("offices", "下属机构数 Offices in subtree"),
-    ("accepted", "立案 Accepted"),
-    ("closed", "结案 Closed"),
-    ("open_at_year_end", "年末未结 Open at year end"),
-]
+CONTROL_LABELS = ("year", "as_of", "method", "peer", "lang", "palette", "weights")
 
 
-def _grid(grid_id: str, columns: list[tuple[str, str]]) -> dag.AgGrid:
-    return dag.AgGrid(
-        id=grid_id,
-        columnDefs=[{"field": c, "headerName": n,
-                     **({"type": "numericColumn", "valueFormatter": {"function": "d3.format(',')(params.value)"}}
-                        if c not in ("office_code", "name", "level") else {})}
-                    for c, n in columns],
-        defaultColDef={"sortable": True, "resizable": True, "filter": True},
-        columnSize="responsiveSizeToFit", dashGridOptions={"domLayout": "autoHeight"},
-        className="ag-theme-alpine",
-    )
+def _controls(year, as_of, method, peer, weights, config) -> views.Controls:
+    """Controls from the widgets' values; defaults become None so that the default view shares its
+    cache entry (and its numbers) with `ipdash scores`."""
+    day = None
+    if as_of:
+        try:
+            day = dt.date.fromisoformat(str(as_of)[:10])
+        except ValueError:
+            day = None
+    if day is not None and day.year < int(year):
+        day = None
+    w = None
+    if weights and any(v is not None for v in weights):
+        chosen = {d: float(v if v is not None else config.scoring.dimension_weights[d]) for d, v in zip(DIMENSIONS, weights)}
+        if chosen != {d: float(config.scoring.dimension_weights[d]) for d in DIMENSIONS} and sum(chosen.values()) > 0:
+            w = tuple(chosen.items())
+    return views.Controls(year=int(year), as_of=day,
+                          method=None if method in (None, config.scoring.method) or method not in METHODS else method,
+                          weights=w, peer="configured" if peer == "configured" else "siblings")
 
 
-def create_app(*, db: str, ops_path: str | None = None) -> dash.Dash:
+def create_app(*, db: str, ops_path: str | None = None, warm: bool = False) -> dash.Dash:
     """Build the dashboard for the store at `db`.
 
     Args:
         db: path of the published DuckDB file; every request reads it read-only.
-        ops_path: the operational SQLite store (users, audit log); default beside `db`.
+        ops_path: the operational store (users, plans, audit log); default beside `db`.
+        warm: compute the national overview of the latest year in the background at start.
     Returns:
         the configured Dash app (its Flask server is `app.server`).
     """
     store = Store(db)
     ops = OpStore(ops_path or default_path(db))
+    config = default_config()
+    cache = VersionedCache(store.path)
     app = dash.Dash(__name__, assets_folder=str(ASSETS), title="ipdash", use_pages=False,
-                    suppress_callback_exceptions=True)
+                    suppress_callback_exceptions=True, update_title=None)
     init_auth(app.server, ops)
     init_audit_page(app.server, ops)
     init_public_page(app.server, ops)
-    jobs = ReportJobs(store, ops, default_config())
+    jobs = ReportJobs(store, ops, config)
 
-    def runner() -> QueryRunner:
-        """The current user's scoped runner (the guard guarantees a logged-in user)."""
-        user = current_user.user
-        if user.role == "inspector":   # only the archives assigned to them in standing draws
-            return QueryRunner(store, Scope(None, archives_only=True), actor=user.username,
-                               archives=archives_of_inspector(ops, user.scope_code or ""))
-        scope = Scope(None) if user.national else Scope(user.scope_code or NO_SCOPE)
-        return QueryRunner(store, scope, actor=user.username,
-                           on_denied=lambda actor, action, detail: audit.record(
-                               ops, actor=actor, action=action, target=detail.get("office"), detail=detail))
+    def viewer() -> views.Viewer:
+        """The current user's view (the guard guarantees a logged-in user)."""
+        return views.Viewer(current_user.user, store, ops, config, cache)
 
     def layout() -> html.Div:
         if not (has_request_context() and current_user.is_authenticated):
             return html.Div("请先登录 · Please sign in", className="page")   # Dash's start-up check
-        r = runner()
-        years = data.years(r)
-        user = current_user.user
+        v = viewer()
+        years = views.years(v)
+        user = v.user
         return html.Div(className="page", children=[
+            dcc.Location(id=ids.URL),
             html.Header(className="masthead", children=[
-                html.Div(className="userbar", children=[
+                html.Div(className="userbar", id=ids.USERBAR, children=[
                     html.Span(f"{user.username} · {role_label(user.role)}"
                               + (f" · {user.scope_code}" if user.scope_code else "")),
                     *([html.A("审计日志 Audit log", href="/audit")] if user.admin else []),
+                    html.A("公开结果 Public", href="/public"),
                     html.A("退出 Sign out", href="/logout"),
                 ]),
-                html.H1("专利行政执法绩效评估与监督 · Patent enforcement assessment and supervision"),
-                html.P(data.banner(r), className="banner", id=ids.BANNER),
+                html.H1(id="title"),
+                html.Nav(id=ids.NAV, className="nav"),
+                html.P(data.banner(v.runner()), className="banner", id=ids.BANNER),
             ]),
             html.Section(className="controls", children=[
-                html.Label("年度 Year", htmlFor=ids.YEAR),
-                dcc.Dropdown(id=ids.YEAR, options=[{"label": str(y), "value": y} for y in years],
-                             value=years[-1] if years else None, clearable=False, style={"width": "10rem"}),
-                html.Label("下级机构 Offices below", htmlFor=ids.OFFICE),
-                dcc.Input(id=ids.OFFICE, type="text", debounce=True, placeholder="机构代码 office code",
-                          value=user.scope_code if user.scope_code and not user.national else ""),
+                _control("year", dcc.Dropdown(id=ids.YEAR, options=[{"label": str(y), "value": y} for y in years],
+                                              value=years[-1] if years else None, clearable=False,
+                                              persistence=True, persistence_type="session")),
+                _control("as_of", dcc.DatePickerSingle(id=ids.AS_OF, display_format="YYYY-MM-DD", clearable=True,
+                                                       placeholder="12-31", persistence=True,
+                                                       persistence_type="session")),
+                _control("method", dcc.Dropdown(id=ids.METHOD, value=config.scoring.method, clearable=False,
+                                                persistence=True, persistence_type="session")),
+                _control("peer", dcc.Dropdown(id=ids.PEER, value="siblings", clearable=False,
+                                              persistence=True, persistence_type="session")),
+                _control("lang", dcc.RadioItems(id=ids.LANG, value="zh", inline=True, persistence=True,
+                                                persistence_type="local",
+                                                options=[{"label": "中文", "value": "zh"},
+                                                         {"label": "English", "value": "en"}])),
+                _control("palette", dcc.Dropdown(id=ids.PALETTE, value="viridis", clearable=False,
+                                                 persistence=True, persistence_type="local")),
+                html.Details(className="whatif", children=[
+                    html.Summary(id=f"{ids.LABEL}-weights"),
+                    html.Div(className="weights", children=[
+                        html.Div(className="weight", children=[
+                            html.Label(id=f"{ids.LABEL}-dim-{d}", htmlFor=f"{ids.WEIGHT}-{d}"),
+                            dcc.Slider(id={"type": ids.WEIGHT, "dim": d}, min=0, max=100, step=5,
+                                       value=config.scoring.dimension_weights[d], marks=None,
+                                       tooltip={"placement": "bottom", "always_visible": True})])
+                        for d in DIMENSIONS]),
+                    html.Button(id=ids.WEIGHTS_RESET, n_clicks=0, className="button secondary"),
+                    html.Span(id=ids.WHATIF_NOTE, className="note"),
+                ]),
             ]),
-            html.Section(children=[
-                html.H2("各省级机构案件量 · Cases by provincial office"),
-                html.P(id=ids.TOTALS, className="totals"),
-                _grid(ids.PROVINCE_TABLE, COLUMNS),
-            ]),
-            *([html.Section(children=[
-                html.H2("我的评查案卷 · Archives assigned to me"),
-                _grid(ids.ARCHIVES_TABLE, [("office_code", "机构代码 Code"), ("name", "机构 Office"),
-                                           ("case_no", "案号 Case no."), ("case_kind", "案件类型 Kind"),
-                                           ("accepted_date", "立案 Accepted"), ("closed_date", "结案 Closed"),
-                                           ("closing_type", "结案方式 Closing")]),
-            ])] if user.role == "inspector" else []),
-            html.Section(className="report", children=[
-                html.H2("年度评估报告 · Annual assessment workbook"),
-                dcc.RadioItems(id=ids.REPORT_LANG, value="zh", inline=True,
-                               options=[{"label": "中文", "value": "zh"}, {"label": "English", "value": "en"}]),
-                html.Button("下载年度报告 Download workbook (.xlsx)", id=ids.REPORT_BUTTON, n_clicks=0),
-                html.Progress(id=ids.REPORT_PROGRESS, value="0", max="100"),
-                html.Span(id=ids.REPORT_STATUS, className="report-status"),
-                dcc.Interval(id=ids.REPORT_POLL, interval=700, disabled=True),
-                dcc.Download(id=ids.REPORT_DOWNLOAD),
-            ]),
-            html.Section(children=[
-                html.H2(id=ids.CHILDREN_TITLE),
-                _grid(ids.CHILDREN_TABLE, [("office_code", "机构代码 Code"), ("name", "机构 Office"),
-                                           ("level", "层级 Level"), *COLUMNS[3:]]),
-            ]),
+            dcc.Loading(html.Main(id=ids.CONTENT), type="dot", delay_show=300),
+            dcc.Download(id=ids.MONITOR_DOWNLOAD),
         ])
 
     app.layout = layout
 
-    @app.callback(Output(ids.PROVINCE_TABLE, "rowData"), Output(ids.TOTALS, "children"), Input(ids.YEAR, "value"))
-    def _fill(year: int | None):
+    @app.callback(Output("title", "children"), Output(ids.NAV, "children"),
+                  *[Output(f"{ids.LABEL}-{k}", "children") for k in CONTROL_LABELS],
+                  *[Output(f"{ids.LABEL}-dim-{d}", "children") for d in DIMENSIONS],
+                  Output(ids.METHOD, "options"), Output(ids.PEER, "options"), Output(ids.PALETTE, "options"),
+                  Output(ids.WEIGHTS_RESET, "children"),
+                  Input(ids.LANG, "value"))
+    def _chrome(lang: str | None):
+        lang = lang or "zh"
+        user = current_user.user
+        links = ([("nav.archives", "/archives"), ("nav.cases", "/cases")] if user.role == "inspector" else
+                 [("nav.overview", "/"), ("nav.monitor", "/monitor"), ("nav.cases", "/cases"),
+                  ("nav.report", "/report")]) + [("nav.methodology", "/methodology")]
+        nav = [dcc.Link(t(k, lang), href=h, className="nav-link") for k, h in links]
+        return (t("title", lang), nav, *[t(f"ctl.{k}", lang) for k in CONTROL_LABELS],
+                *[t(f"dim.{d}", lang) for d in DIMENSIONS],
+                [{"label": t(f"method.{m}", lang), "value": m} for m in METHODS],
+                [{"label": t(f"peer.{p}", lang), "value": p} for p in ("siblings", "configured")],
+                [{"label": t(f"palette.{p}", lang), "value": p} for p in ("viridis", "cividis", "okabe")],
+                t("ctl.reset", lang))
+
+    @app.callback(Output({"type": ids.WEIGHT, "dim": ALL}, "value"), Input(ids.WEIGHTS_RESET, "n_clicks"),
+                  prevent_initial_call=True)
+    def _reset(_n):
+        return [config.scoring.dimension_weights[d] for d in DIMENSIONS]
+
+    @app.callback(Output(ids.CONTENT, "children"), Output(ids.WHATIF_NOTE, "children"),
+                  Input(ids.URL, "pathname"), Input(ids.URL, "search"), Input(ids.YEAR, "value"),
+                  Input(ids.AS_OF, "date"), Input(ids.METHOD, "value"), Input(ids.PEER, "value"),
+                  Input({"type": ids.WEIGHT, "dim": ALL}, "value"), Input(ids.LANG, "value"),
+                  Input(ids.PALETTE, "value"))
+    def _route(path, search, year, as_of, method, peer, weights, lang, palette):
+        lang, palette = lang or "zh", palette or "viridis"
+        v = viewer()
         if year is None:
-            return [], "无数据 No data"
-        frame = data.province_counts(runner(), int(year))
-        totals = frame.select("accepted", "closed", "open_at_year_end").sum().row(0) if frame.height else (0, 0, 0)
-        text = (f"{year}年 立案 {totals[0]:,} 件，结案 {totals[1]:,} 件，年末未结 {totals[2]:,} 件 · "
-                f"{year}: {totals[0]:,} accepted, {totals[1]:,} closed, {totals[2]:,} open at year end")
-        return frame.to_dicts(), text
+            years = views.years(v)
+            if not years:
+                return html.P(t("none", lang)), ""
+            year = years[-1]
+        controls = _controls(year, as_of, method, peer, weights, config)
+        note = ("⚠ " + t("ctl.weights", lang)) if controls.weights or controls.method else ""
+        return render(v, path or "/", parse_qs((search or "").lstrip("?")), controls, lang, palette), note
 
-    @app.callback(Output(ids.CHILDREN_TABLE, "rowData"), Output(ids.CHILDREN_TITLE, "children"),
-                  Input(ids.OFFICE, "value"), Input(ids.YEAR, "value"))
-    def _children(office: str | None, year: int | None):
-        office = (office or "").strip()
-        if not office or year is None:
-            return [], "输入机构代码查看下级机构 · Enter an office code to see the offices below it"
-        frame = data.children_counts(runner(), office, int(year))
-        if not frame.height:
-            return [], f"{office}: 无可显示的下级机构 · no offices below it that you may see"
-        return frame.to_dicts(), f"{office} 的下级机构 · Offices below {office}"
+    def render(v: views.Viewer, path: str, query: dict, controls: views.Controls, lang: str, palette: str):
+        parts = [unquote(p) for p in path.strip("/").split("/") if p]
+        head = parts[0] if parts else ""
+        office = (query.get("office") or [None])[0]
+        if head == "" and v.user.role == "inspector" or head == "archives":
+            return _archives(v, lang)
+        if head == "":
+            code = views.home(v)
+            return pages.place_page(views.place(v, code, controls), lang, palette, "composite") if code \
+                else pages.denied(lang)
+        if head == "place" and len(parts) == 2:
+            return pages.place_page(views.place(v, parts[1], controls), lang, palette, "composite")
+        if head == "office" and len(parts) == 2:
+            return pages.profile_page(views.profile(v, parts[1], controls), lang, palette)
+        if head == "monitor":
+            status = (query.get("status") or [None])[0]
+            return pages.monitor_page(views.monitor(v, controls, office), lang, palette,
+                                      status if status in ("overdue", "warning", "ok", "no_limit") else None)
+        if head == "cases":
+            return pages.cases_page(lang, office)
+        if head == "case" and len(parts) == 3:
+            return pages.case_page(views.case_detail(v, parts[1], parts[2], controls), lang, palette)
+        if head == "methodology":
+            return pages.methodology_page(config, _meta(v), lang)
+        if head == "report":
+            return _report(lang)
+        return html.P("404", className="error")
 
-    @app.callback(Output(ids.ARCHIVES_TABLE, "rowData"), Input(ids.YEAR, "value"))
-    def _archives(_year):
-        if current_user.user.role != "inspector":    # the list is an inspector's; others have the explorer
-            return []
-        frame = data.assigned_archives(runner())
-        return frame.with_columns([frame[c].cast(str) for c in ("accepted_date", "closed_date")]).to_dicts() \
+    def _meta(v: views.Viewer) -> dict:
+        return v.cache.get(("meta",), lambda: dict(v.runner().frame("SELECT key, value FROM meta").iter_rows()))
+
+    def _archives(v: views.Viewer, lang: str) -> html.Div:
+        frame = data.assigned_archives(v.runner())
+        rows = frame.with_columns([frame[c].cast(str) for c in ("accepted_date", "closed_date")]).to_dicts() \
             if frame.height else []
+        for r in rows:
+            r["case_no"] = f"[{r['case_no']}](/case/{r['office_code']}/{r['case_no']})"
+        cols = [("office_code", "case.office_code"), ("name", "case.office_name"), ("case_no", "case.case_no"),
+                ("case_kind", "case.case_kind"), ("accepted_date", "case.accepted_date"),
+                ("closed_date", "case.closed_date"), ("closing_type", "case.closing_type")]
+        return html.Div([html.H2(t("archives.title", lang)), dag.AgGrid(
+            id=ids.ARCHIVES_TABLE, rowData=rows, className="ag-theme-alpine", columnSize="responsiveSizeToFit",
+            columnDefs=[{"field": c, "headerName": t(h, lang), **({"cellRenderer": "markdown"} if c == "case_no"
+                                                                   else {})} for c, h in cols],
+            defaultColDef={"sortable": True, "filter": True, "resizable": True},
+            dashGridOptions={"domLayout": "autoHeight"})])
+
+    def _report(lang: str) -> html.Section:
+        return html.Section(className="report card", children=[
+            html.H2(t("report.title", lang)),
+            html.Label(t("report.lang", lang)),
+            dcc.RadioItems(id=ids.REPORT_LANG, value=lang, inline=True,
+                           options=[{"label": "中文", "value": "zh"}, {"label": "English", "value": "en"}]),
+            html.Button(t("report.download", lang), id=ids.REPORT_BUTTON, n_clicks=0),
+            html.Progress(id=ids.REPORT_PROGRESS, value="0", max="100"),
+            html.Span(id=ids.REPORT_STATUS, className="report-status"),
+            dcc.Interval(id=ids.REPORT_POLL, interval=700, disabled=True),
+            dcc.Download(id=ids.REPORT_DOWNLOAD),
+        ])
+
+    @app.callback(Output(ids.TILE_MAP, "figure"), Input(ids.MAP_KEY, "value"), State(ids.URL, "pathname"),
+                  State(ids.YEAR, "value"), State(ids.AS_OF, "date"), State(ids.METHOD, "value"),
+                  State(ids.PEER, "value"), State({"type": ids.WEIGHT, "dim": ALL}, "value"),
+                  State(ids.LANG, "value"), State(ids.PALETTE, "value"), prevent_initial_call=True)
+    def _map(key, path, year, as_of, method, peer, weights, lang, palette):
+        v = viewer()
+        code = views.home(v)
+        if path and path.startswith("/place/"):
+            code = unquote(path.split("/")[2])
+        place = views.place(v, code, _controls(year, as_of, method, peer, weights, config))
+        if place["denied"] or not place["national"]:
+            return no_update
+        key = key if key in ("composite", *DIMENSIONS) else "composite"
+        title = t("col.composite" if key == "composite" else f"dim.{key}", lang or "zh")
+        return charts.tile_map(place["rows"], value_key=key, title=title, lang=lang or "zh",
+                               palette=palette or "viridis")
+
+    @app.callback(Output(ids.URL, "pathname"), Input(ids.TILE_MAP, "clickData"), prevent_initial_call=True)
+    def _map_click(click):
+        try:
+            code = str(click["points"][0]["customdata"])
+        except (TypeError, KeyError, IndexError):
+            return no_update
+        if not code:
+            return no_update
+        return f"/place/{code}"
+
+    @app.callback(Output(ids.CASES_GRID, "getRowsResponse"), Output(ids.CASES_TOTAL, "children"),
+                  Input(ids.CASES_GRID, "getRowsRequest"), State(ids.CASES_OFFICE, "data"))
+    def _cases(request, office):
+        if not request:
+            return no_update, no_update
+        try:
+            got = views.cases_page(viewer(), request, office=office)
+        except views.BadRequest as exc:
+            return {"rowData": [], "rowCount": 0}, str(exc)
+        for r in got["rowData"]:
+            r["case_no"] = f"[{r['case_no']}](/case/{r['office_code']}/{r['case_no']})"
+        return got, f"{got['rowCount']:,}"
+
+    @app.callback(Output(ids.URL, "search"), Input(ids.MONITOR_STATUS, "value"), State(ids.URL, "search"),
+                  prevent_initial_call=True)
+    def _monitor_filter(status, search):
+        query = parse_qs((search or "").lstrip("?"))
+        office = (query.get("office") or [None])[0]
+        parts = [f"office={office}"] if office else []
+        if status:
+            parts.append(f"status={status}")
+        return "?" + "&".join(parts) if parts else ""
+
+    @app.callback(Output(ids.MONITOR_DOWNLOAD, "data"), Input(ids.MONITOR_EXPORT, "n_clicks"),
+                  State(ids.URL, "search"), State(ids.YEAR, "value"), State(ids.AS_OF, "date"),
+                  prevent_initial_call=True)
+    def _monitor_export(clicks, search, year, as_of):
+        if not clicks:
+            return no_update
+        query = parse_qs((search or "").lstrip("?"))
+        v = viewer()
+        got = views.monitor(v, _controls(year, as_of, None, None, None, config), (query.get("office") or [None])[0])
+        if got["denied"]:
+            return no_update
+        status = (query.get("status") or [None])[0]
+        frame = got["cases"] if not status else got["cases"].filter(got["cases"]["status"] == status)
+        audit.record(ops, actor=v.user.username, action="export.open_cases", target=got["code"],
+                     detail={"rows": frame.height, "status": status})
+        return dict(content=data.safe_csv(frame), filename=f"open-cases-{got['code']}.csv")
 
     @app.callback(Output(ids.REPORT_STATUS, "children"), Output(ids.REPORT_POLL, "disabled"),
                   Input(ids.REPORT_BUTTON, "n_clicks"), State(ids.YEAR, "value"), State(ids.REPORT_LANG, "value"),
@@ -193,4 +333,32 @@ def create_app(*, db: str, ops_path: str | None = None) -> dash.Dash:
         path = jobs.take(current_user.user.username)
         return "100", "完成 · done", True, dcc.send_file(str(path))
 
+    if warm:
+        threading.Thread(target=_warm, args=(store, ops, config, cache), daemon=True, name="ipdash-warm").start()
+    app.cache = cache
     return app
+
+
+def _control(key: str, widget) -> html.Div:
+    return html.Div(className=f"control control-{key}", children=[
+        html.Label(id=f"{ids.LABEL}-{key}", htmlFor=getattr(widget, "id", None) or ""), widget])
+
+
+def _warm(store: Store, ops: OpStore, config, cache: VersionedCache) -> None:
+    """Compute the default national overview and each province's ranking of the latest year."""
+    from access.users import User
+
+    system = User(user_id=0, username="warm-up", role="national_leader", scope_code=None, disabled=False,
+                  session_version=0)
+    v = views.Viewer(system, store, ops, config, cache)
+    try:
+        years = views.years(v)
+        if not years:
+            return
+        controls = views.Controls(year=years[-1])
+        national = views.home(v)
+        views.place(v, national, controls)
+        for code in views.tree(v).children.get(national, []):
+            views.place(v, code, controls)
+    except Exception:   # noqa: BLE001 - warming is best effort; a real request computes and reports
+        return

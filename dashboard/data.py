@@ -6,7 +6,12 @@ server whatever the browser asks for.
 
 from __future__ import annotations
 
+import csv
+import io
+
 import polars as pl
+
+from ingest.run import safe_cell
 
 from queries.runner import QueryRunner
 
@@ -26,20 +31,19 @@ def banner(runner: QueryRunner) -> str:
     return f"数据发布于 Data published {meta.get('published_at')}"
 
 
-def province_counts(runner: QueryRunner, year: int) -> pl.DataFrame:
-    """Accepted, closed and open-at-year-end cases per provincial office (within the user's scope)."""
-    return runner.named("office_case_counts", year=year)
-
-
-def children_counts(runner: QueryRunner, office: str, year: int) -> pl.DataFrame:
-    """The offices below `office` with their subtree's case counts; empty outside the user's scope."""
-    if not runner.allows(office, what="office children counts"):
-        return pl.DataFrame()
-    return runner.named("office_children_counts", office=office, year=year)
-
-
 def assigned_archives(runner: QueryRunner) -> pl.DataFrame:
     """The archives the runner's scope may read, with their case facts (an inspector's assignments)."""
     return runner.frame("SELECT c.office_code, o.name, c.case_no, c.case_kind, c.accepted_date, c.closed_date, "
                         "c.closing_type FROM cases AS c JOIN offices AS o ON o.office_code = c.office_code "
                         "ORDER BY c.office_code, c.case_no")
+
+
+def safe_csv(frame: pl.DataFrame) -> str:
+    """`frame` as CSV (UTF-8 with BOM for Excel) with every text cell defused against formula injection."""
+    buf = io.StringIO()
+    buf.write("\ufeff")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(frame.columns)
+    for row in frame.iter_rows():
+        w.writerow(["" if v is None else safe_cell(v if isinstance(v, (str, int, float)) else str(v)) for v in row])
+    return buf.getvalue()

@@ -12,6 +12,7 @@ from access.opstore import OpStore
 from access.users import add_user, reset_password, set_disabled
 from dashboard.app import create_app
 from queries.store import Store
+from tests import dash_helpers as dh
 from tests.fixtures.metrics.build import load_golden
 
 PASSWORD = "correct-horse-battery"
@@ -50,13 +51,8 @@ def callback(client, outputs: list[tuple[str, str]], inputs: list[tuple[str, str
     return client.post("/_dash-update-component", json=body)
 
 
-def children(client, office: object, year: int = 2024):
-    return callback(client, [("children-table", "rowData"), ("children-title", "children")],
-                    [("office", "value", office), ("year", "value", year)])
-
-
-def provinces(client, year: int = 2024):
-    return callback(client, [("province-table", "rowData"), ("totals", "children")], [("year", "value", year)])
+def overview(client, year: int = 2024):
+    return dh.page(client, "/", year=year)
 
 
 def test_every_dash_endpoint_refuses_an_anonymous_request(site) -> None:
@@ -71,9 +67,9 @@ def test_every_dash_endpoint_refuses_an_anonymous_request(site) -> None:
     for path in ("/_reload-hash", "/any/page", "/download/report.xlsx"):
         got = client.get(path)
         assert got.status_code == 302 and "/login" in got.headers["Location"], path
-    for got in (provinces(client), children(client, "110000")):
+    for got in (overview(client), dh.page(client, "/place/110000"), dh.page(client, "/case/110100/P1b1-01")):
         assert got.status_code == 401
-        assert b"rowData" not in got.data
+        assert b"110100" not in got.data and b"props" not in got.data
     assert client.get("/login").status_code == 200
     assert client.get("/assets/style.css").status_code == 200
 
@@ -101,17 +97,25 @@ def test_a_provincial_user_sees_only_its_subtree(site) -> None:
     app, ops = site
     client = app.server.test_client()
     login(client, "p1")
-    rows = json.loads(provinces(client).data)["response"]["province-table"]["rowData"]
-    assert [r["office_code"] for r in rows] == ["110000"]
-    own = json.loads(children(client, "110000").data)["response"]["children-table"]["rowData"]
-    assert [r["office_code"] for r in own] == ["110100"]
-    assert own[0]["accepted"] == 10 + 12 + 0   # P1b at 110100 and P1c/P1d at its county 110101
-    for other in ("120000", "130000", "130100", "100000"):
-        got = json.loads(children(client, other).data)["response"]
-        assert got["children-table"]["rowData"] == []
-        assert "120100" not in json.dumps(got) and "130200" not in json.dumps(got)
+    home = dh.content(client, "/")
+    assert [r["code"] for r in dh.rank_rows(home)] == ["110100"]          # its prefecture, nothing else
+    assert "67" in dh.text(home)                                           # P1's 67 cases accepted in 2024
+    # The nation's page: the provinces' ranking rows only, no national figures, no way into the others.
+    peers = dh.content(client, "/place/100000")
+    rows = dh.rank_rows(peers)
+    assert {r["code"] for r in rows} == {"110000", "120000", "130000"}
+    assert [r["link"] for r in rows if r["link"]] == ["/place/110000"]
+    assert "headline" not in json.dumps(peers)
+    assert not any(h.startswith(("/place/12", "/place/13", "/office/12", "/office/13")) for h in dh.links(peers))
+    for other in ("120000", "130000", "130100"):
+        for path in (f"/place/{other}", f"/office/{other}", f"/monitor?office={other}"):
+            got = dh.content(client, path.split("?")[0], "?" + path.split("?")[1] if "?" in path else "")
+            assert "120100" not in json.dumps(got) and "130200" not in json.dumps(got) and "P2 " not in dh.text(got)
+            assert "denied" in json.dumps(got)
+    other_case = dh.content(client, "/case/120100/P2a1-01")
+    assert "denied" in json.dumps(other_case) and "P2a1" not in dh.text(other_case)
     denied = [e for e in audit.recent(ops) if e["action"] == "scope.denied"]
-    assert {e["target"] for e in denied} == {"120000", "130000", "130100", "100000"}
+    assert {"120000", "130000", "130100", "120100"} <= {e["target"] for e in denied}
     assert all(e["actor"] == "p1" for e in denied)
 
 
@@ -119,11 +123,14 @@ def test_a_prefecture_user_sees_its_prefecture_and_not_its_province(site) -> Non
     app, _ = site
     client = app.server.test_client()
     login(client, "pref")
-    rows = json.loads(provinces(client).data)["response"]["province-table"]["rowData"]
-    assert rows == []            # provincial rows are outside a prefecture's subtree
-    own = json.loads(children(client, "130100").data)["response"]["children-table"]["rowData"]
-    assert [r["office_code"] for r in own] == ["130101"]
-    assert json.loads(children(client, "130000").data)["response"]["children-table"]["rowData"] == []
+    home = dh.content(client, "/")
+    assert [r["code"] for r in dh.rank_rows(home)] == ["130101"]
+    province = dh.content(client, "/place/130000")          # its province: the prefectures' ranking rows only
+    assert {r["code"] for r in dh.rank_rows(province)} == {"130100", "130200"}
+    assert "headline" not in json.dumps(province)
+    assert [r["link"] for r in dh.rank_rows(province) if r["link"]] == ["/place/130100"]
+    assert "denied" in json.dumps(dh.content(client, "/place/100000"))
+    assert "denied" in json.dumps(dh.content(client, "/office/130200"))
 
 
 INJECTIONS = ["' OR '1'='1", "110000' OR '1'='1", "120000' --", "110000; DROP TABLE cases; --",
@@ -137,9 +144,12 @@ def test_sql_injection_in_the_office_input_changes_and_leaks_nothing(site, golde
     before = golden.path.read_bytes()
     client = app.server.test_client()
     login(client, "p1")
-    got = children(client, text)
-    assert got.status_code == 200
-    assert json.loads(got.data)["response"]["children-table"]["rowData"] == []
+    for path in (f"/place/{text}", f"/office/{text}", f"/case/{text}/x", "/monitor"):
+        got = dh.page(client, path, f"?office={text}")
+        assert got.status_code == 200
+        body = json.loads(got.data)["response"]["content"]["children"]
+        assert not any(r["code"] != "110100" for r in dh.rank_rows(body))
+        assert "120100" not in json.dumps(body) and "130100" not in json.dumps(body)
     assert golden.path.read_bytes() == before
 
 
@@ -147,15 +157,15 @@ def test_a_disabled_user_or_a_reset_password_ends_the_session(site) -> None:
     app, ops = site
     client = app.server.test_client()
     login(client, "p1")
-    assert provinces(client).status_code == 200
+    assert overview(client).status_code == 200
     set_disabled(ops, "p1")
-    assert provinces(client).status_code == 401
+    assert overview(client).status_code == 401
     assert login(client, "p1").status_code == 401            # and it cannot sign in again
     other = app.server.test_client()
     login(other, "leader")
-    assert provinces(other).status_code == 200
+    assert overview(other).status_code == 200
     reset_password(ops, "leader", "a-brand-new-password")
-    assert provinces(other).status_code == 401
+    assert overview(other).status_code == 401
 
 
 def test_the_tenth_wrong_password_in_a_minute_is_refused_without_checking_it(site, monkeypatch) -> None:

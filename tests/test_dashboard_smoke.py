@@ -1,37 +1,125 @@
-"""The landing page and the provincial case-count table, through hand-made HTTP requests."""
+"""The dashboard's pages through hand-made HTTP requests on the golden data: every page renders in
+both languages, and the numbers shown are the numbers of `ipdash scores`."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
+
+from access.opstore import OpStore
+from access.users import add_user
 from dashboard.app import create_app
-from ingest.run import ingest
-from queries.store import Store
-from tests.conftest import INGEST
+from dashboard.i18n import LABELS
+from tests.conftest import ipdash_cli
+from tests.dash_helpers import by_id, cases, content, rank_rows, text
+
+PAGES = ["/", "/place/100000", "/place/130000", "/place/130100", "/office/110000", "/office/130101",
+         "/monitor", "/cases", "/case/110100/P1b1-01", "/methodology", "/report", "/nowhere"]
 
 
-def test_landing_page_and_counts_callback(tree_store: Store, tmp_path, monkeypatch) -> None:
-    from access.opstore import OpStore
-    from access.users import add_user
+@pytest.fixture(scope="module")
+def leader(golden_metrics, tmp_path_factory):
+    import os
 
-    monkeypatch.setenv("IPDASH_SECRET_KEY", "test-only")
-    ingest(tree_store, "cases", [str(INGEST / "cases_gb18030.csv")], progress=False)
-    ops = OpStore(tmp_path / "ops.sqlite")
+    os.environ.setdefault("IPDASH_SECRET_KEY", "test-only")
+    ops = OpStore(tmp_path_factory.mktemp("ops") / "ops.sqlite")
     add_user(ops, username="leader", role="national_leader", password="a-long-password")
-    client = create_app(db=str(tree_store.path), ops_path=str(ops.path)).server.test_client()
+    client = create_app(db=str(golden_metrics.path), ops_path=str(ops.path)).server.test_client()
     assert client.post("/login", data={"username": "leader", "password": "a-long-password"}).status_code == 302
-    page = client.get("/")
-    assert page.status_code == 200 and b"react-entry-point" in page.data
-    layout = json.loads(client.get("/_dash-layout").data)
-    assert "专利行政执法绩效评估与监督" in json.dumps(layout, ensure_ascii=False)
-    body = {"output": "..province-table.rowData...totals.children..",
-            "outputs": [{"id": "province-table", "property": "rowData"}, {"id": "totals", "property": "children"}],
-            "inputs": [{"id": "year", "property": "value", "value": 2024}], "changedPropIds": ["year.value"]}
-    got = json.loads(client.post("/_dash-update-component", json=body).data)["response"]
-    table = {r["office_code"]: r for r in got["province-table"]["rowData"]}
-    # Zhejiang's subtree accepted three of the five golden cases in 2024 and closed two; one is open.
-    assert {k: table["330000"][k] for k in ("offices", "accepted", "closed", "open_at_year_end")} == {
-        "offices": 3, "accepted": 3, "closed": 2, "open_at_year_end": 1}
-    assert {k: table["320000"][k] for k in ("accepted", "closed", "open_at_year_end")} == {
-        "accepted": 2, "closed": 2, "open_at_year_end": 0}
-    assert "5 accepted, 4 closed, 1 open" in got["totals"]["children"]
+    return client
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_renders_in_both_languages(leader, path: str, lang: str) -> None:
+    body = content(leader, path, lang=lang)
+    shown = text(body)
+    assert shown
+    other = "en" if lang == "zh" else "zh"
+    # No label of the other language leaks into the page (labels that are the same in both excepted).
+    leaked = [k for k, pair in LABELS.items() if pair[0] != pair[1] and len(pair[LANGS[other]]) > 3
+              and pair[LANGS[other]] in shown and pair[LANGS[lang]] not in shown]
+    assert not leaked, leaked
+
+
+LANGS = {"zh": 0, "en": 1}
+
+
+def test_the_overview_shows_the_headline_figures_and_the_provincial_ranking(leader, golden_metrics) -> None:
+    body = content(leader, "/")
+    head = text(by_id(body, "headline"))
+    # Hand-worked in tests/fixtures/metrics/README.md: 67 + 52 + 32 = 151 accepted, 52 + 42 + 35 = 129 closed.
+    assert "151" in head and "129" in head
+    got = json.loads(ipdash_cli("scores", "--db", str(golden_metrics.path), "--year", "2024", "--json").stdout)
+    expected = [(o["office_code"], o["rank"], f"{o['composite']:,.1f}" if o["composite"] is not None else "—")
+                for o in got["offices"]]
+    assert [(r["code"], r["rank"] if r["rank"] != "—" else None, r["composite"]) for r in rank_rows(body)] == expected
+
+
+def test_a_province_page_ranks_its_prefectures_as_ipdash_scores_does(leader, golden_metrics) -> None:
+    body = content(leader, "/place/130000")
+    got = json.loads(ipdash_cli("scores", "--db", str(golden_metrics.path), "--year", "2024", "--level",
+                                "prefecture", "--within", "130000", "--json").stdout)
+    assert {r["code"]: r["composite"] for r in rank_rows(body)} == {
+        o["office_code"]: (f"{o['composite']:,.1f}" if o["composite"] is not None else "—") for o in got["offices"]}
+    # P1's headline: 67 accepted and 52 closed in 2024, T1 = 42 / 52 closed on time.
+    p1 = text(by_id(content(leader, "/place/110000"), "headline"))
+    assert "67" in p1 and "52" in p1 and f"{42 / 52 * 100:.1f}%" in p1
+
+
+def test_the_office_profile_shows_every_indicator_with_numerator_and_denominator(leader) -> None:
+    body = content(leader, "/office/110000", lang="en")
+    table = by_id(body, "profile-indicators")
+    rows = {r["props"]["data-id"]: r for r in table["props"]["children"][1]["props"]["children"]}
+    assert len(rows) == 16
+    e3 = text(rows["E3"])
+    assert "83.3%" in e3 and " 10 " in f" {e3} " and " 12 " in f" {e3} "      # 10 / 12, README
+    assert "insufficient" in text(rows["L2"])                                    # 6 of 8: below the minimum
+    assert text(by_id(body, "profile-rank")) in ("1", "2", "3")
+
+
+def test_the_case_explorer_pages_sorts_and_filters_on_the_server(leader) -> None:
+    first = cases(leader, {"startRow": 0, "endRow": 20, "sortModel": [{"colId": "accepted_date", "sort": "desc"}]})
+    assert first["rowCount"] == 157 and len(first["rowData"]) == 20
+    dates = [r["accepted_date"] for r in first["rowData"]]
+    assert dates == sorted(dates, reverse=True)
+    nxt = cases(leader, {"startRow": 20, "endRow": 40, "sortModel": [{"colId": "accepted_date", "sort": "desc"}]})
+    assert not {r["case_no"] for r in nxt["rowData"]} & {r["case_no"] for r in first["rowData"]}
+    p3 = cases(leader, {"filterModel": {"office_code": {"filterType": "text", "type": "startsWith", "filter": "13"}}})
+    assert p3["rowCount"] == sum(1 for _ in p3["rowData"]) and all(r["office_code"].startswith("13") for r in p3["rowData"])
+    after = cases(leader, {"filterModel": {"closed_date": {"filterType": "date", "type": "greaterThan",
+                                                           "dateFrom": "2024-12-01 00:00:00"}}})
+    assert all(r["closed_date"] > "2024-12-01" for r in after["rowData"])
+    within = cases(leader, office="130100")
+    assert within["rowCount"] == 12 + 8 + 2            # P3a, P3b and P3b2 (README: subtree of 130100)
+    from tests.dash_helpers import case_rows
+    bad = json.loads(case_rows(leader, {"sortModel": [{"colId": "1; DROP TABLE cases", "sort": "asc"}]}).data)
+    assert bad["response"]["cases-grid"]["getRowsResponse"]["rowData"] == []
+
+
+def test_a_case_shows_its_deadline_and_status(leader) -> None:
+    body = content(leader, "/case/110100/P1b1-01", lang="en")
+    fields = {n["props"]["data-field"]: n["props"]["children"] for n in
+              [c["props"]["children"][1] for c in by_id(body, "case-fields")["props"]["children"]["props"]["children"]]}
+    assert fields["deadline"] == "2024-07-12" and fields["closed_date"] == "2024-08-01"   # README: closed late
+    assert fields["status"] == "closed late"
+
+
+def test_the_monitor_lists_open_cases_overdue_first(leader) -> None:
+    body = content(leader, "/monitor", "?office=110000", year=2024, lang="en")
+    grid = by_id(body, "monitor-grid")
+    statuses = [r["status"] for r in grid["props"]["rowData"]]
+    assert statuses and statuses[0] == "overdue"
+    assert statuses == sorted(statuses, key=["overdue", "warning", "ok", "no_limit"].index)
+    assert any("P1f-01" in r["case_no"] for r in grid["props"]["rowData"])   # README: P1f overdue at year end
+
+
+def test_a_what_if_weighting_reranks_without_saving(leader, golden_metrics) -> None:
+    base = rank_rows(content(leader, "/"))
+    tilted = rank_rows(content(leader, "/", weights={"effort": 100, "level": 0, "timeliness": 0, "quality": 0}))
+    got = json.loads(ipdash_cli("scores", "--db", str(golden_metrics.path), "--year", "2024", "--json",
+                                "--weights", "effort=100,level=0,timeliness=0,quality=0").stdout)
+    assert [r["code"] for r in tilted] == [o["office_code"] for o in got["offices"]]
+    assert [r["code"] for r in tilted] != [r["code"] for r in base]   # the weights did change the order
+    assert rank_rows(content(leader, "/")) == base                   # nothing saved

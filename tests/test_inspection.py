@@ -263,17 +263,20 @@ def test_an_inspector_sees_only_the_archives_assigned_to_them(golden_metrics, tm
     monkeypatch.setenv("IPDASH_SECRET_KEY", "test")
     client = create_app(db=str(db), ops_path=str(ops.path)).server.test_client()
     client.post("/login", data={"username": "insp", "password": "inspector-password"})
-    from tests.test_access import children, provinces
+    from tests.dash_helpers import by_id, cases, content
 
-    body = {"output": "archives-table.rowData", "outputs": {"id": "archives-table", "property": "rowData"},
-            "inputs": [{"id": "year", "property": "value", "value": 2024}], "changedPropIds": ["year.value"]}
-    got = json.loads(client.post("/_dash-update-component", json=body).data)
-    rows_ = got["response"]["archives-table"]["rowData"]
-    assert sorted((r["office_code"], r["case_no"]) for r in rows_) == expected and expected
+    grid = by_id(content(client, "/"), "archives-table")
+    rows_ = grid["props"]["rowData"]
+    assert sorted((r["office_code"], r["case_no"].split("]")[0][1:]) for r in rows_) == expected and expected
     assert all(o[:2] != "13" for o, _ in expected)               # I-3 belongs to P3: never its own province
-    # Province rows appear only for offices holding assigned archives, and count only those archives.
-    shown = json.loads(provinces(client).data)["response"]["province-table"]["rowData"]
-    assert {r["office_code"] for r in shown} <= {o for o, _ in expected}
-    assert sum(r["accepted"] + r["open_at_year_end"] for r in shown) <= len(expected)
+    # The case explorer, asked by hand, holds the assigned archives and nothing else.
+    got = cases(client, {"endRow": 500})
+    assert got["rowCount"] == len(expected)
+    assert sorted((r["office_code"], r["case_no"].split("]")[0][1:]) for r in got["rowData"]) == expected
+    # Rankings, profiles and cases that are not assigned are refused.
     other = next(c for c in ("110000", "120000", "130000") if c not in mine)
-    assert json.loads(children(client, other).data)["response"]["children-table"]["rowData"] == []
+    for path in ("/place/100000", f"/place/{other}", f"/office/{other}"):
+        assert "denied" in json.dumps(content(client, path))
+    office, case_no = expected[0]
+    assert case_no in json.dumps(content(client, f"/case/{office}/{case_no}"))
+    assert "denied" in json.dumps(content(client, "/case/130100/P3a-01"))

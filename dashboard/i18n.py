@@ -1,0 +1,140 @@
+"""Every label of the dashboard in Chinese and English, and the number formats of each language.
+
+Labels are data: one table of key -> (Chinese, English). `t(key, lang)` looks one up and fails
+loudly on an unknown key (a test renders every page in both languages).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+LANGS = ("zh", "en")
+
+LABELS: dict[str, tuple[str, str]] = {
+    "title": ("专利行政执法绩效评估与监督", "Patent enforcement assessment and supervision"),
+    "nav.overview": ("总览", "Overview"), "nav.monitor": ("过程监控", "Monitoring"),
+    "nav.cases": ("案件查询", "Case explorer"), "nav.methodology": ("评估方法", "Methodology"),
+    "nav.report": ("年度报告", "Annual report"), "nav.archives": ("我的评查案卷", "My archives"),
+    "nav.audit": ("审计日志", "Audit log"), "nav.public": ("公开结果", "Published results"),
+    "nav.logout": ("退出", "Sign out"),
+    "ctl.year": ("年度", "Year"), "ctl.as_of": ("截至日期", "As of"), "ctl.method": ("标准化方法", "Scoring method"),
+    "ctl.peer": ("比较范围", "Peer group"), "ctl.lang": ("语言", "Language"), "ctl.palette": ("配色", "Palette"),
+    "ctl.weights": ("维度权重（模拟，不保存）", "Dimension weights (what-if, not saved)"),
+    "ctl.reset": ("恢复默认", "Reset"),
+    "peer.siblings": ("同级下属机构之间", "Among the offices shown"),
+    "peer.configured": ("配置的同级组", "Configured peer groups"),
+    "method.minmax": ("最小-最大", "Min–max"), "method.zscore": ("Z 分数", "Z-score"),
+    "method.percentile": ("百分位", "Percentile"), "method.target": ("目标距离", "Distance to target"),
+    "palette.viridis": ("Viridis（色盲友好）", "Viridis (colour-blind safe)"),
+    "palette.cividis": ("Cividis（色盲友好）", "Cividis (colour-blind safe)"),
+    "palette.okabe": ("Okabe–Ito 分类色", "Okabe–Ito categorical"),
+    "dim.effort": ("办案力度", "Effort"), "dim.level": ("办案水平", "Level"),
+    "dim.timeliness": ("办案时效", "Timeliness"), "dim.quality": ("案卷质量", "Quality"),
+    "level.national": ("国家", "National"), "level.provincial": ("省级", "Provincial"),
+    "level.prefecture": ("地市级", "Prefecture"), "level.county": ("县级", "County"),
+    "h.accepted": ("立案", "Accepted"), "h.closed": ("结案", "Closed"), "h.on_time_rate": ("按期结案率", "Closed on time"),
+    "h.open_cases": ("未结案件", "Open cases"), "h.overdue": ("超期未结", "Overdue"),
+    "h.appraised": ("已评查案卷", "Archives appraised"), "h.vs_last_year": ("较上年", "vs last year"),
+    "rank.title": ("下级机构排名", "Ranking of the offices below"),
+    "rank.peers_only": ("仅显示公开排名行", "Published ranking rows only"),
+    "col.rank": ("排名", "Rank"), "col.interval": ("排名区间 (5%–95%)", "Rank interval (5th–95th)"),
+    "col.office": ("机构", "Office"), "col.code": ("代码", "Code"), "col.composite": ("综合得分", "Composite"),
+    "col.change": ("名次变化", "Rank change"), "col.profile": ("详情", "Profile"),
+    "map.title": ("各省得分分布图", "Provinces by score"), "trend.title": ("近五年综合得分分布", "Composites over five years"),
+    "dist.title": ("综合得分分布", "Distribution of composites"),
+    "denied": ("无权查看该机构，或机构不存在。此次访问已记录。",
+               "You may not see this office, or it does not exist. The attempt has been logged."),
+    "not_ranked": ("该机构本年度无综合得分（数据不足）", "No composite this year (insufficient data)"),
+    "profile.title": ("机构详情", "Office profile"), "profile.indicators": ("指标", "Indicators"),
+    "profile.dims": ("维度得分与同级中位数", "Dimension scores against the peer median"),
+    "profile.trend": ("综合得分趋势", "Composite over the years"),
+    "profile.sensitivity": ("排名敏感性：去掉某一指标或更换方法后的名次", "What drives the rank: rank without each indicator and under each method"),
+    "profile.signals": ("诚信信号（与同级中位数比较）", "Integrity signals (against the peer median)"),
+    "profile.inspections": ("评查历史", "Inspection history"), "profile.peers": ("同级机构数", "Peers"),
+    "profile.cases": ("查看该机构案件", "Cases of this office"), "profile.monitor": ("查看未结案件", "Open cases"),
+    "ind.id": ("编号", "ID"), "ind.name": ("指标", "Indicator"), "ind.value": ("值", "Value"),
+    "ind.num": ("分子", "Numerator"), "ind.den": ("分母", "Denominator"), "ind.median": ("同级中位数", "Peer median"),
+    "ind.score": ("得分", "Score"), "ind.insufficient": ("数据不足", "insufficient data"),
+    "ind.dimension": ("维度", "Dimension"), "ind.formula": ("计算方法", "Formula"), "ind.weight": ("权重", "Weight"),
+    "ind.direction": ("方向", "Direction"), "dir.higher": ("越高越好", "higher is better"),
+    "dir.lower": ("越低越好", "lower is better"),
+    "sig.acceptance_gap_days": ("收案至立案天数（中位）", "Days from receipt to acceptance (median)"),
+    "sig.extension_rate": ("延长审限比例", "Extension rate"),
+    "sig.late_withdrawal_rate": ("临近期限撤回/终止比例", "Withdrawn or terminated in the last tenth"),
+    "sig.deadline_bunching_rate": ("期限前五日内集中结案比例", "Closed in the last five days"),
+    "sig.disposition_days": ("处置时间（天）", "Disposition time (days)"),
+    "sens.without": ("去掉该指标", "Without"), "sens.method": ("方法", "Method"),
+    "insp.year": ("年度", "Year"), "insp.appraised": ("评查数", "Appraised"), "insp.unqualified": ("不合格", "Unqualified"),
+    "insp.rate": ("不合格率 (95% 区间)", "Unqualified rate (95% CI)"), "insp.mean": ("平均分", "Mean score"),
+    "mon.title": ("未结案件监控", "Open cases"), "mon.status": ("状态", "Status"),
+    "mon.overdue": ("超期", "Overdue"), "mon.warning": ("预警（已用时限 80%）", "Warning (80% of limit used)"),
+    "mon.ok": ("正常", "On track"), "mon.no_limit": ("无时限", "No time limit"),
+    "mon.backlog": ("待立案积压", "Acceptance backlog"), "mon.oldest": ("最久（天）", "Oldest (days)"),
+    "mon.ages": ("未结案件案龄", "Age of open cases"), "mon.export": ("导出 CSV", "Export CSV"),
+    "mon.filter": ("状态筛选", "Status filter"), "mon.all": ("全部", "All"),
+    "mon.shown": ("显示前 {shown} 件（共 {total} 件，超期优先）；导出 CSV 含全部",
+                  "Showing {shown} of {total} (overdue first); the CSV export has them all"),
+    "mon.deadline": ("期限", "Deadline"), "mon.days_left": ("剩余天数", "Days left"),
+    "mon.limit_used": ("已用时限", "Limit used"), "mon.age": ("案龄（天）", "Age (days)"),
+    "case.office_code": ("机构代码", "Office code"), "case.office_name": ("机构", "Office"),
+    "case.case_no": ("案号", "Case no."), "case.case_kind": ("案件类型", "Kind"), "case.source": ("来源", "Source"),
+    "case.received_date": ("收案日期", "Received"), "case.accepted_date": ("立案日期", "Accepted"),
+    "case.closed_date": ("结案日期", "Closed"), "case.closing_type": ("结案方式", "Closing"),
+    "case.review_outcome": ("复议/诉讼结果", "Review outcome"), "case.deadline": ("办案期限", "Deadline"),
+    "case.acceptance_due": ("立案期限", "Acceptance due"), "case.suspended_days": ("中止天数", "Days suspended"),
+    "case.extension_days": ("延长天数", "Days extended"), "case.status": ("时限状态", "Time-limit status"),
+    "case.grade": ("评查等级", "Appraisal grade"), "case.appraisal_total": ("评查得分", "Appraisal score"),
+    "case.title": ("案件详情", "Case"), "case.timeline": ("办案时间线", "Timeline"),
+    "case.not_found": ("案件不存在或不在您的权限范围内。", "No such case in your scope."),
+    "case.total": ("符合条件的案件", "cases match"),
+    "status.closed_on_time": ("按期结案", "closed on time"), "status.closed_late": ("超期结案", "closed late"),
+    "status.overdue": ("超期未结", "overdue"), "status.warning": ("预警", "warning"), "status.ok": ("正常", "on track"),
+    "status.no_limit": ("无时限", "no time limit"),
+    "meth.title": ("评估方法", "Methodology"), "meth.data": ("数据截至", "Data as of"),
+    "meth.versions": ("配置版本", "Configuration versions"), "meth.rules": ("办案时限规则", "Time-limit rules"),
+    "meth.scoring": ("计分方法", "Scoring"), "meth.mc": ("排名不确定性", "Rank uncertainty"),
+    "meth.peer_groups": ("同级组", "Peer groups"),
+    "rule.case_kind": ("案件类型", "Case kind"), "rule.start": ("适用起始", "From"),
+    "rule.limit": ("办案时限", "Time limit"), "rule.extension": ("最长延长", "Longest extension"),
+    "rule.acceptance": ("立案时限", "Acceptance within"),
+    "report.title": ("年度评估报告", "Annual assessment workbook"), "report.lang": ("报告语言", "Workbook language"),
+    "report.download": ("下载年度报告 (.xlsx)", "Download workbook (.xlsx)"),
+    "archives.title": ("我的评查案卷", "Archives assigned to me"),
+    "none": ("无数据", "No data"),
+}
+
+
+def t(key: str, lang: str) -> str:
+    zh, en = LABELS[key]
+    return en if lang == "en" else zh
+
+
+def both(key: str) -> str:
+    zh, en = LABELS[key]
+    return f"{zh} · {en}"
+
+
+def num(value: float | int | None, lang: str, digits: int = 0) -> str:
+    """A number with thousands separators; '—' for none. Chinese uses the same digits and separators."""
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def pct(value: float | None, lang: str, digits: int = 1) -> str:
+    return "—" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def signed(value: float | int | None, digits: int = 0, *, pct_points: bool = False) -> str:
+    if value is None:
+        return "—"
+    if pct_points:
+        return f"{value * 100:+.{digits}f} pp"
+    return f"{value:+,.{digits}f}"
+
+
+def date(value: dt.date | str | None, lang: str) -> str:
+    if value is None:
+        return "—"
+    d = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+    return f"{d.year}年{d.month}月{d.day}日" if lang == "zh" else d.isoformat()

@@ -1,0 +1,491 @@
+"""What each dashboard page shows, computed and permission-checked in plain functions (no Dash).
+
+Like Datasette's `table_view_data`, every page's data is built here and checked against the user
+before any component is made: `access()` is the one permission decision for an office, and every
+function below calls it (or the scoped query runner) first. The rankings need the whole peer group,
+so they are computed on a national connection and then cut down to the rows the user may see:
+
+- national users see every office;
+- an office user sees its own subtree in full, and its parent's ranking as ranking rows only
+  ("other provinces only as published ranking rows", SPEC §1): names, scores and ranks, never their
+  figures, profiles or cases;
+- anything else is refused, returns nothing of the office, and is written to the audit log.
+
+Expensive results (rankings, composites, headline figures) are cached per data version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from access import audit
+from access.opstore import OpStore
+from access.users import User
+from dashboard.cache import VersionedCache
+from inspection.plans import archives_of_inspector
+from metrics.config import DIMENSIONS, Config
+from metrics.indicators import register_inputs
+from metrics.monitor import office_monitor, open_cases
+from metrics.ranking import Ranking, composites, rank_offices, sensitivity
+from queries.loader import run, run_on_facts
+from queries.runner import QueryRunner
+from queries.scope import Scope
+from queries.store import Store
+
+LEVEL_BELOW = {"national": "provincial", "provincial": "prefecture", "prefecture": "county", "county": None}
+NO_SCOPE = "-"   # a user without an office scope matches no office
+TREND_YEARS = 5
+Access = Literal["full", "peers"] | None
+
+
+@dataclass(frozen=True)
+class Controls:
+    """The page controls that change what is computed (all part of every cache key)."""
+
+    year: int
+    as_of: dt.date | None = None
+    method: str | None = None
+    weights: tuple[tuple[str, float], ...] | None = None    # dimension weights of a what-if
+    peer: str = "siblings"                                    # siblings | configured
+
+    @property
+    def as_of_date(self) -> dt.date:
+        return self.as_of or dt.date(self.year, 12, 31)
+
+    def key(self) -> tuple:
+        return (self.year, self.as_of_date, self.method, self.weights, self.peer)
+
+
+@dataclass
+class Viewer:
+    """One signed-in user's view of the store."""
+
+    user: User
+    store: Store
+    ops: OpStore
+    config: Config
+    cache: VersionedCache
+
+    def runner(self) -> QueryRunner:
+        """The user's scoped query runner: every case- and office-level read from the web goes through it."""
+        user = self.user
+        if user.role == "inspector":   # only the archives assigned to them in standing draws
+            return QueryRunner(self.store, Scope(None, archives_only=True), actor=user.username,
+                               archives=archives_of_inspector(self.ops, user.scope_code or ""))
+        scope = Scope(None) if user.national else Scope(user.scope_code or NO_SCOPE)
+        return QueryRunner(self.store, scope, actor=user.username, on_denied=self.denied)
+
+    def denied(self, actor: str, action: str, detail: dict) -> None:
+        audit.record(self.ops, actor=actor, action=action, target=detail.get("office"), detail=detail)
+
+    def national_read(self, compute):
+        """Run `compute(con)` on a read connection that sees everything (callers check access first)."""
+        with contextlib.closing(self.store.reader()) as con:
+            return compute(con)
+
+
+# --- the office tree and the one permission decision -------------------------------------------
+
+@dataclass
+class Tree:
+    offices: dict[str, dict]                 # office_code -> {name, level, parent_code, ...}
+    children: dict[str, list[str]] = field(default_factory=dict)
+    national: str | None = None
+
+    def chain(self, code: str) -> list[str]:
+        """`code` and its ancestors, the national office first."""
+        out = []
+        while code in self.offices and code not in out:
+            out.append(code)
+            code = self.offices[code]["parent_code"]
+        return out[::-1]
+
+
+def tree(viewer: Viewer) -> Tree:
+    def build() -> Tree:
+        frame = viewer.national_read(lambda con: con.sql(
+            "SELECT office_code, name, level, parent_code, province_code, prefecture_code FROM offices "
+            "ORDER BY office_code").pl())
+        offices = {r["office_code"]: r for r in frame.to_dicts()}
+        children: dict[str, list[str]] = {}
+        for code, rec in offices.items():
+            if rec["parent_code"]:
+                children.setdefault(rec["parent_code"], []).append(code)
+        national = next((c for c, r in offices.items() if r["level"] == "national"), None)
+        return Tree(offices, children, national)
+    return viewer.cache.get(("tree",), build)
+
+
+def home(viewer: Viewer) -> str | None:
+    """The office a user's overview starts at: the nation, or the user's own office."""
+    if viewer.user.role == "inspector":
+        return None
+    return tree(viewer).national if viewer.user.national else viewer.user.scope_code
+
+
+def access(viewer: Viewer, code: str | None, *, what: str, log: bool = True) -> Access:
+    """How much of office `code` the user may see: "full", "peers" (its ranking rows only) or None.
+
+    A refusal is written to the audit log (unless `log` is False, for links merely not drawn)."""
+    t = tree(viewer)
+    user = viewer.user
+    got: Access = None
+    if code in t.offices and user.role != "inspector":
+        if user.national:
+            got = "full"
+        elif user.scope_code and user.scope_code in t.chain(code):
+            got = "full"
+        elif user.scope_code in t.offices and t.offices[user.scope_code]["parent_code"] == code:
+            got = "peers"
+    if got is None and log:
+        viewer.denied(user.username, "scope.denied", {"office": str(code)[:64], "what": what,
+                                                       "scope": user.scope_code})
+    return got
+
+
+# --- cached computations (on the national connection; callers have checked access) --------------
+
+def _weights(controls: Controls) -> dict[str, float] | None:
+    return dict(controls.weights) if controls.weights else None
+
+
+def ranking(viewer: Viewer, controls: Controls, *, level: str, within: str | None,
+            year: int | None = None, runs: int | None = None) -> Ranking:
+    year = year or controls.year
+    c = controls
+
+    def compute() -> Ranking:
+        return viewer.national_read(lambda con: rank_offices(
+            con, viewer.config, year=year, level=level, within=within, as_of=c.as_of_date if year == c.year else None,
+            method=c.method, runs=runs, dimension_weights=_weights(c)))
+    return viewer.cache.get(("ranking", year, c.key(), level, within, runs), compute)
+
+
+def composite_trend(viewer: Viewer, controls: Controls, *, level: str, within: str | None) -> dict[int, dict]:
+    """Composites of the offices of `level` (within `within`) for each of the last five years."""
+    out = {}
+    for y in years(viewer):
+        if controls.year - TREND_YEARS < y <= controls.year:
+            if y == controls.year:
+                r = ranking(viewer, controls, level=level, within=within)
+                out[y] = {o["office_code"]: o["composite"] for o in r.offices}
+            else:
+                out[y] = viewer.cache.get(("composites", y, controls.method, controls.weights, level, within),
+                                          lambda y=y: viewer.national_read(lambda con: _composites(
+                                              con, viewer.config, y, level, within, controls)))
+    return out
+
+
+def _composites(con, config: Config, year: int, level: str, within: str | None, controls: Controls) -> dict:
+    if controls.method is None and controls.weights is None:
+        return composites(con, config, year=year, level=level, within=within)
+    r = rank_offices(con, config, year=year, level=level, within=within, method=controls.method, runs=1,
+                     dimension_weights=_weights(controls), with_previous=False)
+    return {o["office_code"]: o["composite"] for o in r.offices}
+
+
+def years(viewer: Viewer) -> list[int]:
+    return viewer.cache.get(("years",), lambda: viewer.national_read(lambda con: [
+        int(y) for (y,) in con.execute("SELECT DISTINCT year(accepted_date) FROM cases ORDER BY 1").fetchall()]))
+
+
+def headline_table(viewer: Viewer, year: int, as_of: dt.date) -> dict[str, dict]:
+    def compute() -> dict[str, dict]:
+        def q(con):
+            register_inputs(con, viewer.config)
+            return run_on_facts(con, "place_headline", year=year, as_of=as_of)
+        return {r["office_code"]: r for r in viewer.national_read(q).to_dicts()}
+    return viewer.cache.get(("headline", year, as_of), compute)
+
+
+def _previous_as_of(as_of: dt.date) -> dt.date:
+    return as_of.replace(year=as_of.year - 1, day=28) if (as_of.month, as_of.day) == (2, 29) \
+        else as_of.replace(year=as_of.year - 1)
+
+
+HEADLINE_KEYS = ("accepted", "closed", "on_time_rate", "open_cases", "overdue", "appraised")
+
+
+def headline(viewer: Viewer, code: str, controls: Controls) -> dict[str, dict]:
+    """The place's headline figures with last year's and the change: {key: {value, previous, change}}."""
+    now = headline_table(viewer, controls.year, controls.as_of_date).get(code, {})
+    before = headline_table(viewer, controls.year - 1, _previous_as_of(controls.as_of_date)).get(code, {})
+
+    def figures(rec: dict) -> dict[str, float | None]:
+        if not rec:
+            return {k: None for k in HEADLINE_KEYS}
+        rate = rec["closed_on_time"] / rec["closed_with_limit"] if rec["closed_with_limit"] else None
+        return {"accepted": rec["accepted"], "closed": rec["closed"], "on_time_rate": rate,
+                "open_cases": rec["open_cases"], "overdue": rec["overdue"], "appraised": rec["appraised"]}
+    a, b = figures(now), figures(before)
+    return {k: {"value": a[k], "previous": b[k],
+                "change": None if a[k] is None or b[k] is None else a[k] - b[k]} for k in HEADLINE_KEYS}
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+RANK_COLUMNS = ("office_code", "name", "level", "composite", "rank", "rank_interval", "rank_change",
+                "composite_change", "dimensions")
+
+
+def _rank_row(o: dict, *, linked: bool, full: bool) -> dict:
+    row = {k: o[k] for k in RANK_COLUMNS}
+    row["linked"] = linked
+    row["has_figures"] = full
+    return row
+
+
+def _child_ranking(viewer: Viewer, code: str, level: str, controls: Controls) -> Ranking:
+    if controls.peer == "configured" or tree(viewer).offices[code]["level"] == "national":
+        return ranking(viewer, controls, level=level, within=None)
+    return ranking(viewer, controls, level=level, within=code)
+
+
+def place(viewer: Viewer, code: str, controls: Controls) -> dict[str, Any]:
+    """The drill-down page of office `code`: breadcrumb, headline figures, ranking of the level below,
+    composites over the years, and the province tiles at national level."""
+    how = access(viewer, code, what="place")
+    if how is None:
+        return {"denied": True, "code": code}
+    t = tree(viewer)
+    office = t.offices[code]
+    crumbs = [{"code": c, "name": t.offices[c]["name"], "level": t.offices[c]["level"],
+               "linked": access(viewer, c, what="place", log=False) is not None} for c in t.chain(code)]
+    child_level = LEVEL_BELOW[office["level"]]
+    rows: list[dict] = []
+    methodology: dict = {}
+    trend: dict[int, list[float]] = {}
+    if child_level:
+        r = _child_ranking(viewer, code, child_level, controls)
+        methodology = r.methodology
+        kids = set(t.children.get(code, []))
+        for o in r.offices:
+            if o["office_code"] in kids:
+                mine = how == "full"
+                rows.append(_rank_row(o, linked=mine or (o["office_code"] == viewer.user.scope_code), full=mine))
+        if how == "full":
+            within = None if controls.peer == "configured" or office["level"] == "national" else code
+            for y, values in composite_trend(viewer, controls, level=child_level, within=within).items():
+                trend[y] = [values[c] for c in kids if values.get(c) is not None]
+    return {
+        "denied": False, "code": code, "name": office["name"], "level": office["level"], "access": how,
+        "crumbs": crumbs, "child_level": child_level, "rows": rows, "methodology": methodology,
+        "headline": headline(viewer, code, controls) if how == "full" else None,
+        "trend": trend, "national": office["level"] == "national",
+    }
+
+
+def profile(viewer: Viewer, code: str, controls: Controls) -> dict[str, Any]:
+    """An office's indicators against its peers, dimension scores, trend, what drives its rank,
+    integrity signals and inspection history."""
+    if access(viewer, code, what="profile") != "full":
+        return {"denied": True, "code": code}
+    t = tree(viewer)
+    office = t.offices[code]
+    level = office["level"]
+    if level == "national":
+        return {"denied": False, "code": code, "national": True, "name": office["name"]}
+    within = None if controls.peer == "configured" or level == "provincial" else office["parent_code"]
+    r = ranking(viewer, controls, level=level, within=within)
+    me = next((o for o in r.offices if o["office_code"] == code), None)
+    if me is None:
+        return {"denied": False, "code": code, "national": False, "name": office["name"], "missing": True,
+                "crumbs": _crumbs(viewer, code)}
+    group_key = "province_code" if (within is None and viewer.config.scoring.peer_groups.get(level) == "province") \
+        else None
+    peers = [o for o in r.offices if group_key is None or o[group_key] == me[group_key]]
+    indicators = []
+    for ind in viewer.config.indicators:
+        vals = [o["indicators"][ind.id]["value"] for o in peers if o["indicators"][ind.id]["value"] is not None]
+        e = me["indicators"][ind.id]
+        indicators.append({"id": ind.id, "zh": ind.zh, "en": ind.en, "dimension": ind.dimension,
+                           "direction": ind.direction, "value_kind": ind.value, **e,
+                           "peer_median": float(np.median(vals)) if vals else None})
+    dims_median = {d: _median([o["dimensions"][d] for o in peers]) for d in DIMENSIONS}
+    trend = composite_trend(viewer, controls, level=level, within=within)
+    sens = viewer.cache.get(("sensitivity", controls.key(), code, level, within), lambda: viewer.national_read(
+        lambda con: sensitivity(con, viewer.config, office_code=code, year=controls.year, level=level,
+                                within=within, as_of=controls.as_of_date, method=controls.method)))
+    signals = viewer.cache.get(("monitor", controls.year, controls.as_of_date, level, within),
+                               lambda: viewer.national_read(lambda con: office_monitor(
+                                   con, viewer.config, year=controls.year, level=level, within=within,
+                                   as_of=controls.as_of_date)))
+    sig = signals.filter(pl.col("office_code") == code).to_dicts()
+    return {
+        "denied": False, "national": False, "code": code, "name": office["name"], "level": level,
+        "crumbs": _crumbs(viewer, code), "office": me, "peers": len(peers), "within": within,
+        "indicators": indicators, "dimension_median": dims_median,
+        "trend": {y: v.get(code) for y, v in trend.items()},
+        "sensitivity": sens, "signals": sig[0] if sig else {}, "methodology": r.methodology,
+        "inspections": inspection_history(viewer, code, controls),
+    }
+
+
+def _median(values: list) -> float | None:
+    vals = [v for v in values if v is not None]
+    return float(np.median(vals)) if vals else None
+
+
+def _crumbs(viewer: Viewer, code: str) -> list[dict]:
+    t = tree(viewer)
+    return [{"code": c, "name": t.offices[c]["name"], "level": t.offices[c]["level"],
+             "linked": access(viewer, c, what="place", log=False) is not None} for c in t.chain(code)]
+
+
+def inspection_history(viewer: Viewer, code: str, controls: Controls) -> list[dict]:
+    """Appraisal results of the office's subtree for each year on record up to the chosen one."""
+    from reports.data import inspection_results
+
+    out = []
+    for y in years(viewer):
+        if y > controls.year:
+            continue
+        frame = viewer.cache.get(("inspections", y), lambda y=y: viewer.national_read(
+            lambda con: inspection_results(con, viewer.config, year=y, as_of=dt.date(y, 12, 31),
+                                           offices=list(tree(viewer).offices))))
+        rec = frame.filter(pl.col("office_code") == code).to_dicts()
+        if rec and rec[0]["appraised"]:
+            out.append({"year": y, **rec[0]})
+    return out
+
+
+def monitor(viewer: Viewer, controls: Controls, office: str | None) -> dict[str, Any]:
+    """Open cases below `office` (default: the user's scope) at the as-of date, overdue first,
+    with the status counts, the age profile and the acceptance backlog."""
+    office = office or home(viewer)
+    if office is None or access(viewer, office, what="monitor") != "full":
+        return {"denied": True, "code": office}
+    as_of = controls.as_of_date
+    frame = viewer.cache.get(("open", as_of, office), lambda: viewer.national_read(
+        lambda con: open_cases(con, viewer.config, scope=office, as_of=as_of)))
+    backlog = viewer.cache.get(("backlog", as_of), lambda: viewer.national_read(
+        lambda con: run(con, "acceptance_backlog", as_of=as_of)))
+    mine = backlog.filter(pl.col("office_code") == office).to_dicts()
+    counts = dict(frame.group_by("status").len().iter_rows()) if frame.height else {}
+    bins = [(0, 30), (31, 90), (91, 180), (181, 365), (366, None)]
+    ages = frame["age_days"] if frame.height else pl.Series([], dtype=pl.Int64)
+    profile_ = [int(((ages >= lo) & (ages <= (hi if hi is not None else 10**9))).sum()) for lo, hi in bins]
+    return {"denied": False, "code": office, "name": tree(viewer).offices[office]["name"], "cases": frame,
+            "counts": counts, "ages": profile_, "age_bins": bins,
+            "backlog": mine[0] if mine else {"backlog": 0, "oldest_days": None}}
+
+
+# --- the case explorer: server-side paging, sorting and filtering through the scoped runner -----
+
+CASE_COLUMNS = {   # grid column -> SQL expression (a fixed list: user input never becomes an identifier)
+    "office_code": "c.office_code", "office_name": "o.name", "case_no": "c.case_no",
+    "case_kind": "c.case_kind", "source": "c.source", "received_date": "c.received_date",
+    "accepted_date": "c.accepted_date", "closed_date": "c.closed_date", "closing_type": "c.closing_type",
+    "review_outcome": "c.review_outcome",
+}
+DATE_COLUMNS = {"received_date", "accepted_date", "closed_date"}
+TEXT_OPS = {"contains": ("contains(lower({c}), lower(${p}))", "{}"), "equals": ("{c} = ${p}", "{}"),
+            "notEqual": ("{c} <> ${p}", "{}"), "startsWith": ("starts_with(lower({c}), lower(${p}))", "{}"),
+            "endsWith": ("ends_with(lower({c}), lower(${p}))", "{}"),
+            "notContains": ("NOT contains(lower({c}), lower(${p}))", "{}")}
+DATE_OPS = {"equals": "{c} = ${p}", "lessThan": "{c} < ${p}", "greaterThan": "{c} > ${p}",
+            "notEqual": "{c} <> ${p}"}
+MAX_PAGE = 500
+
+
+class BadRequest(ValueError):
+    """A grid request that names an unknown column or operator."""
+
+
+def _filter_sql(model: dict, params: dict) -> list[str]:
+    where = []
+    for col, spec in (model or {}).items():
+        if col not in CASE_COLUMNS or not isinstance(spec, dict):
+            raise BadRequest(f"unknown column {col!r}")
+        c = CASE_COLUMNS[col]
+        conds = spec.get("conditions") or [spec]
+        parts = []
+        for cond in conds:
+            p = f"p{len(params)}"
+            kind = cond.get("type")
+            if cond.get("filterType") == "date" or col in DATE_COLUMNS:
+                raw = (cond.get("dateFrom") or "")[:10]
+                try:
+                    params[p] = dt.date.fromisoformat(raw)
+                except ValueError:
+                    raise BadRequest(f"bad date {raw!r} for {col}") from None
+                if kind == "inRange":
+                    q = f"p{len(params)}"
+                    try:
+                        params[q] = dt.date.fromisoformat((cond.get("dateTo") or "")[:10])
+                    except ValueError:
+                        raise BadRequest(f"bad date for {col}") from None
+                    parts.append(f"{c} BETWEEN ${p} AND ${q}")
+                elif kind in DATE_OPS:
+                    parts.append(DATE_OPS[kind].format(c=c, p=p))
+                else:
+                    raise BadRequest(f"unknown operator {kind!r}")
+            else:
+                if kind not in TEXT_OPS:
+                    raise BadRequest(f"unknown operator {kind!r}")
+                params[p] = str(cond.get("filter", ""))[:200]
+                parts.append(TEXT_OPS[kind][0].format(c=c, p=p))
+        join = " OR " if str(spec.get("operator", "AND")).upper() == "OR" else " AND "
+        where.append("(" + join.join(parts) + ")")
+    return where
+
+
+def cases_page(viewer: Viewer, request: dict, *, office: str | None = None) -> dict:
+    """One page of the case grid for an AG Grid infinite-row-model request {startRow, endRow,
+    sortModel, filterModel}: {"rowData": [...], "rowCount": total}. Scoped by the runner."""
+    start = max(0, int(request.get("startRow") or 0))
+    end = min(start + MAX_PAGE, max(start, int(request.get("endRow") or start + 100)))
+    params: dict[str, Any] = {}
+    where = _filter_sql(request.get("filterModel") or {}, params)
+    if office:
+        if access(viewer, office, what="cases") != "full" and viewer.user.role != "inspector":
+            return {"rowData": [], "rowCount": 0}
+        params["office"] = office
+        where.append("(o.office_code = $office OR o.parent_code = $office OR o.prefecture_code = $office "
+                     "OR o.province_code = $office)")
+    order = []
+    for s in request.get("sortModel") or []:
+        if s.get("colId") not in CASE_COLUMNS or s.get("sort") not in ("asc", "desc"):
+            raise BadRequest(f"cannot sort by {s.get('colId')!r}")
+        order.append(f"{CASE_COLUMNS[s['colId']]} {s['sort'].upper()} NULLS LAST")
+    order += ["c.office_code", "c.case_no"]
+    cond = (" WHERE " + " AND ".join(where)) if where else ""
+    base = "FROM cases AS c JOIN offices AS o ON o.office_code = c.office_code" + cond
+    select = ", ".join(f"{expr} AS {name}" for name, expr in CASE_COLUMNS.items())
+    runner = viewer.runner()
+    total = viewer.cache.get(("case-count", viewer.user.username, base, tuple(sorted(params.items()))),
+                             lambda: int(runner.frame(f"SELECT count(*) AS n {base}", **params)["n"][0]))
+    rows = runner.frame(f"SELECT {select} {base} ORDER BY {', '.join(order)} LIMIT {end - start} OFFSET {start}",
+                        **params)
+    return {"rowData": [{k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items()}
+                        for r in rows.to_dicts()], "rowCount": total}
+
+
+def case_detail(viewer: Viewer, office: str, case_no: str, controls: Controls) -> dict | None:
+    """One case with its timeline facts, or None when it does not exist or is outside the scope."""
+    runner = viewer.runner()
+    found = runner.frame("SELECT c.office_code, year(c.accepted_date) AS y FROM cases AS c "
+                         "WHERE c.office_code = $office AND c.case_no = $case_no", office=office, case_no=case_no)
+    if not found.height:
+        if viewer.user.role != "inspector":
+            runner.allows(office, what="case")     # logs the attempt when the office is outside the scope
+        return None
+    year = int(found["y"][0])
+
+    def q(con):
+        register_inputs(con, viewer.config)
+        return run_on_facts(con, "case_timeline", year=year, as_of=controls.as_of_date if controls.year == year
+                            else dt.date(year, 12, 31), office=office, case_no=case_no)
+    rows = viewer.national_read(q).to_dicts()
+    if not rows:
+        return None
+    rec = rows[0]
+    rec["office_name"] = tree(viewer).offices.get(office, {}).get("name")
+    rec["crumbs"] = _crumbs(viewer, office) if viewer.user.role != "inspector" else []
+    return rec

@@ -1,0 +1,117 @@
+"""Screenshots of every dashboard page at 1280 px in Chinese and English (headless Debian chromium).
+
+Usage: python scripts/screenshots.py [--db data/ipdash.duckdb] [--out docs/screenshots] [--width 1280]
+Builds the demo store when absent, starts `ipdash serve` on a free local port, signs in as the demo
+national leader through the login form and saves one PNG per page and language. Look at them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = [("overview", "/", "leader"), ("province", "/place/330000", "leader"),
+         ("prefecture", "/place/330100", "leader"), ("profile", "/office/330100", "leader"),
+         ("monitor", "/monitor?office=330000", "leader"), ("cases", "/cases", "leader"),
+         ("methodology", "/methodology", "leader"), ("provincial-user", "/", "zhejiang")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def driver(width: int, height: int) -> webdriver.Chrome:
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              f"--window-size={width},{height}", "--lang=zh-CN"):
+        opts.add_argument(a)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+
+
+def login(d: webdriver.Chrome, base: str, user: str) -> None:
+    d.get(base + "/logout")
+    d.get(base + "/login")
+    d.find_element(By.ID, "username").send_keys(user)
+    d.find_element(By.ID, "password").send_keys(f"{user}-demo-2024")
+    d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(d, 60).until(EC.presence_of_element_located((By.ID, "content")))
+
+
+def settle(d: webdriver.Chrome) -> None:
+    """Wait until Dash has no callback in flight and the page has content."""
+    WebDriverWait(d, 120).until(lambda x: x.execute_script(
+        "return !document.querySelector('[data-dash-is-loading=\"true\"]') && "
+        "document.querySelector('#content') && document.querySelector('#content').innerText.length > 20"))
+    time.sleep(1.5)
+
+
+def set_lang(d: webdriver.Chrome, lang: str) -> None:
+    label = "English" if lang == "en" else "中文"
+    for el in d.find_elements(By.CSS_SELECTOR, "#lang label"):
+        if el.text.strip() == label:
+            el.click()
+    settle(d)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", default=str(ROOT / "data" / "ipdash.duckdb"))
+    ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    ap.add_argument("--width", type=int, default=1280)
+    ap.add_argument("--height", type=int, default=900)
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    exe = Path(sys.executable).parent / "ipdash"
+    subprocess.run([str(exe), "demo", "--db", args.db, "--build-only", "--quiet"], check=True,
+                   stdout=subprocess.DEVNULL)
+    port = free_port()
+    server = subprocess.Popen([str(exe), "serve", "--db", args.db, "--port", str(port)],
+                              stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    d = driver(args.width, args.height)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        current = None
+        for lang in ("zh", "en"):
+            for name, path, user in PAGES:
+                if user != current:
+                    login(d, base, user)
+                    current = user
+                d.get(base + path)
+                settle(d)
+                set_lang(d, lang)
+                total = d.execute_script("return document.body.scrollHeight")
+                d.set_window_size(args.width, min(max(total, args.height), 4000))
+                settle(d)
+                target = out / f"{name}-{lang}.png"
+                d.save_screenshot(str(target))
+                d.set_window_size(args.width, args.height)
+                print(target)
+    finally:
+        d.quit()
+        server.terminate()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

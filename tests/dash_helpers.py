@@ -1,0 +1,108 @@
+"""Hand-crafted Dash requests: render a page through the router callback as the browser would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+ROUTE = "..content.children...whatif-note.children.."
+DIMS = ("effort", "level", "timeliness", "quality")
+
+
+def page(client, path: str, search: str = "", *, year: int = 2024, lang: str = "zh", as_of: str | None = None,
+         method: str = "minmax", peer: str = "siblings", weights: dict | None = None, palette: str = "viridis"):
+    """POST the router callback for `path`; returns the Flask response."""
+    w = weights or {}
+    body = {"output": ROUTE,
+            "outputs": [{"id": "content", "property": "children"}, {"id": "whatif-note", "property": "children"}],
+            "inputs": [{"id": "url", "property": "pathname", "value": path},
+                       {"id": "url", "property": "search", "value": search},
+                       {"id": "year", "property": "value", "value": year},
+                       {"id": "as-of", "property": "date", "value": as_of},
+                       {"id": "method", "property": "value", "value": method},
+                       {"id": "peer", "property": "value", "value": peer},
+                       [{"id": {"type": "weight", "dim": d}, "property": "value", "value": w.get(d, 25)} for d in DIMS],
+                       {"id": "lang", "property": "value", "value": lang},
+                       {"id": "palette", "property": "value", "value": palette}],
+            "changedPropIds": ["url.pathname"]}
+    return client.post("/_dash-update-component", json=body)
+
+
+def content(client, path: str, search: str = "", **kw) -> dict:
+    got = page(client, path, search, **kw)
+    assert got.status_code == 200, got.data[:500]
+    return json.loads(got.data)["response"]["content"]["children"]
+
+
+def walk(node) -> Iterator[dict]:
+    if isinstance(node, dict):
+        if "props" in node:
+            yield node
+            yield from walk(node["props"].get("children"))
+        else:
+            for v in node.values():
+                yield from walk(v)
+    elif isinstance(node, list):
+        for n in node:
+            yield from walk(n)
+
+
+def by_id(node, ident: str) -> dict | None:
+    return next((n for n in walk(node) if n["props"].get("id") == ident), None)
+
+
+def text(node) -> str:
+    """Every string in the component tree, joined."""
+    out: list[str] = []
+
+    def go(n):
+        if isinstance(n, str):
+            out.append(n)
+        elif isinstance(n, (int, float)) and not isinstance(n, bool):
+            out.append(str(n))
+        elif isinstance(n, dict):
+            if "props" in n:
+                go(n["props"].get("children"))
+            else:
+                for v in n.values():
+                    go(v)
+        elif isinstance(n, list):
+            for x in n:
+                go(x)
+    go(node)
+    return " ".join(out)
+
+
+def rank_rows(node) -> list[dict]:
+    """The ranking table's rows: code, rank, composite and whether the office name is a link."""
+    rows = []
+    for n in walk(node):
+        if n["props"].get("className") == "rank-row":
+            cells = n["props"]["children"]
+            name = cells[1]["props"]["children"][0]
+            rows.append({"code": n["props"]["data-code"], "rank": cells[0]["props"]["children"],
+                         "composite": cells[2]["props"]["children"],
+                         "link": name.get("props", {}).get("href") if name.get("type") == "Link" else None})
+    return rows
+
+
+def links(node) -> list[str]:
+    return [n["props"]["href"] for n in walk(node) if n.get("type") == "Link"]
+
+
+def case_rows(client, request: dict | None = None, office: str | None = None):
+    """POST the case explorer's server-side row request; returns the Flask response."""
+    req = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}, **(request or {})}
+    body = {"output": "..cases-grid.getRowsResponse...cases-total.children..",
+            "outputs": [{"id": "cases-grid", "property": "getRowsResponse"},
+                        {"id": "cases-total", "property": "children"}],
+            "inputs": [{"id": "cases-grid", "property": "getRowsRequest", "value": req}],
+            "state": [{"id": "cases-office", "property": "data", "value": office}],
+            "changedPropIds": ["cases-grid.getRowsRequest"]}
+    return client.post("/_dash-update-component", json=body)
+
+
+def cases(client, request: dict | None = None, office: str | None = None) -> dict:
+    got = case_rows(client, request, office)
+    assert got.status_code == 200, got.data[:500]
+    return json.loads(got.data)["response"]["cases-grid"]["getRowsResponse"]
