@@ -112,14 +112,17 @@ def create_app(*, db: str, ops_path: str | None = None, warm: bool = False) -> d
                                                        placeholder="12-31", persistence=True,
                                                        persistence_type="session")),
                 _control("method", dcc.Dropdown(id=ids.METHOD, value=config.scoring.method, clearable=False,
+                                                options=_options("method", METHODS, "zh"),
                                                 persistence=True, persistence_type="session")),
                 _control("peer", dcc.Dropdown(id=ids.PEER, value="siblings", clearable=False,
+                                              options=_options("peer", PEERS, "zh"),
                                               persistence=True, persistence_type="session")),
                 _control("lang", dcc.RadioItems(id=ids.LANG, value="zh", inline=True, persistence=True,
                                                 persistence_type="local",
                                                 options=[{"label": "中文", "value": "zh"},
                                                          {"label": "English", "value": "en"}])),
                 _control("palette", dcc.Dropdown(id=ids.PALETTE, value="viridis", clearable=False,
+                                                 options=_options("palette", PALETTES, "zh"),
                                                  persistence=True, persistence_type="local")),
                 html.Details(className="whatif", children=[
                     html.Summary(id=f"{ids.LABEL}-weights"),
@@ -155,9 +158,7 @@ def create_app(*, db: str, ops_path: str | None = None, warm: bool = False) -> d
         nav = [dcc.Link(t(k, lang), href=h, className="nav-link") for k, h in links]
         return (t("title", lang), nav, *[t(f"ctl.{k}", lang) for k in CONTROL_LABELS],
                 *[t(f"dim.{d}", lang) for d in DIMENSIONS],
-                [{"label": t(f"method.{m}", lang), "value": m} for m in METHODS],
-                [{"label": t(f"peer.{p}", lang), "value": p} for p in ("siblings", "configured")],
-                [{"label": t(f"palette.{p}", lang), "value": p} for p in ("viridis", "cividis", "okabe")],
+                _options("method", METHODS, lang), _options("peer", PEERS, lang), _options("palette", PALETTES, lang),
                 t("ctl.reset", lang))
 
     @app.callback(Output({"type": ids.WEIGHT, "dim": ALL}, "value"), Input(ids.WEIGHTS_RESET, "n_clicks"),
@@ -337,6 +338,16 @@ def create_app(*, db: str, ops_path: str | None = None, warm: bool = False) -> d
         threading.Thread(target=_warm, args=(store, ops, config, cache), daemon=True, name="ipdash-warm").start()
     app.cache = cache
     return app
+
+
+PEERS = ("siblings", "configured")
+PALETTES = ("viridis", "cividis", "okabe")
+
+
+def _options(kind: str, values, lang: str) -> list[dict]:
+    """Options of a drop-down in `lang`; given in the layout too, so a persisted value is never
+    checked against an empty list of options."""
+    return [{"label": t(f"{kind}.{v}", lang), "value": v} for v in values]
 
 
 def _control(key: str, widget) -> html.Div:

@@ -249,8 +249,10 @@ def monitor_page(v: dict, lang: str, palette: str, status: str | None) -> html.D
     grid = dag.AgGrid(
         id=ids.MONITOR_GRID, rowData=rows,
         columnDefs=[{"field": c, "headerName": t(h, lang),
-                     **({"cellRenderer": "markdown"} if c == "case_no" else {}),
-                     **({"type": "numericColumn"} if c in ("days_left", "age_days", "limit_used") else {})}
+                     **({"cellRenderer": "markdown", "minWidth": 210} if c == "case_no" else {}),
+                     **({"type": "numericColumn"} if c in ("days_left", "age_days", "limit_used") else {}),
+                     **({"valueFormatter": {"function": "params.value == null ? '' : params.value + '%'"}}
+                        if c == "limit_used" else {})}
                     for c, h in header.items()],
         defaultColDef={"sortable": True, "resizable": True, "filter": True},
         columnSize="responsiveSizeToFit", className="ag-theme-alpine",
@@ -291,13 +293,14 @@ def cases_page(lang: str, office: str | None) -> html.Div:
     return html.Div([
         html.H2(t("nav.cases", lang) + (f" · {office}" if office else "")),
         dcc.Store(id=ids.CASES_OFFICE, data=office),
-        html.P(id=ids.CASES_TOTAL, className="note"),
+        html.P([html.Span(id=ids.CASES_TOTAL, className="count"), " ", t("case.total", lang)], className="note"),
         dag.AgGrid(
             id=ids.CASES_GRID, rowModelType="infinite",
             columnDefs=[{"field": c, "headerName": t(f"case.{c}", lang),
                          "filter": "agDateColumnFilter" if c.endswith("_date") else "agTextColumnFilter",
                          "filterParams": {"buttons": ["apply", "reset"], "maxNumConditions": 1},
-                         **({"cellRenderer": "markdown"} if c == "case_no" else {})} for c in cols],
+                         **({"cellRenderer": "markdown", "minWidth": 210} if c == "case_no" else {}),
+                         **({"minWidth": 150} if c == "office_name" else {})} for c in cols],
             defaultColDef={"sortable": True, "resizable": True},
             dashGridOptions={"cacheBlockSize": 100, "maxBlocksInCache": 10, "rowBuffer": 0,
                              "infiniteInitialRowCount": 1, "pagination": True, "paginationPageSize": 100},

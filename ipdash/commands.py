@@ -92,7 +92,7 @@ def _serve(args: argparse.Namespace) -> int:
     store = Store(args.db)
     if not store.exists:
         raise BadInput(f"no store at {store.path}; run `ipdash demo` or `ipdash ingest` first")
-    app = create_app(db=str(store.path))
+    app = create_app(db=str(store.path), warm=True)
     print(f"ipdash serving on http://{args.host}:{args.port}/", file=sys.stderr)
     app.run(host=args.host, port=args.port, debug=False)
     return EXIT_OK

@@ -78,13 +78,15 @@ class Archives:
 
 
 def load_archives(con: duckdb.DuckDBPyConnection, peers: pl.DataFrame, *, year: int, as_of: dt.date) -> Archives:
-    facts = con.sql(f"SELECT unit, appraisal_total, grade FROM ({sql('case_facts')}) AS cf "
+    # Ordered by case within each office: the bootstrap picks archives by position, so the order must
+    # not depend on how DuckDB's parallel scan happened to return them (same seed, same intervals).
+    facts = con.sql(f"SELECT unit, office_code, case_no, appraisal_total, grade FROM ({sql('case_facts')}) AS cf "
                     "WHERE closed_in_year AND appraised", params={"year": year, "as_of": as_of}).pl()
     national = scalar(con, "SELECT office_code FROM offices WHERE level = 'national'")
     nat = facts.filter(pl.col("unit") == national)["appraisal_total"]
     index = {c: i for i, c in enumerate(peers["office_code"].to_list())}
     mine = facts.filter(pl.col("unit").is_in(list(index))).with_columns(
-        pl.col("unit").replace_strict(index, return_dtype=pl.Int64).alias("i")).sort("i")
+        pl.col("unit").replace_strict(index, return_dtype=pl.Int64).alias("i")).sort("i", "office_code", "case_no")
     office = mine["i"].to_numpy()
     total = mine["appraisal_total"].to_numpy().astype(float)
     grade = mine["grade"].to_numpy()

@@ -198,3 +198,23 @@ def test_parametric_bootstrap_gives_similar_intervals_to_the_exact_one(golden: S
         assert a["rank"] == b["rank"]
         assert abs(a["rank_interval"][0] - b["rank_interval"][0]) <= 1
         assert abs(a["rank_interval"][1] - b["rank_interval"][1]) <= 1
+
+
+def test_archives_reach_the_bootstrap_in_case_order(golden_metrics) -> None:
+    """The Monte Carlo resamples archives by position, so their order must be fixed (by office, then
+    case), not whatever order a parallel scan returns: the same seed must give the same intervals."""
+    from metrics.ranking import load_archives, peer_set
+
+    config = default_config()
+    with contextlib.closing(golden_metrics.reader()) as con:
+        table = compute_indicators(con, config, year=2024)
+        peers, _ = peer_set(table.frame, level="provincial", within=None, config=config)
+        got = load_archives(con, peers, year=2024, as_of=dt.date(2024, 12, 31))
+        codes = peers["office_code"].to_list()
+        for i, code in enumerate(codes):
+            expected = [float(t) for (t,) in con.execute(
+                f"SELECT appraisal_total FROM ({sql('case_facts')}) WHERE closed_in_year AND appraised "
+                "AND unit = $u ORDER BY office_code, case_no", {"year": 2024, "as_of": dt.date(2024, 12, 31),
+                                                                 "u": code}).fetchall()]
+            assert got.total[got.office == i].tolist() == expected, code
+        assert got.office.size == 15

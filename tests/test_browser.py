@@ -1,0 +1,173 @@
+"""Browser tests: headless Debian chromium through chromium-driver, driven by dash[testing]'s dash_duo.
+
+They click through the dashboard as a user would: sign in, open the overview, drill from the nation
+to a county office and back, open an office profile and a case, switch the language, and check that
+the numbers on the screen are those of `ipdash scores`. CI installs chromium (.ci/run) and sets
+IPDASH_REQUIRE_BROWSER=1, so there a missing browser fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from access.opstore import OpStore
+from access.users import add_user
+from dashboard.app import create_app
+from tests.conftest import ipdash_cli
+
+pytestmark = pytest.mark.browser
+
+if not (shutil.which("chromedriver") and shutil.which("chromium")):
+    if os.environ.get("IPDASH_REQUIRE_BROWSER") == "1":
+        raise RuntimeError("IPDASH_REQUIRE_BROWSER=1 but chromium/chromedriver are not installed")
+    pytest.skip("no chromium/chromedriver here: apt-get install chromium chromium-driver fonts-noto-cjk "
+                "(CI does)", allow_module_level=True)
+
+PASSWORD = "browser-test-password"
+
+
+@pytest.fixture
+def site(golden_metrics, tmp_path, monkeypatch):
+    monkeypatch.setenv("IPDASH_SECRET_KEY", "browser-test-secret")
+    ops = OpStore(tmp_path / "ops.sqlite")
+    add_user(ops, username="leader", role="national_leader", password=PASSWORD)
+    add_user(ops, username="p3", role="provincial", password=PASSWORD, scope_code="130000", scope_level="provincial")
+    return create_app(db=str(golden_metrics.path), ops_path=str(ops.path))
+
+
+def start(dash_duo, app) -> str:
+    """Serve `app`; the root redirects to the login page, so Dash's wait for its entry point is skipped."""
+    dash_duo.start_server(app, navigate=False)
+    return dash_duo.server.url.rstrip("/")
+
+
+def sign_in(dash_duo, base: str, user: str) -> None:
+    dash_duo.driver.get(base + "/login")
+    dash_duo.find_element("#username").send_keys(user)
+    dash_duo.find_element("#password").send_keys(PASSWORD)
+    dash_duo.find_element("button[type=submit]").click()
+    dash_duo.wait_for_element("#ranking", timeout=60)
+
+
+def settled(dash_duo) -> None:
+    dash_duo.wait_for_no_elements('[data-dash-is-loading="true"]', timeout=60)
+
+
+def rows(dash_duo) -> dict[str, dict]:
+    out = {}
+    for tr in dash_duo.find_elements("#ranking tr.rank-row"):
+        cells = tr.find_elements("css selector", "td")
+        out[tr.get_attribute("data-code")] = {"rank": cells[0].text, "composite": cells[2].text}
+    return out
+
+
+def click_link(dash_duo, text: str) -> None:
+    dash_duo.driver.find_element("link text", text).click()
+
+
+def scores(db, *args: str) -> dict[str, dict]:
+    got = json.loads(ipdash_cli("scores", "--db", str(db), "--year", "2024", "--json", *args).stdout)
+    return {o["office_code"]: o for o in got["offices"]}
+
+
+def fmt(x) -> str:
+    return "—" if x is None else f"{x:,.1f}"
+
+
+def choose_year(dash_duo, year: int) -> None:
+    dash_duo.select_dcc_dropdown("#year", value=str(year))
+    settled(dash_duo)
+
+
+def test_drill_down_profile_case_and_language(dash_duo, site, golden_metrics) -> None:
+    base = start(dash_duo, site)
+    sign_in(dash_duo, base, "leader")
+    choose_year(dash_duo, 2024)
+    dash_duo.wait_for_text_to_equal("#place-title", "国家知识产权局", timeout=30)
+    national = scores(golden_metrics.path)
+    shown = rows(dash_duo)
+    assert {c: r["composite"] for c, r in shown.items()} == {c: fmt(o["composite"]) for c, o in national.items()}
+    assert {c: r["rank"] for c, r in shown.items()} == {c: str(o["rank"] or "—") for c, o in national.items()}
+
+    # Nation -> province -> prefecture -> county, each a URL of its own.
+    click_link(dash_duo, "P3 省局")
+    dash_duo.wait_for_text_to_equal("#place-title", "P3 省局", timeout=30)
+    assert dash_duo.driver.current_url.endswith("/place/130000")
+    prefectures = scores(golden_metrics.path, "--level", "prefecture", "--within", "130000")
+    settled(dash_duo)
+    assert {c: r["composite"] for c, r in rows(dash_duo).items()} == \
+        {c: fmt(o["composite"]) for c, o in prefectures.items()}
+    click_link(dash_duo, "P3 甲市局")
+    dash_duo.wait_for_text_to_equal("#place-title", "P3 甲市局", timeout=30)
+    click_link(dash_duo, "P3 甲县局")
+    dash_duo.wait_for_element("#profile-title", timeout=30)
+    assert dash_duo.driver.current_url.endswith("/office/130101")
+    county = scores(golden_metrics.path, "--level", "county", "--within", "130100")["130101"]
+    dash_duo.wait_for_text_to_equal("#profile-composite", fmt(county["composite"]), timeout=30)
+    assert dash_duo.find_element("#profile-rank").text == str(county["rank"] or "—")
+
+    # The back button returns to the prefecture, then to the province.
+    dash_duo.driver.back()
+    dash_duo.wait_for_text_to_equal("#place-title", "P3 甲市局", timeout=30)
+    dash_duo.driver.back()
+    dash_duo.wait_for_text_to_equal("#place-title", "P3 省局", timeout=30)
+
+    # A provincial office's profile, its numbers equal to the national ranking of provinces.
+    dash_duo.driver.get(base + "/office/110000")
+    dash_duo.wait_for_element("#profile-composite", timeout=30)
+    choose_year(dash_duo, 2024)
+    dash_duo.wait_for_text_to_equal("#profile-composite", fmt(national["110000"]["composite"]), timeout=30)
+    interval = national["110000"]["rank_interval"]
+    assert dash_duo.find_element("#profile-interval").text == f"{interval[0]}–{interval[1]}"
+
+    # Switch to English: labels change, numbers do not.
+    english = dash_duo.find_element("#lang input[value='en']")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView(); arguments[0].click();", english)
+    dash_duo.wait_for_text_to_equal("#label-year", "Year", timeout=30)
+    settled(dash_duo)
+    assert "Office profile" in dash_duo.find_element("#profile-title").text
+    assert dash_duo.find_element("#profile-composite").text == fmt(national["110000"]["composite"])
+
+    # A case from the case explorer (server-side rows), with its timeline.
+    dash_duo.driver.get(base + "/cases?office=110100")
+    dash_duo.wait_for_element("#cases-grid .ag-row a", timeout=60)
+    link = dash_duo.find_elements("#cases-grid .ag-row a")[0]
+    case_no = link.text
+    link.click()
+    dash_duo.wait_for_element("#case-title", timeout=30)
+    assert case_no in dash_duo.find_element("#case-title").text
+    assert "Deadline" in dash_duo.find_element("#case-fields").text
+    assert not dash_duo.get_logs() or all(e["level"] != "SEVERE" for e in dash_duo.get_logs())
+
+
+def test_a_provincial_browser_session_never_shows_another_province(dash_duo, site) -> None:
+    base = start(dash_duo, site)
+    sign_in(dash_duo, base, "p3")
+    choose_year(dash_duo, 2024)
+    dash_duo.wait_for_text_to_equal("#place-title", "P3 省局", timeout=30)
+    seen = [dash_duo.driver.find_element("tag name", "body").text]
+    assert set(rows(dash_duo)) == {"130100", "130200"}
+    # The nation's page: every province as a ranking row, but no way below the other rows.
+    click_link(dash_duo, "国家 · 国家知识产权局")
+    dash_duo.wait_for_text_to_equal("#place-title", "国家知识产权局", timeout=30)
+    settled(dash_duo)
+    assert set(rows(dash_duo)) == {"110000", "120000", "130000"}
+    hrefs = [a.get_attribute("href") for a in dash_duo.find_elements("#content a")]
+    assert not [h for h in hrefs if "/110" in h or "/120" in h], hrefs
+    # Typed-in addresses of another province show nothing of it.
+    for path in ("/place/120000", "/office/120100", "/monitor?office=110000", "/case/110100/P1b1-01",
+                 "/cases?office=120000"):
+        dash_duo.driver.get(base + path)
+        dash_duo.wait_for_element("#content", timeout=30)
+        settled(dash_duo)
+        seen.append(dash_duo.driver.find_element("tag name", "body").text)
+    dash_duo.driver.get(base + "/cases")
+    dash_duo.wait_for_element("#cases-grid .ag-row", timeout=60)
+    seen.append(dash_duo.find_element("#cases-grid").text)
+    page_text = "\n".join(seen)
+    for marker in ("P1 市局", "P1 县局", "P2 市局", "P2 县局", "110100", "120100", "P1b1", "P2a1"):
+        assert marker not in page_text, marker
