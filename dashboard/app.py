@@ -23,7 +23,7 @@ from flask_login import current_user
 
 from access import audit
 from access.opstore import OpStore, default_path
-from dashboard import charts, data, ids, pages, views
+from dashboard import charts, data, ids, inspection_page, pages, views
 from dashboard.audit_page import init_audit_page
 from dashboard.auth import init_auth, role_label
 from dashboard.cache import VersionedCache
@@ -154,7 +154,8 @@ def create_app(*, db: str, ops_path: str | None = None, warm: bool = False) -> d
         user = current_user.user
         links = ([("nav.archives", "/archives"), ("nav.cases", "/cases")] if user.role == "inspector" else
                  [("nav.overview", "/"), ("nav.monitor", "/monitor"), ("nav.cases", "/cases"),
-                  ("nav.report", "/report")]) + [("nav.methodology", "/methodology")]
+                  ("nav.report", "/report")]) + ([("nav.inspection", "/inspection")] if user.national else []) \
+            + [("nav.methodology", "/methodology")]
         nav = [dcc.Link(t(k, lang), href=h, className="nav-link") for k, h in links]
         return (t("title", lang), nav, *[t(f"ctl.{k}", lang) for k in CONTROL_LABELS],
                 *[t(f"dim.{d}", lang) for d in DIMENSIONS],
@@ -209,6 +210,13 @@ def create_app(*, db: str, ops_path: str | None = None, warm: bool = False) -> d
             return pages.methodology_page(config, _meta(v), lang)
         if head == "report":
             return _report(lang)
+        if head == "inspection" and v.user.national:
+            if len(parts) == 2:
+                return inspection_page.plan_page(ops, store, parts[1], lang, v.user.admin)
+            return inspection_page.plans_page(ops, views.years(v), views.tree(v).national or "", lang, v.user.admin)
+        if head == "inspection":
+            audit.record(ops, actor=v.user.username, action="access.denied", detail={"what": path})
+            return pages.denied(lang)
         return html.P("404", className="error")
 
     def _meta(v: views.Viewer) -> dict:
@@ -223,7 +231,8 @@ def create_app(*, db: str, ops_path: str | None = None, warm: bool = False) -> d
         cols = [("office_code", "case.office_code"), ("name", "case.office_name"), ("case_no", "case.case_no"),
                 ("case_kind", "case.case_kind"), ("accepted_date", "case.accepted_date"),
                 ("closed_date", "case.closed_date"), ("closing_type", "case.closing_type")]
-        return html.Div([html.H2(t("archives.title", lang)), dag.AgGrid(
+        return html.Div([html.H2(t("archives.title", lang)),
+                         inspection_page.inspector_block(ops, store, v.user.scope_code or "", lang), dag.AgGrid(
             id=ids.ARCHIVES_TABLE, rowData=rows, className="ag-theme-alpine", columnSize="responsiveSizeToFit",
             columnDefs=[{"field": c, "headerName": t(h, lang), **({"cellRenderer": "markdown"} if c == "case_no"
                                                                    else {})} for c, h in cols],
@@ -334,6 +343,7 @@ def create_app(*, db: str, ops_path: str | None = None, warm: bool = False) -> d
         path = jobs.take(current_user.user.username)
         return "100", "完成 · done", True, dcc.send_file(str(path))
 
+    inspection_page.init_inspection(app, store=store, ops=ops, viewer=viewer)
     if warm:
         threading.Thread(target=_warm, args=(store, ops, config, cache), daemon=True, name="ipdash-warm").start()
     app.cache = cache

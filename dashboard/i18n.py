@@ -15,7 +15,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "nav.overview": ("总览", "Overview"), "nav.monitor": ("过程监控", "Monitoring"),
     "nav.cases": ("案件查询", "Case explorer"), "nav.methodology": ("评估方法", "Methodology"),
     "nav.report": ("年度报告", "Annual report"), "nav.archives": ("我的评查案卷", "My archives"),
-    "nav.audit": ("审计日志", "Audit log"), "nav.public": ("公开结果", "Published results"),
+    "nav.inspection": ("随机抽查", "Inspection"), "nav.audit": ("审计日志", "Audit log"), "nav.public": ("公开结果", "Published results"),
     "nav.logout": ("退出", "Sign out"),
     "ctl.year": ("年度", "Year"), "ctl.as_of": ("截至日期", "As of"), "ctl.method": ("标准化方法", "Scoring method"),
     "ctl.peer": ("比较范围", "Peer group"), "ctl.lang": ("语言", "Language"), "ctl.palette": ("配色", "Palette"),

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from ingest.apply import Counts, apply_rows
 from ingest.contract import KINDS, Contract, default_contract
-from ingest.parse import META, Parsed, finish_appraisals, parse
+from ingest.parse import ERROR_SCHEMA, META, Parsed, finish_appraisals, parse
 from ingest.readers import RawTable, RefusedFile, read_any
 from queries.store import Store, scalar
 
@@ -108,9 +108,40 @@ def _write_rejects(path: Path, quarantine: pl.DataFrame) -> None:
     tmp.replace(path)
 
 
+@dataclass(frozen=True)
+class Assignment:
+    """What one inspector may record: their id and the (office_code, case_no) assigned to them.
+
+    Given to `ingest` for an upload from the web, every other row is rejected with the reason."""
+
+    inspector_id: str
+    archives: frozenset[tuple[str, str]]
+
+
+def _outside_assignment(frame: pl.DataFrame, only: Assignment) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows the inspector may record, errors for the others)."""
+    from ingest.apply import _errors
+
+    if not frame.height:
+        return frame, pl.DataFrame(schema=ERROR_SCHEMA)
+    pairs = pl.DataFrame(sorted(only.archives), schema=["office_code", "case_no"], orient="row")
+    assigned = frame.select("office_code", "case_no").join(pairs.with_columns(pl.lit(True).alias("_ok")),
+                                                           on=["office_code", "case_no"], how="left")["_ok"]
+    not_assigned = assigned.is_null()
+    other = frame["inspector_id"] != only.inspector_id
+    errors = pl.concat([
+        _errors(frame.filter(not_assigned), "case_no", "该案卷未分配给您 / this archive is not assigned to you"),
+        _errors(frame.filter(~not_assigned & other), "inspector_id",
+                f"只能以本人身份（{only.inspector_id}）录入 / you may record only as {only.inspector_id}"),
+    ])
+    return frame.filter(~not_assigned & ~other), errors
+
+
 def ingest(store: Store, kind: str, paths: list[str], *, progress: bool = True,
-           contract: Contract | None = None) -> Summary:
-    """Ingest `paths` as `kind` into `store`; raise RefusedFile when a file cannot be read at all."""
+           contract: Contract | None = None, only: Assignment | None = None) -> Summary:
+    """Ingest `paths` as `kind` into `store`; raise RefusedFile when a file cannot be read at all.
+
+    `only` (appraisals from the web): rows outside that inspector's assignment are rejected."""
     if kind not in KINDS:
         raise RefusedFile(f"unknown kind '{kind}'; use one of {', '.join(KINDS)}")
     contract = contract or default_contract()
@@ -133,16 +164,19 @@ def ingest(store: Store, kind: str, paths: list[str], *, progress: bool = True,
         for table, p in tqdm(list(zip(tables, parsed)), desc=f"写入 applying {kind}", unit="file",
                              file=sys.stderr, disable=not progress or total < 20_000, leave=False):
             good = finish_appraisals(p.typed, contract) if kind == "appraisals" else p.typed
+            refused = pl.DataFrame(schema=ERROR_SCHEMA)
+            if only is not None and kind == "appraisals":
+                good, refused = _outside_assignment(good, only)
             applied = apply_rows(con, kind=kind, frame=good, key=list(spec.key), sha=table.sha256,
                                  run_id=run_id, contract=contract)
             c = applied.counts
             c.read = p.typed.height + p.rejected_rows.height
-            c.rejected += p.rejected_rows.height
+            c.rejected += p.rejected_rows.height + refused.height
             result = FileResult(table.path, table.sha256, table.format, table.encoding, table.sheets,
                                 table.skipped_sheets, table.ignored_columns, p.blank_rows, c)
             results.append(result)
             counts.add(c)
-            errors = pl.concat([p.errors, applied.errors])
+            errors = pl.concat([p.errors, refused, applied.errors])
             if errors.height:
                 quarantine.append(_quarantine_rows(table, errors, run_id, kind))
             reconciled = c.loaded + c.updated + c.unchanged + c.rejected + c.duplicate_in_file

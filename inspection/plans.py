@@ -22,6 +22,9 @@ from inspection.draw import Item, make_manifest, manifest_sha256, population_fil
 from queries.loader import in_subtree
 from queries.store import Store, rows
 
+PUBLICATION_SCHEMA = """CREATE TABLE IF NOT EXISTS publications (
+    plan_id TEXT PRIMARY KEY, draw_id TEXT NOT NULL, published_at TEXT NOT NULL, published_by TEXT NOT NULL,
+    results TEXT NOT NULL)"""
 PLAN_SCHEMA = [
     """CREATE TABLE IF NOT EXISTS plans (
         plan_id TEXT PRIMARY KEY, spec TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
@@ -30,6 +33,7 @@ PLAN_SCHEMA = [
         draw_id TEXT PRIMARY KEY, plan_id TEXT NOT NULL, seed TEXT NOT NULL, manifest TEXT NOT NULL,
         manifest_sha256 TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
         voided_at TEXT, voided_by TEXT, void_reason TEXT)""",
+    PUBLICATION_SCHEMA,
 ]
 DEFAULTS = {"population": "closed_in_year", "strata": ["office_code", "case_kind"],
             "rule": {"kind": "ratio", "ratio": 0.05, "min_per_stratum": 2, "max_per_stratum": 20},
@@ -202,3 +206,28 @@ def archives_of_inspector(ops: OpStore, inspector_id: str) -> list[tuple[str, st
         offices = {a["office_code"] for a in manifest["assignments"] if a["inspector_id"] == inspector_id}
         out += [(s["office_code"], s["case_no"]) for s in manifest["sample"] if s["office_code"] in offices]
     return sorted(set(out))
+
+
+def list_plans(ops: OpStore) -> list[dict]:
+    """Every plan with its lock, its draws (standing and voided) and whether it is published."""
+    _ensure(ops)
+    plans = [dict(r) for r in ops.read("SELECT plan_id, spec, created_at, created_by, locked_at, population_sha256 "
+                                       "FROM plans ORDER BY created_at DESC, plan_id")]
+    draws = [dict(r) for r in ops.read("SELECT draw_id, plan_id, seed, manifest_sha256, created_at, created_by, "
+                                       "voided_at, voided_by, void_reason FROM draws ORDER BY draw_id")]
+    published = {r["plan_id"]: r["published_at"] for r in ops.read("SELECT plan_id, published_at FROM publications")}
+    for p in plans:
+        p["spec"] = json.loads(p["spec"])
+        p["draws"] = [d for d in draws if d["plan_id"] == p["plan_id"]]
+        p["published_at"] = published.get(p["plan_id"])
+    return plans
+
+
+def standing_assignments(ops: OpStore, inspector_id: str) -> list[tuple[str, str]]:
+    """(plan_id, draw_id) of every standing draw that assigns archives to `inspector_id`."""
+    _ensure(ops)
+    out = []
+    for row in ops.read("SELECT plan_id, draw_id, manifest FROM draws WHERE voided_at IS NULL ORDER BY draw_id"):
+        if any(a["inspector_id"] == inspector_id for a in json.loads(row["manifest"])["assignments"]):
+            out.append((row["plan_id"], row["draw_id"]))
+    return out

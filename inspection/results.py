@@ -16,13 +16,10 @@ from pathlib import Path
 from access import audit
 from access.opstore import OpStore
 from inspection.draw import read_population
-from inspection.plans import PlanError, _ensure
+from inspection.plans import PUBLICATION_SCHEMA, PlanError, _ensure
 from metrics.indicators import clopper_pearson
 from queries.store import Store, rows
 
-PUBLICATION_SCHEMA = """CREATE TABLE IF NOT EXISTS publications (
-    plan_id TEXT PRIMARY KEY, draw_id TEXT NOT NULL, published_at TEXT NOT NULL, published_by TEXT NOT NULL,
-    results TEXT NOT NULL)"""
 
 
 def standing_draw(ops: OpStore, plan_id: str) -> dict:

@@ -1,0 +1,487 @@
+"""Random-inspection pages (SPEC §4): plans with a population preview, the draw in front of witnesses,
+results and publication for administrators; checklist download, upload and online entry for inspectors.
+
+Every action is checked on the server in its callback (administrators only for plans, draws and
+publication; an inspector records only the archives assigned to them, as themselves) and written to
+the audit log by the functions of `inspection/`. Appraisals from the web go through the same
+validated ingest as `ipdash ingest appraisals`, so the same cell-by-cell checks apply; the analytic
+store is written only through that ingest's locked copy-aside publisher.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import tempfile
+from pathlib import Path
+
+import dash_ag_grid as dag
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+from flask_login import current_user
+
+from access import audit
+from access.opstore import OpStore
+from dashboard.i18n import num, pct
+from ingest.contract import default_contract
+from ingest.readers import RefusedFile
+from ingest.run import Assignment, ingest
+from inspection.checklist import VETO_LABELS, assigned_archives, write_checklist
+from inspection.draw import DrawError, stratum_sizes
+from inspection.plans import (PlanError, STRATA_COLUMNS, archives_of_inspector, create_plan, list_plans,
+                              lock_plan, parse_plan, population_items, run_draw, standing_assignments, void_draw)
+from inspection.results import draw_results, publish, standing_draw
+from queries.store import Store, StoreError
+
+FAILURES = (PlanError, DrawError, StoreError, RefusedFile, OSError, ValueError)
+
+
+def L(zh: str, en: str, lang: str) -> str:   # noqa: N802 - a label in the page's language
+    return en if lang == "en" else zh
+
+
+def plan_toml(*, plan_id, year, scope, strata, rule, ratio, minimum, maximum, confidence, tolerable, expected,
+              per_office, cap, exclude) -> str:
+    """The plan form as the TOML `ipdash plan create` reads (json.dumps writes valid TOML strings)."""
+    lines = []
+    if plan_id:
+        lines.append(f"plan_id = {json.dumps(str(plan_id).strip())}")
+    lines += [f"year = {int(year)}", f"scope = {json.dumps(str(scope or '').strip())}",
+              f"strata = {json.dumps(list(strata or []))}", "", "[rule]", f"kind = {json.dumps(rule)}"]
+    if rule == "ratio":
+        lines += [f"ratio = {float(ratio)}", f"min_per_stratum = {int(minimum)}", f"max_per_stratum = {int(maximum)}"]
+    else:
+        lines += [f"confidence = {float(confidence)}", f"tolerable = {float(tolerable)}", f"expected = {float(expected)}"]
+    lines += ["", "[inspectors]", f"per_office = {int(per_office)}", f"workload_cap = {int(cap)}",
+              f"exclude = {json.dumps(list(exclude or []))}"]
+    return "\n".join(lines) + "\n"
+
+
+def preview(store: Store, text: str) -> dict:
+    """Population and sample size per stratum of a plan that is not yet created or locked."""
+    plan = parse_plan(text)
+    items = population_items(store, plan)
+    sizes = stratum_sizes(items, plan["rule"])
+    return {"plan": plan, "population": len(items), "sample": sum(s["sample"] for s in sizes.values()),
+            "strata": sizes}
+
+
+def _number(id_, value, **kw):
+    return dcc.Input(id=id_, type="number", value=value, debounce=True, className="num-input", **kw)
+
+
+def _field(label: str, widget) -> html.Div:
+    return html.Div(className="field", children=[html.Label(label), widget])
+
+
+def plans_page(ops: OpStore, years: list[int], national_code: str, lang: str, admin: bool) -> html.Div:
+    plans = list_plans(ops)
+    rows = [html.Tr([
+        html.Td(dcc.Link(p["plan_id"], href=f"/inspection/{p['plan_id']}")), html.Td(p["spec"]["year"]),
+        html.Td(p["spec"]["scope"]), html.Td(p["created_at"][:16].replace("T", " ")),
+        html.Td((p["population_sha256"] or "")[:12] or L("未锁定", "not locked", lang), className="mono"),
+        html.Td(", ".join(d["draw_id"] + (" ✕" if d["voided_at"] else "") for d in p["draws"]) or "—"),
+        html.Td(p["published_at"][:10] if p["published_at"] else "—")]) for p in plans]
+    table = html.Table(className="ranking compact", id="plans-table", children=[
+        html.Thead(html.Tr([html.Th(L(*h, lang)) for h in (("计划", "Plan"), ("年度", "Year"), ("范围", "Scope"),
+                                                          ("创建", "Created"), ("总体 SHA-256", "Population SHA-256"),
+                                                          ("抽取", "Draws"), ("公开", "Published"))])),
+        html.Tbody(rows)])
+    parts = [html.H2(L("随机抽查（双随机、一公开）", "Random inspection (double random, one public)", lang)),
+             html.Section(className="card", children=[html.H3(L("抽查计划", "Plans", lang)),
+                                                      table if rows else html.P(L("暂无计划", "No plans yet", lang))])]
+    if admin:
+        default_year = years[-1] if years else dt.date.today().year - 1
+        parts.append(html.Section(className="card plan-form", children=[
+            html.H3(L("新建抽查计划", "New plan", lang)),
+            html.Div(className="fields", children=[
+                _field(L("计划编号（可空）", "Plan id (optional)", lang), dcc.Input(id="plan-id", type="text")),
+                _field(L("年度", "Year", lang), dcc.Dropdown(id="plan-year", value=default_year, clearable=False,
+                                                           options=[{"label": str(y), "value": y} for y in years])),
+                _field(L("范围（机构代码）", "Scope (office code)", lang),
+                       dcc.Input(id="plan-scope", type="text", value=national_code)),
+                _field(L("分层", "Strata", lang), dcc.Checklist(id="plan-strata", value=["office_code", "case_kind"],
+                                                              options=sorted(STRATA_COLUMNS), inline=True)),
+                _field(L("样本量规则", "Sample-size rule", lang), dcc.RadioItems(
+                    id="plan-rule", value="ratio", inline=True,
+                    options=[{"label": L("比例", "Ratio", lang), "value": "ratio"},
+                             {"label": L("统计抽样", "Attribute sampling", lang), "value": "statistical"}])),
+                _field(L("比例", "Ratio", lang), _number("plan-ratio", 0.05, min=0.001, max=1, step=0.005)),
+                _field(L("每层最少", "Min per stratum", lang), _number("plan-min", 2, min=1, step=1)),
+                _field(L("每层最多", "Max per stratum", lang), _number("plan-max", 20, min=1, step=1)),
+                _field(L("置信度", "Confidence", lang), _number("plan-confidence", 0.95, min=0.5, max=0.999, step=0.01)),
+                _field(L("可容忍偏差率", "Tolerable rate", lang), _number("plan-tolerable", 0.05, min=0.001, max=0.5,
+                                                                          step=0.01)),
+                _field(L("预期偏差率", "Expected rate", lang), _number("plan-expected", 0.0, min=0, max=0.5, step=0.005)),
+                _field(L("每机构评查人员", "Inspectors per office", lang), _number("plan-per-office", 2, min=1, step=1)),
+                _field(L("每人最多机构数", "Workload cap (offices)", lang), _number("plan-cap", 6, min=1, step=1)),
+                _field(L("回避规则", "Conflict rules", lang), dcc.Checklist(
+                    id="plan-exclude", value=["own_office", "own_province"], inline=True,
+                    options=[{"label": L("本机构", "own office", lang), "value": "own_office"},
+                             {"label": L("本省", "own province", lang), "value": "own_province"}])),
+            ]),
+            html.Div(className="buttons", children=[
+                html.Button(L("预览总体与样本量", "Preview population and sample", lang), id="plan-preview-button",
+                            n_clicks=0, className="button secondary"),
+                html.Button(L("创建计划", "Create plan", lang), id="plan-create-button", n_clicks=0,
+                            className="button")]),
+            html.Div(id="plan-message", role="status"),
+            html.Div(id="plan-preview"),
+        ]))
+    return html.Div(parts)
+
+
+def preview_block(got: dict, lang: str) -> html.Div:
+    strata = sorted(got["strata"].items(), key=lambda kv: -kv[1]["population"])
+    shown = strata[:40]
+    return html.Div(id="plan-preview-result", children=[
+        html.P(L(f"总体 {got['population']:,} 件，{len(strata)} 层，样本共 {got['sample']:,} 件（尚未锁定，可修改）",
+                 f"Population {got['population']:,} archives in {len(strata)} strata; sample {got['sample']:,} "
+                 "(not locked: you may still change the plan)", lang), className="count"),
+        html.Table(className="ranking compact", children=[
+            html.Thead(html.Tr([html.Th(L("层", "Stratum", lang)), html.Th(L("总体", "Population", lang)),
+                                html.Th(L("样本", "Sample", lang))])),
+            html.Tbody([html.Tr([html.Td(k), html.Td(num(v["population"], lang), className="num"),
+                                 html.Td(num(v["sample"], lang), className="num")]) for k, v in shown])]),
+        *([html.P(L(f"另有 {len(strata) - len(shown)} 层未列出", f"{len(strata) - len(shown)} more strata not listed",
+                    lang), className="note")] if len(strata) > len(shown) else []),
+    ])
+
+
+def plan_page(ops: OpStore, store: Store, plan_id: str, lang: str, admin: bool) -> html.Div:
+    plan = next((p for p in list_plans(ops) if p["plan_id"] == plan_id), None)
+    if plan is None:
+        return html.Div(L("没有这个计划", "No such plan", lang), className="error", id="denied")
+    spec = plan["spec"]
+    standing = next((d for d in plan["draws"] if not d["voided_at"]), None)
+    parts = [dcc.Link(L("‹ 全部计划", "‹ All plans", lang), href="/inspection"),
+             html.H2(f"{L('抽查计划', 'Plan', lang)} {plan_id}", id="plan-title"),
+             dcc.Store(id="plan-current", data=plan_id),
+             html.Section(className="card", children=[
+                 html.H3(L("计划参数", "Parameters", lang)),
+                 html.Pre(json.dumps(spec, ensure_ascii=False, indent=1), className="spec"),
+                 html.P([L("锁定：", "Locked: ", lang),
+                         html.Span(plan["locked_at"] or L("未锁定", "not locked", lang), id="plan-locked"),
+                         *([" · SHA-256 ", html.Code(plan["population_sha256"], id="plan-population-hash")]
+                           if plan["population_sha256"] else [])]),
+                 *([html.Button(L("锁定总体（之后才能输入种子）", "Lock the population (before the seed is known)", lang),
+                                id="plan-lock-button", n_clicks=0, className="button")]
+                   if admin and not plan["locked_at"] else []),
+             ])]
+    draw_parts: list = [html.H3(L("抽取", "Draw", lang))]
+    for d in plan["draws"]:
+        if d["voided_at"]:
+            draw_parts.append(html.P(f"{d['draw_id']} · {L('已作废', 'voided', lang)} {d['voided_at'][:16]} "
+                                     f"({d['voided_by']}): {d['void_reason']}", className="note"))
+    if standing:
+        manifest = standing_draw(ops, plan_id)["manifest"]
+        draw_parts += [
+            html.P([f"{standing['draw_id']} · {L('种子', 'seed', lang)} ", html.Code(standing["seed"], id="draw-seed"),
+                    " · manifest SHA-256 ", html.Code(standing["manifest_sha256"], id="draw-manifest-hash")]),
+            html.P(L(f"样本 {len(manifest['sample'])} 件，分配 {len(manifest['assignments'])} 人次",
+                     f"{len(manifest['sample'])} archives sampled, {len(manifest['assignments'])} assignments", lang),
+                   id="draw-summary", className="count"),
+            html.Div(className="row", children=[
+                html.Div(className="half", children=[html.H3(L("抽中案卷", "Sampled archives", lang)), dag.AgGrid(
+                    id="draw-sample", rowData=[{k: s[k] for k in ("office_code", "case_no", "stratum")}
+                                               for s in manifest["sample"]],
+                    columnDefs=[{"field": c} for c in ("office_code", "case_no", "stratum")],
+                    className="ag-theme-alpine", columnSize="responsiveSizeToFit", style={"height": "320px"})]),
+                html.Div(className="half", children=[html.H3(L("评查人员分配", "Inspector assignments", lang)), dag.AgGrid(
+                    id="draw-assignments", rowData=manifest["assignments"],
+                    columnDefs=[{"field": c} for c in ("office_code", "inspector_id")],
+                    className="ag-theme-alpine", columnSize="responsiveSizeToFit", style={"height": "320px"})]),
+            ]),
+            html.Button(L("下载抽取清单 (JSON)", "Download the manifest (JSON)", lang), id="draw-manifest-button",
+                        n_clicks=0, className="button secondary"),
+            dcc.Download(id="draw-manifest-download"),
+        ]
+        if admin:
+            draw_parts.append(html.Div(className="buttons", children=[
+                dcc.Input(id="draw-void-reason", type="text", placeholder=L("作废理由", "reason for voiding", lang)),
+                html.Button(L("作废本次抽取", "Void this draw", lang), id="draw-void-button", n_clicks=0,
+                            className="button secondary")]))
+    elif admin and plan["locked_at"]:
+        draw_parts.append(html.Div(className="buttons witness", children=[
+            html.Label(L("当众输入种子", "Seed, typed in before the witnesses", lang), htmlFor="draw-seed-input"),
+            dcc.Input(id="draw-seed-input", type="text", autoComplete="off"),
+            html.Button(L("抽取", "Draw", lang), id="draw-button", n_clicks=0, className="button")]))
+    elif not plan["locked_at"]:
+        draw_parts.append(html.P(L("锁定后才能抽取", "Lock the plan before drawing", lang), className="note"))
+    parts.append(html.Section(className="card", children=draw_parts))
+    if standing:
+        parts.append(results_block(ops, store, plan_id, plan, lang, admin))
+    parts.append(html.Div(id="plan-action-message", role="status"))
+    return html.Div(parts)
+
+
+def results_block(ops: OpStore, store: Store, plan_id: str, plan: dict, lang: str, admin: bool) -> html.Section:
+    res = draw_results(ops, store, plan_id)
+    rows = [html.Tr([html.Td(o["office_code"]), html.Td(o["name"]),
+                     html.Td(f"{o['appraised']}/{o['sampled']}", className="num"),
+                     html.Td(num(o["mean_score"], lang, 1), className="num"),
+                     html.Td(f"{o['excellent']} / {o['qualified']} / {o['unqualified']}", className="num"),
+                     html.Td(f"{pct(o['unqualified_rate'], lang)} ({pct(o['interval'][0], lang)}–"
+                             f"{pct(o['interval'][1], lang)})", className="num"),
+                     html.Td(num(o["projected_unqualified"], lang, 1), className="num")]) for o in res["offices"]]
+    head = [("机构代码", "Code"), ("机构", "Office"), ("已评/抽中", "Appraised/sampled"), ("平均分", "Mean score"),
+            ("优秀/合格/不合格", "Excellent/qualified/unqualified"), ("不合格率 (95% 区间)", "Unqualified (95% CI)"),
+            ("推算不合格数", "Projected unqualified")]
+    return html.Section(className="card", children=[
+        html.H3(L("评查结果", "Results", lang)),
+        html.Table(className="ranking compact", id="plan-results", children=[
+            html.Thead(html.Tr([html.Th(L(*h, lang)) for h in head])), html.Tbody(rows)])
+        if rows else html.P(L("尚无评查结果", "No appraisals yet", lang)),
+        html.P(L(f"已于 {plan['published_at'][:10]} 公开", f"Published on {plan['published_at'][:10]}", lang),
+               id="plan-published") if plan["published_at"] else
+        (html.Button(L("公开结果", "Publish the results", lang), id="plan-publish-button", n_clicks=0,
+                     className="button") if admin and rows else html.Span()),
+    ])
+
+
+def inspector_block(ops: OpStore, store: Store, inspector_id: str, lang: str) -> html.Section:
+    """Checklist download per standing draw, the workbook upload and the online form."""
+    draws = standing_assignments(ops, inspector_id)
+    archives = archives_of_inspector(ops, inspector_id)
+    checklist = default_contract().checklist
+    options = []
+    for plan_id, draw_id in draws:
+        manifest = standing_draw(ops, plan_id)["manifest"]
+        mine = {a["office_code"] for a in manifest["assignments"] if a["inspector_id"] == inspector_id}
+        options += [{"label": f"{s['office_code']} · {s['case_no']}", "value": f"{draw_id}|{s['office_code']}|{s['case_no']}"}
+                    for s in manifest["sample"] if s["office_code"] in mine]
+    return html.Section(className="card", id="checklist-card", children=[
+        html.H3(L("评查表", "Checklist", lang)),
+        html.P(L(f"共分配 {len(archives)} 件案卷", f"{len(archives)} archives assigned to you", lang), className="note"),
+        html.Div(className="buttons", children=[
+            html.Button(L(f"下载评查表 {draw_id}", f"Download checklist {draw_id}", lang),
+                        id={"type": "checklist-download-button", "plan": plan_id}, n_clicks=0, className="button secondary")
+            for plan_id, draw_id in draws]),
+        dcc.Download(id="checklist-download"),
+        html.H3(L("上传填好的评查表", "Upload the filled checklist", lang)),
+        dcc.Upload(id="checklist-upload", className="upload", multiple=False, max_size=20 * 2**20,
+                   children=html.Div(L("拖放或点击选择 .xlsx 文件", "Drop or click to choose the .xlsx file", lang))),
+        html.Div(id="checklist-upload-result", role="status"),
+        html.H3(L("在线录入", "Enter online", lang)),
+        html.Div(className="fields", children=[
+            _field(L("案卷", "Archive", lang), dcc.Dropdown(id="appraisal-archive", options=options,
+                                                          value=options[0]["value"] if options else None)),
+            *[_field(f"{getattr(i, 'zh') if lang == 'zh' else getattr(i, 'en')} (≤ {i.max:g})",
+                     _number({"type": "appraisal-item", "item": i.id}, None, min=0, max=i.max, step=0.5))
+              for i in checklist.items],
+            _field(L("否决项", "Veto items", lang), dcc.Checklist(
+                id="appraisal-veto", value=[], inline=True,
+                options=[{"label": zh if lang == "zh" else v.replace("_", " "), "value": zh}
+                         for v, zh in VETO_LABELS.items()])),
+            _field(L("评查日期", "Inspection date", lang), dcc.Input(id="appraisal-date", type="text",
+                                                                   value=dt.date.today().isoformat())),
+        ]),
+        html.Button(L("提交评查结果", "Submit the appraisal", lang), id="appraisal-submit", n_clicks=0,
+                    className="button"),
+        html.Div(id="appraisal-result", role="status"),
+    ])
+
+
+def _ingest_result(summary, lang: str) -> html.Div:
+    c = summary.counts
+    parts = [html.P(L(f"读取 {c.read} 行：新增 {c.loaded}，更新 {c.updated}，未变 {c.unchanged}，拒收 {c.rejected}",
+                      f"Read {c.read} rows: {c.loaded} loaded, {c.updated} updated, {c.unchanged} unchanged, "
+                      f"{c.rejected} rejected", lang), className="count")]
+    if summary.rejects_file:
+        import csv
+
+        with open(summary.rejects_file, encoding="utf-8-sig") as fh:
+            got = list(csv.reader(fh))[1:]
+        parts.append(html.Ul(className="rejects", children=[
+            html.Li(f"{r[4] or ('row ' + r[2])} {r[3]}: {r[6]}") for r in got[:50]]))
+    return html.Div(parts, className="error" if c.rejected else "ok")
+
+
+def init_inspection(app, *, store: Store, ops: OpStore, viewer) -> None:
+    """Register the inspection callbacks on `app` (pages are rendered by the router)."""
+
+    def admin_only() -> str | None:
+        user = current_user.user
+        if not user.admin:
+            audit.record(ops, actor=user.username, action="access.denied", detail={"what": "inspection admin"})
+            return "只有管理员可以操作 / administrators only"
+        return None
+
+    @app.callback(Output("plan-preview", "children"), Output("plan-message", "children"),
+                  Input("plan-preview-button", "n_clicks"), Input("plan-create-button", "n_clicks"),
+                  State("plan-id", "value"), State("plan-year", "value"), State("plan-scope", "value"),
+                  State("plan-strata", "value"), State("plan-rule", "value"), State("plan-ratio", "value"),
+                  State("plan-min", "value"), State("plan-max", "value"), State("plan-confidence", "value"),
+                  State("plan-tolerable", "value"), State("plan-expected", "value"),
+                  State("plan-per-office", "value"), State("plan-cap", "value"), State("plan-exclude", "value"),
+                  State("lang", "value"), prevent_initial_call=True)
+    def _plan_form(_p, _c, plan_id, year, scope, strata, rule, ratio, minimum, maximum, confidence, tolerable,
+                   expected, per_office, cap, exclude, lang):
+        lang = lang or "zh"
+        refused = admin_only()
+        if refused:
+            return no_update, html.P(refused, className="error")
+        try:
+            text = plan_toml(plan_id=plan_id, year=year, scope=scope, strata=strata, rule=rule, ratio=ratio,
+                             minimum=minimum, maximum=maximum, confidence=confidence, tolerable=tolerable,
+                             expected=expected, per_office=per_office, cap=cap, exclude=exclude)
+            if ctx.triggered_id == "plan-create-button":
+                plan = create_plan(ops, store, text, actor=current_user.user.username)
+                return no_update, html.P([L("已创建 ", "Created ", lang),
+                                          dcc.Link(plan["plan_id"], href=f"/inspection/{plan['plan_id']}")],
+                                         className="ok", id="plan-created")
+            return preview_block(preview(store, text), lang), ""
+        except (TypeError, *FAILURES) as exc:
+            return no_update, html.P(str(exc), className="error")
+
+    @app.callback(Output("plan-action-message", "children"), Output("url", "search", allow_duplicate=True),
+                  Input("plan-lock-button", "n_clicks"),
+                  State("plan-current", "data"), State("lang", "value"), prevent_initial_call=True)
+    def _lock(clicks, plan_id, lang):
+        if not clicks:
+            return no_update, no_update
+        refused = admin_only()
+        if refused:
+            return html.P(refused, className="error"), no_update
+        try:
+            got = lock_plan(ops, store, plan_id, out_dir=store.path.parent / "plans", actor=current_user.user.username)
+        except FAILURES as exc:
+            return html.P(str(exc), className="error"), no_update
+        return _reload(L(f"已锁定：{got['population']:,} 件，SHA-256 {got['population_sha256']}",
+                         f"Locked: {got['population']:,} archives, SHA-256 {got['population_sha256']}", lang or "zh"))
+
+    @app.callback(Output("plan-action-message", "children", allow_duplicate=True),
+                  Output("url", "search", allow_duplicate=True), Input("draw-button", "n_clicks"),
+                  State("plan-current", "data"), State("draw-seed-input", "value"), State("lang", "value"),
+                  prevent_initial_call=True)
+    def _draw(clicks, plan_id, seed, lang):
+        if not clicks:
+            return no_update, no_update
+        refused = admin_only()
+        if refused:
+            return html.P(refused, className="error"), no_update
+        try:
+            manifest = run_draw(ops, store, plan_id, seed=str(seed or ""), actor=current_user.user.username)
+        except FAILURES as exc:
+            return html.P(str(exc), className="error"), no_update
+        return _reload(L(f"已抽取 {manifest['draw_id']}", f"Drawn {manifest['draw_id']}", lang or "zh"))
+
+    @app.callback(Output("plan-action-message", "children", allow_duplicate=True),
+                  Output("url", "search", allow_duplicate=True), Input("draw-void-button", "n_clicks"), State("plan-current", "data"),
+                  State("draw-void-reason", "value"), State("lang", "value"), prevent_initial_call=True)
+    def _void(clicks, plan_id, reason, lang):
+        if not clicks:
+            return no_update, no_update
+        refused = admin_only()
+        if refused:
+            return html.P(refused, className="error"), no_update
+        try:
+            draw_id = standing_draw(ops, plan_id)["draw_id"]
+            void_draw(ops, draw_id, reason=str(reason or ""), actor=current_user.user.username)
+        except FAILURES as exc:
+            return html.P(str(exc), className="error"), no_update
+        return _reload(L(f"已作废 {draw_id}", f"Voided {draw_id}", lang or "zh"))
+
+    @app.callback(Output("plan-action-message", "children", allow_duplicate=True),
+                  Output("url", "search", allow_duplicate=True), Input("plan-publish-button", "n_clicks"), State("plan-current", "data"), State("lang", "value"),
+                  prevent_initial_call=True)
+    def _publish(clicks, plan_id, lang):
+        if not clicks:
+            return no_update, no_update
+        refused = admin_only()
+        if refused:
+            return html.P(refused, className="error"), no_update
+        try:
+            publish(ops, store, plan_id, actor=current_user.user.username)
+        except FAILURES as exc:
+            return html.P(str(exc), className="error"), no_update
+        return _reload(L("已公开，见公开结果页", "Published: see the public page", lang or "zh"))
+
+    @app.callback(Output("draw-manifest-download", "data"), Input("draw-manifest-button", "n_clicks"),
+                  State("plan-current", "data"), prevent_initial_call=True)
+    def _manifest(clicks, plan_id):
+        user = current_user.user
+        if not clicks or not user.national:
+            return no_update
+        draw = standing_draw(ops, plan_id)
+        audit.record(ops, actor=user.username, action="export.manifest", target=draw["draw_id"])
+        return dict(content=json.dumps(draw["manifest"], ensure_ascii=False, indent=1, sort_keys=True),
+                    filename=f"{draw['draw_id']}-manifest.json")
+
+    @app.callback(Output("checklist-download", "data"),
+                  Input({"type": "checklist-download-button", "plan": ALL}, "n_clicks"), prevent_initial_call=True)
+    def _checklist(clicks):
+        user = current_user.user
+        if user.role != "inspector" or not any(clicks or []) or not isinstance(ctx.triggered_id, dict):
+            return no_update
+        plan_id = ctx.triggered_id["plan"]
+        try:
+            draw_id, archives = assigned_archives(ops, store, plan_id, user.scope_code or "")
+        except FAILURES:
+            return no_update
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"{draw_id}-{user.scope_code}-checklist.xlsx"
+            n = write_checklist(path, draw_id=draw_id, inspector_id=user.scope_code, archives=archives)
+            data = dcc.send_bytes(path.read_bytes(), path.name)
+        audit.record(ops, actor=user.username, action="export.checklist", target=draw_id,
+                     detail={"inspector": user.scope_code, "archives": n})
+        return data
+
+    def _record(path: Path, lang: str):
+        user = current_user.user
+        if user.role != "inspector":
+            return html.P("只有评查人员可以录入 / inspectors only", className="error")
+        only = Assignment(user.scope_code or "", frozenset(archives_of_inspector(ops, user.scope_code or "")))
+        try:
+            summary = ingest(store, "appraisals", [str(path)], progress=False, only=only)
+        except FAILURES as exc:
+            return html.P(f"{path.name}: {exc}", className="error")
+        audit.record(ops, actor=user.username, action="appraisal.record", target=user.scope_code,
+                     detail={"file": path.name, "run_id": summary.run_id, **summary.counts.as_dict()})
+        viewer_cache = getattr(app, "cache", None)
+        if viewer_cache is not None:
+            viewer_cache.clear()
+        return _ingest_result(summary, lang)
+
+    @app.callback(Output("checklist-upload-result", "children"), Input("checklist-upload", "contents"),
+                  State("checklist-upload", "filename"), State("lang", "value"), prevent_initial_call=True)
+    def _upload(contents, filename, lang):
+        if not contents:
+            return no_update
+        try:
+            data = base64.b64decode(contents.split(",", 1)[1])
+        except (IndexError, ValueError):
+            return html.P("无法读取上传的文件 / the upload could not be read", className="error")
+        name = Path(filename or "checklist.xlsx").name
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / name
+            path.write_bytes(data)
+            return _record(path, lang or "zh")
+
+    @app.callback(Output("appraisal-result", "children"), Input("appraisal-submit", "n_clicks"),
+                  State("appraisal-archive", "value"), State({"type": "appraisal-item", "item": ALL}, "value"),
+                  State("appraisal-veto", "value"), State("appraisal-date", "value"), State("lang", "value"),
+                  prevent_initial_call=True)
+    def _online(clicks, archive, scores, veto, day, lang):
+        user = current_user.user
+        if not clicks or not archive:
+            return no_update
+        draw_id, office, case_no = (str(archive).split("|", 2) + ["", ""])[:3]
+        checklist = default_contract().checklist
+        header = ["抽查批次", "办案机构代码", "案号", "评查人员", *[i.zh for i in checklist.items], "否决项", "评查日期"]
+        row = [draw_id, office, case_no, user.scope_code or "",
+               *["" if v is None else v for v in (scores or [])], "；".join(veto or []), day or ""]
+        import csv
+        import io
+
+        buf = io.StringIO()
+        csv.writer(buf).writerows([header, row])
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "online-entry.csv"
+            path.write_text(buf.getvalue(), encoding="utf-8")
+            return _record(path, lang or "zh")
+
+
+def _reload(message: str) -> tuple[html.P, str]:
+    """The message, and a new query string that makes the router render the page's new state."""
+    return html.P(message, className="ok"), f"?done={dt.datetime.now().timestamp():.0f}"
