@@ -184,20 +184,28 @@ def create_app(*, db: str, ops_path: str | None = None, warm: bool = False) -> d
         note = ("⚠ " + t("ctl.weights", lang)) if controls.weights or controls.method else ""
         return render(v, path or "/", parse_qs((search or "").lstrip("?")), controls, lang, palette), note
 
+    def cached_page(v: views.Viewer, kind: str, code: str | None, controls: views.Controls, lang: str,
+                    palette: str, build):
+        """A place or profile page, built once per data version, view and kind of viewer. The access
+        decision (and the audit entry of a refusal) is made on every request, before the cache."""
+        if code is None or views.access(v, code, what=kind) is None:
+            return pages.denied(lang)
+        viewer_key = "national" if v.user.national else v.user.scope_code
+        return cache.get(("page", kind, code, viewer_key, controls.key(), lang, palette), build)
+
     def render(v: views.Viewer, path: str, query: dict, controls: views.Controls, lang: str, palette: str):
         parts = [unquote(p) for p in path.strip("/").split("/") if p]
         head = parts[0] if parts else ""
         office = (query.get("office") or [None])[0]
         if head == "" and v.user.role == "inspector" or head == "archives":
             return _archives(v, lang)
-        if head == "":
-            code = views.home(v)
-            return pages.place_page(views.place(v, code, controls), lang, palette, "composite") if code \
-                else pages.denied(lang)
-        if head == "place" and len(parts) == 2:
-            return pages.place_page(views.place(v, parts[1], controls), lang, palette, "composite")
+        if head in ("", "place") and len(parts) <= 2:
+            code = views.home(v) if head == "" else (parts[1] if len(parts) == 2 else None)
+            return cached_page(v, "place", code, controls, lang, palette, lambda: pages.place_page(
+                views.place(v, code, controls), lang, palette, "composite"))
         if head == "office" and len(parts) == 2:
-            return pages.profile_page(views.profile(v, parts[1], controls), lang, palette)
+            return cached_page(v, "profile", parts[1], controls, lang, palette, lambda: pages.profile_page(
+                views.profile(v, parts[1], controls), lang, palette))
         if head == "monitor":
             status = (query.get("status") or [None])[0]
             return pages.monitor_page(views.monitor(v, controls, office), lang, palette,
@@ -344,8 +352,29 @@ def create_app(*, db: str, ops_path: str | None = None, warm: bool = False) -> d
         return "100", "完成 · done", True, dcc.send_file(str(path))
 
     inspection_page.init_inspection(app, store=store, ops=ops, viewer=viewer)
+    warmed = threading.Event()
+
+    @app.server.route("/healthz")
+    def _healthz():
+        """Liveness: the process answers and the store is readable."""
+        try:
+            cache.version()
+        except OSError as exc:
+            return {"status": "error", "error": str(exc)}, 503
+        return {"status": "ok"}
+
+    @app.server.route("/readyz")
+    def _readyz():
+        """Readiness: the national overview of the latest year is computed (always ready without warm-up)."""
+        if not warmed.is_set():
+            return {"status": "warming"}, 503
+        return {"status": "ready", "data_version": list(cache.version())}
+
     if warm:
-        threading.Thread(target=_warm, args=(store, ops, config, cache), daemon=True, name="ipdash-warm").start()
+        threading.Thread(target=_warm, args=(store, ops, config, cache, warmed), daemon=True,
+                         name="ipdash-warm").start()
+    else:
+        warmed.set()
     app.cache = cache
     return app
 
@@ -365,7 +394,7 @@ def _control(key: str, widget) -> html.Div:
         html.Label(id=f"{ids.LABEL}-{key}", htmlFor=getattr(widget, "id", None) or ""), widget])
 
 
-def _warm(store: Store, ops: OpStore, config, cache: VersionedCache) -> None:
+def _warm(store: Store, ops: OpStore, config, cache: VersionedCache, done: threading.Event) -> None:
     """Compute the default national overview and each province's ranking of the latest year."""
     from access.users import User
 
@@ -382,4 +411,6 @@ def _warm(store: Store, ops: OpStore, config, cache: VersionedCache) -> None:
         for code in views.tree(v).children.get(national, []):
             views.place(v, code, controls)
     except Exception:   # noqa: BLE001 - warming is best effort; a real request computes and reports
-        return
+        pass
+    finally:
+        done.set()

@@ -28,7 +28,7 @@ from access.opstore import OpStore
 from access.users import ROLES, User, authenticate, get_user_by_id
 
 OPEN_PREFIXES = ("/login", "/logout", "/assets/", "/_dash-component-suites/", "/_favicon.ico", "/public",
-                 "/healthz")
+                 "/healthz", "/readyz")
 ACCOUNT_LIMIT = "9 per minute"      # the tenth failure in a minute is refused unchecked
 ADDRESS_LIMIT = "30 per minute"
 

@@ -171,3 +171,110 @@ def test_a_provincial_browser_session_never_shows_another_province(dash_duo, sit
     page_text = "\n".join(seen)
     for marker in ("P1 市局", "P1 县局", "P2 市局", "P2 县局", "110100", "120100", "P1b1", "P2a1"):
         assert marker not in page_text, marker
+
+
+def test_a_plan_from_form_to_public_page(dash_duo, golden_metrics, tmp_path, monkeypatch) -> None:
+    """An administrator creates, locks and draws a plan; one inspector records through the online form,
+    another through the checklist workbook round trip; the administrator publishes; an anonymous
+    visitor sees the results."""
+    import glob
+    import time
+
+    import openpyxl
+
+    from inspection.results import standing_draw
+
+    db = tmp_path / "ipdash.duckdb"
+    shutil.copyfile(golden_metrics.path, db)
+    monkeypatch.setenv("IPDASH_SECRET_KEY", "browser-test-secret")
+    ops = OpStore(tmp_path / "ops.sqlite")
+    add_user(ops, username="admin", role="national_admin", password=PASSWORD)
+    base = start(dash_duo, create_app(db=str(db), ops_path=str(ops.path)))
+    sign_in(dash_duo, base, "admin")
+
+    dash_duo.driver.get(base + "/inspection")
+    dash_duo.wait_for_element("#plan-year", timeout=30)
+    dash_duo.select_dcc_dropdown("#plan-year", value="2024")
+    dash_duo.find_element("#plan-id").send_keys("WEB1")
+    for box in dash_duo.find_elements("#plan-strata input"):
+        if box.get_attribute("value") == "case_kind" and box.is_selected():
+            box.click()                                  # strata: office only
+    for ident, value in (("#plan-min", "1"), ("#plan-max", "2"), ("#plan-per-office", "1"), ("#plan-cap", "10")):
+        field = dash_duo.find_element(ident)
+        field.clear()
+        field.send_keys(value)
+    dash_duo.find_element("#plan-preview-button").click()
+    dash_duo.wait_for_contains_text("#plan-preview-result", "129", timeout=30)   # 129 closed in 2024 (README)
+    dash_duo.find_element("#plan-create-button").click()
+    dash_duo.wait_for_element("#plan-created a", timeout=30).click()
+    dash_duo.wait_for_text_to_equal("#plan-locked", "未锁定", timeout=30)
+    dash_duo.find_element("#plan-lock-button").click()
+    dash_duo.wait_for_element("#plan-population-hash", timeout=30)
+    dash_duo.wait_for_element("#draw-seed-input", timeout=30).send_keys("20250110")
+    dash_duo.find_element("#draw-button").click()
+    dash_duo.wait_for_element("#draw-manifest-hash", timeout=60)
+    manifest = standing_draw(ops, "WEB1")["manifest"]
+    assert dash_duo.find_element("#draw-seed").text == "20250110"
+    inspectors = sorted({a["inspector_id"] for a in manifest["assignments"]})
+    assert len(inspectors) >= 2
+    first, second = inspectors[:2]
+    for ins in (first, second):
+        add_user(ops, username=f"user-{ins.lower()}", role="inspector", password=PASSWORD, scope_code=ins)
+
+    def mine(ins):
+        offices = {a["office_code"] for a in manifest["assignments"] if a["inspector_id"] == ins}
+        return [s for s in manifest["sample"] if s["office_code"] in offices]
+
+    # The first inspector records one archive through the online form.
+    dash_duo.driver.get(base + "/logout")
+    sign_in_inspector(dash_duo, base, f"user-{first.lower()}")
+    for item, score in (("acceptance", 9), ("evidence", 18), ("facts", 18), ("law", 18), ("procedure", 13),
+                        ("documents", 14)):
+        dash_duo.find_element(f"input[id*='\"item\":\"{item}\"']").send_keys(str(score))
+    dash_duo.find_element("#appraisal-submit").click()
+    dash_duo.wait_for_contains_text("#appraisal-result", "新增 1", timeout=60)
+
+    # The second downloads the workbook, fills every assigned row and uploads it.
+    dash_duo.driver.get(base + "/logout")
+    sign_in_inspector(dash_duo, base, f"user-{second.lower()}")
+    dash_duo.find_element("[id*='checklist-download-button']").click()
+    deadline = time.time() + 30
+    while time.time() < deadline and not glob.glob(f"{dash_duo.download_path}/*.xlsx"):
+        time.sleep(0.3)
+    path = glob.glob(f"{dash_duo.download_path}/*.xlsx")[0]
+    wb = openpyxl.load_workbook(path)
+    ws = wb.active
+    header = [c.value for c in ws[3]]
+    for row in ws.iter_rows(min_row=4):
+        if row[0].value is None:
+            continue
+        for k, name in enumerate(header):
+            if name in ("立案受理", "调查取证", "事实认定", "法律适用", "办案程序", "文书归档"):
+                row[k].value = {"立案受理": 8, "调查取证": 15}.get(name, 12)
+            if name == "评查日期":
+                row[k].value = "2025-01-12"
+    wb.save(path)
+    dash_duo.find_element("#checklist-upload input[type=file]").send_keys(path)
+    dash_duo.wait_for_contains_text("#checklist-upload-result", f"新增 {len(mine(second))}", timeout=60)
+
+    # The administrator publishes; an anonymous visitor sees the results.
+    dash_duo.driver.get(base + "/logout")
+    sign_in(dash_duo, base, "admin")
+    dash_duo.driver.get(base + "/inspection/WEB1")
+    dash_duo.wait_for_element("#plan-results", timeout=30)
+    dash_duo.find_element("#plan-publish-button").click()
+    dash_duo.wait_for_element("#plan-published", timeout=30)
+    dash_duo.driver.get(base + "/logout")
+    dash_duo.driver.get(base + "/public")
+    body = dash_duo.driver.find_element("tag name", "body").text
+    assert "WEB1" in body
+    for s in mine(first)[:1] + mine(second):
+        assert s["office_code"] in body
+
+
+def sign_in_inspector(dash_duo, base: str, user: str) -> None:
+    dash_duo.driver.get(base + "/login")
+    dash_duo.find_element("#username").send_keys(user)
+    dash_duo.find_element("#password").send_keys(PASSWORD)
+    dash_duo.find_element("button[type=submit]").click()
+    dash_duo.wait_for_element("#appraisal-submit", timeout=60)

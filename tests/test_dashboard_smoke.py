@@ -123,3 +123,11 @@ def test_a_what_if_weighting_reranks_without_saving(leader, golden_metrics) -> N
     assert [r["code"] for r in tilted] == [o["office_code"] for o in got["offices"]]
     assert [r["code"] for r in tilted] != [r["code"] for r in base]   # the weights did change the order
     assert rank_rows(content(leader, "/")) == base                   # nothing saved
+
+
+def test_health_and_readiness_answer_without_login(golden_metrics, tmp_path) -> None:
+    app = create_app(db=str(golden_metrics.path), ops_path=str(tmp_path / "ops.sqlite"))
+    client = app.server.test_client()
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["status"] == "ready"
