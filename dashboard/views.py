@@ -30,7 +30,7 @@ from access.users import User
 from dashboard.cache import VersionedCache
 from inspection.plans import archives_of_inspector
 from metrics.config import DIMENSIONS, Config
-from metrics.indicators import register_inputs
+from metrics.indicators import compute_indicators, register_inputs
 from metrics.monitor import office_monitor, open_cases
 from metrics.ranking import Ranking, composites, rank_offices, sensitivity
 from queries.loader import run, run_on_facts
@@ -155,6 +155,17 @@ def _weights(controls: Controls) -> dict[str, float] | None:
     return dict(controls.weights) if controls.weights else None
 
 
+def indicator_table(viewer: Viewer, year: int, as_of: dt.date):
+    """Every office's indicators for (year, as-of), computed once per data version and shared by all
+    rankings, trends and sensitivities of the dashboard."""
+    return viewer.cache.get(("indicators", year, as_of), lambda: viewer.national_read(
+        lambda con: compute_indicators(con, viewer.config, year=year, as_of=as_of)))
+
+
+def _table_of(viewer: Viewer):
+    return lambda year, as_of: indicator_table(viewer, year, as_of)
+
+
 def ranking(viewer: Viewer, controls: Controls, *, level: str, within: str | None,
             year: int | None = None, runs: int | None = None) -> Ranking:
     year = year or controls.year
@@ -163,7 +174,7 @@ def ranking(viewer: Viewer, controls: Controls, *, level: str, within: str | Non
     def compute() -> Ranking:
         return viewer.national_read(lambda con: rank_offices(
             con, viewer.config, year=year, level=level, within=within, as_of=c.as_of_date if year == c.year else None,
-            method=c.method, runs=runs, dimension_weights=_weights(c)))
+            method=c.method, runs=runs, dimension_weights=_weights(c), table_of=_table_of(viewer)))
     return viewer.cache.get(("ranking", year, c.key(), level, within, runs), compute)
 
 
@@ -178,15 +189,16 @@ def composite_trend(viewer: Viewer, controls: Controls, *, level: str, within: s
             else:
                 out[y] = viewer.cache.get(("composites", y, controls.method, controls.weights, level, within),
                                           lambda y=y: viewer.national_read(lambda con: _composites(
-                                              con, viewer.config, y, level, within, controls)))
+                                              con, viewer.config, y, level, within, controls, _table_of(viewer))))
     return out
 
 
-def _composites(con, config: Config, year: int, level: str, within: str | None, controls: Controls) -> dict:
+def _composites(con, config: Config, year: int, level: str, within: str | None, controls: Controls,
+                table_of) -> dict:
     if controls.method is None and controls.weights is None:
-        return composites(con, config, year=year, level=level, within=within)
+        return composites(con, config, year=year, level=level, within=within, table_of=table_of)
     r = rank_offices(con, config, year=year, level=level, within=within, method=controls.method, runs=1,
-                     dimension_weights=_weights(controls), with_previous=False)
+                     dimension_weights=_weights(controls), with_previous=False, table_of=table_of)
     return {o["office_code"]: o["composite"] for o in r.offices}
 
 
@@ -311,7 +323,8 @@ def profile(viewer: Viewer, code: str, controls: Controls) -> dict[str, Any]:
     trend = composite_trend(viewer, controls, level=level, within=within)
     sens = viewer.cache.get(("sensitivity", controls.key(), code, level, within), lambda: viewer.national_read(
         lambda con: sensitivity(con, viewer.config, office_code=code, year=controls.year, level=level,
-                                within=within, as_of=controls.as_of_date, method=controls.method)))
+                                within=within, as_of=controls.as_of_date, method=controls.method,
+                                table_of=_table_of(viewer))))
     signals = viewer.cache.get(("monitor", controls.year, controls.as_of_date, level, within),
                                lambda: viewer.national_read(lambda con: office_monitor(
                                    con, viewer.config, year=controls.year, level=level, within=within,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -16,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from metrics.config import DIMENSIONS, Config
-from metrics.indicators import compute_indicators
+from metrics.indicators import IndicatorTable, compute_indicators, register_inputs
 from metrics.scores import Model, score_group
 from queries.loader import sql
 from queries.store import scalar
@@ -206,11 +207,19 @@ def _num(x: float) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
+TableOf = Callable[[int, dt.date], IndicatorTable]
+
+
+def _tables(con: duckdb.DuckDBPyConnection, config: Config, table_of: TableOf | None) -> TableOf:
+    """`table_of` (a caller's cache of indicator tables), else a direct computation."""
+    return table_of or (lambda year, as_of: compute_indicators(con, config, year=year, as_of=as_of))
+
+
 def composites(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, level: str,
-               within: str | None = None) -> dict[str, float | None]:
+               within: str | None = None, table_of: TableOf | None = None) -> dict[str, float | None]:
     """Each office's composite for `year` under the configured method, without the Monte Carlo
     (for trends, where the interval is not shown)."""
-    table = compute_indicators(con, config, year=year)
+    table = _tables(con, config, table_of)(year, dt.date(year, 12, 31))
     peers, groups = peer_set(table.frame, level=level, within=within, config=config)
     _, _, comp, _ = _score_all(_values(peers, config), groups, Model.from_config(config),
                                method=config.scoring.method)
@@ -220,7 +229,8 @@ def composites(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, lev
 def rank_offices(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, level: str = "provincial",
                  within: str | None = None, as_of: dt.date | None = None, method: str | None = None,
                  runs: int | None = None, dimension_weights: dict[str, float] | None = None,
-                 indicator_weights: dict[str, float] | None = None, with_previous: bool = True) -> Ranking:
+                 indicator_weights: dict[str, float] | None = None, with_previous: bool = True,
+                 table_of: TableOf | None = None) -> Ranking:
     """Rank the offices of `level` (optionally within one office's subtree) for `year`.
 
     Args:
@@ -231,18 +241,25 @@ def rank_offices(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, l
         within: rank only the offices below this office (one peer group).
         method, runs, dimension_weights, indicator_weights: override the configured scoring (what-if).
         with_previous: also rank the previous year the same way for the year-on-year change.
+        table_of: where to get the indicator table of a (year, as-of) — a cache shared by many
+            rankings (the dashboard's); default: computed here.
     Returns:
         a Ranking whose `offices` follow SPEC §8, ordered by rank (unranked last).
     """
     as_of = as_of or dt.date(year, 12, 31)
     method = method or config.scoring.method
     model = Model.from_config(config, dimension_weights=dimension_weights, indicator_weights=indicator_weights)
-    table = compute_indicators(con, config, year=year, as_of=as_of)
+    tables = _tables(con, config, table_of)
+    table = tables(year, as_of)
     peers, groups = peer_set(table.frame, level=level, within=within, config=config)
     values = _values(peers, config)
     ind, dims, comp, rank = _score_all(values, groups, model, method=method)
-    archives = load_archives(con, peers, year=year, as_of=as_of) if any(i.bootstrap for i in config.indicators) \
-        else None
+    if any(i.bootstrap for i in config.indicators):
+        if table_of is not None:          # the table came from elsewhere: this connection has no inputs yet
+            register_inputs(con, config)
+        archives = load_archives(con, peers, year=year, as_of=as_of)
+    else:
+        archives = None
     sims = monte_carlo(values, groups, model, config, archives=archives, runs=runs)
     lo, hi, med = _interval(sims, *config.scoring.monte_carlo.interval)
 
@@ -250,7 +267,7 @@ def rank_offices(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, l
     if with_previous and scalar(con, "SELECT count(*) FROM cases WHERE year(accepted_date) = $y", {"y": year - 1}):
         last_year = as_of.replace(year=year - 1, day=28) if (as_of.month, as_of.day) == (2, 29) else \
             as_of.replace(year=year - 1)
-        prev = compute_indicators(con, config, year=year - 1, as_of=last_year)
+        prev = tables(year - 1, last_year)
         ppeers, pgroups = peer_set(prev.frame, level=level, within=within, config=config)
         _, _, pcomp, prank = _score_all(_values(ppeers, config), pgroups, model, method=method)
         previous = {c: (pc, pr) for c, pc, pr in zip(ppeers["office_code"].to_list(), pcomp, prank)}
@@ -300,7 +317,7 @@ def rank_offices(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, l
 
 def sensitivity(con: duckdb.DuckDBPyConnection, config: Config, *, office_code: str, year: int,
                 level: str, within: str | None = None, as_of: dt.date | None = None,
-                method: str | None = None) -> dict:
+                method: str | None = None, table_of: TableOf | None = None) -> dict:
     """What drives an office's rank: its rank with each indicator left out, and under each method.
 
     Returns {"office_code", "method", "rank", "composite", "peers", "without": {indicator: rank},
@@ -308,7 +325,7 @@ def sensitivity(con: duckdb.DuckDBPyConnection, config: Config, *, office_code: 
     """
     as_of = as_of or dt.date(year, 12, 31)
     method = method or config.scoring.method
-    table = compute_indicators(con, config, year=year, as_of=as_of)
+    table = _tables(con, config, table_of)(year, as_of)
     peers, groups = peer_set(table.frame, level=level, within=within, config=config)
     codes = peers["office_code"].to_list()
     if office_code not in codes:

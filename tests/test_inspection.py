@@ -8,26 +8,65 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inspection.draw import DrawError, Item, assign_inspectors, draw_sample, make_manifest, population_file, verify
 from inspection.sample_size import attribute_sample_size, ratio_sample_size
 from tests.conftest import ipdash_cli
 
-# AICPA Audit Sampling guide, statistical sample sizes for tests of controls, 5% risk of
-# overreliance (95% confidence): (tolerable, expected, n, expected number of deviations).
-AICPA_95 = [
-    (0.02, 0.0, 149, 0), (0.03, 0.0, 99, 0), (0.04, 0.0, 74, 0), (0.05, 0.0, 59, 0), (0.06, 0.0, 49, 0),
-    (0.07, 0.0, 42, 0), (0.08, 0.0, 36, 0), (0.09, 0.0, 32, 0), (0.10, 0.0, 29, 0), (0.15, 0.0, 19, 0),
-    (0.20, 0.0, 14, 0),
-    (0.05, 0.0025, 93, 1), (0.10, 0.0025, 46, 1), (0.05, 0.005, 93, 1), (0.05, 0.01, 93, 1),
-    (0.04, 0.01, 156, 2), (0.05, 0.015, 124, 2), (0.04, 0.015, 192, 3), (0.05, 0.02, 181, 4),
-    (0.06, 0.02, 127, 3),
-]
+# AICPA Audit Sampling guide, Tables A-1 and A-2: statistical sample sizes for tests of controls,
+# 5% and 10% risk of overreliance, as printed: "n (expected number of deviations)"; "*" where the
+# guide prints no size (too large to be cost-effective). Columns: tolerable deviation rate; rows:
+# expected population deviation rate.
+TOLERABLE = [0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.10]
+AICPA = {
+    0.95: """
+0.00  149(0) 99(0)  74(0)  59(0)  49(0)  42(0)  36(0)  32(0)  29(0)
+0.25  236(1) 157(1) 117(1) 93(1)  78(1)  66(1)  58(1)  51(1)  46(1)
+0.50  *      157(1) 117(1) 93(1)  78(1)  66(1)  58(1)  51(1)  46(1)
+0.75  *      208(2) 117(1) 93(1)  78(1)  66(1)  58(1)  51(1)  46(1)
+1.00  *      *      156(2) 93(1)  78(1)  66(1)  58(1)  51(1)  46(1)
+1.25  *      *      156(2) 124(2) 78(1)  66(1)  58(1)  51(1)  46(1)
+1.50  *      *      192(3) 124(2) 103(2) 66(1)  58(1)  51(1)  46(1)
+1.75  *      *      227(4) 153(3) 103(2) 88(2)  77(2)  51(1)  46(1)
+2.00  *      *      *      181(4) 127(3) 88(2)  77(2)  68(2)  46(1)
+""",
+    0.90: """
+0.00  114(0) 76(0)  57(0)  45(0)  38(0)  32(0)  28(0)  25(0)  22(0)
+0.25  194(1) 129(1) 96(1)  77(1)  64(1)  55(1)  48(1)  42(1)  38(1)
+0.50  194(1) 129(1) 96(1)  77(1)  64(1)  55(1)  48(1)  42(1)  38(1)
+0.75  265(2) 129(1) 96(1)  77(1)  64(1)  55(1)  48(1)  42(1)  38(1)
+1.00  *      176(2) 96(1)  77(1)  64(1)  55(1)  48(1)  42(1)  38(1)
+1.25  *      221(3) 132(2) 77(1)  64(1)  55(1)  48(1)  42(1)  38(1)
+1.50  *      *      132(2) 105(2) 64(1)  55(1)  48(1)  42(1)  38(1)
+1.75  *      *      166(3) 105(2) 88(2)  55(1)  48(1)  42(1)  38(1)
+2.00  *      *      198(4) 132(3) 88(2)  75(2)  48(1)  42(1)  38(1)
+""",
+}
 
 
-@pytest.mark.parametrize("tolerable, expected, n, d", AICPA_95)
-def test_attribute_sample_sizes_reproduce_the_aicpa_table(tolerable, expected, n, d) -> None:
-    got = attribute_sample_size(confidence=0.95, tolerable=tolerable, expected=expected)
+def aicpa_cells() -> list[tuple[float, float, float, int, int]]:
+    """(confidence, tolerable, expected, n, deviations) of every cell the tables print."""
+    out = []
+    for confidence, table in AICPA.items():
+        for line in table.strip().splitlines():
+            rate, *cells = line.split()
+            for tolerable, cell in zip(TOLERABLE, cells, strict=True):
+                if cell != "*":
+                    n, d = cell.rstrip(")").split("(")
+                    out.append((confidence, tolerable, float(rate) / 100, int(n), int(d)))
+    return out
+
+
+def test_the_tables_hold_every_printed_cell() -> None:
+    cells = aicpa_cells()
+    assert len(cells) == 2 * 81 - 13 - 8           # 13 and 8 cells unprinted at 95% and 90%
+
+
+@pytest.mark.parametrize("confidence, tolerable, expected, n, d", aicpa_cells())
+def test_attribute_sample_sizes_reproduce_the_aicpa_tables(confidence, tolerable, expected, n, d) -> None:
+    got = attribute_sample_size(confidence=confidence, tolerable=tolerable, expected=expected)
     assert (got.n, got.allowed_deviations) == (n, d)
 
 
@@ -280,3 +319,142 @@ def test_an_inspector_sees_only_the_archives_assigned_to_them(golden_metrics, tm
     office, case_no = expected[0]
     assert case_no in json.dumps(content(client, f"/case/{office}/{case_no}"))
     assert "denied" in json.dumps(content(client, "/case/130100/P3a-01"))
+
+
+# --- Properties of the draw, and a second implementation written from SPEC §4.2 ---------------
+
+def reference_draw(population_csv: bytes, plan: dict, seed: str, pool: list[dict]) -> dict:
+    """A minimal re-implementation of SPEC §4.1–4.2 from the text alone (ratio rule only), sharing
+    no code with inspection/: what an outsider would write to check a published draw."""
+    import csv
+    import io
+    import math
+    from hashlib import sha256
+
+    def h(text: str) -> str:
+        return sha256(text.encode("utf-8")).hexdigest()
+
+    rows = list(csv.DictReader(io.StringIO(population_csv.decode("utf-8"))))
+    strata: dict[str, list[dict]] = {}
+    for r in rows:
+        strata.setdefault(r["stratum"], []).append(r)
+    rule = plan["rule"]
+    sample, sizes = [], {}
+    for name in sorted(strata):
+        members = strata[name]
+        n = min(len(members), max(rule["min_per_stratum"], min(rule["max_per_stratum"],
+                                                                math.ceil(rule["ratio"] * len(members) - 1e-12))))
+        sizes[name] = {"population": len(members), "sample": n}
+        keyed = sorted((h(f"{seed}|{plan['plan_id']}|{r['office_code']}|{r['case_no']}"), r["office_code"],
+                        r["case_no"]) for r in members)
+        sample += [{"office_code": o, "case_no": c, "stratum": name, "key": k} for k, o, c in keyed[:n]]
+    ins = plan["inspectors"]
+    load = {p["inspector_id"]: 0 for p in pool}
+    assignments = []
+    for office in sorted({s["office_code"] for s in sample}, key=lambda o: (h(f"{seed}|office|{o}"), o)):
+        def conflicted(p):
+            return ("own_office" in ins["exclude"] and p["office_code"] == office) or \
+                ("own_province" in ins["exclude"] and p["office_code"][:2] == office[:2])
+        eligible = sorted((p for p in pool if not conflicted(p) and load[p["inspector_id"]] < ins["workload_cap"]),
+                          key=lambda p: (h(f"{seed}|inspector|{office}|{p['inspector_id']}"), p["inspector_id"]))
+        assert len(eligible) >= ins["per_office"], office
+        for p in eligible[: ins["per_office"]]:
+            load[p["inspector_id"]] += 1
+            assignments.append({"office_code": office, "inspector_id": p["inspector_id"]})
+    return {"population_sha256": sha256(population_csv).hexdigest(), "stratum_sizes": sizes, "sample": sample,
+            "assignments": assignments}
+
+
+def test_a_second_implementation_from_the_spec_recomputes_the_draw() -> None:
+    population = population_file(ITEMS)
+    manifest = make_manifest(plan=PLAN, population=population, seed="31415926535897932384", pool=POOL,
+                             created_at="2025-01-05T10:00:00", created_by="admin")
+    again = reference_draw(population, PLAN, "31415926535897932384", POOL)
+    for key in ("population_sha256", "stratum_sizes", "sample", "assignments"):
+        assert manifest[key] == again[key], key
+    assert manifest["algorithm"] == "sha256-consistent-v1"
+
+
+def test_changing_one_population_row_makes_verify_draw_fail(tmp_path: Path) -> None:
+    population = population_file(ITEMS)
+    manifest = make_manifest(plan=PLAN, population=population, seed="27182818284590452353", pool=POOL,
+                             created_at="2025-01-05T10:00:00", created_by="admin")
+    (tmp_path / "m.json").write_text(json.dumps(manifest), encoding="utf-8")
+    changed = population.replace(b"110100,C007,", b"110100,C907,", 1)
+    assert changed != population
+    (tmp_path / "p.csv").write_bytes(changed)
+    got = ipdash_cli("verify-draw", str(tmp_path / "m.json"), "--population", str(tmp_path / "p.csv"))
+    assert got.returncode == 1, got.stdout + got.stderr
+    assert "population" in (got.stdout + got.stderr).lower()
+
+
+offices_st = st.lists(st.sampled_from(["110100", "110200", "120100", "130100", "330100", "330200", "440100"]),
+                      min_size=1, max_size=6, unique=True)
+
+
+@st.composite
+def populations(draw):
+    offices = draw(offices_st)
+    items = []
+    for o in offices:
+        for kind in draw(st.lists(st.sampled_from(["infringement_dispute", "counterfeit", "other_dispute"]),
+                                  min_size=1, max_size=3, unique=True)):
+            n = draw(st.integers(1, 60))
+            items += [Item(o, f"{kind[:2].upper()}{k:03d}", f"{o}|{kind}") for k in range(n)]
+    return items
+
+
+pool_st = st.lists(st.tuples(st.sampled_from(["110100", "120200", "320100", "330300", "440200", "510100",
+                                              "610100", "130200"]), st.integers(0, 99)),
+                   min_size=4, max_size=14, unique_by=lambda t: t[1]).map(
+    lambda ps: [{"inspector_id": f"I{k:02d}", "office_code": o} for o, k in ps])
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(items=populations(), seed=st.text(min_size=1, max_size=24), other=st.text(min_size=1, max_size=24),
+       pool=pool_st, per_office=st.integers(1, 2), cap=st.integers(1, 4), order=st.randoms(use_true_random=False),
+       ratio=st.sampled_from([0.05, 0.1, 0.3]))
+def test_draw_properties(items, seed, other, pool, per_office, cap, order, ratio) -> None:
+    plan = {"plan_id": "P-prop", "rule": {"kind": "ratio", "ratio": ratio, "min_per_stratum": 2,
+                                          "max_per_stratum": 20},
+            "inspectors": {"per_office": per_office, "workload_cap": cap, "exclude": ["own_office", "own_province"]}}
+    population = population_file(items)
+    shuffled = items[:]
+    order.shuffle(shuffled)
+    assert population_file(shuffled) == population                 # the file does not depend on input order
+
+    def draw_with(s: str):
+        try:
+            return make_manifest(plan=plan, population=population, seed=s, pool=pool, created_at="t", created_by="u")
+        except DrawError as exc:
+            assert "office" in str(exc)
+            return None
+
+    got = draw_with(seed)
+    if got is None:                                                 # too few eligible inspectors: a clear refusal
+        return
+    assert draw_with(seed) == got                                    # the same seed, the same manifest
+    by_id = {p["inspector_id"]: p["office_code"] for p in pool}
+    for a in got["assignments"]:                                     # never a conflicted inspector
+        own = by_id[a["inspector_id"]]
+        assert own != a["office_code"] and own[:2] != a["office_code"][:2]
+    loads = {}
+    for a in got["assignments"]:
+        loads[a["inspector_id"]] = loads.get(a["inspector_id"], 0) + 1
+    assert max(loads.values()) <= cap                                # workload caps hold
+    sampled_offices = {s["office_code"] for s in got["sample"]}
+    assert sorted(a["office_code"] for a in got["assignments"]) == sorted(
+        o for o in sampled_offices for _ in range(per_office))       # every sampled office gets k inspectors
+    for stratum, size in got["stratum_sizes"].items():               # stratum sizes are exact
+        members = [i for i in items if i.stratum == stratum]
+        assert size["population"] == len(members)
+        assert size["sample"] == ratio_sample_size(len(members), ratio=ratio, minimum=2, maximum=20)
+        assert sum(1 for s in got["sample"] if s["stratum"] == stratum) == size["sample"]
+    other_draw = draw_with(other)
+    if other != seed and other_draw is not None:                     # a different seed, a different draw
+        assert [s["key"] for s in other_draw["sample"]] != [s["key"] for s in got["sample"]]
+        for stratum, size in got["stratum_sizes"].items():           # and, where there is much to choose
+            if size["population"] >= 40:                             # from, different archives
+                chosen = {(s["office_code"], s["case_no"]) for s in got["sample"] if s["stratum"] == stratum}
+                again = {(s["office_code"], s["case_no"]) for s in other_draw["sample"] if s["stratum"] == stratum}
+                assert chosen != again, stratum
