@@ -185,13 +185,13 @@ def create_app(*, db: str, ops_path: str | None = None, warm: bool = False) -> d
         return render(v, path or "/", parse_qs((search or "").lstrip("?")), controls, lang, palette), note
 
     def cached_page(v: views.Viewer, kind: str, code: str | None, controls: views.Controls, lang: str,
-                    palette: str, build):
+                    palette: str, build, extra: object = None):
         """A place or profile page, built once per data version, view and kind of viewer. The access
         decision (and the audit entry of a refusal) is made on every request, before the cache."""
         if code is None or views.access(v, code, what=kind) is None:
             return pages.denied(lang)
         viewer_key = "national" if v.user.national else v.user.scope_code
-        return cache.get(("page", kind, code, viewer_key, controls.key(), lang, palette), build)
+        return cache.get(("page", kind, code, viewer_key, controls.key(), lang, palette, extra), build)
 
     def render(v: views.Viewer, path: str, query: dict, controls: views.Controls, lang: str, palette: str):
         parts = [unquote(p) for p in path.strip("/").split("/") if p]
@@ -208,8 +208,10 @@ def create_app(*, db: str, ops_path: str | None = None, warm: bool = False) -> d
                 views.profile(v, parts[1], controls), lang, palette))
         if head == "monitor":
             status = (query.get("status") or [None])[0]
-            return pages.monitor_page(views.monitor(v, controls, office), lang, palette,
-                                      status if status in ("overdue", "warning", "ok", "no_limit") else None)
+            status = status if status in ("overdue", "warning", "ok", "no_limit") else None
+            code = office or views.home(v)
+            return cached_page(v, "monitor", code, controls, lang, palette, lambda: pages.monitor_page(
+                views.monitor(v, controls, code), lang, palette, status), extra=status)
         if head == "cases":
             return pages.cases_page(lang, office)
         if head == "case" and len(parts) == 3:

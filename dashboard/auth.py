@@ -103,8 +103,10 @@ def init_auth(server: Flask, ops: OpStore) -> Limiter:
             return None
         return WebUser(user)
 
-    limiter = Limiter(get_remote_address, app=server, storage_uri="memory://", default_limits=[],
-                      headers_enabled=True)
+    # memory:// counts per worker process; several workers share counts through a storage that
+    # flask-limiter supports (e.g. redis://host:6379) named in IPDASH_RATELIMIT_STORAGE.
+    limiter = Limiter(get_remote_address, app=server, default_limits=[], headers_enabled=True,
+                      storage_uri=os.environ.get("IPDASH_RATELIMIT_STORAGE", "memory://"))
 
     def _failed(response: flask.Response) -> bool:
         return response.status_code == 401

@@ -474,8 +474,8 @@ def cases_page(viewer: Viewer, request: dict, *, office: str | None = None) -> d
     runner = viewer.runner()
     total = viewer.cache.get(("case-count", viewer.user.username, base, tuple(sorted(params.items()))),
                              lambda: int(runner.frame(f"SELECT count(*) AS n {base}", **params)["n"][0]))
-    rows = runner.frame(f"SELECT {select} {base} ORDER BY {', '.join(order)} LIMIT {end - start} OFFSET {start}",
-                        **params)
+    rows = runner.frame(f"SELECT {select} {base} ORDER BY {', '.join(order)} LIMIT $page_size OFFSET $page_start",
+                        **params, page_size=end - start, page_start=start)
     return {"rowData": [{k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items()}
                         for r in rows.to_dicts()], "rowCount": total}
 

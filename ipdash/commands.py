@@ -86,15 +86,17 @@ def _demo_users(store) -> list[dict]:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from dashboard.app import create_app
+    from ipdash.server import serve
     from queries.store import Store
 
     store = Store(args.db)
     if not store.exists:
         raise BadInput(f"no store at {store.path}; run `ipdash demo` or `ipdash ingest` first")
-    app = create_app(db=str(store.path), warm=True)
-    print(f"ipdash serving on http://{args.host}:{args.port}/", file=sys.stderr)
-    app.run(host=args.host, port=args.port, debug=False)
+    if args.workers < 1:
+        raise BadInput("--workers must be at least 1")
+    print(f"ipdash serving on http://{args.host}:{args.port}/ with {args.workers} worker process(es)",
+          file=sys.stderr)
+    serve(db=str(store.path), host=args.host, port=args.port, workers=args.workers)
     return EXIT_OK
 
 

@@ -34,11 +34,15 @@ class QueryRunner:
         scoped = scope_sql(text, self.scope)
         if not self.scope.national and f"${SCOPE_PARAM}" in scoped:
             params = {**params, SCOPE_PARAM: self.scope.office_code}
-        with contextlib.closing(self.store.reader()) as con:
-            if self.scope.archives_only:
-                con.register(ARCHIVE_TABLE, pl.DataFrame(self.archives or [], schema=["office_code", "case_no"],
-                                                         orient="row"))
+        con = self.store.thread_reader()
+        if not self.scope.archives_only:
             return con.sql(scoped, params=params).pl()
+        con.register(ARCHIVE_TABLE, pl.DataFrame(self.archives or [], schema=["office_code", "case_no"],
+                                                 orient="row"))
+        try:
+            return con.sql(scoped, params=params).pl()
+        finally:
+            con.unregister(ARCHIVE_TABLE)
 
     def named(self, name: str, **params: Any) -> pl.DataFrame:
         """Run `queries/<name>.sql` scoped to the user."""

@@ -9,6 +9,7 @@ parameter; the only thing accepted is a single read-only SELECT over known table
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import sqlglot
@@ -93,6 +94,7 @@ def _check_read_only(tree: exp.Expression) -> None:
             raise ScopeError(f"only reads may run here ({type(node).__name__.upper()} found)")
 
 
+@functools.lru_cache(maxsize=2048)
 def scope_sql(text: str, scope: Scope, *, extra_tables: frozenset[str] = frozenset()) -> str:
     """Return `text` rewritten so every scoped table only yields rows of `scope`'s subtree.
 
@@ -102,6 +104,9 @@ def scope_sql(text: str, scope: Scope, *, extra_tables: frozenset[str] = frozens
         extra_tables: tables registered for this query (not stored, not scoped) that it may read.
     Raises:
         ScopeError: several statements, anything but a read, or an unknown table or table function.
+
+    Pure, so its results are cached (a refusal is not: it raises again each time); user values never
+    appear in `text`, they are bound parameters.
     """
     try:
         statements = [s for s in sqlglot.parse(text, read="duckdb") if s is not None]

@@ -17,6 +17,7 @@ import datetime as dt
 import fcntl
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -93,6 +94,7 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self._local = threading.local()
         self.lock_path = self.path.with_name(self.path.name + ".lock")
 
     @property
@@ -127,6 +129,28 @@ class Store:
         con.execute(f"ATTACH {_sql_literal(str(self.path))} AS store (READ_ONLY)")
         con.execute("USE store")
         return con
+
+    def thread_reader(self) -> duckdb.DuckDBPyConnection:
+        """This thread's read connection to the file as published now, reused across requests.
+
+        Opening a reader (a fresh DuckDB instance attaching the file) costs milliseconds that a
+        small web query should not pay each time. The connection is kept per thread and per file
+        identity (inode, modification time): an atomic publish replaces the file, so the next call
+        opens the new one (and closes the old), while a connection still open keeps its consistent
+        view of the old. Never close the returned connection; it belongs to the thread.
+        """
+        st = os.stat(self.path) if self.path.exists() else None
+        if st is None:
+            raise StoreError(f"no store at {self.path}; run `ipdash demo` or `ipdash ingest` first")
+        ident = (st.st_ino, st.st_mtime_ns)
+        local = self._local
+        if getattr(local, "ident", None) != ident:
+            old = getattr(local, "con", None)
+            if old is not None:
+                with contextlib.suppress(duckdb.Error):
+                    old.close()
+            local.con, local.ident = self.reader(), ident
+        return local.con
 
     def data_version(self) -> int:
         """The counter every publish increments (0 for an empty store)."""

@@ -1,0 +1,169 @@
+"""Load test: simulated users signing in and clicking through the dashboard, against `ipdash serve`
+on 127.0.0.1 only (a bounded script of our own; no traffic leaves the machine).
+
+Builds the seeded demo store (default 1M cases), starts `ipdash serve --workers W`, waits for
+/readyz, then runs --users simulated users for --seconds: each signs in (demo logins: national,
+provincial and prefecture users) and loops over overview → a province → a prefecture → an office
+profile → a case-explorer page → monitoring, with a random think time of 0.5–1.5 s between clicks.
+Users are threads spread over several client processes, so the client is not the bottleneck.
+Reports throughput and p50/p95/p99 per page and the error count to benchmarks/RESULTS.md.
+
+    python benchmarks/load_test.py --cases 1000000 --users 50 --seconds 120 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import multiprocessing as mp
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.dashboard_bench import cases_body, free_port, route_body  # noqa: E402
+from benchmarks.ingest_bench import machine, write_results  # noqa: E402
+
+WORK = ROOT / "benchmarks" / "work"
+USERS = [("leader", None), ("zhejiang", "330000"), ("hangzhou", "330100"), ("admin", None)]
+PROVINCES = ["110000", "320000", "330000", "440000", "510000", "650000"]
+PREFECTURES = {"110000": "110100", "320000": "320100", "330000": "330100", "440000": "440100",
+               "510000": "510100", "650000": "650100"}
+
+
+def clicks(user: str, scope: str | None, rng: random.Random) -> list[tuple[str, dict]]:
+    """One round of clicks for `user`: (page name, callback body)."""
+    if scope == "330100":
+        province, prefecture = "330000", "330100"
+    elif scope == "330000":
+        province, prefecture = "330000", rng.choice(["330100", "330200", "330300"])
+    else:
+        province = rng.choice(PROVINCES)
+        prefecture = PREFECTURES[province]
+    home = "/" if scope is None else f"/place/{scope}"
+    return [("overview", route_body(home, "")), ("drill: province", route_body(f"/place/{province}", "")),
+            ("drill: prefecture", route_body(f"/place/{prefecture}", "")),
+            ("office profile", route_body(f"/office/{prefecture}", "")),
+            ("case explorer", cases_body()), ("monitoring", route_body("/monitor", f"?office={prefecture}"))]
+
+
+def user_loop(base: str, k: int, until: float, out: list) -> None:
+    rng = random.Random(k)
+    name, scope = USERS[k % len(USERS)]
+    session = requests.Session()
+    start = time.perf_counter()
+    try:
+        got = session.post(base + "/login", data={"username": name, "password": f"{name}-demo-2024"},
+                           allow_redirects=False, timeout=60)
+        out.append(("login", time.perf_counter() - start, got.status_code == 302))
+    except requests.RequestException:
+        out.append(("login", time.perf_counter() - start, False))
+        return
+    while time.time() < until:
+        for page, body in clicks(name, scope, rng):
+            if time.time() >= until:
+                return
+            start = time.perf_counter()
+            try:
+                got = session.post(base + "/_dash-update-component", json=body, timeout=60)
+                ok = got.status_code == 200 and b'"response"' in got.content
+            except requests.RequestException:
+                ok = False
+            out.append((page, time.perf_counter() - start, ok))
+            time.sleep(rng.uniform(0.5, 1.5))
+
+
+def client_process(base: str, first: int, count: int, until: float, queue) -> None:
+    out: list = []
+    threads = [threading.Thread(target=user_loop, args=(base, first + k, until, out)) for k in range(count)]
+    for t in threads:
+        t.start()
+        time.sleep(0.05)
+    for t in threads:
+        t.join()
+    queue.put(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", type=int, default=1_000_000)
+    ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--seconds", type=int, default=120)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--clients", type=int, default=2, help="client processes the users are spread over")
+    args = ap.parse_args()
+    exe = Path(sys.executable).parent / "ipdash"
+    folder = WORK / f"load-{args.cases}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    db = folder / "ipdash.duckdb"
+    subprocess.run([str(exe), "demo", "--db", str(db), "--cases", str(args.cases), "--seed", "42", "--build-only",
+                    "--quiet"], check=True, stdout=subprocess.DEVNULL)
+    port = free_port()
+    log = open(folder / "server.log", "w")
+    server = subprocess.Popen([str(exe), "serve", "--db", str(db), "--port", str(port), "--workers",
+                               str(args.workers)], stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < 1800:
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(base + "/readyz", timeout=5).status_code == 200:
+                    # every worker answers /readyz only once its own warm-up is done: ask a few times
+                    if all(requests.get(base + "/readyz", timeout=5).status_code == 200 for _ in range(8)):
+                        break
+            time.sleep(1)
+        print(f"server ready after {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        until = time.time() + args.seconds
+        queue = mp.get_context("spawn").Queue()
+        per = [args.users // args.clients + (1 if k < args.users % args.clients else 0) for k in range(args.clients)]
+        procs = []
+        first = 0
+        for k, count in enumerate(per):
+            p = mp.get_context("spawn").Process(target=client_process, args=(base, first, count, until, queue))
+            p.start()
+            procs.append(p)
+            first += count
+        results = []
+        for _ in procs:
+            results += queue.get(timeout=args.seconds + 600)
+        for p in procs:
+            p.join(60)
+    finally:
+        server.terminate()
+        server.wait(60)
+        log.close()
+    pages: dict[str, list] = {}
+    for page, seconds, ok in results:
+        pages.setdefault(page, []).append((seconds, ok))
+    total = sum(len(v) for v in pages.values())
+    errors = sum(1 for v in pages.values() for _, ok in v if not ok)
+    lines = [f"\n## Load test — {dt.date.today().isoformat()}", "", f"Machine: {machine()}", "",
+             f"`ipdash serve --workers {args.workers}` (gunicorn, gthread) on 127.0.0.1, demo store of "
+             f"{args.cases:,} cases; {args.users} simulated users (threads in {args.clients} client processes on the "
+             f"same machine) signing in and clicking through for {args.seconds} s with 0.5–1.5 s think time. "
+             f"{total:,} requests, {total / args.seconds:.1f} per second, {errors} errors.", "",
+             "| page | requests | p50 ms | p95 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|---:|"]
+    for page, got in pages.items():
+        ms = np.array([s for s, _ in got]) * 1000
+        lines.append(f"| {page} | {len(got):,} | {np.percentile(ms, 50):.0f} | {np.percentile(ms, 95):.0f} | "
+                     f"{np.percentile(ms, 99):.0f} | {sum(1 for _, ok in got if not ok)} |")
+    lines += ["", "Target: p95 under 500 ms on every page and zero errors on this 2-core machine (the client "
+              "threads share its two cores with the server)."]
+    write_results(lines)
+    print("\n".join(lines))
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

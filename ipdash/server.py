@@ -1,0 +1,47 @@
+"""`ipdash serve`: the dashboard under gunicorn, a production WSGI server with several worker processes.
+
+gunicorn (not waitress) because a worker *process* per core is what this app needs: rankings and
+page building are CPU-bound Python, which threads in one process cannot run in parallel. Each
+worker builds its own app (its own DuckDB readers, its own cache keyed by the data version, so a
+new ingest is picked up by every worker without a restart); the operational store (SQLite in WAL
+mode or PostgreSQL) takes the writes of all workers. Threads within a worker (gthread) keep one
+slow request (a report, a first ranking) from blocking the others. Access logs are JSON lines.
+"""
+
+from __future__ import annotations
+
+import json
+
+from gunicorn.app.base import BaseApplication
+
+ACCESS_LOG_FORMAT = json.dumps({
+    "time": "%(t)s", "remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", "status": "%(s)s",
+    "bytes": "%(B)s", "ms": "%(M)s", "user_agent": "%(a)s", "pid": "%(p)s"})
+
+
+class Server(BaseApplication):
+    """gunicorn running `dashboard.app.create_app(db=...)` in each worker."""
+
+    def __init__(self, *, db: str, host: str, port: int, workers: int, threads: int = 4, warm: bool = True) -> None:
+        self.db = db
+        self.warm = warm
+        self.options = {
+            "bind": f"{host}:{port}", "workers": max(1, workers), "worker_class": "gthread", "threads": threads,
+            "timeout": 300, "graceful_timeout": 30, "keepalive": 5,
+            "accesslog": "-", "errorlog": "-", "loglevel": "info", "access_log_format": ACCESS_LOG_FORMAT,
+            "forwarded_allow_ips": "127.0.0.1",   # a reverse proxy on this host may set X-Forwarded-*
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from dashboard.app import create_app
+
+        return create_app(db=self.db, warm=self.warm).server
+
+
+def serve(*, db: str, host: str, port: int, workers: int) -> None:
+    Server(db=db, host=host, port=port, workers=workers).run()
