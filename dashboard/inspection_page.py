@@ -33,6 +33,7 @@ from inspection.plans import (PlanError, STRATA_COLUMNS, archives_of_inspector, 
 from inspection.results import draw_results, publish, standing_draw
 from queries.store import Store, StoreError
 
+WRITE_WAIT = 120.0   # seconds a web write waits for another writer (an ingest, another upload) to finish
 FAILURES = (PlanError, DrawError, StoreError, RefusedFile, OSError, ValueError)
 
 
@@ -361,7 +362,8 @@ def init_inspection(app, *, store: Store, ops: OpStore, viewer) -> None:
         if refused:
             return html.P(refused, className="error"), no_update
         try:
-            manifest = run_draw(ops, store, plan_id, seed=str(seed or ""), actor=current_user.user.username)
+            manifest = run_draw(ops, store, plan_id, seed=str(seed or ""), actor=current_user.user.username,
+                                wait=WRITE_WAIT)
         except FAILURES as exc:
             return html.P(str(exc), className="error"), no_update
         return _reload(L(f"已抽取 {manifest['draw_id']}", f"Drawn {manifest['draw_id']}", lang or "zh"))
@@ -433,7 +435,7 @@ def init_inspection(app, *, store: Store, ops: OpStore, viewer) -> None:
             return html.P("只有评查人员可以录入 / inspectors only", className="error")
         only = Assignment(user.scope_code or "", frozenset(archives_of_inspector(ops, user.scope_code or "")))
         try:
-            summary = ingest(store, "appraisals", [str(path)], progress=False, only=only)
+            summary = ingest(store, "appraisals", [str(path)], progress=False, only=only, wait=WRITE_WAIT)
         except FAILURES as exc:
             return html.P(f"{path.name}: {exc}", className="error")
         audit.record(ops, actor=user.username, action="appraisal.record", target=user.scope_code,

@@ -138,10 +138,11 @@ def _outside_assignment(frame: pl.DataFrame, only: Assignment) -> tuple[pl.DataF
 
 
 def ingest(store: Store, kind: str, paths: list[str], *, progress: bool = True,
-           contract: Contract | None = None, only: Assignment | None = None) -> Summary:
+           contract: Contract | None = None, only: Assignment | None = None, wait: float = 0.0) -> Summary:
     """Ingest `paths` as `kind` into `store`; raise RefusedFile when a file cannot be read at all.
 
-    `only` (appraisals from the web): rows outside that inspector's assignment are rejected."""
+    `only` (appraisals from the web): rows outside that inspector's assignment are rejected.
+    `wait`: seconds to wait for another writer before refusing (the web waits; the CLI does not)."""
     if kind not in KINDS:
         raise RefusedFile(f"unknown kind '{kind}'; use one of {', '.join(KINDS)}")
     contract = contract or default_contract()
@@ -159,7 +160,7 @@ def ingest(store: Store, kind: str, paths: list[str], *, progress: bool = True,
     store.ensure()
     counts = Counts()
     quarantine: list[pl.DataFrame] = []
-    with store.writer() as con:
+    with store.writer(wait=wait) as con:
         run_id = int(scalar(con, "SELECT coalesce(max(run_id), 0) + 1 FROM ingest_runs"))
         for table, p in tqdm(list(zip(tables, parsed)), desc=f"写入 applying {kind}", unit="file",
                              file=sys.stderr, disable=not progress or total < 20_000, leave=False):

@@ -151,7 +151,7 @@ def inspector_pool(store: Store) -> list[dict]:
     return [{"inspector_id": i, "office_code": o} for i, o in got]
 
 
-def run_draw(ops: OpStore, store: Store, plan_id: str, *, seed: str, actor: str) -> dict:
+def run_draw(ops: OpStore, store: Store, plan_id: str, *, seed: str, actor: str, wait: float = 0.0) -> dict:
     """The draw of a locked plan; refused while an earlier draw of it stands."""
     if not seed.strip():
         raise PlanError("the seed must not be empty")
@@ -176,7 +176,7 @@ def run_draw(ops: OpStore, store: Store, plan_id: str, *, seed: str, actor: str)
                     "VALUES (?, ?, ?, ?, ?, ?, ?)", (draw_id, plan_id, seed,
                                                      json.dumps(manifest, ensure_ascii=False, sort_keys=True),
                                                      digest, manifest["created_at"], actor))
-    with store.writer() as con:   # appraisals naming this draw may only score the archives it sampled
+    with store.writer(wait=wait) as con:   # appraisals naming this draw may only score the archives it sampled
         con.executemany("INSERT INTO draw_samples VALUES (?, ?, ?)",
                         [(draw_id, s["office_code"], s["case_no"]) for s in manifest["sample"]])
     audit.record(ops, actor=actor, action="draw", target=draw_id,

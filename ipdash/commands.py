@@ -35,6 +35,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         summary = ingest(Store(args.db), args.kind, args.files, progress=not args.quiet)
     except (RefusedFile, ContractError, StoreError) as exc:
         raise BadInput(f"拒收，未做任何更改 / refused, nothing changed: {exc}") from exc
+    except OSError as exc:   # e.g. the rejects file on a full disk
+        raise BadInput(f"写入失败 / could not write: {exc}") from exc
     _emit(args, summary.as_json(), format_summary(summary))
     return EXIT_OK
 

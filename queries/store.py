@@ -18,6 +18,7 @@ import fcntl
 import os
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -159,15 +160,20 @@ class Store:
         return int(value) if value is not None else 0
 
     @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
+    def _lock(self, wait: float = 0.0) -> Iterator[None]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + wait
         with open(self.lock_path, "a+") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise StoreError(
-                    f"another ingest is writing {self.path}; wait for it to finish and try again"
-                ) from exc
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError as exc:
+                    if time.monotonic() >= deadline:
+                        raise StoreError(
+                            f"another ingest is writing {self.path}; wait for it to finish and try again"
+                        ) from exc
+                    time.sleep(0.1)
             try:
                 yield
             finally:
@@ -178,18 +184,25 @@ class Store:
             orphan.unlink(missing_ok=True)
 
     @contextlib.contextmanager
-    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def writer(self, *, wait: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
         """Yield a connection to a private copy; publish it atomically if the block succeeds.
 
         Everything done on the yielded connection is one transaction. If the block raises, the
-        copy is thrown away and the published file is untouched.
+        copy is thrown away and the published file is untouched; a failed write of the copy (a full
+        disk) becomes a StoreError saying so. `wait`: seconds to wait for another writer (the web
+        waits; the command line refuses at once).
         """
-        with self._lock():
+        with self._lock(wait):
             self._remove_orphans()
-            tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
-            if self.path.exists():
-                shutil.copyfile(self.path, tmp)
-            con = duckdb.connect(str(tmp))
+            tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+            try:
+                if self.path.exists():
+                    shutil.copyfile(self.path, tmp)
+                con = duckdb.connect(str(tmp))
+            except (OSError, duckdb.Error) as exc:
+                tmp.unlink(missing_ok=True)
+                raise StoreError(f"could not write the new version of {self.path} ({exc}); "
+                                 "nothing was changed") from exc
             try:
                 con.execute("BEGIN TRANSACTION")
                 migrate(con)
@@ -209,11 +222,14 @@ class Store:
                 _fsync(tmp)
                 os.replace(tmp, self.path)
                 _fsync_dir(self.path.parent)
-            except BaseException:
+            except BaseException as exc:
                 with contextlib.suppress(Exception):
                     con.close()
                 tmp.unlink(missing_ok=True)
                 Path(str(tmp) + ".wal").unlink(missing_ok=True)
+                if isinstance(exc, OSError) or (isinstance(exc, duckdb.IOException)):
+                    raise StoreError(f"could not write the new version of {self.path} ({exc}); "
+                                     "nothing was changed") from exc
                 raise
 
 

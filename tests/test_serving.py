@@ -1,0 +1,234 @@
+"""Production serving (SPEC §7): several gunicorn workers, an ingest published while users click,
+a worker killed during writes, and a write that fails for want of disk space."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from access import audit
+from access.opstore import OpStore, default_path
+from access.users import add_user
+from ingest.run import ingest
+from queries.store import Store, StoreError
+from tests.conftest import INGEST
+from tests.dash_helpers import ROUTE, page  # noqa: F401  (ROUTE documents the callback used below)
+
+pytestmark = pytest.mark.slow
+PASSWORD = "serving-test-password"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(db: Path, workers: int = 2) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "IPDASH_SECRET_KEY": "serving-test-secret"}
+    proc = subprocess.Popen([sys.executable, "-m", "ipdash.cli", "serve", "--db", str(db), "--port", str(port),
+                             "--workers", str(workers)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=env, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if requests.get(base + "/readyz", timeout=2).status_code == 200:
+                return proc, base
+        except requests.RequestException:
+            time.sleep(0.3)
+    proc.kill()
+    raise AssertionError("server did not become ready: " + proc.stderr.read().decode()[-2000:])
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def session(base: str, user: str) -> requests.Session:
+    s = requests.Session()
+    got = s.post(base + "/login", data={"username": user, "password": PASSWORD}, allow_redirects=False)
+    assert got.status_code == 302, got.text[:300]
+    return s
+
+
+def headline_accepted(s: requests.Session, base: str) -> str:
+    from tests.dash_helpers import by_id, text
+
+    body = {"output": ROUTE,
+            "outputs": [{"id": "content", "property": "children"}, {"id": "whatif-note", "property": "children"}],
+            "inputs": [{"id": "url", "property": "pathname", "value": "/place/110000"},
+                       {"id": "url", "property": "search", "value": ""},
+                       {"id": "year", "property": "value", "value": 2024},
+                       {"id": "as-of", "property": "date", "value": None},
+                       {"id": "method", "property": "value", "value": "minmax"},
+                       {"id": "peer", "property": "value", "value": "siblings"},
+                       [{"id": {"type": "weight", "dim": d}, "property": "value", "value": 25}
+                        for d in ("effort", "level", "timeliness", "quality")],
+                       {"id": "lang", "property": "value", "value": "en"},
+                       {"id": "palette", "property": "value", "value": "viridis"}],
+            "changedPropIds": ["url.pathname"]}
+    got = s.post(base + "/_dash-update-component", json=body, timeout=60)
+    assert got.status_code == 200, got.text[:300]
+    tile = by_id(json.loads(got.content)["response"]["content"]["children"], "headline")["props"]["children"][0]
+    return text(tile).split()[1]      # "Accepted <n> <change> vs last year"
+
+
+def test_an_ingest_published_while_users_click_is_seen_whole_by_every_worker(golden_metrics, tmp_path) -> None:
+    db = tmp_path / "ipdash.duckdb"
+    shutil.copyfile(golden_metrics.path, db)
+    add_user(OpStore(default_path(db)), username="leader", role="national_leader", password=PASSWORD)
+    proc, base = start_server(db, workers=2)
+    try:
+        sessions = [session(base, "leader") for _ in range(4)]
+        before = headline_accepted(sessions[0], base)
+        assert before == "67"                                   # README: P1 accepted 67 cases in 2024
+        seen: list[str] = []
+        failures: list[str] = []
+        stop_flag = threading.Event()
+
+        def click(s):
+            while not stop_flag.is_set():
+                try:
+                    seen.append(headline_accepted(s, base))
+                except Exception as exc:   # noqa: BLE001 - every failure is a test failure, reported below
+                    failures.append(repr(exc))
+
+        threads = [threading.Thread(target=click, args=(s,)) for s in sessions]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        # Five more P1 cases accepted in 2024, published atomically while the clicks go on.
+        extra = tmp_path / "extra.csv"
+        extra.write_text("office_code,case_no,case_kind,patent_type,source,received_date,accepted_date\n" + "".join(
+            f"110000,EXTRA-{k},infringement_dispute,invention,request,2024-05-0{k + 1},2024-05-0{k + 2}\n"
+            for k in range(5)),
+            encoding="utf-8")
+        summary = ingest(Store(db), "cases", [str(extra)], progress=False)
+        assert summary.counts.loaded == 5, summary.as_json()
+        deadline = time.time() + 30
+        while time.time() < deadline and not (seen and seen[-1] == "72" and seen.count("72") >= 8):
+            time.sleep(0.2)
+        stop_flag.set()
+        for t in threads:
+            t.join(60)
+        assert not failures, failures[:3]
+        assert set(seen) <= {"67", "72"}, set(seen)            # wholly old or wholly new, never a mix
+        assert "72" in seen and seen[-1] == "72"
+        first_new = seen.index("72")
+        assert all(v == "72" for v in seen[first_new + 8:])       # once published, every worker has it
+    finally:
+        stop(proc)
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in out]
+
+
+def test_a_worker_killed_during_writes_loses_no_acknowledged_entry(golden_metrics, tmp_path) -> None:
+    db = tmp_path / "ipdash.duckdb"
+    shutil.copyfile(golden_metrics.path, db)
+    ops = OpStore(default_path(db))
+    for k in range(6):
+        add_user(ops, username=f"u{k}", role="national_leader", password=PASSWORD)
+    proc, base = start_server(db, workers=2)
+    acknowledged: list[str] = []
+    try:
+        workers = _children(proc.pid)
+        assert len(workers) == 2, workers
+        stop_flag = threading.Event()
+
+        def sign_in_repeatedly(k: int):
+            while not stop_flag.is_set():
+                try:
+                    got = requests.post(base + "/login", data={"username": f"u{k}", "password": PASSWORD},
+                                        allow_redirects=False, timeout=30)
+                    if got.status_code == 302:       # the login was acknowledged: its audit entry must exist
+                        acknowledged.append(f"u{k}")
+                except requests.RequestException:
+                    pass                              # the killed worker's requests fail: not acknowledged
+
+        threads = [threading.Thread(target=sign_in_repeatedly, args=(k,)) for k in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(2.0)
+        os.kill(workers[0], signal.SIGKILL)           # kill -9 one worker in the middle of the writes
+        time.sleep(3.0)
+        stop_flag.set()
+        for t in threads:
+            t.join(60)
+        assert len(_children(proc.pid)) == 2            # gunicorn replaced the killed worker
+        assert requests.get(base + "/healthz", timeout=10).status_code == 200
+    finally:
+        stop(proc)
+    verdict = audit.verify(ops)
+    assert verdict.ok, verdict
+    logins = [e for e in audit.recent(ops, limit=100_000) if e["action"] == "login"]
+    for user in set(acknowledged):
+        assert sum(1 for e in logins if e["actor"] == user) >= acknowledged.count(user), user
+
+
+@pytest.mark.parametrize("where", ["copy", "fsync"])
+def test_a_full_disk_fails_the_ingest_cleanly(tree_store: Store, monkeypatch, where: str) -> None:
+    import queries.store as store_module
+
+    before = tree_store.path.read_bytes()
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if where == "copy":
+        real = shutil.copyfile
+
+        def half_then_full(src, dst, *a, **kw):       # writes part of the copy, then the disk is full
+            real(src, dst)
+            with open(dst, "r+b") as fh:
+                fh.truncate(os.path.getsize(dst) // 2)
+            full()
+        monkeypatch.setattr(store_module.shutil, "copyfile", half_then_full)
+    else:
+        monkeypatch.setattr(store_module, "_fsync", full)
+    with pytest.raises(StoreError, match="No space left on device") as got:
+        ingest(tree_store, "cases", [str(INGEST / "cases_gb18030.csv")], progress=False)
+    assert "nothing was changed" in str(got.value)
+    assert tree_store.path.read_bytes() == before
+    assert not list(tree_store.path.parent.glob(tree_store.path.name + ".tmp-*"))
+
+
+def test_a_second_web_writer_waits_for_the_first(tree_store: Store) -> None:
+    """Two writes at once: the command line's refuses at once, the web's waits for the lock."""
+    release = threading.Event()
+    entered = threading.Event()
+
+    def hold():
+        with tree_store.writer():
+            entered.set()
+            release.wait(10)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    entered.wait(10)
+    with pytest.raises(StoreError, match="another ingest"):
+        ingest(tree_store, "cases", [str(INGEST / "cases_gb18030.csv")], progress=False)
+    threading.Timer(0.5, release.set).start()
+    summary = ingest(tree_store, "cases", [str(INGEST / "cases_gb18030.csv")], progress=False, wait=20)
+    t.join(10)
+    assert summary.counts.loaded > 0
