@@ -1,18 +1,22 @@
 """The verifiable draw of SPEC §4.2, as pure functions anyone can re-run from the published files.
 
-Nothing here reads the store: the population file (sorted, hashed at lock time), the plan's
+Nothing here reads the store (DuckDB is used in memory, as a fast hashing and sorting engine): the population file (sorted, hashed at lock time), the plan's
 parameters and the inspector pool go in; the manifest comes out. `verify` recomputes a manifest
 from the population file alone and lists every difference.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 import json
 from collections import Counter
 from dataclasses import dataclass
+
+import duckdb
+import polars as pl
 
 from inspection.sample_size import attribute_sample_size, ratio_sample_size
 
@@ -54,7 +58,10 @@ def read_population(data: bytes) -> list[Item]:
 
 def stratum_sizes(items: list[Item], rule: dict) -> dict[str, dict[str, int]]:
     """{stratum: {"population": N, "sample": n}} under the plan's rule (ratio or statistical)."""
-    counts = Counter(i.stratum for i in items)
+    return sizes_from_counts(Counter(i.stratum for i in items), rule)
+
+
+def sizes_from_counts(counts: dict[str, int], rule: dict) -> dict[str, dict[str, int]]:
     out = {}
     for stratum, n_pop in sorted(counts.items()):
         if rule.get("kind", "ratio") == "ratio":
@@ -70,55 +77,114 @@ def stratum_sizes(items: list[Item], rule: dict) -> dict[str, dict[str, int]]:
     return out
 
 
+def population_frame(data: bytes) -> pl.DataFrame:
+    """The population file as a frame of text columns (the fast path of `read_population`)."""
+    if data.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip() != ",".join(POPULATION_HEADER):
+        raise DrawError(f"the population file must start with the header {','.join(POPULATION_HEADER)}")
+    try:
+        frame = pl.read_csv(io.BytesIO(data), schema={c: pl.String for c in POPULATION_HEADER})
+    except pl.exceptions.PolarsError as exc:
+        raise DrawError(f"the population file cannot be read: {exc}") from exc
+    return frame.with_columns(pl.all().fill_null(""))     # an empty field is the empty string, as csv reads it
+
+
 def draw_sample(items: list[Item], *, seed: str, plan_id: str, sizes: dict[str, dict[str, int]]) -> list[dict]:
     """Within each stratum, items sorted by SHA-256(seed|plan_id|office_code|case_no), first n drawn."""
-    keyed = [(sha256_hex(f"{seed}|{plan_id}|{i.office_code}|{i.case_no}"), i) for i in items]
-    sample = []
+    frame = pl.DataFrame({"office_code": [i.office_code for i in items], "case_no": [i.case_no for i in items],
+                          "stratum": [i.stratum for i in items]}, schema={c: pl.String for c in POPULATION_HEADER})
+    return _sample(frame, seed=seed, plan_id=plan_id, sizes=sizes)
+
+
+def _sample(frame: pl.DataFrame, *, seed: str, plan_id: str, sizes: dict[str, dict[str, int]]) -> list[dict]:
+    """draw_sample over a frame. DuckDB computes the SHA-256 keys (its sha256() is the lowercase hex
+    digest of the UTF-8 bytes, as hashlib's) and the per-stratum order; strings compare by bytes,
+    which for UTF-8 is the order of code points, as Python's. The tests check this against hashlib."""
+    most = max((v["sample"] for v in sizes.values()), default=0)
+    if most == 0 or not frame.height:
+        return []
+    with contextlib.closing(duckdb.connect(":memory:")) as con:
+        con.register("pop", frame)
+        # min_by(x, key, n): the n members with the smallest keys, in key order, without sorting the
+        # stratum. The key (64 hex digits) is unique per archive, so no tie is left to break.
+        grouped = con.execute("""
+            SELECT stratum, min_by(struct_pack(office_code, case_no, key), key, $n)
+            FROM (SELECT stratum, office_code, case_no, sha256($p || office_code || '|' || case_no) AS key FROM pop)
+            GROUP BY stratum""", {"p": f"{seed}|{plan_id}|", "n": most}).fetchall()
+    chosen = dict(grouped)
+    got = []
     for stratum in sorted(sizes):
-        members = sorted((k, i.office_code, i.case_no, i) for k, i in keyed if i.stratum == stratum)
-        for key, _, _, item in members[: sizes[stratum]["sample"]]:
-            sample.append({"office_code": item.office_code, "case_no": item.case_no, "stratum": stratum, "key": key})
-    return sample
+        for m in (chosen.get(stratum) or [])[: sizes[stratum]["sample"]]:
+            got.append((m["office_code"], m["case_no"], stratum, m["key"]))
+    return [{"office_code": o, "case_no": c, "stratum": st, "key": k} for o, c, st, k in got]
 
 
 def _province(code: str) -> str:
     return code[:2] + "0000"
 
 
+CANDIDATES_SLACK = 16   # candidates fetched per office beyond those needed (inspectors at their cap are skipped)
+
+
 def assign_inspectors(sample: list[dict], *, seed: str, pool: list[dict], per_office: int, workload_cap: int,
                       exclude: list[str]) -> list[dict]:
     """Offices in SHA-256(seed|office|code) order; each takes the first `per_office` eligible inspectors
     by SHA-256(seed|inspector|office|id). Eligible: in the pool, no conflict, under the workload cap
-    (the number of offices an inspector is assigned to in this plan)."""
+    (the number of offices an inspector is assigned to in this plan).
+
+    The keys of every (office, inspector) pair are computed by DuckDB, which returns each office's
+    first candidates in key order (keys are unique per pair: no tie is left to break); the
+    assignment itself runs in order here. Should the caps
+    exhaust an office's fetched candidates, its whole list is computed with hashlib instead, so the
+    result is always that of the rule above.
+    """
     offices = sorted({s["office_code"] for s in sample}, key=lambda c: (sha256_hex(f"{seed}|office|{c}"), c))
+    own_office, own_province = "own_office" in exclude, "own_province" in exclude
+
+    def conflicted(ins: dict, office: str) -> bool:
+        return (own_office and ins["office_code"] == office) or \
+            (own_province and _province(ins["office_code"]) == _province(office))
+
+    top = per_office + CANDIDATES_SLACK
+    candidates: dict[str, list[str]] = {o: [] for o in offices}
+    if offices and pool:
+        with contextlib.closing(duckdb.connect(":memory:")) as con:
+            con.register("offices", pl.DataFrame({"office": offices}, schema={"office": pl.String}))
+            con.register("pool", pl.DataFrame({"id": [i["inspector_id"] for i in pool],
+                                               "home": [i["office_code"] for i in pool]},
+                                              schema={"id": pl.String, "home": pl.String}))
+            rows = con.execute("""
+                SELECT o.office, min_by(p.id, sha256($s || '|inspector|' || o.office || '|' || p.id), $top)
+                FROM offices AS o CROSS JOIN pool AS p
+                WHERE NOT ($own_office AND p.home = o.office)
+                  AND NOT ($own_province AND left(p.home, 2) = left(o.office, 2))
+                GROUP BY o.office""", {"s": seed, "own_office": own_office, "own_province": own_province,
+                                       "top": top}).fetchall()
+        for office, idents in rows:
+            candidates[office] = list(idents)
+    homes = {i["inspector_id"]: i for i in pool}
     load: Counter[str] = Counter()
     assignments = []
     for office in offices:
-        eligible = []
-        for ins in pool:
-            if "own_office" in exclude and ins["office_code"] == office:
-                continue
-            if "own_province" in exclude and _province(ins["office_code"]) == _province(office):
-                continue
-            if load[ins["inspector_id"]] >= workload_cap:
-                continue
-            eligible.append(ins)
-        eligible.sort(key=lambda i: (sha256_hex(f"{seed}|inspector|{office}|{i['inspector_id']}"), i["inspector_id"]))
+        eligible = [i for i in candidates[office] if load[i] < workload_cap]
+        if len(eligible) < per_office and len(candidates[office]) == top:   # truncated: take the whole list
+            whole = sorted((i for i in pool if not conflicted(i, office)),
+                           key=lambda i: (sha256_hex(f"{seed}|inspector|{office}|{i['inspector_id']}"), i["inspector_id"]))
+            eligible = [i["inspector_id"] for i in whole if load[i["inspector_id"]] < workload_cap]
         if len(eligible) < per_office:
             raise DrawError(f"office {office} can get only {len(eligible)} eligible inspectors, {per_office} needed "
                             "(conflict rules and workload caps leave too few; enlarge the pool or raise the cap)")
-        for ins in eligible[:per_office]:
-            load[ins["inspector_id"]] += 1
-            assignments.append({"office_code": office, "inspector_id": ins["inspector_id"]})
+        for ident in eligible[:per_office]:
+            load[ident] += 1
+            assignments.append({"office_code": office, "inspector_id": homes[ident]["inspector_id"]})
     return assignments
 
 
 def make_manifest(*, plan: dict, population: bytes, seed: str, pool: list[dict], created_at: str,
                   created_by: str) -> dict:
     """The whole draw: everything needed to recompute it is in the returned manifest."""
-    items = read_population(population)
-    sizes = stratum_sizes(items, plan.get("rule", {}))
-    sample = draw_sample(items, seed=seed, plan_id=plan["plan_id"], sizes=sizes)
+    frame = population_frame(population)
+    sizes = sizes_from_counts(dict(frame.group_by("stratum").len().iter_rows()), plan.get("rule", {}))
+    sample = _sample(frame, seed=seed, plan_id=plan["plan_id"], sizes=sizes)
     ins = plan.get("inspectors", {})
     assignments = assign_inspectors(sample, seed=seed, pool=pool, per_office=int(ins.get("per_office", 2)),
                                     workload_cap=int(ins.get("workload_cap", 6)),

@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = [("overview", "/", "leader"), ("province", "/place/330000", "leader"),
          ("prefecture", "/place/330100", "leader"), ("profile", "/office/330100", "leader"),
          ("monitor", "/monitor?office=330000", "leader"), ("cases", "/cases", "leader"),
-         ("methodology", "/methodology", "leader"), ("provincial-user", "/", "zhejiang")]
+         ("methodology", "/methodology", "leader"), ("provincial-user", "/", "zhejiang"),
+         ("inspection", "/inspection", "admin")]
 
 
 def free_port() -> int:

@@ -458,3 +458,17 @@ def test_draw_properties(items, seed, other, pool, per_office, cap, order, ratio
                 chosen = {(s["office_code"], s["case_no"]) for s in got["sample"] if s["stratum"] == stratum}
                 again = {(s["office_code"], s["case_no"]) for s in other_draw["sample"] if s["stratum"] == stratum}
                 assert chosen != again, stratum
+
+
+def test_workload_caps_that_exhaust_the_first_candidates_still_follow_the_rule() -> None:
+    """Caps of 1 over a pool barely larger than the offices: late offices find their first candidates
+    all taken and fall back to their whole list; the result must equal the reference."""
+    offices = [f"{p}{k:02d}00" for p in ("11", "12", "13", "31", "32", "33", "44", "51") for k in range(1, 6)]
+    items = [Item(o, f"C{k}", o) for o in offices for k in range(3)]
+    pool = [{"inspector_id": f"X{k:03d}", "office_code": offices[(k * 7) % len(offices)]} for k in range(44)]
+    plan = {"plan_id": "caps", "rule": {"kind": "ratio", "ratio": 0.05, "min_per_stratum": 1, "max_per_stratum": 1},
+            "inspectors": {"per_office": 1, "workload_cap": 1, "exclude": ["own_office", "own_province"]}}
+    population = population_file(items)
+    for seed in ("a", "b", "c", "d"):
+        got = make_manifest(plan=plan, population=population, seed=seed, pool=pool, created_at="t", created_by="u")
+        assert got["assignments"] == reference_draw(population, plan, seed, pool)["assignments"], seed
