@@ -460,9 +460,14 @@ def test_draw_properties(items, seed, other, pool, per_office, cap, order, ratio
                 assert chosen != again, stratum
 
 
-def test_workload_caps_that_exhaust_the_first_candidates_still_follow_the_rule() -> None:
+@pytest.mark.parametrize("slack", [0, 16])
+def test_workload_caps_that_exhaust_the_first_candidates_still_follow_the_rule(slack, monkeypatch) -> None:
     """Caps of 1 over a pool barely larger than the offices: late offices find their first candidates
-    all taken and fall back to their whole list; the result must equal the reference."""
+    all taken and fall back to their whole list (always so with no slack); the result must equal the
+    reference."""
+    import inspection.draw as draw_module
+
+    monkeypatch.setattr(draw_module, "CANDIDATES_SLACK", slack)
     offices = [f"{p}{k:02d}00" for p in ("11", "12", "13", "31", "32", "33", "44", "51") for k in range(1, 6)]
     items = [Item(o, f"C{k}", o) for o in offices for k in range(3)]
     pool = [{"inspector_id": f"X{k:03d}", "office_code": offices[(k * 7) % len(offices)]} for k in range(44)]
