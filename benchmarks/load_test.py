@@ -101,6 +101,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=120)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--clients", type=int, default=2, help="client processes the users are spread over")
+    ap.add_argument("--warm", choices=["provinces", "prefectures"], default="prefectures",
+                    help="what each worker computes before it is ready (ipdash serve --warm)")
     args = ap.parse_args()
     exe = Path(sys.executable).parent / "ipdash"
     folder = WORK / f"load-{args.cases}"
@@ -112,7 +114,7 @@ def main() -> None:
     port = free_port()
     log = open(folder / "server.log", "w")
     server = subprocess.Popen([str(exe), "serve", "--db", str(db), "--port", str(port), "--workers",
-                               str(args.workers)], stdout=log, stderr=log)
+                               str(args.workers), "--warm", args.warm], stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         t0 = time.perf_counter()
@@ -123,7 +125,8 @@ def main() -> None:
                     if all(requests.get(base + "/readyz", timeout=5).status_code == 200 for _ in range(8)):
                         break
             time.sleep(1)
-        print(f"server ready after {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        ready_after = time.perf_counter() - t0
+        print(f"server ready after {ready_after:.0f} s", file=sys.stderr)
         until = time.time() + args.seconds
         queue = mp.get_context("spawn").Queue()
         per = [args.users // args.clients + (1 if k < args.users % args.clients else 0) for k in range(args.clients)]
@@ -149,10 +152,11 @@ def main() -> None:
     total = sum(len(v) for v in pages.values())
     errors = sum(1 for v in pages.values() for _, ok in v if not ok)
     lines = [f"\n## Load test — {dt.date.today().isoformat()}", "", f"Machine: {machine()}", "",
-             f"`ipdash serve --workers {args.workers}` (gunicorn, gthread) on 127.0.0.1, demo store of "
+             f"`ipdash serve --workers {args.workers} --warm {args.warm}` (gunicorn, gthread) on 127.0.0.1, demo store of "
              f"{args.cases:,} cases; {args.users} simulated users (threads in {args.clients} client processes on the "
              f"same machine) signing in and clicking through for {args.seconds} s with 0.5–1.5 s think time. "
-             f"{total:,} requests, {total / args.seconds:.1f} per second, {errors} errors.", "",
+             f"{total:,} requests, {total / args.seconds:.1f} per second, {errors} errors. The server was ready "
+             f"(every worker warmed) {ready_after:.0f} s after start.", "",
              "| page | requests | p50 ms | p95 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|---:|"]
     for page, got in pages.items():
         ms = np.array([s for s, _ in got]) * 1000

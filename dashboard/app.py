@@ -59,13 +59,17 @@ def _controls(year, as_of, method, peer, weights, config) -> views.Controls:
                           weights=w, peer="configured" if peer == "configured" else "siblings")
 
 
-def create_app(*, db: str, ops_path: str | None = None, warm: bool = False) -> dash.Dash:
+def create_app(*, db: str, ops_path: str | None = None, warm: bool | str = False,
+               warm_depth: str = "provinces") -> dash.Dash:
     """Build the dashboard for the store at `db`.
 
     Args:
         db: path of the published DuckDB file; every request reads it read-only.
         ops_path: the operational store (users, plans, audit log); default beside `db`.
-        warm: compute the national overview of the latest year in the background at start.
+        warm: compute the latest year's pages at start: True in a background thread (/readyz says
+            when done), "sync" before returning.
+        warm_depth: "provinces" (the national overview and each province's page) or "prefectures"
+            (also each prefecture's page and profile).
     Returns:
         the configured Dash app (its Flask server is `app.server`).
     """
@@ -372,8 +376,11 @@ def create_app(*, db: str, ops_path: str | None = None, warm: bool = False) -> d
             return {"status": "warming"}, 503
         return {"status": "ready", "data_version": list(cache.version())}
 
-    if warm:
-        threading.Thread(target=_warm, args=(store, ops, config, cache, warmed), daemon=True,
+    if warm == "sync":
+        _warm(store, ops, config, cache, warmed, warm_depth)
+        store.close_thread_reader()        # no DuckDB connection may cross a fork into the workers
+    elif warm:
+        threading.Thread(target=_warm, args=(store, ops, config, cache, warmed, warm_depth), daemon=True,
                          name="ipdash-warm").start()
     else:
         warmed.set()
@@ -396,8 +403,10 @@ def _control(key: str, widget) -> html.Div:
         html.Label(id=f"{ids.LABEL}-{key}", htmlFor=getattr(widget, "id", None) or ""), widget])
 
 
-def _warm(store: Store, ops: OpStore, config, cache: VersionedCache, done: threading.Event) -> None:
-    """Compute the default national overview and each province's ranking of the latest year."""
+def _warm(store: Store, ops: OpStore, config, cache: VersionedCache, done: threading.Event,
+          depth: str = "provinces") -> None:
+    """Compute the latest year's default pages: the national overview and each province's page, and
+    with depth "prefectures" each prefecture's page and profile too."""
     from access.users import User
 
     system = User(user_id=0, username="warm-up", role="national_leader", scope_code=None, disabled=False,
@@ -410,8 +419,14 @@ def _warm(store: Store, ops: OpStore, config, cache: VersionedCache, done: threa
         controls = views.Controls(year=years[-1])
         national = views.home(v)
         views.place(v, national, controls)
-        for code in views.tree(v).children.get(national, []):
+        tree = views.tree(v)
+        for code in tree.children.get(national, []):
             views.place(v, code, controls)
+        if depth == "prefectures":
+            for province in tree.children.get(national, []):
+                for code in tree.children.get(province, []):
+                    views.place(v, code, controls)
+                    views.profile(v, code, controls)
     except Exception:   # noqa: BLE001 - warming is best effort; a real request computes and reports
         pass
     finally:

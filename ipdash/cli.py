@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve_opts.add_argument("--host", default="127.0.0.1")
     serve_opts.add_argument("--port", type=int, default=8050)
     serve_opts.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve_opts.add_argument("--warm", choices=["provinces", "prefectures"], default="provinces",
+                            help="pages each worker computes at start, before /readyz says ready (default: the "
+                                 "national overview and each province; prefectures adds every prefecture's "
+                                 "page and profile)")
 
     p = sub.add_parser("demo", parents=[common, serve_opts], help="build the demo data set if absent, then serve")
     p.add_argument("--build-only", action="store_true", help="build and exit, do not serve")

@@ -98,7 +98,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise BadInput("--workers must be at least 1")
     print(f"ipdash serving on http://{args.host}:{args.port}/ with {args.workers} worker process(es)",
           file=sys.stderr)
-    serve(db=str(store.path), host=args.host, port=args.port, workers=args.workers)
+    serve(db=str(store.path), host=args.host, port=args.port, workers=args.workers, warm_depth=args.warm)
     return EXIT_OK
 
 

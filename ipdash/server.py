@@ -2,8 +2,9 @@
 
 gunicorn (not waitress) because a worker *process* per core is what this app needs: rankings and
 page building are CPU-bound Python, which threads in one process cannot run in parallel. Each
-worker builds its own app (its own DuckDB readers, its own cache keyed by the data version, so a
-new ingest is picked up by every worker without a restart); the operational store (SQLite in WAL
+worker builds its own app, warms its own cache in the background (its /readyz answers 503 until
+done) and keeps it keyed by the data version, so a new ingest is picked up by every worker without
+a restart; each opens its own DuckDB readers; the operational store (SQLite in WAL
 mode or PostgreSQL) takes the writes of all workers. Threads within a worker (gthread) keep one
 slow request (a report, a first ranking) from blocking the others. Access logs are JSON lines.
 """
@@ -22,14 +23,17 @@ ACCESS_LOG_FORMAT = json.dumps({
 class Server(BaseApplication):
     """gunicorn running `dashboard.app.create_app(db=...)` in each worker."""
 
-    def __init__(self, *, db: str, host: str, port: int, workers: int, threads: int = 4, warm: bool = True) -> None:
+    def __init__(self, *, db: str, host: str, port: int, workers: int, threads: int = 4,
+                 warm_depth: str = "provinces") -> None:
         self.db = db
-        self.warm = warm
+        self.warm_depth = warm_depth
         self.options = {
             "bind": f"{host}:{port}", "workers": max(1, workers), "worker_class": "gthread", "threads": threads,
             "timeout": 300, "graceful_timeout": 30, "keepalive": 5,
             "accesslog": "-", "errorlog": "-", "loglevel": "info", "access_log_format": ACCESS_LOG_FORMAT,
             "forwarded_allow_ips": "127.0.0.1",   # a reverse proxy on this host may set X-Forwarded-*
+            # Not preload_app: Polars' thread pool does not survive fork, so a master that computed
+            # anything would hand its workers a deadlock. Each worker builds and warms its own app.
         }
         super().__init__()
 
@@ -40,8 +44,8 @@ class Server(BaseApplication):
     def load(self):
         from dashboard.app import create_app
 
-        return create_app(db=self.db, warm=self.warm).server
+        return create_app(db=self.db, warm=True, warm_depth=self.warm_depth).server
 
 
-def serve(*, db: str, host: str, port: int, workers: int) -> None:
-    Server(db=db, host=host, port=port, workers=workers).run()
+def serve(*, db: str, host: str, port: int, workers: int, warm_depth: str = "provinces") -> None:
+    Server(db=db, host=host, port=port, workers=workers, warm_depth=warm_depth).run()

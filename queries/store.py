@@ -153,6 +153,14 @@ class Store:
             local.con, local.ident = self.reader(), ident
         return local.con
 
+    def close_thread_reader(self) -> None:
+        """Close this thread's reused connection (before a fork: a child must open its own)."""
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            with contextlib.suppress(duckdb.Error):
+                con.close()
+        self._local.con = self._local.ident = None
+
     def data_version(self) -> int:
         """The counter every publish increments (0 for an empty store)."""
         with contextlib.closing(self.reader()) as con:
