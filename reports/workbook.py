@@ -9,7 +9,6 @@ case in scope, streamed from DuckDB in batches. Text from the data that could be
 from __future__ import annotations
 
 import contextlib
-from copy import copy
 import datetime as dt
 import unicodedata
 import warnings
@@ -122,14 +121,6 @@ class Sheet:
         self.ws.page_setup.fitToWidth = 1
         self.ws.page_setup.fitToHeight = 0
         self.ws.sheet_properties.pageSetUpPr.fitToPage = True
-        # One styled prototype per number format: each data cell copies its style array instead of
-        # looking the format up again (the lookup dominated the time of large sheets).
-        self._styles = {}
-        for _, fmt in columns:
-            if fmt and fmt not in self._styles:
-                proto = WriteOnlyCell(self.ws, value=0)
-                proto.number_format = fmt
-                self._styles[fmt] = proto._style
         header = []
         for h, _ in columns:
             c = WriteOnlyCell(self.ws, value=h)
@@ -141,20 +132,16 @@ class Sheet:
             self.append(row)
 
     def append(self, row: Sequence[object]) -> None:
-        cells: list[object] = []
+        cells = []
         for (_, fmt), v in zip(self.columns, row):
             if isinstance(v, float) and v != v:     # NaN: empty, never zero
                 v = None
+            c = WriteOnlyCell(self.ws, value=v)
             if isinstance(v, str) and v.startswith(FORMULA_START):
-                c = WriteOnlyCell(self.ws, value=v)
                 c.data_type = "s"                  # formula injection: text stays text
-                cells.append(c)
-            elif fmt and isinstance(v, (int, float)) and not isinstance(v, bool):
-                c = WriteOnlyCell(self.ws, value=v)
-                c._style = copy(self._styles[fmt])
-                cells.append(c)
-            else:
-                cells.append(v)                    # a plain value: no cell object needed
+            if fmt and isinstance(v, (int, float)):
+                c.number_format = fmt
+            cells.append(c)
         self.ws.append(cells)
         self.n += 1
 
