@@ -107,13 +107,13 @@ def plans_page(ops: OpStore, years: list[int], national_code: str, lang: str, ad
                     id="plan-rule", value="ratio", inline=True,
                     options=[{"label": L("比例", "Ratio", lang), "value": "ratio"},
                              {"label": L("统计抽样", "Attribute sampling", lang), "value": "statistical"}])),
-                _field(L("比例", "Ratio", lang), _number("plan-ratio", 0.05, min=0.001, max=1, step=0.005)),
+                _field(L("比例", "Ratio", lang), _number("plan-ratio", 0.05, min=0, max=1, step="any")),
                 _field(L("每层最少", "Min per stratum", lang), _number("plan-min", 2, min=1, step=1)),
                 _field(L("每层最多", "Max per stratum", lang), _number("plan-max", 20, min=1, step=1)),
-                _field(L("置信度", "Confidence", lang), _number("plan-confidence", 0.95, min=0.5, max=0.999, step=0.01)),
-                _field(L("可容忍偏差率", "Tolerable rate", lang), _number("plan-tolerable", 0.05, min=0.001, max=0.5,
-                                                                          step=0.01)),
-                _field(L("预期偏差率", "Expected rate", lang), _number("plan-expected", 0.0, min=0, max=0.5, step=0.005)),
+                _field(L("置信度", "Confidence", lang), _number("plan-confidence", 0.95, min=0.5, max=0.999, step="any")),
+                _field(L("可容忍偏差率", "Tolerable rate", lang), _number("plan-tolerable", 0.05, min=0, max=0.5,
+                                                                          step="any")),
+                _field(L("预期偏差率", "Expected rate", lang), _number("plan-expected", 0.0, min=0, max=0.5, step="any")),
                 _field(L("每机构评查人员", "Inspectors per office", lang), _number("plan-per-office", 2, min=1, step=1)),
                 _field(L("每人最多机构数", "Workload cap (offices)", lang), _number("plan-cap", 6, min=1, step=1)),
                 _field(L("回避规则", "Conflict rules", lang), dcc.Checklist(
@@ -268,7 +268,7 @@ def inspector_block(ops: OpStore, store: Store, inspector_id: str, lang: str) ->
             _field(L("案卷", "Archive", lang), dcc.Dropdown(id="appraisal-archive", options=options,
                                                           value=options[0]["value"] if options else None)),
             *[_field(f"{getattr(i, 'zh') if lang == 'zh' else getattr(i, 'en')} (≤ {i.max:g})",
-                     _number({"type": "appraisal-item", "item": i.id}, None, min=0, max=i.max, step=0.5))
+                     _number({"type": "appraisal-item", "item": i.id}, None, min=0, max=i.max, step="any"))
               for i in checklist.items],
             _field(L("否决项", "Veto items", lang), dcc.Checklist(
                 id="appraisal-veto", value=[], inline=True,
