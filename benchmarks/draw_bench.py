@@ -18,13 +18,13 @@ import argparse
 import datetime as dt
 import hashlib
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.ingest_bench import machine, write_results  # noqa: E402
+from benchmarks.metrics_bench import best  # noqa: E402
 from inspection.draw import Item, make_manifest, population_file, verify  # noqa: E402
 
 KINDS = ("infringement_dispute", "counterfeit", "other_dispute")
@@ -36,15 +36,6 @@ def synthetic(n: int, offices: int = 3200) -> tuple[list[Item], list[dict]]:
     items = [Item(codes[k % len(codes)], f"案{k:08d}", f"{codes[k % len(codes)]}|{KINDS[k % 3]}") for k in range(n)]
     pool = [{"inspector_id": f"I{k:05d}", "office_code": codes[(k * 7) % len(codes)]} for k in range(1500)]
     return items, pool
-
-
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

@@ -335,69 +335,58 @@ def init_inspection(app, *, store: Store, ops: OpStore, viewer) -> None:
         except (TypeError, *FAILURES) as exc:
             return no_update, html.P(str(exc), className="error")
 
-    @app.callback(Output("plan-action-message", "children"), Output("url", "search", allow_duplicate=True),
-                  Input("plan-lock-button", "n_clicks"),
-                  State("plan-current", "data"), State("lang", "value"), prevent_initial_call=True)
-    def _lock(clicks, plan_id, lang):
+    def admin_action(clicks, act) -> tuple:
+        """Run `act(username)` (a lock, draw, void or publication) for an administrator; its message
+        and a re-render of the page, or the refusal or failure as an error."""
         if not clicks:
             return no_update, no_update
         refused = admin_only()
         if refused:
             return html.P(refused, className="error"), no_update
         try:
-            got = lock_plan(ops, store, plan_id, out_dir=store.path.parent / "plans", actor=current_user.user.username)
+            return _reload(act(current_user.user.username))
         except FAILURES as exc:
             return html.P(str(exc), className="error"), no_update
-        return _reload(L(f"已锁定：{got['population']:,} 件，SHA-256 {got['population_sha256']}",
-                         f"Locked: {got['population']:,} archives, SHA-256 {got['population_sha256']}", lang or "zh"))
+
+    @app.callback(Output("plan-action-message", "children"), Output("url", "search", allow_duplicate=True),
+                  Input("plan-lock-button", "n_clicks"),
+                  State("plan-current", "data"), State("lang", "value"), prevent_initial_call=True)
+    def _lock(clicks, plan_id, lang):
+        def act(actor):
+            got = lock_plan(ops, store, plan_id, out_dir=store.path.parent / "plans", actor=actor)
+            return L(f"已锁定：{got['population']:,} 件，SHA-256 {got['population_sha256']}",
+                     f"Locked: {got['population']:,} archives, SHA-256 {got['population_sha256']}", lang or "zh")
+        return admin_action(clicks, act)
 
     @app.callback(Output("plan-action-message", "children", allow_duplicate=True),
                   Output("url", "search", allow_duplicate=True), Input("draw-button", "n_clicks"),
                   State("plan-current", "data"), State("draw-seed-input", "value"), State("lang", "value"),
                   prevent_initial_call=True)
     def _draw(clicks, plan_id, seed, lang):
-        if not clicks:
-            return no_update, no_update
-        refused = admin_only()
-        if refused:
-            return html.P(refused, className="error"), no_update
-        try:
-            manifest = run_draw(ops, store, plan_id, seed=str(seed or ""), actor=current_user.user.username,
-                                wait=WRITE_WAIT)
-        except FAILURES as exc:
-            return html.P(str(exc), className="error"), no_update
-        return _reload(L(f"已抽取 {manifest['draw_id']}", f"Drawn {manifest['draw_id']}", lang or "zh"))
+        def act(actor):
+            manifest = run_draw(ops, store, plan_id, seed=str(seed or ""), actor=actor, wait=WRITE_WAIT)
+            return L(f"已抽取 {manifest['draw_id']}", f"Drawn {manifest['draw_id']}", lang or "zh")
+        return admin_action(clicks, act)
 
     @app.callback(Output("plan-action-message", "children", allow_duplicate=True),
-                  Output("url", "search", allow_duplicate=True), Input("draw-void-button", "n_clicks"), State("plan-current", "data"),
-                  State("draw-void-reason", "value"), State("lang", "value"), prevent_initial_call=True)
-    def _void(clicks, plan_id, reason, lang):
-        if not clicks:
-            return no_update, no_update
-        refused = admin_only()
-        if refused:
-            return html.P(refused, className="error"), no_update
-        try:
-            draw_id = standing_draw(ops, plan_id)["draw_id"]
-            void_draw(ops, draw_id, reason=str(reason or ""), actor=current_user.user.username)
-        except FAILURES as exc:
-            return html.P(str(exc), className="error"), no_update
-        return _reload(L(f"已作废 {draw_id}", f"Voided {draw_id}", lang or "zh"))
-
-    @app.callback(Output("plan-action-message", "children", allow_duplicate=True),
-                  Output("url", "search", allow_duplicate=True), Input("plan-publish-button", "n_clicks"), State("plan-current", "data"), State("lang", "value"),
+                  Output("url", "search", allow_duplicate=True), Input("draw-void-button", "n_clicks"),
+                  State("plan-current", "data"), State("draw-void-reason", "value"), State("lang", "value"),
                   prevent_initial_call=True)
+    def _void(clicks, plan_id, reason, lang):
+        def act(actor):
+            draw_id = standing_draw(ops, plan_id)["draw_id"]
+            void_draw(ops, draw_id, reason=str(reason or ""), actor=actor)
+            return L(f"已作废 {draw_id}", f"Voided {draw_id}", lang or "zh")
+        return admin_action(clicks, act)
+
+    @app.callback(Output("plan-action-message", "children", allow_duplicate=True),
+                  Output("url", "search", allow_duplicate=True), Input("plan-publish-button", "n_clicks"),
+                  State("plan-current", "data"), State("lang", "value"), prevent_initial_call=True)
     def _publish(clicks, plan_id, lang):
-        if not clicks:
-            return no_update, no_update
-        refused = admin_only()
-        if refused:
-            return html.P(refused, className="error"), no_update
-        try:
-            publish(ops, store, plan_id, actor=current_user.user.username)
-        except FAILURES as exc:
-            return html.P(str(exc), className="error"), no_update
-        return _reload(L("已公开，见公开结果页", "Published: see the public page", lang or "zh"))
+        def act(actor):
+            publish(ops, store, plan_id, actor=actor)
+            return L("已公开，见公开结果页", "Published: see the public page", lang or "zh")
+        return admin_action(clicks, act)
 
     @app.callback(Output("draw-manifest-download", "data"), Input("draw-manifest-button", "n_clicks"),
                   State("plan-current", "data"), prevent_initial_call=True)

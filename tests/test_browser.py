@@ -45,12 +45,13 @@ def start(dash_duo, app) -> str:
     return dash_duo.server.url.rstrip("/")
 
 
-def sign_in(dash_duo, base: str, user: str) -> None:
+def sign_in(dash_duo, base: str, user: str, landing: str = "#ranking") -> None:
+    """Sign in through the login form and wait for `landing` on the first page."""
     dash_duo.driver.get(base + "/login")
     dash_duo.find_element("#username").send_keys(user)
     dash_duo.find_element("#password").send_keys(PASSWORD)
     dash_duo.find_element("button[type=submit]").click()
-    dash_duo.wait_for_element("#ranking", timeout=60)
+    dash_duo.wait_for_element(landing, timeout=60)
 
 
 def settled(dash_duo) -> None:
@@ -227,7 +228,7 @@ def test_a_plan_from_form_to_public_page(dash_duo, golden_metrics, tmp_path, mon
 
     # The first inspector records one archive through the online form.
     dash_duo.driver.get(base + "/logout")
-    sign_in_inspector(dash_duo, base, f"user-{first.lower()}")
+    sign_in(dash_duo, base, f"user-{first.lower()}", landing="#appraisal-submit")
     for item, score in (("acceptance", 9), ("evidence", 18), ("facts", 18), ("law", 18), ("procedure", 13),
                         ("documents", 14)):
         dash_duo.find_element(f"input[id*='\"item\":\"{item}\"']").send_keys(str(score))
@@ -236,7 +237,7 @@ def test_a_plan_from_form_to_public_page(dash_duo, golden_metrics, tmp_path, mon
 
     # The second downloads the workbook, fills every assigned row and uploads it.
     dash_duo.driver.get(base + "/logout")
-    sign_in_inspector(dash_duo, base, f"user-{second.lower()}")
+    sign_in(dash_duo, base, f"user-{second.lower()}", landing="#appraisal-submit")
     dash_duo.find_element("[id*='checklist-download-button']").click()
     deadline = time.time() + 30
     while time.time() < deadline and not glob.glob(f"{dash_duo.download_path}/*.xlsx"):
@@ -271,10 +272,3 @@ def test_a_plan_from_form_to_public_page(dash_duo, golden_metrics, tmp_path, mon
     for s in mine(first)[:1] + mine(second):
         assert s["office_code"] in body
 
-
-def sign_in_inspector(dash_duo, base: str, user: str) -> None:
-    dash_duo.driver.get(base + "/login")
-    dash_duo.find_element("#username").send_keys(user)
-    dash_duo.find_element("#password").send_keys(PASSWORD)
-    dash_duo.find_element("button[type=submit]").click()
-    dash_duo.wait_for_element("#appraisal-submit", timeout=60)

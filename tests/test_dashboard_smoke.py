@@ -27,6 +27,7 @@ def leader(golden_metrics, tmp_path_factory):
     add_user(ops, username="leader", role="national_leader", password="a-long-password")
     client = create_app(db=str(golden_metrics.path), ops_path=str(ops.path)).server.test_client()
     assert client.post("/login", data={"username": "leader", "password": "a-long-password"}).status_code == 302
+    client.ops = ops        # the app's operational store, for tests that look behind the pages
     return client
 
 
@@ -131,3 +132,28 @@ def test_health_and_readiness_answer_without_login(golden_metrics, tmp_path) -> 
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["status"] == "ready"
+
+
+def test_inspection_actions_are_refused_to_a_non_administrator_on_the_server(leader, golden_metrics) -> None:
+    """A national leader may look at plans but a hand-made lock or publish request is refused and logged."""
+    from access import audit
+    from inspection.plans import create_plan, list_plans
+
+    app_ops = leader.ops
+    create_plan(app_ops, golden_metrics, 'plan_id = "NOPE"\nyear = 2024\n', actor="test")
+    for button, states in (("plan-lock-button", [{"id": "plan-current", "property": "data", "value": "NOPE"},
+                                                 {"id": "lang", "property": "value", "value": "en"}]),
+                           ("plan-publish-button", [{"id": "plan-current", "property": "data", "value": "NOPE"},
+                                                    {"id": "lang", "property": "value", "value": "en"}])):
+        deps = json.loads(leader.get("/_dash-dependencies").data)
+        key = next(d["output"] for d in deps if any(i["id"] == button for i in d["inputs"]))
+        got = leader.post("/_dash-update-component", json={
+            "output": key, "outputs": [{"id": "plan-action-message", "property": "children"},
+                                       {"id": "url", "property": "search"}],
+            "inputs": [{"id": button, "property": "n_clicks", "value": 1}], "state": states,
+            "changedPropIds": [f"{button}.n_clicks"]})
+        assert got.status_code == 200
+        assert "administrators only" in got.get_data(as_text=True)
+    plan = next(p for p in list_plans(app_ops) if p["plan_id"] == "NOPE")
+    assert plan["locked_at"] is None and plan["published_at"] is None
+    assert sum(1 for e in audit.recent(app_ops) if e["action"] == "access.denied" and e["actor"] == "leader") >= 2
