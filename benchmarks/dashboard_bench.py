@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.ingest_bench import machine, write_results  # noqa: E402
-from tests.dash_helpers import ROUTE, DIMS  # noqa: E402
+from tests.dash_helpers import cases_body, route_body  # noqa: E402
 
 WORK = ROOT / "benchmarks" / "work"
 YEAR = 2024
@@ -88,32 +88,8 @@ def timed(fn, calls: int) -> tuple[float, list[float]]:
     return first, out
 
 
-def route_body(path: str, search: str) -> dict:
-    return {"output": ROUTE,
-            "outputs": [{"id": "content", "property": "children"}, {"id": "whatif-note", "property": "children"}],
-            "inputs": [{"id": "url", "property": "pathname", "value": path},
-                       {"id": "url", "property": "search", "value": search},
-                       {"id": "year", "property": "value", "value": YEAR},
-                       {"id": "as-of", "property": "date", "value": None},
-                       {"id": "method", "property": "value", "value": "minmax"},
-                       {"id": "peer", "property": "value", "value": "siblings"},
-                       [{"id": {"type": "weight", "dim": d}, "property": "value", "value": 25} for d in DIMS],
-                       {"id": "lang", "property": "value", "value": "zh"},
-                       {"id": "palette", "property": "value", "value": "viridis"}],
-            "changedPropIds": ["url.pathname"]}
-
-
 CASE_REQUEST = {"startRow": 0, "endRow": 100, "sortModel": [{"colId": "accepted_date", "sort": "desc"}],
                 "filterModel": {"office_code": {"filterType": "text", "type": "startsWith", "filter": "33"}}}
-
-
-def cases_body() -> dict:
-    return {"output": "..cases-grid.getRowsResponse...cases-total.children..",
-            "outputs": [{"id": "cases-grid", "property": "getRowsResponse"},
-                        {"id": "cases-total", "property": "children"}],
-            "inputs": [{"id": "cases-grid", "property": "getRowsRequest", "value": CASE_REQUEST}],
-            "state": [{"id": "cases-office", "property": "data", "value": None}],
-            "changedPropIds": ["cases-grid.getRowsRequest"]}
 
 
 def http_call(session: requests.Session, base: str, body: dict):
@@ -286,7 +262,7 @@ def main() -> None:
                                allow_redirects=False)
             assert got.status_code == 302, got.text[:300]
             for name, path, search, kind, office in PAGES:
-                body = cases_body() if kind == "cases" else route_body(path, search)
+                body = cases_body(CASE_REQUEST) if kind == "cases" else route_body(path, search, year=YEAR)
                 first, http = timed(http_call(session, base, body), args.calls)
                 _, bare = timed(bare_call(con, kind, office, levels[office]), args.calls)
                 _, pand = timed(pandas_call(df, kind, office, levels[office]), min(args.calls, 20))

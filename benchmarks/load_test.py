@@ -31,8 +31,9 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.dashboard_bench import cases_body, free_port, route_body  # noqa: E402
+from benchmarks.dashboard_bench import CASE_REQUEST, YEAR, free_port  # noqa: E402
 from benchmarks.ingest_bench import machine, write_results  # noqa: E402
+from tests.dash_helpers import cases_body, route_body  # noqa: E402
 
 WORK = ROOT / "benchmarks" / "work"
 USERS = [("leader", None), ("zhejiang", "330000"), ("hangzhou", "330100"), ("admin", None)]
@@ -51,10 +52,12 @@ def clicks(user: str, scope: str | None, rng: random.Random) -> list[tuple[str, 
         province = rng.choice(PROVINCES)
         prefecture = PREFECTURES[province]
     home = "/" if scope is None else f"/place/{scope}"
-    return [("overview", route_body(home, "")), ("drill: province", route_body(f"/place/{province}", "")),
-            ("drill: prefecture", route_body(f"/place/{prefecture}", "")),
-            ("office profile", route_body(f"/office/{prefecture}", "")),
-            ("case explorer", cases_body()), ("monitoring", route_body("/monitor", f"?office={prefecture}"))]
+    return [("overview", route_body(home, year=YEAR)),
+            ("drill: province", route_body(f"/place/{province}", year=YEAR)),
+            ("drill: prefecture", route_body(f"/place/{prefecture}", year=YEAR)),
+            ("office profile", route_body(f"/office/{prefecture}", year=YEAR)),
+            ("case explorer", cases_body(CASE_REQUEST)),
+            ("monitoring", route_body("/monitor", f"?office={prefecture}", year=YEAR))]
 
 
 def user_loop(base: str, k: int, until: float, out: list) -> None:

@@ -16,12 +16,6 @@ from ingest.run import safe_cell
 from queries.runner import QueryRunner
 
 
-def years(runner: QueryRunner) -> list[int]:
-    """Assessment years present in the store (by accepted date)."""
-    got = runner.frame("SELECT DISTINCT year(accepted_date) AS y FROM cases ORDER BY 1")
-    return [int(y) for y in got["y"].to_list()]
-
-
 def banner(runner: QueryRunner) -> str:
     """A line saying what data is shown; synthetic demo data always says so."""
     meta = dict(runner.frame("SELECT key, value FROM meta").iter_rows())

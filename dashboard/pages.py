@@ -72,9 +72,12 @@ def ranking_table(rows: list[dict], lang: str, *, child_level: str | None) -> ht
     body = []
     for r in rows:
         code = r["office_code"]
-        drill = r["linked"] and r["has_figures"] and child_level != "county" or (r["linked"] and child_level != "county")
-        name = dcc.Link(r["name"], href=f"/place/{code}") if drill and r["linked"] and child_level != "county" \
-            else (dcc.Link(r["name"], href=f"/office/{code}") if r["linked"] else html.Span(r["name"]))
+        if not r["linked"]:
+            name = html.Span(r["name"])
+        elif child_level == "county":            # a county has no level below: its name opens the profile
+            name = dcc.Link(r["name"], href=f"/office/{code}")
+        else:
+            name = dcc.Link(r["name"], href=f"/place/{code}")
         body.append(html.Tr(className="rank-row", **{"data-code": code}, children=[
             html.Td(r["rank"] if r["rank"] is not None else "—", className="num rank"),
             html.Td([name, html.Span(code, className="code")]),

@@ -267,8 +267,7 @@ def place(viewer: Viewer, code: str, controls: Controls) -> dict[str, Any]:
         return {"denied": True, "code": code}
     t = tree(viewer)
     office = t.offices[code]
-    crumbs = [{"code": c, "name": t.offices[c]["name"], "level": t.offices[c]["level"],
-               "linked": access(viewer, c, what="place", log=False) is not None} for c in t.chain(code)]
+    crumbs = _crumbs(viewer, code)
     child_level = LEVEL_BELOW[office["level"]]
     rows: list[dict] = []
     methodology: dict = {}

@@ -9,11 +9,12 @@ ROUTE = "..content.children...whatif-note.children.."
 DIMS = ("effort", "level", "timeliness", "quality")
 
 
-def page(client, path: str, search: str = "", *, year: int = 2024, lang: str = "zh", as_of: str | None = None,
-         method: str = "minmax", peer: str = "siblings", weights: dict | None = None, palette: str = "viridis"):
-    """POST the router callback for `path`; returns the Flask response."""
+def route_body(path: str, search: str = "", *, year: int = 2024, lang: str = "zh", as_of: str | None = None,
+               method: str = "minmax", peer: str = "siblings", weights: dict | None = None,
+               palette: str = "viridis") -> dict:
+    """The router callback's request for `path` with these controls, as the browser sends it."""
     w = weights or {}
-    body = {"output": ROUTE,
+    return {"output": ROUTE,
             "outputs": [{"id": "content", "property": "children"}, {"id": "whatif-note", "property": "children"}],
             "inputs": [{"id": "url", "property": "pathname", "value": path},
                        {"id": "url", "property": "search", "value": search},
@@ -25,7 +26,11 @@ def page(client, path: str, search: str = "", *, year: int = 2024, lang: str = "
                        {"id": "lang", "property": "value", "value": lang},
                        {"id": "palette", "property": "value", "value": palette}],
             "changedPropIds": ["url.pathname"]}
-    return client.post("/_dash-update-component", json=body)
+
+
+def page(client, path: str, search: str = "", **controls):
+    """POST the router callback for `path` (controls as for route_body); returns the Flask response."""
+    return client.post("/_dash-update-component", json=route_body(path, search, **controls))
 
 
 def content(client, path: str, search: str = "", **kw) -> dict:
@@ -90,16 +95,20 @@ def links(node) -> list[str]:
     return [n["props"]["href"] for n in walk(node) if n.get("type") == "Link"]
 
 
-def case_rows(client, request: dict | None = None, office: str | None = None):
-    """POST the case explorer's server-side row request; returns the Flask response."""
+def cases_body(request: dict | None = None, office: str | None = None) -> dict:
+    """The case explorer's server-side row request, as AG Grid sends it."""
     req = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}, **(request or {})}
-    body = {"output": "..cases-grid.getRowsResponse...cases-total.children..",
+    return {"output": "..cases-grid.getRowsResponse...cases-total.children..",
             "outputs": [{"id": "cases-grid", "property": "getRowsResponse"},
                         {"id": "cases-total", "property": "children"}],
             "inputs": [{"id": "cases-grid", "property": "getRowsRequest", "value": req}],
             "state": [{"id": "cases-office", "property": "data", "value": office}],
             "changedPropIds": ["cases-grid.getRowsRequest"]}
-    return client.post("/_dash-update-component", json=body)
+
+
+def case_rows(client, request: dict | None = None, office: str | None = None):
+    """POST the case explorer's server-side row request; returns the Flask response."""
+    return client.post("/_dash-update-component", json=cases_body(request, office))
 
 
 def cases(client, request: dict | None = None, office: str | None = None) -> dict:

@@ -24,7 +24,7 @@ from access.users import add_user
 from ingest.run import ingest
 from queries.store import Store, StoreError
 from tests.conftest import INGEST
-from tests.dash_helpers import ROUTE, page  # noqa: F401  (ROUTE documents the callback used below)
+from tests.dash_helpers import route_body
 
 pytestmark = pytest.mark.slow
 PASSWORD = "serving-test-password"
@@ -72,19 +72,7 @@ def session(base: str, user: str) -> requests.Session:
 def headline_accepted(s: requests.Session, base: str) -> str:
     from tests.dash_helpers import by_id, text
 
-    body = {"output": ROUTE,
-            "outputs": [{"id": "content", "property": "children"}, {"id": "whatif-note", "property": "children"}],
-            "inputs": [{"id": "url", "property": "pathname", "value": "/place/110000"},
-                       {"id": "url", "property": "search", "value": ""},
-                       {"id": "year", "property": "value", "value": 2024},
-                       {"id": "as-of", "property": "date", "value": None},
-                       {"id": "method", "property": "value", "value": "minmax"},
-                       {"id": "peer", "property": "value", "value": "siblings"},
-                       [{"id": {"type": "weight", "dim": d}, "property": "value", "value": 25}
-                        for d in ("effort", "level", "timeliness", "quality")],
-                       {"id": "lang", "property": "value", "value": "en"},
-                       {"id": "palette", "property": "value", "value": "viridis"}],
-            "changedPropIds": ["url.pathname"]}
+    body = route_body("/place/110000", lang="en")
     got = s.post(base + "/_dash-update-component", json=body, timeout=60)
     assert got.status_code == 200, got.text[:300]
     tile = by_id(json.loads(got.content)["response"]["content"]["children"], "headline")["props"]["children"][0]
