@@ -12,7 +12,9 @@ import csv
 import hashlib
 import io
 import json
+import os
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import duckdb
@@ -103,26 +105,58 @@ def _sample(frame: pl.DataFrame, *, seed: str, plan_id: str, sizes: dict[str, di
     if most == 0 or not frame.height:
         return []
     with contextlib.closing(duckdb.connect(":memory:")) as con:
-        con.register("pop", frame)
-        # min_by(x, key, n): the n members with the smallest keys, in key order, without sorting the
-        # stratum. The key (64 hex digits) is unique per archive, so no tie is left to break.
+        con.register("pop", frame.with_row_index("row"))
+        # min_by(row, key, n): the rows of the n smallest keys, in key order, without sorting the
+        # stratum; carrying the row number rather than the archive halves the query's time. The key
+        # (64 hex digits) is unique per archive, so no tie is left to break.
         grouped = con.execute("""
-            SELECT stratum, min_by(struct_pack(office_code, case_no, key), key, $n)
-            FROM (SELECT stratum, office_code, case_no, sha256($p || office_code || '|' || case_no) AS key FROM pop)
-            GROUP BY stratum""", {"p": f"{seed}|{plan_id}|", "n": most}).fetchall()
+            SELECT stratum, min_by(row, sha256($p || office_code || '|' || case_no), $n)
+            FROM pop GROUP BY stratum""", {"p": f"{seed}|{plan_id}|", "n": most}).fetchall()
     chosen = dict(grouped)
-    got = []
-    for stratum in sorted(sizes):
-        for m in (chosen.get(stratum) or [])[: sizes[stratum]["sample"]]:
-            got.append((m["office_code"], m["case_no"], stratum, m["key"]))
-    return [{"office_code": o, "case_no": c, "stratum": st, "key": k} for o, c, st, k in got]
+    rows = [r for stratum in sorted(sizes) for r in (chosen.get(stratum) or [])[: sizes[stratum]["sample"]]]
+    picked = frame[rows]
+    return [{"office_code": o, "case_no": c, "stratum": st, "key": sha256_hex(f"{seed}|{plan_id}|{o}|{c}")}
+            for o, c, st in zip(picked["office_code"], picked["case_no"], picked["stratum"])]
 
 
 def _province(code: str) -> str:
     return code[:2] + "0000"
 
 
+_WORKERS = max(1, min(os.cpu_count() or 1, 8))   # threads hashing the (office, inspector) pairs
 CANDIDATES_SLACK = 16   # candidates fetched per office beyond those needed (inspectors at their cap are skipped)
+
+
+def _candidates(offices: list[str], *, seed: str, pool: list[dict], top: int, own_office: bool,
+                own_province: bool) -> dict[str, list[str]]:
+    """Each office's first `top` unconflicted inspectors by SHA-256(seed|inspector|office|id).
+
+    DuckDB runs a cross join whose probe side is the short office list on one thread, so the
+    offices are split into one slice per core, each queried on its own cursor in its own thread
+    (DuckDB releases the GIL). The key's prefix is built once per office and the province once per
+    row, so that each of the millions of pairs costs one concatenation and one hash.
+    """
+    slices = [offices[k::_WORKERS] for k in range(_WORKERS) if offices[k::_WORKERS]]
+    with contextlib.closing(duckdb.connect(":memory:")) as con:
+        inspectors = pl.DataFrame({"id": [i["inspector_id"] for i in pool], "home": [i["office_code"] for i in pool]},
+                                  schema={"id": pl.String, "home": pl.String})
+        con.execute("CREATE TABLE pool AS SELECT id, home, left(home, 2) AS province FROM inspectors")
+
+        def one(part: list[str]) -> list[tuple[str, list[str]]]:
+            with contextlib.closing(con.cursor()) as cur:
+                cur.register("offices", pl.DataFrame({"office": part}, schema={"office": pl.String}).with_columns(
+                    prefix=pl.lit(f"{seed}|inspector|") + pl.col("office") + pl.lit("|"),
+                    province=pl.col("office").str.slice(0, 2)))
+                return cur.execute("""
+                    SELECT o.office, min_by(p.id, sha256(o.prefix || p.id), $top)
+                    FROM offices AS o CROSS JOIN pool AS p
+                    WHERE NOT ($own_office AND p.home = o.office)
+                      AND NOT ($own_province AND p.province = o.province)
+                    GROUP BY o.office""", {"own_office": own_office, "own_province": own_province,
+                                           "top": top}).fetchall()
+
+        with ThreadPoolExecutor(len(slices)) as pool_of_threads:
+            return {office: list(ids) for rows in pool_of_threads.map(one, slices) for office, ids in rows}
 
 
 def assign_inspectors(sample: list[dict], *, seed: str, pool: list[dict], per_office: int, workload_cap: int,
@@ -147,20 +181,8 @@ def assign_inspectors(sample: list[dict], *, seed: str, pool: list[dict], per_of
     top = per_office + CANDIDATES_SLACK
     candidates: dict[str, list[str]] = {o: [] for o in offices}
     if offices and pool:
-        with contextlib.closing(duckdb.connect(":memory:")) as con:
-            con.register("offices", pl.DataFrame({"office": offices}, schema={"office": pl.String}))
-            con.register("pool", pl.DataFrame({"id": [i["inspector_id"] for i in pool],
-                                               "home": [i["office_code"] for i in pool]},
-                                              schema={"id": pl.String, "home": pl.String}))
-            rows = con.execute("""
-                SELECT o.office, min_by(p.id, sha256($s || '|inspector|' || o.office || '|' || p.id), $top)
-                FROM offices AS o CROSS JOIN pool AS p
-                WHERE NOT ($own_office AND p.home = o.office)
-                  AND NOT ($own_province AND left(p.home, 2) = left(o.office, 2))
-                GROUP BY o.office""", {"s": seed, "own_office": own_office, "own_province": own_province,
-                                       "top": top}).fetchall()
-        for office, idents in rows:
-            candidates[office] = list(idents)
+        candidates.update(_candidates(offices, seed=seed, pool=pool, top=top, own_office=own_office,
+                                      own_province=own_province))
     homes = {i["inspector_id"]: i for i in pool}
     load: Counter[str] = Counter()
     assignments = []
