@@ -25,13 +25,14 @@ import threading
 import time
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.dashboard_bench import CASE_REQUEST, YEAR, free_port  # noqa: E402
+from benchmarks.dashboard_bench import CASE_REQUEST, free_port  # noqa: E402
 from benchmarks.ingest_bench import machine, write_results  # noqa: E402
 from tests.dash_helpers import cases_body, route_body  # noqa: E402
 
@@ -42,8 +43,8 @@ PREFECTURES = {"110000": "110100", "320000": "320100", "330000": "330100", "4400
                "510000": "510100", "650000": "650100"}
 
 
-def clicks(user: str, scope: str | None, rng: random.Random) -> list[tuple[str, dict]]:
-    """One round of clicks for `user`: (page name, callback body)."""
+def clicks(user: str, scope: str | None, rng: random.Random, year: int) -> list[tuple[str, dict]]:
+    """One round of clicks for `user` in `year`: (page name, callback body)."""
     if scope == "330100":
         province, prefecture = "330000", "330100"
     elif scope == "330000":
@@ -52,15 +53,15 @@ def clicks(user: str, scope: str | None, rng: random.Random) -> list[tuple[str, 
         province = rng.choice(PROVINCES)
         prefecture = PREFECTURES[province]
     home = "/" if scope is None else f"/place/{scope}"
-    return [("overview", route_body(home, year=YEAR)),
-            ("drill: province", route_body(f"/place/{province}", year=YEAR)),
-            ("drill: prefecture", route_body(f"/place/{prefecture}", year=YEAR)),
-            ("office profile", route_body(f"/office/{prefecture}", year=YEAR)),
+    return [("overview", route_body(home, year=year)),
+            ("drill: province", route_body(f"/place/{province}", year=year)),
+            ("drill: prefecture", route_body(f"/place/{prefecture}", year=year)),
+            ("office profile", route_body(f"/office/{prefecture}", year=year)),
             ("case explorer", cases_body(CASE_REQUEST)),
-            ("monitoring", route_body("/monitor", f"?office={prefecture}", year=YEAR))]
+            ("monitoring", route_body("/monitor", f"?office={prefecture}", year=year))]
 
 
-def user_loop(base: str, k: int, until: float, out: list) -> None:
+def user_loop(base: str, k: int, until: float, year: int, out: list) -> None:
     rng = random.Random(k)
     name, scope = USERS[k % len(USERS)]
     session = requests.Session()
@@ -73,7 +74,7 @@ def user_loop(base: str, k: int, until: float, out: list) -> None:
         out.append(("login", time.perf_counter() - start, False, time.time()))
         return
     while time.time() < until:
-        for page, body in clicks(name, scope, rng):
+        for page, body in clicks(name, scope, rng, year):
             if time.time() >= until:
                 return
             start = time.perf_counter()
@@ -86,9 +87,9 @@ def user_loop(base: str, k: int, until: float, out: list) -> None:
             time.sleep(rng.uniform(0.5, 1.5))
 
 
-def client_process(base: str, first: int, count: int, until: float, ramp: float, queue) -> None:
+def client_process(base: str, first: int, count: int, until: float, ramp: float, year: int, queue) -> None:
     out: list = []
-    threads = [threading.Thread(target=user_loop, args=(base, first + k, until, out)) for k in range(count)]
+    threads = [threading.Thread(target=user_loop, args=(base, first + k, until, year, out)) for k in range(count)]
     for t in threads:                      # users arrive over `ramp` seconds (locust's spawn rate)
         t.start()
         time.sleep(ramp / max(count, 1))
@@ -116,6 +117,9 @@ def main() -> None:
     db = folder / "ipdash.duckdb"
     subprocess.run([str(exe), "demo", "--db", str(db), "--cases", str(args.cases), "--seed", "42", "--build-only",
                     "--quiet"], check=True, stdout=subprocess.DEVNULL)
+    # The year a browser sends: the year drop-down opens on the latest year of the data.
+    with contextlib.closing(duckdb.connect(str(db), read_only=True)) as con:
+        year = con.execute("SELECT max(year(accepted_date)) FROM cases").fetchone()[0]
     port = free_port()
     log = open(folder / "server.log", "w")
     server = subprocess.Popen([str(exe), "serve", "--db", str(db), "--port", str(port), "--workers",
@@ -140,7 +144,7 @@ def main() -> None:
         first = 0
         for k, count in enumerate(per):
             p = mp.get_context("spawn").Process(target=client_process,
-                                                args=(base, first, count, until, args.ramp, queue))
+                                                args=(base, first, count, until, args.ramp, year, queue))
             p.start()
             procs.append(p)
             first += count
@@ -159,7 +163,8 @@ def main() -> None:
     lines = [f"\n## Load test — {dt.date.today().isoformat()}", "", f"Machine: {machine()}", "",
              f"`ipdash serve --workers {args.workers} --warm {args.warm}` (gunicorn, gthread) on 127.0.0.1, demo store of "
              f"{args.cases:,} cases; {args.users} simulated users (threads in {args.clients} client processes on the "
-             f"same machine) arriving over {args.ramp:.0f} s, signing in (Argon2id) and clicking through for "
+             f"same machine) arriving over {args.ramp:.0f} s, signing in (Argon2id) and clicking through {year} (the latest "
+             "year, on which the year drop-down opens) for "
              f"{args.seconds} s in all with 0.5–1.5 s think time. "
              f"{total:,} requests, {total / args.seconds:.1f} per second, {errors} errors. The server was ready "
              f"(every worker warmed) {ready_after:.0f} s after start.", ""]

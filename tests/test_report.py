@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -101,6 +102,11 @@ def test_overdue_and_inspection_sheets_hold_the_golden_figures(golden: Store, tm
     overdue = list(wb["超期未结案件"].iter_rows(min_row=2, values_only=True))
     assert sorted(r[1] for r in overdue) == ["P1f-01", "P1f-02", "P1f-03"]
     assert {r[6] for r in overdue} == {89}
+    first = list(wb["超期未结案件"].iter_rows(min_row=2, max_row=2))[0]
+    # plain values (code, case no., dates) and styled cells (the count) both keep their type and format
+    assert [c.data_type for c in first] == ["s", "s", "s", "d", "d", "d", "n"]
+    assert [c.number_format for c in first[3:]] == ["yyyy-mm-dd"] * 3 + ["#,##0"]
+    assert isinstance(first[3].value, dt.datetime) and first[0].number_format == "General"
     ins = {r[0]: r for r in wb["案卷评查"].iter_rows(min_row=2, values_only=True)}
     # P1: 6 archives, 2 excellent, 3 qualified, 1 unqualified; 52 cases closed: 52 / 6 = 8.7 projected.
     assert ins["110000"][2:8] == (6, pytest.approx(500 / 6), 2, 3, 1, pytest.approx(1 / 6))

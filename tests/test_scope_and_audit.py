@@ -173,3 +173,24 @@ def test_audit_chain_on_postgresql_detects_an_edited_entry(pg_url) -> None:
         con.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
     verdict = audit.verify(ops)
     assert (verdict.ok, verdict.first_broken) == (False, 2)
+
+
+def test_a_password_hashed_with_older_parameters_still_signs_in_and_is_rehashed(tmp_path: Path) -> None:
+    from argon2 import PasswordHasher
+
+    from access.users import add_user, authenticate
+
+    ops = OpStore(tmp_path / "ops.sqlite")
+    add_user(ops, username="old", role="national_leader", password="an-old-password", actor="test")
+    legacy = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash("an-old-password")
+    with ops.write() as con:
+        con.execute("UPDATE users SET password_hash = ? WHERE username = 'old'", (legacy,))
+
+    def stored() -> str:
+        return ops.read("SELECT password_hash FROM users WHERE username = 'old'")[0]["password_hash"]
+
+    assert authenticate(ops, "old", "a-wrong-password") is None
+    assert stored() == legacy                                  # a failed login changes nothing
+    assert authenticate(ops, "old", "an-old-password").username == "old"
+    assert stored() != legacy and stored().startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert authenticate(ops, "old", "an-old-password").username == "old"   # the new hash verifies
