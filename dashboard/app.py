@@ -89,7 +89,7 @@ def create_app(*, db: str, ops_path: str | None = None, warm: bool | str = False
     init_auth(app.server, ops)
     init_audit_page(app.server, ops)
     init_public_page(app.server, ops)
-    jobs = ReportJobs(store, ops, config)
+    jobs = ReportJobs(store, ops, config, table_of=views.shared_tables(store, config, cache))
 
     def viewer() -> views.Viewer:
         """The current user's view (the guard guarantees a logged-in user)."""

@@ -18,6 +18,7 @@ from access import audit
 from access.opstore import OpStore
 from access.users import User
 from metrics.config import Config
+from metrics.ranking import TableOf
 from queries.store import Store, scalar
 from reports.data import ReportError, collect
 from reports.workbook import write_workbook
@@ -37,8 +38,9 @@ class Job:
 class ReportJobs:
     """Background report jobs, at most one running per user."""
 
-    def __init__(self, store: Store, ops: OpStore, config: Config) -> None:
+    def __init__(self, store: Store, ops: OpStore, config: Config, table_of: TableOf | None = None) -> None:
         self.store, self.ops, self.config = store, ops, config
+        self.table_of = table_of            # the dashboard's cached indicator tables, when given
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._dir = Path(tempfile.mkdtemp(prefix="ipdash-reports-"))
@@ -75,7 +77,7 @@ class ReportJobs:
         try:
             with contextlib.closing(self.store.reader()) as con:
                 progress(0.05, "figures")
-                data = collect(con, self.config, year=job.year, scope=scope)
+                data = collect(con, self.config, year=job.year, scope=scope, table_of=self.table_of)
                 progress(0.25, "writing")
                 published = scalar(con, "SELECT value FROM meta WHERE key = 'published_at'")
             written = write_workbook(data, self.config, out, lang=job.lang, progress=progress, published_at=published)

@@ -32,7 +32,7 @@ from inspection.plans import archives_of_inspector
 from metrics.config import DIMENSIONS, Config
 from metrics.indicators import compute_indicators, register_inputs
 from metrics.monitor import office_monitor, open_cases
-from metrics.ranking import Ranking, composites, rank_offices, sensitivity
+from metrics.ranking import Ranking, TableOf, composites, rank_offices, sensitivity
 from queries.loader import run, run_on_facts
 from queries.runner import QueryRunner
 from queries.scope import Scope
@@ -155,11 +155,20 @@ def _weights(controls: Controls) -> dict[str, float] | None:
     return dict(controls.weights) if controls.weights else None
 
 
-def indicator_table(viewer: Viewer, year: int, as_of: dt.date):
+def shared_tables(store: Store, config: Config, cache: VersionedCache) -> TableOf:
     """Every office's indicators for (year, as-of), computed once per data version and shared by all
-    rankings, trends and sensitivities of the dashboard."""
-    return viewer.cache.get(("indicators", year, as_of), lambda: viewer.national_read(
-        lambda con: compute_indicators(con, viewer.config, year=year, as_of=as_of)))
+    rankings, trends and sensitivities of the dashboard, and by its workbook downloads. The table
+    holds every office; what a user sees of it is decided by the caller's access check."""
+    def table(year: int, as_of: dt.date):
+        def compute():
+            with contextlib.closing(store.reader()) as con:
+                return compute_indicators(con, config, year=year, as_of=as_of)
+        return cache.get(("indicators", year, as_of), compute)
+    return table
+
+
+def indicator_table(viewer: Viewer, year: int, as_of: dt.date):
+    return shared_tables(viewer.store, viewer.config, viewer.cache)(year, as_of)
 
 
 def _table_of(viewer: Viewer):

@@ -17,7 +17,7 @@ import polars as pl
 from metrics.config import Config
 from metrics.indicators import clopper_pearson, register_inputs
 from metrics.monitor import office_monitor, open_cases
-from metrics.ranking import Ranking, composites, rank_offices
+from metrics.ranking import Ranking, TableOf, composites, rank_offices
 from queries.loader import run_on_facts
 from queries.store import scalar
 
@@ -76,8 +76,11 @@ def inspection_results(con: duckdb.DuckDBPyConnection, config: Config, *, year: 
 
 
 def collect(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, scope: str | None,
-            as_of: dt.date | None = None, runs: int | None = None) -> ReportData:
-    """Compute every figure of the workbook for `scope` (None: the nation)."""
+            as_of: dt.date | None = None, runs: int | None = None, table_of: TableOf | None = None) -> ReportData:
+    """Compute every figure of the workbook for `scope` (None: the nation).
+
+    `table_of` supplies the indicator tables (the dashboard passes its cache, so that a download
+    reuses what its pages computed); by default they are computed here."""
     as_of = as_of or dt.date(year, 12, 31)
     code, name, level = scope_of(con, scope)
     if not scalar(con, "SELECT count(*) FROM cases WHERE year(accepted_date) = $y OR year(closed_date) = $y",
@@ -85,7 +88,8 @@ def collect(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, scope:
         raise ReportError(f"no cases accepted or closed in {year}")
     rank_level = NEXT_LEVEL[level]
     within = None if level == "national" else code
-    ranking = rank_offices(con, config, year=year, level=rank_level, within=within, as_of=as_of, runs=runs)
+    ranking = rank_offices(con, config, year=year, level=rank_level, within=within, as_of=as_of, runs=runs,
+                           table_of=table_of)
     codes = [o["office_code"] for o in ranking.offices]
 
     years = [y for (y,) in con.execute("SELECT DISTINCT year(accepted_date) FROM cases ORDER BY 1").fetchall()
@@ -97,7 +101,7 @@ def collect(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, scope:
         elif y == year - 1 and ranking.previous_composites and ranking.methodology["method"] == config.scoring.method:
             values = ranking.previous_composites
         else:
-            values = composites(con, config, year=y, level=rank_level, within=within)
+            values = composites(con, config, year=y, level=rank_level, within=within, table_of=table_of)
         trend = trend.with_columns(pl.Series(str(y), [values.get(c) for c in codes], dtype=pl.Float64))
 
     overdue = open_cases(con, config, scope=code, as_of=as_of).filter(pl.col("status") == "overdue")

@@ -101,3 +101,32 @@ def test_anonymous_cannot_start_or_poll_a_report(site) -> None:  # noqa: F811
             "changedPropIds": ["report-button.n_clicks"]}
     assert client.post("/_dash-update-component", json=body).status_code == 401
     assert poll(client) == {}
+
+
+def test_the_download_reuses_the_pages_indicator_tables_and_keeps_the_cli_figures(site, golden, tmp_path,  # noqa: F811
+                                                                                     monkeypatch) -> None:
+    import metrics.ranking as ranking_module
+    from tests import dash_helpers as dh
+    from tests.conftest import ipdash_cli
+
+    app, _ = site
+    client = app.server.test_client()
+    login(client, "leader")
+    dh.content(client, "/", year=2024)                     # the overview computes the 2024 and 2023 tables
+    computed = []
+    real = ranking_module.compute_indicators
+
+    def counting(con, config, *, year, as_of=None):
+        computed.append(year)
+        return real(con, config, year=year, as_of=as_of)
+
+    monkeypatch.setattr(ranking_module, "compute_indicators", counting)
+    assert "building" in start(client)["report-status"]["children"]
+    data = wait_for_file(client)
+    assert 2024 not in computed and 2023 not in computed     # taken from the dashboard's cache
+    got = openpyxl.load_workbook(io.BytesIO(base64.b64decode(data["content"])))
+    done = ipdash_cli("report", "--year", "2024", "-o", str(tmp_path / "cli.xlsx"), "--db", str(golden.path), "--quiet")
+    assert done.returncode == 0, done.stderr                # the configured Monte Carlo runs, as the download
+    cli = openpyxl.load_workbook(tmp_path / "cli.xlsx")
+    for name in ("排名", "办案力度", "办案水平", "办案效率", "案卷质量", "趋势"):
+        assert list(got[name].iter_rows(values_only=True)) == list(cli[name].iter_rows(values_only=True)), name
