@@ -12,7 +12,6 @@ import io
 import polars as pl
 
 from ingest.run import safe_cell
-
 from queries.runner import QueryRunner
 
 

@@ -28,8 +28,19 @@ from ingest.readers import RefusedFile
 from ingest.run import Assignment, ingest
 from inspection.checklist import VETO_LABELS, assigned_archives, write_checklist
 from inspection.draw import DrawError, stratum_sizes
-from inspection.plans import (PlanError, STRATA_COLUMNS, archives_of_inspector, create_plan, list_plans,
-                              lock_plan, parse_plan, population_items, run_draw, standing_assignments, void_draw)
+from inspection.plans import (
+    STRATA_COLUMNS,
+    PlanError,
+    archives_of_inspector,
+    create_plan,
+    list_plans,
+    lock_plan,
+    parse_plan,
+    population_items,
+    run_draw,
+    standing_assignments,
+    void_draw,
+)
 from inspection.results import draw_results, publish, standing_draw
 from queries.store import Store, StoreError
 
