@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT = 0, 1, 2
@@ -45,6 +46,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from ingest.demo import DemoSpec, build_demo
     from queries.store import Store
 
+    if not args.build_only:
+        # Build in a child process, then serve from this one. Building uses Polars, whose thread
+        # pool does not survive the fork into gunicorn's workers: a server forked from a process
+        # that had just built the demo hung on its first figure (seen on a fresh clone).
+        build = [sys.executable, "-m", "ipdash.cli", "demo", "--build-only", "--db", str(args.db),
+                 "--cases", str(args.cases), "--seed", str(args.seed),
+                 *(["--rebuild"] if args.rebuild else []), *(["--quiet"] if args.quiet else [])]
+        done = subprocess.run(build, stdout=sys.stderr)
+        if done.returncode != 0:
+            return done.returncode
+        return _serve(args)
+
     store = Store(args.db)
     built = None
     if not store.exists or args.rebuild:
@@ -59,11 +72,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     payload["logins"] = logins
     text += "\n演示账号 demo logins (demo only):\n" + "\n".join(
         f"  {u['username']:10s} {u['password']:22s} {u['role']}{' ' + u['scope'] if u['scope'] else ''}" for u in logins)
-    if args.build_only:
-        _emit(args, payload, text)
-        return EXIT_OK
-    print(text, file=sys.stderr)
-    return _serve(args)
+    _emit(args, payload, text)
+    return EXIT_OK
 
 
 DEMO_USERS = [("leader", "national_leader", None), ("admin", "national_admin", None),

@@ -3,6 +3,7 @@ a worker killed during writes, and a write that fails for want of disk space."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -220,3 +221,28 @@ def test_a_second_web_writer_waits_for_the_first(tree_store: Store) -> None:
     summary = ingest(tree_store, "cases", [str(INGEST / "cases_gb18030.csv")], progress=False, wait=20)
     t.join(10)
     assert summary.counts.loaded > 0
+
+
+def test_the_demo_command_builds_then_serves_figures(tmp_path) -> None:
+    """`ipdash demo` on a fresh machine: the build must not leave the server's workers hung (Polars'
+    thread pool, once used, does not survive gunicorn's fork; the first figure then never came)."""
+    port = free_port()
+    env = {**os.environ, "IPDASH_SECRET_KEY": "serving-test-secret"}
+    proc = subprocess.Popen([sys.executable, "-m", "ipdash.cli", "demo", "--db", str(tmp_path / "demo.duckdb"),
+                             "--cases", "20000", "--port", str(port), "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline, ready = time.time() + 240, False
+        while time.time() < deadline and not ready:
+            with contextlib.suppress(requests.RequestException):
+                ready = requests.get(base + "/readyz", timeout=2).status_code == 200
+            time.sleep(0.5)
+        assert ready, "the demo server never became ready"
+        s = requests.Session()
+        assert s.post(base + "/login", data={"username": "leader", "password": "leader-demo-2024"},
+                      allow_redirects=False).status_code == 302
+        got = s.post(base + "/_dash-update-component", json=route_body("/", year=2025), timeout=60)
+        assert got.status_code == 200 and b'"response"' in got.content
+    finally:
+        stop(proc)
