@@ -413,15 +413,15 @@ def _control(key: str, widget) -> html.Div:
         html.Label(id=f"{ids.LABEL}-{key}", htmlFor=getattr(widget, "id", None) or ""), widget])
 
 
-def _warm(store: Store, ops: OpStore, config, cache: VersionedCache, done: threading.Event,
-          depth: str = "provinces", render=None) -> None:
-    """Compute the latest year's default pages: the national overview, the national monitoring page
+def _warm(store: Store, ops: OpStore, config, cache: VersionedCache, done: threading.Event, depth: str,
+          render) -> None:
+    """Build the latest year's default pages: the national overview, the national monitoring page
     and each province's page, and with depth "prefectures" each prefecture's page and profile too.
 
-    With `render` (the router's page builder) each page is also built, as a national user's request
-    in Chinese would build it, and cached: the first users then find the pages ready, and the
-    process has paid the one-off cost of Plotly's first figures of each kind (about 1.7 s for the
-    overview, measured) before it reports ready."""
+    `render` is the router's page builder: each page is built and cached as a national user's
+    request in Chinese would build it, so the first users find the pages ready, and the process has
+    paid the one-off cost of Plotly's first figures of each kind (about 1.7 s for the overview,
+    measured) before it reports ready."""
     from access.users import User
 
     system = User(user_id=0, username="warm-up", role="national_leader", scope_code=None, disabled=False,
@@ -433,25 +433,17 @@ def _warm(store: Store, ops: OpStore, config, cache: VersionedCache, done: threa
             return
         controls = views.Controls(year=years[-1])
 
-        def page(kind: str, code: str) -> None:
-            if render is not None:
-                render(v, f"/{kind}/{code}" if kind != "monitor" else "/monitor", controls)
-            elif kind == "place":
-                views.place(v, code, controls)
-            elif kind == "office":
-                views.profile(v, code, controls)
-
         national = views.home(v)
-        page("place", national)
-        page("monitor", national)
+        render(v, f"/place/{national}", controls)
+        render(v, "/monitor", controls)
         tree = views.tree(v)
         for code in tree.children.get(national, []):
-            page("place", code)
+            render(v, f"/place/{code}", controls)
         if depth == "prefectures":
             for province in tree.children.get(national, []):
                 for code in tree.children.get(province, []):
-                    page("place", code)
-                    page("office", code)
+                    render(v, f"/place/{code}", controls)
+                    render(v, f"/office/{code}", controls)
     except Exception:   # noqa: BLE001 - warming is best effort; a real request computes and reports
         pass
     finally:

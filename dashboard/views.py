@@ -167,12 +167,8 @@ def shared_tables(store: Store, config: Config, cache: VersionedCache) -> TableO
     return table
 
 
-def indicator_table(viewer: Viewer, year: int, as_of: dt.date):
-    return shared_tables(viewer.store, viewer.config, viewer.cache)(year, as_of)
-
-
-def _table_of(viewer: Viewer):
-    return lambda year, as_of: indicator_table(viewer, year, as_of)
+def _table_of(viewer: Viewer) -> TableOf:
+    return shared_tables(viewer.store, viewer.config, viewer.cache)
 
 
 def ranking(viewer: Viewer, controls: Controls, *, level: str, within: str | None,
