@@ -140,19 +140,12 @@ class Sheet:
         for (_, fmt), v in zip(self.columns, row):
             if isinstance(v, float) and v != v:     # NaN: empty, never zero
                 v = None
-            elif isinstance(v, str):
-                if v.startswith(FORMULA_START):
-                    c = WriteOnlyCell(self.ws, value=v)
-                    c.data_type = "s"              # formula injection: text stays text
-                    v = c
+            elif isinstance(v, str) and v.startswith(FORMULA_START):
+                v = WriteOnlyCell(self.ws, value=v)
+                v.data_type = "s"                  # formula injection: text stays text
             elif fmt and isinstance(v, (int, float)) and not isinstance(v, bool):
-                c = WriteOnlyCell(self.ws, value=v)
-                c.number_format = fmt
-                v = c
-            elif fmt and isinstance(v, dt.date) and fmt != DATE:
-                c = WriteOnlyCell(self.ws, value=v)
-                c.number_format = fmt
-                v = c
+                v = WriteOnlyCell(self.ws, value=v)
+                v.number_format = fmt
             cells.append(v)
         self.ws.append(cells)
         self.n += 1
