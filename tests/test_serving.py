@@ -3,7 +3,6 @@ a worker killed during writes, and a write that fails for want of disk space."""
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
@@ -38,20 +37,25 @@ def free_port() -> int:
 
 
 def start_server(db: Path, workers: int = 2) -> tuple[subprocess.Popen, str]:
+    return launch("serve", "--db", str(db), "--workers", str(workers))
+
+
+def launch(*args: str, ready_within: float = 120) -> tuple[subprocess.Popen, str]:
+    """Run `ipdash <args> --port P` and wait until every worker says ready; (process, base URL)."""
     port = free_port()
     env = {**os.environ, "IPDASH_SECRET_KEY": "serving-test-secret"}
-    proc = subprocess.Popen([sys.executable, "-m", "ipdash.cli", "serve", "--db", str(db), "--port", str(port),
-                             "--workers", str(workers)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env=env, start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-m", "ipdash.cli", *args, "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
+    deadline = time.time() + ready_within
     while time.time() < deadline:
         try:
             if requests.get(base + "/readyz", timeout=2).status_code == 200:
                 return proc, base
         except requests.RequestException:
-            time.sleep(0.3)
-    proc.kill()
+            pass
+        time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGKILL)       # the workers too: they hold the stderr pipe open
     raise AssertionError("server did not become ready: " + proc.stderr.read().decode()[-2000:])
 
 
@@ -226,19 +230,9 @@ def test_a_second_web_writer_waits_for_the_first(tree_store: Store) -> None:
 def test_the_demo_command_builds_then_serves_figures(tmp_path) -> None:
     """`ipdash demo` on a fresh machine: the build must not leave the server's workers hung (Polars'
     thread pool, once used, does not survive gunicorn's fork; the first figure then never came)."""
-    port = free_port()
-    env = {**os.environ, "IPDASH_SECRET_KEY": "serving-test-secret"}
-    proc = subprocess.Popen([sys.executable, "-m", "ipdash.cli", "demo", "--db", str(tmp_path / "demo.duckdb"),
-                             "--cases", "20000", "--port", str(port), "--quiet"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = launch("demo", "--db", str(tmp_path / "demo.duckdb"), "--cases", "20000", "--quiet",
+                        ready_within=240)
     try:
-        deadline, ready = time.time() + 240, False
-        while time.time() < deadline and not ready:
-            with contextlib.suppress(requests.RequestException):
-                ready = requests.get(base + "/readyz", timeout=2).status_code == 200
-            time.sleep(0.5)
-        assert ready, "the demo server never became ready"
         s = requests.Session()
         assert s.post(base + "/login", data={"username": "leader", "password": "leader-demo-2024"},
                       allow_redirects=False).status_code == 302
