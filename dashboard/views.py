@@ -497,7 +497,7 @@ def case_detail(viewer: Viewer, office: str, case_no: str, controls: Controls) -
 
     def q(con):
         register_inputs(con, viewer.config)
-        return run_on_facts(con, "case_timeline", year=year, as_of=controls.as_of_date if controls.year == year
+        return run_on_facts(con, "case_timeline", keep=False, year=year, as_of=controls.as_of_date if controls.year == year
                             else dt.date(year, 12, 31), office=office, case_no=case_no)
     rows = viewer.national_read(q).to_dicts()
     if not rows:

@@ -22,6 +22,8 @@ SETTINGS: dict[str, str] = {
     "IPDASH_TEST_DATABASE_URL": "Tests only: a PostgreSQL server on which the operational-store tests also run.",
     "IPDASH_RATELIMIT_STORAGE": "Where failed-login counts live: memory:// (default, per worker process) or a "
                                 "flask-limiter storage URI such as redis://host:6379 shared by all workers.",
+    "IPDASH_RESULT_CACHE": "off turns off the on-disk cache of aggregate results beside the store "
+                           "(<store>.cache/, one directory per publish); on by default.",
     "IPDASH_REQUIRE_BROWSER": "Tests only: 1 makes a missing chromium/chromedriver a failure, not a skip (CI).",
     "IPDASH_REQUIRE_POSTGRES": "Tests only: 1 makes a missing IPDASH_TEST_DATABASE_URL a failure, not a skip (CI).",
 }

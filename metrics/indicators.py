@@ -21,7 +21,8 @@ from sqlglot import exp
 
 from metrics.calendar import acceptance_due
 from metrics.config import Config
-from queries.loader import run, sql
+from queries.loader import FACT_INPUTS, run, sql
+from queries.result_cache import cached_frame
 from queries.store import rows
 
 FAR_FUTURE = dt.date(9999, 12, 31)
@@ -101,7 +102,7 @@ def compute_indicators(con: duckdb.DuckDBPyConnection, config: Config, *, year: 
     as_of = as_of or dt.date(year, 12, 31)
     fallback = register_inputs(con, config)
     params = {"year": year, "as_of": as_of}
-    agg = con.sql(aggregate_sql(config), params=params).pl()
+    agg = cached_frame(con, aggregate_sql(config), params, depends=FACT_INPUTS)
     staff = run(con, "subtree_staff", year=year)
     offices = con.sql("SELECT office_code, name, level, parent_code, province_code, prefecture_code "
                       "FROM offices").pl()

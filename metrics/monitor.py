@@ -15,15 +15,25 @@ import polars as pl
 from metrics.config import Config
 from metrics.indicators import register_inputs
 from metrics.ranking import peer_set
-from queries.loader import run, run_on_facts
+from queries.loader import in_subtree, run, run_on_facts
+from queries.store import rows, scalar
 
 SIGNALS = ("acceptance_gap_days", "extension_rate", "late_withdrawal_rate", "deadline_bunching_rate")
 
 
 def open_cases(con: duckdb.DuckDBPyConnection, config: Config, *, scope: str, as_of: dt.date) -> pl.DataFrame:
-    """Every case open at `as_of` below `scope`, overdue first, with deadline, days left and status."""
+    """Every case open at `as_of` below `scope`, overdue first, with deadline, days left and status.
+
+    The query lists the nation's open cases (one result per as-of date, kept in the publish's
+    result cache and shared by every scope); the scope's subtree is then taken from it, in order."""
     register_inputs(con, config)
-    return run_on_facts(con, "open_cases", year=as_of.year, as_of=as_of, scope=scope)
+    nation = scalar(con, "SELECT office_code FROM offices WHERE level = 'national'") or scope
+    every = run_on_facts(con, "open_cases", year=as_of.year, as_of=as_of, scope=nation)
+    if scope == nation:
+        return every
+    below = [c for (c,) in rows(con, f"SELECT o.office_code FROM offices AS o WHERE {in_subtree('o', 's')}",
+                                {"s": scope})]
+    return every.filter(pl.col("office_code").is_in(below))
 
 
 def acceptance_backlog(con: duckdb.DuckDBPyConnection, *, as_of: dt.date) -> pl.DataFrame:

@@ -9,6 +9,11 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from queries.result_cache import cached_frame
+
+# The registered relations queries/case_facts.sql joins (built by metrics.indicators.register_inputs).
+FACT_INPUTS = ("time_limit_rules", "acceptance_due")
+
 
 @functools.cache
 def sql(name: str) -> str:
@@ -31,9 +36,14 @@ def on_facts(name: str) -> str:
     return f"WITH case_facts AS ({sql('case_facts')})\n{sql(name)}"
 
 
-def run_on_facts(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> pl.DataFrame:
-    """Run a query over the case facts (the caller has registered their inputs)."""
-    return con.sql(on_facts(name), params=params).pl()
+def run_on_facts(con: duckdb.DuckDBPyConnection, name: str, *, keep: bool = True, **params: Any) -> pl.DataFrame:
+    """Run a query over the case facts (the caller has registered their inputs).
+
+    `keep`: take the result from, and keep it in, the publish's result cache (queries/result_cache.py);
+    False for a lookup of one case, which is fast anyway and would leave a file per case."""
+    if not keep:
+        return con.sql(on_facts(name), params=params).pl()
+    return cached_frame(con, on_facts(name), params, depends=FACT_INPUTS)
 
 
 def in_subtree(alias: str, param: str) -> str:

@@ -19,6 +19,7 @@ import os
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -28,6 +29,7 @@ import duckdb
 
 SCHEMA_VERSION_KEY = "schema_version"
 DATA_VERSION_KEY = "data_version"
+PUBLISH_ID_KEY = "publish_id"
 
 
 class StoreError(RuntimeError):
@@ -217,11 +219,13 @@ class Store:
                 yield con
                 version = scalar(con, "SELECT value FROM meta WHERE key = $k", {"k": DATA_VERSION_KEY})
                 con.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ($k, $v), ('published_at', $t)",
+                    "INSERT OR REPLACE INTO meta VALUES ($k, $v), ('published_at', $t), ($pk, $p)",
                     {
                         "k": DATA_VERSION_KEY,
                         "v": str(int(version or 0) + 1),
                         "t": dt.datetime.now().isoformat(timespec="seconds"),
+                        "pk": PUBLISH_ID_KEY,
+                        "p": uuid.uuid4().hex,     # names this publish's result cache (queries/result_cache.py)
                     },
                 )
                 con.execute("COMMIT")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -138,7 +139,7 @@ class Sheet:
         at about half the cost. Dates need no cell: openpyxl gives them the yyyy-mm-dd format."""
         cells: list[object] = []
         for (_, fmt), v in zip(self.columns, row):
-            if isinstance(v, float) and v != v:     # NaN: empty, never zero
+            if isinstance(v, float) and math.isnan(v):     # NaN: empty, never zero
                 v = None
             elif isinstance(v, str) and v.startswith(FORMULA_START):
                 v = WriteOnlyCell(self.ws, value=v)

@@ -1,0 +1,144 @@
+"""Results of the heavy aggregate queries, kept on disk beside the store for one published version.
+
+The indicator, monitoring and archive aggregates each read every case of a year (about 2 s a year
+at 5M cases), and the dashboard's workers, `ipdash scores` and `ipdash report` ask for the same
+ones again and again between two publishes. A published store never changes (SPEC §7: a publish
+replaces the file whole), so a query's result is a pure function of
+
+- the publish it ran on (`meta.publish_id`, new at every publish, unlike the version counter,
+  which starts again at 1 when a store is rebuilt),
+- the SQL text and its parameters (a changed indicator definition is a changed SQL text),
+- the registered input relations it joins (the time-limit rule table and the working-day table,
+  digested by content), and the DuckDB version that ran it.
+
+The result is kept as Parquet under `<store>.cache/<publish>/<sha256 of all that>.parquet`. A
+miss runs the query and writes the file atomically (temporary file, then rename), so processes
+can share the directory. A file that cannot be read is recomputed and replaced; a directory that
+cannot be written costs only the speed. Creating the directory of a new publish removes those of
+older publishes. The cache holds the same confidential aggregates as the store: its directories
+are created readable by the owner only.
+
+Set IPDASH_RESULT_CACHE=off to run every query against the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from queries.store import PUBLISH_ID_KEY
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1                        # bump when what a file holds changes meaning
+SWITCH = "IPDASH_RESULT_CACHE"
+
+
+def cache_dir(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The directory for results of the publish `con` reads, or None (no cache: switched off, not a
+    store file, or a store published before publish ids existed)."""
+    if os.environ.get(SWITCH, "").lower() in ("off", "0", "false", "no"):
+        return None
+    try:
+        got = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = 'store'").fetchall()
+        if not got or not got[0][0]:
+            return None
+        publish = con.execute("SELECT value FROM store.meta WHERE key = $k", {"k": PUBLISH_ID_KEY}).fetchall()
+    except duckdb.Error:
+        return None
+    if not publish or not publish[0][0]:
+        return None
+    return Path(got[0][0] + ".cache") / str(publish[0][0])
+
+
+def _digest(con: duckdb.DuckDBPyConnection, names: Iterable[str]) -> dict[str, str]:
+    """Content digest of each registered relation (order-independent)."""
+    out = {}
+    for name in names:
+        (value,), = con.execute(f"SELECT md5(coalesce(string_agg(CAST(t AS VARCHAR), '|' ORDER BY CAST(t AS VARCHAR)), '')) "
+                                f"FROM {name} AS t").fetchall()
+        out[name] = value
+    return out
+
+
+def _param(value: Any) -> str:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f"{type(value).__name__}:{value.isoformat()}"
+    return f"{type(value).__name__}:{value!r}"
+
+
+def result_key(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], depends: Iterable[str] = ()) -> str:
+    """The file name of a result: a hash of everything it depends on besides the publish."""
+    body = json.dumps({"format": FORMAT, "duckdb": duckdb.__version__, "sql": sql,
+                       "params": {k: _param(v) for k, v in sorted(params.items())},
+                       "inputs": _digest(con, sorted(depends))}, sort_keys=True)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def cached_frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], *,
+                 depends: Iterable[str] = ()) -> pl.DataFrame:
+    """`con.sql(sql, params).pl()`, read from the cache when this publish already ran it.
+
+    `depends`: the registered relations (not store tables) the query reads; their content is part
+    of the key.
+    """
+    where = cache_dir(con)
+    if where is None:
+        return con.sql(sql, params=params).pl()
+    path = where / f"{result_key(con, sql, params, depends)}.parquet"
+    try:
+        return pl.read_parquet(path)
+    except FileNotFoundError:
+        pass
+    except (OSError, pl.exceptions.PolarsError) as exc:     # a torn or foreign file: recompute, replace
+        log.warning("result cache: cannot read %s (%s); recomputing", path, exc)
+    frame = con.sql(sql, params=params).pl()
+    _keep(where, path, frame)
+    return frame
+
+
+def _keep(where: Path, path: Path, frame: pl.DataFrame) -> None:
+    try:
+        if not where.is_dir():
+            where.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(where.parent, 0o700)
+            _prune(where)
+        fd, tmp = tempfile.mkstemp(dir=where, suffix=".part")       # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                frame.write_parquet(fh)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:                   # read-only or full disk: answer without keeping it
+        log.warning("result cache: cannot write %s (%s)", path, exc)
+
+
+def _prune(mine: Path) -> None:
+    """Remove the directories of publishes older than the store file now published (a reader still
+    on an older publish may recreate its own; the next new publish removes it again)."""
+    store = Path(str(mine.parent)[: -len(".cache")])
+    try:
+        published = store.stat().st_mtime
+    except OSError:
+        return
+    for other in mine.parent.iterdir():
+        if other == mine or not other.is_dir():
+            continue
+        try:
+            if other.stat().st_mtime < published:
+                shutil.rmtree(other, ignore_errors=True)
+        except OSError:
+            continue

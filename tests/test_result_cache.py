@@ -1,0 +1,162 @@
+"""The on-disk result cache of one publish (queries/result_cache.py): hits equal misses, never stale."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import stat
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from metrics.config import default_config
+from metrics.indicators import compute_indicators, register_inputs
+from queries.result_cache import SWITCH, cache_dir, cached_frame
+from queries.store import Store
+
+PROBE = "SELECT value FROM meta WHERE key = 'probe'"
+
+
+class Counting:
+    """A connection that counts the queries run through `sql` (the cached query itself)."""
+
+    def __init__(self, con):
+        self.con, self.runs = con, 0
+
+    def sql(self, *a, **k):
+        self.runs += 1
+        return self.con.sql(*a, **k)
+
+    def execute(self, *a, **k):
+        return self.con.execute(*a, **k)
+
+
+def publish(store: Store, probe: str) -> None:
+    with store.writer() as con:
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('probe', $v)", {"v": probe})
+
+
+def probe(store: Store, **params) -> tuple[str, int]:
+    with contextlib.closing(store.reader()) as con:
+        counting = Counting(con)
+        frame = cached_frame(counting, PROBE + (" AND $n = $n" if params else ""), params)
+        return frame.item(), counting.runs
+
+
+@pytest.fixture(autouse=True)
+def cache_on(monkeypatch):
+    monkeypatch.delenv(SWITCH, raising=False)
+
+
+def test_a_hit_is_read_back_without_running_the_query(store):
+    publish(store, "a")
+    assert probe(store) == ("a", 1)
+    assert probe(store) == ("a", 0)
+    assert probe(store, n=1) == ("a", 1)          # other parameters, another result
+    assert probe(store, n=1) == ("a", 0)
+    assert probe(store, n=2) == ("a", 1)
+
+
+def test_a_new_publish_is_never_answered_from_the_old_one_and_its_directory_goes(store):
+    publish(store, "a")
+    assert probe(store) == ("a", 1)
+    with contextlib.closing(store.reader()) as con:
+        old = cache_dir(con)
+    publish(store, "b")
+    assert probe(store) == ("b", 1)
+    with contextlib.closing(store.reader()) as con:
+        new = cache_dir(con)
+    assert new != old and new.is_dir() and not old.exists()
+
+
+def test_a_rebuilt_store_with_the_same_version_counter_is_not_confused_with_the_old(store):
+    publish(store, "a")
+    assert probe(store) == ("a", 1)
+    store.path.unlink()
+    publish(store, "b")                           # data_version is 1 again, the data is not the same
+    assert probe(store) == ("b", 1)
+
+
+def test_a_reader_on_the_previous_publish_keeps_its_own_answers(store):
+    publish(store, "a")
+    with contextlib.closing(store.reader()) as old:
+        publish(store, "b")
+        assert cached_frame(old, PROBE, {}).item() == "a"
+        assert probe(store) == ("b", 1)
+        assert cached_frame(old, PROBE, {}).item() == "a"
+
+
+def test_registered_inputs_are_part_of_the_key(store):
+    publish(store, "a")
+    query = "SELECT sum(x) AS s FROM extra"
+    with contextlib.closing(store.reader()) as con:
+        con.register("extra", pl.DataFrame({"x": [1, 2]}))
+        assert cached_frame(con, query, {}, depends=["extra"]).item() == 3
+        con.register("extra", pl.DataFrame({"x": [1, 2, 3]}))
+        assert cached_frame(con, query, {}, depends=["extra"]).item() == 6
+        con.register("extra", pl.DataFrame({"x": [2, 1]}))   # same content, other order: a hit
+        counting = Counting(con)
+        assert cached_frame(counting, query, {}, depends=["extra"]).item() == 3 and counting.runs == 0
+
+
+def test_a_torn_file_is_recomputed_and_replaced(store, caplog):
+    publish(store, "a")
+    probe(store)
+    with contextlib.closing(store.reader()) as con:
+        (path,) = cache_dir(con).glob("*.parquet")
+    path.write_bytes(b"PAR1 torn")
+    with caplog.at_level(logging.WARNING, logger="queries.result_cache"):
+        assert probe(store) == ("a", 1)
+    assert "cannot read" in caplog.text
+    assert probe(store) == ("a", 0)
+
+
+def test_a_cache_that_cannot_be_written_costs_only_speed(store, caplog):
+    publish(store, "a")
+    blocker = store.path.with_name(store.path.name + ".cache")
+    blocker.write_text("not a directory")
+    with caplog.at_level(logging.WARNING, logger="queries.result_cache"):
+        assert probe(store) == ("a", 1)
+        assert probe(store) == ("a", 1)
+    assert "cannot write" in caplog.text
+
+
+def test_switched_off_it_leaves_nothing(store, monkeypatch):
+    monkeypatch.setenv(SWITCH, "off")
+    publish(store, "a")
+    assert probe(store) == ("a", 1)
+    assert probe(store) == ("a", 1)
+    assert not store.path.with_name(store.path.name + ".cache").exists()
+
+
+def test_only_the_owner_can_read_the_cache(store):
+    publish(store, "a")
+    probe(store)
+    with contextlib.closing(store.reader()) as con:
+        where = cache_dir(con)
+    for d in (where, where.parent):
+        assert stat.S_IMODE(os.stat(d).st_mode) == 0o700
+    for f in where.iterdir():
+        assert stat.S_IMODE(os.stat(f).st_mode) == 0o600
+
+
+def test_indicators_from_the_cache_equal_those_computed(golden_metrics, monkeypatch):
+    config = default_config()
+    as_of = dt.date(2024, 12, 31)
+
+    def table():
+        with contextlib.closing(golden_metrics.reader()) as con:
+            return compute_indicators(con, config, year=2024, as_of=as_of).frame
+
+    monkeypatch.setenv(SWITCH, "off")
+    direct = table()
+    monkeypatch.delenv(SWITCH)
+    first, again = table(), table()
+    assert_frame_equal(first, direct)
+    assert_frame_equal(again, direct)
+    with contextlib.closing(golden_metrics.reader()) as con:
+        register_inputs(con, config)
+        assert any(cache_dir(con).glob("*.parquet"))
