@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import polars as pl
 import sqlglot
-from scipy.stats import beta
+from scipy.special import betaincinv   # beta.ppf(q, a, b) itself; scipy.stats costs ~1 s to import
 from sqlglot import exp
 
 from metrics.calendar import acceptance_due
@@ -90,8 +90,8 @@ def clopper_pearson(k: np.ndarray, n: np.ndarray, level: float = 0.95) -> tuple[
     k, n = np.asarray(k, float), np.asarray(n, float)
     a = (1 - level) / 2
     with np.errstate(invalid="ignore", divide="ignore"):
-        lo = np.where(k > 0, beta.ppf(a, k, n - k + 1), 0.0)
-        hi = np.where(k < n, beta.ppf(1 - a, k + 1, n - k), 1.0)
+        lo = np.where(k > 0, betaincinv(k, n - k + 1, a), 0.0)
+        hi = np.where(k < n, betaincinv(k + 1, n - k, 1 - a), 1.0)
     bad = n <= 0
     return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
 

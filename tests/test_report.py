@@ -156,3 +156,66 @@ def test_unknown_scope_or_empty_year_is_bad_input(golden: Store, tmp_path: Path)
     done = ipdash("report", "--year", "1999", "-o", str(tmp_path / "x.xlsx"), "--db", str(golden.path))
     assert done.returncode == 2 and "no cases" in done.stderr
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_sheet_rows_are_the_xml_openpyxl_itself_writes(tmp_path: Path) -> None:
+    """Sheet.append (reused styled cells, dates as day numbers, its own row generator) writes what
+    openpyxl's public path writes for the same values, formats and formula-like text, byte for byte."""
+    import zipfile
+
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    from openpyxl.styles import Alignment
+
+    from reports.workbook import COUNT, DATE, HEADER_FILL, HEADER_FONT, PERCENT, Sheet
+
+    # the last two columns have no format: openpyxl styles a date there itself, and the plain value
+    # after it must not inherit that style
+    columns = [("code", None), ("when", DATE), ("n", COUNT), ("share", PERCENT), ("note", None), ("d", None),
+               ("k", None)]
+    rows = [["110000", dt.date(2024, 1, 2), 1234, 0.25, "=HYPERLINK(\"x\")", dt.date(2024, 3, 4), 3],
+            ["120000", None, 7, float("nan"), "+1", None, 4.5],
+            ["130000", dt.date(1900, 2, 28), None, 1.0, "plain", dt.date(2024, 3, 5), "t"],
+            ["140000", dt.datetime(2024, 5, 6, 7, 8), 0, None, "@x", 9, 10],
+            [None, dt.date(2030, 12, 31), 5.5, 0.0, "-", dt.date(2024, 3, 6), 11]]
+
+    ours = Workbook(write_only=True)
+    Sheet(ours, "s", columns, rows)
+    ours.save(tmp_path / "ours.xlsx")
+
+    theirs = Workbook(write_only=True)
+    ws = theirs.create_sheet("s")
+    header = []
+    for h, _ in columns:
+        c = WriteOnlyCell(ws, value=h)
+        c.font, c.fill, c.alignment = HEADER_FONT, HEADER_FILL, Alignment(wrap_text=True, vertical="center")
+        header.append(c)
+    ws.append(header)
+    for row in rows:
+        cells = []
+        for (_, fmt), v in zip(columns, row):
+            if isinstance(v, float) and v != v:
+                v = None
+            if isinstance(v, str) and v[:1] in "=+-@":
+                c = WriteOnlyCell(ws, value=v)
+                c.data_type = "s"
+                v = c
+            elif fmt and isinstance(v, (int, float, dt.date)):
+                c = WriteOnlyCell(ws)
+                c.number_format = fmt              # the column's format, before the value
+                c.value = v
+                v = c
+            cells.append(v)
+        ws.append(cells)
+    theirs.save(tmp_path / "theirs.xlsx")
+
+    def part(path: Path, name: str) -> bytes:
+        with zipfile.ZipFile(path) as z:
+            xml = z.read(name)
+        return xml[xml.index(b"<sheetData>"):xml.index(b"</sheetData>")] if b"<sheetData>" in xml else xml
+
+    assert b"<v>45293</v>" in part(tmp_path / "ours.xlsx", "xl/worksheets/sheet1.xml")   # 2024-01-02
+    for name in ("xl/worksheets/sheet1.xml", "xl/styles.xml"):      # the rows, and the formats they use
+        assert part(tmp_path / "ours.xlsx", name) == part(tmp_path / "theirs.xlsx", name), name
+
