@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import math
 import shutil
 import subprocess
 from pathlib import Path
@@ -165,7 +166,6 @@ def test_sheet_rows_are_the_xml_openpyxl_itself_writes(tmp_path: Path) -> None:
 
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
-
     from openpyxl.styles import Alignment
 
     from reports.workbook import COUNT, DATE, HEADER_FILL, HEADER_FONT, PERCENT, Sheet
@@ -195,7 +195,7 @@ def test_sheet_rows_are_the_xml_openpyxl_itself_writes(tmp_path: Path) -> None:
     for row in rows:
         cells = []
         for (_, fmt), v in zip(columns, row):
-            if isinstance(v, float) and v != v:
+            if isinstance(v, float) and math.isnan(v):
                 v = None
             if isinstance(v, str) and v[:1] in "=+-@":
                 c = WriteOnlyCell(ws, value=v)
