@@ -16,9 +16,7 @@ import duckdb
 import numpy as np
 import polars as pl
 import sqlglot
-from scipy.special import (
-    betaincinv,  # beta.ppf(q, a, b) itself; scipy.stats costs ~1 s to import
-)
+from scipy.special import betaincinv  # what beta.ppf computes; scipy.stats takes ~1 s to import
 from sqlglot import exp
 
 from metrics.calendar import acceptance_due
