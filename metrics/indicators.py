@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import polars as pl
 import sqlglot
-from scipy.special import betaincinv  # what beta.ppf computes; scipy.stats takes ~1 s to import
+from scipy.special import betaincinv
 from sqlglot import exp
 
 from metrics.calendar import acceptance_due
@@ -86,7 +86,10 @@ def _aggregate_sql(indicators: tuple) -> str:
 
 
 def clopper_pearson(k: np.ndarray, n: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Exact binomial interval for k successes in n trials (NaN where n = 0)."""
+    """Exact binomial interval for k successes in n trials (NaN where n = 0).
+
+    Beta quantiles through scipy.special.betaincinv, which is what scipy.stats.beta.ppf computes:
+    importing scipy.stats costs about a second at every report and worker start."""
     k, n = np.asarray(k, float), np.asarray(n, float)
     a = (1 - level) / 2
     with np.errstate(invalid="ignore", divide="ignore"):
