@@ -15,14 +15,15 @@ The result is kept as Parquet under `<store>.cache/<publish>/<sha256 of all that
 miss runs the query and writes the file atomically (temporary file, then rename), so processes
 can share the directory. A file that cannot be read is recomputed and replaced; a directory that
 cannot be written costs only the speed. Creating the directory of a new publish removes those of
-older publishes. The cache holds the same confidential aggregates as the store: its directories
-are created readable by the owner only.
+older publishes, and one publish's results are kept under 1 GiB (oldest first out). The cache holds
+the same confidential aggregates as the store: its directories are readable by the owner only.
 
 Set IPDASH_RESULT_CACHE=off to run every query against the store.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 
 FORMAT = 1                        # bump when what a file holds changes meaning
 SWITCH = "IPDASH_RESULT_CACHE"
+MAX_BYTES = 1 << 30               # per publish; past it the least recently written results go first
+_warned: set[str] = set()         # directories already reported as not writable (once per process)
 
 
 def cache_dir(con: duckdb.DuckDBPyConnection) -> Path | None:
@@ -122,8 +125,28 @@ def _keep(where: Path, path: Path, frame: pl.DataFrame) -> None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        _trim(where)
     except OSError as exc:                   # read-only or full disk: answer without keeping it
-        log.warning("result cache: cannot write %s (%s)", path, exc)
+        if str(where) not in _warned:
+            _warned.add(str(where))
+            log.warning("result cache: cannot write %s (%s); answering without it", path, exc)
+
+
+def _trim(where: Path) -> None:
+    """Keep one publish's results under MAX_BYTES (a user trying many as-of dates adds a set per
+    date): the oldest written go first."""
+    files = []
+    for f in where.glob("*.parquet"):
+        with contextlib.suppress(OSError):
+            st = f.stat()
+            files.append((st.st_mtime, st.st_size, f))
+    total = sum(size for _, size, _ in files)
+    for _, size, f in sorted(files, key=lambda x: x[0]):
+        if total <= MAX_BYTES:
+            break
+        with contextlib.suppress(OSError):
+            f.unlink()
+            total -= size
 
 
 def _prune(mine: Path) -> None:

@@ -160,3 +160,26 @@ def test_indicators_from_the_cache_equal_those_computed(golden_metrics, monkeypa
     with contextlib.closing(golden_metrics.reader()) as con:
         register_inputs(con, config)
         assert any(cache_dir(con).glob("*.parquet"))
+
+
+def test_one_publish_keeps_under_its_size_cap_oldest_out(store, monkeypatch):
+    import queries.result_cache as rc
+
+    publish(store, "a")
+    with contextlib.closing(store.reader()) as con:
+        sizes = []
+        for n in range(6):
+            cached_frame(con, "SELECT range AS x FROM range($n)", {"n": 20_000 + n})
+            newest = max(cache_dir(con).glob("*.parquet"), key=lambda f: f.stat().st_mtime_ns)
+            sizes.append(newest.stat().st_size)
+            os.utime(newest, (n, n))                          # written in this order
+        monkeypatch.setattr(rc, "MAX_BYTES", sum(sizes[-2:]))
+        cached_frame(con, "SELECT range AS x FROM range($n)", {"n": 5})
+        left = sorted(cache_dir(con).glob("*.parquet"), key=lambda f: f.stat().st_mtime)
+        assert sum(f.stat().st_size for f in left) <= rc.MAX_BYTES
+        assert len(left) == 2                                  # the newest written, and the one just kept
+        counting = Counting(con)
+        assert cached_frame(counting, "SELECT range AS x FROM range($n)", {"n": 20_005}).height == 20_005
+        assert counting.runs == 0                              # the newest of the six survived
+        assert cached_frame(counting, "SELECT range AS x FROM range($n)", {"n": 20_000}).height == 20_000
+        assert counting.runs == 1                              # the oldest had gone
