@@ -10,6 +10,7 @@ result to a builder in `dashboard.pages`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from pathlib import Path
@@ -32,6 +33,7 @@ from dashboard.public_page import init_public_page
 from dashboard.report_jobs import ReportJobs
 from metrics.config import DIMENSIONS, METHODS, default_config
 from queries.store import Store
+from reports.data import collect
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
@@ -416,7 +418,8 @@ def _control(key: str, widget) -> html.Div:
 def _warm(store: Store, ops: OpStore, config, cache: VersionedCache, done: threading.Event, depth: str,
           render) -> None:
     """Build the latest year's default pages: the national overview, the national monitoring page
-    and each province's page, and with depth "prefectures" each prefecture's page and profile too.
+    and each province's page, and with depth "prefectures" each prefecture's page and profile too;
+    then the figures of the latest year's national workbook.
 
     `render` is the router's page builder: each page is built and cached as a national user's
     request in Chinese would build it, so the first users find the pages ready, and the process has
@@ -444,6 +447,11 @@ def _warm(store: Store, ops: OpStore, config, cache: VersionedCache, done: threa
                 for code in tree.children.get(province, []):
                     render(v, f"/place/{code}", controls)
                     render(v, f"/office/{code}", controls)
+        # The national workbook's figures (trend years, open cases, signals, appraisals): computed
+        # once into the publish's result cache, so that the first download after a publish, from any
+        # worker or from `ipdash report`, only reads them back.
+        with contextlib.closing(store.reader()) as con:
+            collect(con, config, year=controls.year, scope=None, table_of=views.shared_tables(store, config, cache))
     except Exception:   # noqa: BLE001 - warming is best effort; a real request computes and reports
         pass
     finally:

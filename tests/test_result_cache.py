@@ -183,3 +183,24 @@ def test_one_publish_keeps_under_its_size_cap_oldest_out(store, monkeypatch):
         assert counting.runs == 0                              # the newest of the six survived
         assert cached_frame(counting, "SELECT range AS x FROM range($n)", {"n": 20_000}).height == 20_000
         assert counting.runs == 1                              # the oldest had gone
+
+
+def test_the_server_warm_up_leaves_the_national_workbook_nothing_to_compute(tmp_path, monkeypatch):
+    import queries.result_cache as rc
+    from dashboard.app import create_app
+    from reports.data import collect
+    from tests.fixtures.metrics.build import load_golden
+
+    golden = load_golden(Store(tmp_path / "db.duckdb"), tmp_path / "in")
+    monkeypatch.setenv("IPDASH_SECRET_KEY", "test-secret-not-for-production")
+    computed = []
+    keep = rc._keep
+    monkeypatch.setattr(rc, "_keep", lambda where, path, frame: (computed.append(path), keep(where, path, frame)))
+    create_app(db=str(golden.path), ops_path=str(tmp_path / "ops.sqlite"), warm="sync")
+    assert computed                                            # the warm-up filled the cache
+    computed.clear()
+    with contextlib.closing(golden.reader()) as con:
+        latest = con.execute("SELECT max(year(accepted_date)) FROM cases").fetchall()[0][0]
+        data = collect(con, default_config(), year=latest, scope=None)
+    assert data.ranking.offices and data.trend.width > 2
+    assert computed == []                                      # a later process only reads them back
