@@ -78,6 +78,17 @@ class Contract:
     enum_values: dict[str, tuple[str, ...]]
     kinds: dict[str, KindSpec]
     checklist: Checklist
+    names: dict[str, dict[str, str]] = field(default_factory=dict)   # enum -> value -> first label (Chinese)
+
+    def label(self, enum: str, value: str | None, lang: str) -> str | None:
+        """How a report shows a canonical value: its first listed label in Chinese (the contract
+        lists the Chinese name first), the value in words in English; unknown values as they are."""
+        if value is None or value not in self.enum_values.get(enum, ()):
+            return value
+        if lang == "zh":
+            return self.names[enum].get(value, value)
+        return value.replace("_", " ").capitalize()
+
 
 
 def _fail(file: str, key: str, problem: str) -> ContractError:
@@ -127,6 +138,7 @@ def load_contract(contract_text: str, checklist_text: str, file: str = "contract
 
     enums: dict[str, dict[str, str]] = {}
     enum_values: dict[str, tuple[str, ...]] = {}
+    display: dict[str, dict[str, str]] = {}
     for name, values in data.get("enums", {}).items():
         labels: dict[str, str] = {}
         for canonical, spellings in values.items():
@@ -138,6 +150,7 @@ def load_contract(contract_text: str, checklist_text: str, file: str = "contract
                 labels[folded] = canonical
         enums[name] = labels
         enum_values[name] = tuple(values)
+        display[name] = {canonical: spellings[0] for canonical, spellings in values.items() if spellings}
 
     kinds: dict[str, KindSpec] = {}
     for kind in KINDS:
@@ -173,7 +186,7 @@ def load_contract(contract_text: str, checklist_text: str, file: str = "contract
             if k not in names:
                 raise _fail(file, f"kinds.{kind}.key", f"'{k}' is not a column")
         kinds[kind] = KindSpec(kind, key, tuple(columns), header_map)
-    return Contract(str(data["version"]), enums, enum_values, kinds, checklist)
+    return Contract(str(data["version"]), enums, enum_values, kinds, checklist, display)
 
 
 @functools.cache

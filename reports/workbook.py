@@ -28,6 +28,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
+from ingest.contract import default_contract
 from metrics.config import DIMENSIONS, Config
 from queries.loader import in_subtree
 from reports.data import ReportData
@@ -227,6 +228,9 @@ def write_workbook(data: ReportData, config: Config, path: str | Path, *, lang: 
     """Write the workbook for `data` to `path`; return what was written (sheet names, row counts)."""
     lab = LABELS[lang]
     sh = lab["sheets"]
+    contract = default_contract()
+    kind_label = {v: contract.label("case_kind", v, lang) for v in contract.enum_values["case_kind"]}
+    closing_label = {v: contract.label("closing_type", v, lang) for v in contract.enum_values["closing_type"]}
     step = progress or (lambda fraction, what: None)
     wb = Workbook(write_only=True)
     offices = data.ranking.offices
@@ -283,7 +287,7 @@ def write_workbook(data: ReportData, config: Config, path: str | Path, *, lang: 
     cover.append([])
     line(lab["rules"], bold=True)
     for r in config.time_limits.rules:
-        line(r.case_kind, f"from {r.start.isoformat()}: limit {r.limit.label()}, max extension "
+        line(kind_label.get(r.case_kind, r.case_kind), f"from {r.start.isoformat()}: limit {r.limit.label()}, max extension "
                           f"{r.max_extension.label()}"
                           + (f", accept within {r.acceptance_working_days} working days"
                              if r.acceptance_working_days else ""))
@@ -367,8 +371,8 @@ def write_workbook(data: ReportData, config: Config, path: str | Path, *, lang: 
     Sheet(wb, sh["overdue"], [(lab["code"], None), (lab["case_no"], None), (lab["case_kind"], None),
                               (lab["received"], DATE), (lab["accepted"], DATE),
                               (lab["deadline"], DATE), (lab["days_overdue"], COUNT)],
-          [[r["office_code"], r["case_no"], r["case_kind"], r["received_date"], r["accepted_date"], r["deadline"],
-            -r["days_left"]] for r in ov.iter_rows(named=True)]).as_table("Overdue")
+          [[r["office_code"], r["case_no"], kind_label.get(r["case_kind"], r["case_kind"]), r["received_date"],
+            r["accepted_date"], r["deadline"], -r["days_left"]] for r in ov.iter_rows(named=True)]).as_table("Overdue")
     step(0.7, "overdue")
 
     # Inspection results by office.
@@ -400,8 +404,9 @@ def write_workbook(data: ReportData, config: Config, path: str | Path, *, lang: 
         cases = Sheet(wb, sh["cases"], [(lab["code"], None), (lab["case_no"], None), (lab["case_kind"], None),
                                         (lab["received"], DATE), (lab["accepted"], DATE),
                                         (lab["closed_date"], DATE), (lab["closing_type"], None)])
-        for row in case_rows:
-            cases.append(row)
+        for code, case_no, kind, received, accepted, closed, closing in case_rows:
+            cases.append((code, case_no, kind_label.get(kind, kind), received, accepted, closed,
+                          closing_label.get(closing, closing)))
         counts["cases"] = cases.n
         cases.as_table("Cases")
     step(0.95, "saving")

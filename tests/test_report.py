@@ -103,6 +103,7 @@ def test_overdue_and_inspection_sheets_hold_the_golden_figures(golden: Store, tm
     overdue = list(wb["超期未结案件"].iter_rows(min_row=2, values_only=True))
     assert sorted(r[1] for r in overdue) == ["P1f-01", "P1f-02", "P1f-03"]
     assert {r[6] for r in overdue} == {89}
+    assert {r[2] for r in overdue} <= {"专利侵权纠纷", "假冒专利", "其他专利纠纷"}     # kinds by their Chinese names
     first = list(wb["超期未结案件"].iter_rows(min_row=2, max_row=2))[0]
     # plain values (code, case no., dates) and styled cells (the count) both keep their type and format
     assert [c.data_type for c in first] == ["s", "s", "s", "d", "d", "d", "n"]
@@ -132,6 +133,9 @@ def test_a_provincial_report_holds_no_office_outside_its_subtree(golden: Store, 
                     assert not cell.startswith(("P1", "P2")), (ws.title, cell)
     cases = list(wb["案件明细"].iter_rows(min_row=2, values_only=True))
     assert {r[0] for r in cases} <= inside and len(cases) == 12 + 8 + 2 + 6 + 4 + 3 + 2
+    kinds, closings = {r[2] for r in cases}, {r[6] for r in cases} - {None}
+    assert kinds and kinds <= {"专利侵权纠纷", "假冒专利", "其他专利纠纷"}, kinds
+    assert closings and all(not c.isascii() for c in closings), closings   # Chinese names, not codes
 
 
 def test_english_labels_and_text_that_looks_like_a_formula(golden: Store, tmp_path: Path) -> None:
@@ -143,6 +147,8 @@ def test_english_labels_and_text_that_looks_like_a_formula(golden: Store, tmp_pa
     assert ingest(Store(db), "offices", [str(evil)], progress=False).counts.updated == 1
     wb = report(db, tmp_path / "en.xlsx", "--lang", "en")
     assert wb.sheetnames[:2] == ["Cover", "Ranking"]
+    kinds = {r[2] for r in wb["Overdue open cases"].iter_rows(min_row=2, values_only=True)}
+    assert kinds and kinds <= {"Infringement dispute", "Counterfeit", "Other dispute"}, kinds
     cell = next(c for row in wb["Ranking"].iter_rows(min_row=2) for c in row if c.value and
                 str(c.value).startswith("=HYPERLINK"))
     assert cell.data_type == "s"
