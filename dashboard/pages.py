@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from dashboard import charts, ids
 from dashboard.i18n import date, num, pct, signed, t
+from ingest.contract import default_contract
 from metrics.config import DIMENSIONS, Config
 
 
@@ -245,6 +246,7 @@ def monitor_page(v: dict, lang: str, palette: str, status: str | None) -> html.D
             if r.get(k) is not None:
                 r[k] = r[k].isoformat()
         r["status_label"] = t(f"status.{r['status']}", lang)
+        r["case_kind"] = default_contract().label("case_kind", r["case_kind"], lang)
         r["limit_used"] = None if r["limit_used"] is None else round(r["limit_used"] * 100, 1)
     header = {"office_code": "case.office_code", "case_no": "case.case_no", "case_kind": "case.case_kind",
               "accepted_date": "case.accepted_date", "deadline": "mon.deadline", "days_left": "mon.days_left",
@@ -311,6 +313,10 @@ def cases_page(lang: str, office: str | None) -> html.Div:
     ])
 
 
+ENUM_FIELDS = {"case_kind": "case_kind", "source": "source", "closing_type": "closing_type",
+               "review_outcome": "review_outcome"}     # case field -> its enumeration in the contract
+
+
 def case_page(c: dict | None, lang: str, palette: str) -> html.Div:
     if c is None:
         return html.Div(t("case.not_found", lang), className="error", role="alert", id=ids.DENIED)
@@ -322,6 +328,8 @@ def case_page(c: dict | None, lang: str, palette: str) -> html.Div:
         v = c.get(k)
         if k == "status":
             return t(f"status.{v}", lang)
+        if k in ENUM_FIELDS:
+            return "—" if v is None else default_contract().label(ENUM_FIELDS[k], v, lang)
         if k.endswith("_date") or k in ("deadline", "acceptance_due"):
             return date(v, lang)
         return "—" if v is None else str(v)

@@ -105,6 +105,11 @@ def test_a_case_shows_its_deadline_and_status(leader) -> None:
               [c["props"]["children"][1] for c in by_id(body, "case-fields")["props"]["children"]["props"]["children"]]}
     assert fields["deadline"] == "2024-07-12" and fields["closed_date"] == "2024-08-01"   # README: closed late
     assert fields["status"] == "closed late"
+    assert fields["case_kind"] == "Infringement dispute"          # by name, not the code
+    zh = content(leader, "/case/110100/P1b1-01", lang="zh")
+    zh_fields = {n["props"]["data-field"]: n["props"]["children"] for n in
+                 [c["props"]["children"][1] for c in by_id(zh, "case-fields")["props"]["children"]["props"]["children"]]}
+    assert zh_fields["case_kind"] == "专利侵权纠纷"
 
 
 def test_the_monitor_lists_open_cases_overdue_first(leader) -> None:
@@ -114,6 +119,7 @@ def test_the_monitor_lists_open_cases_overdue_first(leader) -> None:
     assert statuses and statuses[0] == "overdue"
     assert statuses == sorted(statuses, key=["overdue", "warning", "ok", "no_limit"].index)
     assert any("P1f-01" in r["case_no"] for r in grid["props"]["rowData"])   # README: P1f overdue at year end
+    assert {r["case_kind"] for r in grid["props"]["rowData"]} <= {"Infringement dispute", "Counterfeit", "Other dispute"}
 
 
 def test_a_what_if_weighting_reranks_without_saving(leader, golden_metrics) -> None:
