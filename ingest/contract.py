@@ -78,7 +78,7 @@ class Contract:
     enum_values: dict[str, tuple[str, ...]]
     kinds: dict[str, KindSpec]
     checklist: Checklist
-    names: dict[str, dict[str, str]] = field(default_factory=dict)   # enum -> value -> first label (Chinese)
+    display: dict[str, dict[str, str]] = field(default_factory=dict)   # enum -> value -> first label (Chinese)
 
     def label(self, enum: str, value: str | None, lang: str) -> str | None:
         """How a report shows a canonical value: its first listed label in Chinese (the contract
@@ -86,9 +86,8 @@ class Contract:
         if value is None or value not in self.enum_values.get(enum, ()):
             return value
         if lang == "zh":
-            return self.names[enum].get(value, value)
+            return self.display[enum].get(value, value)
         return value.replace("_", " ").capitalize()
-
 
 
 def _fail(file: str, key: str, problem: str) -> ContractError:

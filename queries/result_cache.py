@@ -152,7 +152,7 @@ def _trim(where: Path) -> None:
 def _prune(mine: Path) -> None:
     """Remove the directories of publishes older than the store file now published (a reader still
     on an older publish may recreate its own; the next new publish removes it again)."""
-    store = Path(str(mine.parent)[: -len(".cache")])
+    store = mine.parent.with_name(mine.parent.name.removesuffix(".cache"))
     try:
         published = store.stat().st_mtime
     except OSError:
