@@ -31,6 +31,7 @@ from dashboard.cache import VersionedCache
 from dashboard.i18n import t
 from dashboard.public_page import init_public_page
 from dashboard.report_jobs import ReportJobs
+from ingest.contract import default_contract
 from metrics.config import DIMENSIONS, METHODS, default_config
 from queries.store import Store
 from reports.data import collect
@@ -303,16 +304,19 @@ def create_app(*, db: str, ops_path: str | None = None, warm: bool | str = False
         return f"/place/{code}"
 
     @app.callback(Output(ids.CASES_GRID, "getRowsResponse"), Output(ids.CASES_TOTAL, "children"),
-                  Input(ids.CASES_GRID, "getRowsRequest"), State(ids.CASES_OFFICE, "data"))
-    def _cases(request, office):
+                  Input(ids.CASES_GRID, "getRowsRequest"), State(ids.CASES_OFFICE, "data"), State(ids.LANG, "value"))
+    def _cases(request, office, lang):
         if not request:
             return no_update, no_update
         try:
             got = views.cases_page(viewer(), request, office=office)
         except views.BadRequest as exc:
             return {"rowData": [], "rowCount": 0}, str(exc)
+        contract = default_contract()
         for r in got["rowData"]:
             r["case_no"] = f"[{r['case_no']}](/case/{r['office_code']}/{r['case_no']})"
+            for col, enum in views.ENUM_COLUMNS.items():       # shown by name; the filters match names too
+                r[col] = contract.label(enum, r[col], lang or "zh")
         return got, f"{got['rowCount']:,}"
 
     @app.callback(Output(ids.URL, "search"), Input(ids.MONITOR_STATUS, "value"), State(ids.URL, "search"),

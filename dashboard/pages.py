@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from dashboard import charts, ids
 from dashboard.i18n import date, num, pct, signed, t
+from dashboard.views import ENUM_COLUMNS
 from ingest.contract import default_contract
 from metrics.config import DIMENSIONS, Config
 
@@ -313,10 +314,6 @@ def cases_page(lang: str, office: str | None) -> html.Div:
     ])
 
 
-ENUM_FIELDS = {"case_kind": "case_kind", "source": "source", "closing_type": "closing_type",
-               "review_outcome": "review_outcome"}     # case field -> its enumeration in the contract
-
-
 def case_page(c: dict | None, lang: str, palette: str) -> html.Div:
     if c is None:
         return html.Div(t("case.not_found", lang), className="error", role="alert", id=ids.DENIED)
@@ -328,8 +325,8 @@ def case_page(c: dict | None, lang: str, palette: str) -> html.Div:
         v = c.get(k)
         if k == "status":
             return t(f"status.{v}", lang)
-        if k in ENUM_FIELDS:
-            return "—" if v is None else default_contract().label(ENUM_FIELDS[k], v, lang)
+        if k in ENUM_COLUMNS:
+            return "—" if v is None else default_contract().label(ENUM_COLUMNS[k], v, lang)
         if k.endswith("_date") or k in ("deadline", "acceptance_due"):
             return date(v, lang)
         return "—" if v is None else str(v)

@@ -28,6 +28,7 @@ from access import audit
 from access.opstore import OpStore
 from access.users import User
 from dashboard.cache import VersionedCache
+from ingest.contract import default_contract
 from inspection.plans import archives_of_inspector
 from metrics.config import DIMENSIONS, Config
 from metrics.indicators import compute_indicators, register_inputs
@@ -402,6 +403,14 @@ CASE_COLUMNS = {   # grid column -> SQL expression (a fixed list: user input nev
     "review_outcome": "c.review_outcome",
 }
 DATE_COLUMNS = {"received_date", "accepted_date", "closed_date"}
+ENUM_COLUMNS = {"case_kind": "case_kind", "source": "source", "closing_type": "closing_type",
+                "review_outcome": "review_outcome"}   # grid column -> its enumeration in the data contract
+# A text filter on an enumeration column as a test of a value's code and its Chinese and English
+# names (the grid shows the names): positive test, and whether the SQL condition is negated.
+ENUM_TESTS = {"contains": (lambda name, text: text in name, False), "equals": (lambda name, text: name == text, False),
+              "startsWith": (lambda name, text: name.startswith(text), False),
+              "endsWith": (lambda name, text: name.endswith(text), False),
+              "notEqual": (lambda name, text: name == text, True), "notContains": (lambda name, text: text in name, True)}
 TEXT_OPS = {"contains": ("contains(lower({c}), lower(${p}))", "{}"), "equals": ("{c} = ${p}", "{}"),
             "notEqual": ("{c} <> ${p}", "{}"), "startsWith": ("starts_with(lower({c}), lower(${p}))", "{}"),
             "endsWith": ("ends_with(lower({c}), lower(${p}))", "{}"),
@@ -443,6 +452,20 @@ def _filter_sql(model: dict, params: dict) -> list[str]:
                     parts.append(DATE_OPS[kind].format(c=c, p=p))
                 else:
                     raise BadRequest(f"unknown operator {kind!r}")
+            elif col in ENUM_COLUMNS:
+                if kind not in ENUM_TESTS:
+                    raise BadRequest(f"unknown operator {kind!r}")
+                test, negated = ENUM_TESTS[kind]
+                text = str(cond.get("filter", ""))[:200].lower()
+                contract = default_contract()
+                enum = ENUM_COLUMNS[col]
+                codes = [v for v in contract.enum_values[enum]
+                         if any(test(name.lower(), text) for name in
+                                (v, contract.label(enum, v, "zh"), contract.label(enum, v, "en")))]
+                for k, code in enumerate(codes):
+                    params[f"{p}_{k}"] = code
+                inside = f"{c} IN ({', '.join(f'${p}_{k}' for k in range(len(codes)))})" if codes else "FALSE"
+                parts.append(f"NOT ({inside})" if negated else inside)
             else:
                 if kind not in TEXT_OPS:
                     raise BadRequest(f"unknown operator {kind!r}")

@@ -95,23 +95,24 @@ def links(node) -> list[str]:
     return [n["props"]["href"] for n in walk(node) if n.get("type") == "Link"]
 
 
-def cases_body(request: dict | None = None, office: str | None = None) -> dict:
+def cases_body(request: dict | None = None, office: str | None = None, lang: str = "en") -> dict:
     """The case explorer's server-side row request, as AG Grid sends it."""
     req = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}, **(request or {})}
     return {"output": "..cases-grid.getRowsResponse...cases-total.children..",
             "outputs": [{"id": "cases-grid", "property": "getRowsResponse"},
                         {"id": "cases-total", "property": "children"}],
             "inputs": [{"id": "cases-grid", "property": "getRowsRequest", "value": req}],
-            "state": [{"id": "cases-office", "property": "data", "value": office}],
+            "state": [{"id": "cases-office", "property": "data", "value": office},
+                      {"id": "lang", "property": "value", "value": lang}],
             "changedPropIds": ["cases-grid.getRowsRequest"]}
 
 
-def case_rows(client, request: dict | None = None, office: str | None = None):
+def case_rows(client, request: dict | None = None, office: str | None = None, lang: str = "en"):
     """POST the case explorer's server-side row request; returns the Flask response."""
-    return client.post("/_dash-update-component", json=cases_body(request, office))
+    return client.post("/_dash-update-component", json=cases_body(request, office, lang))
 
 
-def cases(client, request: dict | None = None, office: str | None = None) -> dict:
-    got = case_rows(client, request, office)
+def cases(client, request: dict | None = None, office: str | None = None, lang: str = "en") -> dict:
+    got = case_rows(client, request, office, lang)
     assert got.status_code == 200, got.data[:500]
     return json.loads(got.data)["response"]["cases-grid"]["getRowsResponse"]

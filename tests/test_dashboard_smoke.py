@@ -163,3 +163,22 @@ def test_inspection_actions_are_refused_to_a_non_administrator_on_the_server(lea
     plan = next(p for p in list_plans(app_ops) if p["plan_id"] == "NOPE")
     assert plan["locked_at"] is None and plan["published_at"] is None
     assert sum(1 for e in audit.recent(app_ops) if e["action"] == "access.denied" and e["actor"] == "leader") >= 2
+
+
+def test_the_case_explorer_shows_and_filters_kinds_by_name(leader) -> None:
+    every = cases(leader, {"endRow": 500})
+    kinds = {r["case_kind"] for r in every["rowData"]}
+    assert kinds and kinds <= {"Infringement dispute", "Counterfeit", "Other dispute"}, kinds
+    zh = cases(leader, {"endRow": 500}, lang="zh")
+    assert {r["case_kind"] for r in zh["rowData"]} <= {"专利侵权纠纷", "假冒专利", "其他专利纠纷"}
+    n = sum(1 for r in zh["rowData"] if r["case_kind"] == "假冒专利")
+    assert 0 < n < zh["rowCount"]
+    for typed, lang in (("假冒", "zh"), ("counterf", "en"), ("COUNTERFEIT", "en")):   # a name, or the code
+        got = cases(leader, {"endRow": 500, "filterModel": {"case_kind": {"filterType": "text", "type": "contains",
+                                                                          "filter": typed}}}, lang=lang)
+        assert got["rowCount"] == n and {r["case_kind"] for r in got["rowData"]} <= {"假冒专利", "Counterfeit"}
+    rest = cases(leader, {"endRow": 500, "filterModel": {"case_kind": {"filterType": "text", "type": "notContains",
+                                                                       "filter": "假冒"}}})
+    assert rest["rowCount"] == zh["rowCount"] - n
+    none = cases(leader, {"filterModel": {"case_kind": {"filterType": "text", "type": "equals", "filter": "nothing"}}})
+    assert none["rowCount"] == 0
