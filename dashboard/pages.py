@@ -256,6 +256,8 @@ def monitor_page(v: dict, lang: str, palette: str, status: str | None) -> html.D
         id=ids.MONITOR_GRID, rowData=rows,
         columnDefs=[{"field": c, "headerName": t(h, lang),
                      **({"cellRenderer": "markdown", "minWidth": 210} if c == "case_no" else {}),
+                     **({"minWidth": 100} if c == "office_code" else {}),          # six digits, never cut
+                     **({"minWidth": 160} if c == "case_kind" else {}),            # "Infringement dispute" whole
                      **({"type": "numericColumn"} if c in ("days_left", "age_days", "limit_used") else {}),
                      **({"valueFormatter": {"function": "params.value == null ? '' : params.value + '%'"}}
                         if c == "limit_used" else {})}
@@ -306,7 +308,9 @@ def cases_page(lang: str, office: str | None) -> html.Div:
                          "filter": "agDateColumnFilter" if c.endswith("_date") else "agTextColumnFilter",
                          "filterParams": {"buttons": ["apply", "reset"], "maxNumConditions": 1},
                          **({"cellRenderer": "markdown", "minWidth": 210} if c == "case_no" else {}),
-                         **({"minWidth": 150} if c == "office_name" else {})} for c in cols],
+                         **({"minWidth": 150} if c == "office_name" else {}),
+                         **({"minWidth": 100} if c == "office_code" else {}),
+                         **({"minWidth": 160} if c == "case_kind" else {})} for c in cols],
             defaultColDef={"sortable": True, "resizable": True},
             dashGridOptions={"cacheBlockSize": 100, "maxBlocksInCache": 10, "rowBuffer": 0,
                              "infiniteInitialRowCount": 1, "pagination": True, "paginationPageSize": 100},
