@@ -15,8 +15,8 @@ import polars as pl
 from metrics.config import Config
 from metrics.indicators import register_inputs
 from metrics.ranking import peer_set
-from queries.loader import in_subtree, run, run_on_facts
-from queries.store import rows, scalar
+from queries.loader import in_subtree, national_office, run, run_on_facts
+from queries.store import rows
 
 SIGNALS = ("acceptance_gap_days", "extension_rate", "late_withdrawal_rate", "deadline_bunching_rate")
 
@@ -27,7 +27,7 @@ def open_cases(con: duckdb.DuckDBPyConnection, config: Config, *, scope: str, as
     The query lists the nation's open cases (one result per as-of date, kept in the publish's
     result cache and shared by every scope); the scope's subtree is then taken from it, in order."""
     register_inputs(con, config)
-    nation = scalar(con, "SELECT office_code FROM offices WHERE level = 'national'") or scope
+    nation = national_office(con) or scope
     every = run_on_facts(con, "open_cases", year=as_of.year, as_of=as_of, scope=nation)
     if scope == nation:
         return every

@@ -19,7 +19,7 @@ import polars as pl
 from metrics.config import DIMENSIONS, Config
 from metrics.indicators import IndicatorTable, compute_indicators, register_inputs
 from metrics.scores import Model, score_group
-from queries.loader import FACT_INPUTS, sql
+from queries.loader import FACT_INPUTS, national_office, sql
 from queries.result_cache import cached_frame
 from queries.store import scalar
 
@@ -84,7 +84,7 @@ def load_archives(con: duckdb.DuckDBPyConnection, peers: pl.DataFrame, *, year: 
     # not depend on how DuckDB's parallel scan happened to return them (same seed, same intervals).
     facts = cached_frame(con, f"SELECT unit, office_code, case_no, appraisal_total, grade FROM ({sql('case_facts')}) "
                          "AS cf WHERE closed_in_year AND appraised", {"year": year, "as_of": as_of}, depends=FACT_INPUTS)
-    national = scalar(con, "SELECT office_code FROM offices WHERE level = 'national'")
+    national = national_office(con)
     nat = facts.filter(pl.col("unit") == national)["appraisal_total"]
     index = {c: i for i, c in enumerate(peers["office_code"].to_list())}
     mine = facts.filter(pl.col("unit").is_in(list(index))).with_columns(

@@ -46,6 +46,12 @@ def run_on_facts(con: duckdb.DuckDBPyConnection, name: str, *, keep: bool = True
     return cached_frame(con, on_facts(name), params, depends=FACT_INPUTS)
 
 
+def national_office(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The national office's code (None in a store without one)."""
+    got = con.execute("SELECT office_code FROM offices WHERE level = 'national'").fetchall()
+    return got[0][0] if got else None
+
+
 def in_subtree(alias: str, param: str) -> str:
     """SQL condition: office `alias` lies in the subtree of the office bound to `$param` (the national
     office's subtree is everything)."""
