@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from access.opstore import OpStore
 
@@ -32,18 +33,25 @@ def _clean(text: str | None, limit: int = 500) -> str | None:
     return text if len(text) <= limit else text[:limit] + f"…(+{len(text) - limit})"
 
 
-def record(ops: OpStore, *, actor: str, action: str, target: str | None = None, detail: dict | None = None) -> int:
-    """Append one entry; return its sequence number. Safe under concurrent writers."""
+def append(con: Any, *, actor: str, action: str, target: str | None = None, detail: dict | None = None) -> int:
+    """Append one entry inside the caller's write transaction (`OpStore.write()`), so that the
+    action and its entry are committed together or not at all; return its sequence number."""
     actor, target = _clean(actor, 100) or "-", _clean(target)
     text = json.dumps(detail or {}, ensure_ascii=True, sort_keys=True, default=str)
-    with ops.write() as con:
-        last = con.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-        seq, prev = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)
-        at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
-        h = entry_hash(prev, seq=seq, at=at, actor=actor, action=action, target=target, detail=text)
-        con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (seq, at, actor, action, target, text, prev, h))
+    last = con.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, prev = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)
+    at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+    h = entry_hash(prev, seq=seq, at=at, actor=actor, action=action, target=target, detail=text)
+    con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (seq, at, actor, action, target, text, prev, h))
     return seq
+
+
+def record(ops: OpStore, *, actor: str, action: str, target: str | None = None, detail: dict | None = None) -> int:
+    """Append one entry in a transaction of its own; return its sequence number. Safe under
+    concurrent writers (the write lock serialises the read of the last hash and the insert)."""
+    with ops.write() as con:
+        return append(con, actor=actor, action=action, target=target, detail=detail)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
+import uuid
 from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
@@ -67,6 +68,9 @@ def _controls(year, as_of, method, peer, weights, config) -> views.Controls:
 # LRU evicted the national and provincial pages the warm-up had just built, and the first users
 # paid for them again.
 CACHE_ENTRIES = 4096
+# Names this worker process in /healthz (a random token, not its pid): behind a proxy it shows which
+# worker answered, so a test can see that consecutive requests reach different ones.
+WORKER = uuid.uuid4().hex[:8]
 
 
 def create_app(*, db: str, ops_path: str | None = None, warm: bool | str = False,
@@ -83,15 +87,15 @@ def create_app(*, db: str, ops_path: str | None = None, warm: bool | str = False
     Returns:
         the configured Dash app (its Flask server is `app.server`).
     """
-    store = Store(db)
     ops = OpStore(ops_path or default_path(db))
+    store = Store(db, ops=ops)
     config = default_config()
-    cache = VersionedCache(store.path, maxsize=CACHE_ENTRIES)
+    cache = VersionedCache(store.path, maxsize=CACHE_ENTRIES, current=ops.versions)
     app = dash.Dash(__name__, assets_folder=str(ASSETS), title="ipdash", use_pages=False,
                     suppress_callback_exceptions=True, update_title=None)
     init_auth(app.server, ops)
     init_audit_page(app.server, ops)
-    init_public_page(app.server, ops)
+    init_public_page(app.server, ops, store)
     jobs = ReportJobs(store, ops, config, table_of=views.shared_tables(store, config, cache))
 
     def viewer() -> views.Viewer:
@@ -250,12 +254,19 @@ def create_app(*, db: str, ops_path: str | None = None, warm: bool | str = False
         frame = data.assigned_archives(v.runner())
         rows = frame.with_columns([frame[c].cast(str) for c in ("accepted_date", "closed_date")]).to_dicts() \
             if frame.height else []
+        done = {(o, c) for _d, o, c in inspection_page.recorded_appraisals(ops, v.user.scope_code or "")}
         for r in rows:
+            r["status"] = t("archives.done" if (r["office_code"], r["case_no"]) in done else "archives.pending", lang)
             r["case_no"] = f"[{r['case_no']}](/case/{r['office_code']}/{r['case_no']})"
-        cols = [("office_code", "case.office_code"), ("name", "case.office_name"), ("case_no", "case.case_no"),
-                ("case_kind", "case.case_kind"), ("accepted_date", "case.accepted_date"),
+        rows.sort(key=lambda r: (r["status"] == t("archives.done", lang), r["office_code"], r["case_no"]))
+        cols = [("status", "archives.status"), ("office_code", "case.office_code"), ("name", "case.office_name"),
+                ("case_no", "case.case_no"), ("case_kind", "case.case_kind"), ("accepted_date", "case.accepted_date"),
                 ("closed_date", "case.closed_date"), ("closing_type", "case.closing_type")]
+        pending = sum(1 for r in rows if r["status"] == t("archives.pending", lang))
         return html.Div([html.H2(t("archives.title", lang)),
+                         html.P(t("archives.progress", lang).format(done=len(rows) - pending, total=len(rows),
+                                                                    pending=pending),
+                                id=ids.ARCHIVES_PROGRESS, className="count"),
                          inspection_page.inspector_block(ops, store, v.user.scope_code or "", lang), dag.AgGrid(
             id=ids.ARCHIVES_TABLE, rowData=rows, className="ag-theme-alpine", columnSize="responsiveSizeToFit",
             columnDefs=[{"field": c, "headerName": t(h, lang), **({"cellRenderer": "markdown"} if c == "case_no"
@@ -359,16 +370,20 @@ def create_app(*, db: str, ops_path: str | None = None, warm: bool | str = False
                   Output(ids.REPORT_POLL, "disabled", allow_duplicate=True), Output(ids.REPORT_DOWNLOAD, "data"),
                   Input(ids.REPORT_POLL, "n_intervals"), prevent_initial_call=True)
     def _poll_report(_n: int):
-        job = jobs.status(current_user.user.username)
+        username = current_user.user.username
+        job = jobs.status(username)
         if job is None:
             return "0", no_update, True, no_update
-        if not job.done.is_set():
+        if not job.finished:
             return str(int(job.progress * 100)), f"{int(job.progress * 100)}% · {job.stage}", False, no_update
         if job.error:
-            jobs.take(current_user.user.username)
+            jobs.forget_failed(username)
             return "0", f"生成失败 · failed: {job.error}", True, no_update
-        path = jobs.take(current_user.user.username)
-        return "100", "完成 · done", True, dcc.send_file(str(path))
+        got = jobs.take(username)
+        if got is None:                          # another tab of this user took it a moment ago
+            return "0", no_update, True, no_update
+        name, content = got
+        return "100", "完成 · done", True, dcc.send_bytes(content, name)
 
     inspection_page.init_inspection(app, store=store, ops=ops, viewer=viewer)
     warmed = threading.Event()
@@ -379,8 +394,8 @@ def create_app(*, db: str, ops_path: str | None = None, warm: bool | str = False
         try:
             cache.version()
         except OSError as exc:
-            return {"status": "error", "error": str(exc)}, 503
-        return {"status": "ok"}
+            return {"status": "error", "error": str(exc), "worker": WORKER}, 503
+        return {"status": "ok", "worker": WORKER}
 
     @app.server.route("/readyz")
     def _readyz():
@@ -400,7 +415,6 @@ def create_app(*, db: str, ops_path: str | None = None, warm: bool | str = False
                          name="ipdash-warm").start()
     else:
         warmed.set()
-    app.cache = cache
     return app
 
 

@@ -81,6 +81,14 @@ def _safe_next(target: str | None) -> str:
     return target if not parsed.scheme and not parsed.netloc and target.startswith("/") else "/"
 
 
+def max_request_bytes() -> int:
+    """$IPDASH_MAX_REQUEST_MB (default 30) in bytes."""
+    try:
+        return max(1, int(os.environ.get("IPDASH_MAX_REQUEST_MB", "30"))) << 20
+    except ValueError:
+        return 30 << 20
+
+
 def init_auth(server: Flask, ops: OpStore) -> Limiter:
     """Wire login, logout, throttling and the guard into `server`."""
     server.secret_key = secret_key()
@@ -88,7 +96,16 @@ def init_auth(server: Flask, ops: OpStore) -> Limiter:
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=os.environ.get("IPDASH_HTTPS", "") == "1",
         REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax",
+        # Every request body is bounded on the server, whatever the browser was told: an uploaded
+        # checklist arrives base64-encoded inside a callback request (4/3 of the file, plus JSON).
+        MAX_CONTENT_LENGTH=max_request_bytes(),
     )
+
+    @server.errorhandler(413)
+    def _too_large(_exc):
+        limit = server.config["MAX_CONTENT_LENGTH"] >> 20
+        return flask.jsonify(error=f"请求过大（上限 {limit} MB）/ the request is larger than the {limit} MB accepted; "
+                                   "upload a smaller file or load it with `ipdash ingest`"), 413
     manager = LoginManager(server)
     manager.login_view = "login"
 

@@ -100,6 +100,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "report.title": ("年度评估报告", "Annual assessment workbook"), "report.lang": ("报告语言", "Workbook language"),
     "report.download": ("下载年度报告 (.xlsx)", "Download workbook (.xlsx)"),
     "archives.title": ("我的评查案卷", "Archives assigned to me"),
+    "archives.status": ("状态", "Status"), "archives.done": ("已评查", "Done"), "archives.pending": ("待评查", "Pending"),
+    "archives.progress": ("已评查 {done} / {total} 件，待评查 {pending} 件",
+                          "{done} of {total} archives appraised, {pending} pending"),
     "none": ("无数据", "No data"),
 }
 

@@ -4,8 +4,9 @@ results and publication for administrators; checklist download, upload and onlin
 Every action is checked on the server in its callback (administrators only for plans, draws and
 publication; an inspector records only the archives assigned to them, as themselves) and written to
 the audit log by the functions of `inspection/`. Appraisals from the web go through the same
-validated ingest as `ipdash ingest appraisals`, so the same cell-by-cell checks apply; the analytic
-store is written only through that ingest's locked copy-aside publisher.
+validated ingest as `ipdash ingest appraisals`, so the same cell-by-cell checks apply; they are
+written to the operational store in one transaction with their audit entry, never to the analytic
+file.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from access import audit
 from access.opstore import OpStore
 from dashboard.i18n import num, pct
 from ingest.contract import default_contract
-from ingest.readers import RefusedFile
+from ingest.readers import Limits, RefusedFile
 from ingest.run import Assignment, ingest
 from inspection.checklist import VETO_LABELS, assigned_archives, write_checklist
 from inspection.draw import DrawError, stratum_sizes
@@ -37,6 +38,7 @@ from inspection.plans import (
     lock_plan,
     parse_plan,
     population_items,
+    recorded_appraisals,
     run_draw,
     standing_assignments,
     void_draw,
@@ -44,7 +46,7 @@ from inspection.plans import (
 from inspection.results import draw_results, publish, standing_draw
 from queries.store import Store, StoreError
 
-WRITE_WAIT = 120.0   # seconds a web write waits for another writer (an ingest, another upload) to finish
+UPLOAD_LIMITS = Limits()   # rows, unpacked size and compression ratio of one uploaded checklist
 FAILURES = (PlanError, DrawError, StoreError, RefusedFile, OSError, ValueError)
 
 
@@ -176,8 +178,11 @@ def plan_page(ops: OpStore, store: Store, plan_id: str, lang: str, admin: bool) 
                          html.Span(plan["locked_at"] or L("未锁定", "not locked", lang), id="plan-locked"),
                          *([" · SHA-256 ", html.Code(plan["population_sha256"], id="plan-population-hash")]
                            if plan["population_sha256"] else [])]),
-                 *([html.Button(L("锁定总体（之后才能输入种子）", "Lock the population (before the seed is known)", lang),
-                                id="plan-lock-button", n_clicks=0, className="button")]
+                 *([_confirmed("plan-lock", L("锁定总体（之后才能输入种子）", "Lock the population (before the seed "
+                                              "is known)", lang),
+                               L("锁定后总体不能再改变：将写出总体文件并记录其 SHA-256。确定锁定？",
+                                 "After locking the population cannot change: its file is written and its SHA-256 "
+                                 "recorded. Lock now?", lang))]
                    if admin and not plan["locked_at"] else []),
              ])]
     draw_parts: list = [html.H3(L("抽取", "Draw", lang))]
@@ -209,15 +214,23 @@ def plan_page(ops: OpStore, store: Store, plan_id: str, lang: str, admin: bool) 
             dcc.Download(id="draw-manifest-download"),
         ]
         if admin:
+            published = bool(plan["published_at"])
             draw_parts.append(html.Div(className="buttons", children=[
                 dcc.Input(id="draw-void-reason", type="text", placeholder=L("作废理由", "reason for voiding", lang)),
-                html.Button(L("作废本次抽取", "Void this draw", lang), id="draw-void-button", n_clicks=0,
-                            className="button secondary")]))
+                _confirmed("draw-void", L("作废本次抽取", "Void this draw", lang), L(
+                    "作废后本次抽取及其评查结果不再有效" + ("，已公开的结果将从公开页撤回并注明理由" if published else "")
+                    + "；作废记录永久保留。确定作废？",
+                    "Voiding ends this draw and its results" + (", and withdraws its published results from the "
+                                                               "public page, with the reason" if published else "")
+                    + "; the void stays on record. Void it?", lang), secondary=True)]))
     elif admin and plan["locked_at"]:
         draw_parts.append(html.Div(className="buttons witness", children=[
             html.Label(L("当众输入种子", "Seed, typed in before the witnesses", lang), htmlFor="draw-seed-input"),
             dcc.Input(id="draw-seed-input", type="text", autoComplete="off"),
-            html.Button(L("抽取", "Draw", lang), id="draw-button", n_clicks=0, className="button")]))
+            _confirmed("draw", L("抽取", "Draw", lang), L(
+                "将用所输入的种子抽取案卷并分配评查人员，结果公开可复核；每个计划只能抽取一次（除非作废）。确定抽取？",
+                "The archives and inspectors are drawn with the seed typed in, verifiably; a plan is drawn once "
+                "unless the draw is voided. Draw now?", lang))]))
     elif not plan["locked_at"]:
         draw_parts.append(html.P(L("锁定后才能抽取", "Lock the plan before drawing", lang), className="note"))
     parts.append(html.Section(className="card", children=draw_parts))
@@ -227,27 +240,55 @@ def plan_page(ops: OpStore, store: Store, plan_id: str, lang: str, admin: bool) 
     return html.Div(parts)
 
 
+def _confirmed(name: str, label: str, message: str, *, secondary: bool = False) -> dcc.ConfirmDialogProvider:
+    """A button that asks before it acts: the callback listens to `<name>-confirm.submit_n_clicks`."""
+    return dcc.ConfirmDialogProvider(id=f"{name}-confirm", message=message, children=html.Button(
+        label, id=f"{name}-button", n_clicks=0, className="button secondary" if secondary else "button"))
+
+
 def results_block(ops: OpStore, store: Store, plan_id: str, plan: dict, lang: str, admin: bool) -> html.Section:
     res = draw_results(ops, store, plan_id)
-    rows = [html.Tr([html.Td(o["office_code"]), html.Td(o["name"]),
+
+    def rate(o: dict) -> str:
+        if not o["appraised"]:
+            return "—"
+        return f"{pct(o['unqualified_rate'], lang)} ({pct(o['interval'][0], lang)}–{pct(o['interval'][1], lang)})"
+
+    rows = [html.Tr([html.Td(o["office_code"]), html.Td(o["name"]), html.Td(num(o["population"], lang), className="num"),
                      html.Td(f"{o['appraised']}/{o['sampled']}", className="num"),
                      html.Td(num(o["mean_score"], lang, 1), className="num"),
                      html.Td(f"{o['excellent']} / {o['qualified']} / {o['unqualified']}", className="num"),
-                     html.Td(f"{pct(o['unqualified_rate'], lang)} ({pct(o['interval'][0], lang)}–"
-                             f"{pct(o['interval'][1], lang)})", className="num"),
+                     html.Td(rate(o), className="num"),
                      html.Td(num(o["projected_unqualified"], lang, 1), className="num")]) for o in res["offices"]]
-    head = [("机构代码", "Code"), ("机构", "Office"), ("已评/抽中", "Appraised/sampled"), ("平均分", "Mean score"),
-            ("优秀/合格/不合格", "Excellent/qualified/unqualified"), ("不合格率 (95% 区间)", "Unqualified (95% CI)"),
-            ("推算不合格数", "Projected unqualified")]
+    head = [("机构代码", "Code"), ("机构", "Office"), ("总体", "Population"), ("已评/抽中", "Appraised/sampled"),
+            ("平均分", "Mean score"), ("优秀/合格/不合格", "Excellent/qualified/unqualified"),
+            ("不合格率 (95% 区间)", "Unqualified (95% CI)"), ("推算不合格数", "Projected unqualified")]
+    missing = res["unappraised"]
+    progress = html.P(L(f"已评查 {res['appraised']} / {res['sampled']} 件，尚有 {missing} 件未评查",
+                        f"{res['appraised']} of {res['sampled']} sampled archives appraised; {missing} still pending",
+                        lang), id="plan-appraisal-progress", className="count")
+    if plan["published_at"]:
+        action: list = [html.P(L(f"已于 {plan['published_at'][:10]} 公开", f"Published on {plan['published_at'][:10]}",
+                                 lang), id="plan-published")]
+    elif admin:
+        action = [html.Div(className="buttons", children=[
+            dcc.Input(id="plan-publish-reason", type="text", className="wide",     # present always: a callback state
+                      style=None if missing else {"display": "none"},
+                      placeholder=L("部分公开的理由（必填）", "why publish before every archive is appraised (required)",
+                                    lang)),
+            _confirmed("plan-publish", L("公开结果", "Publish the results", lang), L(
+                (f"尚有 {missing} 件抽中案卷未评查，将作为部分结果公开并注明理由。" if missing else "")
+                + "公开后结果无需登录即可查看，且不能修改。确定公开？",
+                (f"{missing} sampled archives are not appraised yet: this publishes a partial result, with the "
+                 "reason. " if missing else "") + "Published results are shown without login and cannot be "
+                "changed. Publish?", lang))])]
+    else:
+        action = []
     return html.Section(className="card", children=[
-        html.H3(L("评查结果", "Results", lang)),
+        html.H3(L("评查结果", "Results", lang)), progress,
         html.Table(className="ranking compact", id="plan-results", children=[
-            html.Thead(html.Tr([html.Th(L(*h, lang)) for h in head])), html.Tbody(rows)])
-        if rows else html.P(L("尚无评查结果", "No appraisals yet", lang)),
-        html.P(L(f"已于 {plan['published_at'][:10]} 公开", f"Published on {plan['published_at'][:10]}", lang),
-               id="plan-published") if plan["published_at"] else
-        (html.Button(L("公开结果", "Publish the results", lang), id="plan-publish-button", n_clicks=0,
-                     className="button") if admin and rows else html.Span()),
+            html.Thead(html.Tr([html.Th(L(*h, lang)) for h in head])), html.Tbody(rows)]),
+        *action,
     ])
 
 
@@ -288,8 +329,10 @@ def inspector_block(ops: OpStore, store: Store, inspector_id: str, lang: str) ->
             _field(L("评查日期", "Inspection date", lang), dcc.Input(id="appraisal-date", type="text",
                                                                    value=dt.date.today().isoformat())),
         ]),
+        html.P(id="appraisal-existing", className="note", role="status"),
         html.Button(L("提交评查结果", "Submit the appraisal", lang), id="appraisal-submit", n_clicks=0,
                     className="button"),
+        dcc.ConfirmDialog(id="appraisal-overwrite"),
         html.Div(id="appraisal-result", role="status"),
     ])
 
@@ -360,7 +403,7 @@ def init_inspection(app, *, store: Store, ops: OpStore, viewer) -> None:
             return html.P(str(exc), className="error"), no_update
 
     @app.callback(Output("plan-action-message", "children"), Output("url", "search", allow_duplicate=True),
-                  Input("plan-lock-button", "n_clicks"),
+                  Input("plan-lock-confirm", "submit_n_clicks"),
                   State("plan-current", "data"), State("lang", "value"), prevent_initial_call=True)
     def _lock(clicks, plan_id, lang):
         def act(actor):
@@ -370,32 +413,40 @@ def init_inspection(app, *, store: Store, ops: OpStore, viewer) -> None:
         return admin_action(clicks, act)
 
     @app.callback(Output("plan-action-message", "children", allow_duplicate=True),
-                  Output("url", "search", allow_duplicate=True), Input("draw-button", "n_clicks"),
+                  Output("url", "search", allow_duplicate=True), Input("draw-confirm", "submit_n_clicks"),
                   State("plan-current", "data"), State("draw-seed-input", "value"), State("lang", "value"),
                   prevent_initial_call=True)
     def _draw(clicks, plan_id, seed, lang):
         def act(actor):
-            manifest = run_draw(ops, store, plan_id, seed=str(seed or ""), actor=actor, wait=WRITE_WAIT)
+            manifest = run_draw(ops, store, plan_id, seed=str(seed or ""), actor=actor)
             return L(f"已抽取 {manifest['draw_id']}", f"Drawn {manifest['draw_id']}", lang or "zh")
         return admin_action(clicks, act)
 
     @app.callback(Output("plan-action-message", "children", allow_duplicate=True),
-                  Output("url", "search", allow_duplicate=True), Input("draw-void-button", "n_clicks"),
+                  Output("url", "search", allow_duplicate=True), Input("draw-void-confirm", "submit_n_clicks"),
                   State("plan-current", "data"), State("draw-void-reason", "value"), State("lang", "value"),
                   prevent_initial_call=True)
     def _void(clicks, plan_id, reason, lang):
         def act(actor):
             draw_id = standing_draw(ops, plan_id)["draw_id"]
-            void_draw(ops, draw_id, reason=str(reason or ""), actor=actor)
+            done = void_draw(ops, draw_id, reason=str(reason or ""), actor=actor)
+            if done["publication_withdrawn"]:
+                return L(f"已作废 {draw_id}，其公开结果已撤回", f"Voided {draw_id}; its published results are withdrawn",
+                         lang or "zh")
             return L(f"已作废 {draw_id}", f"Voided {draw_id}", lang or "zh")
         return admin_action(clicks, act)
 
     @app.callback(Output("plan-action-message", "children", allow_duplicate=True),
-                  Output("url", "search", allow_duplicate=True), Input("plan-publish-button", "n_clicks"),
-                  State("plan-current", "data"), State("lang", "value"), prevent_initial_call=True)
-    def _publish(clicks, plan_id, lang):
+                  Output("url", "search", allow_duplicate=True), Input("plan-publish-confirm", "submit_n_clicks"),
+                  State("plan-current", "data"), State("plan-publish-reason", "value"), State("lang", "value"),
+                  prevent_initial_call=True)
+    def _publish(clicks, plan_id, reason, lang):
         def act(actor):
-            publish(ops, store, plan_id, actor=actor)
+            got = publish(ops, store, plan_id, actor=actor, partial_reason=reason)
+            if got["partial_reason"]:
+                return L(f"已部分公开（{got['unappraised']} 件未评查），见公开结果页",
+                         f"Published as partial ({got['unappraised']} archives pending): see the public page",
+                         lang or "zh")
             return L("已公开，见公开结果页", "Published: see the public page", lang or "zh")
         return admin_action(clicks, act)
 
@@ -434,15 +485,11 @@ def init_inspection(app, *, store: Store, ops: OpStore, viewer) -> None:
         if user.role != "inspector":
             return html.P("只有评查人员可以录入 / inspectors only", className="error")
         only = Assignment(user.scope_code or "", frozenset(archives_of_inspector(ops, user.scope_code or "")))
-        try:
-            summary = ingest(store, "appraisals", [str(path)], progress=False, only=only, wait=WRITE_WAIT)
+        try:     # one transaction of the operational store with its audit entry; no cache is cleared:
+            summary = ingest(store, "appraisals", [str(path)], progress=False, only=only,   # what read the
+                             actor=user.username, limits=UPLOAD_LIMITS)   # appraisals recomputes by itself
         except FAILURES as exc:
             return html.P(f"{path.name}: {exc}", className="error")
-        audit.record(ops, actor=user.username, action="appraisal.record", target=user.scope_code,
-                     detail={"file": path.name, "run_id": summary.run_id, **summary.counts.as_dict()})
-        viewer_cache = getattr(app, "cache", None)
-        if viewer_cache is not None:
-            viewer_cache.clear()
         return _ingest_result(summary, lang)
 
     @app.callback(Output("checklist-upload-result", "children"), Input("checklist-upload", "contents"),
@@ -460,14 +507,32 @@ def init_inspection(app, *, store: Store, ops: OpStore, viewer) -> None:
             path.write_bytes(data)
             return _record(path, lang or "zh")
 
-    @app.callback(Output("appraisal-result", "children"), Input("appraisal-submit", "n_clicks"),
-                  State("appraisal-archive", "value"), State({"type": "appraisal-item", "item": ALL}, "value"),
-                  State("appraisal-veto", "value"), State("appraisal-date", "value"), State("lang", "value"),
-                  prevent_initial_call=True)
-    def _online(clicks, archive, scores, veto, day, lang):
+    def existing(archive: str | None) -> dict | None:
+        """The stored appraisal of the chosen archive, when this inspector may record it."""
         user = current_user.user
-        if not clicks or not archive:
-            return no_update
+        if user.role != "inspector" or not archive:
+            return None
+        draw_id, office, case_no = (str(archive).split("|", 2) + ["", ""])[:3]
+        return recorded_appraisals(ops, user.scope_code or "").get((draw_id, office, case_no))
+
+    @app.callback(Output({"type": "appraisal-item", "item": ALL}, "value"), Output("appraisal-veto", "value"),
+                  Output("appraisal-date", "value"), Output("appraisal-existing", "children"),
+                  Input("appraisal-archive", "value"), State({"type": "appraisal-item", "item": ALL}, "id"),
+                  State("lang", "value"))
+    def _load(archive, items, lang):
+        """The online form shows what is recorded for the chosen archive (empty when nothing is)."""
+        got = existing(archive)
+        if got is None:
+            return [None] * len(items), [], dt.date.today().isoformat(), ""
+        scores = [float(got["scores"].get(i["item"])) if got["scores"].get(i["item"]) is not None else None
+                  for i in items]
+        return (scores, [VETO_LABELS.get(v, v) for v in got["veto"]], got["inspected_at"], L(
+            f"已于 {got['recorded_at'][:10]} 由 {got['recorded_by']} 录入（{got['total']} 分）；再次提交将修改该结果",
+            f"Recorded on {got['recorded_at'][:10]} by {got['recorded_by']} ({got['total']} points); submitting "
+            "again changes it", lang or "zh"))
+
+    def online_entry(archive, scores, veto, day, lang):
+        user = current_user.user
         draw_id, office, case_no = (str(archive).split("|", 2) + ["", ""])[:3]
         checklist = default_contract().checklist
         header = ["抽查批次", "办案机构代码", "案号", "评查人员", *[i.zh for i in checklist.items], "否决项", "评查日期"]
@@ -482,6 +547,30 @@ def init_inspection(app, *, store: Store, ops: OpStore, viewer) -> None:
             path = Path(tmp) / "online-entry.csv"
             path.write_text(buf.getvalue(), encoding="utf-8")
             return _record(path, lang or "zh")
+
+    @app.callback(Output("appraisal-result", "children"), Output("appraisal-overwrite", "displayed"),
+                  Output("appraisal-overwrite", "message"), Input("appraisal-submit", "n_clicks"),
+                  State("appraisal-archive", "value"), State({"type": "appraisal-item", "item": ALL}, "value"),
+                  State("appraisal-veto", "value"), State("appraisal-date", "value"), State("lang", "value"),
+                  prevent_initial_call=True)
+    def _online(clicks, archive, scores, veto, day, lang):
+        if not clicks or not archive:
+            return no_update, False, no_update
+        got = existing(archive)
+        if got is not None:            # overwriting a recorded result asks first
+            return no_update, True, L(f"该案卷已有评查结果（{got['total']} 分）。确定用本次录入修改它？修改将记入审计日志。",
+                                      f"This archive already has a result ({got['total']} points). Replace it with "
+                                      "what you entered? The change is written to the audit log.", lang or "zh")
+        return online_entry(archive, scores, veto, day, lang), False, no_update
+
+    @app.callback(Output("appraisal-result", "children", allow_duplicate=True),
+                  Input("appraisal-overwrite", "submit_n_clicks"), State("appraisal-archive", "value"),
+                  State({"type": "appraisal-item", "item": ALL}, "value"), State("appraisal-veto", "value"),
+                  State("appraisal-date", "value"), State("lang", "value"), prevent_initial_call=True)
+    def _overwrite(clicks, archive, scores, veto, day, lang):
+        if not clicks or not archive:
+            return no_update
+        return online_entry(archive, scores, veto, day, lang)
 
 
 def _reload(message: str) -> tuple[html.P, str]:

@@ -1,11 +1,21 @@
-"""The public page (no login): published inspection results only, from the publication snapshots."""
+"""The public page (no login): published inspection results only, from the publication snapshots.
+
+Each publication shows its plan's year and scope by name, the population and the sample of every
+office of the population (appraised or not), a partial publication's reason, and — when its draw
+was voided afterwards — that it was withdrawn, when and why. The manifest and the population file
+of each publication download here, so that anyone can run `ipdash verify-draw` on what is published.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, render_template_string
+import json
+
+from flask import Flask, Response, abort, render_template_string
 
 from access.opstore import OpStore
+from inspection.plans import resolve_path
 from inspection.results import published
+from queries.store import Store
 
 PAGE = """<!doctype html>
 <html lang="zh"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -13,20 +23,55 @@ PAGE = """<!doctype html>
 <body><div class="page">
 <h1>“双随机、一公开”案卷评查结果 · Published random-inspection results</h1>
 {% if not plans %}<p>尚无公开结果 · Nothing has been published yet.</p>{% endif %}
-{% for p in plans %}
-<h2>{{ p.plan_id }} · {{ p.year }} · 抽取 draw {{ p.draw_id }} · 公开于 published {{ p.published_at }}</h2>
-<table class="audit"><thead><tr><th>机构 Office</th><th>抽取 Sampled</th><th>已评查 Appraised</th>
+{% for p in plans %}<section class="card publication{% if p.withdrawn_at %} withdrawn{% endif %}">
+<h2>{{ p.year }} 年度 · {{ p.scope_name or p.scope }}{% if p.title %} · {{ p.title }}{% endif %}</h2>
+<p>计划 Plan {{ p.plan_id }} · 抽取 Draw {{ p.draw_id }} · 公开于 Published {{ p.published_at[:16]|replace("T", " ") }} UTC ·
+总体 Population {{ p.population }} · 抽取 Sampled {{ p.sampled }} · 已评查 Appraised {{ p.appraised }}</p>
+{% if p.withdrawn_at %}<p class="warning">已撤回 · Withdrawn {{ p.withdrawn_at[:16]|replace("T", " ") }} UTC:
+{{ p.withdraw_reason }}（抽取已作废 · the draw was voided）</p>{% endif %}
+{% if p.partial_reason %}<p class="note">部分公开 · Partial publication: {{ p.unappraised }} 份抽取案卷尚未评查
+· {{ p.unappraised }} sampled archives not yet appraised. 理由 Reason: {{ p.partial_reason }}</p>{% endif %}
+<p>核验 Verify: <a href="/public/{{ p.plan_id }}/manifest.json">抽取清单 manifest.json</a> ·
+<a href="/public/{{ p.plan_id }}/population.csv">总体文件 population.csv</a>
+(SHA-256 {{ p.population_sha256 }}) — <code>ipdash verify-draw manifest.json --population population.csv</code></p>
+<table class="audit"><thead><tr><th>机构 Office</th><th>总体 Population</th><th>抽取 Sampled</th><th>已评查 Appraised</th>
 <th>平均分 Mean</th><th>优秀 Excellent</th><th>合格 Qualified</th><th>不合格 Unqualified</th>
 <th>不合格率 Unqualified rate (95% CI)</th><th>推算不合格 Projected</th></tr></thead><tbody>
-{% for o in p.offices %}<tr><td>{{ o.office_code }} {{ o.name }}</td><td>{{ o.sampled }}</td><td>{{ o.appraised }}</td>
-<td>{{ "%.1f"|format(o.mean_score) }}</td><td>{{ o.excellent }}</td><td>{{ o.qualified }}</td><td>{{ o.unqualified }}</td>
+{% for o in p.offices %}<tr><td>{{ o.office_code }} {{ o.name }}</td><td>{{ o.population }}</td><td>{{ o.sampled }}</td>
+<td>{{ o.appraised }}</td>
+{% if o.appraised %}<td>{{ "%.1f"|format(o.mean_score) }}</td><td>{{ o.excellent }}</td><td>{{ o.qualified }}</td>
+<td>{{ o.unqualified }}</td>
 <td>{{ "%.1f%%"|format(o.unqualified_rate * 100) }} ({{ "%.1f"|format(o.interval[0] * 100) }}–{{ "%.1f"|format(o.interval[1] * 100) }}%)</td>
-<td>{{ o.projected_unqualified if o.projected_unqualified is not none else "" }}</td></tr>{% endfor %}
-</tbody></table>{% endfor %}
+<td>{{ o.projected_unqualified if o.projected_unqualified is not none else "" }}</td>
+{% else %}<td colspan="6">尚未评查 · not yet appraised</td>{% endif %}</tr>{% endfor %}
+</tbody></table></section>{% endfor %}
 </div></body></html>"""
 
 
-def init_public_page(server: Flask, ops: OpStore) -> None:
+def init_public_page(server: Flask, ops: OpStore, store: Store) -> None:
+    def publication(plan_id: str) -> dict:
+        found = ops.read("SELECT p.plan_id, p.draw_id, d.manifest, l.population_file FROM publications AS p "
+                         "JOIN draws AS d ON d.draw_id = p.draw_id JOIN plans AS l ON l.plan_id = p.plan_id "
+                         "WHERE p.plan_id = ?", (plan_id,))
+        if not found:
+            abort(404)
+        return dict(found[0])
+
     @server.route("/public")
     def public_results():
         return render_template_string(PAGE, plans=published(ops))
+
+    @server.route("/public/<plan_id>/manifest.json")
+    def public_manifest(plan_id: str):
+        manifest = json.loads(publication(plan_id)["manifest"])
+        return Response(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True), mimetype="application/json",
+                        headers={"Content-Disposition": f'attachment; filename="{plan_id}-manifest.json"'})
+
+    @server.route("/public/<plan_id>/population.csv")
+    def public_population(plan_id: str):
+        try:
+            data = resolve_path(store, publication(plan_id)["population_file"]).read_bytes()
+        except OSError:
+            abort(404)
+        return Response(data, mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{plan_id}-population.csv"'})

@@ -1,17 +1,31 @@
-"""The workbook download from the dashboard: a background job per user, with progress.
+"""The workbook download from the dashboard: a background job per user, with progress, shared by
+every worker and host.
 
 A report takes seconds at national scale, longer than a callback should block, so it runs in a
-thread; the page polls its progress and downloads the file when it is ready. A user has at most
-one report running: a second request while one runs is refused with a message. The scope is the
-user's own (national users: the nation), decided here on the server, and every export is audited.
+thread of the worker that was asked; the page polls its progress and downloads the file when it is
+ready. Behind a reverse proxy each poll may reach another worker (or host), so the job's state
+lives in the operational store (`report_jobs`) and its file in the `reports/` directory beside the
+analytic store, which every worker shares; any worker answers a poll and hands out the file.
+
+- At most one report per user is queued or running, across all workers: a unique index of the
+  operational store refuses a second one, whoever tries.
+- The running worker writes a heartbeat every few seconds. A job whose heartbeat stopped (its
+  worker was restarted or killed) is taken over by the next worker that sees it polled: no job is
+  lost, the user only waits longer.
+- The scope is the user's own (national users: the nation), decided here on the server; the file
+  and the audit entry of the export are written in one step when the job completes.
 """
 
 from __future__ import annotations
 
 import contextlib
-import tempfile
+import datetime as dt
+import os
+import socket
 import threading
-from dataclasses import dataclass, field
+import time
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from access import audit
@@ -23,27 +37,55 @@ from queries.store import Store, scalar
 from reports.data import ReportError, collect
 from reports.workbook import write_workbook
 
+HEARTBEAT = 3.0      # seconds between a running job's signs of life
+STALE = 30.0         # a running job silent this long has lost its worker; the next poll takes it over
+ACTIVE = ("queued", "running")
+BEIJING = dt.timezone(dt.timedelta(hours=8))    # the download's name carries when it was asked for, Beijing time
 
-@dataclass
+
+@dataclass(frozen=True)
 class Job:
+    """A report job as the operational store has it."""
+
+    job_id: str
+    username: str
     year: int
     lang: str
-    progress: float = 0.0
-    stage: str = "queued"
-    path: Path | None = None
-    error: str | None = None
-    done: threading.Event = field(default_factory=threading.Event)
+    scope: str | None
+    state: str               # queued, running, done, failed, taken
+    progress: float
+    stage: str
+    file: str | None
+    error: str | None
+    heartbeat_at: str
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "failed")
+
+    def stale(self, now: dt.datetime) -> bool:
+        return self.state in ACTIVE and (now - dt.datetime.fromisoformat(self.heartbeat_at)).total_seconds() > STALE
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
 
 
 class ReportJobs:
-    """Background report jobs, at most one running per user."""
+    """Background report jobs, at most one active per user across every worker and host.
+
+    Args:
+        store: the analytic store; the files go to `reports/` beside it.
+        ops: the operational store holding the jobs' state.
+        config: the indicator configuration.
+        table_of: the dashboard's cached indicator tables, when given.
+    """
 
     def __init__(self, store: Store, ops: OpStore, config: Config, table_of: TableOf | None = None) -> None:
         self.store, self.ops, self.config = store, ops, config
-        self.table_of = table_of            # the dashboard's cached indicator tables, when given
-        self._jobs: dict[str, Job] = {}
-        self._lock = threading.Lock()
-        self._dir = Path(tempfile.mkdtemp(prefix="ipdash-reports-"))
+        self.table_of = table_of
+        self.dir = store.path.parent / "reports"
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
 
     @staticmethod
     def scope_for(user: User) -> str | None:
@@ -54,49 +96,122 @@ class ReportJobs:
         raise PermissionError("this role cannot export the assessment workbook")
 
     def start(self, user: User, *, year: int, lang: str) -> tuple[bool, str]:
-        """Start a report for `user`; (False, reason) when one is already running or not allowed."""
+        """Start a report for `user`; (False, reason) when one is already active or not allowed."""
         try:
             scope = self.scope_for(user)
         except PermissionError as exc:
             audit.record(self.ops, actor=user.username, action="export.denied", detail={"year": year})
             return False, f"无权导出 · {exc}"
-        with self._lock:
-            current = self._jobs.get(user.username)
-            if current is not None and not current.done.is_set():
-                return False, "报告正在生成中，请稍候 · a report is already being built for you"
-            job = Job(year=year, lang="en" if lang == "en" else "zh")
-            self._jobs[user.username] = job
-        threading.Thread(target=self._run, args=(user, scope, job), daemon=True).start()
+        now = _now()
+        job_id = uuid.uuid4().hex
+        with self.ops.write() as con:
+            active = con.execute("SELECT job_id, heartbeat_at FROM report_jobs WHERE username = ? AND state IN "
+                                 "('queued', 'running')", (user.username,)).fetchone()
+            if active is not None:
+                if (now - dt.datetime.fromisoformat(active["heartbeat_at"])).total_seconds() <= STALE:
+                    return False, "报告正在生成中，请稍候 · a report is already being built for you"
+                con.execute("UPDATE report_jobs SET state = 'failed', error = ? WHERE job_id = ?",
+                            ("其生成进程已停止 · its worker stopped", active["job_id"]))
+            con.execute("INSERT INTO report_jobs (job_id, username, year, lang, scope, state, progress, stage, "
+                        "created_at, heartbeat_at, worker) VALUES (?, ?, ?, ?, ?, 'running', 0, 'queued', ?, ?, ?)",
+                        (job_id, user.username, int(year), "en" if lang == "en" else "zh", scope,
+                         now.isoformat(), now.isoformat(), self.worker))
+        self._spawn(job_id, user.username)
         return True, "报告生成中 · building the report"
 
-    def _run(self, user: User, scope: str | None, job: Job) -> None:
-        def progress(fraction: float, stage: str) -> None:
-            job.progress, job.stage = fraction, stage
+    def _spawn(self, job_id: str, username: str) -> None:
+        threading.Thread(target=self._run, args=(job_id, username), daemon=True, name=f"report-{job_id[:8]}").start()
 
-        out = self._dir / f"{user.username}-{job.year}-{scope or 'national'}.xlsx"
+    def _job(self, job_id: str) -> Job:
+        return _as_job(self.ops.read("SELECT * FROM report_jobs WHERE job_id = ?", (job_id,))[0])
+
+    def _update(self, job_id: str, **values: object) -> None:
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self.ops.write() as con:
+            con.execute(f"UPDATE report_jobs SET {sets} WHERE job_id = ? AND worker = ?",
+                        (*values.values(), job_id, self.worker))
+
+    def _run(self, job_id: str, username: str) -> None:
+        job = self._job(job_id)
+        alive = threading.Event()
+        last = [0.0]
+
+        def beat() -> None:
+            while not alive.wait(HEARTBEAT):
+                with contextlib.suppress(Exception):     # a missed beat only risks a takeover
+                    self._update(job_id, heartbeat_at=_now().isoformat())
+
+        def progress(fraction: float, stage: str) -> None:
+            if time.monotonic() - last[0] >= 0.5 or fraction >= 1:
+                last[0] = time.monotonic()
+                self._update(job_id, progress=float(fraction), stage=stage, heartbeat_at=_now().isoformat())
+
+        threading.Thread(target=beat, daemon=True).start()
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        out = self.dir / f"{job_id}.xlsx"
+        part = out.with_name(out.name + ".part")
         try:
             with contextlib.closing(self.store.reader()) as con:
                 progress(0.05, "figures")
-                data = collect(con, self.config, year=job.year, scope=scope, table_of=self.table_of)
+                data = collect(con, self.config, year=job.year, scope=job.scope, table_of=self.table_of)
                 progress(0.25, "writing")
                 published = scalar(con, "SELECT value FROM meta WHERE key = 'published_at'")
-            written = write_workbook(data, self.config, out, lang=job.lang, progress=progress, published_at=published)
-            job.path = out
-            audit.record(self.ops, actor=user.username, action="export.report", target=data.scope,
-                         detail={"year": job.year, "lang": job.lang, "offices": written["offices"]})
-        except (ReportError, Exception) as exc:  # noqa: BLE001 - reported to the user, never raised in a thread
-            job.error = str(exc) if isinstance(exc, ReportError) else f"{type(exc).__name__}: {exc}"
+            written = write_workbook(data, self.config, part, lang=job.lang, progress=progress, published_at=published)
+            os.chmod(part, 0o600)
+            os.replace(part, out)
+            with self.ops.write() as con:
+                con.execute("UPDATE report_jobs SET state = 'done', progress = 1, stage = 'done', file = ? "
+                            "WHERE job_id = ? AND worker = ?", (out.name, job_id, self.worker))
+                audit.append(con, actor=username, action="export.report", target=data.scope,
+                             detail={"year": job.year, "lang": job.lang, "offices": written["offices"], "job": job_id})
+        except Exception as exc:  # noqa: BLE001 - reported to the user, never raised in a thread
+            part.unlink(missing_ok=True)
+            message = str(exc) if isinstance(exc, ReportError) else f"{type(exc).__name__}: {exc}"
+            with contextlib.suppress(Exception):
+                self._update(job_id, state="failed", error=message[:500])
         finally:
-            job.done.set()
+            alive.set()
 
     def status(self, username: str) -> Job | None:
-        return self._jobs.get(username)
+        """The user's latest job not yet handed out; one whose worker stopped is taken over here."""
+        found = self.ops.read("SELECT * FROM report_jobs WHERE username = ? AND state <> 'taken' "
+                              "ORDER BY created_at DESC LIMIT 1", (username,))
+        if not found:
+            return None
+        job = _as_job(found[0])
+        if job.stale(_now()):
+            with self.ops.write() as con:
+                claimed = con.execute("UPDATE report_jobs SET worker = ?, heartbeat_at = ?, progress = 0, "
+                                      "stage = 'queued' WHERE job_id = ? AND heartbeat_at = ?",
+                                      (self.worker, _now().isoformat(), job.job_id, job.heartbeat_at)).rowcount
+            if claimed:
+                self._spawn(job.job_id, username)
+            job = self._job(job.job_id)
+        return job
 
-    def take(self, username: str) -> Path | None:
-        """The finished file for `username`, once; the job is then forgotten."""
-        with self._lock:
-            job = self._jobs.get(username)
-            if job is None or not job.done.is_set() or job.path is None:
+    def take(self, username: str) -> tuple[str, bytes] | None:
+        """(download name, bytes) of the user's finished workbook, once; the file is then removed. The
+        name carries the time the report was asked for and the job's first characters, so a second
+        download — even one asked for in the same second — never replaces the first."""
+        with self.ops.write() as con:
+            row = con.execute("SELECT * FROM report_jobs WHERE username = ? AND state = 'done' "
+                              "ORDER BY created_at DESC LIMIT 1", (username,)).fetchone()
+            if row is None:
                 return None
-            del self._jobs[username]
-            return job.path
+            con.execute("UPDATE report_jobs SET state = 'taken' WHERE job_id = ?", (row["job_id"],))
+        job = _as_job(row)
+        path = self.dir / Path(job.file or "").name
+        data = path.read_bytes()
+        path.unlink(missing_ok=True)
+        made = dt.datetime.fromisoformat(row["created_at"]).astimezone(BEIJING)
+        return f"{username}-{job.year}-{job.scope or 'national'}-{made:%Y%m%d-%H%M%S}-{job.job_id[:4]}.xlsx", data
+
+    def forget_failed(self, username: str) -> None:
+        """A failed job has been shown to the user: it no longer counts as theirs to poll."""
+        with self.ops.write() as con:
+            con.execute("UPDATE report_jobs SET state = 'taken' WHERE username = ? AND state = 'failed'", (username,))
+
+
+def _as_job(row) -> Job:
+    return Job(row["job_id"], row["username"], int(row["year"]), row["lang"], row["scope"], row["state"],
+               float(row["progress"]), row["stage"], row["file"], row["error"], row["heartbeat_at"])

@@ -18,7 +18,8 @@ from queries.store import rows, scalar
 
 LEVELS = ("national", "provincial", "prefecture", "county")
 PROVENANCE = ("source_sha256", "source_row", "run_id")
-DERIVED = ("province_code", "prefecture_code")   # recomputed from the tree, never compared
+# Recomputed, never compared: the offices' ancestors (from the tree), an appraisal's case closing year.
+DERIVED = ("province_code", "prefecture_code", "closed_year")
 
 
 @dataclass

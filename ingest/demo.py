@@ -323,26 +323,46 @@ def build_frames(spec: DemoSpec, progress: bool = False) -> dict[str, pl.DataFra
 
 
 def build_demo(store: Store, spec: DemoSpec, progress: bool = True) -> dict[str, int]:
-    """Build the demo data set into `store` in one published change; return row counts."""
+    """Build the demo data set into `store` in one published change (the historical appraisals into
+    its operational store, replacing the demo's earlier ones, with their audit entry); return row counts."""
+    from access import audit
+    from ingest.appraisals import record_run, session, write_back
     from ingest.parse import finish_appraisals
 
     frames = build_frames(spec, progress=progress)
     contract = default_contract()
     counts = {}
+
+    def apply(con, kind: str, run_id: int) -> None:
+        frame = frames[kind]
+        if kind == "appraisals":
+            frame = finish_appraisals(frame, contract)
+        frame = frame.with_columns(pl.lit(None, pl.String).alias("_sheet"),
+                                   (pl.int_range(pl.len()) + 1).cast(pl.String).alias("_row"))
+        applied = apply_rows(con, kind=kind, frame=frame, key=list(contract.kinds[kind].key),
+                             sha=f"{SYNTHETIC_SOURCE}-seed-{spec.seed}", run_id=run_id, contract=contract)
+        if applied.errors.height:  # the generator broke the contract: a bug, not bad input
+            raise AssertionError(f"demo {kind} violate the contract: {applied.errors.head(5)}")
+        counts[kind] = applied.counts.loaded
+
     with store.writer() as con:
-        for kind in ("offices", "staffing", "inspectors", "cases", "appraisals"):
-            frame = frames[kind]
-            if kind == "appraisals":
-                frame = finish_appraisals(frame, contract)
-            frame = frame.with_columns(pl.lit(None, pl.String).alias("_sheet"),
-                                       (pl.int_range(pl.len()) + 1).cast(pl.String).alias("_row"))
-            applied = apply_rows(con, kind=kind, frame=frame, key=list(contract.kinds[kind].key),
-                                 sha=f"{SYNTHETIC_SOURCE}-seed-{spec.seed}", run_id=0, contract=contract)
-            if applied.errors.height:  # the generator broke the contract: a bug, not bad input
-                raise AssertionError(f"demo {kind} violate the contract: {applied.errors.head(5)}")
-            counts[kind] = applied.counts.loaded
+        for kind in ("offices", "staffing", "inspectors", "cases"):
+            apply(con, kind, 0)
         con.execute("INSERT OR REPLACE INTO meta VALUES ('demo', $v)",
                     {"v": f"synthetic demo data, seed {spec.seed}, {spec.cases} cases"})
+    with session(store) as (con, ocon, run_id):
+        ocon.execute("DELETE FROM appraisals WHERE recorded_by = 'demo'")
+        con.execute("DELETE FROM appraisals WHERE source_sha256 LIKE $s", {"s": f"{SYNTHETIC_SOURCE}%"})
+        apply(con, "appraisals", run_id)
+        write_back(con, ocon, run_id=run_id, actor="demo")
+        from ingest.apply import Counts
+
+        record_run(ocon, run_id=run_id, started=dt.datetime.now(), actor="demo", contract_version=contract.version,
+                   files=[{"path": SYNTHETIC_SOURCE}], counts=Counts(read=counts["appraisals"],
+                                                                     loaded=counts["appraisals"]),
+                   rejects_file=None, quarantine=None)
+        audit.append(ocon, actor="demo", action="ingest.appraisals", target=f"run {run_id}",
+                     detail={"synthetic": True, "loaded": counts["appraisals"], "seed": spec.seed})
     return counts
 
 

@@ -32,6 +32,36 @@ class RefusedFile(ValueError):
     """The file cannot be read at all; it is refused whole and nothing is changed."""
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on one file, checked before its rows are parsed (uploads from the web).
+
+    max_rows: data rows per file; max_unpacked: bytes an XLSX may unpack to; max_ratio: how many
+    times its compressed size one XLSX member may unpack to (a decompression bomb goes far past)."""
+
+    max_rows: int = 5_000
+    max_unpacked: int = 200 << 20
+    max_ratio: int = 200
+
+
+def _check_zip(path: Path, limits: Limits) -> None:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            members = z.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise RefusedFile(f"{path}: cannot be opened as an Excel workbook (damaged: {exc})") from exc
+    total = sum(m.file_size for m in members)
+    if total > limits.max_unpacked:
+        raise RefusedFile(f"{path}: the workbook would unpack to {total >> 20} MB, more than the "
+                          f"{limits.max_unpacked >> 20} MB accepted; remove unused sheets or formatting")
+    for m in members:
+        if m.file_size > 1 << 20 and m.file_size > limits.max_ratio * max(m.compress_size, 1):
+            raise RefusedFile(f"{path}: part {m.filename} unpacks to {m.file_size >> 20} MB from "
+                              f"{m.compress_size >> 10} KB; such a file is refused as a possible decompression bomb")
+
+
 @dataclass
 class RawTable:
     """The rows of one file (all sheets carrying the header), as text."""
@@ -204,8 +234,10 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def read_xlsx(path: Path, spec: KindSpec) -> RawTable:
+def read_xlsx(path: Path, spec: KindSpec, limits: Limits | None = None) -> RawTable:
     import openpyxl  # imported here: CSV-only ingests should not pay for it
+    if limits is not None:
+        _check_zip(path, limits)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any zip or XML damage refuses the file with its reason
@@ -257,11 +289,18 @@ def read_xlsx(path: Path, spec: KindSpec) -> RawTable:
             for row in it:
                 rownum += 1
                 take(row, rownum)
+                if limits is not None and len(row_numbers) > limits.max_rows:
+                    raise RefusedFile(f"{path}: sheet '{ws.title}' has more than {limits.max_rows} rows, more than "
+                                      "an upload may hold; split it or load it with `ipdash ingest`")
             frames.append(pl.DataFrame(
                 {"_sheet": [ws.title] * len(row_numbers), "_row": row_numbers, **columns},
                 schema={"_sheet": pl.String, "_row": pl.String, **{n: pl.String for n in columns}},
             ))
             sheets.append(ws.title)
+    except RefusedFile:
+        raise
+    except Exception as exc:  # noqa: BLE001 - malformed XML inside a sheet refuses the file with its reason
+        raise RefusedFile(f"{path}: the workbook is damaged and cannot be read ({type(exc).__name__}: {exc})") from exc
     finally:
         wb.close()
     if not frames:
@@ -297,8 +336,8 @@ def read_parquet(path: Path, spec: KindSpec) -> RawTable:
     return RawTable(str(path), sha256_file(path), "parquet", frame, ignored_columns=ignored)
 
 
-def read_any(path: str | Path, spec: KindSpec) -> RawTable:
-    """Read `path` by its content (not its name): XLSX, Parquet or CSV text."""
+def read_any(path: str | Path, spec: KindSpec, limits: Limits | None = None) -> RawTable:
+    """Read `path` by its content (not its name): XLSX, Parquet or CSV text, within `limits` if given."""
     p = Path(path)
     if not p.is_file():
         raise RefusedFile(f"{p}: no such file")
@@ -307,9 +346,14 @@ def read_any(path: str | Path, spec: KindSpec) -> RawTable:
     if not magic:
         raise RefusedFile(f"{p}: the file is empty")
     if magic == b"PK\x03\x04":
-        table = read_xlsx(p, spec)
+        table = read_xlsx(p, spec, limits)
     elif magic == b"PAR1":
+        if limits is not None:
+            raise RefusedFile(f"{p}: upload a checklist workbook (.xlsx) or CSV here; Parquet goes through `ipdash ingest`")
         table = read_parquet(p, spec)
     else:
         table = read_csv(p, spec)
+    if limits is not None and table.frame.height > limits.max_rows:
+        raise RefusedFile(f"{p}: {table.frame.height} rows, more than the {limits.max_rows} an upload may hold; "
+                          "split it or load it with `ipdash ingest`")
     return table

@@ -8,6 +8,7 @@ the run and its quarantine, and publishes atomically.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -18,10 +19,13 @@ from pathlib import Path
 import polars as pl
 from tqdm import tqdm
 
+from access import audit
 from ingest.apply import Counts, apply_rows
+from ingest.appraisals import publish_rejects, record_run, write_back
+from ingest.appraisals import session as appraisal_session
 from ingest.contract import KINDS, Contract, default_contract
 from ingest.parse import ERROR_SCHEMA, META, Parsed, finish_appraisals, parse
-from ingest.readers import RawTable, RefusedFile, read_any
+from ingest.readers import Limits, RawTable, RefusedFile, read_any
 from queries.store import Store, scalar
 
 CHUNK = 1_000_000
@@ -39,6 +43,7 @@ class FileResult:
     ignored_columns: list[str]
     blank_rows: int
     counts: Counts = field(default_factory=Counts)
+    not_filled: int = 0          # checklist rows whose scores, veto and date are all still empty
 
 
 @dataclass
@@ -56,7 +61,8 @@ class Summary:
             "files": [{"path": f.path, "sha256": f.sha256, "format": f.format, "encoding": f.encoding,
                        "sheets": f.sheets, "skipped_sheets": f.skipped_sheets,
                        "ignored_columns": f.ignored_columns, "blank_rows": f.blank_rows,
-                       **f.counts.as_dict()} for f in self.files],
+                       "not_filled": f.not_filled, **f.counts.as_dict()} for f in self.files],
+            "not_filled": sum(f.not_filled for f in self.files),
         }
 
 
@@ -138,18 +144,31 @@ def _outside_assignment(frame: pl.DataFrame, only: Assignment) -> tuple[pl.DataF
 
 
 def ingest(store: Store, kind: str, paths: list[str], *, progress: bool = True,
-           contract: Contract | None = None, only: Assignment | None = None, wait: float = 0.0) -> Summary:
+           contract: Contract | None = None, only: Assignment | None = None, wait: float = 0.0,
+           actor: str = "cli", limits: Limits | None = None) -> Summary:
     """Ingest `paths` as `kind` into `store`; raise RefusedFile when a file cannot be read at all.
 
+    Appraisals go to the operational store (ingest/appraisals.py), every other kind into a new
+    published version of the analytic file.
     `only` (appraisals from the web): rows outside that inspector's assignment are rejected.
-    `wait`: seconds to wait for another writer before refusing (the web waits; the CLI does not)."""
+    `wait`: seconds to wait for another writer of the analytic file before refusing (the web
+    waits; the CLI does not). `actor`: who is recorded in the audit log. `limits`: bounds on each
+    file, checked before its rows are parsed (uploads from the web).
+
+    A checklist row (appraisals) whose item scores, veto and date are all empty has not been filled
+    in yet: it is counted as not filled, apart from the rows read, never as an error."""
     if kind not in KINDS:
         raise RefusedFile(f"unknown kind '{kind}'; use one of {', '.join(KINDS)}")
     contract = contract or default_contract()
     spec = contract.kinds[kind]
     tables: list[RawTable] = []
+    unfilled: list[int] = []
     for p in paths:
-        tables.append(read_any(p, spec))
+        table = read_any(p, spec, limits)
+        if kind == "appraisals":
+            table, n = _without_unfilled(table, contract)
+            unfilled.append(n)
+        tables.append(table)
     total = sum(t.frame.height for t in tables)
     started = dt.datetime.now()
     results: list[FileResult] = []
@@ -160,8 +179,9 @@ def ingest(store: Store, kind: str, paths: list[str], *, progress: bool = True,
     store.ensure()
     counts = Counts()
     quarantine: list[pl.DataFrame] = []
-    with store.writer(wait=wait) as con:
-        run_id = int(scalar(con, "SELECT coalesce(max(run_id), 0) + 1 FROM ingest_runs"))
+    operational = kind == "appraisals"
+    finish = None
+    with (appraisal_session(store) if operational else _analytic_session(store, wait)) as (con, ocon, run_id):
         for table, p in tqdm(list(zip(tables, parsed)), desc=f"写入 applying {kind}", unit="file",
                              file=sys.stderr, disable=not progress or total < 20_000, leave=False):
             good = finish_appraisals(p.typed, contract) if kind == "appraisals" else p.typed
@@ -174,7 +194,8 @@ def ingest(store: Store, kind: str, paths: list[str], *, progress: bool = True,
             c.read = p.typed.height + p.rejected_rows.height
             c.rejected += p.rejected_rows.height + refused.height
             result = FileResult(table.path, table.sha256, table.format, table.encoding, table.sheets,
-                                table.skipped_sheets, table.ignored_columns, p.blank_rows, c)
+                                table.skipped_sheets, table.ignored_columns, p.blank_rows, c,
+                                unfilled[len(results)] if unfilled else 0)
             results.append(result)
             counts.add(c)
             errors = pl.concat([p.errors, refused, applied.errors])
@@ -184,24 +205,60 @@ def ingest(store: Store, kind: str, paths: list[str], *, progress: bool = True,
             if reconciled != c.read:  # a bug, never bad input: refuse to publish a summary that lies
                 raise AssertionError(f"{table.path}: read {c.read} rows but accounted for {reconciled}")
         q = pl.concat(quarantine) if quarantine else None
+        files = [{"path": r.path, "sha256": r.sha256, "format": r.format, "sheets": r.sheets} for r in results]
         rejects_file = None
-        if q is not None:
-            con.register("q", q)
-            con.execute("INSERT INTO quarantine BY NAME SELECT * FROM q")
-            con.unregister("q")
-            rejects_file = str(store.rejects_dir / f"run-{run_id:05d}-{kind}-rejects.csv")
-        files_json = json.dumps([{"path": r.path, "sha256": r.sha256, "format": r.format,
-                                  "sheets": r.sheets} for r in results], ensure_ascii=False)
-        con.execute(
-            "INSERT INTO ingest_runs VALUES ($run, $kind, $start, $end, $ver, $files, $read, $loaded, "
-            "$updated, $unchanged, $rejected, $dup, $rejects)",
-            {"run": run_id, "kind": kind, "start": started, "end": dt.datetime.now(),
-             "ver": contract.version, "files": files_json, "read": counts.read, "loaded": counts.loaded,
-             "updated": counts.updated, "unchanged": counts.unchanged, "rejected": counts.rejected,
-             "dup": counts.duplicate_in_file, "rejects": rejects_file})
-        if q is not None and rejects_file:
-            _write_rejects(Path(rejects_file), q)
+        if operational:
+            if q is not None:
+                rejects_file = str(store.rejects_dir / f"appraisals-run-{run_id:05d}-rejects.csv")
+                finish = publish_rejects(lambda path: _write_rejects(path, q), Path(rejects_file))
+            years, changes = write_back(con, ocon, run_id=run_id, actor=actor)
+            record_run(ocon, run_id=run_id, started=started, actor=actor, contract_version=contract.version,
+                       files=files, counts=counts, rejects_file=rejects_file, quarantine=q)
+            audit.append(ocon, actor=actor, action="ingest.appraisals", target=f"run {run_id}",
+                         detail={**counts.as_dict(), "files": [f["path"] for f in files],
+                                 "years": sorted(str(y) for y in years), "rejects_file": rejects_file})
+            for change in changes:          # a changed result is on record as a change, each one
+                audit.append(ocon, actor=actor, action="appraisal.change",
+                             target=f"{change['office_code']}/{change['case_no']}", detail={**change, "run": run_id})
+        else:
+            if q is not None:
+                con.register("q", q)
+                con.execute("INSERT INTO quarantine BY NAME SELECT * FROM q")
+                con.unregister("q")
+                rejects_file = str(store.rejects_dir / f"run-{run_id:05d}-{kind}-rejects.csv")
+            con.execute(
+                "INSERT INTO ingest_runs VALUES ($run, $kind, $start, $end, $ver, $files, $read, $loaded, "
+                "$updated, $unchanged, $rejected, $dup, $rejects)",
+                {"run": run_id, "kind": kind, "start": started, "end": dt.datetime.now(),
+                 "ver": contract.version, "files": json.dumps(files, ensure_ascii=False), "read": counts.read,
+                 "loaded": counts.loaded, "updated": counts.updated, "unchanged": counts.unchanged,
+                 "rejected": counts.rejected, "dup": counts.duplicate_in_file, "rejects": rejects_file})
+            if q is not None and rejects_file:
+                _write_rejects(Path(rejects_file), q)
+    if finish is not None:
+        finish()
     return Summary(kind, run_id, counts, results, rejects_file)
+
+
+def _without_unfilled(table: RawTable, contract: Contract) -> tuple[RawTable, int]:
+    """The table without checklist rows nobody has filled in yet, and how many there were."""
+    columns = [c for c in (*(i.id for i in contract.checklist.items), "veto", "inspected_at")
+               if c in table.frame.columns]
+    if not columns:
+        return table, 0
+    empty = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in columns])
+    n = table.frame.select(empty.sum()).item()
+    if not n:
+        return table, 0
+    table.frame = table.frame.filter(~empty)
+    return table, int(n)
+
+
+@contextlib.contextmanager
+def _analytic_session(store: Store, wait: float):
+    """(connection to the new version, no operational connection, run id) inside one publish."""
+    with store.writer(wait=wait) as con:
+        yield con, None, int(scalar(con, "SELECT coalesce(max(run_id), 0) + 1 FROM ingest_runs"))
 
 
 def format_summary(s: Summary) -> str:
@@ -222,6 +279,8 @@ def format_summary(s: Summary) -> str:
             extra.append("ignored columns: " + ", ".join(f.ignored_columns))
         if f.blank_rows:
             extra.append(f"blank rows ignored: {f.blank_rows}")
+        if f.not_filled:
+            extra.append(f"rows not filled in yet: {f.not_filled}")
         lines.append(f"  {f.path} [{f.format}{'; ' + '; '.join(extra) if extra else ''}]: read {f.counts.read}, "
                      f"loaded {f.counts.loaded}, updated {f.counts.updated}, unchanged {f.counts.unchanged}, "
                      f"rejected {f.counts.rejected}, duplicate {f.counts.duplicate_in_file}")

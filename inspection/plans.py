@@ -12,29 +12,17 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import tomllib
 from pathlib import Path
 
 from access import audit
-from access.opstore import OpStore
+from access.opstore import OpStore, bump
 from inspection.draw import Item, make_manifest, manifest_sha256, population_file
 from queries.loader import in_subtree
 from queries.store import Store, rows
 
-PUBLICATION_SCHEMA = """CREATE TABLE IF NOT EXISTS publications (
-    plan_id TEXT PRIMARY KEY, draw_id TEXT NOT NULL, published_at TEXT NOT NULL, published_by TEXT NOT NULL,
-    results TEXT NOT NULL)"""
-PLAN_SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS plans (
-        plan_id TEXT PRIMARY KEY, spec TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
-        locked_at TEXT, population_sha256 TEXT, population_file TEXT)""",
-    """CREATE TABLE IF NOT EXISTS draws (
-        draw_id TEXT PRIMARY KEY, plan_id TEXT NOT NULL, seed TEXT NOT NULL, manifest TEXT NOT NULL,
-        manifest_sha256 TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
-        voided_at TEXT, voided_by TEXT, void_reason TEXT)""",
-    PUBLICATION_SCHEMA,
-]
 DEFAULTS = {"population": "closed_in_year", "strata": ["office_code", "case_kind"],
             "rule": {"kind": "ratio", "ratio": 0.05, "min_per_stratum": 2, "max_per_stratum": 20},
             "inspectors": {"per_office": 2, "workload_cap": 6, "exclude": ["own_office", "own_province"]}}
@@ -49,10 +37,16 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _ensure(ops: OpStore) -> None:
-    with ops.write() as con:
-        for statement in PLAN_SCHEMA:
-            con.execute(statement)
+def stored_path(store: Store, path: Path) -> str:
+    """`path` as recorded: relative to the store's directory, so every command finds it from any
+    working directory (and the store's directory can move as a whole)."""
+    return os.path.relpath(Path(path).resolve(), store.path.parent.resolve())
+
+
+def resolve_path(store: Store, recorded: str) -> Path:
+    """The file a recorded path names (relative to the store's directory; older records may be
+    absolute)."""
+    return store.path.parent / recorded if not os.path.isabs(recorded) else Path(recorded)
 
 
 def parse_plan(text: str) -> dict:
@@ -70,6 +64,8 @@ def parse_plan(text: str) -> dict:
     plan.setdefault("plan_id", f"{plan['year']}-{plan['scope']}-{hashlib.sha256(text.encode()).hexdigest()[:8]}")
     if not re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", str(plan["plan_id"])):
         raise PlanError("plan_id: 1–64 letters, digits, '.', '_' or '-'")
+    if not isinstance(plan.get("title", ""), str) or len(plan.get("title", "")) > 200:
+        raise PlanError("title: a text of at most 200 characters (shown on the public page)")
     if plan["population"] != "closed_in_year":
         raise PlanError("population: only 'closed_in_year' is supported")
     if not set(plan["strata"]) <= STRATA_COLUMNS or not plan["strata"]:
@@ -93,18 +89,16 @@ def create_plan(ops: OpStore, store: Store, text: str, *, actor: str) -> dict:
     with contextlib.closing(store.reader()) as con:
         if not rows(con, "SELECT 1 FROM offices WHERE office_code = $c", {"c": plan["scope"]}):
             raise PlanError(f"scope: office {plan['scope']} is not in the office roster")
-    _ensure(ops)
     with ops.write() as con:
         if con.execute("SELECT 1 FROM plans WHERE plan_id = ?", (plan["plan_id"],)).fetchone():
             raise PlanError(f"plan {plan['plan_id']} already exists")
         con.execute("INSERT INTO plans (plan_id, spec, created_at, created_by) VALUES (?, ?, ?, ?)",
                     (plan["plan_id"], json.dumps(plan, ensure_ascii=False, sort_keys=True), _now(), actor))
-    audit.record(ops, actor=actor, action="plan.create", target=plan["plan_id"], detail=plan)
+        audit.append(con, actor=actor, action="plan.create", target=plan["plan_id"], detail=plan)
     return plan
 
 
 def _plan_row(ops: OpStore, plan_id: str):
-    _ensure(ops)
     found = ops.read("SELECT * FROM plans WHERE plan_id = ?", (plan_id,))
     if not found:
         raise PlanError(f"no plan {plan_id}")
@@ -133,15 +127,18 @@ def lock_plan(ops: OpStore, store: Store, plan_id: str, *, out_dir: Path, actor:
     data = population_file(items)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{plan_id}-population.csv"
-    path.write_bytes(data)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
     digest = hashlib.sha256(data).hexdigest()
+    recorded = stored_path(store, path)
     with ops.write() as con:
         done = con.execute("UPDATE plans SET locked_at = ?, population_sha256 = ?, population_file = ? "
-                           "WHERE plan_id = ? AND locked_at IS NULL", (_now(), digest, str(path), plan_id)).rowcount
-    if not done:
-        raise PlanError(f"plan {plan_id} was locked meanwhile")
-    audit.record(ops, actor=actor, action="plan.lock", target=plan_id,
-                 detail={"population_sha256": digest, "population": len(items), "file": str(path)})
+                           "WHERE plan_id = ? AND locked_at IS NULL", (_now(), digest, recorded, plan_id)).rowcount
+        if not done:
+            raise PlanError(f"plan {plan_id} was locked meanwhile")
+        audit.append(con, actor=actor, action="plan.lock", target=plan_id,
+                     detail={"population_sha256": digest, "population": len(items), "file": recorded})
     return {"plan_id": plan_id, "population_file": str(path), "population_sha256": digest, "population": len(items)}
 
 
@@ -151,55 +148,74 @@ def inspector_pool(store: Store) -> list[dict]:
     return [{"inspector_id": i, "office_code": o} for i, o in got]
 
 
-def run_draw(ops: OpStore, store: Store, plan_id: str, *, seed: str, actor: str, wait: float = 0.0) -> dict:
-    """The draw of a locked plan; refused while an earlier draw of it stands."""
+def run_draw(ops: OpStore, store: Store, plan_id: str, *, seed: str, actor: str) -> dict:
+    """The draw of a locked plan; refused while an earlier draw of it stands.
+
+    The draw, its sample and its audit entry are one transaction of the operational store: it is
+    on record whole or not at all, whatever else (an ingest, another draw) is writing meanwhile."""
     if not seed.strip():
         raise PlanError("the seed must not be empty")
     row = _plan_row(ops, plan_id)
     if not row["locked_at"]:
         raise PlanError(f"plan {plan_id} is not locked; lock it before the seed is chosen")
-    standing = ops.read("SELECT draw_id FROM draws WHERE plan_id = ? AND voided_at IS NULL", (plan_id,))
-    if standing:
-        raise PlanError(f"plan {plan_id} was already drawn ({standing[0]['draw_id']}); an administrator must void "
-                        "that draw with a reason first")
-    population = Path(row["population_file"]).read_bytes()
+    _refuse_standing(ops.read("SELECT draw_id FROM draws WHERE plan_id = ? AND voided_at IS NULL", (plan_id,)),
+                     plan_id)
+    path = resolve_path(store, row["population_file"])
+    try:
+        population = path.read_bytes()
+    except OSError as exc:
+        raise PlanError(f"the population file {path} recorded at lock cannot be read ({exc.strerror})") from exc
     if hashlib.sha256(population).hexdigest() != row["population_sha256"]:
-        raise PlanError(f"the population file {row['population_file']} no longer matches the hash recorded at lock")
+        raise PlanError(f"the population file {path} no longer matches the hash recorded at lock")
     manifest = make_manifest(plan=json.loads(row["spec"]), population=population, seed=seed,
                              pool=inspector_pool(store), created_at=_now(), created_by=actor)
     digest = manifest_sha256(manifest)
-    count = len(ops.read("SELECT 1 FROM draws WHERE plan_id = ?", (plan_id,)))
-    draw_id = f"{plan_id}-D{count + 1}"
-    manifest["draw_id"] = draw_id
     with ops.write() as con:
+        _refuse_standing(con.execute("SELECT draw_id FROM draws WHERE plan_id = ? AND voided_at IS NULL",
+                                     (plan_id,)).fetchall(), plan_id)
+        count = con.execute("SELECT count(*) AS n FROM draws WHERE plan_id = ?", (plan_id,)).fetchone()["n"]
+        draw_id = f"{plan_id}-D{count + 1}"
+        manifest["draw_id"] = draw_id
         con.execute("INSERT INTO draws (draw_id, plan_id, seed, manifest, manifest_sha256, created_at, created_by) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)", (draw_id, plan_id, seed,
                                                      json.dumps(manifest, ensure_ascii=False, sort_keys=True),
                                                      digest, manifest["created_at"], actor))
-    with store.writer(wait=wait) as con:   # appraisals naming this draw may only score the archives it sampled
-        con.executemany("INSERT INTO draw_samples VALUES (?, ?, ?)",
+        con.executemany("INSERT INTO draw_samples (draw_id, office_code, case_no) VALUES (?, ?, ?)",
                         [(draw_id, s["office_code"], s["case_no"]) for s in manifest["sample"]])
-    audit.record(ops, actor=actor, action="draw", target=draw_id,
-                 detail={"plan_id": plan_id, "seed": seed, "manifest_sha256": digest,
-                         "sample": len(manifest["sample"]), "assignments": len(manifest["assignments"])})
+        bump(con, "draws")
+        audit.append(con, actor=actor, action="draw", target=draw_id,
+                     detail={"plan_id": plan_id, "seed": seed, "manifest_sha256": digest,
+                             "sample": len(manifest["sample"]), "assignments": len(manifest["assignments"])})
     return manifest
 
 
-def void_draw(ops: OpStore, draw_id: str, *, reason: str, actor: str) -> None:
+def _refuse_standing(standing: list, plan_id: str) -> None:
+    if standing:
+        raise PlanError(f"plan {plan_id} was already drawn ({standing[0]['draw_id']}); an administrator must void "
+                        "that draw with a reason first")
+
+
+def void_draw(ops: OpStore, draw_id: str, *, reason: str, actor: str) -> dict:
+    """Void a standing draw with a reason. A published result of it is withdrawn in the same
+    transaction: `/public` then says it was withdrawn, when and why. Returns what was done."""
     if len(reason.strip()) < 5:
         raise PlanError("give the reason for voiding (at least 5 characters)")
-    _ensure(ops)
     with ops.write() as con:
+        now = _now()
         done = con.execute("UPDATE draws SET voided_at = ?, voided_by = ?, void_reason = ? "
-                           "WHERE draw_id = ? AND voided_at IS NULL", (_now(), actor, reason, draw_id)).rowcount
-    if not done:
-        raise PlanError(f"no standing draw {draw_id}")
-    audit.record(ops, actor=actor, action="draw.void", target=draw_id, detail={"reason": reason})
+                           "WHERE draw_id = ? AND voided_at IS NULL", (now, actor, reason, draw_id)).rowcount
+        if not done:
+            raise PlanError(f"no standing draw {draw_id}")
+        withdrawn = con.execute("UPDATE publications SET withdrawn_at = ?, withdrawn_by = ?, withdraw_reason = ? "
+                                "WHERE draw_id = ? AND withdrawn_at IS NULL", (now, actor, reason, draw_id)).rowcount
+        bump(con, "draws")
+        audit.append(con, actor=actor, action="draw.void", target=draw_id,
+                     detail={"reason": reason, "publication_withdrawn": bool(withdrawn)})
+    return {"draw_id": draw_id, "publication_withdrawn": bool(withdrawn)}
 
 
 def archives_of_inspector(ops: OpStore, inspector_id: str) -> list[tuple[str, str]]:
     """(office_code, case_no) of every archive assigned to `inspector_id` in a standing draw."""
-    _ensure(ops)
     out: list[tuple[str, str]] = []
     for row in ops.read("SELECT manifest FROM draws WHERE voided_at IS NULL ORDER BY draw_id"):
         manifest = json.loads(row["manifest"])
@@ -210,7 +226,6 @@ def archives_of_inspector(ops: OpStore, inspector_id: str) -> list[tuple[str, st
 
 def list_plans(ops: OpStore) -> list[dict]:
     """Every plan with its lock, its draws (standing and voided) and whether it is published."""
-    _ensure(ops)
     plans = [dict(r) for r in ops.read("SELECT plan_id, spec, created_at, created_by, locked_at, population_sha256 "
                                        "FROM plans ORDER BY created_at DESC, plan_id")]
     draws = [dict(r) for r in ops.read("SELECT draw_id, plan_id, seed, manifest_sha256, created_at, created_by, "
@@ -225,9 +240,19 @@ def list_plans(ops: OpStore) -> list[dict]:
 
 def standing_assignments(ops: OpStore, inspector_id: str) -> list[tuple[str, str]]:
     """(plan_id, draw_id) of every standing draw that assigns archives to `inspector_id`."""
-    _ensure(ops)
     out = []
     for row in ops.read("SELECT plan_id, draw_id, manifest FROM draws WHERE voided_at IS NULL ORDER BY draw_id"):
         if any(a["inspector_id"] == inspector_id for a in json.loads(row["manifest"])["assignments"]):
             out.append((row["plan_id"], row["draw_id"]))
+    return out
+
+
+def recorded_appraisals(ops: OpStore, inspector_id: str) -> dict[tuple[str, str, str], dict]:
+    """{(draw_id, office_code, case_no): the stored appraisal} of the archives assigned to
+    `inspector_id` in standing draws that are already appraised (by anyone)."""
+    out = {}
+    for plan_id, draw_id in standing_assignments(ops, inspector_id):
+        for r in ops.read("SELECT * FROM appraisals WHERE draw_id = ?", (draw_id,)):
+            out[(draw_id, r["office_code"], r["case_no"])] = {**dict(r), "scores": json.loads(r["scores"]),
+                                                              "veto": json.loads(r["veto"])}
     return out

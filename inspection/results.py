@@ -2,7 +2,10 @@
 
 Per office: mean score, grade counts, unqualified rate with its 95% Clopper–Pearson interval and
 the projected number of unqualified archives among the office's archives in the plan's population.
-Publishing stores a snapshot of these results: what the public page shows cannot change afterwards.
+Every office of the population is listed, with its population and sample size, also before any of
+its archives is appraised. Publishing stores a snapshot of these results in the operational store,
+with its audit entry in the same transaction: what the public page shows cannot change afterwards,
+except that voiding the draw withdraws it (the page then says so, when and why).
 """
 
 from __future__ import annotations
@@ -11,70 +14,106 @@ import contextlib
 import datetime as dt
 import json
 from collections import Counter
-from pathlib import Path
+from decimal import Decimal
 
 from access import audit
 from access.opstore import OpStore
 from inspection.draw import read_population
-from inspection.plans import PUBLICATION_SCHEMA, PlanError, _ensure
+from inspection.plans import PlanError, resolve_path
 from metrics.indicators import clopper_pearson
 from queries.store import Store, rows
 
+MIN_REASON = 5
 
 
 def standing_draw(ops: OpStore, plan_id: str) -> dict:
-    _ensure(ops)
     found = ops.read("SELECT draw_id, manifest FROM draws WHERE plan_id = ? AND voided_at IS NULL", (plan_id,))
     if not found:
         raise PlanError(f"plan {plan_id} has no standing draw")
     return {"draw_id": found[0]["draw_id"], "manifest": json.loads(found[0]["manifest"])}
 
 
+def plan_record(ops: OpStore, plan_id: str) -> dict:
+    found = ops.read("SELECT * FROM plans WHERE plan_id = ?", (plan_id,))
+    if not found:
+        raise PlanError(f"no plan {plan_id}")
+    return dict(found[0])
+
+
 def draw_results(ops: OpStore, store: Store, plan_id: str) -> dict:
-    """The results of the plan's standing draw, office by office."""
+    """The results of the plan's standing draw, office by office (every office of the population)."""
     draw = standing_draw(ops, plan_id)
     manifest = draw["manifest"]
-    file = ops.read("SELECT population_file FROM plans WHERE plan_id = ?", (plan_id,))[0]["population_file"]
-    population = Counter(i.office_code for i in read_population(Path(file).read_bytes()))
-    sampled: dict[str, int] = {}
-    for s in manifest["sample"]:
-        sampled[s["office_code"]] = sampled.get(s["office_code"], 0) + 1
+    plan = plan_record(ops, plan_id)
+    population = Counter(i.office_code for i in read_population(
+        resolve_path(store, plan["population_file"]).read_bytes()))
+    sampled = Counter(s["office_code"] for s in manifest["sample"])
+    got: dict[str, list] = {}
+    for r in ops.read("SELECT office_code, total, grade FROM appraisals WHERE draw_id = ?", (draw["draw_id"],)):
+        got.setdefault(r["office_code"], []).append((Decimal(r["total"]), r["grade"]))
+    codes = sorted(set(population) | set(sampled))
     with contextlib.closing(store.reader()) as con:
-        got = rows(con, """SELECT a.office_code, o.name, count(*), avg(a.total),
-                count(*) FILTER (WHERE a.grade = 'excellent'), count(*) FILTER (WHERE a.grade = 'qualified'),
-                count(*) FILTER (WHERE a.grade = 'unqualified')
-            FROM appraisals AS a JOIN offices AS o ON o.office_code = a.office_code
-            WHERE a.draw_id = $d GROUP BY a.office_code, o.name ORDER BY a.office_code""", {"d": draw["draw_id"]})
+        names = dict(rows(con, "SELECT office_code, name FROM offices WHERE office_code IN (SELECT unnest($c))",
+                          {"c": codes}))
+        scope_name = names.get(manifest["plan"]["scope"]) or (rows(
+            con, "SELECT name FROM offices WHERE office_code = $s", {"s": manifest["plan"]["scope"]}) or [[None]])[0][0]
     offices = []
-    for code, name, n, mean, exc, qual, unq in got:
-        lo, hi = clopper_pearson([unq], [n])
-        rate = unq / n
-        offices.append({"office_code": code, "name": name, "sampled": sampled.get(code, 0), "appraised": n,
-                        "mean_score": round(float(mean), 2), "excellent": exc, "qualified": qual,
-                        "unqualified": unq, "unqualified_rate": rate, "interval": [float(lo[0]), float(hi[0])],
-                        "population": population.get(code),
-                        "projected_unqualified": round(rate * population[code], 1) if code in population else None})
+    for code in codes:
+        mine = got.get(code, [])
+        n = len(mine)
+        grades = Counter(g for _, g in mine)
+        row = {"office_code": code, "name": names.get(code, code), "population": population.get(code, 0),
+               "sampled": sampled.get(code, 0), "appraised": n, "mean_score": None, "excellent": grades["excellent"],
+               "qualified": grades["qualified"], "unqualified": grades["unqualified"], "unqualified_rate": None,
+               "interval": None, "projected_unqualified": None}
+        if n:
+            lo, hi = clopper_pearson([grades["unqualified"]], [n])
+            rate = grades["unqualified"] / n
+            row.update(mean_score=round(float(sum(t for t, _ in mine) / n), 2), unqualified_rate=rate,
+                       interval=[float(lo[0]), float(hi[0])],
+                       projected_unqualified=round(rate * population[code], 1) if code in population else None)
+        offices.append(row)
+    appraised = sum(o["appraised"] for o in offices)
     return {"plan_id": plan_id, "draw_id": draw["draw_id"], "year": manifest["plan"]["year"],
-            "scope": manifest["plan"]["scope"], "sampled": len(manifest["sample"]), "offices": offices}
+            "scope": manifest["plan"]["scope"], "scope_name": scope_name, "title": manifest["plan"].get("title"),
+            "population": sum(population.values()), "sampled": len(manifest["sample"]), "appraised": appraised,
+            "unappraised": len(manifest["sample"]) - appraised, "population_sha256": plan["population_sha256"],
+            "manifest_sha256": ops.read("SELECT manifest_sha256 FROM draws WHERE draw_id = ?",
+                                        (draw["draw_id"],))[0]["manifest_sha256"],
+            "offices": offices}
 
 
-def publish(ops: OpStore, store: Store, plan_id: str, *, actor: str) -> dict:
+def publish(ops: OpStore, store: Store, plan_id: str, *, actor: str, partial_reason: str | None = None) -> dict:
+    """Publish the standing draw's results. While sampled archives are still unappraised the
+    publication is refused unless `partial_reason` says why it may go out partial; the reason is
+    recorded with it, shown on `/public` and written to the audit log."""
     results = draw_results(ops, store, plan_id)
+    reason = (partial_reason or "").strip() or None
+    if results["unappraised"] and (reason is None or len(reason) < MIN_REASON):
+        raise PlanError(f"{results['unappraised']} of {results['sampled']} sampled archives are not appraised yet; "
+                        f"publish a partial result only with a reason (at least {MIN_REASON} characters)")
+    if not results["unappraised"]:
+        reason = None
+    results["partial_reason"] = reason
     with ops.write() as con:
-        con.execute(PUBLICATION_SCHEMA)
         if con.execute("SELECT 1 FROM publications WHERE plan_id = ?", (plan_id,)).fetchone():
             raise PlanError(f"plan {plan_id} is already published")
-        con.execute("INSERT INTO publications VALUES (?, ?, ?, ?, ?)",
+        standing = con.execute("SELECT draw_id FROM draws WHERE plan_id = ? AND voided_at IS NULL",
+                               (plan_id,)).fetchone()
+        if standing is None or standing["draw_id"] != results["draw_id"]:
+            raise PlanError(f"the draw of plan {plan_id} changed meanwhile; look at the results again")
+        con.execute("INSERT INTO publications (plan_id, draw_id, published_at, published_by, results, partial_reason) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
                     (plan_id, results["draw_id"], dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                     actor, json.dumps(results, ensure_ascii=False)))
-    audit.record(ops, actor=actor, action="plan.publish", target=plan_id,
-                 detail={"draw_id": results["draw_id"], "offices": len(results["offices"])})
+                     actor, json.dumps(results, ensure_ascii=False), reason))
+        audit.append(con, actor=actor, action="plan.publish", target=plan_id,
+                     detail={"draw_id": results["draw_id"], "offices": len(results["offices"]),
+                             "unappraised": results["unappraised"], "partial_reason": reason})
     return results
 
 
 def published(ops: OpStore) -> list[dict]:
-    """Every published plan's snapshot, newest first: all the public may see."""
-    with ops.write() as con:
-        con.execute(PUBLICATION_SCHEMA)
-    return [{**json.loads(r["results"]), "published_at": r["published_at"]}
+    """Every published plan's snapshot, newest first: all the public may see (withdrawn ones say so)."""
+    return [{**json.loads(r["results"]), "published_at": r["published_at"], "partial_reason": r["partial_reason"],
+             "withdrawn_at": r["withdrawn_at"], "withdraw_reason": r["withdraw_reason"]}
             for r in ops.read("SELECT * FROM publications ORDER BY published_at DESC, plan_id")]

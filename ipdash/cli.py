@@ -130,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("plan_id")
     q = psub.add_parser("publish", parents=[common], help="publish the results (shown at /public without login)")
     q.add_argument("plan_id")
+    q.add_argument("--partial-reason", default=None,
+                   help="publish although sampled archives are still unappraised, for this reason (recorded, shown)")
     q = psub.add_parser("void-draw", parents=[common], help="void a draw so the plan can be drawn again")
     q.add_argument("draw_id")
     q.add_argument("--reason", required=True)

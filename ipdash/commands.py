@@ -82,19 +82,57 @@ DEMO_USERS = [("leader", "national_leader", None), ("admin", "national_admin", N
 
 
 def _demo_users(store) -> list[dict]:
-    """One demo user per role (a provincial and a prefecture office among them), created once."""
+    """One demo user per role (a provincial and a prefecture office among them), created once. The
+    inspector is a roster inspector with archives assigned in the demo plan (`_demo_plan`)."""
     from access.opstore import OpStore, default_path
     from access.users import add_user, get_user
 
     ops = OpStore(default_path(store.path))
+    inspector = _demo_plan(store, ops)
     out = []
     for name, role, scope in DEMO_USERS:
         password = f"{name}-demo-2024"
+        scope = inspector if role == "inspector" else scope
         if get_user(ops, name) is None:
             add_user(ops, username=name, role=role, password=password, scope_code=scope,
-                     scope_level=_office_level(str(store.path), scope), actor="demo")
+                     scope_level=_office_level(str(store.path), scope) if role != "inspector" else None,
+                     actor="demo")
         out.append({"username": name, "password": password, "role": role, "scope": scope})
     return out
+
+
+DEMO_SEED = "20250110"     # the demo plan's seed, so that its draw can be verified by hand
+
+
+def _demo_plan(store, ops) -> str | None:
+    """A locked and drawn demo plan of Zhejiang's latest complete year (created once); the inspector
+    id of its first assignment, which the demo inspector login is bound to."""
+    import contextlib
+
+    from inspection.plans import create_plan, list_plans, lock_plan, run_draw
+    from inspection.results import standing_draw
+    from queries.store import scalar
+
+    plans = [p for p in list_plans(ops) if p["plan_id"].startswith("demo-")]
+    if not plans:
+        with contextlib.closing(store.reader()) as con:
+            year = scalar(con, "SELECT max(year(closed_date)) FROM cases WHERE closed_date < make_date("
+                               "year(current_date), 1, 1)")
+        if year is None:
+            return None
+        plan_id = f"demo-{int(year)}-330000"
+        create_plan(ops, store, f'plan_id = "{plan_id}"\nyear = {int(year)}\nscope = "330000"\n'
+                                f'title = "{int(year)}年度浙江省专利行政执法案卷抽查（演示）"\n'
+                                "[rule]\nratio = 0.02\nmin_per_stratum = 1\nmax_per_stratum = 3\n"
+                                "[inspectors]\nper_office = 2\nworkload_cap = 12\n", actor="demo")
+        lock_plan(ops, store, plan_id, out_dir=store.path.parent / "plans", actor="demo")
+        run_draw(ops, store, plan_id, seed=DEMO_SEED, actor="demo")
+        plans = [p for p in list_plans(ops) if p["plan_id"] == plan_id]
+    try:
+        manifest = standing_draw(ops, plans[0]["plan_id"])["manifest"]
+    except ValueError:
+        return None
+    return manifest["assignments"][0]["inspector_id"] if manifest["assignments"] else None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -348,7 +386,8 @@ def _plans_context(args: argparse.Namespace):
     from access.opstore import OpStore, default_path
     from queries.store import Store
 
-    return OpStore(default_path(args.db)), Store(args.db), os.environ.get("USER", "cli")
+    ops = OpStore(default_path(args.db))
+    return ops, Store(args.db, ops=ops), os.environ.get("USER", "cli")
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -370,23 +409,33 @@ def cmd_plan(args: argparse.Namespace) -> int:
         elif args.action == "publish":
             from inspection.results import publish
 
-            got = publish(ops, store, args.plan_id, actor=actor)
-            _emit(args, got, f"已公开 published {args.plan_id} ({got['draw_id']}): {len(got['offices'])} offices")
+            got = publish(ops, store, args.plan_id, actor=actor, partial_reason=args.partial_reason)
+            partial = (f"; partial: {got['unappraised']} of {got['sampled']} archives not appraised "
+                       f"({got['partial_reason']})" if got["partial_reason"] else "")
+            _emit(args, got, f"已公开 published {args.plan_id} ({got['draw_id']}): {len(got['offices'])} offices"
+                             + partial)
         elif args.action == "results":
             from inspection.results import draw_results
 
             got = draw_results(ops, store, args.plan_id)
-            _emit(args, got, "\n".join(
-                f"{o['office_code']} {o['name']}: {o['appraised']}/{o['sampled']} appraised, mean {o['mean_score']}, "
-                f"unqualified {o['unqualified']} ({o['unqualified_rate']:.1%}, 95% CI {o['interval'][0]:.1%}–"
-                f"{o['interval'][1]:.1%}), projected {o['projected_unqualified']}" for o in got["offices"])
-                or "尚无评查结果 no appraisals yet")
+            _emit(args, got, "\n".join(_result_line(o) for o in got["offices"])
+                  + f"\n{got['appraised']} of {got['sampled']} sampled archives appraised")
         elif args.action == "void-draw":
-            void_draw(ops, args.draw_id, reason=args.reason, actor=actor)
-            _emit(args, {"draw_id": args.draw_id, "voided": True}, f"已作废 voided {args.draw_id}")
+            done = void_draw(ops, args.draw_id, reason=args.reason, actor=actor)
+            _emit(args, {"draw_id": args.draw_id, "voided": True, **done},
+                  f"已作废 voided {args.draw_id}"
+                  + ("; its published results are withdrawn from /public" if done["publication_withdrawn"] else ""))
     except (PlanError, StoreError, OSError) as exc:
         raise BadInput(str(exc)) from exc
     return EXIT_OK
+
+
+def _result_line(o: dict) -> str:
+    head = f"{o['office_code']} {o['name']}: population {o['population']}, {o['appraised']}/{o['sampled']} appraised"
+    if not o["appraised"]:
+        return head
+    return (f"{head}, mean {o['mean_score']}, unqualified {o['unqualified']} ({o['unqualified_rate']:.1%}, "
+            f"95% CI {o['interval'][0]:.1%}–{o['interval'][1]:.1%}), projected {o['projected_unqualified']}")
 
 
 def cmd_checklist(args: argparse.Namespace) -> int:

@@ -11,8 +11,8 @@ DEFAULT_DB = "./data/ipdash.duckdb"
 
 SETTINGS: dict[str, str] = {
     "IPDASH_DB": "The analytic DuckDB store (default ./data/ipdash.duckdb); --db overrides it.",
-    "IPDASH_OPS_DB": "The SQLite operational store (users, audit log); default ipdash-ops.sqlite beside the "
-                     "analytic store.",
+    "IPDASH_OPS_DB": "The SQLite operational store (users, audit log, plans, draws, appraisals, publications, "
+                     "report jobs); default ipdash-ops.sqlite beside the analytic store.",
     "IPDASH_DATABASE_URL": "A postgresql:// URL: keep the operational store in PostgreSQL instead of SQLite.",
     "IPDASH_SECRET_KEY": "The key that signs session cookies. If unset, one is generated once into "
                          "IPDASH_SECRET_FILE.",
@@ -24,6 +24,11 @@ SETTINGS: dict[str, str] = {
                                 "flask-limiter storage URI such as redis://host:6379 shared by all workers.",
     "IPDASH_RESULT_CACHE": "off turns off the on-disk cache of aggregate results beside the store "
                            "(<store>.cache/, one directory per publish); on by default.",
+    "IPDASH_MAX_REQUEST_MB": "The largest request body the server accepts, in MB (default 30: a 20 MB checklist "
+                             "upload arrives base64-encoded); larger ones get HTTP 413 with a message.",
     "IPDASH_REQUIRE_BROWSER": "Tests only: 1 makes a missing chromium/chromedriver a failure, not a skip (CI).",
+    "IPDASH_TEST_REDIS_URL": "Tests only: a Redis server (redis://host:port/db) for the two-host tests.",
+    "IPDASH_REQUIRE_REDIS": "Tests only: 1 makes a missing IPDASH_TEST_REDIS_URL a failure, not a skip (CI).",
+    "IPDASH_REQUIRE_NGINX": "Tests only: 1 makes a missing nginx a failure, not a skip (CI).",
     "IPDASH_REQUIRE_POSTGRES": "Tests only: 1 makes a missing IPDASH_TEST_DATABASE_URL a failure, not a skip (CI).",
 }

@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from metrics.calendar import acceptance_due
 from metrics.config import Config
-from queries.loader import FACT_INPUTS, run, sql
+from queries.loader import FACT_INPUTS, facts_sql, facts_versions, reads_appraisals, run
 from queries.result_cache import cached_frame
 from queries.store import rows
 
@@ -72,9 +72,19 @@ def aggregate_sql(config: Config) -> str:
     return _aggregate_sql(config.indicators)
 
 
+def aggregate_reads_appraisals(config: Config) -> bool:
+    """Whether any configured indicator reads the appraisal columns of the case facts."""
+    return _reads_appraisals(config.indicators)
+
+
+@functools.lru_cache(maxsize=16)
+def _reads_appraisals(indicators: tuple) -> bool:
+    return reads_appraisals(*(e for ind in indicators for e in (ind.numerator, ind.denominator) if e))
+
+
 @functools.lru_cache(maxsize=16)
 def _aggregate_sql(indicators: tuple) -> str:
-    facts = sqlglot.parse_one(sql("case_facts"), read="duckdb")
+    facts = sqlglot.parse_one(facts_sql(_reads_appraisals(indicators)), read="duckdb")
     projections: list[exp.Expression] = [exp.column("unit").as_("office_code")]
     for ind in indicators:
         projections.append(sqlglot.parse_one(ind.numerator, read="duckdb").as_(f"{ind.id}_num"))
@@ -105,7 +115,8 @@ def compute_indicators(con: duckdb.DuckDBPyConnection, config: Config, *, year: 
     as_of = as_of or dt.date(year, 12, 31)
     fallback = register_inputs(con, config)
     params = {"year": year, "as_of": as_of}
-    agg = cached_frame(con, aggregate_sql(config), params, depends=FACT_INPUTS)
+    agg = cached_frame(con, aggregate_sql(config), params, depends=FACT_INPUTS,
+                       versions=facts_versions(con, aggregate_reads_appraisals(config), year))
     staff = run(con, "subtree_staff", year=year)
     offices = con.sql("SELECT office_code, name, level, parent_code, province_code, prefecture_code "
                       "FROM offices").pl()

@@ -19,7 +19,7 @@ import polars as pl
 from metrics.config import DIMENSIONS, Config
 from metrics.indicators import IndicatorTable, compute_indicators, register_inputs
 from metrics.scores import Model, score_group
-from queries.loader import FACT_INPUTS, national_office, sql
+from queries.loader import FACT_INPUTS, facts_sql, facts_versions, national_office
 from queries.result_cache import cached_frame
 from queries.store import scalar
 
@@ -82,8 +82,9 @@ class Archives:
 def load_archives(con: duckdb.DuckDBPyConnection, peers: pl.DataFrame, *, year: int, as_of: dt.date) -> Archives:
     # Ordered by case within each office: the bootstrap picks archives by position, so the order must
     # not depend on how DuckDB's parallel scan happened to return them (same seed, same intervals).
-    facts = cached_frame(con, f"SELECT unit, office_code, case_no, appraisal_total, grade FROM ({sql('case_facts')}) "
-                         "AS cf WHERE closed_in_year AND appraised", {"year": year, "as_of": as_of}, depends=FACT_INPUTS)
+    facts = cached_frame(con, f"SELECT unit, office_code, case_no, appraisal_total, grade FROM ({facts_sql()}) "
+                         "AS cf WHERE closed_in_year AND appraised", {"year": year, "as_of": as_of}, depends=FACT_INPUTS,
+                         versions=facts_versions(con, True, year))
     national = national_office(con)
     nat = facts.filter(pl.col("unit") == national)["appraisal_total"]
     index = {c: i for i, c in enumerate(peers["office_code"].to_list())}

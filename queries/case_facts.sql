@@ -3,6 +3,9 @@
 -- Cases relevant to $year: accepted in it, closed in it, or open at $as_of.
 -- Needs the registered tables time_limit_rules (rule versions as date intervals) and
 -- acceptance_due (received_date, n -> the n-th working day after it), built by metrics/facts.py.
+-- Appraisal columns (appraised, appraisal_total, grade) are given to cases closed in $year only:
+-- those are the archives the quality figures of the year read, and so an appraisal changes the
+-- figures of its case's closing year alone (queries/operational.py keys caches on that).
 -- Parameters: $year, $as_of.
 WITH relevant AS (
     SELECT c.office_code, c.case_no, c.case_kind, c.source, c.received_date, c.accepted_date,
@@ -50,6 +53,7 @@ facts AS (
     FROM ruled AS r
     LEFT JOIN acceptance_due AS d ON d.received_date = r.received_date AND d.n = r.acceptance_working_days
     LEFT JOIN latest_appraisal AS a ON a.office_code = r.office_code AND a.case_no = r.case_no AND a.k = 1
+        AND year(r.closed_date) = $year
 )
 SELECT f.*, u.unit
 FROM facts AS f

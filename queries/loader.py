@@ -9,10 +9,16 @@ from typing import Any
 import duckdb
 import polars as pl
 
+import sqlglot
+from sqlglot import exp
+
+from queries.operational import appraisal_version
 from queries.result_cache import cached_frame
 
 # The registered relations queries/case_facts.sql joins (built by metrics.indicators.register_inputs).
 FACT_INPUTS = ("time_limit_rules", "acceptance_due")
+# The columns of the case facts that come from the appraisals (operational records).
+APPRAISAL_COLUMNS = frozenset({"appraised", "appraisal_total", "grade"})
 
 
 @functools.cache
@@ -31,9 +37,44 @@ def sql_names() -> list[str]:
     return sorted(e.name[:-4] for e in resources.files("queries").iterdir() if e.name.endswith(".sql"))
 
 
+def reads_appraisals(*texts: str) -> bool:
+    """Whether SQL over the case facts uses any of their appraisal columns."""
+    return any(isinstance(node, exp.Column) and node.name in APPRAISAL_COLUMNS
+               for text in texts for node in sqlglot.parse_one(text, read="duckdb").walk())
+
+
+@functools.cache
+def facts_sql(appraised: bool = True) -> str:
+    """The case facts; with `appraised` False, without the appraisals (their columns say "not
+    appraised"), so that a query that never looks at them does not depend on them either."""
+    text = sql("case_facts")
+    if appraised:
+        return text
+
+    def empty(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and node.name == "appraisals":
+            body = exp.select("*").from_(exp.to_table("appraisals")).where(exp.false())
+            return exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(node.alias_or_name)))
+        return node
+
+    return sqlglot.parse_one(text, read="duckdb").transform(empty).sql(dialect="duckdb")
+
+
+def facts_versions(con: duckdb.DuckDBPyConnection, appraised: bool, year: int) -> dict[str, int]:
+    """What a result over the year's case facts depends on in the operational store."""
+    return {"appraisals": appraisal_version(con, year)} if appraised else {}
+
+
+@functools.cache
+def _on_facts(name: str) -> tuple[str, bool]:
+    appraised = reads_appraisals(sql(name))
+    return f"WITH case_facts AS ({facts_sql(appraised)})\n{sql(name)}", appraised
+
+
 def on_facts(name: str) -> str:
-    """`queries/<name>.sql`, which reads the relation `case_facts`, with the case facts as a CTE."""
-    return f"WITH case_facts AS ({sql('case_facts')})\n{sql(name)}"
+    """`queries/<name>.sql`, which reads the relation `case_facts`, with the case facts as a CTE
+    (with the appraisals only when the query reads their columns)."""
+    return _on_facts(name)[0]
 
 
 def run_on_facts(con: duckdb.DuckDBPyConnection, name: str, *, keep: bool = True, **params: Any) -> pl.DataFrame:
@@ -41,9 +82,11 @@ def run_on_facts(con: duckdb.DuckDBPyConnection, name: str, *, keep: bool = True
 
     `keep`: take the result from, and keep it in, the publish's result cache (queries/result_cache.py);
     False for a lookup of one case, which is fast anyway and would leave a file per case."""
+    text, appraised = _on_facts(name)
     if not keep:
-        return con.sql(on_facts(name), params=params).pl()
-    return cached_frame(con, on_facts(name), params, depends=FACT_INPUTS)
+        return con.sql(text, params=params).pl()
+    return cached_frame(con, text, params, depends=FACT_INPUTS,
+                        versions=facts_versions(con, appraised, int(params["year"])))
 
 
 def national_office(con: duckdb.DuckDBPyConnection) -> str | None:

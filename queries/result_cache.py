@@ -81,25 +81,27 @@ def _param(value: Any) -> str:
     return f"{type(value).__name__}:{value!r}"
 
 
-def result_key(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], depends: Iterable[str] = ()) -> str:
+def result_key(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], depends: Iterable[str] = (),
+               versions: dict[str, int] | None = None) -> str:
     """The file name of a result: a hash of everything it depends on besides the publish."""
     body = json.dumps({"format": FORMAT, "duckdb": duckdb.__version__, "sql": sql,
                        "params": {k: _param(v) for k, v in sorted(params.items())},
-                       "inputs": _digest(con, sorted(depends))}, sort_keys=True)
+                       "inputs": _digest(con, sorted(depends)), "versions": versions or {}}, sort_keys=True)
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def cached_frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], *,
-                 depends: Iterable[str] = ()) -> pl.DataFrame:
+                 depends: Iterable[str] = (), versions: dict[str, int] | None = None) -> pl.DataFrame:
     """`con.sql(sql, params).pl()`, read from the cache when this publish already ran it.
 
     `depends`: the registered relations (not store tables) the query reads; their content is part
-    of the key.
+    of the key. `versions`: the operational-store counters of what else it reads (appraisals of
+    the year), part of the key too.
     """
     where = cache_dir(con)
     if where is None:
         return con.sql(sql, params=params).pl()
-    path = where / f"{result_key(con, sql, params, depends)}.parquet"
+    path = where / f"{result_key(con, sql, params, depends, versions)}.parquet"
     try:
         return pl.read_parquet(path)
     except FileNotFoundError:

@@ -9,6 +9,7 @@ import sqlglot
 from sqlglot.optimizer.qualify import qualify
 
 from queries.loader import sql
+from queries.operational import RELATIONS
 from queries.store import migrate, rows
 
 
@@ -18,6 +19,8 @@ REGISTERED = {
                          "limit_days": "INTEGER", "ext_months": "INTEGER", "ext_days": "INTEGER",
                          "acceptance_working_days": "INTEGER"},
     "acceptance_due": {"received_date": "DATE", "due_date": "DATE", "n": "INTEGER"},
+    # The operational records every reader registers (queries/operational.py).
+    **RELATIONS,
 }
 
 

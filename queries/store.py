@@ -93,12 +93,33 @@ class Store:
 
     Args:
         path: the published database file (SPEC §8 default `./data/ipdash.duckdb`).
+        ops: the operational store whose appraisals and draw samples every reader sees
+            (queries/operational.py); by default the one beside `path` (or $IPDASH_DATABASE_URL).
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, ops: Any = None) -> None:
         self.path = Path(path)
         self._local = threading.local()
         self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self._ops = ops
+        self._overlay: Any = None
+
+    @property
+    def ops(self) -> Any:
+        """The operational store (opened on first use)."""
+        if self._ops is None:
+            from access.opstore import OpStore, default_path   # the lower layer; imported when first needed
+
+            self._ops = OpStore(default_path(self.path))
+        return self._ops
+
+    @property
+    def overlay(self) -> Any:
+        if self._overlay is None:
+            from queries.operational import Overlay
+
+            self._overlay = Overlay(self.ops)
+        return self._overlay
 
     @property
     def exists(self) -> bool:
@@ -115,11 +136,12 @@ class Store:
             with self.writer():
                 pass
 
-    def reader(self, *, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    def reader(self, *, memory_limit: str | None = None, operational: bool = True) -> duckdb.DuckDBPyConnection:
         """A read-only connection to the published file, consistent for as long as it is open.
 
         Args:
             memory_limit: cap DuckDB's own memory (e.g. "200MB"); it spills or streams beyond it.
+            operational: register the operational records (appraisals, draw samples) as they are now.
         """
         if not self.path.exists():
             raise StoreError(f"no store at {self.path}; run `ipdash demo` or `ipdash ingest` first")
@@ -131,6 +153,10 @@ class Store:
             con.execute(f"SET memory_limit = {_sql_literal(memory_limit)}")
         con.execute(f"ATTACH {_sql_literal(str(self.path))} AS store (READ_ONLY)")
         con.execute("USE store")
+        if operational:
+            from queries.operational import register
+
+            register(con, self.overlay.snapshot())
         return con
 
     def thread_reader(self) -> duckdb.DuckDBPyConnection:
@@ -152,7 +178,14 @@ class Store:
             if old is not None:
                 with contextlib.suppress(duckdb.Error):
                     old.close()
-            local.con, local.ident = self.reader(), ident
+            local.con, local.ident = self.reader(operational=False), ident
+            local.snap = None
+        snap = self.overlay.snapshot()         # new operational records: registered anew, same file
+        if getattr(local, "snap", None) is not snap:
+            from queries.operational import register
+
+            register(local.con, snap)
+            local.snap = snap
         return local.con
 
     def close_thread_reader(self) -> None:
@@ -161,7 +194,7 @@ class Store:
         if con is not None:
             with contextlib.suppress(duckdb.Error):
                 con.close()
-        self._local.con = self._local.ident = None
+        self._local.con = self._local.ident = self._local.snap = None
 
     def data_version(self) -> int:
         """The counter every publish increments (0 for an empty store)."""

@@ -87,3 +87,18 @@ def ops_url(request):
 def pg_url():
     with fresh_postgres() as url:
         yield url
+
+
+def with_appraisals_of(store: Store, ops):
+    """`ops` holding the appraisals, draw samples and data versions of `store`'s own operational
+    store (a test's app keeps its users apart, on either backend, and sees the same appraisals)."""
+    src = store.ops
+    for table, cols in (("appraisals", None), ("draw_samples", None), ("data_versions", None)):
+        got = [dict(r) for r in src.read(f"SELECT * FROM {table}")]
+        if not got:
+            continue
+        names = list(got[0])
+        with ops.write() as con:
+            con.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+                            [tuple(r[n] for n in names) for r in got])
+    return ops

@@ -13,6 +13,7 @@ from access.users import add_user, reset_password, set_disabled
 from dashboard.app import create_app
 from queries.store import Store
 from tests import dash_helpers as dh
+from tests.conftest import with_appraisals_of
 from tests.fixtures.metrics.build import load_golden
 
 PASSWORD = "correct-horse-battery"
@@ -29,7 +30,7 @@ def site(golden: Store, tmp_path: Path, monkeypatch, ops_url):
     monkeypatch.setenv("IPDASH_SECRET_KEY", "test-secret-not-for-production")
     if ops_url:
         monkeypatch.setenv("IPDASH_DATABASE_URL", ops_url)
-    ops = OpStore(tmp_path / "ops.sqlite")
+    ops = with_appraisals_of(golden, OpStore(tmp_path / "ops.sqlite"))
     for name, role, scope, level in [("leader", "national_leader", None, None),
                                      ("p1", "provincial", "110000", "provincial"),
                                      ("pref", "prefecture", "130100", "prefecture")]:

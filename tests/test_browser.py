@@ -17,7 +17,7 @@ import pytest
 from access.opstore import OpStore
 from access.users import add_user
 from dashboard.app import create_app
-from tests.conftest import ipdash_cli
+from tests.conftest import ipdash_cli, with_appraisals_of
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,7 @@ PASSWORD = "browser-test-password"
 @pytest.fixture
 def site(golden_metrics, tmp_path, monkeypatch):
     monkeypatch.setenv("IPDASH_SECRET_KEY", "browser-test-secret")
-    ops = OpStore(tmp_path / "ops.sqlite")
+    ops = with_appraisals_of(golden_metrics, OpStore(tmp_path / "ops.sqlite"))
     add_user(ops, username="leader", role="national_leader", password=PASSWORD)
     add_user(ops, username="p3", role="provincial", password=PASSWORD, scope_code="130000", scope_level="provincial")
     return create_app(db=str(golden_metrics.path), ops_path=str(ops.path))
@@ -77,6 +77,17 @@ def scores(db, *args: str) -> dict[str, dict]:
 
 def fmt(x) -> str:
     return "—" if x is None else f"{x:,.1f}"
+
+
+def confirm(dash_duo) -> str:
+    """Accept the confirmation dialog the last click opened; return what it said."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    alert = WebDriverWait(dash_duo.driver, 10).until(expected_conditions.alert_is_present())
+    text = alert.text
+    alert.accept()
+    return text
 
 
 def choose_year(dash_duo, year: int) -> None:
@@ -210,9 +221,11 @@ def test_a_plan_from_form_to_public_page(dash_duo, golden_metrics, tmp_path, mon
     dash_duo.wait_for_element("#plan-created a", timeout=30).click()
     dash_duo.wait_for_text_to_equal("#plan-locked", "未锁定", timeout=30)
     dash_duo.find_element("#plan-lock-button").click()
+    assert "不能再改变" in confirm(dash_duo)
     dash_duo.wait_for_element("#plan-population-hash", timeout=30)
     dash_duo.wait_for_element("#draw-seed-input", timeout=30).send_keys("20250110")
     dash_duo.find_element("#draw-button").click()
+    assert "种子" in confirm(dash_duo)
     dash_duo.wait_for_element("#draw-manifest-hash", timeout=60)
     manifest = standing_draw(ops, "WEB1")["manifest"]
     assert dash_duo.find_element("#draw-seed").text == "20250110"
@@ -263,12 +276,19 @@ def test_a_plan_from_form_to_public_page(dash_duo, golden_metrics, tmp_path, mon
     sign_in(dash_duo, base, "admin")
     dash_duo.driver.get(base + "/inspection/WEB1")
     dash_duo.wait_for_element("#plan-results", timeout=30)
+    pending = len(manifest["sample"]) - 1 - len(mine(second))
+    assert f"尚有 {pending} 件未评查" in dash_duo.find_element("#plan-appraisal-progress").text
+    dash_duo.find_element("#plan-publish-button").click()               # a partial publication needs a reason
+    assert f"尚有 {pending} 件抽中案卷未评查" in confirm(dash_duo)
+    dash_duo.wait_for_contains_text("#plan-action-message", "reason", timeout=30)
+    dash_duo.find_element("#plan-publish-reason").send_keys("先公开已评查部分")
     dash_duo.find_element("#plan-publish-button").click()
+    confirm(dash_duo)
     dash_duo.wait_for_element("#plan-published", timeout=30)
     dash_duo.driver.get(base + "/logout")
     dash_duo.driver.get(base + "/public")
     body = dash_duo.driver.find_element("tag name", "body").text
-    assert "WEB1" in body
+    assert "WEB1" in body and "先公开已评查部分" in body
     for s in mine(first)[:1] + mine(second):
         assert s["office_code"] in body
 

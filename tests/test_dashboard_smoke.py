@@ -11,7 +11,7 @@ from access.opstore import OpStore
 from access.users import add_user
 from dashboard.app import create_app
 from dashboard.i18n import LABELS
-from tests.conftest import ipdash_cli
+from tests.conftest import ipdash_cli, with_appraisals_of
 from tests.dash_helpers import by_id, cases, content, rank_rows, text
 
 PAGES = ["/", "/place/100000", "/place/130000", "/place/130100", "/office/110000", "/office/130101",
@@ -23,7 +23,7 @@ def leader(golden_metrics, tmp_path_factory):
     import os
 
     os.environ.setdefault("IPDASH_SECRET_KEY", "test-only")
-    ops = OpStore(tmp_path_factory.mktemp("ops") / "ops.sqlite")
+    ops = with_appraisals_of(golden_metrics, OpStore(tmp_path_factory.mktemp("ops") / "ops.sqlite"))
     add_user(ops, username="leader", role="national_leader", password="a-long-password")
     client = create_app(db=str(golden_metrics.path), ops_path=str(ops.path)).server.test_client()
     assert client.post("/login", data={"username": "leader", "password": "a-long-password"}).status_code == 302
@@ -135,7 +135,7 @@ def test_a_what_if_weighting_reranks_without_saving(leader, golden_metrics) -> N
 def test_health_and_readiness_answer_without_login(golden_metrics, tmp_path) -> None:
     app = create_app(db=str(golden_metrics.path), ops_path=str(tmp_path / "ops.sqlite"))
     client = app.server.test_client()
-    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/healthz").get_json()["status"] == "ok"
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["status"] == "ready"
 
@@ -147,17 +147,16 @@ def test_inspection_actions_are_refused_to_a_non_administrator_on_the_server(lea
 
     app_ops = leader.ops
     create_plan(app_ops, golden_metrics, 'plan_id = "NOPE"\nyear = 2024\n', actor="test")
-    for button, states in (("plan-lock-button", [{"id": "plan-current", "property": "data", "value": "NOPE"},
-                                                 {"id": "lang", "property": "value", "value": "en"}]),
-                           ("plan-publish-button", [{"id": "plan-current", "property": "data", "value": "NOPE"},
-                                                    {"id": "lang", "property": "value", "value": "en"}])):
+    values = {"plan-current": "NOPE", "lang": "en", "plan-publish-reason": "a reason for it"}
+    for confirm in ("plan-lock-confirm", "plan-publish-confirm"):
         deps = json.loads(leader.get("/_dash-dependencies").data)
-        key = next(d["output"] for d in deps if any(i["id"] == button for i in d["inputs"]))
+        dep = next(d for d in deps if any(i["id"] == confirm for i in d["inputs"]))
         got = leader.post("/_dash-update-component", json={
-            "output": key, "outputs": [{"id": "plan-action-message", "property": "children"},
-                                       {"id": "url", "property": "search"}],
-            "inputs": [{"id": button, "property": "n_clicks", "value": 1}], "state": states,
-            "changedPropIds": [f"{button}.n_clicks"]})
+            "output": dep["output"], "outputs": [{"id": "plan-action-message", "property": "children"},
+                                                 {"id": "url", "property": "search"}],
+            "inputs": [{"id": confirm, "property": "submit_n_clicks", "value": 1}],
+            "state": [{**st, "value": values[st["id"]]} for st in dep["state"]],
+            "changedPropIds": [f"{confirm}.submit_n_clicks"]})
         assert got.status_code == 200
         assert "administrators only" in got.get_data(as_text=True)
     plan = next(p for p in list_plans(app_ops) if p["plan_id"] == "NOPE")

@@ -210,7 +210,11 @@ def test_appraisals_grade_veto_and_reference_checks(tree_store: Store) -> None:
         # 100 points, but a missing decision document makes it unqualified whatever the total.
         ("浙知罚〔2024〕3号", Decimal("100.00"), "unqualified", ["missing_decision"], True, "2016-1"),
     ]
-    reasons = {(r[0], r[1]): r[2] for r in table(tree_store, "SELECT row_number, column_name, reason FROM quarantine")}
+    # Appraisals and their quarantine are operational records: in the operational store, with the
+    # run and its audit entry, and the analytic file is not republished for them.
+    reasons = {(r["row_number"], r["column_name"]): r["reason"] for r in tree_store.ops.read(
+        "SELECT row_number, column_name, reason FROM appraisal_quarantine")}
+    assert table(tree_store, "SELECT count(*) FROM quarantine") == [(0,)]
     assert "above this item's maximum of 10" in reasons[(5, "acceptance")]
     assert "no case 浙知纠〔2024〕9号 at office 330100" in reasons[(6, "case_no")]
     assert "inspector INS999 is not in the inspector roster" in reasons[(7, "inspector_id")]

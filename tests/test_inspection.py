@@ -238,10 +238,15 @@ def test_results_publication_and_the_public_page(golden_metrics, tmp_path: Path,
     monkeypatch.setenv("IPDASH_SECRET_KEY", "test")
     client = create_app(db=str(db), ops_path=str(OpStore(tmp_path / "ipdash-ops.sqlite").path)).server.test_client()
     assert "尚无公开结果".encode() in client.get("/public").data                  # nothing before publication
-    assert run("plan", "publish", "P").returncode == 0
-    assert run("plan", "publish", "P").returncode == 2                            # once
+    refused = run("plan", "publish", "P")                                         # 2 of the sample appraised
+    assert refused.returncode == 2 and f"{got['sampled'] - 2} of {got['sampled']} sampled archives are not " \
+        "appraised yet" in refused.stderr
+    assert "尚无公开结果".encode() in client.get("/public").data                  # the refusal published nothing
+    assert run("plan", "publish", "P", "--partial-reason", "年底前先公开已评查部分").returncode == 0
+    assert run("plan", "publish", "P", "--partial-reason", "again, again").returncode == 2   # once
     page = client.get("/public")                                                  # no login needed
     assert page.status_code == 200 and b"P-D1" in page.data and b"110000" in page.data and b"50.0%" in page.data
+    assert "年底前先公开已评查部分".encode() in page.data                          # the reason is shown
     assert client.get("/").status_code == 302                                     # the rest still needs a login
 
 
@@ -280,8 +285,8 @@ def test_checklist_workbook_round_trip_names_the_cell_of_each_problem(golden_met
     got = json.loads(run("ingest", "appraisals", str(out)).stdout)
     assert (got["loaded"], got["rejected"]) == (len(expected) - 3, 3)
     assert got["files"][0]["ignored_columns"] == ["机构名称", "案件类型"]
-    with contextlib.closing(Store(db).reader()) as con:
-        cells = dict(rows(con, "SELECT cell, reason FROM quarantine ORDER BY row_number"))
+    cells = {r["cell"]: r["reason"] for r in Store(db).ops.read("SELECT cell, reason FROM appraisal_quarantine "
+                                                              "ORDER BY row_number")}
     assert set(cells) == {"H5", "M6", "J7"}
     assert "above this item's maximum of 20" in cells["H5"] and "required" in cells["J7"]
     assert run("checklist", "C", "--inspector", "nobody", "-o", str(tmp_path / "x.xlsx")).returncode == 2

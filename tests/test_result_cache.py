@@ -196,7 +196,7 @@ def test_the_server_warm_up_leaves_the_national_workbook_nothing_to_compute(tmp_
     computed = []
     keep = rc._keep
     monkeypatch.setattr(rc, "_keep", lambda where, path, frame: (computed.append(path), keep(where, path, frame)))
-    create_app(db=str(golden.path), ops_path=str(tmp_path / "ops.sqlite"), warm="sync")
+    create_app(db=str(golden.path), ops_path=str(golden.ops.path), warm="sync")
     assert computed                                            # the warm-up filled the cache
     computed.clear()
     with contextlib.closing(golden.reader()) as con:

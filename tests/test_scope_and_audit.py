@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import sqlite3
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -72,15 +73,23 @@ def stores(tmp_path_factory):
 @pytest.mark.parametrize("query", QUERIES)
 def test_rewritten_query_equals_the_query_on_a_store_holding_only_the_subtree(stores, scope: str, query: str) -> None:
     full, tmp = stores
-    restricted = tmp / f"only-{scope}.duckdb"
+    restricted = tmp / f"only-{scope}" / "db.duckdb"       # with an operational store of its own
     if not restricted.exists():
+        restricted.parent.mkdir()
         shutil.copyfile(full.path, restricted)
-        con = duckdb.connect(str(restricted))
         keep = ("SELECT office_code FROM offices WHERE office_code = $s OR province_code = $s "
                 "OR prefecture_code = $s OR parent_code = $s")
-        for table in ("cases", "appraisals", "staffing", "inspectors", "offices"):
+        con = duckdb.connect(str(restricted))
+        subtree = [r[0] for r in con.execute(keep, {"s": scope}).fetchall()]
+        for table in ("cases", "staffing", "inspectors", "offices"):
             con.execute(f"DELETE FROM {table} WHERE office_code NOT IN ({keep})", {"s": scope})
         con.close()
+        ops = sqlite3.connect(Store(restricted).ops.path)
+        ops.execute("ATTACH ? AS f", (str(full.ops.path),))
+        ops.execute(f"INSERT INTO appraisals SELECT * FROM f.appraisals WHERE office_code IN "
+                    f"({', '.join('?' for _ in subtree)})", subtree)
+        ops.commit()
+        ops.close()
     with contextlib.closing(full.reader()) as con:
         text = scope_sql(query, Scope(scope))
         params = {"scope_code": scope} if "$scope_code" in text else {}

@@ -40,10 +40,11 @@ def start_server(db: Path, workers: int = 2) -> tuple[subprocess.Popen, str]:
     return launch("serve", "--db", str(db), "--workers", str(workers))
 
 
-def launch(*args: str, ready_within: float = 120) -> tuple[subprocess.Popen, str]:
-    """Run `ipdash <args> --port P` and wait until every worker says ready; (process, base URL)."""
+def launch(*args: str, ready_within: float = 120, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """Run `ipdash <args> --port P` (with `env` added to the environment) and wait until every worker
+    says ready; (process, base URL)."""
     port = free_port()
-    env = {**os.environ, "IPDASH_SECRET_KEY": "serving-test-secret"}
+    env = {**os.environ, "IPDASH_SECRET_KEY": "serving-test-secret", **(env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "ipdash.cli", *args, "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"

@@ -1,0 +1,129 @@
+"""How the analytic side sees the operational records: appraisals and the samples of draws.
+
+Appraisals are entered from the web (online or by an uploaded checklist) and from the command line
+into the operational store, each in one transaction with its audit entry; the DuckDB file is never
+copied or republished for them. Every DuckDB reader gets them as relations of the same names and
+types the indicator, inspection and scope queries always read (`appraisals`, `draw_samples`):
+the rows are read from the operational store into Arrow once per change of the store's
+`appraisals`/`draws` versions (per process) and registered on the connection, under temporary views
+that restore the column types.
+
+What an appraisal changes is the quality figures of the year its case was closed in (the case
+facts give appraisal columns only to cases closed in the assessment year). So besides the global
+version, each write bumps `appraisals:<closed year>`, and results over the appraised case facts
+are keyed on the version of their year only (`appraisal_version`): an appraisal of a 2024 case
+leaves 2023's figures, the monitoring and the case explorer cached.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from queries import versions
+
+# The relations' columns and DuckDB types (the scope and SQL checks declare them from here).
+APPRAISALS = {"draw_id": "VARCHAR", "office_code": "VARCHAR", "case_no": "VARCHAR", "inspector_id": "VARCHAR",
+              "scores": "MAP(VARCHAR, DECIMAL(6,2))", "total": "DECIMAL(6,2)", "veto": "VARCHAR[]",
+              "grade": "VARCHAR", "historical": "BOOLEAN", "checklist_version": "VARCHAR", "inspected_at": "DATE",
+              "closed_year": "INTEGER", "source_sha256": "VARCHAR", "source_row": "INTEGER", "run_id": "INTEGER"}
+DRAW_SAMPLES = {"draw_id": "VARCHAR", "office_code": "VARCHAR", "case_no": "VARCHAR"}
+APPRAISAL_VERSIONS = {"year": "INTEGER", "version": "BIGINT"}
+RELATIONS = {"appraisals": APPRAISALS, "draw_samples": DRAW_SAMPLES, "appraisal_versions": APPRAISAL_VERSIONS}
+
+# How a stored (text) value becomes its DuckDB type.
+_CAST = {"scores": "CAST(CAST(scores AS JSON) AS MAP(VARCHAR, DECIMAL(6,2)))",
+         "veto": "CAST(CAST(veto AS JSON) AS VARCHAR[])"}
+_RAW_SCHEMA = {"draw_id": pl.String, "office_code": pl.String, "case_no": pl.String, "inspector_id": pl.String,
+               "scores": pl.String, "total": pl.String, "veto": pl.String, "grade": pl.String,
+               "historical": pl.Int64, "checklist_version": pl.String, "inspected_at": pl.String,
+               "closed_year": pl.Int64, "source_sha256": pl.String, "source_row": pl.Int64, "run_id": pl.Int64}
+WATCHED = ("appraisals", "draws")     # the version counters a snapshot depends on
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The operational records as of one set of version counters."""
+
+    key: tuple[int, ...]
+    appraisals: pl.DataFrame
+    draw_samples: pl.DataFrame
+    year_versions: pl.DataFrame
+
+
+def raw_frame(records: Iterable[Any], schema: dict[str, Any]) -> pl.DataFrame:
+    return pl.DataFrame([{k: r[k] for k in schema} for r in records], schema=schema, orient="row")
+
+
+def register(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> None:
+    """Put the snapshot's relations on `con` (replacing earlier ones)."""
+    con.register("_ops_appraisals", snap.appraisals.to_arrow())
+    cols = ", ".join(f"{_CAST.get(c, f'CAST({c} AS {t})')} AS {c}" for c, t in APPRAISALS.items())
+    con.execute(f"CREATE OR REPLACE TEMP VIEW appraisals AS SELECT {cols} FROM _ops_appraisals")
+    con.register("_ops_draw_samples", snap.draw_samples.to_arrow())
+    con.execute("CREATE OR REPLACE TEMP VIEW draw_samples AS SELECT draw_id, office_code, case_no "
+                "FROM _ops_draw_samples")
+    con.register("appraisal_versions", snap.year_versions.to_arrow())
+
+
+def empty_snapshot() -> Snapshot:
+    return Snapshot((), raw_frame([], _RAW_SCHEMA), raw_frame([], {k: pl.String for k in DRAW_SAMPLES}),
+                    pl.DataFrame(schema={"year": pl.Int32, "version": pl.Int64}))
+
+
+class Overlay:
+    """The operational records a store's readers see, read once per change (thread-safe).
+
+    Args:
+        ops: the operational store (`access.opstore.OpStore`: anything with `read` and `versions`).
+    """
+
+    def __init__(self, ops: Any) -> None:
+        self.ops = ops
+        self._snap: Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def key(self) -> tuple[int, ...]:
+        """The watched version counters now (one small read of the operational store)."""
+        got = self.ops.versions()
+        return tuple(got.get(name, 0) for name in WATCHED)
+
+    def snapshot(self) -> Snapshot:
+        key = self.key()
+        snap = self._snap
+        if snap is not None and snap.key == key:
+            return snap
+        with self._lock:
+            snap = self._snap
+            if snap is not None and snap.key == key:
+                return snap
+            while True:      # the counters before and after the read agree: the rows are of that version
+                all_versions = self.ops.versions()
+                appraisals = raw_frame(self.ops.read(
+                    f"SELECT {', '.join(_RAW_SCHEMA)} FROM appraisals ORDER BY office_code, case_no, draw_id"),
+                    _RAW_SCHEMA)
+                samples = raw_frame(self.ops.read("SELECT draw_id, office_code, case_no FROM draw_samples"),
+                                    {k: pl.String for k in DRAW_SAMPLES})
+                after = self.ops.versions()
+                if after == all_versions:
+                    break
+            years = [(int(k.split(":", 1)[1]), v) for k, v in all_versions.items()
+                     if k.startswith("appraisals:") and k.split(":", 1)[1].isdigit()]
+            snap = Snapshot(tuple(after.get(name, 0) for name in WATCHED), appraisals, samples,
+                            pl.DataFrame(years, schema={"year": pl.Int32, "version": pl.Int64}, orient="row"))
+            self._snap = snap
+            return snap
+
+
+def appraisal_version(con: duckdb.DuckDBPyConnection, year: int) -> int:
+    """The version of the appraisals of cases closed in `year` that `con` sees, noted as a
+    dependency of whatever is being computed (queries/versions.py)."""
+    got = con.execute("SELECT max(version) FROM appraisal_versions WHERE year = $y", {"y": int(year)}).fetchall()
+    version = int(got[0][0] or 0) if got else 0
+    versions.note(f"appraisals:{int(year)}", version)
+    return version
