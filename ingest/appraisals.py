@@ -29,11 +29,25 @@ from queries.store import Store
 _STORED = list(_RAW_SCHEMA)
 
 
-def stage_operational(con: duckdb.DuckDBPyConnection, ocon) -> None:
-    """Temporary tables `appraisals` and `draw_samples` on `con` holding what `ocon` has stored."""
-    stored = raw_frame(ocon.execute(f"SELECT {', '.join(_STORED)} FROM appraisals").fetchall(), _RAW_SCHEMA)
-    samples = raw_frame(ocon.execute("SELECT draw_id, office_code, case_no FROM draw_samples").fetchall(),
-                        {k: pl.String for k in DRAW_SAMPLES})
+def stage_operational(con: duckdb.DuckDBPyConnection, ocon, incoming: pl.DataFrame | None = None) -> None:
+    """Temporary tables `appraisals` and `draw_samples` on `con` holding what `ocon` has stored.
+
+    With `incoming` (the draw_id and office_code of the rows to apply), only what the checks and the
+    comparison of those rows can read: the stored appraisals of their draws at their offices and the
+    samples of their draws. An online entry of one archive then reads one draw's rows, not every
+    appraisal on record."""
+    where, samples_where, params, draws = "", "", [], []
+    if incoming is not None:
+        draws = sorted(set(incoming["draw_id"].drop_nulls().to_list()))
+        offices = sorted(set(incoming["office_code"].drop_nulls().to_list()))
+        marks = ", ".join("?" for _ in draws) or "NULL"
+        where = f" WHERE draw_id IN ({marks}) AND office_code IN ({', '.join('?' for _ in offices) or 'NULL'})"
+        samples_where = f" WHERE draw_id IN ({marks})"
+        params = [*draws, *offices]
+    stored = raw_frame(ocon.execute(f"SELECT {', '.join(_STORED)} FROM appraisals{where}", params).fetchall(),
+                       _RAW_SCHEMA)
+    samples = raw_frame(ocon.execute(f"SELECT draw_id, office_code, case_no FROM draw_samples{samples_where}",
+                                     draws).fetchall(), {k: pl.String for k in DRAW_SAMPLES})
     con.register("_stored_appraisals", stored.to_arrow())
     cols = ", ".join(f"{_CAST.get(c, f'CAST({c} AS {t})')} AS {c}" for c, t in APPRAISALS.items())
     con.execute(f"CREATE OR REPLACE TEMP TABLE appraisals AS SELECT {cols} FROM _stored_appraisals")
@@ -93,10 +107,11 @@ def record_run(ocon, *, run_id: int, started: dt.datetime, actor: str, contract_
 
 
 @contextlib.contextmanager
-def session(store: Store):
-    """(DuckDB connection, operational write connection, next run id) for one appraisal ingest."""
+def session(store: Store, incoming: pl.DataFrame | None = None):
+    """(DuckDB connection, operational write connection, next run id) for one appraisal ingest of
+    `incoming` rows (their draw_id and office_code; None: stage everything stored)."""
     with store.ops.write() as ocon, contextlib.closing(store.reader(operational=False)) as con:
-        stage_operational(con, ocon)
+        stage_operational(con, ocon, incoming)
         # Above every run id on record, in the runs and in the rows: the rows this run writes are found
         # by it (write_back), so no stored row may carry it already.
         run_id = 1 + max(int(ocon.execute(f"SELECT coalesce(max(run_id), 0) AS n FROM {t}").fetchone()["n"])

@@ -181,7 +181,9 @@ def ingest(store: Store, kind: str, paths: list[str], *, progress: bool = True,
     quarantine: list[pl.DataFrame] = []
     operational = kind == "appraisals"
     finish = None
-    with (appraisal_session(store) if operational else _analytic_session(store, wait)) as (con, ocon, run_id):
+    incoming = (pl.concat([p.typed.select("draw_id", "office_code") for p in parsed]) if operational else None)
+    with (appraisal_session(store, incoming) if operational else _analytic_session(store, wait)) as (con, ocon,
+                                                                                                    run_id):
         for table, p in tqdm(list(zip(tables, parsed)), desc=f"写入 applying {kind}", unit="file",
                              file=sys.stderr, disable=not progress or total < 20_000, leave=False):
             good = finish_appraisals(p.typed, contract) if kind == "appraisals" else p.typed

@@ -57,7 +57,10 @@ class Snapshot:
 
 
 def raw_frame(records: Iterable[Any], schema: dict[str, Any]) -> pl.DataFrame:
-    return pl.DataFrame([{k: r[k] for k in schema} for r in records], schema=schema, orient="row")
+    """Rows of the operational store (sqlite3.Row or psycopg dict rows) as a frame of `schema`,
+    built column by column (a dict per row cost 0.6 s for 145,000 appraisals)."""
+    records = list(records)
+    return pl.DataFrame({k: [r[k] for r in records] for k in schema}, schema=schema)
 
 
 def register(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> None:
@@ -104,11 +107,10 @@ class Overlay:
                 return snap
             while True:      # the counters before and after the read agree: the rows are of that version
                 all_versions = self.ops.versions()
-                appraisals = raw_frame(self.ops.read(
-                    f"SELECT {', '.join(_RAW_SCHEMA)} FROM appraisals ORDER BY office_code, case_no, draw_id"),
-                    _RAW_SCHEMA)
-                samples = raw_frame(self.ops.read("SELECT draw_id, office_code, case_no FROM draw_samples"),
-                                    {k: pl.String for k in DRAW_SAMPLES})
+                appraisals = self._appraisals(snap, all_versions)
+                samples = snap.draw_samples if snap is not None and _same(snap, all_versions, "draws") else \
+                    raw_frame(self.ops.read("SELECT draw_id, office_code, case_no FROM draw_samples"),
+                              {k: pl.String for k in DRAW_SAMPLES})
                 after = self.ops.versions()
                 if after == all_versions:
                     break
@@ -118,6 +120,38 @@ class Overlay:
                             pl.DataFrame(years, schema={"year": pl.Int32, "version": pl.Int64}, orient="row"))
             self._snap = snap
             return snap
+
+    def _appraisals(self, snap: Snapshot | None, now: dict[str, int]) -> pl.DataFrame:
+        """Every stored appraisal. After a change, only the rows of runs newer than the snapshot's are
+        read and merged in: a run writes its rows with its run id, above every id on record, and the
+        store's writes are serialised, so nothing older can appear later. When the merged count
+        differs from the stored count (rows were removed), everything is read again."""
+        cols = ", ".join(_RAW_SCHEMA)
+        if snap is not None and _same(snap, now, "appraisals"):
+            return snap.appraisals
+        if snap is not None and snap.appraisals.height:
+            last = snap.appraisals["run_id"].max()
+            if last is not None:
+                new = raw_frame(self.ops.read(f"SELECT {cols} FROM appraisals WHERE run_id > ?", (int(last),)),
+                                _RAW_SCHEMA)
+                merged = _merge(snap.appraisals, new)
+                stored = self.ops.read("SELECT count(*) AS n FROM appraisals")[0]["n"]
+                if merged.height == int(stored):
+                    return merged
+        return raw_frame(self.ops.read(f"SELECT {cols} FROM appraisals ORDER BY office_code, case_no, draw_id"),
+                         _RAW_SCHEMA)
+
+
+def _same(snap: Snapshot, now: dict[str, int], name: str) -> bool:
+    return snap.key[WATCHED.index(name)] == now.get(name, 0)
+
+
+_KEY = ["office_code", "case_no", "draw_id"]
+
+
+def _merge(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
+    """`old` with the rows of `new` added or put in place of those with the same key."""
+    return pl.concat([old.join(new.select(_KEY), on=_KEY, how="anti"), new]).sort(_KEY)
 
 
 def appraisal_version(con: duckdb.DuckDBPyConnection, year: int) -> int:

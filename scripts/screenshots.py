@@ -25,7 +25,8 @@ PAGES = [("overview", "/", "leader"), ("province", "/place/330000", "leader"),
          ("prefecture", "/place/330100", "leader"), ("profile", "/office/330100", "leader"),
          ("monitor", "/monitor?office=330000", "leader"), ("cases", "/cases", "leader"),
          ("methodology", "/methodology", "leader"), ("provincial-user", "/", "zhejiang"),
-         ("inspection", "/inspection", "admin")]
+         ("inspection", "/inspection", "admin"), ("plan", "/inspection/{plan}", "admin"),
+         ("archives", "/archives", "inspector"), ("public", "/public", None)]
 
 
 def free_port() -> int:
@@ -50,6 +51,15 @@ def login(d: webdriver.Chrome, base: str, user: str) -> None:
     d.find_element(By.ID, "password").send_keys(f"{user}-demo-2024")
     d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     WebDriverWait(d, 60).until(EC.presence_of_element_located((By.ID, "content")))
+
+
+def demo_plan(db: str) -> str:
+    """The id of the demo's inspection plan (`ipdash demo` creates one)."""
+    sys.path.insert(0, str(ROOT))
+    from access.opstore import OpStore, default_path
+    from inspection.plans import list_plans
+
+    return next(p["plan_id"] for p in list_plans(OpStore(default_path(db))) if p["plan_id"].startswith("demo-"))
 
 
 def settle(d: webdriver.Chrome) -> None:
@@ -93,17 +103,27 @@ def main() -> int:
             except OSError:
                 time.sleep(0.2)
         current = None
+        plan = demo_plan(args.db)
         for lang in ("zh", "en"):
             for name, path, user in PAGES:
-                if user != current:
-                    login(d, base, user)
-                    current = user
-                d.get(base + path)
-                settle(d)
-                set_lang(d, lang)
+                if user is None:                     # the public page: one HTML page, both languages on it
+                    if lang == "en":
+                        continue
+                    d.get(base + "/logout")
+                    d.get(base + path)
+                    current = None
+                    time.sleep(1)
+                else:
+                    if user != current:
+                        login(d, base, user)
+                        current = user
+                    d.get(base + path.format(plan=plan))
+                    settle(d)
+                    set_lang(d, lang)
                 total = d.execute_script("return document.body.scrollHeight")
                 d.set_window_size(args.width, min(max(total, args.height), 4000))
-                settle(d)
+                if user is not None:
+                    settle(d)
                 target = out / f"{name}-{lang}.png"
                 d.save_screenshot(str(target))
                 d.set_window_size(args.width, args.height)

@@ -116,3 +116,34 @@ def cases(client, request: dict | None = None, office: str | None = None, lang: 
     got = case_rows(client, request, office, lang)
     assert got.status_code == 200, got.data[:500]
     return json.loads(got.data)["response"]["cases-grid"]["getRowsResponse"]
+
+
+def _items() -> tuple[str, ...]:
+    from ingest.contract import default_contract
+
+    return tuple(i.id for i in default_contract().checklist.items)
+
+
+APPRAISAL_ITEMS = _items()      # the checklist's items, in the form's order
+
+
+def appraisal_body(archive: str, scores: list, *, day: str = "2025-01-15", confirm_output: str | None = None) -> dict:
+    """The inspection page's online-entry request for one archive (`archive` as the drop-down's value,
+    "draw|office|case"), as the browser sends it: the submit button, or with `confirm_output` (the
+    overwrite callback's output key, from /_dash-dependencies) the confirmed overwrite."""
+    states = [{"id": "appraisal-archive", "property": "value", "value": archive},
+              [{"id": {"type": "appraisal-item", "item": i}, "property": "value", "value": v}
+               for i, v in zip(APPRAISAL_ITEMS, scores)],
+              {"id": "appraisal-veto", "property": "value", "value": []},
+              {"id": "appraisal-date", "property": "value", "value": day},
+              {"id": "lang", "property": "value", "value": "zh"}]
+    if confirm_output:
+        return {"output": confirm_output, "outputs": {"id": "appraisal-result", "property": "children"},
+                "inputs": [{"id": "appraisal-overwrite", "property": "submit_n_clicks", "value": 1}],
+                "state": states, "changedPropIds": ["appraisal-overwrite.submit_n_clicks"]}
+    return {"output": "..appraisal-result.children...appraisal-overwrite.displayed...appraisal-overwrite.message..",
+            "outputs": [{"id": "appraisal-result", "property": "children"},
+                        {"id": "appraisal-overwrite", "property": "displayed"},
+                        {"id": "appraisal-overwrite", "property": "message"}],
+            "inputs": [{"id": "appraisal-submit", "property": "n_clicks", "value": 1}],
+            "state": states, "changedPropIds": ["appraisal-submit.n_clicks"]}

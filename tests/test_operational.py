@@ -21,6 +21,7 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+import polars as pl
 import pytest
 
 from access import audit
@@ -39,7 +40,7 @@ from tests.conftest import ipdash_cli, with_appraisals_of
 PASSWORD = "operational-test-password"
 PLAN = ('plan_id = "P"\nyear = 2024\nscope = "110000"\ntitle = "2024 年度 P1 省局案卷抽查"\n'
         '[inspectors]\nworkload_cap = 10\nexclude = ["own_office"]\n')
-ITEMS = ("acceptance", "evidence", "facts", "law", "procedure", "documents")
+ITEMS = dh.APPRAISAL_ITEMS
 
 
 @pytest.fixture
@@ -159,6 +160,41 @@ def test_appraisals_live_in_the_operational_store_and_change_only_their_years_fi
     versions = ops.versions()
     assert versions.get("appraisals:2024", 0) >= 1 and "appraisals:2023" not in versions
     assert actions(ops)[-1] == "ingest.appraisals", audit.recent(ops, 3)
+
+
+def test_the_overlay_reads_only_newer_runs_and_matches_a_full_read(world, tmp_path) -> None:
+    """After a change the overlay merges in the rows of newer runs; what it holds is always what a
+    full read of the operational store gives, also after a result is replaced or rows are removed."""
+    from queries.operational import _RAW_SCHEMA, Overlay, raw_frame
+
+    store, ops = world
+    locked(store, ops)
+    manifest = run_draw(ops, store, "P", seed="7", actor="admin")
+    overlay = Overlay(ops)
+    full = lambda: raw_frame(ops.read("SELECT * FROM appraisals ORDER BY office_code, case_no, draw_id"),  # noqa: E731
+                             _RAW_SCHEMA)
+    assert overlay.snapshot().appraisals.equals(full())
+    s = manifest["sample"][0]
+    inspector = next(a["inspector_id"] for a in manifest["assignments"] if a["office_code"] == s["office_code"])
+    reads: list[str] = []
+    real_read = ops.read
+    ops.read = lambda sql, params=(): (reads.append(sql), real_read(sql, params))[1]   # type: ignore[method-assign]
+    for k, score in enumerate((5, 6)):               # a new result, then the same archive changed
+        ingest(store, "appraisals", [appraisal_csv(tmp_path / f"a{k}.csv", [("P-D1", s["office_code"],
+                                                                              s["case_no"], inspector, [score] * 6)])],
+               progress=False, actor="insp")
+        reads.clear()
+        snap = overlay.snapshot()
+        assert snap.appraisals.equals(full())
+        assert any("run_id > ?" in q for q in reads) and not any("draw_samples" in q for q in reads)
+    mine = snap.appraisals.filter((snap.appraisals["draw_id"] == "P-D1") & (snap.appraisals["case_no"] == s["case_no"]))
+    assert mine["total"].to_list() == ["36.00"]
+    with ops.write() as con:                          # rows removed (as a demo rebuild does)
+        con.execute("DELETE FROM appraisals WHERE draw_id = 'P-D1'")
+        from access.opstore import bump
+        bump(con, "appraisals")
+    assert overlay.snapshot().appraisals.equals(full())
+    assert overlay.snapshot().appraisals.filter(pl.col("draw_id") == "P-D1").height == 0
 
 
 def test_a_changed_result_is_audited_as_a_change(world, tmp_path) -> None:
@@ -326,26 +362,6 @@ def test_publication_voiding_and_the_public_page(world, tmp_path, monkeypatch) -
 
 # --- the inspector's pages, through hand-crafted callbacks -------------------------------------
 
-def _form_request(archive: str, scores: list, *, confirm: bool = False) -> dict:
-    states = [{"id": "appraisal-archive", "property": "value", "value": archive},
-              [{"id": {"type": "appraisal-item", "item": i}, "property": "value", "value": v}
-               for i, v in zip(ITEMS, scores)],
-              {"id": "appraisal-veto", "property": "value", "value": []},
-              {"id": "appraisal-date", "property": "value", "value": "2025-01-15"},
-              {"id": "lang", "property": "value", "value": "zh"}]
-    if confirm:
-        return {"output": "appraisal-result.children@" + "x", "outputs": {"id": "appraisal-result",
-                                                                        "property": "children"},
-                "inputs": [{"id": "appraisal-overwrite", "property": "submit_n_clicks", "value": 1}],
-                "state": states, "changedPropIds": ["appraisal-overwrite.submit_n_clicks"]}
-    return {"output": "..appraisal-result.children...appraisal-overwrite.displayed...appraisal-overwrite.message..",
-            "outputs": [{"id": "appraisal-result", "property": "children"},
-                        {"id": "appraisal-overwrite", "property": "displayed"},
-                        {"id": "appraisal-overwrite", "property": "message"}],
-            "inputs": [{"id": "appraisal-submit", "property": "n_clicks", "value": 1}],
-            "state": states, "changedPropIds": ["appraisal-submit.n_clicks"]}
-
-
 def _overwrite_key(client) -> str:
     deps = json.loads(client.get("/_dash-dependencies").data)
     return next(d["output"] for d in deps if d["output"].startswith("appraisal-result.children@"))
@@ -366,7 +382,7 @@ def test_the_inspector_sees_done_and_pending_and_overwriting_asks_first(world, m
     client.post("/login", data={"username": "insp", "password": PASSWORD})
     first = f"P-D1|{mine[0]['office_code']}|{mine[0]['case_no']}"
 
-    got = client.post("/_dash-update-component", json=_form_request(first, [10, 20, 20, 20, 15, 15]))
+    got = client.post("/_dash-update-component", json=dh.appraisal_body(first, [10, 20, 20, 20, 15, 15]))
     response = json.loads(got.data)["response"]
     assert "新增 1" in dh.text(response["appraisal-result"]["children"])
     assert response["appraisal-overwrite"]["displayed"] is False
@@ -388,12 +404,11 @@ def test_the_inspector_sees_done_and_pending_and_overwriting_asks_first(world, m
     assert "100.00 分" in loaded["appraisal-existing"]["children"]                # the form shows what is recorded
 
     again = json.loads(client.post("/_dash-update-component",
-                                   json=_form_request(first, [10, 20, 20, 20, 15, 1])).data)["response"]
+                                   json=dh.appraisal_body(first, [10, 20, 20, 20, 15, 1])).data)["response"]
     assert again["appraisal-overwrite"]["displayed"] is True                       # asks first, records nothing yet
     assert ops.read("SELECT total FROM appraisals WHERE draw_id = 'P-D1' AND case_no = ?",
                     (mine[0]["case_no"],))[0]["total"] == "100.00"
-    body = _form_request(first, [10, 20, 20, 20, 15, 1], confirm=True)
-    body["output"] = _overwrite_key(client)
+    body = dh.appraisal_body(first, [10, 20, 20, 20, 15, 1], confirm_output=_overwrite_key(client))
     confirmed = json.loads(client.post("/_dash-update-component", json=body).data)["response"]
     assert "更新 1" in dh.text(confirmed["appraisal-result"]["children"])
     assert any(e["action"] == "appraisal.change" and e["actor"] == "insp" for e in audit.recent(ops))
@@ -432,7 +447,7 @@ def test_an_online_appraisal_keeps_the_file_and_the_monitoring_page_warm(world, 
     monkeypatch.setattr(views_module, "compute_indicators",
                         lambda con, config, *, year, as_of=None: (counted["indicators"].append(year),
                                                                   real_ind(con, config, year=year, as_of=as_of))[1])
-    got = insp.post("/_dash-update-component", json=_form_request(f"P-D1|{s['office_code']}|{s['case_no']}",
+    got = insp.post("/_dash-update-component", json=dh.appraisal_body(f"P-D1|{s['office_code']}|{s['case_no']}",
                                                                    [1, 1, 1, 1, 1, 1]))
     assert "新增 1" in dh.text(json.loads(got.data)["response"]["appraisal-result"]["children"])
     now = os.stat(store.path)
