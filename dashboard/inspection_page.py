@@ -12,6 +12,7 @@ file.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import json
 import tempfile
@@ -169,11 +170,14 @@ def plan_page(ops: OpStore, store: Store, plan_id: str, lang: str, admin: bool) 
     spec = plan["spec"]
     standing = next((d for d in plan["draws"] if not d["voided_at"]), None)
     parts = [dcc.Link(L("‹ 全部计划", "‹ All plans", lang), href="/inspection"),
-             html.H2(f"{L('抽查计划', 'Plan', lang)} {plan_id}", id="plan-title"),
+             html.H2(spec.get("title") or f"{L('抽查计划', 'Plan', lang)} {plan_id}", id="plan-title"),
              dcc.Store(id="plan-current", data=plan_id),
              html.Section(className="card", children=[
                  html.H3(L("计划参数", "Parameters", lang)),
-                 html.Pre(json.dumps(spec, ensure_ascii=False, indent=1), className="spec"),
+                 _spec_summary(store, plan_id, spec, lang),
+                 html.Details([html.Summary(L("完整参数（记录在抽取清单中）", "All parameters (as recorded in the "
+                                                                    "manifest)", lang)),
+                               html.Pre(json.dumps(spec, ensure_ascii=False, indent=1), className="spec")]),
                  html.P([L("锁定：", "Locked: ", lang),
                          html.Span(plan["locked_at"] or L("未锁定", "not locked", lang), id="plan-locked"),
                          *([" · SHA-256 ", html.Code(plan["population_sha256"], id="plan-population-hash")]
@@ -240,6 +244,44 @@ def plan_page(ops: OpStore, store: Store, plan_id: str, lang: str, admin: bool) 
     return html.Div(parts)
 
 
+STRATA_LABELS = {"office_code": ("办案机构", "office"), "case_kind": ("案件类型", "case kind"),
+                 "source": ("案件来源", "source"), "patent_type": ("专利类型", "patent type")}
+EXCLUDE_LABELS = {"own_office": ("本机构", "their own office"), "own_province": ("本省", "their own province")}
+
+
+def _spec_summary(store: Store, plan_id: str, spec: dict, lang: str) -> html.Dl:
+    """The plan's parameters in words: year, scope by name, strata, sample-size rule, inspectors."""
+    try:
+        with contextlib.closing(store.reader()) as con:
+            found = con.execute("SELECT name FROM offices WHERE office_code = $s", {"s": spec["scope"]}).fetchall()
+    except StoreError:
+        found = []
+    scope = f"{found[0][0]}（{spec['scope']}）" if found else spec["scope"]
+    rule, ins = spec["rule"], spec["inspectors"]
+    if rule.get("kind") == "statistical":
+        c, t, e = (float(rule.get(k, d)) for k, d in (("confidence", 0.95), ("tolerable", 0.05), ("expected", 0.0)))
+        size = L(f"属性抽样：置信度 {pct(c, lang)}，可容忍偏差率 {pct(t, lang)}，预期偏差率 {pct(e, lang)}",
+                 f"attribute sampling: confidence {pct(c, lang)}, tolerable rate {pct(t, lang)}, expected rate "
+                 f"{pct(e, lang)}", lang)
+    else:
+        size = L(f"按比例 {pct(rule['ratio'], lang)}，每层至少 {rule['min_per_stratum']} 件、至多 {rule['max_per_stratum']} 件",
+                 f"{pct(rule['ratio'], lang)} of each stratum, at least {rule['min_per_stratum']} and at most "
+                 f"{rule['max_per_stratum']}", lang)
+    strata = ("、" if lang == "zh" else ", ").join(L(*STRATA_LABELS.get(k, (k, k)), lang) for k in spec["strata"])
+    exclude = ("、" if lang == "zh" else ", ").join(L(*EXCLUDE_LABELS.get(k, (k, k)), lang)
+                                                   for k in ins.get("exclude", []))
+    items = [(L("计划编号", "Plan id", lang), plan_id), (L("年度", "Year", lang), str(spec["year"])),
+             (L("范围", "Scope", lang), scope),
+             (L("总体", "Population", lang), L(f"{spec['year']} 年结案的案卷", f"archives closed in {spec['year']}", lang)),
+             (L("分层", "Strata", lang), strata), (L("样本量", "Sample size", lang), size),
+             (L("评查人员", "Inspectors", lang),
+              L(f"每个机构 {ins['per_office']} 人，每人至多 {ins['workload_cap']} 件" + (f"，回避{exclude}" if exclude else ""),
+                f"{ins['per_office']} per office, at most {ins['workload_cap']} archives each"
+                + (f"; never {exclude}" if exclude else ""), lang))]
+    return html.Dl(className="spec-summary", id="plan-spec-summary",
+                   children=[x for k, v in items for x in (html.Dt(k), html.Dd(v))])
+
+
 def _confirmed(name: str, label: str, message: str, *, secondary: bool = False) -> dcc.ConfirmDialogProvider:
     """A button that asks before it acts: the callback listens to `<name>-confirm.submit_n_clicks`."""
     return dcc.ConfirmDialogProvider(id=f"{name}-confirm", message=message, children=html.Button(
@@ -268,8 +310,11 @@ def results_block(ops: OpStore, store: Store, plan_id: str, plan: dict, lang: st
                         f"{res['appraised']} of {res['sampled']} sampled archives appraised; {missing} still pending",
                         lang), id="plan-appraisal-progress", className="count")
     if plan["published_at"]:
+        pub = ops.read("SELECT partial_reason FROM publications WHERE plan_id = ?", (plan_id,))
+        reason = pub[0]["partial_reason"] if pub else None
         action: list = [html.P(L(f"已于 {plan['published_at'][:10]} 公开", f"Published on {plan['published_at'][:10]}",
-                                 lang), id="plan-published")]
+                                 lang) + (L(f"（部分公开，理由：{reason}）", f" (partial; reason: {reason})", lang)
+                                          if reason else ""), id="plan-published")]
     elif admin:
         action = [html.Div(className="buttons", children=[
             dcc.Input(id="plan-publish-reason", type="text", className="wide",     # present always: a callback state

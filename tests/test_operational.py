@@ -348,6 +348,13 @@ def test_publication_voiding_and_the_public_page(world, tmp_path, monkeypatch) -
     assert verified.returncode == 0, verified.stdout + verified.stderr           # an outsider can check it
     assert client.get("/public/nothing/manifest.json").status_code == 404
     assert b"office_code,case_no" not in client.get("/public/..%2F..%2Fetc/population.csv").data
+    add_user(ops, username="admin", role="national_admin", password=PASSWORD)
+    client.post("/login", data={"username": "admin", "password": PASSWORD})
+    plan_page = dh.content(client, "/inspection/P")
+    assert dh.by_id(plan_page, "plan-title")["props"]["children"] == "2024 年度 P1 省局案卷抽查"
+    summary = dh.text(dh.by_id(plan_page, "plan-spec-summary"))       # the parameters in words, scope by name
+    assert "P1 省局（110000）" in summary and "办案机构、案件类型" in summary and "每人至多 10 件，回避本机构" in summary
+    assert "部分公开，理由：年底前公开已评查部分" in dh.text(dh.by_id(plan_page, "plan-published"))
 
     done = void_draw(ops, "P-D1", reason="抽取时种子录入错误", actor="admin")
     assert done["publication_withdrawn"]
