@@ -18,6 +18,7 @@ import datetime as dt
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -46,6 +47,17 @@ def machine() -> str:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, "
             f"Python {platform.python_version()}, duckdb {duckdb.__version__}")
+
+
+def demo_store(name: str, cases: int) -> Path:
+    """A fresh seeded demo store of `cases` cases in benchmarks/work/<name>/ (its path)."""
+    folder = WORK / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    db = folder / "ipdash.duckdb"
+    subprocess.run([str(Path(sys.executable).parent / "ipdash"), "demo", "--db", str(db), "--cases", str(cases),
+                    "--seed", "42", "--build-only", "--quiet"], check=True, stdout=subprocess.DEVNULL)
+    return db
 
 
 def write_results(lines: list[str]) -> None:

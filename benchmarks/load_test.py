@@ -33,10 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.dashboard_bench import CASE_REQUEST, free_port  # noqa: E402
-from benchmarks.ingest_bench import machine, write_results  # noqa: E402
+from benchmarks.ingest_bench import demo_store, machine, write_results  # noqa: E402
 from tests.dash_helpers import cases_body, route_body  # noqa: E402
 
-WORK = ROOT / "benchmarks" / "work"
 USERS = [("leader", None), ("zhejiang", "330000"), ("hangzhou", "330100"), ("admin", None)]
 PROVINCES = ["110000", "320000", "330000", "440000", "510000", "650000"]
 PREFECTURES = {"110000": "110100", "320000": "320100", "330000": "330100", "440000": "440100",
@@ -111,12 +110,8 @@ def main() -> None:
                     help="what each worker computes before it is ready (ipdash serve --warm)")
     args = ap.parse_args()
     exe = Path(sys.executable).parent / "ipdash"
-    folder = WORK / f"load-{args.cases}"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    db = folder / "ipdash.duckdb"
-    subprocess.run([str(exe), "demo", "--db", str(db), "--cases", str(args.cases), "--seed", "42", "--build-only",
-                    "--quiet"], check=True, stdout=subprocess.DEVNULL)
+    db = demo_store(f"load-{args.cases}", args.cases)
+    folder = db.parent
     # The year a browser sends: the year drop-down opens on the latest year of the data.
     with contextlib.closing(duckdb.connect(str(db), read_only=True)) as con:
         year = con.execute("SELECT max(year(accepted_date)) FROM cases").fetchone()[0]

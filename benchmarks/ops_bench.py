@@ -44,10 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.dashboard_bench import CASE_REQUEST, free_port, pct  # noqa: E402
-from benchmarks.ingest_bench import machine, write_results  # noqa: E402
+from benchmarks.ingest_bench import demo_store, machine, write_results  # noqa: E402
 from tests.dash_helpers import appraisal_body, cases_body, route_body  # noqa: E402
 
-WORK = ROOT / "benchmarks" / "work"
 PASSWORD = "bench-inspector-2024"
 BURST = 50
 CLOSE = {"Connection": "close"}        # a new connection per request: either worker may answer
@@ -164,13 +163,9 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true", help="print only, do not append to RESULTS.md")
     args = ap.parse_args()
     exe = Path(sys.executable).parent / "ipdash"
-    folder = WORK / f"ops-{args.cases}"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    db = folder / "ipdash.duckdb"
     t0 = time.perf_counter()
-    subprocess.run([str(exe), "demo", "--db", str(db), "--cases", str(args.cases), "--seed", "42", "--build-only",
-                    "--quiet"], check=True, stdout=subprocess.DEVNULL)
+    db = demo_store(f"ops-{args.cases}", args.cases)
+    folder = db.parent
     print(f"{args.cases:,} cases built in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     ops_path = folder / "ipdash-ops.sqlite"
     draw_id, year, archives = entries_plan(ops_path)
