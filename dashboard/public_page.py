@@ -26,7 +26,7 @@ PAGE = """<!doctype html>
 {% for p in plans %}<section class="card publication{% if p.withdrawn_at %} withdrawn{% endif %}">
 <h2>{{ p.year }} 年度 · {{ p.scope_name or p.scope }}{% if p.title %} · {{ p.title }}{% endif %}</h2>
 <p>计划 Plan {{ p.plan_id }} · 抽取 Draw {{ p.draw_id }} · 公开于 Published {{ p.published_at[:16]|replace("T", " ") }} UTC ·
-总体 Population {{ p.population }} · 抽取 Sampled {{ p.sampled }} · 已评查 Appraised {{ p.appraised }}</p>
+总体 Population {{ "{:,}".format(p.population) }} · 抽取 Sampled {{ "{:,}".format(p.sampled) }} · 已评查 Appraised {{ p.appraised }}</p>
 {% if p.withdrawn_at %}<p class="warning">已撤回 · Withdrawn {{ p.withdrawn_at[:16]|replace("T", " ") }} UTC:
 {{ p.withdraw_reason }}（抽取已作废 · the draw was voided）</p>{% endif %}
 {% if p.partial_reason %}<p class="note">部分公开 · Partial publication: {{ p.unappraised }} 份抽取案卷尚未评查
@@ -37,12 +37,12 @@ PAGE = """<!doctype html>
 <table class="audit"><thead><tr><th>机构 Office</th><th>总体 Population</th><th>抽取 Sampled</th><th>已评查 Appraised</th>
 <th>平均分 Mean</th><th>优秀 Excellent</th><th>合格 Qualified</th><th>不合格 Unqualified</th>
 <th>不合格率 Unqualified rate (95% CI)</th><th>推算不合格 Projected</th></tr></thead><tbody>
-{% for o in p.offices %}<tr><td>{{ o.office_code }} {{ o.name }}</td><td>{{ o.population }}</td><td>{{ o.sampled }}</td>
-<td>{{ o.appraised }}</td>
-{% if o.appraised %}<td>{{ "%.1f"|format(o.mean_score) }}</td><td>{{ o.excellent }}</td><td>{{ o.qualified }}</td>
-<td>{{ o.unqualified }}</td>
+{% for o in p.offices %}<tr><td>{{ o.office_code }} {{ o.name }}</td><td class="num">{{ "{:,}".format(o.population) }}</td><td class="num">{{ o.sampled }}</td>
+<td class="num">{{ o.appraised }}</td>
+{% if o.appraised %}<td class="num">{{ "%.1f"|format(o.mean_score) }}</td><td class="num">{{ o.excellent }}</td><td class="num">{{ o.qualified }}</td>
+<td class="num">{{ o.unqualified }}</td>
 <td>{{ "%.1f%%"|format(o.unqualified_rate * 100) }} ({{ "%.1f"|format(o.interval[0] * 100) }}–{{ "%.1f"|format(o.interval[1] * 100) }}%)</td>
-<td>{{ o.projected_unqualified if o.projected_unqualified is not none else "" }}</td>
+<td class="num">{{ "%.1f"|format(o.projected_unqualified) if o.projected_unqualified is not none else "" }}</td>
 {% else %}<td colspan="6">尚未评查 · not yet appraised</td>{% endif %}</tr>{% endfor %}
 </tbody></table></section>{% endfor %}
 </div></body></html>"""
