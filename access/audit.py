@@ -18,10 +18,13 @@ from access.opstore import OpStore
 GENESIS = "0" * 64
 
 
-def entry_hash(prev_hash: str, *, seq: int, at: str, actor: str, action: str, target: str | None,
-               detail: str) -> str:
-    body = json.dumps({"seq": seq, "at": at, "actor": actor, "action": action, "target": target,
-                       "detail": detail}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+def entry_hash(prev_hash: str, *, seq: int, at: str, actor: str, action: str, target: str | None, detail: str) -> str:
+    body = json.dumps(
+        {"seq": seq, "at": at, "actor": actor, "action": action, "target": target, "detail": detail},
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+    )
     return hashlib.sha256((prev_hash + "|" + body).encode("utf-8")).hexdigest()
 
 
@@ -40,10 +43,11 @@ def append(con: Any, *, actor: str, action: str, target: str | None = None, deta
     text = json.dumps(detail or {}, ensure_ascii=True, sort_keys=True, default=str)
     last = con.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)
-    at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+    at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     h = entry_hash(prev, seq=seq, at=at, actor=actor, action=action, target=target, detail=text)
-    con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (seq, at, actor, action, target, text, prev, h))
+    con.execute(
+        "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (seq, at, actor, action, target, text, prev, h)
+    )
     return seq
 
 
@@ -70,10 +74,15 @@ def verify(ops: OpStore) -> Verdict:
         if r["seq"] != expected_seq:
             return Verdict(False, len(rows), r["seq"], f"entry {expected_seq} is missing (next is {r['seq']})")
         if r["prev_hash"] != prev:
-            return Verdict(False, len(rows), r["seq"], "its link to the previous entry is broken "
-                                                        "(an earlier entry was deleted, reordered or edited)")
-        h = entry_hash(prev, seq=r["seq"], at=r["at"], actor=r["actor"], action=r["action"], target=r["target"],
-                       detail=r["detail"])
+            return Verdict(
+                False,
+                len(rows),
+                r["seq"],
+                "its link to the previous entry is broken (an earlier entry was deleted, reordered or edited)",
+            )
+        h = entry_hash(
+            prev, seq=r["seq"], at=r["at"], actor=r["actor"], action=r["action"], target=r["target"], detail=r["detail"]
+        )
         if h != r["hash"]:
             return Verdict(False, len(rows), r["seq"], "its content does not match its hash (edited)")
         prev, expected_seq = r["hash"], expected_seq + 1
@@ -81,5 +90,9 @@ def verify(ops: OpStore) -> Verdict:
 
 
 def recent(ops: OpStore, limit: int = 200) -> list[dict]:
-    return [dict(r) for r in ops.read("SELECT seq, at, actor, action, target, detail FROM audit_log "
-                                      "ORDER BY seq DESC LIMIT ?", (limit,))]
+    return [
+        dict(r)
+        for r in ops.read(
+            "SELECT seq, at, actor, action, target, detail FROM audit_log ORDER BY seq DESC LIMIT ?", (limit,)
+        )
+    ]

@@ -122,7 +122,7 @@ POSTGRES_SCHEMA = [
        END $$""",
     *WORKFLOW_TABLES,
 ]
-WRITE_LOCK_KEY = 7_310_001   # the advisory lock that serialises writers on PostgreSQL
+WRITE_LOCK_KEY = 7_310_001  # the advisory lock that serialises writers on PostgreSQL
 
 
 class OpStoreError(RuntimeError):
@@ -135,7 +135,7 @@ def default_path(db: str | os.PathLike[str]) -> Path:
     return Path(env) if env else Path(db).parent / "ipdash-ops.sqlite"
 
 
-def _pg_node(node: exp.Expression) -> exp.Expression:
+def _pg_node(node: exp.Expr) -> exp.Expr:
     """A `?` placeholder becomes psycopg's `%s`; a `%` inside a string literal is doubled, since
     psycopg reads `%` as the start of a placeholder."""
     if isinstance(node, exp.Placeholder) and not node.name:
@@ -187,8 +187,9 @@ class OpStore:
             try:
                 import psycopg  # noqa: F401  (only needed when PostgreSQL is configured)
             except ImportError as exc:
-                raise OpStoreError("PostgreSQL is configured but psycopg is not installed: "
-                                   "pip install 'ipdash[postgres]'") from exc
+                raise OpStoreError(
+                    "PostgreSQL is configured but psycopg is not installed: pip install 'ipdash[postgres]'"
+                ) from exc
             con = self._pg_connect()
             try:
                 con.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK_KEY,))
@@ -230,7 +231,7 @@ class OpStore:
         from psycopg.rows import dict_row
 
         try:
-            return psycopg.connect(self.url, autocommit=True, row_factory=dict_row)
+            return psycopg.connect(self.url or "", autocommit=True, row_factory=dict_row)
         except psycopg.OperationalError as exc:
             raise OpStoreError(f"cannot reach the PostgreSQL operational store: {exc}") from exc
 
@@ -261,14 +262,14 @@ class OpStore:
         """Rows of one read, on this thread's reused connection (a PostgreSQL connection costs
         milliseconds to open, and every request reads the data versions)."""
         local = self._local
-        if getattr(local, "pid", None) != os.getpid():      # never a connection inherited across a fork
+        if getattr(local, "pid", None) != os.getpid():  # never a connection inherited across a fork
             local.con, local.pid = None, os.getpid()
         for attempt in (1, 2):
             if local.con is None:
                 local.con = self.connect()
             try:
                 return list(local.con.execute(sql, params).fetchall())
-            except Exception as exc:  # noqa: BLE001 - a dropped connection is reopened once
+            except Exception as exc:
                 with contextlib.suppress(Exception):
                     local.con.close()
                 local.con = None

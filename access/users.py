@@ -56,12 +56,13 @@ class User:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _user(row) -> User:
-    return User(row["user_id"], row["username"], row["role"], row["scope_code"], bool(row["disabled"]),
-                row["session_version"])
+    return User(
+        row["user_id"], row["username"], row["role"], row["scope_code"], bool(row["disabled"]), row["session_version"]
+    )
 
 
 def check_password_strength(password: str) -> None:
@@ -69,8 +70,16 @@ def check_password_strength(password: str) -> None:
         raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
 
 
-def add_user(ops: OpStore, *, username: str, role: str, password: str, scope_code: str | None = None,
-             scope_level: str | None = None, actor: str = "cli") -> User:
+def add_user(
+    ops: OpStore,
+    *,
+    username: str,
+    role: str,
+    password: str,
+    scope_code: str | None = None,
+    scope_level: str | None = None,
+    actor: str = "cli",
+) -> User:
     """Create a user. `scope_level` is the level of `scope_code` in the office roster (None: unknown)."""
     if not USERNAME.match(username):
         raise UserError("a username has 2–40 letters, digits, '.', '_' or '-'")
@@ -91,10 +100,16 @@ def add_user(ops: OpStore, *, username: str, role: str, password: str, scope_cod
     with ops.write() as con:
         if con.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
             raise UserError(f"user {username} already exists")
-        con.execute("INSERT INTO users (username, role, scope_code, password_hash, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)", (username, role, scope_code, digest, _now(), _now()))
+        con.execute(
+            "INSERT INTO users (username, role, scope_code, password_hash, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (username, role, scope_code, digest, _now(), _now()),
+        )
     audit.record(ops, actor=actor, action="user.add", target=username, detail={"role": role, "scope": scope_code})
-    return get_user(ops, username)
+    user = get_user(ops, username)
+    if user is None:  # only if someone deleted the row in between
+        raise UserError(f"user {username!r} vanished right after it was added")
+    return user
 
 
 def get_user(ops: OpStore, username: str) -> User | None:
@@ -115,7 +130,7 @@ def authenticate(ops: OpStore, username: str, password: str) -> User | None:
     """The user when the password is right and the account active; None otherwise."""
     rows = ops.read("SELECT * FROM users WHERE username = ?", (username,))
     if not rows:
-        _hasher.hash(password)          # same cost whether or not the account exists
+        _hasher.hash(password)  # same cost whether or not the account exists
         return None
     row = rows[0]
     try:
@@ -126,16 +141,20 @@ def authenticate(ops: OpStore, username: str, password: str) -> User | None:
     if user.disabled:
         return None
     if _hasher.check_needs_rehash(row["password_hash"]):
-        with ops.write() as con:       # same password, current parameters; the session stays valid
-            con.execute("UPDATE users SET password_hash = ? WHERE username = ? AND password_hash = ?",
-                        (_hasher.hash(password), username, row["password_hash"]))
+        with ops.write() as con:  # same password, current parameters; the session stays valid
+            con.execute(
+                "UPDATE users SET password_hash = ? WHERE username = ? AND password_hash = ?",
+                (_hasher.hash(password), username, row["password_hash"]),
+            )
     return user
 
 
 def set_disabled(ops: OpStore, username: str, disabled: bool = True, *, actor: str = "cli") -> None:
     with ops.write() as con:
-        done = con.execute("UPDATE users SET disabled = ?, session_version = session_version + 1, updated_at = ? "
-                           "WHERE username = ?", (int(disabled), _now(), username)).rowcount
+        done = con.execute(
+            "UPDATE users SET disabled = ?, session_version = session_version + 1, updated_at = ? WHERE username = ?",
+            (int(disabled), _now(), username),
+        ).rowcount
     if not done:
         raise UserError(f"no user {username}")
     audit.record(ops, actor=actor, action="user.disable" if disabled else "user.enable", target=username)
@@ -145,8 +164,11 @@ def reset_password(ops: OpStore, username: str, password: str, *, actor: str = "
     check_password_strength(password)
     digest = _hasher.hash(password)
     with ops.write() as con:
-        done = con.execute("UPDATE users SET password_hash = ?, session_version = session_version + 1, "
-                           "updated_at = ? WHERE username = ?", (digest, _now(), username)).rowcount
+        done = con.execute(
+            "UPDATE users SET password_hash = ?, session_version = session_version + 1, "
+            "updated_at = ? WHERE username = ?",
+            (digest, _now(), username),
+        ).rowcount
     if not done:
         raise UserError(f"no user {username}")
     audit.record(ops, actor=actor, action="user.reset_password", target=username)

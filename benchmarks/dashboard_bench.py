@@ -45,7 +45,7 @@ from tests.dash_helpers import cases_body, route_body  # noqa: E402
 WORK = ROOT / "benchmarks" / "work"
 YEAR = 2024
 AS_OF = dt.date(YEAR, 12, 31)
-PAGES = [   # name, path, search, kind, office
+PAGES = [  # name, path, search, kind, office
     ("overview (nation)", "/", "", "place", "100000"),
     ("drill: province", "/place/330000", "", "place", "330000"),
     ("drill: prefecture", "/place/330100", "", "place", "330100"),
@@ -88,8 +88,12 @@ def timed(fn, calls: int) -> tuple[float, list[float]]:
     return first, out
 
 
-CASE_REQUEST = {"startRow": 0, "endRow": 100, "sortModel": [{"colId": "accepted_date", "sort": "desc"}],
-                "filterModel": {"office_code": {"filterType": "text", "type": "startsWith", "filter": "33"}}}
+CASE_REQUEST = {
+    "startRow": 0,
+    "endRow": 100,
+    "sortModel": [{"colId": "accepted_date", "sort": "desc"}],
+    "filterModel": {"office_code": {"filterType": "text", "type": "startsWith", "filter": "33"}},
+}
 
 
 def http_call(session: requests.Session, base: str, body: dict):
@@ -98,13 +102,17 @@ def http_call(session: requests.Session, base: str, body: dict):
         if got.status_code != 200:
             raise RuntimeError(f"HTTP {got.status_code}: {got.text[:300]}")
         return got
+
     return call
 
 
 def child_column(level: str) -> tuple[str, str]:
     """(grouping column, filter column) of the children of an office of `level`."""
-    return {"national": ("o.province_code", None), "provincial": ("o.prefecture_code", "o.province_code"),
-            "prefecture": ("o.office_code", "o.prefecture_code")}[level]
+    return {
+        "national": ("o.province_code", None),
+        "provincial": ("o.prefecture_code", "o.province_code"),
+        "prefecture": ("o.office_code", "o.prefecture_code"),
+    }[level]
 
 
 def bare_call(con: duckdb.DuckDBPyConnection, kind: str, office: str, level: str):
@@ -118,64 +126,90 @@ def bare_call(con: duckdb.DuckDBPyConnection, kind: str, office: str, level: str
 
         def call():
             for p in (params, prev):
-                con.execute(f"SELECT {AGG} FROM cases c JOIN offices o USING (office_code) WHERE {where_subtree}",
-                            p).fetchall()
-            con.execute(f"SELECT {group}, {AGG} FROM cases c JOIN offices o USING (office_code) {cond} GROUP BY 1",
-                        params if flt else {"y": YEAR, "d": AS_OF}).fetchall()
+                con.execute(
+                    f"SELECT {AGG} FROM cases c JOIN offices o USING (office_code) WHERE {where_subtree}", p
+                ).fetchall()
+            con.execute(
+                f"SELECT {group}, {AGG} FROM cases c JOIN offices o USING (office_code) {cond} GROUP BY 1",
+                params if flt else {"y": YEAR, "d": AS_OF},
+            ).fetchall()
+
         return call
     if kind == "profile":
+
         def call():
-            con.execute(f"SELECT o.office_code, {AGG} FROM cases c JOIN offices o USING (office_code) "
-                        "WHERE o.province_code = (SELECT province_code FROM offices WHERE office_code = $o) "
-                        "AND o.level = 'prefecture' GROUP BY 1", params).fetchall()
+            con.execute(
+                f"SELECT o.office_code, {AGG} FROM cases c JOIN offices o USING (office_code) "
+                "WHERE o.province_code = (SELECT province_code FROM offices WHERE office_code = $o) "
+                "AND o.level = 'prefecture' GROUP BY 1",
+                params,
+            ).fetchall()
+
         return call
     if kind == "monitor":
+
         def call():
-            con.execute("SELECT c.office_code, c.case_no, c.accepted_date, "
-                        "c.accepted_date + INTERVAL 3 MONTH + to_days(c.suspended_days) AS deadline "
-                        f"FROM cases c JOIN offices o USING (office_code) WHERE {where_subtree} "
-                        "AND c.accepted_date <= $d AND (c.closed_date IS NULL OR c.closed_date > $d) "
-                        "ORDER BY deadline LIMIT 500", {"o": office, "d": AS_OF}).fetchall()
-            con.execute(f"SELECT count(*) FROM cases c JOIN offices o USING (office_code) WHERE {where_subtree} "
-                        "AND c.accepted_date <= $d AND (c.closed_date IS NULL OR c.closed_date > $d)",
-                        {"o": office, "d": AS_OF}).fetchall()
+            con.execute(
+                "SELECT c.office_code, c.case_no, c.accepted_date, "
+                "c.accepted_date + INTERVAL 3 MONTH + to_days(c.suspended_days) AS deadline "
+                f"FROM cases c JOIN offices o USING (office_code) WHERE {where_subtree} "
+                "AND c.accepted_date <= $d AND (c.closed_date IS NULL OR c.closed_date > $d) "
+                "ORDER BY deadline LIMIT 500",
+                {"o": office, "d": AS_OF},
+            ).fetchall()
+            con.execute(
+                f"SELECT count(*) FROM cases c JOIN offices o USING (office_code) WHERE {where_subtree} "
+                "AND c.accepted_date <= $d AND (c.closed_date IS NULL OR c.closed_date > $d)",
+                {"o": office, "d": AS_OF},
+            ).fetchall()
+
         return call
 
-    def call():   # cases
-        con.execute("SELECT c.office_code, o.name, c.case_no, c.case_kind, c.source, c.received_date, "
-                    "c.accepted_date, c.closed_date, c.closing_type, c.review_outcome FROM cases c JOIN offices o "
-                    "USING (office_code) WHERE starts_with(lower(c.office_code), '33') "
-                    "ORDER BY c.accepted_date DESC, c.office_code, c.case_no LIMIT 100").fetchall()
+    def call():  # cases
+        con.execute(
+            "SELECT c.office_code, o.name, c.case_no, c.case_kind, c.source, c.received_date, "
+            "c.accepted_date, c.closed_date, c.closing_type, c.review_outcome FROM cases c JOIN offices o "
+            "USING (office_code) WHERE starts_with(lower(c.office_code), '33') "
+            "ORDER BY c.accepted_date DESC, c.office_code, c.case_no LIMIT 100"
+        ).fetchall()
         con.execute("SELECT count(*) FROM cases c WHERE starts_with(lower(c.office_code), '33')").fetchall()
+
     return call
 
 
 def load_pandas(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.sql("SELECT c.office_code, c.case_no, c.case_kind, c.source, c.received_date, c.accepted_date, "
-                   "c.closed_date, c.closing_type, c.suspended_days, c.review_outcome, len(c.sectors) AS n_sectors, "
-                   "o.name, o.level, o.province_code, o.prefecture_code "
-                   "FROM cases c JOIN offices o USING (office_code)").df()
+    return con.sql(
+        "SELECT c.office_code, c.case_no, c.case_kind, c.source, c.received_date, c.accepted_date, "
+        "c.closed_date, c.closing_type, c.suspended_days, c.review_outcome, len(c.sectors) AS n_sectors, "
+        "o.name, o.level, o.province_code, o.prefecture_code "
+        "FROM cases c JOIN offices o USING (office_code)"
+    ).df()
 
 
 def pandas_agg(df: pd.DataFrame, year: int, as_of: dt.date) -> dict:
     acc = df["accepted_date"].dt.year == year
     clo = df["closed_date"].dt.year == year
     d = pd.Timestamp(as_of)
-    return {"accepted": int(acc.sum()), "closed": int(clo.sum()),
-            "on_time": int((clo & (df["closed_date"] <= df["accepted_date"] + pd.DateOffset(months=3))).sum()),
-            "open": int(((df["accepted_date"] <= d) & (df["closed_date"].isna() | (df["closed_date"] > d))).sum()),
-            "counterfeit": int((acc & (df["case_kind"] == "counterfeit")).sum()),
-            "priority": int((acc & (df["n_sectors"] > 0)).sum()),
-            "mediated": int((clo & (df["closing_type"] == "mediated")).sum()),
-            "median_days": float((df["closed_date"] - df["accepted_date"])[clo].dt.days.median() or 0)}
+    return {
+        "accepted": int(acc.sum()),
+        "closed": int(clo.sum()),
+        "on_time": int((clo & (df["closed_date"] <= df["accepted_date"] + pd.DateOffset(months=3))).sum()),
+        "open": int(((df["accepted_date"] <= d) & (df["closed_date"].isna() | (df["closed_date"] > d))).sum()),
+        "counterfeit": int((acc & (df["case_kind"] == "counterfeit")).sum()),
+        "priority": int((acc & (df["n_sectors"] > 0)).sum()),
+        "mediated": int((clo & (df["closing_type"] == "mediated")).sum()),
+        "median_days": float((df["closed_date"] - df["accepted_date"])[clo].dt.days.median() or 0),
+    }
 
 
 def pandas_call(df: pd.DataFrame, kind: str, office: str, level: str):
     def subtree(frame: pd.DataFrame) -> pd.DataFrame:
         if office == "100000":
             return frame
-        return frame[(frame["office_code"] == office) | (frame["prefecture_code"] == office)
-                     | (frame["province_code"] == office)]
+        return frame[
+            (frame["office_code"] == office) | (frame["prefecture_code"] == office) | (frame["province_code"] == office)
+        ]
+
     if kind == "place":
         group = {"national": "province_code", "provincial": "prefecture_code", "prefecture": "office_code"}[level]
         flt = {"national": None, "provincial": "province_code", "prefecture": "prefecture_code"}[level]
@@ -187,27 +221,33 @@ def pandas_call(df: pd.DataFrame, kind: str, office: str, level: str):
             kids = df if flt is None else df[df[flt] == office]
             for _, part in kids.groupby(group):
                 pandas_agg(part, YEAR, AS_OF)
+
         return call
     if kind == "profile":
+
         def call():
             prov = df.loc[df["prefecture_code"] == office, "province_code"].iloc[0]
             peers = df[(df["province_code"] == prov) & df["prefecture_code"].notna()]
             for _, part in peers.groupby("prefecture_code"):
                 pandas_agg(part, YEAR, AS_OF)
+
         return call
     if kind == "monitor":
+
         def call():
             mine = subtree(df)
             d = pd.Timestamp(AS_OF)
             open_ = mine[(mine["accepted_date"] <= d) & (mine["closed_date"].isna() | (mine["closed_date"] > d))]
             deadline = open_["accepted_date"] + pd.DateOffset(months=3) + pd.to_timedelta(open_["suspended_days"], "D")
             open_.assign(deadline=deadline).sort_values("deadline").head(500)
+
         return call
 
-    def call():   # cases
+    def call():  # cases
         part = df[df["office_code"].str.lower().str.startswith("33")]
         part.sort_values(["accepted_date", "office_code", "case_no"], ascending=[False, True, True]).head(100)
         len(part)
+
     return call
 
 
@@ -217,23 +257,32 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=100)
     args = ap.parse_args()
     exe = Path(sys.executable).parent / "ipdash"
-    lines = [f"\n## Dashboard — {dt.date.today().isoformat()}", "", f"Machine: {machine()}", "",
-             f"Each page's router callback POSTed to `/_dash-update-component` on `ipdash serve` (127.0.0.1, one "
-             f"process, timed once `/readyz` says the start-up warm-up is done) with a signed-in session; {args.calls} "
-             "timed calls after one untimed first call (shown). "
-             "Bare: the DuckDB queries of the same figures on one open connection. pandas: the same figures from "
-             "the cases in memory. Times in ms.", "",
-             "| cases | page | first call | HTTP p50 | HTTP p95 | bare p50 | bare p95 | p95 − bare p95 | pandas p50 | "
-             "pandas p95 | pandas p95 / HTTP p95 |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"\n## Dashboard — {dt.date.today().isoformat()}",
+        "",
+        f"Machine: {machine()}",
+        "",
+        f"Each page's router callback POSTed to `/_dash-update-component` on `ipdash serve` (127.0.0.1, one "
+        f"process, timed once `/readyz` says the start-up warm-up is done) with a signed-in session; {args.calls} "
+        "timed calls after one untimed first call (shown). "
+        "Bare: the DuckDB queries of the same figures on one open connection. pandas: the same figures from "
+        "the cases in memory. Times in ms.",
+        "",
+        "| cases | page | first call | HTTP p50 | HTTP p95 | bare p50 | bare p95 | p95 − bare p95 | pandas p50 | "
+        "pandas p95 | pandas p95 / HTTP p95 |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for n in args.cases:
         folder = WORK / f"dashboard-{n}"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         db = folder / "ipdash.duckdb"
         t0 = time.perf_counter()
-        subprocess.run([str(exe), "demo", "--db", str(db), "--cases", str(n), "--seed", "42", "--build-only",
-                        "--quiet"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [str(exe), "demo", "--db", str(db), "--cases", str(n), "--seed", "42", "--build-only", "--quiet"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         print(f"{n:,} cases built in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         con = duckdb.connect(str(db), read_only=True)
         levels = dict(con.execute("SELECT office_code, level FROM offices").fetchall())
@@ -241,8 +290,11 @@ def main() -> None:
         df = load_pandas(con)
         print(f"pandas frame loaded in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         port = free_port()
-        server = subprocess.Popen([str(exe), "serve", "--db", str(db), "--port", str(port)],
-                                  stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [str(exe), "serve", "--db", str(db), "--port", str(port)],
+            stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(300):
@@ -251,24 +303,27 @@ def main() -> None:
                     break
                 time.sleep(0.2)
             t0 = time.perf_counter()
-            while time.perf_counter() - t0 < 1800:   # the national overview is computed at start (warm-up)
+            while time.perf_counter() - t0 < 1800:  # the national overview is computed at start (warm-up)
                 with contextlib.suppress(requests.RequestException):
                     if requests.get(base + "/readyz", timeout=5).status_code == 200:
                         break
                 time.sleep(1)
             print(f"server ready after {time.perf_counter() - t0:.0f} s", file=sys.stderr)
             session = requests.Session()
-            got = session.post(base + "/login", data={"username": "leader", "password": "leader-demo-2024"},
-                               allow_redirects=False)
+            got = session.post(
+                base + "/login", data={"username": "leader", "password": "leader-demo-2024"}, allow_redirects=False
+            )
             assert got.status_code == 302, got.text[:300]
             for name, path, search, kind, office in PAGES:
                 body = cases_body(CASE_REQUEST) if kind == "cases" else route_body(path, search, year=YEAR)
                 first, http = timed(http_call(session, base, body), args.calls)
                 _, bare = timed(bare_call(con, kind, office, levels[office]), args.calls)
                 _, pand = timed(pandas_call(df, kind, office, levels[office]), min(args.calls, 20))
-                row = (f"| {n:,} | {name} | {first * 1000:.0f} | {pct(http, 50):.1f} | {pct(http, 95):.1f} | "
-                       f"{pct(bare, 50):.1f} | {pct(bare, 95):.1f} | {pct(http, 95) - pct(bare, 95):+.1f} | "
-                       f"{pct(pand, 50):.0f} | {pct(pand, 95):.0f} | {pct(pand, 95) / pct(http, 95):.1f}× |")
+                row = (
+                    f"| {n:,} | {name} | {first * 1000:.0f} | {pct(http, 50):.1f} | {pct(http, 95):.1f} | "
+                    f"{pct(bare, 50):.1f} | {pct(bare, 95):.1f} | {pct(http, 95) - pct(bare, 95):+.1f} | "
+                    f"{pct(pand, 50):.0f} | {pct(pand, 95):.0f} | {pct(pand, 95) / pct(http, 95):.1f}× |"
+                )
                 print(row, file=sys.stderr)
                 lines.append(row)
         finally:
@@ -276,10 +331,13 @@ def main() -> None:
             server.wait(30)
             con.close()
         shutil.rmtree(folder, ignore_errors=True)
-    lines += ["", "Targets at 5M: every drill-down callback (overview, province, prefecture) p95 under 100 ms, "
-              "no more than 25 ms above its bare queries, at least 5× faster than pandas. pandas is timed over "
-              f"{min(args.calls, 20)} calls. The first call of a page computes its ranking with the 1,000-run "
-              "Monte Carlo; later calls read it from the cache (keyed by the data version)."]
+    lines += [
+        "",
+        "Targets at 5M: every drill-down callback (overview, province, prefecture) p95 under 100 ms, "
+        "no more than 25 ms above its bare queries, at least 5× faster than pandas. pandas is timed over "
+        f"{min(args.calls, 20)} calls. The first call of a page computes its ranking with the 1,000-run "
+        "Monte Carlo; later calls read it from the cache (keyed by the data version).",
+    ]
     write_results(lines)
     print("\n".join(lines))
 

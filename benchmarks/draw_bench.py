@@ -49,11 +49,15 @@ def bare_hashing(items: list[Item], pool: list[dict], manifest: dict, repeat: in
     con = duckdb.connect(":memory:")
     con.register("pop", pl.DataFrame({"o": [i.office_code for i in items], "c": [i.case_no for i in items]}))
     con.register("offices", pl.DataFrame({"office": offices}))
-    con.register("pool", pl.DataFrame({"id": [i["inspector_id"] for i in pool], "home": [i["office_code"] for i in pool]}))
-    pairs = ("FROM offices CROSS JOIN pool WHERE home <> office AND left(home, 2) <> left(office, 2)")
+    con.register(
+        "pool", pl.DataFrame({"id": [i["inspector_id"] for i in pool], "home": [i["office_code"] for i in pool]})
+    )
+    pairs = "FROM offices CROSS JOIN pool WHERE home <> office AND left(home, 2) <> left(office, 2)"
     n_keys = len(items) + con.execute(f"SELECT count(*) {pairs}").fetchone()[0]
-    query = (f"SELECT (SELECT max(sha256($p || o || '|' || c)) FROM pop), "
-             f"(SELECT max(sha256($s || '|inspector|' || office || '|' || id)) {pairs})")
+    query = (
+        f"SELECT (SELECT max(sha256($p || o || '|' || c)) FROM pop), "
+        f"(SELECT max(sha256($s || '|inspector|' || office || '|' || id)) {pairs})"
+    )
     params = {"p": f"{seed}|{plan_id}|", "s": seed}
     return best(lambda: con.execute(query, params).fetchall(), repeat), n_keys
 
@@ -63,32 +67,55 @@ def main() -> None:
     ap.add_argument("--archives", type=int, nargs="+", default=[1_000_000])
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    plan = {"plan_id": "bench", "year": 2024, "rule": {"kind": "ratio", "ratio": 0.05, "min_per_stratum": 2,
-                                                       "max_per_stratum": 20},
-            "inspectors": {"per_office": 2, "workload_cap": 12, "exclude": ["own_office", "own_province"]}}
-    lines = [f"\n## Draw — {dt.date.today().isoformat()}", "", f"Machine: {machine()}", "",
-             "| archives | strata | population file s | draw s | verify s | SHA-256 keys required | "
-             "bare SHA-256 of those keys s | draw / bare | sample | assignments |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    plan = {
+        "plan_id": "bench",
+        "year": 2024,
+        "rule": {"kind": "ratio", "ratio": 0.05, "min_per_stratum": 2, "max_per_stratum": 20},
+        "inspectors": {"per_office": 2, "workload_cap": 12, "exclude": ["own_office", "own_province"]},
+    }
+    lines = [
+        f"\n## Draw — {dt.date.today().isoformat()}",
+        "",
+        f"Machine: {machine()}",
+        "",
+        "| archives | strata | population file s | draw s | verify s | SHA-256 keys required | "
+        "bare SHA-256 of those keys s | draw / bare | sample | assignments |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for n in args.archives:
         items, pool = synthetic(n)
         population = population_file(items)
         holder = {}
         t_file = best(lambda: population_file(items), args.repeat)
-        t_draw = best(lambda: holder.update(m=make_manifest(plan=plan, population=population, seed="2024123112345",
-                                                            pool=pool, created_at="t", created_by="bench")),
-                      args.repeat)
+        t_draw = best(
+            lambda: holder.update(
+                m=make_manifest(
+                    plan=plan,
+                    population=population,
+                    seed="2024123112345",
+                    pool=pool,
+                    created_at="t",
+                    created_by="bench",
+                )
+            ),
+            args.repeat,
+        )
         manifest = holder["m"]
         t_verify = best(lambda: verify(manifest, population), args.repeat)
         assert verify(manifest, population) == []
         t_bare, n_keys = bare_hashing(items, pool, manifest, args.repeat)
-        row = (f"| {n:,} | {len(manifest['stratum_sizes']):,} | {t_file:.2f} | {t_draw:.2f} | {t_verify:.2f} | "
-               f"{n_keys:,} | {t_bare:.2f} | {t_draw / t_bare:.1f}× | {len(manifest['sample']):,} | "
-               f"{len(manifest['assignments']):,} |")
+        row = (
+            f"| {n:,} | {len(manifest['stratum_sizes']):,} | {t_file:.2f} | {t_draw:.2f} | {t_verify:.2f} | "
+            f"{n_keys:,} | {t_bare:.2f} | {t_draw / t_bare:.1f}× | {len(manifest['sample']):,} | "
+            f"{len(manifest['assignments']):,} |"
+        )
         print(row, file=sys.stderr)
         lines.append(row)
-    lines += ["", f"Best of {args.repeat}. Target: the draw over 1M archives under 3 s. The population file is "
-              "written once at locking, so it is not part of the draw."]
+    lines += [
+        "",
+        f"Best of {args.repeat}. Target: the draw over 1M archives under 3 s. The population file is "
+        "written once at locking, so it is not part of the draw.",
+    ]
     write_results(lines)
     print("\n".join(lines))
 

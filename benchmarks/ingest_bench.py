@@ -45,8 +45,10 @@ def machine() -> str:
     except OSError:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, "
-            f"Python {platform.python_version()}, duckdb {duckdb.__version__}")
+    return (
+        f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, "
+        f"Python {platform.python_version()}, duckdb {duckdb.__version__}"
+    )
 
 
 def demo_store(name: str, cases: int) -> Path:
@@ -55,8 +57,22 @@ def demo_store(name: str, cases: int) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     db = folder / "ipdash.duckdb"
-    subprocess.run([str(Path(sys.executable).parent / "ipdash"), "demo", "--db", str(db), "--cases", str(cases),
-                    "--seed", "42", "--build-only", "--quiet"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ipdash"),
+            "demo",
+            "--db",
+            str(db),
+            "--cases",
+            str(cases),
+            "--seed",
+            "42",
+            "--build-only",
+            "--quiet",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return db
 
 
@@ -99,14 +115,21 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only, do not append to RESULTS.md")
     args = parser.parse_args()
 
-    lines = [f"\n## Ingest — {dt.date.today().isoformat()}\n", f"Machine: {machine()}\n",
-             "| cases | format | file MB | bare DuckDB load s | ipdash validated ingest s | rows/s (ipdash) | ratio |",
-             "|---:|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"\n## Ingest — {dt.date.today().isoformat()}\n",
+        f"Machine: {machine()}\n",
+        "| cases | format | file MB | bare DuckDB load s | ipdash validated ingest s | rows/s (ipdash) | ratio |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
     for n in args.cases:
         WORK.mkdir(parents=True, exist_ok=True)
         frames = build_frames(DemoSpec(cases=n, seed=42))
-        files = {fmt: export_frames({"cases": frames["cases"], "offices": frames["offices"]},
-                                    str(WORK / f"in-{n}-{fmt}"), fmt) for fmt in ("csv", "parquet")}
+        files = {
+            fmt: export_frames(
+                {"cases": frames["cases"], "offices": frames["offices"]}, str(WORK / f"in-{n}-{fmt}"), fmt
+            )
+            for fmt in ("csv", "parquet")
+        }
         del frames
         for fmt in ("csv", "parquet"):
             path = Path(files[fmt]["cases"])
@@ -114,14 +137,18 @@ def main() -> None:
             runs = [validated(path, files["csv"]["offices"]) for _ in range(args.repeat)]
             v = min(r[0] for r in runs)
             assert runs[0][1]["loaded"] == n, runs[0][1]
-            row = (f"| {n:,} | {fmt} | {path.stat().st_size / 2**20:,.0f} | {b:.2f} | {v:.2f} | {n / v:,.0f} | "
-                   f"{v / b:.2f}× |")
+            row = (
+                f"| {n:,} | {fmt} | {path.stat().st_size / 2**20:,.0f} | {b:.2f} | {v:.2f} | {n / v:,.0f} | "
+                f"{v / b:.2f}× |"
+            )
             print(row, flush=True)
             lines.append(row)
         shutil.rmtree(WORK, ignore_errors=True)
-    lines.append("\nratio = validated ingest time / bare load time of the same file in the same run "
-                 "(target ≤ 2×). Best of "
-                 f"{args.repeat} runs each.\n")
+    lines.append(
+        "\nratio = validated ingest time / bare load time of the same file in the same run "
+        "(target ≤ 2×). Best of "
+        f"{args.repeat} runs each.\n"
+    )
     if not args.no_write:
         write_results(lines)
 

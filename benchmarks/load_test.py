@@ -38,8 +38,14 @@ from tests.dash_helpers import cases_body, route_body  # noqa: E402
 
 USERS = [("leader", None), ("zhejiang", "330000"), ("hangzhou", "330100"), ("admin", None)]
 PROVINCES = ["110000", "320000", "330000", "440000", "510000", "650000"]
-PREFECTURES = {"110000": "110100", "320000": "320100", "330000": "330100", "440000": "440100",
-               "510000": "510100", "650000": "650100"}
+PREFECTURES = {
+    "110000": "110100",
+    "320000": "320100",
+    "330000": "330100",
+    "440000": "440100",
+    "510000": "510100",
+    "650000": "650100",
+}
 
 
 def clicks(user: str, scope: str | None, rng: random.Random, year: int) -> list[tuple[str, dict]]:
@@ -52,12 +58,14 @@ def clicks(user: str, scope: str | None, rng: random.Random, year: int) -> list[
         province = rng.choice(PROVINCES)
         prefecture = PREFECTURES[province]
     home = "/" if scope is None else f"/place/{scope}"
-    return [("overview", route_body(home, year=year)),
-            ("drill: province", route_body(f"/place/{province}", year=year)),
-            ("drill: prefecture", route_body(f"/place/{prefecture}", year=year)),
-            ("office profile", route_body(f"/office/{prefecture}", year=year)),
-            ("case explorer", cases_body(CASE_REQUEST)),
-            ("monitoring", route_body("/monitor", f"?office={prefecture}", year=year))]
+    return [
+        ("overview", route_body(home, year=year)),
+        ("drill: province", route_body(f"/place/{province}", year=year)),
+        ("drill: prefecture", route_body(f"/place/{prefecture}", year=year)),
+        ("office profile", route_body(f"/office/{prefecture}", year=year)),
+        ("case explorer", cases_body(CASE_REQUEST)),
+        ("monitoring", route_body("/monitor", f"?office={prefecture}", year=year)),
+    ]
 
 
 def user_loop(base: str, k: int, until: float, year: int, out: list) -> None:
@@ -66,8 +74,9 @@ def user_loop(base: str, k: int, until: float, year: int, out: list) -> None:
     session = requests.Session()
     start = time.perf_counter()
     try:
-        got = session.post(base + "/login", data={"username": name, "password": f"{name}-demo-2024"},
-                           allow_redirects=False, timeout=60)
+        got = session.post(
+            base + "/login", data={"username": name, "password": f"{name}-demo-2024"}, allow_redirects=False, timeout=60
+        )
         out.append(("login", time.perf_counter() - start, got.status_code == 302, time.time()))
     except requests.RequestException:
         out.append(("login", time.perf_counter() - start, False, time.time()))
@@ -89,7 +98,7 @@ def user_loop(base: str, k: int, until: float, year: int, out: list) -> None:
 def client_process(base: str, first: int, count: int, until: float, ramp: float, year: int, queue) -> None:
     out: list = []
     threads = [threading.Thread(target=user_loop, args=(base, first + k, until, year, out)) for k in range(count)]
-    for t in threads:                      # users arrive over `ramp` seconds (locust's spawn rate)
+    for t in threads:  # users arrive over `ramp` seconds (locust's spawn rate)
         t.start()
         time.sleep(ramp / max(count, 1))
     for t in threads:
@@ -104,10 +113,18 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=120)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--clients", type=int, default=2, help="client processes the users are spread over")
-    ap.add_argument("--ramp", type=float, default=25.0,
-                    help="seconds over which the users arrive (50 users over 25 s: 2 per second)")
-    ap.add_argument("--warm", choices=["provinces", "prefectures"], default="prefectures",
-                    help="what each worker computes before it is ready (ipdash serve --warm)")
+    ap.add_argument(
+        "--ramp",
+        type=float,
+        default=25.0,
+        help="seconds over which the users arrive (50 users over 25 s: 2 per second)",
+    )
+    ap.add_argument(
+        "--warm",
+        choices=["provinces", "prefectures"],
+        default="prefectures",
+        help="what each worker computes before it is ready (ipdash serve --warm)",
+    )
     args = ap.parse_args()
     exe = Path(sys.executable).parent / "ipdash"
     db = demo_store(f"load-{args.cases}", args.cases)
@@ -116,18 +133,22 @@ def main() -> None:
     with contextlib.closing(duckdb.connect(str(db), read_only=True)) as con:
         year = con.execute("SELECT max(year(accepted_date)) FROM cases").fetchone()[0]
     port = free_port()
-    log = open(folder / "server.log", "w")
-    server = subprocess.Popen([str(exe), "serve", "--db", str(db), "--port", str(port), "--workers",
-                               str(args.workers), "--warm", args.warm], stdout=log, stderr=log)
+    log = open(folder / "server.log", "w")  # noqa: SIM115 - open while the server runs
+    server = subprocess.Popen(
+        [str(exe), "serve", "--db", str(db), "--port", str(port), "--workers", str(args.workers), "--warm", args.warm],
+        stdout=log,
+        stderr=log,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         t0 = time.perf_counter()
         while time.perf_counter() - t0 < 1800:
             with contextlib.suppress(requests.RequestException):
-                if requests.get(base + "/readyz", timeout=5).status_code == 200:
-                    # every worker answers /readyz only once its own warm-up is done: ask a few times
-                    if all(requests.get(base + "/readyz", timeout=5).status_code == 200 for _ in range(8)):
-                        break
+                # every worker answers /readyz only once its own warm-up is done: ask a few times
+                if requests.get(base + "/readyz", timeout=5).status_code == 200 and all(
+                    requests.get(base + "/readyz", timeout=5).status_code == 200 for _ in range(8)
+                ):
+                    break
             time.sleep(1)
         ready_after = time.perf_counter() - t0
         print(f"server ready after {ready_after:.0f} s", file=sys.stderr)
@@ -137,9 +158,10 @@ def main() -> None:
         per = [args.users // args.clients + (1 if k < args.users % args.clients else 0) for k in range(args.clients)]
         procs = []
         first = 0
-        for k, count in enumerate(per):
-            p = mp.get_context("spawn").Process(target=client_process,
-                                                args=(base, first, count, until, args.ramp, year, queue))
+        for count in per:
+            p = mp.get_context("spawn").Process(
+                target=client_process, args=(base, first, count, until, args.ramp, year, queue)
+            )
             p.start()
             procs.append(p)
             first += count
@@ -152,32 +174,50 @@ def main() -> None:
         server.terminate()
         server.wait(60)
         log.close()
-    steady_from = began + args.ramp + 5          # every user has signed in: the steady state
+    steady_from = began + args.ramp + 5  # every user has signed in: the steady state
     total = len(results)
     errors = sum(1 for r in results if not r[2])
-    lines = [f"\n## Load test — {dt.date.today().isoformat()}", "", f"Machine: {machine()}", "",
-             f"`ipdash serve --workers {args.workers} --warm {args.warm}` (gunicorn, gthread) on 127.0.0.1, demo store of "
-             f"{args.cases:,} cases; {args.users} simulated users (threads in {args.clients} client processes on the "
-             f"same machine) arriving over {args.ramp:.0f} s, signing in (Argon2id) and clicking through {year} (the latest "
-             "year, on which the year drop-down opens) for "
-             f"{args.seconds} s in all with 0.5–1.5 s think time. "
-             f"{total:,} requests, {total / args.seconds:.1f} per second, {errors} errors. The server was ready "
-             f"(every worker warmed) {ready_after:.0f} s after start.", ""]
-    for title, chosen in ((f"Steady state (from {args.ramp + 5:.0f} s, all users signed in)",
-                           [r for r in results if r[3] >= steady_from]),
-                          ("Whole run, including the arrival of the users and their Argon2id sign-ins", results)):
+    lines = [
+        f"\n## Load test — {dt.date.today().isoformat()}",
+        "",
+        f"Machine: {machine()}",
+        "",
+        f"`ipdash serve --workers {args.workers} --warm {args.warm}` (gunicorn, gthread) on 127.0.0.1, demo store of "
+        f"{args.cases:,} cases; {args.users} simulated users (threads in {args.clients} client processes on the "
+        f"same machine) arriving over {args.ramp:.0f} s, signing in (Argon2id) and clicking through {year} (the latest "
+        "year, on which the year drop-down opens) for "
+        f"{args.seconds} s in all with 0.5–1.5 s think time. "
+        f"{total:,} requests, {total / args.seconds:.1f} per second, {errors} errors. The server was ready "
+        f"(every worker warmed) {ready_after:.0f} s after start.",
+        "",
+    ]
+    for title, chosen in (
+        (
+            f"Steady state (from {args.ramp + 5:.0f} s, all users signed in)",
+            [r for r in results if r[3] >= steady_from],
+        ),
+        ("Whole run, including the arrival of the users and their Argon2id sign-ins", results),
+    ):
         pages: dict[str, list] = {}
         for page, seconds, ok, _ in chosen:
             pages.setdefault(page, []).append((seconds, ok))
-        lines += [f"{title}:", "", "| page | requests | p50 ms | p95 ms | p99 ms | errors |",
-                  "|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            f"{title}:",
+            "",
+            "| page | requests | p50 ms | p95 ms | p99 ms | errors |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         for page, got in pages.items():
             ms = np.array([s for s, _ in got]) * 1000
-            lines.append(f"| {page} | {len(got):,} | {np.percentile(ms, 50):.0f} | {np.percentile(ms, 95):.0f} | "
-                         f"{np.percentile(ms, 99):.0f} | {sum(1 for _, ok in got if not ok)} |")
+            lines.append(
+                f"| {page} | {len(got):,} | {np.percentile(ms, 50):.0f} | {np.percentile(ms, 95):.0f} | "
+                f"{np.percentile(ms, 99):.0f} | {sum(1 for _, ok in got if not ok)} |"
+            )
         lines.append("")
-    lines += ["Target: p95 under 500 ms on every page and zero errors on this 2-core machine (the client "
-              "threads share its two cores with the server)."]
+    lines += [
+        "Target: p95 under 500 ms on every page and zero errors on this 2-core machine (the client "
+        "threads share its two cores with the server)."
+    ]
     write_results(lines)
     print("\n".join(lines))
     shutil.rmtree(folder, ignore_errors=True)

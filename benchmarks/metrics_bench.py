@@ -74,10 +74,13 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     config = default_config()
-    lines = [f"\n## Metrics — {dt.date.today().isoformat()}\n", f"Machine: {machine()}\n",
-             "| cases (5 years) | bare aggregate s | indicators s | ratio | indicators + scores, 3 levels s | "
-             "Monte Carlo 1,000 runs, 3 levels s | offices |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"\n## Metrics — {dt.date.today().isoformat()}\n",
+        f"Machine: {machine()}\n",
+        "| cases (5 years) | bare aggregate s | indicators s | ratio | indicators + scores, 3 levels s | "
+        "Monte Carlo 1,000 runs, 3 levels s | offices |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for n in args.cases:
         shutil.rmtree(WORK, ignore_errors=True)
         store = Store(WORK / "ipdash.duckdb")
@@ -98,8 +101,14 @@ def main() -> None:
             prepared = []
             for level in ("provincial", "prefecture", "county"):
                 peers, groups = peer_set(table.frame, level=level, within=None, config=config)
-                prepared.append((_values(peers, config), groups,
-                                 load_archives(con, peers, year=YEAR, as_of=dt.date(YEAR, 12, 31)), peers.height))
+                prepared.append(
+                    (
+                        _values(peers, config),
+                        groups,
+                        load_archives(con, peers, year=YEAR, as_of=dt.date(YEAR, 12, 31)),
+                        peers.height,
+                    )
+                )
 
             def mc() -> None:
                 for values, groups, archives, _ in prepared:
@@ -111,8 +120,10 @@ def main() -> None:
         print(row, flush=True)
         lines.append(row)
         shutil.rmtree(WORK, ignore_errors=True)
-    lines.append("\nratio = indicators / bare aggregate on the same store in the same run (target ≤ 2×); "
-                 f"best of {args.repeat}. Monte Carlo target: under 5 s for all offices.\n")
+    lines.append(
+        "\nratio = indicators / bare aggregate on the same store in the same run (target ≤ 2×); "
+        f"best of {args.repeat}. Monte Carlo target: under 5 s for all offices.\n"
+    )
     if not args.no_write:
         write_results(lines)
 

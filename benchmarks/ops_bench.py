@@ -49,7 +49,7 @@ from tests.dash_helpers import appraisal_body, cases_body, route_body  # noqa: E
 
 PASSWORD = "bench-inspector-2024"
 BURST = 50
-CLOSE = {"Connection": "close"}        # a new connection per request: either worker may answer
+CLOSE = {"Connection": "close"}  # a new connection per request: either worker may answer
 
 
 def maxima() -> list[int]:
@@ -59,8 +59,13 @@ def maxima() -> list[int]:
 
 
 def sign_in(base: str, username: str, password: str) -> requests.cookies.RequestsCookieJar:
-    got = requests.post(base + "/login", data={"username": username, "password": password},
-                        allow_redirects=False, headers=CLOSE, timeout=60)
+    got = requests.post(
+        base + "/login",
+        data={"username": username, "password": password},
+        allow_redirects=False,
+        headers=CLOSE,
+        timeout=60,
+    )
     if got.status_code != 302:
         raise RuntimeError(f"sign-in of {username} failed: HTTP {got.status_code}")
     return got.cookies
@@ -83,8 +88,15 @@ def entries_plan(ops_path: Path) -> tuple[str, int, list[tuple[str, str]]]:
     by_office: dict[str, str] = {}
     for a in manifest["assignments"]:
         by_office.setdefault(a["office_code"], a["inspector_id"])
-    return draw_id, int(year), [(f"{draw_id}|{s['office_code']}|{s['case_no']}", by_office[s["office_code"]])
-                                for s in manifest["sample"] if s["office_code"] in by_office]
+    return (
+        draw_id,
+        int(year),
+        [
+            (f"{draw_id}|{s['office_code']}|{s['case_no']}", by_office[s["office_code"]])
+            for s in manifest["sample"]
+            if s["office_code"] in by_office
+        ],
+    )
 
 
 def add_inspectors(db: Path, inspectors: set[str]) -> dict[str, str]:
@@ -102,8 +114,7 @@ def add_inspectors(db: Path, inspectors: set[str]) -> dict[str, str]:
     return names
 
 
-def enter(base: str, jar: dict, archive: str, inspector: str, rng: random.Random, top: list[int],
-          day: str) -> float:
+def enter(base: str, jar: dict, archive: str, inspector: str, rng: random.Random, top: list[int], day: str) -> float:
     body = appraisal_body(archive, [rng.randint(0, m) for m in top], day=day)
     start = time.perf_counter()
     got = post(base, jar[inspector], body)
@@ -123,8 +134,11 @@ def bare_inserts(ops_path: Path, draw_id: str, archives: list[str], folder: Path
     src.close()
     dst.execute("PRAGMA journal_mode=WAL")
     keys = {tuple(a.split("|", 2)[1:]) for a in archives}
-    rows = [r for r in dst.execute("SELECT * FROM appraisals WHERE draw_id = ?", (draw_id,)).fetchall()
-            if (r[1], r[2]) in keys]
+    rows = [
+        r
+        for r in dst.execute("SELECT * FROM appraisals WHERE draw_id = ?", (draw_id,)).fetchall()
+        if (r[1], r[2]) in keys
+    ]
     marks = ",".join("?" * len(rows[0]))
     out = []
     for r in rows:
@@ -137,15 +151,24 @@ def bare_inserts(ops_path: Path, draw_id: str, archives: list[str], folder: Path
 
 
 def page_bodies(year: int, office: str) -> list[tuple[str, dict]]:
-    return [(f"overview {year} (nation)", route_body("/", year=year)),
-            (f"office profile {year}", route_body(f"/office/{office}", year=year)),
-            (f"overview {year - 1} (nation)", route_body("/", year=year - 1)),
-            ("monitoring", route_body("/monitor", "?office=330000", year=year)),
-            ("case explorer", cases_body(CASE_REQUEST))]
+    return [
+        (f"overview {year} (nation)", route_body("/", year=year)),
+        (f"office profile {year}", route_body(f"/office/{office}", year=year)),
+        (f"overview {year - 1} (nation)", route_body("/", year=year - 1)),
+        ("monitoring", route_body("/monitor", "?office=330000", year=year)),
+        ("case explorer", cases_body(CASE_REQUEST)),
+    ]
 
 
-def rounds(base: str, cookies, pages: list[tuple[str, dict]], times: dict[str, list[float]], *,
-           count: int | None = None, until: threading.Event | None = None) -> None:
+def rounds(
+    base: str,
+    cookies,
+    pages: list[tuple[str, dict]],
+    times: dict[str, list[float]],
+    *,
+    count: int | None = None,
+    until: threading.Event | None = None,
+) -> None:
     k = 0
     while (count is not None and k < count) or (until is not None and not until.is_set()):
         for name, body in pages:
@@ -177,9 +200,12 @@ def main() -> None:
     day = f"{year + 1}-01-15"
     profile_office = archives[0][0].split("|")[1]
     port = free_port()
-    log = open(folder / "server.log", "wb")
-    server = subprocess.Popen([str(exe), "serve", "--db", str(db), "--port", str(port), "--workers", "2"],
-                              stderr=log, stdout=subprocess.DEVNULL)
+    log = open(folder / "server.log", "wb")  # noqa: SIM115 - open while the server runs
+    server = subprocess.Popen(
+        [str(exe), "serve", "--db", str(db), "--port", str(port), "--workers", "2"],
+        stderr=log,
+        stdout=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         t0 = time.perf_counter()
@@ -194,13 +220,13 @@ def main() -> None:
         jar = {ins: sign_in(base, name, PASSWORD) for ins, name in names.items()}
         leader = sign_in(base, "leader", "leader-demo-2024")
 
-        first = archives[:args.entries]
+        first = archives[: args.entries]
         entry = [enter(base, jar, a, ins, rng, top, day) for a, ins in first]
         bare = bare_inserts(ops_path, draw_id, [a for a, _ in first], folder)
         print(f"entry p50 {pct(entry, 50):.1f} ms, bare p50 {pct(bare, 50):.2f} ms", file=sys.stderr)
 
         pages = page_bodies(year, profile_office)
-        rounds(base, leader, pages, {name: [] for name, _ in pages}, count=1)        # fill the caches
+        rounds(base, leader, pages, {name: [] for name, _ in pages}, count=1)  # fill the caches
         quiet: dict[str, list[float]] = {name: [] for name, _ in pages}
         rounds(base, leader, pages, quiet, count=args.rounds)
         busy: dict[str, list[float]] = {name: [] for name, _ in pages}
@@ -209,7 +235,7 @@ def main() -> None:
 
         def burst() -> None:
             try:
-                for a, ins in archives[args.entries:args.entries + BURST]:
+                for a, ins in archives[args.entries : args.entries + BURST]:
                     burst_times.append(enter(base, jar, a, ins, rng, top, day))
             finally:
                 done.set()
@@ -227,28 +253,41 @@ def main() -> None:
         server.wait(30)
         log.close()
 
-    lines = [f"\n## Operational store — {dt.date.today().isoformat()}", "", f"Machine: {machine()}", "",
-             f"Demo store with {args.cases:,} cases; `ipdash serve --workers 2` on 127.0.0.1, a new connection per "
-             "request (either worker answers); SQLite operational store (WAL). Entry: the inspection page's submit "
-             "callback of one online appraisal, POSTed by the archive's inspector; bare: the same row by "
-             "sqlite3 INSERT OR REPLACE + COMMIT into a copy of the operational store. Times in ms.", "",
-             "| | n | p50 | p95 | bare p50 | bare p95 | p50 / bare p50 |",
-             "|---|---:|---:|---:|---:|---:|---:|",
-             f"| online appraisal entry | {len(entry)} | {pct(entry, 50):.1f} | {pct(entry, 95):.1f} | "
-             f"{pct(bare, 50):.2f} | {pct(bare, 95):.2f} | {pct(entry, 50) / pct(bare, 50):,.0f}× |",
-             f"| entry during the page rounds (burst of {BURST}) | {len(burst_times)} | {pct(burst_times, 50):.1f} | "
-             f"{pct(burst_times, 95):.1f} | | | |", "",
-             f"The national leader's pages, {args.rounds} rounds with no writes, then rounds for as long as the "
-             f"burst of {BURST} appraisals of {year} lasted ({burst_s:.1f} s, {len(next(iter(busy.values())))} rounds):",
-             "", "| page | no writes p50 | no writes p95 | during burst p50 | during burst p95 | p95 ratio |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"\n## Operational store — {dt.date.today().isoformat()}",
+        "",
+        f"Machine: {machine()}",
+        "",
+        f"Demo store with {args.cases:,} cases; `ipdash serve --workers 2` on 127.0.0.1, a new connection per "
+        "request (either worker answers); SQLite operational store (WAL). Entry: the inspection page's submit "
+        "callback of one online appraisal, POSTed by the archive's inspector; bare: the same row by "
+        "sqlite3 INSERT OR REPLACE + COMMIT into a copy of the operational store. Times in ms.",
+        "",
+        "| | n | p50 | p95 | bare p50 | bare p95 | p50 / bare p50 |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| online appraisal entry | {len(entry)} | {pct(entry, 50):.1f} | {pct(entry, 95):.1f} | "
+        f"{pct(bare, 50):.2f} | {pct(bare, 95):.2f} | {pct(entry, 50) / pct(bare, 50):,.0f}× |",
+        f"| entry during the page rounds (burst of {BURST}) | {len(burst_times)} | {pct(burst_times, 50):.1f} | "
+        f"{pct(burst_times, 95):.1f} | | | |",
+        "",
+        f"The national leader's pages, {args.rounds} rounds with no writes, then rounds for as long as the "
+        f"burst of {BURST} appraisals of {year} lasted ({burst_s:.1f} s, {len(next(iter(busy.values())))} rounds):",
+        "",
+        "| page | no writes p50 | no writes p95 | during burst p50 | during burst p95 | p95 ratio |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for name, _ in page_bodies(year, profile_office):
         q, b = quiet[name], busy[name]
-        lines.append(f"| {name} | {pct(q, 50):.1f} | {pct(q, 95):.1f} | {pct(b, 50):.1f} | {pct(b, 95):.1f} | "
-                     f"{pct(b, 95) / pct(q, 95):.2f}× |")
-    lines += ["", f"Pages of {year} depend on that year's appraisals: after each appraisal their next load "
-              "recomputes the quality figures (the change shows at once). The other pages keep their cache "
-              "entries. No appraisal touches the analytic file."]
+        lines.append(
+            f"| {name} | {pct(q, 50):.1f} | {pct(q, 95):.1f} | {pct(b, 50):.1f} | {pct(b, 95):.1f} | "
+            f"{pct(b, 95) / pct(q, 95):.2f}× |"
+        )
+    lines += [
+        "",
+        f"Pages of {year} depend on that year's appraisals: after each appraisal their next load "
+        "recomputes the quality figures (the change shows at once). The other pages keep their cache "
+        "entries. No appraisal touches the analytic file.",
+    ]
     print("\n".join(lines))
     if not args.no_write:
         write_results(lines)

@@ -34,7 +34,7 @@ from queries.store import Store, rows  # noqa: E402
 
 WORK = ROOT / "benchmarks" / "work"
 YEAR = 2024
-REPEATS = 5        # runs of the repeat national workbook (this machine's timings vary by ±20%)
+REPEATS = 5  # runs of the repeat national workbook (this machine's timings vary by ±20%)
 
 
 def main() -> None:
@@ -46,47 +46,65 @@ def main() -> None:
     store = Store(WORK / "ipdash.duckdb")
     build_demo(store, DemoSpec(cases=args.cases, seed=42), progress=False)
     with contextlib.closing(store.reader()) as con:
-        busiest, n_cases = rows(con, """SELECT o.province_code, count(*) FROM cases c JOIN offices o USING (office_code)
+        busiest, n_cases = rows(
+            con,
+            """SELECT o.province_code, count(*) FROM cases c JOIN offices o USING (office_code)
             WHERE year(c.accepted_date) = $y OR year(c.closed_date) = $y GROUP BY 1 ORDER BY 2 DESC LIMIT 1""",
-                                {"y": YEAR})[0]
-    lines = [f"\n## Report — {dt.date.today().isoformat()}\n", f"Machine: {machine()}\n",
-             f"Demo store with {args.cases:,} cases over five years; workbook for {YEAR}; each run a fresh "
-             "child process (peak resident memory is the whole process: Python, DuckDB, Polars, openpyxl).\n",
-             "| workbook | rows in the case sheet | seconds | peak memory MiB |", "|---|---:|---:|---:|"]
+            {"y": YEAR},
+        )[0]
+    lines = [
+        f"\n## Report — {dt.date.today().isoformat()}\n",
+        f"Machine: {machine()}\n",
+        f"Demo store with {args.cases:,} cases over five years; workbook for {YEAR}; each run a fresh "
+        "child process (peak resident memory is the whole process: Python, DuckDB, Polars, openpyxl).\n",
+        "| workbook | rows in the case sheet | seconds | peak memory MiB |",
+        "|---|---:|---:|---:|",
+    ]
     cache = store.path.with_name(store.path.name + ".cache")
     shutil.rmtree(cache, ignore_errors=True)
     seconds = {}
     for key, label, extra in (
-            ("first", "national, first after the publish (computes the aggregates)", ()),
-            ("again", "national, again (aggregates from the result cache)", ()),
-            ("province", f"province {busiest} without case sheet", ("--scope", busiest)),
-            ("cases", f"province {busiest} with every case ({n_cases:,})", ("--scope", busiest, "--with-cases"))):
+        ("first", "national, first after the publish (computes the aggregates)", ()),
+        ("again", "national, again (aggregates from the result cache)", ()),
+        ("province", f"province {busiest} without case sheet", ("--scope", busiest)),
+        ("cases", f"province {busiest} with every case ({n_cases:,})", ("--scope", busiest, "--with-cases")),
+    ):
         out = WORK / ("national.xlsx" if not extra else "report.xlsx")
         runs = [_isolated(store.path, out, extra) for _ in range(REPEATS if key == "again" else 1)]
         times = sorted(r[0] for r in runs)
         seconds[key], peak, summary = times[len(times) // 2], max(r[1] for r in runs), runs[0][2]
-        shown = f"{seconds[key]:.2f}" if len(times) == 1 else \
-            f"{seconds[key]:.2f} (median of {len(times)}; {times[0]:.2f}–{times[-1]:.2f})"
+        shown = (
+            f"{seconds[key]:.2f}"
+            if len(times) == 1
+            else f"{seconds[key]:.2f} (median of {len(times)}; {times[0]:.2f}–{times[-1]:.2f})"
+        )
         row = f"| {label} | {summary.get('cases', 0):,} | {shown} | {peak:,.0f} |"
         print(row, flush=True)
         lines.append(row)
     bare = _bare_national(store, WORK / "national.xlsx", cache)
     cold = bare["duckdb"] + bare["openpyxl"]
     warm = bare["parquet"] + bare["openpyxl"]
-    lines += ["", "The national workbook against the bare engines, in the same run: DuckDB running the "
-              f"indicator aggregate of each year the workbook shows ({args.cases:,} cases), Polars reading back "
-              "every result the cache holds, and openpyxl writing as many cells as plain values in write-only "
-              "mode, with no formats.", "",
-              "| part | seconds |", "|---|---:|",
-              f"| DuckDB: {bare['passes']} indicator aggregates | {bare['duckdb']:.2f} |",
-              f"| Polars: reading the {bare['files']} cached results ({bare['bytes'] / 1e6:.1f} MB) | "
-              f"{bare['parquet']:.2f} |",
-              f"| openpyxl: {bare['cells']:,} plain cells | {bare['openpyxl']:.2f} |",
-              f"| first workbook / (DuckDB + openpyxl) | {seconds['first'] / cold:.1f}× |",
-              f"| again / (Polars + openpyxl) | {seconds['again'] / warm:.1f}× |"]
-    lines.append("\nTargets: national workbook under 5 s and 500 MB at 5M cases; the case sheet streams from "
-                 "DuckDB in batches of 50,000 rows through openpyxl's write-only mode. Each run is a new process "
-                 "and includes Python's start and imports.\n")
+    lines += [
+        "",
+        "The national workbook against the bare engines, in the same run: DuckDB running the "
+        f"indicator aggregate of each year the workbook shows ({args.cases:,} cases), Polars reading back "
+        "every result the cache holds, and openpyxl writing as many cells as plain values in write-only "
+        "mode, with no formats.",
+        "",
+        "| part | seconds |",
+        "|---|---:|",
+        f"| DuckDB: {bare['passes']} indicator aggregates | {bare['duckdb']:.2f} |",
+        f"| Polars: reading the {bare['files']} cached results ({bare['bytes'] / 1e6:.1f} MB) | "
+        f"{bare['parquet']:.2f} |",
+        f"| openpyxl: {bare['cells']:,} plain cells | {bare['openpyxl']:.2f} |",
+        f"| first workbook / (DuckDB + openpyxl) | {seconds['first'] / cold:.1f}× |",
+        f"| again / (Polars + openpyxl) | {seconds['again'] / warm:.1f}× |",
+    ]
+    lines.append(
+        "\nTargets: national workbook under 5 s and 500 MB at 5M cases; the case sheet streams from "
+        "DuckDB in batches of 50,000 rows through openpyxl's write-only mode. Each run is a new process "
+        "and includes Python's start and imports.\n"
+    )
     shutil.rmtree(WORK, ignore_errors=True)
     print("\n".join(lines))
     if not args.no_write:
@@ -113,8 +131,11 @@ def _bare_national(store: Store, workbook: Path, cache: Path) -> dict:
     from metrics.indicators import aggregate_sql, register_inputs
 
     config = default_config()
-    cells = sum(sum(v is not None for v in row) for ws in openpyxl.load_workbook(workbook, read_only=True).worksheets
-                for row in ws.iter_rows(values_only=True))
+    cells = sum(
+        sum(v is not None for v in row)
+        for ws in openpyxl.load_workbook(workbook, read_only=True).worksheets
+        for row in ws.iter_rows(values_only=True)
+    )
     years = [YEAR - k for k in range(4)]
     with contextlib.closing(store.reader(memory_limit="200MB")) as con:
         register_inputs(con, config)
@@ -130,20 +151,45 @@ def _bare_national(store: Store, workbook: Path, cache: Path) -> dict:
     for _ in range(cells // len(row)):
         ws.append(row)
     wb.save(WORK / "bare.xlsx")
-    return {"passes": len(years), "duckdb": duck, "cells": cells, "openpyxl": time.perf_counter() - t,
-            "parquet": parquet, "files": len(files), "bytes": sum(f.stat().st_size for f in files)}
+    return {
+        "passes": len(years),
+        "duckdb": duck,
+        "cells": cells,
+        "openpyxl": time.perf_counter() - t,
+        "parquet": parquet,
+        "files": len(files),
+        "bytes": sum(f.stat().st_size for f in files),
+    }
 
 
 def _isolated(db: Path, out: Path, extra: tuple[str, ...]) -> tuple[float, float, dict]:
     """Run `ipdash report` under a fresh wrapper process, whose RUSAGE_CHILDREN is that one run's peak."""
-    code = ("import resource, subprocess, sys, time, json;"
-            "t=time.perf_counter();"
-            "p=subprocess.run(sys.argv[1:], capture_output=True, text=True, check=True);"
-            "e=time.perf_counter()-t;"
-            "print(json.dumps({'s': e, 'rss': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024,"
-            " 'out': json.loads(p.stdout)}))")
-    cmd = [sys.executable, "-c", code, sys.executable, "-m", "ipdash.cli", "report", "--year", str(YEAR), "-o",
-           str(out), "--db", str(db), "--json", "--quiet", *extra]
+    code = (
+        "import resource, subprocess, sys, time, json;"
+        "t=time.perf_counter();"
+        "p=subprocess.run(sys.argv[1:], capture_output=True, text=True, check=True);"
+        "e=time.perf_counter()-t;"
+        "print(json.dumps({'s': e, 'rss': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024,"
+        " 'out': json.loads(p.stdout)}))"
+    )
+    cmd = [
+        sys.executable,
+        "-c",
+        code,
+        sys.executable,
+        "-m",
+        "ipdash.cli",
+        "report",
+        "--year",
+        str(YEAR),
+        "-o",
+        str(out),
+        "--db",
+        str(db),
+        "--json",
+        "--quiet",
+        *extra,
+    ]
     got = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
     return got["s"], got["rss"], got["out"]
 

@@ -27,7 +27,7 @@ PAGE = """<!doctype html>
 def init_audit_page(server: Flask, ops: OpStore) -> None:
     @server.route("/audit")
     def audit_page():
-        user = current_user.user              # the guard has already required a login
+        user = current_user.user  # the guard has already required a login
         if not user.admin:
             audit.record(ops, actor=user.username, action="access.denied", target="/audit")
             abort(403)

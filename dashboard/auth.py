@@ -27,9 +27,17 @@ from access import audit
 from access.opstore import OpStore
 from access.users import ROLES, User, authenticate, get_user_by_id
 
-OPEN_PREFIXES = ("/login", "/logout", "/assets/", "/_dash-component-suites/", "/_favicon.ico", "/public",
-                 "/healthz", "/readyz")
-ACCOUNT_LIMIT = "9 per minute"      # the tenth failure in a minute is refused unchecked
+OPEN_PREFIXES = (
+    "/login",
+    "/logout",
+    "/assets/",
+    "/_dash-component-suites/",
+    "/_favicon.ico",
+    "/public",
+    "/healthz",
+    "/readyz",
+)
+ACCOUNT_LIMIT = "9 per minute"  # the tenth failure in a minute is refused unchecked
 ADDRESS_LIMIT = "30 per minute"
 
 
@@ -93,9 +101,11 @@ def init_auth(server: Flask, ops: OpStore) -> Limiter:
     """Wire login, logout, throttling and the guard into `server`."""
     server.secret_key = secret_key()
     server.config.update(
-        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=os.environ.get("IPDASH_HTTPS", "") == "1",
-        REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
         # Every request body is bounded on the server, whatever the browser was told: an uploaded
         # checklist arrives base64-encoded inside a callback request (4/3 of the file, plus JSON).
         MAX_CONTENT_LENGTH=max_request_bytes(),
@@ -104,8 +114,11 @@ def init_auth(server: Flask, ops: OpStore) -> Limiter:
     @server.errorhandler(413)
     def _too_large(_exc):
         limit = server.config["MAX_CONTENT_LENGTH"] >> 20
-        return flask.jsonify(error=f"请求过大（上限 {limit} MB）/ the request is larger than the {limit} MB accepted; "
-                                   "upload a smaller file or load it with `ipdash ingest`"), 413
+        return flask.jsonify(
+            error=f"请求过大（上限 {limit} MB）/ the request is larger than the {limit} MB accepted; "
+            "upload a smaller file or load it with `ipdash ingest`"
+        ), 413
+
     manager = LoginManager(server)
     manager.login_view = "login"
 
@@ -122,8 +135,13 @@ def init_auth(server: Flask, ops: OpStore) -> Limiter:
 
     # memory:// counts per worker process; several workers share counts through a storage that
     # flask-limiter supports (e.g. redis://host:6379) named in IPDASH_RATELIMIT_STORAGE.
-    limiter = Limiter(get_remote_address, app=server, default_limits=[], headers_enabled=True,
-                      storage_uri=os.environ.get("IPDASH_RATELIMIT_STORAGE", "memory://"))
+    limiter = Limiter(
+        get_remote_address,
+        app=server,
+        default_limits=[],
+        headers_enabled=True,
+        storage_uri=os.environ.get("IPDASH_RATELIMIT_STORAGE", "memory://"),
+    )
 
     def _failed(response: flask.Response) -> bool:
         return response.status_code == 401
@@ -132,10 +150,20 @@ def init_auth(server: Flask, ops: OpStore) -> Limiter:
         return "account:" + request.form.get("username", "").strip().lower()
 
     @server.route("/login", methods=["GET", "POST"])
-    @limiter.limit(ACCOUNT_LIMIT, key_func=_account_key, deduct_when=_failed, methods=["POST"],
-                   error_message="登录失败次数过多，请一分钟后再试 / too many failed sign-ins; try again in a minute")
-    @limiter.limit(ADDRESS_LIMIT, key_func=get_remote_address, deduct_when=_failed, methods=["POST"],
-                   error_message="登录失败次数过多，请一分钟后再试 / too many failed sign-ins; try again in a minute")
+    @limiter.limit(
+        ACCOUNT_LIMIT,
+        key_func=_account_key,
+        deduct_when=_failed,
+        methods=["POST"],
+        error_message="登录失败次数过多，请一分钟后再试 / too many failed sign-ins; try again in a minute",
+    )
+    @limiter.limit(
+        ADDRESS_LIMIT,
+        key_func=get_remote_address,
+        deduct_when=_failed,
+        methods=["POST"],
+        error_message="登录失败次数过多，请一分钟后再试 / too many failed sign-ins; try again in a minute",
+    )
     def login():
         nxt = _safe_next(request.values.get("next"))
         if request.method == "GET":
@@ -143,10 +171,8 @@ def init_auth(server: Flask, ops: OpStore) -> Limiter:
         username = request.form.get("username", "").strip()
         user = authenticate(ops, username, request.form.get("password", ""))
         if user is None:
-            audit.record(ops, actor=username or "-", action="login.failed",
-                         detail={"address": request.remote_addr})
-            page = render_template_string(LOGIN_PAGE, message="用户名或密码错误 / wrong username or password",
-                                          next=nxt)
+            audit.record(ops, actor=username or "-", action="login.failed", detail={"address": request.remote_addr})
+            page = render_template_string(LOGIN_PAGE, message="用户名或密码错误 / wrong username or password", next=nxt)
             return page, 401
         login_user(WebUser(user))
         audit.record(ops, actor=user.username, action="login", detail={"address": request.remote_addr})

@@ -51,8 +51,9 @@ class VersionedCache:
             noted a counter are checked against it.
     """
 
-    def __init__(self, path: str | os.PathLike, maxsize: int = 512,
-                 current: Callable[[], Mapping[str, int]] | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike, maxsize: int = 512, current: Callable[[], Mapping[str, int]] | None = None
+    ) -> None:
         self.path = path
         self.maxsize = maxsize
         self.current = current
@@ -76,7 +77,7 @@ class VersionedCache:
         version = self.version()
         if self._frozen_for is not None and version != self._frozen_for:
             self._frozen_for = None
-            gc.unfreeze()                  # the old version's entries may be collected again
+            gc.unfreeze()  # the old version's entries may be collected again
         full = (version, *key)
         with self._lock:
             found = self._fresh(full)

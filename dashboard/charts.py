@@ -21,8 +21,14 @@ FONT = "Noto Sans CJK SC, Noto Sans SC, PingFang SC, Microsoft YaHei, sans-serif
 
 
 def _base(fig: go.Figure, height: int = 320) -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=40, r=20, t=36, b=36), font=dict(family=FONT, size=12),
-                      paper_bgcolor="white", plot_bgcolor="white", showlegend=False)
+    fig.update_layout(
+        height=height,
+        margin=dict(l=40, r=20, t=36, b=36),
+        font=dict(family=FONT, size=12),
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        showlegend=False,
+    )
     return fig
 
 
@@ -47,20 +53,40 @@ def tile_map(rows: list[dict], *, value_key: str, title: str, lang: str, palette
     text = [[""] * n_cols for _ in range(n_rows)]
     hover = [[""] * n_cols for _ in range(n_rows)]
     codes = [[""] * n_cols for _ in range(n_rows)]
-    for k, r in enumerate(rows):
-        pos = layout.get(r["office_code"]) or {"col": extra.index(r), "row": n_rows - 1,
-                                                 "zh": r["name"][:2], "en": r["office_code"]}
+    for r in rows:
+        pos = layout.get(r["office_code"]) or {
+            "col": extra.index(r),
+            "row": n_rows - 1,
+            "zh": r["name"][:2],
+            "en": r["office_code"],
+        }
         value = r["composite"] if value_key == "composite" else (r["dimensions"] or {}).get(value_key)
         y, x = pos["row"], pos["col"]
         z[y][x] = value
         text[y][x] = pos["en" if lang == "en" else "zh"]
         codes[y][x] = r["office_code"]
-        hover[y][x] = (f"{r['name']}<br>{title}: {'—' if value is None else f'{value:.1f}'}"
-                       f"<br>{t('col.rank', lang)}: {r['rank'] or '—'}")
-    fig = go.Figure(go.Heatmap(
-        z=z, text=text, customdata=codes, hovertext=hover, hoverinfo="text", texttemplate="%{text}",
-        textfont=dict(size=11), colorscale=SCALES.get(palette, "Viridis"), zmin=0, zmax=100, xgap=3, ygap=3,
-        hoverongaps=False, colorbar=dict(title=dict(text=title), thickness=12, len=0.8)))
+        hover[y][x] = (
+            f"{r['name']}<br>{title}: {'—' if value is None else f'{value:.1f}'}"
+            f"<br>{t('col.rank', lang)}: {r['rank'] or '—'}"
+        )
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            text=text,
+            customdata=codes,
+            hovertext=hover,
+            hoverinfo="text",
+            texttemplate="%{text}",
+            textfont=dict(size=11),
+            colorscale=SCALES.get(palette, "Viridis"),
+            zmin=0,
+            zmax=100,
+            xgap=3,
+            ygap=3,
+            hoverongaps=False,
+            colorbar=dict(title=dict(text=title), thickness=12, len=0.8),
+        )
+    )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", scaleratio=1)
     return _base(fig, 430).update_layout(title=dict(text=t("map.title", lang), x=0.01))
@@ -70,8 +96,17 @@ def trend_box(trend: dict[int, list[float]], *, lang: str, palette: str) -> go.F
     """Composites of the offices shown, one box per year."""
     fig = go.Figure()
     for y in sorted(trend):
-        fig.add_trace(go.Box(y=trend[y], name=str(y), marker_color=accent(palette), boxpoints="all",
-                             jitter=0.4, pointpos=0, marker=dict(size=4, opacity=0.6)))
+        fig.add_trace(
+            go.Box(
+                y=trend[y],
+                name=str(y),
+                marker_color=accent(palette),
+                boxpoints="all",
+                jitter=0.4,
+                pointpos=0,
+                marker=dict(size=4, opacity=0.6),
+            )
+        )
     fig.update_yaxes(title=t("col.composite", lang), range=[0, 100])
     return _base(fig).update_layout(title=dict(text=t("trend.title", lang), x=0.01))
 
@@ -79,20 +114,34 @@ def trend_box(trend: dict[int, list[float]], *, lang: str, palette: str) -> go.F
 def dimension_bars(office: dict, median: dict, *, lang: str, palette: str) -> go.Figure:
     dims = list(office["dimensions"])
     names = [t(f"dim.{d}", lang) for d in dims]
-    fig = go.Figure([
-        go.Bar(x=names, y=[office["dimensions"][d] for d in dims], name=office["name"],
-               marker_color=accent(palette)),
-        go.Bar(x=names, y=[median.get(d) for d in dims], name=t("ind.median", lang), marker_color="#BFC5CC"),
-    ])
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=names, y=[office["dimensions"][d] for d in dims], name=office["name"], marker_color=accent(palette)
+            ),
+            go.Bar(x=names, y=[median.get(d) for d in dims], name=t("ind.median", lang), marker_color="#BFC5CC"),
+        ]
+    )
     fig.update_yaxes(range=[0, 100])
-    return _base(fig, 300).update_layout(barmode="group", showlegend=True, title=dict(
-        text=t("profile.dims", lang), x=0.01), legend=dict(orientation="h", y=-0.15))
+    return _base(fig, 300).update_layout(
+        barmode="group",
+        showlegend=True,
+        title=dict(text=t("profile.dims", lang), x=0.01),
+        legend=dict(orientation="h", y=-0.15),
+    )
 
 
 def trend_line(trend: dict[int, float | None], *, lang: str, palette: str) -> go.Figure:
     years = sorted(trend)
-    fig = go.Figure(go.Scatter(x=[str(y) for y in years], y=[trend[y] for y in years], mode="lines+markers",
-                               line=dict(color=accent(palette), width=3), connectgaps=False))
+    fig = go.Figure(
+        go.Scatter(
+            x=[str(y) for y in years],
+            y=[trend[y] for y in years],
+            mode="lines+markers",
+            line=dict(color=accent(palette), width=3),
+            connectgaps=False,
+        )
+    )
     fig.update_yaxes(range=[0, 100], title=t("col.composite", lang))
     return _base(fig, 300).update_layout(title=dict(text=t("profile.trend", lang), x=0.01))
 
@@ -106,23 +155,51 @@ def age_profile(counts: list[int], bins: list[tuple[int, int | None]], *, lang: 
 
 def timeline(case: dict, *, lang: str, palette: str) -> go.Figure:
     """The case's dates on one axis: received, accepted, suspensions and extension as spans, deadline, closed."""
-    events = [("case.received_date", case.get("received_date")), ("case.acceptance_due", case.get("acceptance_due")),
-              ("case.accepted_date", case.get("accepted_date")), ("case.deadline", case.get("deadline")),
-              ("case.closed_date", case.get("closed_date"))]
+    events = [
+        ("case.received_date", case.get("received_date")),
+        ("case.acceptance_due", case.get("acceptance_due")),
+        ("case.accepted_date", case.get("accepted_date")),
+        ("case.deadline", case.get("deadline")),
+        ("case.closed_date", case.get("closed_date")),
+    ]
     events = [(k, d) for k, d in events if d is not None]
     colours = {"case.deadline": "#D55E00", "case.acceptance_due": "#E69F00"}
-    fig = go.Figure(go.Scatter(
-        x=[d for _, d in events], y=[0] * len(events), mode="markers+text",
-        text=[t(k, lang) for k, _ in events], textposition=["top center", "bottom center"] * 3,
-        marker=dict(size=14, color=[colours.get(k, accent(palette)) for k, _ in events],
-                    symbol=["diamond" if k in colours else "circle" for k, _ in events])))
+    fig = go.Figure(
+        go.Scatter(
+            x=[d for _, d in events],
+            y=[0] * len(events),
+            mode="markers+text",
+            text=[t(k, lang) for k, _ in events],
+            textposition=["top center", "bottom center"] * 3,
+            marker=dict(
+                size=14,
+                color=[colours.get(k, accent(palette)) for k, _ in events],
+                symbol=["diamond" if k in colours else "circle" for k, _ in events],
+            ),
+        )
+    )
     end = case.get("closed_date") or case.get("deadline")
     if case.get("accepted_date") and end:
-        fig.add_shape(type="line", x0=case["accepted_date"], x1=end, y0=0, y1=0,
-                      line=dict(color="#9AA5B1", width=6), layer="below")
+        fig.add_shape(
+            type="line",
+            x0=case["accepted_date"],
+            x1=end,
+            y0=0,
+            y1=0,
+            line=dict(color="#9AA5B1", width=6),
+            layer="below",
+        )
     if case.get("suspended_days") and case.get("accepted_date"):
         start = case["accepted_date"]
-        fig.add_shape(type="rect", x0=start, x1=start + dt.timedelta(days=int(case["suspended_days"])),
-                      y0=-0.15, y1=0.15, fillcolor="#56B4E9", opacity=0.35, line_width=0)
+        fig.add_shape(
+            type="rect",
+            x0=start,
+            x1=start + dt.timedelta(days=int(case["suspended_days"])),
+            y0=-0.15,
+            y1=0.15,
+            fillcolor="#56B4E9",
+            opacity=0.35,
+            line_width=0,
+        )
     fig.update_yaxes(visible=False, range=[-1, 1])
     return _base(fig, 220).update_layout(title=dict(text=t("case.timeline", lang), x=0.01))

@@ -19,16 +19,20 @@ def banner(runner: QueryRunner) -> str:
     """A line saying what data is shown; synthetic demo data always says so."""
     meta = dict(runner.frame("SELECT key, value FROM meta").iter_rows())
     if meta.get("demo"):
-        return (f"合成演示数据，非真实案件 · Synthetic demo data, not real cases ({meta['demo']}; "
-                f"published {meta.get('published_at')})")
+        return (
+            f"合成演示数据，非真实案件 · Synthetic demo data, not real cases ({meta['demo']}; "
+            f"published {meta.get('published_at')})"
+        )
     return f"数据发布于 Data published {meta.get('published_at')}"
 
 
 def assigned_archives(runner: QueryRunner) -> pl.DataFrame:
     """The archives the runner's scope may read, with their case facts (an inspector's assignments)."""
-    return runner.frame("SELECT c.office_code, o.name, c.case_no, c.case_kind, c.accepted_date, c.closed_date, "
-                        "c.closing_type FROM cases AS c JOIN offices AS o ON o.office_code = c.office_code "
-                        "ORDER BY c.office_code, c.case_no")
+    return runner.frame(
+        "SELECT c.office_code, o.name, c.case_no, c.case_kind, c.accepted_date, c.closed_date, "
+        "c.closing_type FROM cases AS c JOIN offices AS o ON o.office_code = c.office_code "
+        "ORDER BY c.office_code, c.case_no"
+    )
 
 
 def safe_csv(frame: pl.DataFrame) -> str:

@@ -50,9 +50,12 @@ PAGE = """<!doctype html>
 
 def init_public_page(server: Flask, ops: OpStore, store: Store) -> None:
     def publication(plan_id: str) -> dict:
-        found = ops.read("SELECT p.plan_id, p.draw_id, d.manifest, l.population_file FROM publications AS p "
-                         "JOIN draws AS d ON d.draw_id = p.draw_id JOIN plans AS l ON l.plan_id = p.plan_id "
-                         "WHERE p.plan_id = ?", (plan_id,))
+        found = ops.read(
+            "SELECT p.plan_id, p.draw_id, d.manifest, l.population_file FROM publications AS p "
+            "JOIN draws AS d ON d.draw_id = p.draw_id JOIN plans AS l ON l.plan_id = p.plan_id "
+            "WHERE p.plan_id = ?",
+            (plan_id,),
+        )
         if not found:
             abort(404)
         return dict(found[0])
@@ -64,8 +67,11 @@ def init_public_page(server: Flask, ops: OpStore, store: Store) -> None:
     @server.route("/public/<plan_id>/manifest.json")
     def public_manifest(plan_id: str):
         manifest = json.loads(publication(plan_id)["manifest"])
-        return Response(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True), mimetype="application/json",
-                        headers={"Content-Disposition": f'attachment; filename="{plan_id}-manifest.json"'})
+        return Response(
+            json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True),
+            mimetype="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{plan_id}-manifest.json"'},
+        )
 
     @server.route("/public/<plan_id>/population.csv")
     def public_population(plan_id: str):
@@ -73,5 +79,8 @@ def init_public_page(server: Flask, ops: OpStore, store: Store) -> None:
             data = resolve_path(store, publication(plan_id)["population_file"]).read_bytes()
         except OSError:
             abort(404)
-        return Response(data, mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{plan_id}-population.csv"'})
+        return Response(
+            data,
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{plan_id}-population.csv"'},
+        )

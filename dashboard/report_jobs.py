@@ -37,10 +37,10 @@ from queries.store import Store, scalar
 from reports.data import ReportError, collect
 from reports.workbook import write_workbook
 
-HEARTBEAT = 3.0      # seconds between a running job's signs of life
-STALE = 30.0         # a running job silent this long has lost its worker; the next poll takes it over
+HEARTBEAT = 3.0  # seconds between a running job's signs of life
+STALE = 30.0  # a running job silent this long has lost its worker; the next poll takes it over
 ACTIVE = ("queued", "running")
-BEIJING = dt.timezone(dt.timedelta(hours=8))    # the download's name carries when it was asked for, Beijing time
+BEIJING = dt.timezone(dt.timedelta(hours=8))  # the download's name carries when it was asked for, Beijing time
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Job:
     year: int
     lang: str
     scope: str | None
-    state: str               # queued, running, done, failed, taken
+    state: str  # queued, running, done, failed, taken
     progress: float
     stage: str
     file: str | None
@@ -68,7 +68,7 @@ class Job:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class ReportJobs:
@@ -105,17 +105,31 @@ class ReportJobs:
         now = _now()
         job_id = uuid.uuid4().hex
         with self.ops.write() as con:
-            active = con.execute("SELECT job_id, heartbeat_at FROM report_jobs WHERE username = ? AND state IN "
-                                 "('queued', 'running')", (user.username,)).fetchone()
+            active = con.execute(
+                "SELECT job_id, heartbeat_at FROM report_jobs WHERE username = ? AND state IN ('queued', 'running')",
+                (user.username,),
+            ).fetchone()
             if active is not None:
                 if (now - dt.datetime.fromisoformat(active["heartbeat_at"])).total_seconds() <= STALE:
                     return False, "报告正在生成中，请稍候 · a report is already being built for you"
-                con.execute("UPDATE report_jobs SET state = 'failed', error = ? WHERE job_id = ?",
-                            ("其生成进程已停止 · its worker stopped", active["job_id"]))
-            con.execute("INSERT INTO report_jobs (job_id, username, year, lang, scope, state, progress, stage, "
-                        "created_at, heartbeat_at, worker) VALUES (?, ?, ?, ?, ?, 'running', 0, 'queued', ?, ?, ?)",
-                        (job_id, user.username, int(year), "en" if lang == "en" else "zh", scope,
-                         now.isoformat(), now.isoformat(), self.worker))
+                con.execute(
+                    "UPDATE report_jobs SET state = 'failed', error = ? WHERE job_id = ?",
+                    ("其生成进程已停止 · its worker stopped", active["job_id"]),
+                )
+            con.execute(
+                "INSERT INTO report_jobs (job_id, username, year, lang, scope, state, progress, stage, "
+                "created_at, heartbeat_at, worker) VALUES (?, ?, ?, ?, ?, 'running', 0, 'queued', ?, ?, ?)",
+                (
+                    job_id,
+                    user.username,
+                    int(year),
+                    "en" if lang == "en" else "zh",
+                    scope,
+                    now.isoformat(),
+                    now.isoformat(),
+                    self.worker,
+                ),
+            )
         self._spawn(job_id, user.username)
         return True, "报告生成中 · building the report"
 
@@ -128,8 +142,10 @@ class ReportJobs:
     def _update(self, job_id: str, **values: object) -> None:
         sets = ", ".join(f"{k} = ?" for k in values)
         with self.ops.write() as con:
-            con.execute(f"UPDATE report_jobs SET {sets} WHERE job_id = ? AND worker = ?",
-                        (*values.values(), job_id, self.worker))
+            con.execute(
+                f"UPDATE report_jobs SET {sets} WHERE job_id = ? AND worker = ?",
+                (*values.values(), job_id, self.worker),
+            )
 
     def _run(self, job_id: str, username: str) -> None:
         job = self._job(job_id)
@@ -138,7 +154,7 @@ class ReportJobs:
 
         def beat() -> None:
             while not alive.wait(HEARTBEAT):
-                with contextlib.suppress(Exception):     # a missed beat only risks a takeover
+                with contextlib.suppress(Exception):  # a missed beat only risks a takeover
                     self._update(job_id, heartbeat_at=_now().isoformat())
 
         def progress(fraction: float, stage: str) -> None:
@@ -160,11 +176,19 @@ class ReportJobs:
             os.chmod(part, 0o600)
             os.replace(part, out)
             with self.ops.write() as con:
-                con.execute("UPDATE report_jobs SET state = 'done', progress = 1, stage = 'done', file = ? "
-                            "WHERE job_id = ? AND worker = ?", (out.name, job_id, self.worker))
-                audit.append(con, actor=username, action="export.report", target=data.scope,
-                             detail={"year": job.year, "lang": job.lang, "offices": written["offices"], "job": job_id})
-        except Exception as exc:  # noqa: BLE001 - reported to the user, never raised in a thread
+                con.execute(
+                    "UPDATE report_jobs SET state = 'done', progress = 1, stage = 'done', file = ? "
+                    "WHERE job_id = ? AND worker = ?",
+                    (out.name, job_id, self.worker),
+                )
+                audit.append(
+                    con,
+                    actor=username,
+                    action="export.report",
+                    target=data.scope,
+                    detail={"year": job.year, "lang": job.lang, "offices": written["offices"], "job": job_id},
+                )
+        except Exception as exc:
             part.unlink(missing_ok=True)
             message = str(exc) if isinstance(exc, ReportError) else f"{type(exc).__name__}: {exc}"
             with contextlib.suppress(Exception):
@@ -174,16 +198,20 @@ class ReportJobs:
 
     def status(self, username: str) -> Job | None:
         """The user's latest job not yet handed out; one whose worker stopped is taken over here."""
-        found = self.ops.read("SELECT * FROM report_jobs WHERE username = ? AND state <> 'taken' "
-                              "ORDER BY created_at DESC LIMIT 1", (username,))
+        found = self.ops.read(
+            "SELECT * FROM report_jobs WHERE username = ? AND state <> 'taken' ORDER BY created_at DESC LIMIT 1",
+            (username,),
+        )
         if not found:
             return None
         job = _as_job(found[0])
         if job.stale(_now()):
             with self.ops.write() as con:
-                claimed = con.execute("UPDATE report_jobs SET worker = ?, heartbeat_at = ?, progress = 0, "
-                                      "stage = 'queued' WHERE job_id = ? AND heartbeat_at = ?",
-                                      (self.worker, _now().isoformat(), job.job_id, job.heartbeat_at)).rowcount
+                claimed = con.execute(
+                    "UPDATE report_jobs SET worker = ?, heartbeat_at = ?, progress = 0, "
+                    "stage = 'queued' WHERE job_id = ? AND heartbeat_at = ?",
+                    (self.worker, _now().isoformat(), job.job_id, job.heartbeat_at),
+                ).rowcount
             if claimed:
                 self._spawn(job.job_id, username)
             job = self._job(job.job_id)
@@ -194,8 +222,10 @@ class ReportJobs:
         name carries the time the report was asked for and the job's first characters, so a second
         download — even one asked for in the same second — never replaces the first."""
         with self.ops.write() as con:
-            row = con.execute("SELECT * FROM report_jobs WHERE username = ? AND state = 'done' "
-                              "ORDER BY created_at DESC LIMIT 1", (username,)).fetchone()
+            row = con.execute(
+                "SELECT * FROM report_jobs WHERE username = ? AND state = 'done' ORDER BY created_at DESC LIMIT 1",
+                (username,),
+            ).fetchone()
             if row is None:
                 return None
             con.execute("UPDATE report_jobs SET state = 'taken' WHERE job_id = ?", (row["job_id"],))
@@ -213,5 +243,16 @@ class ReportJobs:
 
 
 def _as_job(row) -> Job:
-    return Job(row["job_id"], row["username"], int(row["year"]), row["lang"], row["scope"], row["state"],
-               float(row["progress"]), row["stage"], row["file"], row["error"], row["heartbeat_at"])
+    return Job(
+        row["job_id"],
+        row["username"],
+        int(row["year"]),
+        row["lang"],
+        row["scope"],
+        row["state"],
+        float(row["progress"]),
+        row["stage"],
+        row["file"],
+        row["error"],
+        row["heartbeat_at"],
+    )

@@ -40,7 +40,7 @@ from queries.scope import Scope
 from queries.store import Store
 
 LEVEL_BELOW = {"national": "provincial", "provincial": "prefecture", "prefecture": "county", "county": None}
-NO_SCOPE = "-"   # a user without an office scope matches no office
+NO_SCOPE = "-"  # a user without an office scope matches no office
 TREND_YEARS = 5
 Access = Literal["full", "peers"] | None
 
@@ -52,8 +52,8 @@ class Controls:
     year: int
     as_of: dt.date | None = None
     method: str | None = None
-    weights: tuple[tuple[str, float], ...] | None = None    # dimension weights of a what-if
-    peer: str = "siblings"                                    # siblings | configured
+    weights: tuple[tuple[str, float], ...] | None = None  # dimension weights of a what-if
+    peer: str = "siblings"  # siblings | configured
 
     @property
     def as_of_date(self) -> dt.date:
@@ -76,9 +76,13 @@ class Viewer:
     def runner(self) -> QueryRunner:
         """The user's scoped query runner: every case- and office-level read from the web goes through it."""
         user = self.user
-        if user.role == "inspector":   # only the archives assigned to them in standing draws
-            return QueryRunner(self.store, Scope(None, archives_only=True), actor=user.username,
-                               archives=archives_of_inspector(self.ops, user.scope_code or ""))
+        if user.role == "inspector":  # only the archives assigned to them in standing draws
+            return QueryRunner(
+                self.store,
+                Scope(None, archives_only=True),
+                actor=user.username,
+                archives=archives_of_inspector(self.ops, user.scope_code or ""),
+            )
         scope = Scope(None) if user.national else Scope(user.scope_code or NO_SCOPE)
         return QueryRunner(self.store, scope, actor=user.username, on_denied=self.denied)
 
@@ -93,9 +97,10 @@ class Viewer:
 
 # --- the office tree and the one permission decision -------------------------------------------
 
+
 @dataclass
 class Tree:
-    offices: dict[str, dict]                 # office_code -> {name, level, parent_code, ...}
+    offices: dict[str, dict]  # office_code -> {name, level, parent_code, ...}
     children: dict[str, list[str]] = field(default_factory=dict)
     national: str | None = None
 
@@ -110,9 +115,12 @@ class Tree:
 
 def tree(viewer: Viewer) -> Tree:
     def build() -> Tree:
-        frame = viewer.national_read(lambda con: con.sql(
-            "SELECT office_code, name, level, parent_code, province_code, prefecture_code FROM offices "
-            "ORDER BY office_code").pl())
+        frame = viewer.national_read(
+            lambda con: con.sql(
+                "SELECT office_code, name, level, parent_code, province_code, prefecture_code FROM offices "
+                "ORDER BY office_code"
+            ).pl()
+        )
         offices = {r["office_code"]: r for r in frame.to_dicts()}
         children: dict[str, list[str]] = {}
         for code, rec in offices.items():
@@ -120,6 +128,7 @@ def tree(viewer: Viewer) -> Tree:
                 children.setdefault(rec["parent_code"], []).append(code)
         national = next((c for c, r in offices.items() if r["level"] == "national"), None)
         return Tree(offices, children, national)
+
     return viewer.cache.get(("tree",), build)
 
 
@@ -138,19 +147,17 @@ def access(viewer: Viewer, code: str | None, *, what: str, log: bool = True) -> 
     user = viewer.user
     got: Access = None
     if code in t.offices and user.role != "inspector":
-        if user.national:
-            got = "full"
-        elif user.scope_code and user.scope_code in t.chain(code):
+        if user.national or user.scope_code and user.scope_code in t.chain(code):
             got = "full"
         elif user.scope_code in t.offices and t.offices[user.scope_code]["parent_code"] == code:
             got = "peers"
     if got is None and log:
-        viewer.denied(user.username, "scope.denied", {"office": str(code)[:64], "what": what,
-                                                       "scope": user.scope_code})
+        viewer.denied(user.username, "scope.denied", {"office": str(code)[:64], "what": what, "scope": user.scope_code})
     return got
 
 
 # --- cached computations (on the national connection; callers have checked access) --------------
+
 
 def _weights(controls: Controls) -> dict[str, float] | None:
     return dict(controls.weights) if controls.weights else None
@@ -160,11 +167,14 @@ def shared_tables(store: Store, config: Config, cache: VersionedCache) -> TableO
     """Every office's indicators for (year, as-of), computed once per data version and shared by all
     rankings, trends and sensitivities of the dashboard, and by its workbook downloads. The table
     holds every office; what a user sees of it is decided by the caller's access check."""
+
     def table(year: int, as_of: dt.date):
         def compute():
             with contextlib.closing(store.reader()) as con:
                 return compute_indicators(con, config, year=year, as_of=as_of)
+
         return cache.get(("indicators", year, as_of), compute)
+
     return table
 
 
@@ -172,15 +182,34 @@ def _table_of(viewer: Viewer) -> TableOf:
     return shared_tables(viewer.store, viewer.config, viewer.cache)
 
 
-def ranking(viewer: Viewer, controls: Controls, *, level: str, within: str | None,
-            year: int | None = None, runs: int | None = None) -> Ranking:
+def ranking(
+    viewer: Viewer,
+    controls: Controls,
+    *,
+    level: str,
+    within: str | None,
+    year: int | None = None,
+    runs: int | None = None,
+) -> Ranking:
     year = year or controls.year
     c = controls
 
     def compute() -> Ranking:
-        return viewer.national_read(lambda con: rank_offices(
-            con, viewer.config, year=year, level=level, within=within, as_of=c.as_of_date if year == c.year else None,
-            method=c.method, runs=runs, dimension_weights=_weights(c), table_of=_table_of(viewer)))
+        return viewer.national_read(
+            lambda con: rank_offices(
+                con,
+                viewer.config,
+                year=year,
+                level=level,
+                within=within,
+                as_of=c.as_of_date if year == c.year else None,
+                method=c.method,
+                runs=runs,
+                dimension_weights=_weights(c),
+                table_of=_table_of(viewer),
+            )
+        )
+
     return viewer.cache.get(("ranking", year, c.key(), level, within, runs), compute)
 
 
@@ -193,24 +222,42 @@ def composite_trend(viewer: Viewer, controls: Controls, *, level: str, within: s
                 r = ranking(viewer, controls, level=level, within=within)
                 out[y] = {o["office_code"]: o["composite"] for o in r.offices}
             else:
-                out[y] = viewer.cache.get(("composites", y, controls.method, controls.weights, level, within),
-                                          lambda y=y: viewer.national_read(lambda con: _composites(
-                                              con, viewer.config, y, level, within, controls, _table_of(viewer))))
+                out[y] = viewer.cache.get(
+                    ("composites", y, controls.method, controls.weights, level, within),
+                    lambda y=y: viewer.national_read(
+                        lambda con: _composites(con, viewer.config, y, level, within, controls, _table_of(viewer))
+                    ),
+                )
     return out
 
 
-def _composites(con, config: Config, year: int, level: str, within: str | None, controls: Controls,
-                table_of) -> dict:
+def _composites(con, config: Config, year: int, level: str, within: str | None, controls: Controls, table_of) -> dict:
     if controls.method is None and controls.weights is None:
         return composites(con, config, year=year, level=level, within=within, table_of=table_of)
-    r = rank_offices(con, config, year=year, level=level, within=within, method=controls.method, runs=1,
-                     dimension_weights=_weights(controls), with_previous=False, table_of=table_of)
+    r = rank_offices(
+        con,
+        config,
+        year=year,
+        level=level,
+        within=within,
+        method=controls.method,
+        runs=1,
+        dimension_weights=_weights(controls),
+        with_previous=False,
+        table_of=table_of,
+    )
     return {o["office_code"]: o["composite"] for o in r.offices}
 
 
 def years(viewer: Viewer) -> list[int]:
-    return viewer.cache.get(("years",), lambda: viewer.national_read(lambda con: [
-        int(y) for (y,) in con.execute("SELECT DISTINCT year(accepted_date) FROM cases ORDER BY 1").fetchall()]))
+    return viewer.cache.get(
+        ("years",),
+        lambda: viewer.national_read(
+            lambda con: [
+                int(y) for (y,) in con.execute("SELECT DISTINCT year(accepted_date) FROM cases ORDER BY 1").fetchall()
+            ]
+        ),
+    )
 
 
 def headline_table(viewer: Viewer, year: int, as_of: dt.date) -> dict[str, dict]:
@@ -218,13 +265,18 @@ def headline_table(viewer: Viewer, year: int, as_of: dt.date) -> dict[str, dict]
         def q(con):
             register_inputs(con, viewer.config)
             return run_on_facts(con, "place_headline", year=year, as_of=as_of)
+
         return {r["office_code"]: r for r in viewer.national_read(q).to_dicts()}
+
     return viewer.cache.get(("headline", year, as_of), compute)
 
 
 def _previous_as_of(as_of: dt.date) -> dt.date:
-    return as_of.replace(year=as_of.year - 1, day=28) if (as_of.month, as_of.day) == (2, 29) \
+    return (
+        as_of.replace(year=as_of.year - 1, day=28)
+        if (as_of.month, as_of.day) == (2, 29)
         else as_of.replace(year=as_of.year - 1)
+    )
 
 
 HEADLINE_KEYS = ("accepted", "closed", "on_time_rate", "open_cases", "overdue", "appraised")
@@ -237,19 +289,37 @@ def headline(viewer: Viewer, code: str, controls: Controls) -> dict[str, dict]:
 
     def figures(rec: dict) -> dict[str, float | None]:
         if not rec:
-            return {k: None for k in HEADLINE_KEYS}
+            return dict.fromkeys(HEADLINE_KEYS)
         rate = rec["closed_on_time"] / rec["closed_with_limit"] if rec["closed_with_limit"] else None
-        return {"accepted": rec["accepted"], "closed": rec["closed"], "on_time_rate": rate,
-                "open_cases": rec["open_cases"], "overdue": rec["overdue"], "appraised": rec["appraised"]}
+        return {
+            "accepted": rec["accepted"],
+            "closed": rec["closed"],
+            "on_time_rate": rate,
+            "open_cases": rec["open_cases"],
+            "overdue": rec["overdue"],
+            "appraised": rec["appraised"],
+        }
+
     a, b = figures(now), figures(before)
-    return {k: {"value": a[k], "previous": b[k],
-                "change": None if a[k] is None or b[k] is None else a[k] - b[k]} for k in HEADLINE_KEYS}
+    return {
+        k: {"value": a[k], "previous": b[k], "change": None if a[k] is None or b[k] is None else a[k] - b[k]}
+        for k in HEADLINE_KEYS
+    }
 
 
 # --- pages --------------------------------------------------------------------------------------
 
-RANK_COLUMNS = ("office_code", "name", "level", "composite", "rank", "rank_interval", "rank_change",
-                "composite_change", "dimensions")
+RANK_COLUMNS = (
+    "office_code",
+    "name",
+    "level",
+    "composite",
+    "rank",
+    "rank_interval",
+    "rank_change",
+    "composite_change",
+    "dimensions",
+)
 
 
 def _rank_row(o: dict, *, linked: bool, full: bool) -> dict:
@@ -291,10 +361,18 @@ def place(viewer: Viewer, code: str, controls: Controls) -> dict[str, Any]:
             for y, values in composite_trend(viewer, controls, level=child_level, within=within).items():
                 trend[y] = [values[c] for c in kids if values.get(c) is not None]
     return {
-        "denied": False, "code": code, "name": office["name"], "level": office["level"], "access": how,
-        "crumbs": crumbs, "child_level": child_level, "rows": rows, "methodology": methodology,
+        "denied": False,
+        "code": code,
+        "name": office["name"],
+        "level": office["level"],
+        "access": how,
+        "crumbs": crumbs,
+        "child_level": child_level,
+        "rows": rows,
+        "methodology": methodology,
         "headline": headline(viewer, code, controls) if how == "full" else None,
-        "trend": trend, "national": office["level"] == "national",
+        "trend": trend,
+        "national": office["level"] == "national",
     }
 
 
@@ -312,35 +390,77 @@ def profile(viewer: Viewer, code: str, controls: Controls) -> dict[str, Any]:
     r = ranking(viewer, controls, level=level, within=within)
     me = next((o for o in r.offices if o["office_code"] == code), None)
     if me is None:
-        return {"denied": False, "code": code, "national": False, "name": office["name"], "missing": True,
-                "crumbs": _crumbs(viewer, code)}
-    group_key = "province_code" if (within is None and viewer.config.scoring.peer_groups.get(level) == "province") \
-        else None
+        return {
+            "denied": False,
+            "code": code,
+            "national": False,
+            "name": office["name"],
+            "missing": True,
+            "crumbs": _crumbs(viewer, code),
+        }
+    group_key = (
+        "province_code" if (within is None and viewer.config.scoring.peer_groups.get(level) == "province") else None
+    )
     peers = [o for o in r.offices if group_key is None or o[group_key] == me[group_key]]
     indicators = []
     for ind in viewer.config.indicators:
         vals = [o["indicators"][ind.id]["value"] for o in peers if o["indicators"][ind.id]["value"] is not None]
         e = me["indicators"][ind.id]
-        indicators.append({"id": ind.id, "zh": ind.zh, "en": ind.en, "dimension": ind.dimension,
-                           "direction": ind.direction, "value_kind": ind.value, **e,
-                           "peer_median": float(np.median(vals)) if vals else None})
+        indicators.append(
+            {
+                "id": ind.id,
+                "zh": ind.zh,
+                "en": ind.en,
+                "dimension": ind.dimension,
+                "direction": ind.direction,
+                "value_kind": ind.value,
+                **e,
+                "peer_median": float(np.median(vals)) if vals else None,
+            }
+        )
     dims_median = {d: _median([o["dimensions"][d] for o in peers]) for d in DIMENSIONS}
     trend = composite_trend(viewer, controls, level=level, within=within)
-    sens = viewer.cache.get(("sensitivity", controls.key(), code, level, within), lambda: viewer.national_read(
-        lambda con: sensitivity(con, viewer.config, office_code=code, year=controls.year, level=level,
-                                within=within, as_of=controls.as_of_date, method=controls.method,
-                                table_of=_table_of(viewer))))
-    signals = viewer.cache.get(("monitor", controls.year, controls.as_of_date, level, within),
-                               lambda: viewer.national_read(lambda con: office_monitor(
-                                   con, viewer.config, year=controls.year, level=level, within=within,
-                                   as_of=controls.as_of_date)))
+    sens = viewer.cache.get(
+        ("sensitivity", controls.key(), code, level, within),
+        lambda: viewer.national_read(
+            lambda con: sensitivity(
+                con,
+                viewer.config,
+                office_code=code,
+                year=controls.year,
+                level=level,
+                within=within,
+                as_of=controls.as_of_date,
+                method=controls.method,
+                table_of=_table_of(viewer),
+            )
+        ),
+    )
+    signals = viewer.cache.get(
+        ("monitor", controls.year, controls.as_of_date, level, within),
+        lambda: viewer.national_read(
+            lambda con: office_monitor(
+                con, viewer.config, year=controls.year, level=level, within=within, as_of=controls.as_of_date
+            )
+        ),
+    )
     sig = signals.filter(pl.col("office_code") == code).to_dicts()
     return {
-        "denied": False, "national": False, "code": code, "name": office["name"], "level": level,
-        "crumbs": _crumbs(viewer, code), "office": me, "peers": len(peers), "within": within,
-        "indicators": indicators, "dimension_median": dims_median,
+        "denied": False,
+        "national": False,
+        "code": code,
+        "name": office["name"],
+        "level": level,
+        "crumbs": _crumbs(viewer, code),
+        "office": me,
+        "peers": len(peers),
+        "within": within,
+        "indicators": indicators,
+        "dimension_median": dims_median,
         "trend": {y: v.get(code) for y, v in trend.items()},
-        "sensitivity": sens, "signals": sig[0] if sig else {}, "methodology": r.methodology,
+        "sensitivity": sens,
+        "signals": sig[0] if sig else {},
+        "methodology": r.methodology,
         "inspections": inspection_history(viewer, code, controls),
     }
 
@@ -352,8 +472,15 @@ def _median(values: list) -> float | None:
 
 def _crumbs(viewer: Viewer, code: str) -> list[dict]:
     t = tree(viewer)
-    return [{"code": c, "name": t.offices[c]["name"], "level": t.offices[c]["level"],
-             "linked": access(viewer, c, what="place", log=False) is not None} for c in t.chain(code)]
+    return [
+        {
+            "code": c,
+            "name": t.offices[c]["name"],
+            "level": t.offices[c]["level"],
+            "linked": access(viewer, c, what="place", log=False) is not None,
+        }
+        for c in t.chain(code)
+    ]
 
 
 def inspection_history(viewer: Viewer, code: str, controls: Controls) -> list[dict]:
@@ -364,9 +491,14 @@ def inspection_history(viewer: Viewer, code: str, controls: Controls) -> list[di
     for y in years(viewer):
         if y > controls.year:
             continue
-        frame = viewer.cache.get(("inspections", y), lambda y=y: viewer.national_read(
-            lambda con: inspection_results(con, viewer.config, year=y, as_of=dt.date(y, 12, 31),
-                                           offices=list(tree(viewer).offices))))
+        frame = viewer.cache.get(
+            ("inspections", y),
+            lambda y=y: viewer.national_read(
+                lambda con: inspection_results(
+                    con, viewer.config, year=y, as_of=dt.date(y, 12, 31), offices=list(tree(viewer).offices)
+                )
+            ),
+        )
         rec = frame.filter(pl.col("office_code") == code).to_dicts()
         if rec and rec[0]["appraised"]:
             out.append({"year": y, **rec[0]})
@@ -380,43 +512,70 @@ def monitor(viewer: Viewer, controls: Controls, office: str | None) -> dict[str,
     if office is None or access(viewer, office, what="monitor") != "full":
         return {"denied": True, "code": office}
     as_of = controls.as_of_date
-    frame = viewer.cache.get(("open", as_of, office), lambda: viewer.national_read(
-        lambda con: open_cases(con, viewer.config, scope=office, as_of=as_of)))
-    backlog = viewer.cache.get(("backlog", as_of), lambda: viewer.national_read(
-        lambda con: run(con, "acceptance_backlog", as_of=as_of)))
+    frame = viewer.cache.get(
+        ("open", as_of, office),
+        lambda: viewer.national_read(lambda con: open_cases(con, viewer.config, scope=office, as_of=as_of)),
+    )
+    backlog = viewer.cache.get(
+        ("backlog", as_of), lambda: viewer.national_read(lambda con: run(con, "acceptance_backlog", as_of=as_of))
+    )
     mine = backlog.filter(pl.col("office_code") == office).to_dicts()
     counts = dict(frame.group_by("status").len().iter_rows()) if frame.height else {}
     bins = [(0, 30), (31, 90), (91, 180), (181, 365), (366, None)]
     ages = frame["age_days"] if frame.height else pl.Series([], dtype=pl.Int64)
     profile_ = [int(((ages >= lo) & (ages <= (hi if hi is not None else 10**9))).sum()) for lo, hi in bins]
-    return {"denied": False, "code": office, "name": tree(viewer).offices[office]["name"], "cases": frame,
-            "counts": counts, "ages": profile_, "age_bins": bins,
-            "backlog": mine[0] if mine else {"backlog": 0, "oldest_days": None}}
+    return {
+        "denied": False,
+        "code": office,
+        "name": tree(viewer).offices[office]["name"],
+        "cases": frame,
+        "counts": counts,
+        "ages": profile_,
+        "age_bins": bins,
+        "backlog": mine[0] if mine else {"backlog": 0, "oldest_days": None},
+    }
 
 
 # --- the case explorer: server-side paging, sorting and filtering through the scoped runner -----
 
-CASE_COLUMNS = {   # grid column -> SQL expression (a fixed list: user input never becomes an identifier)
-    "office_code": "c.office_code", "office_name": "o.name", "case_no": "c.case_no",
-    "case_kind": "c.case_kind", "source": "c.source", "received_date": "c.received_date",
-    "accepted_date": "c.accepted_date", "closed_date": "c.closed_date", "closing_type": "c.closing_type",
+CASE_COLUMNS = {  # grid column -> SQL expression (a fixed list: user input never becomes an identifier)
+    "office_code": "c.office_code",
+    "office_name": "o.name",
+    "case_no": "c.case_no",
+    "case_kind": "c.case_kind",
+    "source": "c.source",
+    "received_date": "c.received_date",
+    "accepted_date": "c.accepted_date",
+    "closed_date": "c.closed_date",
+    "closing_type": "c.closing_type",
     "review_outcome": "c.review_outcome",
 }
 DATE_COLUMNS = {"received_date", "accepted_date", "closed_date"}
-ENUM_COLUMNS = {"case_kind": "case_kind", "source": "source", "closing_type": "closing_type",
-                "review_outcome": "review_outcome"}   # grid column -> its enumeration in the data contract
+ENUM_COLUMNS = {
+    "case_kind": "case_kind",
+    "source": "source",
+    "closing_type": "closing_type",
+    "review_outcome": "review_outcome",
+}  # grid column -> its enumeration in the data contract
 # A text filter on an enumeration column as a test of a value's code and its Chinese and English
 # names (the grid shows the names): positive test, and whether the SQL condition is negated.
-ENUM_TESTS = {"contains": (lambda name, text: text in name, False), "equals": (lambda name, text: name == text, False),
-              "startsWith": (lambda name, text: name.startswith(text), False),
-              "endsWith": (lambda name, text: name.endswith(text), False),
-              "notEqual": (lambda name, text: name == text, True), "notContains": (lambda name, text: text in name, True)}
-TEXT_OPS = {"contains": ("contains(lower({c}), lower(${p}))", "{}"), "equals": ("{c} = ${p}", "{}"),
-            "notEqual": ("{c} <> ${p}", "{}"), "startsWith": ("starts_with(lower({c}), lower(${p}))", "{}"),
-            "endsWith": ("ends_with(lower({c}), lower(${p}))", "{}"),
-            "notContains": ("NOT contains(lower({c}), lower(${p}))", "{}")}
-DATE_OPS = {"equals": "{c} = ${p}", "lessThan": "{c} < ${p}", "greaterThan": "{c} > ${p}",
-            "notEqual": "{c} <> ${p}"}
+ENUM_TESTS = {
+    "contains": (lambda name, text: text in name, False),
+    "equals": (lambda name, text: name == text, False),
+    "startsWith": (lambda name, text: name.startswith(text), False),
+    "endsWith": (lambda name, text: name.endswith(text), False),
+    "notEqual": (lambda name, text: name == text, True),
+    "notContains": (lambda name, text: text in name, True),
+}
+TEXT_OPS = {
+    "contains": ("contains(lower({c}), lower(${p}))", "{}"),
+    "equals": ("{c} = ${p}", "{}"),
+    "notEqual": ("{c} <> ${p}", "{}"),
+    "startsWith": ("starts_with(lower({c}), lower(${p}))", "{}"),
+    "endsWith": ("ends_with(lower({c}), lower(${p}))", "{}"),
+    "notContains": ("NOT contains(lower({c}), lower(${p}))", "{}"),
+}
+DATE_OPS = {"equals": "{c} = ${p}", "lessThan": "{c} < ${p}", "greaterThan": "{c} > ${p}", "notEqual": "{c} <> ${p}"}
 MAX_PAGE = 500
 
 
@@ -459,9 +618,14 @@ def _filter_sql(model: dict, params: dict) -> list[str]:
                 text = str(cond.get("filter", ""))[:200].lower()
                 contract = default_contract()
                 enum = ENUM_COLUMNS[col]
-                codes = [v for v in contract.enum_values[enum]
-                         if any(test(name.lower(), text) for name in
-                                (v, contract.label(enum, v, "zh"), contract.label(enum, v, "en")))]
+                codes = [
+                    v
+                    for v in contract.enum_values[enum]
+                    if any(
+                        test(name.lower(), text)
+                        for name in (v, contract.label(enum, v, "zh"), contract.label(enum, v, "en"))
+                    )
+                ]
                 for k, code in enumerate(codes):
                     params[f"{p}_{k}"] = code
                 inside = f"{c} IN ({', '.join(f'${p}_{k}' for k in range(len(codes)))})" if codes else "FALSE"
@@ -487,8 +651,10 @@ def cases_page(viewer: Viewer, request: dict, *, office: str | None = None) -> d
         if access(viewer, office, what="cases") != "full" and viewer.user.role != "inspector":
             return {"rowData": [], "rowCount": 0}
         params["office"] = office
-        where.append("(o.office_code = $office OR o.parent_code = $office OR o.prefecture_code = $office "
-                     "OR o.province_code = $office)")
+        where.append(
+            "(o.office_code = $office OR o.parent_code = $office OR o.prefecture_code = $office "
+            "OR o.province_code = $office)"
+        )
     order = []
     for s in request.get("sortModel") or []:
         if s.get("colId") not in CASE_COLUMNS or s.get("sort") not in ("asc", "desc"):
@@ -499,29 +665,51 @@ def cases_page(viewer: Viewer, request: dict, *, office: str | None = None) -> d
     base = "FROM cases AS c JOIN offices AS o ON o.office_code = c.office_code" + cond
     select = ", ".join(f"{expr} AS {name}" for name, expr in CASE_COLUMNS.items())
     runner = viewer.runner()
-    total = viewer.cache.get(("case-count", viewer.user.username, base, tuple(sorted(params.items()))),
-                             lambda: int(runner.frame(f"SELECT count(*) AS n {base}", **params)["n"][0]))
-    rows = runner.frame(f"SELECT {select} {base} ORDER BY {', '.join(order)} LIMIT $page_size OFFSET $page_start",
-                        **params, page_size=end - start, page_start=start)
-    return {"rowData": [{k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items()}
-                        for r in rows.to_dicts()], "rowCount": total}
+    total = viewer.cache.get(
+        ("case-count", viewer.user.username, base, tuple(sorted(params.items()))),
+        lambda: int(runner.frame(f"SELECT count(*) AS n {base}", **params)["n"][0]),
+    )
+    rows = runner.frame(
+        f"SELECT {select} {base} ORDER BY {', '.join(order)} LIMIT $page_size OFFSET $page_start",
+        **params,
+        page_size=end - start,
+        page_start=start,
+    )
+    return {
+        "rowData": [
+            {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items()} for r in rows.to_dicts()
+        ],
+        "rowCount": total,
+    }
 
 
 def case_detail(viewer: Viewer, office: str, case_no: str, controls: Controls) -> dict | None:
     """One case with its timeline facts, or None when it does not exist or is outside the scope."""
     runner = viewer.runner()
-    found = runner.frame("SELECT c.office_code, year(c.accepted_date) AS y FROM cases AS c "
-                         "WHERE c.office_code = $office AND c.case_no = $case_no", office=office, case_no=case_no)
+    found = runner.frame(
+        "SELECT c.office_code, year(c.accepted_date) AS y FROM cases AS c "
+        "WHERE c.office_code = $office AND c.case_no = $case_no",
+        office=office,
+        case_no=case_no,
+    )
     if not found.height:
         if viewer.user.role != "inspector":
-            runner.allows(office, what="case")     # logs the attempt when the office is outside the scope
+            runner.allows(office, what="case")  # logs the attempt when the office is outside the scope
         return None
     year = int(found["y"][0])
 
     def q(con):
         register_inputs(con, viewer.config)
-        return run_on_facts(con, "case_timeline", keep=False, year=year, as_of=controls.as_of_date if controls.year == year
-                            else dt.date(year, 12, 31), office=office, case_no=case_no)
+        return run_on_facts(
+            con,
+            "case_timeline",
+            keep=False,
+            year=year,
+            as_of=controls.as_of_date if controls.year == year else dt.date(year, 12, 31),
+            office=office,
+            case_no=case_no,
+        )
+
     rows = viewer.national_read(q).to_dicts()
     if not rows:
         return None

@@ -31,7 +31,7 @@ class Counts:
     rejected: int = 0
     duplicate_in_file: int = 0
 
-    def add(self, other: "Counts") -> None:
+    def add(self, other: Counts) -> None:
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -46,15 +46,25 @@ class Applied:
 
 
 def target_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    return [r[0] for r in rows(con, "SELECT column_name FROM information_schema.columns "
-                                    "WHERE table_name = $t ORDER BY ordinal_position", {"t": table})]
+    return [
+        r[0]
+        for r in rows(
+            con,
+            "SELECT column_name FROM information_schema.columns WHERE table_name = $t ORDER BY ordinal_position",
+            {"t": table},
+        )
+    ]
 
 
 def _errors(frame: pl.DataFrame, column: str | None, reason: pl.Expr | str) -> pl.DataFrame:
     value = pl.col(column).cast(pl.String) if column and column in frame.columns else pl.lit(None, pl.String)
     return frame.select(
-        pl.col("_sheet"), pl.col("_row"), pl.lit(column, pl.String).alias("column"),
-        value.alias("value"), (pl.lit(reason) if isinstance(reason, str) else reason).alias("reason"))
+        pl.col("_sheet"),
+        pl.col("_row"),
+        pl.lit(column, pl.String).alias("column"),
+        value.alias("value"),
+        (pl.lit(reason) if isinstance(reason, str) else reason).alias("reason"),
+    )
 
 
 def split_in_file(good: pl.DataFrame, key: list[str]) -> tuple[pl.DataFrame, int, pl.DataFrame]:
@@ -64,7 +74,7 @@ def split_in_file(good: pl.DataFrame, key: list[str]) -> tuple[pl.DataFrame, int
     """
     data = [c for c in good.columns if c not in META]
     repeated = good.select(pl.struct(key).is_duplicated()).to_series()
-    if not repeated.any():                      # the usual case: nothing to hash
+    if not repeated.any():  # the usual case: nothing to hash
         return good, 0, pl.DataFrame(schema=ERROR_SCHEMA)
     single, good = good.filter(~repeated), good.filter(repeated)
     marked = good.with_columns(
@@ -74,17 +84,26 @@ def split_in_file(good: pl.DataFrame, key: list[str]) -> tuple[pl.DataFrame, int
     conflict = marked.filter(pl.col("__variants") > 1)
     errors = pl.DataFrame(schema=ERROR_SCHEMA)
     if conflict.height:
-        rows_of = conflict.group_by(key).agg(pl.col("_row").cast(pl.Int64).sort().cast(pl.String)
-                                             .str.join(", ").alias("__rows"))
+        rows_of = conflict.group_by(key).agg(
+            pl.col("_row").cast(pl.Int64).sort().cast(pl.String).str.join(", ").alias("__rows")
+        )
         conflict = conflict.join(rows_of, on=key, how="left")
-        errors = _errors(conflict, key[-1], pl.format(
-            "同一文件中该记录出现多次且内容不同（第{}行），请保留一条 / the same key appears in rows {} "
-            "of this file with different values; keep one", pl.col("__rows"), pl.col("__rows")))
+        errors = _errors(
+            conflict,
+            key[-1],
+            pl.format(
+                "同一文件中该记录出现多次且内容不同（第{}行），请保留一条 / the same key appears in rows {} "
+                "of this file with different values; keep one",
+                pl.col("__rows"),
+                pl.col("__rows"),
+            ),
+        )
     clean = marked.filter(pl.col("__variants") == 1)
     first = clean.filter(pl.col("_row").cast(pl.Int64) == pl.col("_row").cast(pl.Int64).min().over(key))
     duplicates = clean.height - first.height
     kept = pl.concat([single, first.drop("__h", "__n", "__variants")]).sort(
-        pl.col("_sheet"), pl.col("_row").cast(pl.Int64), nulls_last=False)
+        pl.col("_sheet"), pl.col("_row").cast(pl.Int64), nulls_last=False
+    )
     return kept, duplicates, errors
 
 
@@ -98,15 +117,22 @@ def _register(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> None:
     con.register("incoming", frame.with_row_index("_rid").to_arrow(compat_level=pl.CompatLevel.newest()))
 
 
-def _stage(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, *, sha: str, run_id: int,
-           contract: Contract) -> None:
+def _stage(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, *, sha: str, run_id: int, contract: Contract
+) -> None:
     """Expose `frame` as the view `stg`, cast to the target table's types, with provenance.
 
     A view over the registered Arrow data, not a copy: checks, comparison and insert read it in
     place. Rejected rows are removed by re-registering a filtered frame (`_remove`).
     """
-    types = dict(rows(con, "SELECT column_name, data_type FROM information_schema.columns "
-                           "WHERE table_name = $t ORDER BY ordinal_position", {"t": table}))
+    types = dict(
+        rows(
+            con,
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = $t ORDER BY ordinal_position",
+            {"t": table},
+        )
+    )
     present = set(frame.columns)
     items = [i.id for i in contract.checklist.items] if table == "appraisals" else []
     select = []
@@ -118,8 +144,10 @@ def _stage(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, *, s
         elif col == "run_id":
             expr = str(int(run_id))
         elif col == "scores" and items:
-            expr = (f"MAP([{', '.join(_literal(i) for i in items)}], "
-                    f"[{', '.join(f'{chr(34)}{i}{chr(34)}::DECIMAL(6,2)' for i in items)}])")
+            expr = (
+                f"MAP([{', '.join(_literal(i) for i in items)}], "
+                f"[{', '.join(f'{chr(34)}{i}{chr(34)}::DECIMAL(6,2)' for i in items)}])"
+            )
         elif col in present:
             expr = f'"{col}"'
         else:
@@ -127,8 +155,9 @@ def _stage(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, *, s
         select.append(f'CAST({expr} AS {dtype}) AS "{col}"')
     _register(con, frame)
     con.execute("DROP VIEW IF EXISTS stg")
-    con.execute(f"CREATE TEMP VIEW stg AS SELECT {', '.join(select)}, _sheet, _row::INTEGER AS _row, _rid "
-                f"FROM incoming")
+    con.execute(
+        f"CREATE TEMP VIEW stg AS SELECT {', '.join(select)}, _sheet, _row::INTEGER AS _row, _rid FROM incoming"
+    )
 
 
 def _reject_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pl.DataFrame:
@@ -136,15 +165,16 @@ def _reject_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = 
     got = con.sql(sql, params=params or {}).pl()
     if not got.height:
         return pl.DataFrame(schema=ERROR_SCHEMA)
-    return got.with_columns(pl.col("_row").cast(pl.String)).select(
-        [pl.col(c).cast(t) for c, t in ERROR_SCHEMA.items()])
+    return got.with_columns(pl.col("_row").cast(pl.String)).select([pl.col(c).cast(t) for c, t in ERROR_SCHEMA.items()])
 
 
 def _office_exists(column: str = "office_code") -> str:
-    return (f"SELECT _sheet, _row, '{column}' AS column, s.{column} AS value, "
-            f"'机构代码不在机构名录中，请先导入机构 / office ' || s.{column} || "
-            f"' is not in the office roster; ingest it with `ipdash ingest offices` first' AS reason "
-            f"FROM stg s WHERE s.{column} NOT IN (SELECT office_code FROM offices)")
+    return (
+        f"SELECT _sheet, _row, '{column}' AS column, s.{column} AS value, "
+        f"'机构代码不在机构名录中，请先导入机构 / office ' || s.{column} || "
+        f"' is not in the office roster; ingest it with `ipdash ingest offices` first' AS reason "
+        f"FROM stg s WHERE s.{column} NOT IN (SELECT office_code FROM offices)"
+    )
 
 
 def _cross_checks(con: duckdb.DuckDBPyConnection, kind: str) -> pl.DataFrame:
@@ -157,19 +187,22 @@ def _cross_checks(con: duckdb.DuckDBPyConnection, kind: str) -> pl.DataFrame:
             "'案件不存在：该机构没有此案号，请先导入案件 / no case ' || s.case_no || ' at office ' || "
             "s.office_code || '; ingest the case first' AS reason FROM stg s "
             "WHERE s.office_code IN (SELECT office_code FROM offices) AND NOT EXISTS "
-            "(SELECT 1 FROM cases c WHERE c.office_code = s.office_code AND c.case_no = s.case_no)")
+            "(SELECT 1 FROM cases c WHERE c.office_code = s.office_code AND c.case_no = s.case_no)"
+        )
         checks.append(
             "SELECT _sheet, _row, 'inspector_id' AS column, s.inspector_id AS value, "
             "'评查人员不在名录中 / inspector ' || s.inspector_id || ' is not in the inspector roster; "
             "ingest inspectors first' AS reason FROM stg s "
-            "WHERE s.inspector_id NOT IN (SELECT inspector_id FROM inspectors)")
+            "WHERE s.inspector_id NOT IN (SELECT inspector_id FROM inspectors)"
+        )
         checks.append(
             "SELECT _sheet, _row, 'draw_id' AS column, s.draw_id AS value, "
             "CASE WHEN s.draw_id NOT IN (SELECT draw_id FROM draw_samples) "
             "THEN '抽查批次不存在 / draw ' || s.draw_id || ' is unknown' "
             "ELSE '该案件未被此批次抽中 / draw ' || s.draw_id || ' did not sample case ' || s.case_no END AS reason "
             "FROM stg s WHERE s.draw_id <> '' AND NOT EXISTS (SELECT 1 FROM draw_samples d WHERE "
-            "d.draw_id = s.draw_id AND d.office_code = s.office_code AND d.case_no = s.case_no)")
+            "d.draw_id = s.draw_id AND d.office_code = s.office_code AND d.case_no = s.case_no)"
+        )
     found = [_reject_sql(con, sql) for sql in checks]
     return pl.concat(found) if found else pl.DataFrame(schema=ERROR_SCHEMA)
 
@@ -182,8 +215,10 @@ def _office_tree_checks(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     cascade until the tree is consistent.
     """
     stored = {r[0]: (r[1], r[2]) for r in rows(con, "SELECT office_code, level, parent_code FROM offices")}
-    staged = {r[0]: (r[1], r[2], r[3], r[4]) for r in rows(
-        con, "SELECT office_code, level, parent_code, _sheet, _row FROM stg")}
+    staged = {
+        r[0]: (r[1], r[2], r[3], r[4])
+        for r in rows(con, "SELECT office_code, level, parent_code, _sheet, _row FROM stg")
+    }
     rejected: dict[str, tuple[str, str]] = {}
     while True:
         merged = dict(stored)
@@ -195,27 +230,48 @@ def _office_tree_checks(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
             if level == "national":
                 continue
             if parent in rejected:
-                rejected[code] = ("parent_code", f"上级机构{parent}本次被拒收 / parent office {parent} was "
-                                                 "rejected in this file; fix it first")
+                rejected[code] = (
+                    "parent_code",
+                    f"上级机构{parent}本次被拒收 / parent office {parent} was rejected in this file; fix it first",
+                )
             elif parent not in merged:
                 rejected[code] = ("parent_code", f"上级机构{parent}不存在 / parent office {parent} does not exist")
             elif LEVELS.index(merged[parent][0]) != LEVELS.index(level) - 1:
-                rejected[code] = ("level", f"层级须比上级（{merged[parent][0]}）低一级 / level {level} does not "
-                                           f"step down by one from its parent's level {merged[parent][0]}")
+                rejected[code] = (
+                    "level",
+                    f"层级须比上级（{merged[parent][0]}）低一级 / level {level} does not "
+                    f"step down by one from its parent's level {merged[parent][0]}",
+                )
         for code, (level, _parent) in stored.items():
             p = merged.get(code, (level, _parent))[1]
-            if p in staged and p not in rejected and code not in staged:
-                if LEVELS.index(merged[p][0]) != LEVELS.index(merged[code][0]) - 1:
-                    rejected[p] = ("level", f"改为{merged[p][0]}后其下级机构{code}层级不一致 / changing the level "
-                                            f"to {merged[p][0]} would leave sub-office {code} inconsistent")
+            if (
+                p in staged
+                and p not in rejected
+                and code not in staged
+                and LEVELS.index(merged[p][0]) != LEVELS.index(merged[code][0]) - 1
+            ):
+                rejected[p] = (
+                    "level",
+                    f"改为{merged[p][0]}后其下级机构{code}层级不一致 / changing the level "
+                    f"to {merged[p][0]} would leave sub-office {code} inconsistent",
+                )
         if len(rejected) == before:
             break
     if not rejected:
         return pl.DataFrame(schema=ERROR_SCHEMA)
     return pl.DataFrame(
-        [{"_sheet": staged[c][2], "_row": str(staged[c][3]), "column": col,
-          "value": (staged[c][1] if col == "parent_code" else staged[c][0]), "reason": why}
-         for c, (col, why) in rejected.items()], schema=ERROR_SCHEMA)
+        [
+            {
+                "_sheet": staged[c][2],
+                "_row": str(staged[c][3]),
+                "column": col,
+                "value": (staged[c][1] if col == "parent_code" else staged[c][0]),
+                "reason": why,
+            }
+            for c, (col, why) in rejected.items()
+        ],
+        schema=ERROR_SCHEMA,
+    )
 
 
 def refresh_office_paths(con: duckdb.DuckDBPyConnection) -> None:
@@ -255,8 +311,16 @@ def _insert(con: duckdb.DuckDBPyConnection, kind: str, where: str, *, ordered: b
     con.execute(f"INSERT INTO {kind} ({names}) SELECT {names} FROM stg {where}{order}")
 
 
-def apply_rows(con: duckdb.DuckDBPyConnection, *, kind: str, frame: pl.DataFrame, key: list[str],
-               sha: str, run_id: int, contract: Contract) -> Applied:
+def apply_rows(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    kind: str,
+    frame: pl.DataFrame,
+    key: list[str],
+    sha: str,
+    run_id: int,
+    contract: Contract,
+) -> Applied:
     """Upsert the good rows of one file into `kind`'s table; return its counts and new errors."""
     counts = Counts()
     frame, counts.duplicate_in_file, errors = split_in_file(frame, key)
@@ -278,25 +342,41 @@ def apply_rows(con: duckdb.DuckDBPyConnection, *, kind: str, frame: pl.DataFrame
     data = [c for c in target_columns(con, kind) if c not in PROVENANCE and c not in DERIVED]
     on = " AND ".join(f's."{k}" = t."{k}"' for k in key)
     same = " AND ".join(f's."{c}" IS NOT DISTINCT FROM t."{c}"' for c in data if c not in key)
-    stale = ("s.updated_at IS NOT NULL AND t.updated_at IS NOT NULL AND s.updated_at < t.updated_at"
-             if kind == "cases" else "false")
+    stale = (
+        "s.updated_at IS NOT NULL AND t.updated_at IS NOT NULL AND s.updated_at < t.updated_at"
+        if kind == "cases"
+        else "false"
+    )
     con.execute("DROP TABLE IF EXISTS cmp")
-    con.execute(f"""CREATE TEMP TABLE cmp AS SELECT s._rid,
+    con.execute(
+        f"""CREATE TEMP TABLE cmp AS SELECT s._rid,
         t."{key[0]}" IS NOT NULL AS found, coalesce({same}, false) AS same, coalesce({stale}, false) AS stale,
         t.updated_at AS stored_at
-        FROM stg s LEFT JOIN {kind} t ON {on}""" if kind == "cases" else f"""CREATE TEMP TABLE cmp AS
+        FROM stg s LEFT JOIN {kind} t ON {on}"""
+        if kind == "cases"
+        else f"""CREATE TEMP TABLE cmp AS
         SELECT s._rid, t."{key[0]}" IS NOT NULL AS found, coalesce({same}, false) AS same,
-        false AS stale, NULL::TIMESTAMP AS stored_at FROM stg s LEFT JOIN {kind} t ON {on}""")
-    stale_errors = _reject_sql(con, """SELECT _sheet, _row, 'updated_at' AS column,
+        false AS stale, NULL::TIMESTAMP AS stored_at FROM stg s LEFT JOIN {kind} t ON {on}"""
+    )
+    stale_errors = (
+        _reject_sql(
+            con,
+            """SELECT _sheet, _row, 'updated_at' AS column,
         strftime(s.updated_at, '%Y-%m-%d %H:%M:%S') AS value,
         '比库中版本旧（库中更新时间 ' || strftime(c.stored_at, '%Y-%m-%d %H:%M:%S') || '），未采用 / older than the '
         || 'stored version (stored updated_at ' || strftime(c.stored_at, '%Y-%m-%d %H:%M:%S') || '); not applied'
-        AS reason FROM cmp c JOIN stg s USING (_rid) WHERE c.found AND NOT c.same AND c.stale""") \
-        if kind == "cases" else pl.DataFrame(schema=ERROR_SCHEMA)
+        AS reason FROM cmp c JOIN stg s USING (_rid) WHERE c.found AND NOT c.same AND c.stale""",
+        )
+        if kind == "cases"
+        else pl.DataFrame(schema=ERROR_SCHEMA)
+    )
     errors = pl.concat([errors, stale_errors])
-    tally = rows(con, """SELECT count(*) FILTER (WHERE NOT found),
+    tally = rows(
+        con,
+        """SELECT count(*) FILTER (WHERE NOT found),
         count(*) FILTER (WHERE found AND NOT same AND NOT stale),
-        count(*) FILTER (WHERE found AND same) FROM cmp""")[0]
+        count(*) FILTER (WHERE found AND same) FROM cmp""",
+    )[0]
     counts.loaded, counts.updated, counts.unchanged = (int(x) for x in tally)
     key_cols = ", ".join(f'"{k}"' for k in key)
     if counts.updated:
@@ -304,8 +384,12 @@ def apply_rows(con: duckdb.DuckDBPyConnection, *, kind: str, frame: pl.DataFrame
             SELECT ({", ".join(f's."{k}"' for k in key)}) FROM stg s JOIN cmp c USING (_rid)
             WHERE c.found AND NOT c.same AND NOT c.stale)""")
     if counts.loaded or counts.updated:
-        _insert(con, kind, "WHERE _rid IN (SELECT _rid FROM cmp WHERE NOT found OR (NOT same AND NOT stale))",
-                ordered=ordered)
+        _insert(
+            con,
+            kind,
+            "WHERE _rid IN (SELECT _rid FROM cmp WHERE NOT found OR (NOT same AND NOT stale))",
+            ordered=ordered,
+        )
     if kind == "offices":
         refresh_office_paths(con)
     counts.rejected = errors.select(META).unique().height

@@ -20,7 +20,6 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from access import audit
 from access.opstore import bump
 from ingest.apply import Counts
 from queries.operational import _CAST, _RAW_SCHEMA, APPRAISALS, DRAW_SAMPLES, raw_frame
@@ -44,10 +43,13 @@ def stage_operational(con: duckdb.DuckDBPyConnection, ocon, incoming: pl.DataFra
         where = f" WHERE draw_id IN ({marks}) AND office_code IN ({', '.join('?' for _ in offices) or 'NULL'})"
         samples_where = f" WHERE draw_id IN ({marks})"
         params = [*draws, *offices]
-    stored = raw_frame(ocon.execute(f"SELECT {', '.join(_STORED)} FROM appraisals{where}", params).fetchall(),
-                       _RAW_SCHEMA)
-    samples = raw_frame(ocon.execute(f"SELECT draw_id, office_code, case_no FROM draw_samples{samples_where}",
-                                     draws).fetchall(), {k: pl.String for k in DRAW_SAMPLES})
+    stored = raw_frame(
+        ocon.execute(f"SELECT {', '.join(_STORED)} FROM appraisals{where}", params).fetchall(), _RAW_SCHEMA
+    )
+    samples = raw_frame(
+        ocon.execute(f"SELECT draw_id, office_code, case_no FROM draw_samples{samples_where}", draws).fetchall(),
+        dict.fromkeys(DRAW_SAMPLES, pl.String),
+    )
     con.register("_stored_appraisals", stored.to_arrow())
     cols = ", ".join(f"{_CAST.get(c, f'CAST({c} AS {t})')} AS {c}" for c, t in APPRAISALS.items())
     con.execute(f"CREATE OR REPLACE TEMP TABLE appraisals AS SELECT {cols} FROM _stored_appraisals")
@@ -70,40 +72,81 @@ def write_back(con: duckdb.DuckDBPyConnection, ocon, *, run_id: int, actor: str)
         WHERE a.run_id = {int(run_id)}""").pl()
     if not changed.height:
         return set(), []
-    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     keys = changed.select("office_code", "case_no", "draw_id").rows()
     before = {}
     for office, case, draw in keys:
-        got = ocon.execute("SELECT closed_year, total, inspector_id FROM appraisals WHERE office_code = ? AND "
-                           "case_no = ? AND draw_id = ?", (office, case, draw)).fetchone()
+        got = ocon.execute(
+            "SELECT closed_year, total, inspector_id FROM appraisals WHERE office_code = ? AND "
+            "case_no = ? AND draw_id = ?",
+            (office, case, draw),
+        ).fetchone()
         if got is not None:
             before[(office, case, draw)] = dict(got)
-    ocon.executemany("DELETE FROM appraisals WHERE office_code = ? AND case_no = ? AND draw_id = ?",
-                     [k for k in keys if k in before])
-    ocon.executemany(f"INSERT INTO appraisals ({', '.join(_STORED)}, recorded_at, recorded_by) "
-                     f"VALUES ({', '.join('?' for _ in _STORED)}, ?, ?)",
-                     [(*r, now, actor) for r in changed.select(_STORED).rows()])
+    ocon.executemany(
+        "DELETE FROM appraisals WHERE office_code = ? AND case_no = ? AND draw_id = ?", [k for k in keys if k in before]
+    )
+    ocon.executemany(
+        f"INSERT INTO appraisals ({', '.join(_STORED)}, recorded_at, recorded_by) "
+        f"VALUES ({', '.join('?' for _ in _STORED)}, ?, ?)",
+        [(*r, now, actor) for r in changed.select(_STORED).rows()],
+    )
     years = set(changed["closed_year"].to_list()) | {b["closed_year"] for b in before.values()}
     bump(ocon, "appraisals")
     for year in years:
         bump(ocon, f"appraisals:{year if year is not None else 'open'}")
     after = {(r["office_code"], r["case_no"], r["draw_id"]): r for r in changed.iter_rows(named=True)}
-    changes = [{"office_code": k[0], "case_no": k[1], "draw_id": k[2], "total_before": b["total"],
-                "total_after": after[k]["total"], "inspector_before": b["inspector_id"],
-                "inspector_after": after[k]["inspector_id"]} for k, b in before.items()]
+    changes = [
+        {
+            "office_code": k[0],
+            "case_no": k[1],
+            "draw_id": k[2],
+            "total_before": b["total"],
+            "total_after": after[k]["total"],
+            "inspector_before": b["inspector_id"],
+            "inspector_after": after[k]["inspector_id"],
+        }
+        for k, b in before.items()
+    ]
     return years, changes
 
 
-def record_run(ocon, *, run_id: int, started: dt.datetime, actor: str, contract_version: str, files: list[dict],
-               counts: Counts, rejects_file: str | None, quarantine: pl.DataFrame | None) -> None:
-    ocon.execute("INSERT INTO appraisal_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 (run_id, started.isoformat(timespec="seconds"), dt.datetime.now().isoformat(timespec="seconds"),
-                  actor, contract_version, json.dumps(files, ensure_ascii=False), counts.read, counts.loaded,
-                  counts.updated, counts.unchanged, counts.rejected, counts.duplicate_in_file, rejects_file))
+def record_run(
+    ocon,
+    *,
+    run_id: int,
+    started: dt.datetime,
+    actor: str,
+    contract_version: str,
+    files: list[dict],
+    counts: Counts,
+    rejects_file: str | None,
+    quarantine: pl.DataFrame | None,
+) -> None:
+    ocon.execute(
+        "INSERT INTO appraisal_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            run_id,
+            started.isoformat(timespec="seconds"),
+            dt.datetime.now().isoformat(timespec="seconds"),
+            actor,
+            contract_version,
+            json.dumps(files, ensure_ascii=False),
+            counts.read,
+            counts.loaded,
+            counts.updated,
+            counts.unchanged,
+            counts.rejected,
+            counts.duplicate_in_file,
+            rejects_file,
+        ),
+    )
     if quarantine is not None and quarantine.height:
         cols = ["run_id", "file", "file_sha256", "sheet", "row_number", "column_name", "value", "reason", "raw", "cell"]
-        ocon.executemany(f"INSERT INTO appraisal_quarantine ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
-                         quarantine.select(cols).rows())
+        ocon.executemany(
+            f"INSERT INTO appraisal_quarantine ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+            quarantine.select(cols).rows(),
+        )
 
 
 @contextlib.contextmanager
@@ -114,8 +157,10 @@ def session(store: Store, incoming: pl.DataFrame | None = None):
         stage_operational(con, ocon, incoming)
         # Above every run id on record, in the runs and in the rows: the rows this run writes are found
         # by it (write_back), so no stored row may carry it already.
-        run_id = 1 + max(int(ocon.execute(f"SELECT coalesce(max(run_id), 0) AS n FROM {t}").fetchone()["n"])
-                         for t in ("appraisal_runs", "appraisals"))
+        run_id = 1 + max(
+            int(ocon.execute(f"SELECT coalesce(max(run_id), 0) AS n FROM {t}").fetchone()["n"])
+            for t in ("appraisal_runs", "appraisals")
+        )
         yield con, ocon, run_id
 
 
@@ -127,4 +172,5 @@ def publish_rejects(write: Callable[[Path], None], path: Path) -> Callable[[], N
 
     def done() -> None:
         os.replace(tmp, path)
+
     return done

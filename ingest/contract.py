@@ -30,7 +30,7 @@ def fold(text: str) -> str:
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str                  # "code", "enum:level", "enumlist:sector", ...
+    type: str  # "code", "enum:level", "enumlist:sector", ...
     required: bool
     headers: tuple[str, ...]
     default: str | None = None
@@ -65,7 +65,7 @@ class KindSpec:
     kind: str
     key: tuple[str, ...]
     columns: tuple[Column, ...]
-    header_map: dict[str, str] = field(default_factory=dict)   # folded header -> column name
+    header_map: dict[str, str] = field(default_factory=dict)  # folded header -> column name
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -74,11 +74,11 @@ class KindSpec:
 @dataclass(frozen=True)
 class Contract:
     version: str
-    enums: dict[str, dict[str, str]]       # enum -> folded label -> canonical value
+    enums: dict[str, dict[str, str]]  # enum -> folded label -> canonical value
     enum_values: dict[str, tuple[str, ...]]
     kinds: dict[str, KindSpec]
     checklist: Checklist
-    display: dict[str, dict[str, str]] = field(default_factory=dict)   # enum -> value -> first label (Chinese)
+    display: dict[str, dict[str, str]] = field(default_factory=dict)  # enum -> value -> first label (Chinese)
 
     def label(self, enum: str, value: str | None, lang: str) -> str | None:
         """How a report shows a canonical value: its first listed label in Chinese (the contract
@@ -144,8 +144,9 @@ def load_contract(contract_text: str, checklist_text: str, file: str = "contract
             for spelling in [canonical, *spellings]:
                 folded = fold(spelling)
                 if labels.get(folded, canonical) != canonical:
-                    raise _fail(file, f"enums.{name}.{canonical}",
-                                f"label '{spelling}' already means '{labels[folded]}'")
+                    raise _fail(
+                        file, f"enums.{name}.{canonical}", f"label '{spelling}' already means '{labels[folded]}'"
+                    )
                 labels[folded] = canonical
         enums[name] = labels
         enum_values[name] = tuple(values)
@@ -166,8 +167,9 @@ def load_contract(contract_text: str, checklist_text: str, file: str = "contract
                     raise _fail(file, where, f"type '{ctype}' names an unknown enumeration")
             elif base not in SCALAR_TYPES:
                 raise _fail(file, where, f"unknown type '{ctype}'")
-            columns.append(Column(name, ctype, bool(col.get("required", False)),
-                                  tuple(col.get("headers", [])), col.get("default")))
+            columns.append(
+                Column(name, ctype, bool(col.get("required", False)), tuple(col.get("headers", [])), col.get("default"))
+            )
         if kind == "appraisals":
             for item in checklist.items:
                 columns.append(Column(item.id, "score", True, (item.zh, item.en)))
@@ -176,8 +178,11 @@ def load_contract(contract_text: str, checklist_text: str, file: str = "contract
             for spelling in (c.name, *c.headers):
                 folded = fold(spelling)
                 if header_map.get(folded, c.name) != c.name:
-                    raise _fail(file, f"kinds.{kind}.columns.{c.name}",
-                                f"header '{spelling}' already names '{header_map[folded]}'")
+                    raise _fail(
+                        file,
+                        f"kinds.{kind}.columns.{c.name}",
+                        f"header '{spelling}' already names '{header_map[folded]}'",
+                    )
                 header_map[folded] = c.name
         key = tuple(spec.get("key", []))
         names = {c.name for c in columns}
@@ -192,5 +197,4 @@ def load_contract(contract_text: str, checklist_text: str, file: str = "contract
 def default_contract() -> Contract:
     """The contract shipped with the product."""
     pkg = resources.files("ingest")
-    return load_contract((pkg / "contract.toml").read_text("utf-8"),
-                         (pkg / "checklist.toml").read_text("utf-8"))
+    return load_contract((pkg / "contract.toml").read_text("utf-8"), (pkg / "checklist.toml").read_text("utf-8"))

@@ -25,23 +25,48 @@ from ingest.contract import default_contract
 from queries.store import Store
 
 YEARS = (2021, 2022, 2023, 2024, 2025)
-YEAR_WEIGHT = np.array([45, 50, 55, 60, 65], dtype=float)     # ~55,000 a year on average
+YEAR_WEIGHT = np.array([45, 50, 55, 60, 65], dtype=float)  # ~55,000 a year on average
 DATA_END = dt.date(2025, 12, 31)
 NATIONAL, XPCC = "100000", "660000"
 SYNTHETIC_SOURCE = "synthetic-demo"
 
 # Share of national cases by province (2019–2021 published concentration; CALIBRATION.md).
 PROVINCE_SHARE = {
-    "33": 0.25, "44": 0.17, "32": 0.14, "31": 0.057, "51": 0.06, "35": 0.05, "42": 0.045, "34": 0.04,
-    "13": 0.03, "37": 0.035, "41": 0.02, "11": 0.015, "50": 0.012, "12": 0.008, "43": 0.01,
+    "33": 0.25,
+    "44": 0.17,
+    "32": 0.14,
+    "31": 0.057,
+    "51": 0.06,
+    "35": 0.05,
+    "42": 0.045,
+    "34": 0.04,
+    "13": 0.03,
+    "37": 0.035,
+    "41": 0.02,
+    "11": 0.015,
+    "50": 0.012,
+    "12": 0.008,
+    "43": 0.01,
 }
 OTHER_PROVINCE_SHARE = 0.003
 # Design share among infringement disputes (2016, CALIBRATION.md); others take the national mix.
-DESIGN_SHARE = {"31": .78, "44": .69, "33": .66, "11": .55, "12": .48, "51": .40, "32": .37, "37": .34,
-                "50": .18, "41": .15}
+DESIGN_SHARE = {
+    "31": 0.78,
+    "44": 0.69,
+    "33": 0.66,
+    "11": 0.55,
+    "12": 0.48,
+    "51": 0.40,
+    "32": 0.37,
+    "37": 0.34,
+    "50": 0.18,
+    "41": 0.15,
+}
 LEVEL_SHARE = {"provincial": 0.15, "prefecture": 0.60, "county": 0.25}
 
-SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢")
+SURNAMES = list(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+)
 GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建文辉力飞斌宇浩凯健俊帆帅博")
 FIELDS = ["mechanical", "electrical", "chemical", "design", "communication", "biomedical"]
 
@@ -86,7 +111,7 @@ def office_tree() -> pl.DataFrame:
     out.append((XPCC, "新疆生产建设兵团知识产权局", "provincial", NATIONAL))
     divisions = "一二三四五六七八九十"
     for i in range(1, 15):
-        name = ("第" + (divisions[i - 1] if i <= 10 else "十" + divisions[i - 11]) + "师")
+        name = "第" + (divisions[i - 1] if i <= 10 else "十" + divisions[i - 11]) + "师"
         out.append((f"66{i:02d}00", f"新疆生产建设兵团{name}知识产权局", "prefecture", XPCC))
     # Sorted by code, so generated cases come out ordered by office_code like most exports.
     return pl.DataFrame(out, schema=["office_code", "name", "level", "parent_code"], orient="row").sort("office_code")
@@ -105,13 +130,13 @@ def _office_weights(offices: pl.DataFrame, rng: np.random.Generator) -> np.ndarr
         idx = np.flatnonzero(level == lvl)
         noise = rng.lognormal(0.0, 0.9 if lvl == "county" else 0.6, idx.size)
         if lvl == "county":
-            noise *= rng.random(idx.size) > 0.35        # many counties handle next to nothing
+            noise *= rng.random(idx.size) > 0.35  # many counties handle next to nothing
         for p in np.unique(prov[idx]):
             sel = idx[prov[idx] == p]
             pshare = PROVINCE_SHARE.get(p, OTHER_PROVINCE_SHARE)
             local = noise[np.isin(idx, sel)]
             if lvl == "prefecture" and sel.size:
-                local[0] *= 3.0                          # the provincial capital is busiest
+                local[0] *= 3.0  # the provincial capital is busiest
             if local.sum() > 0:
                 w[sel] = share * pshare * local / local.sum()
     return w / w.sum()
@@ -146,8 +171,15 @@ def build_frames(spec: DemoSpec, progress: bool = False) -> dict[str, pl.DataFra
     for yi, year in enumerate(YEARS):
         s = rng.poisson(base_staff * (1 + 0.05 * yi))
         s[level == "national"] = rng.integers(40, 60)
-        staff.append(pl.DataFrame({"office_code": codes, "year": np.full(n_off, year, dtype=np.int32),
-                                   "certified_staff": s.astype(np.int32)}))
+        staff.append(
+            pl.DataFrame(
+                {
+                    "office_code": codes,
+                    "year": np.full(n_off, year, dtype=np.int32),
+                    "certified_staff": s.astype(np.int32),
+                }
+            )
+        )
     staffing = pl.concat(staff)
     bar.update()
 
@@ -176,8 +208,11 @@ def build_frames(spec: DemoSpec, progress: bool = False) -> dict[str, pl.DataFra
     src[:] = np.where(u < 0.82, "request", np.where(u < 0.90, "online", np.where(u < 0.95, "exhibition", "referral")))
     proactive_p = 1 / (1 + np.exp(-(0.3 + 0.9 * p_skill)))
     u, v = rng.random(n), rng.random(n)
-    cf_src = np.where(u < proactive_p, np.where(v < 0.5, "ex_officio", np.where(v < 0.8, "report", "online")),
-                      np.where(v < 0.6, "referral", "exhibition"))
+    cf_src = np.where(
+        u < proactive_p,
+        np.where(v < 0.5, "ex_officio", np.where(v < 0.8, "report", "online")),
+        np.where(v < 0.6, "referral", "exhibition"),
+    )
     src = np.where(cf, cf_src, src).astype(str)
 
     start = np.array([np.datetime64(f"{y}-01-01") for y in YEARS])[year_idx]
@@ -185,25 +220,40 @@ def build_frames(spec: DemoSpec, progress: bool = False) -> dict[str, pl.DataFra
     received = _add_days(start, np.floor(rng.random(n) * days_in_year))
     delay = np.clip(np.round(rng.exponential(np.clip(3.2 - 0.9 * t_skill, 0.8, 9.0))), 0, 40)
     accepted = _add_days(received, delay)
-    accepted = np.where(accepted.astype("datetime64[Y]").astype(int) + 1970 > years,
-                        _add_days(start, days_in_year - 1), accepted).astype("datetime64[D]")
+    accepted = np.where(
+        accepted.astype("datetime64[Y]").astype(int) + 1970 > years, _add_days(start, days_in_year - 1), accepted
+    ).astype("datetime64[D]")
     received = np.minimum(received, accepted)
 
     # Closing type and duration.
     mediate_p = 1 / (1 + np.exp(-(-0.1 + 0.7 * m_skill)))
     u, v = rng.random(n), rng.random(n)
-    inf_close = np.where(u < mediate_p * 0.8, "mediated",
-                         np.where(v < 0.62, "decided_infringing",
-                                  np.where(v < 0.78, "decided_not_infringing",
-                                           np.where(v < 0.93, "withdrawn", "terminated"))))
-    cf_close = np.where(u < 0.80, "penalized", np.where(u < 0.80 + 0.05 + 0.04 * (p_skill > 1), "transferred",
-                                                        "terminated"))
+    inf_close = np.where(
+        u < mediate_p * 0.8,
+        "mediated",
+        np.where(
+            v < 0.62,
+            "decided_infringing",
+            np.where(v < 0.78, "decided_not_infringing", np.where(v < 0.93, "withdrawn", "terminated")),
+        ),
+    )
+    cf_close = np.where(
+        u < 0.80, "penalized", np.where(u < 0.80 + 0.05 + 0.04 * (p_skill > 1), "transferred", "terminated")
+    )
     oth_close = np.where(u < 0.5, "mediated", np.where(u < 0.8, "withdrawn", "terminated"))
     closing = np.where(infr, inf_close, np.where(cf, cf_close, oth_close)).astype(str)
     mean_days = np.select(
-        [closing == "mediated", np.char.startswith(closing, "decided"), closing == "withdrawn",
-         closing == "terminated", closing == "penalized", closing == "transferred"],
-        [32, 70, 28, 20, 38, 45], 50).astype(float)
+        [
+            closing == "mediated",
+            np.char.startswith(closing, "decided"),
+            closing == "withdrawn",
+            closing == "terminated",
+            closing == "penalized",
+            closing == "transferred",
+        ],
+        [32, 70, 28, 20, 38, 45],
+        50,
+    ).astype(float)
     speed = np.exp(-0.22 * t_skill + rng.normal(0, 0.25, n))
     duration = np.round(rng.gamma(3.0, mean_days * speed / 3.0)).astype(int) + 1
     suspended = np.where(infr & (rng.random(n) < 0.06), rng.integers(15, 91, n), 0)
@@ -214,7 +264,7 @@ def build_frames(spec: DemoSpec, progress: bool = False) -> dict[str, pl.DataFra
     overcap = need_ext & (rng.random(n) < 0.03)
     ext = np.where(overcap, cap + rng.integers(5, 30, n), ext)
     closed = _add_days(accepted, duration + suspended)
-    never = rng.random(n) < 0.004                      # forgotten cases: open and long overdue
+    never = rng.random(n) < 0.004  # forgotten cases: open and long overdue
     is_open = (closed > np.datetime64(DATA_END)) | never
     bar.update()
 
@@ -222,10 +272,16 @@ def build_frames(spec: DemoSpec, progress: bool = False) -> dict[str, pl.DataFra
     u, v = rng.random(n), rng.random(n)
     decided = np.char.startswith(closing, "decided")
     reviewed = (decided & (u < 0.09)) | ((closing == "penalized") & (u < 0.03))
-    review = np.where(reviewed, np.where(v < 0.78 + 0.05 * q_skill.clip(-2, 2), "upheld",
-                                         np.where(v < 0.93, "reversed", "pending")), "none").astype(str)
-    hearing = np.where(decided, np.where(rng.random(n) < 0.7, "oral", "written"),
-                       np.where(closing == "mediated", np.where(rng.random(n) < 0.45, "oral", "none"), "none"))
+    review = np.where(
+        reviewed,
+        np.where(v < 0.78 + 0.05 * q_skill.clip(-2, 2), "upheld", np.where(v < 0.93, "reversed", "pending")),
+        "none",
+    ).astype(str)
+    hearing = np.where(
+        decided,
+        np.where(rng.random(n) < 0.7, "oral", "written"),
+        np.where(closing == "mediated", np.where(rng.random(n) < 0.45, "oral", "none"), "none"),
+    )
     fine = np.where(closing == "penalized", np.round(rng.lognormal(8.6, 0.9, n) / 100) * 100, 0.0)
     sector_e = (src == "online") | (rng.random(n) < 0.12)
     sector_f = rng.random(n) < 0.03
@@ -238,39 +294,69 @@ def build_frames(spec: DemoSpec, progress: bool = False) -> dict[str, pl.DataFra
     h2 = (h1 % handler_pool) + 1
     bar.update()
 
-    frame = pl.DataFrame({
-        "office_code": codes[office], "year": years.astype(np.int32), "case_kind": kind,
-        "patent_type": patent, "source": src, "received_date": received, "accepted_date": accepted,
-        "closed_date": closed, "closing_type": closing, "suspended_days": suspended.astype(np.int32),
-        "extension_days": ext.astype(np.int32), "hearing": hearing, "on_the_spot": rng.random(n) < 0.04,
-        "cross_region": rng.random(n) < 0.08, "review_outcome": review, "fine_cny": fine,
-        "_open": is_open, "_e": sector_e, "_f": sector_f, "_v": sector_v, "_s": sector_s,
-        "_h1": h1.astype(np.int32), "_h2": h2.astype(np.int32),
-    })
+    frame = pl.DataFrame(
+        {
+            "office_code": codes[office],
+            "year": years.astype(np.int32),
+            "case_kind": kind,
+            "patent_type": patent,
+            "source": src,
+            "received_date": received,
+            "accepted_date": accepted,
+            "closed_date": closed,
+            "closing_type": closing,
+            "suspended_days": suspended.astype(np.int32),
+            "extension_days": ext.astype(np.int32),
+            "hearing": hearing,
+            "on_the_spot": rng.random(n) < 0.04,
+            "cross_region": rng.random(n) < 0.08,
+            "review_outcome": review,
+            "fine_cny": fine,
+            "_open": is_open,
+            "_e": sector_e,
+            "_f": sector_f,
+            "_v": sector_v,
+            "_s": sector_s,
+            "_h1": h1.astype(np.int32),
+            "_h2": h2.astype(np.int32),
+        }
+    )
     prefix = pl.when(pl.col("case_kind") == "counterfeit").then(pl.lit("知罚字")).otherwise(pl.lit("知纠字"))
-    cases = frame.with_columns(
-        (prefix + "〔" + pl.col("year").cast(pl.String) + "〕"
-         + (pl.int_range(pl.len()).over("office_code", "year") + 1).cast(pl.String).str.zfill(5) + "号")
-        .alias("case_no"),
-        pl.when(pl.col("_open")).then(None).otherwise(pl.col("closed_date")).alias("closed_date"),
-        pl.when(pl.col("_open")).then(None).otherwise(pl.col("closing_type")).alias("closing_type"),
-        pl.when(pl.col("_open")).then(pl.lit("none")).otherwise(pl.col("review_outcome")).alias("review_outcome"),
-        pl.when(pl.col("_open")).then(0.0).otherwise(pl.col("fine_cny")).alias("fine_cny"),
-        pl.concat_list(
-            pl.when(pl.col("_e")).then(pl.lit("e_commerce")),
-            pl.when(pl.col("_v")).then(pl.lit("environment")),
-            pl.when(pl.col("_f")).then(pl.lit("food_drug")),
-            pl.when(pl.col("_s")).then(pl.lit("safe_production")),
-        ).list.drop_nulls().alias("sectors"),
-        pl.concat_list(
-            pl.col("office_code") + "-" + pl.col("_h1").cast(pl.String).str.zfill(2),
-            pl.col("office_code") + "-" + pl.col("_h2").cast(pl.String).str.zfill(2),
-        ).list.unique(maintain_order=True).alias("handlers"),
-    ).with_columns(
-        pl.coalesce("closed_date", "accepted_date").cast(pl.Datetime("us"))
-        .dt.offset_by("17h").alias("updated_at"),
-        # Open cases that are still being handled cannot already be reviewed.
-    ).drop("year", "_open", "_e", "_f", "_v", "_s", "_h1", "_h2")
+    cases = (
+        frame.with_columns(
+            (
+                prefix
+                + "〔"
+                + pl.col("year").cast(pl.String)
+                + "〕"
+                + (pl.int_range(pl.len()).over("office_code", "year") + 1).cast(pl.String).str.zfill(5)
+                + "号"
+            ).alias("case_no"),
+            pl.when(pl.col("_open")).then(None).otherwise(pl.col("closed_date")).alias("closed_date"),
+            pl.when(pl.col("_open")).then(None).otherwise(pl.col("closing_type")).alias("closing_type"),
+            pl.when(pl.col("_open")).then(pl.lit("none")).otherwise(pl.col("review_outcome")).alias("review_outcome"),
+            pl.when(pl.col("_open")).then(0.0).otherwise(pl.col("fine_cny")).alias("fine_cny"),
+            pl.concat_list(
+                pl.when(pl.col("_e")).then(pl.lit("e_commerce")),
+                pl.when(pl.col("_v")).then(pl.lit("environment")),
+                pl.when(pl.col("_f")).then(pl.lit("food_drug")),
+                pl.when(pl.col("_s")).then(pl.lit("safe_production")),
+            )
+            .list.drop_nulls()
+            .alias("sectors"),
+            pl.concat_list(
+                pl.col("office_code") + "-" + pl.col("_h1").cast(pl.String).str.zfill(2),
+                pl.col("office_code") + "-" + pl.col("_h2").cast(pl.String).str.zfill(2),
+            )
+            .list.unique(maintain_order=True)
+            .alias("handlers"),
+        )
+        .with_columns(
+            pl.coalesce("closed_date", "accepted_date").cast(pl.Datetime("us")).dt.offset_by("17h").alias("updated_at"),
+            # Open cases that are still being handled cannot already be reviewed.
+        )
+        .drop("year", "_open", "_e", "_f", "_v", "_s", "_h1", "_h2")
+    )
     bar.update()
 
     # Inspectors: a pool per province and two per prefecture.
@@ -281,14 +367,23 @@ def build_frames(spec: DemoSpec, progress: bool = False) -> dict[str, pl.DataFra
             for j in range(k):
                 insp.append((f"INS{codes[i]}{j + 1:02d}", codes[i]))
     m = len(insp)
-    names = [SURNAMES[a] + GIVEN[b] + (GIVEN[c] if c % 3 else "") for a, b, c in
-             zip(rng.integers(0, len(SURNAMES), m), rng.integers(0, len(GIVEN), m), rng.integers(0, len(GIVEN), m))]
+    names = [
+        SURNAMES[a] + GIVEN[b] + (GIVEN[c] if c % 3 else "")
+        for a, b, c in zip(
+            rng.integers(0, len(SURNAMES), m), rng.integers(0, len(GIVEN), m), rng.integers(0, len(GIVEN), m)
+        )
+    ]
     field_pick = rng.integers(0, len(FIELDS), (m, 2))
-    inspectors = pl.DataFrame({
-        "inspector_id": [x[0] for x in insp], "name": names, "office_code": [x[1] for x in insp],
-        "certified": rng.random(m) < 0.95, "active": rng.random(m) < 0.92,
-        "fields": [sorted({FIELDS[a], FIELDS[b]}) for a, b in field_pick],
-    })
+    inspectors = pl.DataFrame(
+        {
+            "inspector_id": [x[0] for x in insp],
+            "name": names,
+            "office_code": [x[1] for x in insp],
+            "certified": rng.random(m) < 0.95,
+            "active": rng.random(m) < 0.92,
+            "fields": [sorted({FIELDS[a], FIELDS[b]}) for a, b in field_pick],
+        }
+    )
     bar.update()
 
     # Historical appraisals of about 5% of closed cases, scored by an inspector of another province.
@@ -311,15 +406,26 @@ def build_frames(spec: DemoSpec, progress: bool = False) -> dict[str, pl.DataFra
     veto_kind = rng.choice(["wrong_party", "beyond_authority", "missing_decision"], k)
     veto = [[v] if r < p else [] for v, r, p in zip(veto_kind, rng.random(k), veto_p)]
     inspected = _add_days(pick["closed_date"].to_numpy().astype("datetime64[D]"), rng.integers(20, 200, k))
-    appraisals = pl.DataFrame({
-        "draw_id": [""] * k, "office_code": pick["office_code"], "case_no": pick["case_no"],
-        "inspector_id": insp_ids[chosen], **scores, "veto": pl.Series(veto, dtype=pl.List(pl.String)),
-        "inspected_at": inspected,
-    })
+    appraisals = pl.DataFrame(
+        {
+            "draw_id": [""] * k,
+            "office_code": pick["office_code"],
+            "case_no": pick["case_no"],
+            "inspector_id": insp_ids[chosen],
+            **scores,
+            "veto": pl.Series(veto, dtype=pl.List(pl.String)),
+            "inspected_at": inspected,
+        }
+    )
     bar.update()
     bar.close()
-    return {"offices": offices, "staffing": staffing, "cases": cases, "inspectors": inspectors,
-            "appraisals": appraisals}
+    return {
+        "offices": offices,
+        "staffing": staffing,
+        "cases": cases,
+        "inspectors": inspectors,
+        "appraisals": appraisals,
+    }
 
 
 def build_demo(store: Store, spec: DemoSpec, progress: bool = True) -> dict[str, int]:
@@ -337,10 +443,18 @@ def build_demo(store: Store, spec: DemoSpec, progress: bool = True) -> dict[str,
         frame = frames[kind]
         if kind == "appraisals":
             frame = finish_appraisals(frame, contract)
-        frame = frame.with_columns(pl.lit(None, pl.String).alias("_sheet"),
-                                   (pl.int_range(pl.len()) + 1).cast(pl.String).alias("_row"))
-        applied = apply_rows(con, kind=kind, frame=frame, key=list(contract.kinds[kind].key),
-                             sha=f"{SYNTHETIC_SOURCE}-seed-{spec.seed}", run_id=run_id, contract=contract)
+        frame = frame.with_columns(
+            pl.lit(None, pl.String).alias("_sheet"), (pl.int_range(pl.len()) + 1).cast(pl.String).alias("_row")
+        )
+        applied = apply_rows(
+            con,
+            kind=kind,
+            frame=frame,
+            key=list(contract.kinds[kind].key),
+            sha=f"{SYNTHETIC_SOURCE}-seed-{spec.seed}",
+            run_id=run_id,
+            contract=contract,
+        )
         if applied.errors.height:  # the generator broke the contract: a bug, not bad input
             raise AssertionError(f"demo {kind} violate the contract: {applied.errors.head(5)}")
         counts[kind] = applied.counts.loaded
@@ -348,8 +462,10 @@ def build_demo(store: Store, spec: DemoSpec, progress: bool = True) -> dict[str,
     with store.writer() as con:
         for kind in ("offices", "staffing", "inspectors", "cases"):
             apply(con, kind, 0)
-        con.execute("INSERT OR REPLACE INTO meta VALUES ('demo', $v)",
-                    {"v": f"synthetic demo data, seed {spec.seed}, {spec.cases} cases"})
+        con.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('demo', $v)",
+            {"v": f"synthetic demo data, seed {spec.seed}, {spec.cases} cases"},
+        )
     with session(store) as (con, ocon, run_id):
         ocon.execute("DELETE FROM appraisals WHERE recorded_by = 'demo'")
         con.execute("DELETE FROM appraisals WHERE source_sha256 LIKE $s", {"s": f"{SYNTHETIC_SOURCE}%"})
@@ -357,12 +473,24 @@ def build_demo(store: Store, spec: DemoSpec, progress: bool = True) -> dict[str,
         write_back(con, ocon, run_id=run_id, actor="demo")
         from ingest.apply import Counts
 
-        record_run(ocon, run_id=run_id, started=dt.datetime.now(), actor="demo", contract_version=contract.version,
-                   files=[{"path": SYNTHETIC_SOURCE}], counts=Counts(read=counts["appraisals"],
-                                                                     loaded=counts["appraisals"]),
-                   rejects_file=None, quarantine=None)
-        audit.append(ocon, actor="demo", action="ingest.appraisals", target=f"run {run_id}",
-                     detail={"synthetic": True, "loaded": counts["appraisals"], "seed": spec.seed})
+        record_run(
+            ocon,
+            run_id=run_id,
+            started=dt.datetime.now(),
+            actor="demo",
+            contract_version=contract.version,
+            files=[{"path": SYNTHETIC_SOURCE}],
+            counts=Counts(read=counts["appraisals"], loaded=counts["appraisals"]),
+            rejects_file=None,
+            quarantine=None,
+        )
+        audit.append(
+            ocon,
+            actor="demo",
+            action="ingest.appraisals",
+            target=f"run {run_id}",
+            detail={"synthetic": True, "loaded": counts["appraisals"], "seed": spec.seed},
+        )
     return counts
 
 
@@ -382,8 +510,9 @@ def export_frames(frames: dict[str, pl.DataFrame], directory: str, fmt: str = "c
         if fmt == "parquet":
             frame.write_parquet(path)
         else:
-            flat = frame.with_columns([pl.col(c).list.join(";") for c, t in frame.schema.items()
-                                       if isinstance(t, pl.List)])
+            flat = frame.with_columns(
+                [pl.col(c).list.join(";") for c, t in frame.schema.items() if isinstance(t, pl.List)]
+            )
             flat.write_csv(path, datetime_format="%Y-%m-%d %H:%M:%S", date_format="%Y-%m-%d")
         written[kind] = str(path)
     return written

@@ -9,25 +9,25 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
 from ingest.contract import Column, Contract, KindSpec
 
 LIST_SEPARATORS = r"[;,，；、|/]+"
-EARLIEST = dt.date(1985, 1, 1)       # the Patent Law took effect on 1985-04-01
+EARLIEST = dt.date(1985, 1, 1)  # the Patent Law took effect on 1985-04-01
 LATEST = dt.date(2100, 12, 31)
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 META = ("_sheet", "_row")
-EXTRA = "_extra"   # a reader's own reason for rejecting a whole row (e.g. too many fields)
-ERROR_SCHEMA = {"_sheet": pl.String, "_row": pl.String, "column": pl.String,
-                "value": pl.String, "reason": pl.String}
+EXTRA = "_extra"  # a reader's own reason for rejecting a whole row (e.g. too many fields)
+ERROR_SCHEMA = {"_sheet": pl.String, "_row": pl.String, "column": pl.String, "value": pl.String, "reason": pl.String}
 
 
 @dataclass
 class Parsed:
-    typed: pl.DataFrame      # good rows, typed, plus _sheet/_row
-    errors: pl.DataFrame     # one row per bad cell: _sheet, _row, column, value, reason
+    typed: pl.DataFrame  # good rows, typed, plus _sheet/_row
+    errors: pl.DataFrame  # one row per bad cell: _sheet, _row, column, value, reason
     rejected_rows: pl.DataFrame  # raw text of the rejected rows (for the quarantine)
     blank_rows: int
 
@@ -40,13 +40,14 @@ def _date_expr(s: pl.Expr) -> pl.Expr:
     """Parse every date form of SPEC §2 from normalised text; null where it is not a date."""
     eight = s.str.contains(r"^\d{8}$")
     serial = s.str.contains(r"^\d{1,5}(\.0+)?$")
-    separated = (s.str.replace(r"日$", "").str.replace_all(r"[/.年月]", "-"))
+    separated = s.str.replace(r"日$", "").str.replace_all(r"[/.年月]", "-")
     from_eight = (s.str.slice(0, 4) + "-" + s.str.slice(4, 2) + "-" + s.str.slice(6, 2)).str.strptime(
-        pl.Date, "%Y-%m-%d", strict=False)
-    from_serial = pl.lit(EXCEL_EPOCH) + pl.duration(
-        days=s.str.replace(r"\.0+$", "").cast(pl.Int64, strict=False))
+        pl.Date, "%Y-%m-%d", strict=False
+    )
+    from_serial = pl.lit(EXCEL_EPOCH) + pl.duration(days=s.str.replace(r"\.0+$", "").cast(pl.Int64, strict=False))
     from_sep = pl.when(separated.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}$")).then(
-        separated.str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+        separated.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    )
     return pl.when(eight).then(from_eight).when(serial).then(from_serial.cast(pl.Date)).otherwise(from_sep)
 
 
@@ -54,18 +55,22 @@ def _timestamp_expr(s: pl.Expr) -> pl.Expr:
     """A date form, optionally followed by a time `H:MM[:SS]`, or an Excel serial with fraction."""
     parts = s.str.extract_groups(r"^([^\sT]+)(?:[\sT]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
     date_part = _date_expr(parts.struct.field("1"))
-    seconds = (parts.struct.field("2").cast(pl.Int64, strict=False).fill_null(0) * 3600
-               + parts.struct.field("3").cast(pl.Int64, strict=False).fill_null(0) * 60
-               + parts.struct.field("4").cast(pl.Int64, strict=False).fill_null(0))
-    bad_time = (parts.struct.field("2").cast(pl.Int64, strict=False).fill_null(0) > 23) | (
-        parts.struct.field("3").cast(pl.Int64, strict=False).fill_null(0) > 59) | (
-        parts.struct.field("4").cast(pl.Int64, strict=False).fill_null(0) > 59)
+    seconds = (
+        parts.struct.field("2").cast(pl.Int64, strict=False).fill_null(0) * 3600
+        + parts.struct.field("3").cast(pl.Int64, strict=False).fill_null(0) * 60
+        + parts.struct.field("4").cast(pl.Int64, strict=False).fill_null(0)
+    )
+    bad_time = (
+        (parts.struct.field("2").cast(pl.Int64, strict=False).fill_null(0) > 23)
+        | (parts.struct.field("3").cast(pl.Int64, strict=False).fill_null(0) > 59)
+        | (parts.struct.field("4").cast(pl.Int64, strict=False).fill_null(0) > 59)
+    )
     serial_frac = s.str.contains(r"^\d{1,5}\.\d+$") & ~s.str.contains(r"^\d{1,5}\.0+$")
     from_serial = pl.lit(dt.datetime(1899, 12, 30)) + pl.duration(
-        milliseconds=(s.cast(pl.Float64, strict=False) * 86_400_000).round(0).cast(pl.Int64, strict=False))
+        milliseconds=(s.cast(pl.Float64, strict=False) * 86_400_000).round(0).cast(pl.Int64, strict=False)
+    )
     combined = date_part.cast(pl.Datetime("us")) + pl.duration(seconds=seconds)
-    return (pl.when(serial_frac).then(from_serial.cast(pl.Datetime("us")))
-            .when(bad_time).then(None).otherwise(combined))
+    return pl.when(serial_frac).then(from_serial.cast(pl.Datetime("us"))).when(bad_time).then(None).otherwise(combined)
 
 
 def _split_list(s: pl.Expr) -> pl.Expr:
@@ -73,8 +78,7 @@ def _split_list(s: pl.Expr) -> pl.Expr:
 
 
 def _clean_list(s: pl.Expr) -> pl.Expr:
-    return _split_list(s).list.eval(pl.element().str.strip_chars()).list.eval(
-        pl.element().filter(pl.element() != ""))
+    return _split_list(s).list.eval(pl.element().str.strip_chars()).list.eval(pl.element().filter(pl.element() != ""))
 
 
 ZH = {
@@ -86,7 +90,7 @@ ZH = {
     "score": "分数应为不小于0的数 / score must be a number of 0 or more",
     "bool": "应为是/否 / must be yes or no (是/否)",
     "date": "日期无法识别（支持2024-03-05、2024/3/5、2024.3.5、2024年3月5日、20240305或Excel日期）"
-            " / not a date in an accepted form",
+    " / not a date in an accepted form",
     "date_range": "日期不在1985-01-01至2100-12-31之间 / date outside 1985-01-01..2100-12-31",
     "timestamp": "时间无法识别 / not a date-time in an accepted form",
 }
@@ -102,7 +106,8 @@ def _typed_column(col: Column, contract: Contract, s: pl.Expr) -> tuple[pl.Expr,
     if col.default is not None:
         s = s.fill_null(pl.lit(col.default))
     missing = s.is_null()
-    err = pl.when(missing).then(pl.lit(ZH["required"] if col.required else None))
+    # when/then chains grow branch by branch; a chain without `otherwise` yields null elsewhere.
+    err: Any = pl.when(missing).then(pl.lit(ZH["required"] if col.required else None))
     base = col.base
     if base == "text":
         value = s
@@ -131,13 +136,16 @@ def _typed_column(col: Column, contract: Contract, s: pl.Expr) -> tuple[pl.Expr,
         value = mapped == "true"
         err = err.when(mapped.is_null()).then(pl.lit(ZH["bool"]))
     elif base == "enum":
+        assert col.enum is not None  # the contract loader requires it of enum columns
         mapped = _fold_expr(s).replace_strict(contract.enums[col.enum], default=None, return_dtype=pl.String)
         value = mapped
         err = err.when(mapped.is_null()).then(pl.lit(_enum_reason(contract, col.enum)))
     elif base == "enumlist":
+        assert col.enum is not None
         items = _clean_list(s.fill_null(""))
-        mapped = items.list.eval(_fold_expr(pl.element()).replace_strict(
-            contract.enums[col.enum], default=None, return_dtype=pl.String))
+        mapped = items.list.eval(
+            _fold_expr(pl.element()).replace_strict(contract.enums[col.enum], default=None, return_dtype=pl.String)
+        )
         bad = mapped.list.eval(pl.element().is_null()).list.any()
         value = mapped.list.unique().list.sort()
         err = err.when(bad).then(pl.lit(_enum_reason(contract, col.enum)))
@@ -145,8 +153,12 @@ def _typed_column(col: Column, contract: Contract, s: pl.Expr) -> tuple[pl.Expr,
         value = _clean_list(s.fill_null(""))
     elif base == "date":
         value = _date_expr(s)
-        err = err.when(value.is_null()).then(pl.lit(ZH["date"])).when(
-            (value < EARLIEST) | (value > LATEST)).then(pl.lit(ZH["date_range"]))
+        err = (
+            err.when(value.is_null())
+            .then(pl.lit(ZH["date"]))
+            .when((value < EARLIEST) | (value > LATEST))
+            .then(pl.lit(ZH["date_range"]))
+        )
     elif base == "timestamp":
         value = _timestamp_expr(s)
         err = err.when(value.is_null()).then(pl.lit(ZH["timestamp"]))
@@ -187,9 +199,16 @@ def _typed_frame(frame: pl.DataFrame, spec: KindSpec, contract: Contract) -> pl.
             blank = pl.DataFrame({col.name: pl.Series([None], dtype=pl.String)})
             value, err = _typed_column(col, contract, _normalise(col.name, False))
             row = blank.select(value, err, pl.lit(True).alias(f"__null_{col.name}"))
-            parts.append(pl.LazyFrame({"__i": pl.Series([0] * frame.height, dtype=pl.UInt8)}).join(
-                row.lazy().with_columns(pl.lit(0, dtype=pl.UInt8).alias("__i")), on="__i", how="left",
-                maintain_order="left").drop("__i"))
+            parts.append(
+                pl.LazyFrame({"__i": pl.Series([0] * frame.height, dtype=pl.UInt8)})
+                .join(
+                    row.lazy().with_columns(pl.lit(0, dtype=pl.UInt8).alias("__i")),
+                    on="__i",
+                    how="left",
+                    maintain_order="left",
+                )
+                .drop("__i")
+            )
             continue
         direct = n_distinct[col.name] > DISTINCT_SHARE * frame.height and n_distinct[col.name] > 1000
         if direct:
@@ -198,15 +217,18 @@ def _typed_frame(frame: pl.DataFrame, spec: KindSpec, contract: Contract) -> pl.
             value, err = _typed_column(col, contract, norm)
             parts.append(lazy.select(value, err, norm.is_null().alias(f"__null_{col.name}")))
             continue
-        norm = _normalise(col.name, True)           # NFKC is cheap on the distinct values
+        norm = _normalise(col.name, True)  # NFKC is cheap on the distinct values
         value, err = _typed_column(col, contract, norm)
         table = lazy.select(pl.col(col.name).unique()).select(
-            pl.col(col.name).alias("__key"), value, err, norm.is_null().alias(f"__null_{col.name}"))
-        parts.append(lazy.select(pl.col(col.name).alias("__key")).join(
-            table, on="__key", how="left", nulls_equal=True, maintain_order="left").drop("__key"))
+            pl.col(col.name).alias("__key"), value, err, norm.is_null().alias(f"__null_{col.name}")
+        )
+        parts.append(
+            lazy.select(pl.col(col.name).alias("__key"))
+            .join(table, on="__key", how="left", nulls_equal=True, maintain_order="left")
+            .drop("__key")
+        )
     # The in-memory engine runs these many small joins about twice as fast as the default here.
-    collected = pl.collect_all([frame.lazy().select(*META, pl.col(EXTRA).alias("__err_")), *parts],
-                               engine="in-memory")
+    collected = pl.collect_all([frame.lazy().select(*META, pl.col(EXTRA).alias("__err_")), *parts], engine="in-memory")
     return pl.concat(collected, how="horizontal")
 
 
@@ -215,32 +237,54 @@ def _rule_errors(kind: str, contract: Contract) -> list[tuple[str, pl.Expr]]:
     c = pl.col
     if kind == "cases":
         return [
-            ("accepted_date", pl.when(c("accepted_date") < c("received_date")).then(
-                pl.lit("立案日期早于收到日期 / accepted_date is before received_date"))),
-            ("closed_date", pl.when(c("closed_date") < c("accepted_date")).then(
-                pl.lit("结案日期早于立案日期 / closed_date is before accepted_date"))),
-            ("closing_type", pl.when(c("closed_date").is_not_null() & c("closing_type").is_null()).then(
-                pl.lit("已结案件须填写结案方式 / a closed case needs its closing_type"))
-             .when(c("closed_date").is_null() & c("closing_type").is_not_null()).then(
-                pl.lit("未结案件不应有结案方式（或缺少结案日期） / closing_type given but closed_date is empty"))),
-            ("case_no", pl.when(c("case_no").str.len_chars() > 100).then(
-                pl.lit("案号过长（超过100字） / case_no longer than 100 characters"))),
+            (
+                "accepted_date",
+                pl.when(c("accepted_date") < c("received_date")).then(
+                    pl.lit("立案日期早于收到日期 / accepted_date is before received_date")
+                ),
+            ),
+            (
+                "closed_date",
+                pl.when(c("closed_date") < c("accepted_date")).then(
+                    pl.lit("结案日期早于立案日期 / closed_date is before accepted_date")
+                ),
+            ),
+            (
+                "closing_type",
+                pl.when(c("closed_date").is_not_null() & c("closing_type").is_null())
+                .then(pl.lit("已结案件须填写结案方式 / a closed case needs its closing_type"))
+                .when(c("closed_date").is_null() & c("closing_type").is_not_null())
+                .then(pl.lit("未结案件不应有结案方式（或缺少结案日期） / closing_type given but closed_date is empty")),
+            ),
+            (
+                "case_no",
+                pl.when(c("case_no").str.len_chars() > 100).then(
+                    pl.lit("案号过长（超过100字） / case_no longer than 100 characters")
+                ),
+            ),
         ]
     if kind == "offices":
         return [
-            ("parent_code", pl.when((c("level") == "national") & c("parent_code").is_not_null()).then(
-                pl.lit("国家级机构不应有上级 / the national office has no parent"))
-             .when((c("level") != "national") & c("parent_code").is_null()).then(
-                pl.lit("非国家级机构须填写上级机构代码 / parent_code is required below the national level"))
-             .when(c("parent_code") == c("office_code")).then(
-                pl.lit("上级机构不能是自身 / an office cannot be its own parent"))),
+            (
+                "parent_code",
+                pl.when((c("level") == "national") & c("parent_code").is_not_null())
+                .then(pl.lit("国家级机构不应有上级 / the national office has no parent"))
+                .when((c("level") != "national") & c("parent_code").is_null())
+                .then(pl.lit("非国家级机构须填写上级机构代码 / parent_code is required below the national level"))
+                .when(c("parent_code") == c("office_code"))
+                .then(pl.lit("上级机构不能是自身 / an office cannot be its own parent")),
+            ),
         ]
     if kind == "appraisals":
-        out = []
+        out: list[tuple[str, pl.Expr]] = []
         for item in contract.checklist.items:
             mx = item.max
-            out.append((item.id, pl.when(c(item.id) > mx).then(
-                pl.lit(f"超过该项满分{mx:g} / above this item's maximum of {mx:g}"))))
+            out.append(
+                (
+                    item.id,
+                    pl.when(c(item.id) > mx).then(pl.lit(f"超过该项满分{mx:g} / above this item's maximum of {mx:g}")),
+                )
+            )
         return out
     return []
 
@@ -261,8 +305,8 @@ def parse(frame: pl.DataFrame, spec: KindSpec, contract: Contract) -> Parsed:
     rules = _rule_errors(spec.kind, contract)
     if rules:
         typed = typed.with_columns(
-            [pl.coalesce(pl.col(f"__err_{col}"), expr.otherwise(None)).alias(f"__err_{col}")
-             for col, expr in rules])
+            [pl.coalesce(pl.col(f"__err_{col}"), expr).alias(f"__err_{col}") for col, expr in rules]
+        )
     err_cols = [c for c in typed.columns if c.startswith("__err_")]
     bad_row = pl.any_horizontal([pl.col(c).is_not_null() for c in err_cols])
     typed = typed.with_columns(bad_row.alias("__bad"))
@@ -273,10 +317,12 @@ def parse(frame: pl.DataFrame, spec: KindSpec, contract: Contract) -> Parsed:
     for c in err_cols:
         name = c.removeprefix("__err_")
         part = bad.filter(pl.col(c).is_not_null()).select(
-            *META, pl.lit(name).alias("column"), pl.col(c).alias("reason"))
+            *META, pl.lit(name).alias("column"), pl.col(c).alias("reason")
+        )
         if part.height:
-            rawvals = raw_bad.select(*META, (pl.col(name) if name in data_cols else pl.lit(None, pl.String))
-                                     .cast(pl.String).alias("value"))
+            rawvals = raw_bad.select(
+                *META, (pl.col(name) if name in data_cols else pl.lit(None, pl.String)).cast(pl.String).alias("value")
+            )
             part = part.join(rawvals, on=list(META), how="left", nulls_equal=True)
             long.append(part.select(list(ERROR_SCHEMA)))
     err_frame = pl.concat(long) if long else pl.DataFrame(schema=ERROR_SCHEMA)
@@ -292,10 +338,14 @@ def finish_appraisals(typed: pl.DataFrame, contract: Contract) -> pl.DataFrame:
     vetoed = pl.col("veto").list.len() > 0
     return typed.with_columns(
         total.alias("total"),
-        pl.when(vetoed).then(pl.lit("unqualified"))
-        .when(total >= cl.excellent).then(pl.lit("excellent"))
-        .when(total >= cl.qualified).then(pl.lit("qualified"))
-        .otherwise(pl.lit("unqualified")).alias("grade"),
+        pl.when(vetoed)
+        .then(pl.lit("unqualified"))
+        .when(total >= cl.excellent)
+        .then(pl.lit("excellent"))
+        .when(total >= cl.qualified)
+        .then(pl.lit("qualified"))
+        .otherwise(pl.lit("unqualified"))
+        .alias("grade"),
         (pl.col("draw_id") == "").alias("historical"),
         pl.lit(cl.version).alias("checklist_version"),
     )

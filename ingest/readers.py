@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,9 +24,21 @@ from ingest.contract import KindSpec, fold
 HEADER_SCAN_ROWS = 20
 # Columns a clerk's export often carries that hold nothing the store keeps. Listed here, and
 # reported in the run summary, so that ignoring them is never silent.
-IGNORED_HEADERS = {fold(h) for h in ("序号", "编号序号", "备注", "remark", "remarks", "no.", "#",
-                                    # informational columns of the checklist workbook (inspection/checklist.py)
-                                    "机构名称", "案件类型")}
+IGNORED_HEADERS = {
+    fold(h)
+    for h in (
+        "序号",
+        "编号序号",
+        "备注",
+        "remark",
+        "remarks",
+        "no.",
+        "#",
+        # informational columns of the checklist workbook (inspection/checklist.py)
+        "机构名称",
+        "案件类型",
+    )
+}
 
 
 class RefusedFile(ValueError):
@@ -54,12 +67,16 @@ def _check_zip(path: Path, limits: Limits) -> None:
         raise RefusedFile(f"{path}: cannot be opened as an Excel workbook (damaged: {exc})") from exc
     total = sum(m.file_size for m in members)
     if total > limits.max_unpacked:
-        raise RefusedFile(f"{path}: the workbook would unpack to {total >> 20} MB, more than the "
-                          f"{limits.max_unpacked >> 20} MB accepted; remove unused sheets or formatting")
+        raise RefusedFile(
+            f"{path}: the workbook would unpack to {total >> 20} MB, more than the "
+            f"{limits.max_unpacked >> 20} MB accepted; remove unused sheets or formatting"
+        )
     for m in members:
         if m.file_size > 1 << 20 and m.file_size > limits.max_ratio * max(m.compress_size, 1):
-            raise RefusedFile(f"{path}: part {m.filename} unpacks to {m.file_size >> 20} MB from "
-                              f"{m.compress_size >> 10} KB; such a file is refused as a possible decompression bomb")
+            raise RefusedFile(
+                f"{path}: part {m.filename} unpacks to {m.file_size >> 20} MB from "
+                f"{m.compress_size >> 10} KB; such a file is refused as a possible decompression bomb"
+            )
 
 
 @dataclass
@@ -69,12 +86,12 @@ class RawTable:
     path: str
     sha256: str
     format: str
-    frame: pl.DataFrame                      # canonical columns + _sheet + _row, all strings
+    frame: pl.DataFrame  # canonical columns + _sheet + _row, all strings
     sheets: list[str] = field(default_factory=list)
     skipped_sheets: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     encoding: str | None = None
-    column_letters: dict[tuple[str, str], str] = field(default_factory=dict)   # (sheet, column) -> "H"
+    column_letters: dict[tuple[str, str], str] = field(default_factory=dict)  # (sheet, column) -> "H"
 
 
 def sha256_file(path: Path) -> str:
@@ -85,7 +102,7 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _map_headers(raw: list[object], spec: KindSpec, where: str) -> tuple[dict[int, str], list[str]]:
+def _map_headers(raw: Sequence[object], spec: KindSpec, where: str) -> tuple[dict[int, str], list[str]]:
     """Map header cells to canonical columns. Unknown headers refuse the file."""
     mapping: dict[int, str] = {}
     ignored: list[str] = []
@@ -109,8 +126,10 @@ def _map_headers(raw: list[object], spec: KindSpec, where: str) -> tuple[dict[in
     missing = [c.name for c in spec.columns if c.required and c.name not in mapping.values()]
     problems = []
     if unknown:
-        problems.append(f"unknown column(s) {', '.join(repr(u) for u in unknown)} for {spec.kind}; rename them "
-                        "to an accepted header (ingest/contract.toml) or remove them")
+        problems.append(
+            f"unknown column(s) {', '.join(repr(u) for u in unknown)} for {spec.kind}; rename them "
+            "to an accepted header (ingest/contract.toml) or remove them"
+        )
     if missing:
         problems.append(f"required column(s) missing for {spec.kind}: {', '.join(missing)}")
     if problems:
@@ -118,7 +137,7 @@ def _map_headers(raw: list[object], spec: KindSpec, where: str) -> tuple[dict[in
     return mapping, ignored
 
 
-def _header_score(raw: list[object], spec: KindSpec) -> int:
+def _header_score(raw: Sequence[object], spec: KindSpec) -> int:
     return sum(1 for c in raw if c is not None and fold(str(c)) in spec.header_map)
 
 
@@ -126,8 +145,9 @@ def _gb18030(path: Path) -> bytes:
     try:
         return path.read_bytes().decode("gb18030").encode("utf-8")
     except UnicodeDecodeError as exc:
-        raise RefusedFile(f"{path}: the text is neither UTF-8 nor GB18030 (byte {exc.start}); "
-                          "save it as UTF-8 CSV") from exc
+        raise RefusedFile(
+            f"{path}: the text is neither UTF-8 nor GB18030 (byte {exc.start}); save it as UTF-8 CSV"
+        ) from exc
 
 
 def _guess_encoding(path: Path) -> str:
@@ -163,8 +183,9 @@ class _NotUtf8(Exception):
 
 def _read_csv(path: Path, spec: KindSpec, encoding: str) -> RawTable:
     if encoding == "gb18030":
-        data: bytes | Path = _gb18030(path)
-        text_head = data[: 1 << 16].decode("utf-8", errors="ignore")
+        decoded = _gb18030(path)
+        text_head = decoded[: 1 << 16].decode("utf-8", errors="ignore")
+        data: bytes | Path = decoded
     else:
         data = path
         with open(path, encoding=encoding, errors="ignore") as fh:
@@ -179,16 +200,22 @@ def _read_csv(path: Path, spec: KindSpec, encoding: str) -> RawTable:
     best = max(range(len(parsed)), key=lambda i: _header_score(parsed[i], spec))
     header = parsed[best]
     mapping, ignored = _map_headers(header, spec, str(path))
+
     def load(truncate: bool) -> pl.DataFrame:
         return pl.read_csv(
-            data, has_header=False, skip_rows=best + 1, separator=delimiter, infer_schema=False,
-            new_columns=[f"c{i}" for i in range(len(header))], encoding="utf8",
+            data,
+            has_header=False,
+            skip_rows=best + 1,
+            separator=delimiter,
+            infer_schema=False,
+            new_columns=[f"c{i}" for i in range(len(header))],
+            encoding="utf8",
             truncate_ragged_lines=truncate,
         )
 
     extra: pl.Expr = pl.lit(None, dtype=pl.String)
     try:
-        if len(text_head) < (1 << 16) and not any(line.strip(" ,\t") for line in text_head.splitlines()[best + 1:]):
+        if len(text_head) < (1 << 16) and not any(line.strip(" ,\t") for line in text_head.splitlines()[best + 1 :]):
             frame = pl.DataFrame(schema={f"c{i}": pl.String for i in range(len(header))})  # header only
         else:
             frame = load(False)
@@ -205,8 +232,11 @@ def _read_csv(path: Path, spec: KindSpec, encoding: str) -> RawTable:
         ragged = [i for i, rec in enumerate(records) if i > best and len(rec) > len(header)]
         idx = pl.Series([i - best - 1 for i in ragged], dtype=pl.UInt32)
         extra = pl.when(pl.col("_idx").is_in(idx.implode())).then(
-            pl.lit(f"该行字段数多于表头（{len(header)}列），可能含未加引号的逗号 / "
-                   f"the row has more fields than the header's {len(header)}; quote values that contain commas"))
+            pl.lit(
+                f"该行字段数多于表头（{len(header)}列），可能含未加引号的逗号 / "
+                f"the row has more fields than the header's {len(header)}; quote values that contain commas"
+            )
+        )
     except pl.exceptions.PolarsError as exc:
         raise RefusedFile(f"{path}: cannot be read as CSV ({str(exc).strip().splitlines()[0]})") from exc
     frame = frame.with_row_index("_idx").select(
@@ -236,11 +266,12 @@ def _cell_text(value: object) -> str | None:
 
 def read_xlsx(path: Path, spec: KindSpec, limits: Limits | None = None) -> RawTable:
     import openpyxl  # imported here: CSV-only ingests should not pay for it
+
     if limits is not None:
         _check_zip(path, limits)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - any zip or XML damage refuses the file with its reason
+    except Exception as exc:
         raise RefusedFile(f"{path}: cannot be opened as an Excel workbook ({type(exc).__name__}: {exc})") from exc
     from openpyxl.utils import get_column_letter
 
@@ -283,23 +314,27 @@ def read_xlsx(path: Path, spec: KindSpec, limits: Limits | None = None) -> RawTa
                 for i, name in mapping.items():
                     columns[name].append(_cell_text(row[i]) if i < len(row) else None)
 
-            for row in head[best + 1:]:
+            for row in head[best + 1 :]:
                 rownum += 1
                 take(row, rownum)
             for row in it:
                 rownum += 1
                 take(row, rownum)
                 if limits is not None and len(row_numbers) > limits.max_rows:
-                    raise RefusedFile(f"{path}: sheet '{ws.title}' has more than {limits.max_rows} rows, more than "
-                                      "an upload may hold; split it or load it with `ipdash ingest`")
-            frames.append(pl.DataFrame(
-                {"_sheet": [ws.title] * len(row_numbers), "_row": row_numbers, **columns},
-                schema={"_sheet": pl.String, "_row": pl.String, **{n: pl.String for n in columns}},
-            ))
+                    raise RefusedFile(
+                        f"{path}: sheet '{ws.title}' has more than {limits.max_rows} rows, more than "
+                        "an upload may hold; split it or load it with `ipdash ingest`"
+                    )
+            frames.append(
+                pl.DataFrame(
+                    {"_sheet": [ws.title] * len(row_numbers), "_row": row_numbers, **columns},
+                    schema={"_sheet": pl.String, "_row": pl.String, **dict.fromkeys(columns, pl.String)},
+                )
+            )
             sheets.append(ws.title)
     except RefusedFile:
         raise
-    except Exception as exc:  # noqa: BLE001 - malformed XML inside a sheet refuses the file with its reason
+    except Exception as exc:
         raise RefusedFile(f"{path}: the workbook is damaged and cannot be read ({type(exc).__name__}: {exc})") from exc
     finally:
         wb.close()
@@ -312,7 +347,7 @@ def read_xlsx(path: Path, spec: KindSpec, limits: Limits | None = None) -> RawTa
 def read_parquet(path: Path, spec: KindSpec) -> RawTable:
     try:
         frame = pl.read_parquet(path)
-    except Exception as exc:  # noqa: BLE001 - any Arrow/Parquet failure refuses the file
+    except Exception as exc:
         raise RefusedFile(f"{path}: cannot be read as Parquet ({type(exc).__name__}: {exc})") from exc
     mapping, ignored = _map_headers(list(frame.columns), spec, str(path))
     exprs = []
@@ -349,11 +384,15 @@ def read_any(path: str | Path, spec: KindSpec, limits: Limits | None = None) -> 
         table = read_xlsx(p, spec, limits)
     elif magic == b"PAR1":
         if limits is not None:
-            raise RefusedFile(f"{p}: upload a checklist workbook (.xlsx) or CSV here; Parquet goes through `ipdash ingest`")
+            raise RefusedFile(
+                f"{p}: upload a checklist workbook (.xlsx) or CSV here; Parquet goes through `ipdash ingest`"
+            )
         table = read_parquet(p, spec)
     else:
         table = read_csv(p, spec)
     if limits is not None and table.frame.height > limits.max_rows:
-        raise RefusedFile(f"{p}: {table.frame.height} rows, more than the {limits.max_rows} an upload may hold; "
-                          "split it or load it with `ipdash ingest`")
+        raise RefusedFile(
+            f"{p}: {table.frame.height} rows, more than the {limits.max_rows} an upload may hold; "
+            "split it or load it with `ipdash ingest`"
+        )
     return table

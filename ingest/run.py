@@ -43,7 +43,7 @@ class FileResult:
     ignored_columns: list[str]
     blank_rows: int
     counts: Counts = field(default_factory=Counts)
-    not_filled: int = 0          # checklist rows whose scores, veto and date are all still empty
+    not_filled: int = 0  # checklist rows whose scores, veto and date are all still empty
 
 
 @dataclass
@@ -56,12 +56,25 @@ class Summary:
 
     def as_json(self) -> dict:
         return {
-            "kind": self.kind, "run_id": self.run_id, **self.counts.as_dict(),
+            "kind": self.kind,
+            "run_id": self.run_id,
+            **self.counts.as_dict(),
             "rejects_file": self.rejects_file,
-            "files": [{"path": f.path, "sha256": f.sha256, "format": f.format, "encoding": f.encoding,
-                       "sheets": f.sheets, "skipped_sheets": f.skipped_sheets,
-                       "ignored_columns": f.ignored_columns, "blank_rows": f.blank_rows,
-                       "not_filled": f.not_filled, **f.counts.as_dict()} for f in self.files],
+            "files": [
+                {
+                    "path": f.path,
+                    "sha256": f.sha256,
+                    "format": f.format,
+                    "encoding": f.encoding,
+                    "sheets": f.sheets,
+                    "skipped_sheets": f.skipped_sheets,
+                    "ignored_columns": f.ignored_columns,
+                    "blank_rows": f.blank_rows,
+                    "not_filled": f.not_filled,
+                    **f.counts.as_dict(),
+                }
+                for f in self.files
+            ],
             "not_filled": sum(f.not_filled for f in self.files),
         }
 
@@ -90,17 +103,28 @@ def _parse_in_chunks(table: RawTable, contract: Contract, kind: str, bar: tqdm) 
 def _quarantine_rows(table: RawTable, errors: pl.DataFrame, run_id: int, kind: str) -> pl.DataFrame:
     data_cols = [c for c in table.frame.columns if c not in META and c != "_extra"]
     raw = table.frame.select(*META, pl.struct(data_cols).struct.json_encode().alias("raw"))
-    letters = pl.DataFrame([{"_sheet": k[0], "column": k[1], "letter": v} for k, v in table.column_letters.items()],
-                           schema={"_sheet": pl.String, "column": pl.String, "letter": pl.String})
+    letters = pl.DataFrame(
+        [{"_sheet": k[0], "column": k[1], "letter": v} for k, v in table.column_letters.items()],
+        schema={"_sheet": pl.String, "column": pl.String, "letter": pl.String},
+    )
     errors = errors.join(letters, on=["_sheet", "column"], how="left", nulls_equal=True)
-    return errors.join(raw, on=list(META), how="left", nulls_equal=True).select(
-        pl.lit(run_id).alias("run_id"), pl.lit(kind).alias("kind"), pl.lit(table.path).alias("file"),
-        pl.lit(table.sha256).alias("file_sha256"), pl.col("_sheet").alias("sheet"),
-        pl.col("_row").cast(pl.Int32).alias("row_number"),
-        pl.when(pl.col("column") == "").then(None).otherwise(pl.col("column")).alias("column_name"),
-        pl.col("value"), pl.col("reason"), pl.col("raw").fill_null("{}"),
-        (pl.col("letter") + pl.col("_row")).alias("cell"),
-    ).sort("row_number", "column_name", nulls_last=True)
+    return (
+        errors.join(raw, on=list(META), how="left", nulls_equal=True)
+        .select(
+            pl.lit(run_id).alias("run_id"),
+            pl.lit(kind).alias("kind"),
+            pl.lit(table.path).alias("file"),
+            pl.lit(table.sha256).alias("file_sha256"),
+            pl.col("_sheet").alias("sheet"),
+            pl.col("_row").cast(pl.Int32).alias("row_number"),
+            pl.when(pl.col("column") == "").then(None).otherwise(pl.col("column")).alias("column_name"),
+            pl.col("value"),
+            pl.col("reason"),
+            pl.col("raw").fill_null("{}"),
+            (pl.col("letter") + pl.col("_row")).alias("cell"),
+        )
+        .sort("row_number", "column_name", nulls_last=True)
+    )
 
 
 def _write_rejects(path: Path, quarantine: pl.DataFrame) -> None:
@@ -131,21 +155,36 @@ def _outside_assignment(frame: pl.DataFrame, only: Assignment) -> tuple[pl.DataF
     if not frame.height:
         return frame, pl.DataFrame(schema=ERROR_SCHEMA)
     pairs = pl.DataFrame(sorted(only.archives), schema=["office_code", "case_no"], orient="row")
-    assigned = frame.select("office_code", "case_no").join(pairs.with_columns(pl.lit(True).alias("_ok")),
-                                                           on=["office_code", "case_no"], how="left")["_ok"]
+    assigned = frame.select("office_code", "case_no").join(
+        pairs.with_columns(pl.lit(True).alias("_ok")), on=["office_code", "case_no"], how="left"
+    )["_ok"]
     not_assigned = assigned.is_null()
     other = frame["inspector_id"] != only.inspector_id
-    errors = pl.concat([
-        _errors(frame.filter(not_assigned), "case_no", "该案卷未分配给您 / this archive is not assigned to you"),
-        _errors(frame.filter(~not_assigned & other), "inspector_id",
-                f"只能以本人身份（{only.inspector_id}）录入 / you may record only as {only.inspector_id}"),
-    ])
+    errors = pl.concat(
+        [
+            _errors(frame.filter(not_assigned), "case_no", "该案卷未分配给您 / this archive is not assigned to you"),
+            _errors(
+                frame.filter(~not_assigned & other),
+                "inspector_id",
+                f"只能以本人身份（{only.inspector_id}）录入 / you may record only as {only.inspector_id}",
+            ),
+        ]
+    )
     return frame.filter(~not_assigned & ~other), errors
 
 
-def ingest(store: Store, kind: str, paths: list[str], *, progress: bool = True,
-           contract: Contract | None = None, only: Assignment | None = None, wait: float = 0.0,
-           actor: str = "cli", limits: Limits | None = None) -> Summary:
+def ingest(
+    store: Store,
+    kind: str,
+    paths: list[str],
+    *,
+    progress: bool = True,
+    contract: Contract | None = None,
+    only: Assignment | None = None,
+    wait: float = 0.0,
+    actor: str = "cli",
+    limits: Limits | None = None,
+) -> Summary:
     """Ingest `paths` as `kind` into `store`; raise RefusedFile when a file cannot be read at all.
 
     Appraisals go to the operational store (ingest/appraisals.py), every other kind into a new
@@ -172,8 +211,14 @@ def ingest(store: Store, kind: str, paths: list[str], *, progress: bool = True,
     total = sum(t.frame.height for t in tables)
     started = dt.datetime.now()
     results: list[FileResult] = []
-    with tqdm(total=total, desc=f"检查 checking {kind}", unit="row", file=sys.stderr,
-              disable=not progress or total < 20_000, leave=False) as bar:
+    with tqdm(
+        total=total,
+        desc=f"检查 checking {kind}",
+        unit="row",
+        file=sys.stderr,
+        disable=not progress or total < 20_000,
+        leave=False,
+    ) as bar:
         parsed = [_parse_in_chunks(t, contract, kind, bar) for t in tables]
 
     store.ensure()
@@ -181,23 +226,38 @@ def ingest(store: Store, kind: str, paths: list[str], *, progress: bool = True,
     quarantine: list[pl.DataFrame] = []
     operational = kind == "appraisals"
     finish = None
-    incoming = (pl.concat([p.typed.select("draw_id", "office_code") for p in parsed]) if operational else None)
-    with (appraisal_session(store, incoming) if operational else _analytic_session(store, wait)) as (con, ocon,
-                                                                                                    run_id):
-        for table, p in tqdm(list(zip(tables, parsed)), desc=f"写入 applying {kind}", unit="file",
-                             file=sys.stderr, disable=not progress or total < 20_000, leave=False):
+    incoming = pl.concat([p.typed.select("draw_id", "office_code") for p in parsed]) if operational else None
+    with appraisal_session(store, incoming) if operational else _analytic_session(store, wait) as (con, ocon, run_id):
+        for table, p in tqdm(
+            list(zip(tables, parsed)),
+            desc=f"写入 applying {kind}",
+            unit="file",
+            file=sys.stderr,
+            disable=not progress or total < 20_000,
+            leave=False,
+        ):
             good = finish_appraisals(p.typed, contract) if kind == "appraisals" else p.typed
             refused = pl.DataFrame(schema=ERROR_SCHEMA)
             if only is not None and kind == "appraisals":
                 good, refused = _outside_assignment(good, only)
-            applied = apply_rows(con, kind=kind, frame=good, key=list(spec.key), sha=table.sha256,
-                                 run_id=run_id, contract=contract)
+            applied = apply_rows(
+                con, kind=kind, frame=good, key=list(spec.key), sha=table.sha256, run_id=run_id, contract=contract
+            )
             c = applied.counts
             c.read = p.typed.height + p.rejected_rows.height
             c.rejected += p.rejected_rows.height + refused.height
-            result = FileResult(table.path, table.sha256, table.format, table.encoding, table.sheets,
-                                table.skipped_sheets, table.ignored_columns, p.blank_rows, c,
-                                unfilled[len(results)] if unfilled else 0)
+            result = FileResult(
+                table.path,
+                table.sha256,
+                table.format,
+                table.encoding,
+                table.sheets,
+                table.skipped_sheets,
+                table.ignored_columns,
+                p.blank_rows,
+                c,
+                unfilled[len(results)] if unfilled else 0,
+            )
             results.append(result)
             counts.add(c)
             errors = pl.concat([p.errors, refused, applied.errors])
@@ -214,14 +274,37 @@ def ingest(store: Store, kind: str, paths: list[str], *, progress: bool = True,
                 rejects_file = str(store.rejects_dir / f"appraisals-run-{run_id:05d}-rejects.csv")
                 finish = publish_rejects(lambda path: _write_rejects(path, q), Path(rejects_file))
             years, changes = write_back(con, ocon, run_id=run_id, actor=actor)
-            record_run(ocon, run_id=run_id, started=started, actor=actor, contract_version=contract.version,
-                       files=files, counts=counts, rejects_file=rejects_file, quarantine=q)
-            audit.append(ocon, actor=actor, action="ingest.appraisals", target=f"run {run_id}",
-                         detail={**counts.as_dict(), "files": [f["path"] for f in files],
-                                 "years": sorted(str(y) for y in years), "rejects_file": rejects_file})
-            for change in changes:          # a changed result is on record as a change, each one
-                audit.append(ocon, actor=actor, action="appraisal.change",
-                             target=f"{change['office_code']}/{change['case_no']}", detail={**change, "run": run_id})
+            record_run(
+                ocon,
+                run_id=run_id,
+                started=started,
+                actor=actor,
+                contract_version=contract.version,
+                files=files,
+                counts=counts,
+                rejects_file=rejects_file,
+                quarantine=q,
+            )
+            audit.append(
+                ocon,
+                actor=actor,
+                action="ingest.appraisals",
+                target=f"run {run_id}",
+                detail={
+                    **counts.as_dict(),
+                    "files": [f["path"] for f in files],
+                    "years": sorted(str(y) for y in years),
+                    "rejects_file": rejects_file,
+                },
+            )
+            for change in changes:  # a changed result is on record as a change, each one
+                audit.append(
+                    ocon,
+                    actor=actor,
+                    action="appraisal.change",
+                    target=f"{change['office_code']}/{change['case_no']}",
+                    detail={**change, "run": run_id},
+                )
         else:
             if q is not None:
                 con.register("q", q)
@@ -231,10 +314,22 @@ def ingest(store: Store, kind: str, paths: list[str], *, progress: bool = True,
             con.execute(
                 "INSERT INTO ingest_runs VALUES ($run, $kind, $start, $end, $ver, $files, $read, $loaded, "
                 "$updated, $unchanged, $rejected, $dup, $rejects)",
-                {"run": run_id, "kind": kind, "start": started, "end": dt.datetime.now(),
-                 "ver": contract.version, "files": json.dumps(files, ensure_ascii=False), "read": counts.read,
-                 "loaded": counts.loaded, "updated": counts.updated, "unchanged": counts.unchanged,
-                 "rejected": counts.rejected, "dup": counts.duplicate_in_file, "rejects": rejects_file})
+                {
+                    "run": run_id,
+                    "kind": kind,
+                    "start": started,
+                    "end": dt.datetime.now(),
+                    "ver": contract.version,
+                    "files": json.dumps(files, ensure_ascii=False),
+                    "read": counts.read,
+                    "loaded": counts.loaded,
+                    "updated": counts.updated,
+                    "unchanged": counts.unchanged,
+                    "rejected": counts.rejected,
+                    "dup": counts.duplicate_in_file,
+                    "rejects": rejects_file,
+                },
+            )
             if q is not None and rejects_file:
                 _write_rejects(Path(rejects_file), q)
     if finish is not None:
@@ -244,8 +339,9 @@ def ingest(store: Store, kind: str, paths: list[str], *, progress: bool = True,
 
 def _without_unfilled(table: RawTable, contract: Contract) -> tuple[RawTable, int]:
     """The table without checklist rows nobody has filled in yet, and how many there were."""
-    columns = [c for c in (*(i.id for i in contract.checklist.items), "veto", "inspected_at")
-               if c in table.frame.columns]
+    columns = [
+        c for c in (*(i.id for i in contract.checklist.items), "veto", "inspected_at") if c in table.frame.columns
+    ]
     if not columns:
         return table, 0
     empty = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in columns])
@@ -266,9 +362,11 @@ def _analytic_session(store: Store, wait: float):
 def format_summary(s: Summary) -> str:
     """The readable summary a clerk sees after `ipdash ingest`."""
     c = s.counts
-    lines = [f"导入 {s.kind} ingest run {s.run_id}:",
-             f"  读取 read {c.read} = 新增 loaded {c.loaded} + 更新 updated {c.updated} + 未变 unchanged "
-             f"{c.unchanged} + 拒收 rejected {c.rejected} + 文件内重复 duplicate_in_file {c.duplicate_in_file}"]
+    lines = [
+        f"导入 {s.kind} ingest run {s.run_id}:",
+        f"  读取 read {c.read} = 新增 loaded {c.loaded} + 更新 updated {c.updated} + 未变 unchanged "
+        f"{c.unchanged} + 拒收 rejected {c.rejected} + 文件内重复 duplicate_in_file {c.duplicate_in_file}",
+    ]
     for f in s.files:
         extra = []
         if f.encoding:
@@ -283,9 +381,11 @@ def format_summary(s: Summary) -> str:
             extra.append(f"blank rows ignored: {f.blank_rows}")
         if f.not_filled:
             extra.append(f"rows not filled in yet: {f.not_filled}")
-        lines.append(f"  {f.path} [{f.format}{'; ' + '; '.join(extra) if extra else ''}]: read {f.counts.read}, "
-                     f"loaded {f.counts.loaded}, updated {f.counts.updated}, unchanged {f.counts.unchanged}, "
-                     f"rejected {f.counts.rejected}, duplicate {f.counts.duplicate_in_file}")
+        lines.append(
+            f"  {f.path} [{f.format}{'; ' + '; '.join(extra) if extra else ''}]: read {f.counts.read}, "
+            f"loaded {f.counts.loaded}, updated {f.counts.updated}, unchanged {f.counts.unchanged}, "
+            f"rejected {f.counts.rejected}, duplicate {f.counts.duplicate_in_file}"
+        )
     if s.rejects_file:
         lines.append(f"  拒收明细 rejects: {s.rejects_file}")
     return "\n".join(lines)

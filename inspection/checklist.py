@@ -36,10 +36,13 @@ def assigned_archives(ops: OpStore, store: Store, plan_id: str, inspector_id: st
     wanted = [(s["office_code"], s["case_no"]) for s in manifest["sample"] if s["office_code"] in offices]
     with contextlib.closing(store.reader()) as con:
         con.register("wanted", __import__("polars").DataFrame(wanted, schema=["office_code", "case_no"], orient="row"))
-        got = rows(con, """SELECT w.office_code, o.name, w.case_no, c.case_kind FROM wanted AS w
+        got = rows(
+            con,
+            """SELECT w.office_code, o.name, w.case_no, c.case_kind FROM wanted AS w
             JOIN offices AS o ON o.office_code = w.office_code
             JOIN cases AS c ON c.office_code = w.office_code AND c.case_no = w.case_no
-            ORDER BY w.office_code, w.case_no""")
+            ORDER BY w.office_code, w.case_no""",
+        )
     return draw["draw_id"], got
 
 
@@ -50,8 +53,17 @@ def write_checklist(path: str | Path, *, draw_id: str, inspector_id: str, archiv
     wb = Workbook()
     ws = wb.active
     ws.title = "评查表"
-    header = ["抽查批次", "办案机构代码", "机构名称", "案号", "案件类型", "评查人员",
-              *[i.zh for i in items], "否决项", "评查日期"]
+    header = [
+        "抽查批次",
+        "办案机构代码",
+        "机构名称",
+        "案号",
+        "案件类型",
+        "评查人员",
+        *[i.zh for i in items],
+        "否决项",
+        "评查日期",
+    ]
     first_item = 7
     ws.append([f"案卷评查表 · Archive checklist — {draw_id} — {inspector_id}"])
     ws.append(["满分 max →", None, None, None, None, None, *[i.max for i in items], None, None])
@@ -66,19 +78,36 @@ def write_checklist(path: str | Path, *, draw_id: str, inspector_id: str, archiv
     last = 3 + len(archives)
     for j, item in enumerate(items):
         col = get_column_letter(first_item + j)
-        dv = DataValidation(type="decimal", operator="between", formula1="0", formula2=str(item.max),
-                            allow_blank=False, showErrorMessage=True, errorTitle="超出满分 above the maximum",
-                            error=f"{item.zh}：0–{item.max:g} 分 / {item.en}: 0 to {item.max:g}")
+        dv = DataValidation(
+            type="decimal",
+            operator="between",
+            formula1="0",
+            formula2=str(item.max),
+            allow_blank=False,
+            showErrorMessage=True,
+            errorTitle="超出满分 above the maximum",
+            error=f"{item.zh}：0–{item.max:g} 分 / {item.en}: 0 to {item.max:g}",
+        )
         dv.add(f"{col}4:{col}{max(last, 4)}")
         ws.add_data_validation(dv)
     veto_col = get_column_letter(first_item + len(items))
-    veto = DataValidation(type="list", formula1='"' + ",".join(VETO_LABELS.values()) + '"', allow_blank=True,
-                          showErrorMessage=True, error="从下拉列表中选择否决项 / choose a veto item from the list")
+    veto = DataValidation(
+        type="list",
+        formula1='"' + ",".join(VETO_LABELS.values()) + '"',
+        allow_blank=True,
+        showErrorMessage=True,
+        error="从下拉列表中选择否决项 / choose a veto item from the list",
+    )
     veto.add(f"{veto_col}4:{veto_col}{max(last, 4)}")
     ws.add_data_validation(veto)
     date_col = get_column_letter(first_item + len(items) + 1)
-    when = DataValidation(type="date", operator="greaterThan", formula1="DATE(2000,1,1)", showErrorMessage=True,
-                          error="请填写日期 / enter a date")
+    when = DataValidation(
+        type="date",
+        operator="greaterThan",
+        formula1="DATE(2000,1,1)",
+        showErrorMessage=True,
+        error="请填写日期 / enter a date",
+    )
     when.add(f"{date_col}4:{date_col}{max(last, 4)}")
     ws.add_data_validation(when)
     for j, width in enumerate([14, 12, 22, 22, 18, 12, *[10] * len(items), 14, 12], start=1):

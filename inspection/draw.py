@@ -67,14 +67,22 @@ def sizes_from_counts(counts: dict[str, int], rule: dict) -> dict[str, dict[str,
     out = {}
     for stratum, n_pop in sorted(counts.items()):
         if rule.get("kind", "ratio") == "ratio":
-            n = ratio_sample_size(n_pop, ratio=float(rule.get("ratio", 0.05)),
-                                  minimum=int(rule.get("min_per_stratum", 2)),
-                                  maximum=int(rule.get("max_per_stratum", 20)))
+            n = ratio_sample_size(
+                n_pop,
+                ratio=float(rule.get("ratio", 0.05)),
+                minimum=int(rule.get("min_per_stratum", 2)),
+                maximum=int(rule.get("max_per_stratum", 20)),
+            )
         else:
-            n = min(n_pop, attribute_sample_size(confidence=float(rule.get("confidence", 0.95)),
-                                                 tolerable=float(rule.get("tolerable", 0.05)),
-                                                 expected=float(rule.get("expected", 0.0)),
-                                                 population=n_pop).n)
+            n = min(
+                n_pop,
+                attribute_sample_size(
+                    confidence=float(rule.get("confidence", 0.95)),
+                    tolerable=float(rule.get("tolerable", 0.05)),
+                    expected=float(rule.get("expected", 0.0)),
+                    population=n_pop,
+                ).n,
+            )
         out[stratum] = {"population": n_pop, "sample": n}
     return out
 
@@ -84,16 +92,22 @@ def population_frame(data: bytes) -> pl.DataFrame:
     if data.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip() != ",".join(POPULATION_HEADER):
         raise DrawError(f"the population file must start with the header {','.join(POPULATION_HEADER)}")
     try:
-        frame = pl.read_csv(io.BytesIO(data), schema={c: pl.String for c in POPULATION_HEADER})
+        frame = pl.read_csv(io.BytesIO(data), schema=dict.fromkeys(POPULATION_HEADER, pl.String))
     except pl.exceptions.PolarsError as exc:
         raise DrawError(f"the population file cannot be read: {exc}") from exc
-    return frame.with_columns(pl.all().fill_null(""))     # an empty field is the empty string, as csv reads it
+    return frame.with_columns(pl.all().fill_null(""))  # an empty field is the empty string, as csv reads it
 
 
 def draw_sample(items: list[Item], *, seed: str, plan_id: str, sizes: dict[str, dict[str, int]]) -> list[dict]:
     """Within each stratum, items sorted by SHA-256(seed|plan_id|office_code|case_no), first n drawn."""
-    frame = pl.DataFrame({"office_code": [i.office_code for i in items], "case_no": [i.case_no for i in items],
-                          "stratum": [i.stratum for i in items]}, schema={c: pl.String for c in POPULATION_HEADER})
+    frame = pl.DataFrame(
+        {
+            "office_code": [i.office_code for i in items],
+            "case_no": [i.case_no for i in items],
+            "stratum": [i.stratum for i in items],
+        },
+        schema=dict.fromkeys(POPULATION_HEADER, pl.String),
+    )
     return _sample(frame, seed=seed, plan_id=plan_id, sizes=sizes)
 
 
@@ -109,26 +123,32 @@ def _sample(frame: pl.DataFrame, *, seed: str, plan_id: str, sizes: dict[str, di
         # min_by(row, key, n): the rows of the n smallest keys, in key order, without sorting the
         # stratum; carrying the row number rather than the archive halves the query's time. The key
         # (64 hex digits) is unique per archive, so no tie is left to break.
-        grouped = con.execute("""
+        grouped = con.execute(
+            """
             SELECT stratum, min_by(row, sha256($p || office_code || '|' || case_no), $n)
-            FROM pop GROUP BY stratum""", {"p": f"{seed}|{plan_id}|", "n": most}).fetchall()
+            FROM pop GROUP BY stratum""",
+            {"p": f"{seed}|{plan_id}|", "n": most},
+        ).fetchall()
     chosen = dict(grouped)
     rows = [r for stratum in sorted(sizes) for r in (chosen.get(stratum) or [])[: sizes[stratum]["sample"]]]
     picked = frame[rows]
-    return [{"office_code": o, "case_no": c, "stratum": st, "key": sha256_hex(f"{seed}|{plan_id}|{o}|{c}")}
-            for o, c, st in zip(picked["office_code"], picked["case_no"], picked["stratum"])]
+    return [
+        {"office_code": o, "case_no": c, "stratum": st, "key": sha256_hex(f"{seed}|{plan_id}|{o}|{c}")}
+        for o, c, st in zip(picked["office_code"], picked["case_no"], picked["stratum"])
+    ]
 
 
 def _province(code: str) -> str:
     return code[:2] + "0000"
 
 
-_WORKERS = max(1, min(os.cpu_count() or 1, 8))   # threads hashing the (office, inspector) pairs
-CANDIDATES_SLACK = 16   # candidates fetched per office beyond those needed (inspectors at their cap are skipped)
+_WORKERS = max(1, min(os.cpu_count() or 1, 8))  # threads hashing the (office, inspector) pairs
+CANDIDATES_SLACK = 16  # candidates fetched per office beyond those needed (inspectors at their cap are skipped)
 
 
-def _candidates(offices: list[str], *, seed: str, pool: list[dict], top: int, own_office: bool,
-                own_province: bool) -> dict[str, list[str]]:
+def _candidates(
+    offices: list[str], *, seed: str, pool: list[dict], top: int, own_office: bool, own_province: bool
+) -> dict[str, list[str]]:
     """Each office's first `top` unconflicted inspectors by SHA-256(seed|inspector|office|id).
 
     DuckDB runs a cross join whose probe side is the short office list on one thread, so the
@@ -138,29 +158,41 @@ def _candidates(offices: list[str], *, seed: str, pool: list[dict], top: int, ow
     """
     slices = [offices[k::_WORKERS] for k in range(_WORKERS) if offices[k::_WORKERS]]
     with contextlib.closing(duckdb.connect(":memory:")) as con:
-        inspectors = pl.DataFrame({"id": [i["inspector_id"] for i in pool], "home": [i["office_code"] for i in pool]},
-                                  schema={"id": pl.String, "home": pl.String})
+        con.register(
+            "inspectors",
+            pl.DataFrame(
+                {"id": [i["inspector_id"] for i in pool], "home": [i["office_code"] for i in pool]},
+                schema={"id": pl.String, "home": pl.String},
+            ).to_arrow(),
+        )
         con.execute("CREATE TABLE pool AS SELECT id, home, left(home, 2) AS province FROM inspectors")
 
         def one(part: list[str]) -> list[tuple[str, list[str]]]:
             with contextlib.closing(con.cursor()) as cur:
-                cur.register("offices", pl.DataFrame({"office": part}, schema={"office": pl.String}).with_columns(
-                    prefix=pl.lit(f"{seed}|inspector|") + pl.col("office") + pl.lit("|"),
-                    province=pl.col("office").str.slice(0, 2)))
-                return cur.execute("""
+                cur.register(
+                    "offices",
+                    pl.DataFrame({"office": part}, schema={"office": pl.String}).with_columns(
+                        prefix=pl.lit(f"{seed}|inspector|") + pl.col("office") + pl.lit("|"),
+                        province=pl.col("office").str.slice(0, 2),
+                    ),
+                )
+                return cur.execute(
+                    """
                     SELECT o.office, min_by(p.id, sha256(o.prefix || p.id), $top)
                     FROM offices AS o CROSS JOIN pool AS p
                     WHERE NOT ($own_office AND p.home = o.office)
                       AND NOT ($own_province AND p.province = o.province)
-                    GROUP BY o.office""", {"own_office": own_office, "own_province": own_province,
-                                           "top": top}).fetchall()
+                    GROUP BY o.office""",
+                    {"own_office": own_office, "own_province": own_province, "top": top},
+                ).fetchall()
 
         with ThreadPoolExecutor(len(slices)) as pool_of_threads:
             return {office: list(ids) for rows in pool_of_threads.map(one, slices) for office, ids in rows}
 
 
-def assign_inspectors(sample: list[dict], *, seed: str, pool: list[dict], per_office: int, workload_cap: int,
-                      exclude: list[str]) -> list[dict]:
+def assign_inspectors(
+    sample: list[dict], *, seed: str, pool: list[dict], per_office: int, workload_cap: int, exclude: list[str]
+) -> list[dict]:
     """Offices in SHA-256(seed|office|code) order; each takes the first `per_office` eligible inspectors
     by SHA-256(seed|inspector|office|id). Eligible: in the pool, no conflict, under the workload cap
     (the number of offices an inspector is assigned to in this plan).
@@ -175,46 +207,67 @@ def assign_inspectors(sample: list[dict], *, seed: str, pool: list[dict], per_of
     own_office, own_province = "own_office" in exclude, "own_province" in exclude
 
     def conflicted(ins: dict, office: str) -> bool:
-        return (own_office and ins["office_code"] == office) or \
-            (own_province and _province(ins["office_code"]) == _province(office))
+        return (own_office and ins["office_code"] == office) or (
+            own_province and _province(ins["office_code"]) == _province(office)
+        )
 
     top = per_office + CANDIDATES_SLACK
     candidates: dict[str, list[str]] = {o: [] for o in offices}
     if offices and pool:
-        candidates.update(_candidates(offices, seed=seed, pool=pool, top=top, own_office=own_office,
-                                      own_province=own_province))
+        candidates.update(
+            _candidates(offices, seed=seed, pool=pool, top=top, own_office=own_office, own_province=own_province)
+        )
     homes = {i["inspector_id"]: i for i in pool}
     load: Counter[str] = Counter()
     assignments = []
     for office in offices:
         eligible = [i for i in candidates[office] if load[i] < workload_cap]
-        if len(eligible) < per_office and len(candidates[office]) == top:   # truncated: take the whole list
-            whole = sorted((i for i in pool if not conflicted(i, office)),
-                           key=lambda i: (sha256_hex(f"{seed}|inspector|{office}|{i['inspector_id']}"), i["inspector_id"]))
+        if len(eligible) < per_office and len(candidates[office]) == top:  # truncated: take the whole list
+            whole = sorted(
+                (i for i in pool if not conflicted(i, office)),
+                key=lambda i: (sha256_hex(f"{seed}|inspector|{office}|{i['inspector_id']}"), i["inspector_id"]),
+            )
             eligible = [i["inspector_id"] for i in whole if load[i["inspector_id"]] < workload_cap]
         if len(eligible) < per_office:
-            raise DrawError(f"office {office} can get only {len(eligible)} eligible inspectors, {per_office} needed "
-                            "(conflict rules and workload caps leave too few; enlarge the pool or raise the cap)")
+            raise DrawError(
+                f"office {office} can get only {len(eligible)} eligible inspectors, {per_office} needed "
+                "(conflict rules and workload caps leave too few; enlarge the pool or raise the cap)"
+            )
         for ident in eligible[:per_office]:
             load[ident] += 1
             assignments.append({"office_code": office, "inspector_id": homes[ident]["inspector_id"]})
     return assignments
 
 
-def make_manifest(*, plan: dict, population: bytes, seed: str, pool: list[dict], created_at: str,
-                  created_by: str) -> dict:
+def make_manifest(
+    *, plan: dict, population: bytes, seed: str, pool: list[dict], created_at: str, created_by: str
+) -> dict:
     """The whole draw: everything needed to recompute it is in the returned manifest."""
     frame = population_frame(population)
     sizes = sizes_from_counts(dict(frame.group_by("stratum").len().iter_rows()), plan.get("rule", {}))
     sample = _sample(frame, seed=seed, plan_id=plan["plan_id"], sizes=sizes)
     ins = plan.get("inspectors", {})
-    assignments = assign_inspectors(sample, seed=seed, pool=pool, per_office=int(ins.get("per_office", 2)),
-                                    workload_cap=int(ins.get("workload_cap", 6)),
-                                    exclude=list(ins.get("exclude", ["own_office", "own_province"])))
-    return {"plan_id": plan["plan_id"], "seed": seed, "algorithm": ALGORITHM,
-            "population_sha256": hashlib.sha256(population).hexdigest(), "plan": plan,
-            "inspector_pool": sorted(pool, key=lambda i: i["inspector_id"]), "stratum_sizes": sizes,
-            "sample": sample, "assignments": assignments, "created_at": created_at, "created_by": created_by}
+    assignments = assign_inspectors(
+        sample,
+        seed=seed,
+        pool=pool,
+        per_office=int(ins.get("per_office", 2)),
+        workload_cap=int(ins.get("workload_cap", 6)),
+        exclude=list(ins.get("exclude", ["own_office", "own_province"])),
+    )
+    return {
+        "plan_id": plan["plan_id"],
+        "seed": seed,
+        "algorithm": ALGORITHM,
+        "population_sha256": hashlib.sha256(population).hexdigest(),
+        "plan": plan,
+        "inspector_pool": sorted(pool, key=lambda i: i["inspector_id"]),
+        "stratum_sizes": sizes,
+        "sample": sample,
+        "assignments": assignments,
+        "created_at": created_at,
+        "created_by": created_by,
+    }
 
 
 def manifest_sha256(manifest: dict) -> str:
@@ -229,11 +282,18 @@ def verify(manifest: dict, population: bytes) -> list[str]:
         return problems
     digest = hashlib.sha256(population).hexdigest()
     if digest != manifest.get("population_sha256"):
-        problems.append(f"population file SHA-256 {digest} differs from the manifest's {manifest.get('population_sha256')}")
+        problems.append(
+            f"population file SHA-256 {digest} differs from the manifest's {manifest.get('population_sha256')}"
+        )
     try:
-        again = make_manifest(plan=manifest["plan"], population=population, seed=manifest["seed"],
-                              pool=manifest["inspector_pool"], created_at=manifest["created_at"],
-                              created_by=manifest["created_by"])
+        again = make_manifest(
+            plan=manifest["plan"],
+            population=population,
+            seed=manifest["seed"],
+            pool=manifest["inspector_pool"],
+            created_at=manifest["created_at"],
+            created_by=manifest["created_by"],
+        )
     except (DrawError, KeyError, ValueError) as exc:
         return problems + [f"cannot recompute the draw: {exc}"]
     for part in ("stratum_sizes", "sample", "assignments"):

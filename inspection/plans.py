@@ -16,6 +16,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from access import audit
 from access.opstore import OpStore, bump
@@ -23,9 +24,12 @@ from inspection.draw import Item, make_manifest, manifest_sha256, population_fil
 from queries.loader import in_subtree
 from queries.store import Store, rows
 
-DEFAULTS = {"population": "closed_in_year", "strata": ["office_code", "case_kind"],
-            "rule": {"kind": "ratio", "ratio": 0.05, "min_per_stratum": 2, "max_per_stratum": 20},
-            "inspectors": {"per_office": 2, "workload_cap": 6, "exclude": ["own_office", "own_province"]}}
+DEFAULTS: dict[str, Any] = {
+    "population": "closed_in_year",
+    "strata": ["office_code", "case_kind"],
+    "rule": {"kind": "ratio", "ratio": 0.05, "min_per_stratum": 2, "max_per_stratum": 20},
+    "inspectors": {"per_office": 2, "workload_cap": 6, "exclude": ["own_office", "own_province"]},
+}
 STRATA_COLUMNS = {"office_code", "case_kind", "patent_type", "source"}
 
 
@@ -34,7 +38,7 @@ class PlanError(ValueError):
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def stored_path(store: Store, path: Path) -> str:
@@ -55,8 +59,12 @@ def parse_plan(text: str) -> dict:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PlanError(f"the plan is not valid TOML ({exc})") from exc
-    plan = {**DEFAULTS, **raw, "rule": {**DEFAULTS["rule"], **raw.get("rule", {})},
-            "inspectors": {**DEFAULTS["inspectors"], **raw.get("inspectors", {})}}
+    plan = {
+        **DEFAULTS,
+        **raw,
+        "rule": {**DEFAULTS["rule"], **raw.get("rule", {})},
+        "inspectors": {**DEFAULTS["inspectors"], **raw.get("inspectors", {})},
+    }
     if not isinstance(plan.get("year"), int):
         raise PlanError("year: required, a whole year such as 2024")
     plan.setdefault("scope", "100000")
@@ -73,8 +81,9 @@ def parse_plan(text: str) -> dict:
     rule = plan["rule"]
     if rule["kind"] not in ("ratio", "statistical"):
         raise PlanError("rule.kind: 'ratio' or 'statistical'")
-    if rule["kind"] == "ratio" and not (0 < float(rule["ratio"]) <= 1 and 1 <= int(rule["min_per_stratum"])
-                                        <= int(rule["max_per_stratum"])):
+    if rule["kind"] == "ratio" and not (
+        0 < float(rule["ratio"]) <= 1 and 1 <= int(rule["min_per_stratum"]) <= int(rule["max_per_stratum"])
+    ):
         raise PlanError("rule: need 0 < ratio <= 1 and 1 <= min_per_stratum <= max_per_stratum")
     ins = plan["inspectors"]
     if int(ins["per_office"]) < 1 or int(ins["workload_cap"]) < 1:
@@ -92,8 +101,10 @@ def create_plan(ops: OpStore, store: Store, text: str, *, actor: str) -> dict:
     with ops.write() as con:
         if con.execute("SELECT 1 FROM plans WHERE plan_id = ?", (plan["plan_id"],)).fetchone():
             raise PlanError(f"plan {plan['plan_id']} already exists")
-        con.execute("INSERT INTO plans (plan_id, spec, created_at, created_by) VALUES (?, ?, ?, ?)",
-                    (plan["plan_id"], json.dumps(plan, ensure_ascii=False, sort_keys=True), _now(), actor))
+        con.execute(
+            "INSERT INTO plans (plan_id, spec, created_at, created_by) VALUES (?, ?, ?, ?)",
+            (plan["plan_id"], json.dumps(plan, ensure_ascii=False, sort_keys=True), _now(), actor),
+        )
         audit.append(con, actor=actor, action="plan.create", target=plan["plan_id"], detail=plan)
     return plan
 
@@ -109,10 +120,13 @@ def population_items(store: Store, plan: dict) -> list[Item]:
     """Cases closed in the plan's year below its scope, with their stratum."""
     strata = " || '|' || ".join(f"c.{s}" for s in plan["strata"])
     with contextlib.closing(store.reader()) as con:
-        got = rows(con, f"""SELECT c.office_code, c.case_no, {strata} FROM cases AS c
+        got = rows(
+            con,
+            f"""SELECT c.office_code, c.case_no, {strata} FROM cases AS c
             JOIN offices AS o ON o.office_code = c.office_code
             WHERE year(c.closed_date) = $y AND {in_subtree("o", "s")}""",
-                   {"y": int(plan["year"]), "s": plan["scope"]})
+            {"y": int(plan["year"]), "s": plan["scope"]},
+        )
     return [Item(o, c, s) for o, c, s in got]
 
 
@@ -133,12 +147,20 @@ def lock_plan(ops: OpStore, store: Store, plan_id: str, *, out_dir: Path, actor:
     digest = hashlib.sha256(data).hexdigest()
     recorded = stored_path(store, path)
     with ops.write() as con:
-        done = con.execute("UPDATE plans SET locked_at = ?, population_sha256 = ?, population_file = ? "
-                           "WHERE plan_id = ? AND locked_at IS NULL", (_now(), digest, recorded, plan_id)).rowcount
+        done = con.execute(
+            "UPDATE plans SET locked_at = ?, population_sha256 = ?, population_file = ? "
+            "WHERE plan_id = ? AND locked_at IS NULL",
+            (_now(), digest, recorded, plan_id),
+        ).rowcount
         if not done:
             raise PlanError(f"plan {plan_id} was locked meanwhile")
-        audit.append(con, actor=actor, action="plan.lock", target=plan_id,
-                     detail={"population_sha256": digest, "population": len(items), "file": recorded})
+        audit.append(
+            con,
+            actor=actor,
+            action="plan.lock",
+            target=plan_id,
+            detail={"population_sha256": digest, "population": len(items), "file": recorded},
+        )
     return {"plan_id": plan_id, "population_file": str(path), "population_sha256": digest, "population": len(items)}
 
 
@@ -158,8 +180,7 @@ def run_draw(ops: OpStore, store: Store, plan_id: str, *, seed: str, actor: str)
     row = _plan_row(ops, plan_id)
     if not row["locked_at"]:
         raise PlanError(f"plan {plan_id} is not locked; lock it before the seed is chosen")
-    _refuse_standing(ops.read("SELECT draw_id FROM draws WHERE plan_id = ? AND voided_at IS NULL", (plan_id,)),
-                     plan_id)
+    _refuse_standing(ops.read("SELECT draw_id FROM draws WHERE plan_id = ? AND voided_at IS NULL", (plan_id,)), plan_id)
     path = resolve_path(store, row["population_file"])
     try:
         population = path.read_bytes()
@@ -167,32 +188,63 @@ def run_draw(ops: OpStore, store: Store, plan_id: str, *, seed: str, actor: str)
         raise PlanError(f"the population file {path} recorded at lock cannot be read ({exc.strerror})") from exc
     if hashlib.sha256(population).hexdigest() != row["population_sha256"]:
         raise PlanError(f"the population file {path} no longer matches the hash recorded at lock")
-    manifest = make_manifest(plan=json.loads(row["spec"]), population=population, seed=seed,
-                             pool=inspector_pool(store), created_at=_now(), created_by=actor)
+    manifest = make_manifest(
+        plan=json.loads(row["spec"]),
+        population=population,
+        seed=seed,
+        pool=inspector_pool(store),
+        created_at=_now(),
+        created_by=actor,
+    )
     digest = manifest_sha256(manifest)
     with ops.write() as con:
-        _refuse_standing(con.execute("SELECT draw_id FROM draws WHERE plan_id = ? AND voided_at IS NULL",
-                                     (plan_id,)).fetchall(), plan_id)
+        _refuse_standing(
+            con.execute("SELECT draw_id FROM draws WHERE plan_id = ? AND voided_at IS NULL", (plan_id,)).fetchall(),
+            plan_id,
+        )
         count = con.execute("SELECT count(*) AS n FROM draws WHERE plan_id = ?", (plan_id,)).fetchone()["n"]
         draw_id = f"{plan_id}-D{count + 1}"
         manifest["draw_id"] = draw_id
-        con.execute("INSERT INTO draws (draw_id, plan_id, seed, manifest, manifest_sha256, created_at, created_by) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)", (draw_id, plan_id, seed,
-                                                     json.dumps(manifest, ensure_ascii=False, sort_keys=True),
-                                                     digest, manifest["created_at"], actor))
-        con.executemany("INSERT INTO draw_samples (draw_id, office_code, case_no) VALUES (?, ?, ?)",
-                        [(draw_id, s["office_code"], s["case_no"]) for s in manifest["sample"]])
+        con.execute(
+            "INSERT INTO draws (draw_id, plan_id, seed, manifest, manifest_sha256, created_at, created_by) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                draw_id,
+                plan_id,
+                seed,
+                json.dumps(manifest, ensure_ascii=False, sort_keys=True),
+                digest,
+                manifest["created_at"],
+                actor,
+            ),
+        )
+        con.executemany(
+            "INSERT INTO draw_samples (draw_id, office_code, case_no) VALUES (?, ?, ?)",
+            [(draw_id, s["office_code"], s["case_no"]) for s in manifest["sample"]],
+        )
         bump(con, "draws")
-        audit.append(con, actor=actor, action="draw", target=draw_id,
-                     detail={"plan_id": plan_id, "seed": seed, "manifest_sha256": digest,
-                             "sample": len(manifest["sample"]), "assignments": len(manifest["assignments"])})
+        audit.append(
+            con,
+            actor=actor,
+            action="draw",
+            target=draw_id,
+            detail={
+                "plan_id": plan_id,
+                "seed": seed,
+                "manifest_sha256": digest,
+                "sample": len(manifest["sample"]),
+                "assignments": len(manifest["assignments"]),
+            },
+        )
     return manifest
 
 
 def _refuse_standing(standing: list, plan_id: str) -> None:
     if standing:
-        raise PlanError(f"plan {plan_id} was already drawn ({standing[0]['draw_id']}); an administrator must void "
-                        "that draw with a reason first")
+        raise PlanError(
+            f"plan {plan_id} was already drawn ({standing[0]['draw_id']}); an administrator must void "
+            "that draw with a reason first"
+        )
 
 
 def void_draw(ops: OpStore, draw_id: str, *, reason: str, actor: str) -> dict:
@@ -202,15 +254,25 @@ def void_draw(ops: OpStore, draw_id: str, *, reason: str, actor: str) -> dict:
         raise PlanError("give the reason for voiding (at least 5 characters)")
     with ops.write() as con:
         now = _now()
-        done = con.execute("UPDATE draws SET voided_at = ?, voided_by = ?, void_reason = ? "
-                           "WHERE draw_id = ? AND voided_at IS NULL", (now, actor, reason, draw_id)).rowcount
+        done = con.execute(
+            "UPDATE draws SET voided_at = ?, voided_by = ?, void_reason = ? WHERE draw_id = ? AND voided_at IS NULL",
+            (now, actor, reason, draw_id),
+        ).rowcount
         if not done:
             raise PlanError(f"no standing draw {draw_id}")
-        withdrawn = con.execute("UPDATE publications SET withdrawn_at = ?, withdrawn_by = ?, withdraw_reason = ? "
-                                "WHERE draw_id = ? AND withdrawn_at IS NULL", (now, actor, reason, draw_id)).rowcount
+        withdrawn = con.execute(
+            "UPDATE publications SET withdrawn_at = ?, withdrawn_by = ?, withdraw_reason = ? "
+            "WHERE draw_id = ? AND withdrawn_at IS NULL",
+            (now, actor, reason, draw_id),
+        ).rowcount
         bump(con, "draws")
-        audit.append(con, actor=actor, action="draw.void", target=draw_id,
-                     detail={"reason": reason, "publication_withdrawn": bool(withdrawn)})
+        audit.append(
+            con,
+            actor=actor,
+            action="draw.void",
+            target=draw_id,
+            detail={"reason": reason, "publication_withdrawn": bool(withdrawn)},
+        )
     return {"draw_id": draw_id, "publication_withdrawn": bool(withdrawn)}
 
 
@@ -226,10 +288,20 @@ def archives_of_inspector(ops: OpStore, inspector_id: str) -> list[tuple[str, st
 
 def list_plans(ops: OpStore) -> list[dict]:
     """Every plan with its lock, its draws (standing and voided) and whether it is published."""
-    plans = [dict(r) for r in ops.read("SELECT plan_id, spec, created_at, created_by, locked_at, population_sha256 "
-                                       "FROM plans ORDER BY created_at DESC, plan_id")]
-    draws = [dict(r) for r in ops.read("SELECT draw_id, plan_id, seed, manifest_sha256, created_at, created_by, "
-                                       "voided_at, voided_by, void_reason FROM draws ORDER BY draw_id")]
+    plans = [
+        dict(r)
+        for r in ops.read(
+            "SELECT plan_id, spec, created_at, created_by, locked_at, population_sha256 "
+            "FROM plans ORDER BY created_at DESC, plan_id"
+        )
+    ]
+    draws = [
+        dict(r)
+        for r in ops.read(
+            "SELECT draw_id, plan_id, seed, manifest_sha256, created_at, created_by, "
+            "voided_at, voided_by, void_reason FROM draws ORDER BY draw_id"
+        )
+    ]
     published = {r["plan_id"]: r["published_at"] for r in ops.read("SELECT plan_id, published_at FROM publications")}
     for p in plans:
         p["spec"] = json.loads(p["spec"])
@@ -251,8 +323,11 @@ def recorded_appraisals(ops: OpStore, inspector_id: str) -> dict[tuple[str, str,
     """{(draw_id, office_code, case_no): the stored appraisal} of the archives assigned to
     `inspector_id` in standing draws that are already appraised (by anyone)."""
     out = {}
-    for plan_id, draw_id in standing_assignments(ops, inspector_id):
+    for _plan_id, draw_id in standing_assignments(ops, inspector_id):
         for r in ops.read("SELECT * FROM appraisals WHERE draw_id = ?", (draw_id,)):
-            out[(draw_id, r["office_code"], r["case_no"])] = {**dict(r), "scores": json.loads(r["scores"]),
-                                                              "veto": json.loads(r["veto"])}
+            out[(draw_id, r["office_code"], r["case_no"])] = {
+                **dict(r),
+                "scores": json.loads(r["scores"]),
+                "veto": json.loads(r["veto"]),
+            }
     return out

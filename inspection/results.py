@@ -16,6 +16,8 @@ import json
 from collections import Counter
 from decimal import Decimal
 
+import numpy as np
+
 from access import audit
 from access.opstore import OpStore
 from inspection.draw import read_population
@@ -45,42 +47,72 @@ def draw_results(ops: OpStore, store: Store, plan_id: str) -> dict:
     draw = standing_draw(ops, plan_id)
     manifest = draw["manifest"]
     plan = plan_record(ops, plan_id)
-    population = Counter(i.office_code for i in read_population(
-        resolve_path(store, plan["population_file"]).read_bytes()))
+    population = Counter(
+        i.office_code for i in read_population(resolve_path(store, plan["population_file"]).read_bytes())
+    )
     sampled = Counter(s["office_code"] for s in manifest["sample"])
     got: dict[str, list] = {}
     for r in ops.read("SELECT office_code, total, grade FROM appraisals WHERE draw_id = ?", (draw["draw_id"],)):
         got.setdefault(r["office_code"], []).append((Decimal(r["total"]), r["grade"]))
     codes = sorted(set(population) | set(sampled))
     with contextlib.closing(store.reader()) as con:
-        names = dict(rows(con, "SELECT office_code, name FROM offices WHERE office_code IN (SELECT unnest($c))",
-                          {"c": codes}))
-        scope_name = names.get(manifest["plan"]["scope"]) or (rows(
-            con, "SELECT name FROM offices WHERE office_code = $s", {"s": manifest["plan"]["scope"]}) or [[None]])[0][0]
+        names = dict(
+            rows(con, "SELECT office_code, name FROM offices WHERE office_code IN (SELECT unnest($c))", {"c": codes})
+        )
+        scope_name = (
+            names.get(manifest["plan"]["scope"])
+            or (
+                rows(con, "SELECT name FROM offices WHERE office_code = $s", {"s": manifest["plan"]["scope"]})
+                or [(None,)]
+            )[0][0]
+        )
     offices = []
     for code in codes:
         mine = got.get(code, [])
         n = len(mine)
         grades = Counter(g for _, g in mine)
-        row = {"office_code": code, "name": names.get(code, code), "population": population.get(code, 0),
-               "sampled": sampled.get(code, 0), "appraised": n, "mean_score": None, "excellent": grades["excellent"],
-               "qualified": grades["qualified"], "unqualified": grades["unqualified"], "unqualified_rate": None,
-               "interval": None, "projected_unqualified": None}
+        row = {
+            "office_code": code,
+            "name": names.get(code, code),
+            "population": population.get(code, 0),
+            "sampled": sampled.get(code, 0),
+            "appraised": n,
+            "mean_score": None,
+            "excellent": grades["excellent"],
+            "qualified": grades["qualified"],
+            "unqualified": grades["unqualified"],
+            "unqualified_rate": None,
+            "interval": None,
+            "projected_unqualified": None,
+        }
         if n:
-            lo, hi = clopper_pearson([grades["unqualified"]], [n])
+            lo, hi = clopper_pearson(np.array([grades["unqualified"]]), np.array([n]))
             rate = grades["unqualified"] / n
-            row.update(mean_score=round(float(sum(t for t, _ in mine) / n), 2), unqualified_rate=rate,
-                       interval=[float(lo[0]), float(hi[0])],
-                       projected_unqualified=round(rate * population[code], 1) if code in population else None)
+            row.update(
+                mean_score=round(float(sum(t for t, _ in mine) / n), 2),
+                unqualified_rate=rate,
+                interval=[float(lo[0]), float(hi[0])],
+                projected_unqualified=round(rate * population[code], 1) if code in population else None,
+            )
         offices.append(row)
     appraised = sum(o["appraised"] for o in offices)
-    return {"plan_id": plan_id, "draw_id": draw["draw_id"], "year": manifest["plan"]["year"],
-            "scope": manifest["plan"]["scope"], "scope_name": scope_name, "title": manifest["plan"].get("title"),
-            "population": sum(population.values()), "sampled": len(manifest["sample"]), "appraised": appraised,
-            "unappraised": len(manifest["sample"]) - appraised, "population_sha256": plan["population_sha256"],
-            "manifest_sha256": ops.read("SELECT manifest_sha256 FROM draws WHERE draw_id = ?",
-                                        (draw["draw_id"],))[0]["manifest_sha256"],
-            "offices": offices}
+    return {
+        "plan_id": plan_id,
+        "draw_id": draw["draw_id"],
+        "year": manifest["plan"]["year"],
+        "scope": manifest["plan"]["scope"],
+        "scope_name": scope_name,
+        "title": manifest["plan"].get("title"),
+        "population": sum(population.values()),
+        "sampled": len(manifest["sample"]),
+        "appraised": appraised,
+        "unappraised": len(manifest["sample"]) - appraised,
+        "population_sha256": plan["population_sha256"],
+        "manifest_sha256": ops.read("SELECT manifest_sha256 FROM draws WHERE draw_id = ?", (draw["draw_id"],))[0][
+            "manifest_sha256"
+        ],
+        "offices": offices,
+    }
 
 
 def publish(ops: OpStore, store: Store, plan_id: str, *, actor: str, partial_reason: str | None = None) -> dict:
@@ -90,30 +122,57 @@ def publish(ops: OpStore, store: Store, plan_id: str, *, actor: str, partial_rea
     results = draw_results(ops, store, plan_id)
     reason = (partial_reason or "").strip() or None
     if results["unappraised"] and (reason is None or len(reason) < MIN_REASON):
-        raise PlanError(f"{results['unappraised']} of {results['sampled']} sampled archives are not appraised yet; "
-                        f"publish a partial result only with a reason (at least {MIN_REASON} characters)")
+        raise PlanError(
+            f"{results['unappraised']} of {results['sampled']} sampled archives are not appraised yet; "
+            f"publish a partial result only with a reason (at least {MIN_REASON} characters)"
+        )
     if not results["unappraised"]:
         reason = None
     results["partial_reason"] = reason
     with ops.write() as con:
         if con.execute("SELECT 1 FROM publications WHERE plan_id = ?", (plan_id,)).fetchone():
             raise PlanError(f"plan {plan_id} is already published")
-        standing = con.execute("SELECT draw_id FROM draws WHERE plan_id = ? AND voided_at IS NULL",
-                               (plan_id,)).fetchone()
+        standing = con.execute(
+            "SELECT draw_id FROM draws WHERE plan_id = ? AND voided_at IS NULL", (plan_id,)
+        ).fetchone()
         if standing is None or standing["draw_id"] != results["draw_id"]:
             raise PlanError(f"the draw of plan {plan_id} changed meanwhile; look at the results again")
-        con.execute("INSERT INTO publications (plan_id, draw_id, published_at, published_by, results, partial_reason) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (plan_id, results["draw_id"], dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                     actor, json.dumps(results, ensure_ascii=False), reason))
-        audit.append(con, actor=actor, action="plan.publish", target=plan_id,
-                     detail={"draw_id": results["draw_id"], "offices": len(results["offices"]),
-                             "unappraised": results["unappraised"], "partial_reason": reason})
+        con.execute(
+            "INSERT INTO publications (plan_id, draw_id, published_at, published_by, results, partial_reason) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                plan_id,
+                results["draw_id"],
+                dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                actor,
+                json.dumps(results, ensure_ascii=False),
+                reason,
+            ),
+        )
+        audit.append(
+            con,
+            actor=actor,
+            action="plan.publish",
+            target=plan_id,
+            detail={
+                "draw_id": results["draw_id"],
+                "offices": len(results["offices"]),
+                "unappraised": results["unappraised"],
+                "partial_reason": reason,
+            },
+        )
     return results
 
 
 def published(ops: OpStore) -> list[dict]:
     """Every published plan's snapshot, newest first: all the public may see (withdrawn ones say so)."""
-    return [{**json.loads(r["results"]), "published_at": r["published_at"], "partial_reason": r["partial_reason"],
-             "withdrawn_at": r["withdrawn_at"], "withdraw_reason": r["withdraw_reason"]}
-            for r in ops.read("SELECT * FROM publications ORDER BY published_at DESC, plan_id")]
+    return [
+        {
+            **json.loads(r["results"]),
+            "published_at": r["published_at"],
+            "partial_reason": r["partial_reason"],
+            "withdrawn_at": r["withdrawn_at"],
+            "withdraw_reason": r["withdraw_reason"],
+        }
+        for r in ops.read("SELECT * FROM publications ORDER BY published_at DESC, plan_id")
+    ]

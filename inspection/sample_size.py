@@ -21,7 +21,7 @@ MAX_N = 100_000
 class SampleSize:
     n: int
     allowed_deviations: int
-    method: str           # binomial | hypergeometric | whole population
+    method: str  # binomial | hypergeometric | whole population
 
 
 def _check(confidence: float, tolerable: float, expected: float) -> None:
@@ -33,8 +33,9 @@ def _check(confidence: float, tolerable: float, expected: float) -> None:
         raise ValueError("expected deviation rate must be at least 0 and below the tolerable rate")
 
 
-def attribute_sample_size(*, confidence: float, tolerable: float, expected: float,
-                          population: int | None = None) -> SampleSize:
+def attribute_sample_size(
+    *, confidence: float, tolerable: float, expected: float, population: int | None = None
+) -> SampleSize:
     """The attribute-sampling size; with `population`, the hypergeometric size when it is smaller."""
     _check(confidence, tolerable, expected)
     risk = 1 - confidence

@@ -41,16 +41,21 @@ def _common(suppress: bool) -> argparse.ArgumentParser:
     """
     common = argparse.ArgumentParser(add_help=False)
     default = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
-    common.add_argument("--db", default=default(os.environ.get("IPDASH_DB", DEFAULT_DB)),
-                        help="the DuckDB store (default ./data/ipdash.duckdb, or $IPDASH_DB)")
-    common.add_argument("--json", action="store_true", default=default(False),
-                        help="print one JSON object instead of a summary")
+    common.add_argument(
+        "--db",
+        default=default(os.environ.get("IPDASH_DB", DEFAULT_DB)),
+        help="the DuckDB store (default ./data/ipdash.duckdb, or $IPDASH_DB)",
+    )
+    common.add_argument(
+        "--json", action="store_true", default=default(False), help="print one JSON object instead of a summary"
+    )
     common.add_argument("--quiet", action="store_true", default=default(False), help="no progress bars")
     return common
 
 
 def _date(text: str):
     import datetime as dt
+
     try:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
@@ -66,8 +71,11 @@ def _weights(text: str) -> dict[str, float]:
 
 def build_parser() -> argparse.ArgumentParser:
     common = _common(suppress=True)
-    parser = argparse.ArgumentParser(prog="ipdash", description="专利行政执法绩效评估与监督 / patent enforcement "
-                                     "performance assessment and supervision", parents=[_common(suppress=False)])
+    parser = argparse.ArgumentParser(
+        prog="ipdash",
+        description="专利行政执法绩效评估与监督 / patent enforcement performance assessment and supervision",
+        parents=[_common(suppress=False)],
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", parents=[common], help="load offices, staffing, cases, appraisals or inspectors")
@@ -79,10 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve_opts.add_argument("--host", default="127.0.0.1")
     serve_opts.add_argument("--port", type=int, default=8050)
     serve_opts.add_argument("--workers", type=int, default=1, help="worker processes")
-    serve_opts.add_argument("--warm", choices=["provinces", "prefectures"], default="provinces",
-                            help="pages each worker computes at start, before /readyz says ready (default: the "
-                                 "national overview and each province; prefectures adds every prefecture's "
-                                 "page and profile)")
+    serve_opts.add_argument(
+        "--warm",
+        choices=["provinces", "prefectures"],
+        default="provinces",
+        help="pages each worker computes at start, before /readyz says ready (default: the "
+        "national overview and each province; prefectures adds every prefecture's "
+        "page and profile)",
+    )
 
     p = sub.add_parser("demo", parents=[common, serve_opts], help="build the demo data set if absent, then serve")
     p.add_argument("--build-only", action="store_true", help="build and exit, do not serve")
@@ -97,9 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--within", help="rank only the offices below this office code")
     p.add_argument("--as-of", type=_date, dest="as_of", help="judge open cases at this date (default Dec 31)")
     p.add_argument("--format", choices=["csv", "json"], default="csv")
-    p.add_argument("--method", choices=["minmax", "zscore", "percentile", "target"],
-                   help="normalisation (default from metrics/scoring.toml)")
-    p.add_argument("--weights", type=_weights, help="dimension weights, e.g. effort=30,level=20,timeliness=30,quality=20")
+    p.add_argument(
+        "--method",
+        choices=["minmax", "zscore", "percentile", "target"],
+        help="normalisation (default from metrics/scoring.toml)",
+    )
+    p.add_argument(
+        "--weights", type=_weights, help="dimension weights, e.g. effort=30,level=20,timeliness=30,quality=20"
+    )
     p.add_argument("--runs", type=int, help="Monte Carlo runs (default from metrics/scoring.toml)")
     p.set_defaults(func=cmd_scores)
 
@@ -130,8 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("plan_id")
     q = psub.add_parser("publish", parents=[common], help="publish the results (shown at /public without login)")
     q.add_argument("plan_id")
-    q.add_argument("--partial-reason", default=None,
-                   help="publish although sampled archives are still unappraised, for this reason (recorded, shown)")
+    q.add_argument(
+        "--partial-reason",
+        default=None,
+        help="publish although sampled archives are still unappraised, for this reason (recorded, shown)",
+    )
     q = psub.add_parser("void-draw", parents=[common], help="void a draw so the plan can be drawn again")
     q.add_argument("draw_id")
     q.add_argument("--reason", required=True)
@@ -168,10 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
     usub = p.add_subparsers(dest="action", required=True)
     u = usub.add_parser("add", parents=[common], help="create a user")
     u.add_argument("name")
-    u.add_argument("--role", required=True, choices=["national_leader", "national_admin", "provincial",
-                                                     "prefecture", "inspector"])
-    u.add_argument("--scope", help="the office whose subtree the user sees (provincial/prefecture roles); "
-                                   "for an inspector, their inspector_id in the roster")
+    u.add_argument(
+        "--role", required=True, choices=["national_leader", "national_admin", "provincial", "prefecture", "inspector"]
+    )
+    u.add_argument(
+        "--scope",
+        help="the office whose subtree the user sees (provincial/prefecture roles); "
+        "for an inspector, their inspector_id in the roster",
+    )
     usub.add_parser("list", parents=[common], help="list users")
     for action in ("disable", "enable", "reset-password"):
         usub.add_parser(action, parents=[common]).add_argument("name")

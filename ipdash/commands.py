@@ -36,7 +36,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         summary = ingest(Store(args.db), args.kind, args.files, progress=not args.quiet)
     except (RefusedFile, ContractError, StoreError) as exc:
         raise BadInput(f"拒收，未做任何更改 / refused, nothing changed: {exc}") from exc
-    except OSError as exc:   # e.g. the rejects file on a full disk
+    except OSError as exc:  # e.g. the rejects file on a full disk
         raise BadInput(f"写入失败 / could not write: {exc}") from exc
     _emit(args, summary.as_json(), format_summary(summary))
     return EXIT_OK
@@ -50,9 +50,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # Build in a child process, then serve from this one. Building uses Polars, whose thread
         # pool does not survive the fork into gunicorn's workers: a server forked from a process
         # that had just built the demo hung on its first figure (seen on a fresh clone).
-        build = [sys.executable, "-m", "ipdash.cli", "demo", "--build-only", "--db", str(args.db),
-                 "--cases", str(args.cases), "--seed", str(args.seed),
-                 *(["--rebuild"] if args.rebuild else []), *(["--quiet"] if args.quiet else [])]
+        build = [
+            sys.executable,
+            "-m",
+            "ipdash.cli",
+            "demo",
+            "--build-only",
+            "--db",
+            str(args.db),
+            "--cases",
+            str(args.cases),
+            "--seed",
+            str(args.seed),
+            *(["--rebuild"] if args.rebuild else []),
+            *(["--quiet"] if args.quiet else []),
+        ]
         done = subprocess.run(build, stdout=sys.stderr)
         if done.returncode != 0:
             return done.returncode
@@ -65,20 +77,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
             store.path.unlink()
         built = build_demo(store, DemoSpec(cases=args.cases, seed=args.seed), progress=not args.quiet)
     payload = {"db": str(store.path), "built": built is not None, **(built or {})}
-    text = (f"演示数据已生成 demo data built at {store.path}: " + ", ".join(f"{k} {v}" for k, v in built.items())
-            if built else f"演示数据已存在 demo data already at {store.path} (use --rebuild to rebuild)")
+    text = (
+        f"演示数据已生成 demo data built at {store.path}: " + ", ".join(f"{k} {v}" for k, v in built.items())
+        if built
+        else f"演示数据已存在 demo data already at {store.path} (use --rebuild to rebuild)"
+    )
     text += "\n(合成数据，仅供演示 / synthetic data for demonstration only)"
     logins = _demo_users(store)
     payload["logins"] = logins
     text += "\n演示账号 demo logins (demo only):\n" + "\n".join(
-        f"  {u['username']:10s} {u['password']:22s} {u['role']}{' ' + u['scope'] if u['scope'] else ''}" for u in logins)
+        f"  {u['username']:10s} {u['password']:22s} {u['role']}{' ' + u['scope'] if u['scope'] else ''}" for u in logins
+    )
     _emit(args, payload, text)
     return EXIT_OK
 
 
-DEMO_USERS = [("leader", "national_leader", None), ("admin", "national_admin", None),
-              ("zhejiang", "provincial", "330000"), ("hangzhou", "prefecture", "330100"),
-              ("inspector", "inspector", None)]
+DEMO_USERS = [
+    ("leader", "national_leader", None),
+    ("admin", "national_admin", None),
+    ("zhejiang", "provincial", "330000"),
+    ("hangzhou", "prefecture", "330100"),
+    ("inspector", "inspector", None),
+]
 
 
 def _demo_users(store) -> list[dict]:
@@ -94,14 +114,20 @@ def _demo_users(store) -> list[dict]:
         password = f"{name}-demo-2024"
         scope = inspector if role == "inspector" else scope
         if get_user(ops, name) is None:
-            add_user(ops, username=name, role=role, password=password, scope_code=scope,
-                     scope_level=_office_level(str(store.path), scope) if role != "inspector" else None,
-                     actor="demo")
+            add_user(
+                ops,
+                username=name,
+                role=role,
+                password=password,
+                scope_code=scope,
+                scope_level=_office_level(str(store.path), scope) if role != "inspector" else None,
+                actor="demo",
+            )
         out.append({"username": name, "password": password, "role": role, "scope": scope})
     return out
 
 
-DEMO_SEED = "20250110"     # the demo plan's seed, so that its draw can be verified by hand
+DEMO_SEED = "20250110"  # the demo plan's seed, so that its draw can be verified by hand
 
 
 def _demo_plan(store, ops) -> str | None:
@@ -116,15 +142,21 @@ def _demo_plan(store, ops) -> str | None:
     plans = [p for p in list_plans(ops) if p["plan_id"].startswith("demo-")]
     if not plans:
         with contextlib.closing(store.reader()) as con:
-            year = scalar(con, "SELECT max(year(closed_date)) FROM cases WHERE closed_date < make_date("
-                               "year(current_date), 1, 1)")
+            year = scalar(
+                con, "SELECT max(year(closed_date)) FROM cases WHERE closed_date < make_date(year(current_date), 1, 1)"
+            )
         if year is None:
             return None
         plan_id = f"demo-{int(year)}-330000"
-        create_plan(ops, store, f'plan_id = "{plan_id}"\nyear = {int(year)}\nscope = "330000"\n'
-                                f'title = "{int(year)}年度浙江省专利行政执法案卷抽查（演示）"\n'
-                                "[rule]\nratio = 0.02\nmin_per_stratum = 1\nmax_per_stratum = 3\n"
-                                "[inspectors]\nper_office = 2\nworkload_cap = 12\n", actor="demo")
+        create_plan(
+            ops,
+            store,
+            f'plan_id = "{plan_id}"\nyear = {int(year)}\nscope = "330000"\n'
+            f'title = "{int(year)}年度浙江省专利行政执法案卷抽查（演示）"\n'
+            "[rule]\nratio = 0.02\nmin_per_stratum = 1\nmax_per_stratum = 3\n"
+            "[inspectors]\nper_office = 2\nworkload_cap = 12\n",
+            actor="demo",
+        )
         lock_plan(ops, store, plan_id, out_dir=store.path.parent / "plans", actor="demo")
         run_draw(ops, store, plan_id, seed=DEMO_SEED, actor="demo")
         plans = [p for p in list_plans(ops) if p["plan_id"] == plan_id]
@@ -144,8 +176,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise BadInput(f"no store at {store.path}; run `ipdash demo` or `ipdash ingest` first")
     if args.workers < 1:
         raise BadInput("--workers must be at least 1")
-    print(f"ipdash serving on http://{args.host}:{args.port}/ with {args.workers} worker process(es)",
-          file=sys.stderr)
+    print(f"ipdash serving on http://{args.host}:{args.port}/ with {args.workers} worker process(es)", file=sys.stderr)
     serve(db=str(store.path), host=args.host, port=args.port, workers=args.workers, warm_depth=args.warm)
     return EXIT_OK
 
@@ -193,9 +224,17 @@ def cmd_scores(args: argparse.Namespace) -> int:
     try:
         config = default_config()
         with contextlib.closing(Store(args.db).reader()) as con:
-            ranking = rank_offices(con, config, year=args.year, level=args.level, within=args.within,
-                                   as_of=args.as_of, method=args.method, runs=args.runs,
-                                   dimension_weights=args.weights)
+            ranking = rank_offices(
+                con,
+                config,
+                year=args.year,
+                level=args.level,
+                within=args.within,
+                as_of=args.as_of,
+                method=args.method,
+                runs=args.runs,
+                dimension_weights=args.weights,
+            )
     except (ConfigError, StoreError, KeyError) as exc:
         raise BadInput(str(exc)) from exc
     if args.json or args.format == "json":
@@ -214,14 +253,25 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
     try:
         with contextlib.closing(Store(args.db).reader()) as con:
-            got = sensitivity(con, default_config(), office_code=args.office, year=args.year, level=args.level,
-                              within=args.within, as_of=args.as_of, method=args.method)
+            got = sensitivity(
+                con,
+                default_config(),
+                office_code=args.office,
+                year=args.year,
+                level=args.level,
+                within=args.within,
+                as_of=args.as_of,
+                method=args.method,
+            )
     except (StoreError, KeyError) as exc:
         raise BadInput(str(exc).strip("'\"")) from exc
-    lines = [f"{got['office_code']} {args.year} {args.level}: rank {got['rank']} of {got['peers']} "
-             f"({got['method']}, composite {got['composite']:.1f})" if got["composite"] is not None else
-             f"{got['office_code']}: no composite (fewer than two scored dimensions)",
-             "  去掉该指标后的排名 rank without each indicator:"]
+    lines = [
+        f"{got['office_code']} {args.year} {args.level}: rank {got['rank']} of {got['peers']} "
+        f"({got['method']}, composite {got['composite']:.1f})"
+        if got["composite"] is not None
+        else f"{got['office_code']}: no composite (fewer than two scored dimensions)",
+        "  去掉该指标后的排名 rank without each indicator:",
+    ]
     lines += [f"    {k}: {v}" for k, v in got["without"].items()]
     lines.append("  各标准化方法下的排名 rank under each normalisation:")
     lines += [f"    {k}: {v}" for k, v in got["methods"].items()]
@@ -277,16 +327,35 @@ def cmd_users(args: argparse.Namespace) -> int:
             if args.role == "inspector" and args.scope and not _inspector_exists(args.db, args.scope):
                 raise BadInput(f"inspector {args.scope} is not in the inspector roster (ipdash ingest inspectors)")
             level = None if args.role == "inspector" else _office_level(args.db, args.scope)
-            user = add_user(ops, username=args.name, role=args.role, password=_read_password(args),
-                            scope_code=args.scope, scope_level=level)
-            _emit(args, {"username": user.username, "role": user.role, "scope": user.scope_code},
-                  f"已创建用户 created {user.username} ({user.role}{', ' + user.scope_code if user.scope_code else ''})")
+            user = add_user(
+                ops,
+                username=args.name,
+                role=args.role,
+                password=_read_password(args),
+                scope_code=args.scope,
+                scope_level=level,
+            )
+            _emit(
+                args,
+                {"username": user.username, "role": user.role, "scope": user.scope_code},
+                f"已创建用户 created {user.username} ({user.role}{', ' + user.scope_code if user.scope_code else ''})",
+            )
         elif args.action == "list":
             users = list_users(ops)
-            payload = {"users": [{"username": u.username, "role": u.role, "scope": u.scope_code,
-                                  "disabled": u.disabled} for u in users]}
-            _emit(args, payload, "\n".join(f"{u.username:20s} {u.role:16s} {u.scope_code or '-':8s} "
-                                           f"{'disabled' if u.disabled else 'active'}" for u in users))
+            payload = {
+                "users": [
+                    {"username": u.username, "role": u.role, "scope": u.scope_code, "disabled": u.disabled}
+                    for u in users
+                ]
+            }
+            _emit(
+                args,
+                payload,
+                "\n".join(
+                    f"{u.username:20s} {u.role:16s} {u.scope_code or '-':8s} {'disabled' if u.disabled else 'active'}"
+                    for u in users
+                ),
+            )
         elif args.action in ("disable", "enable"):
             set_disabled(ops, args.name, args.action == "disable")
             _emit(args, {"username": args.name, "disabled": args.action == "disable"}, f"{args.name}: {args.action}d")
@@ -303,10 +372,17 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from access.opstore import OpStore, default_path
 
     verdict = verify(OpStore(default_path(args.db)))
-    payload = {"ok": verdict.ok, "entries": verdict.entries, "first_broken": verdict.first_broken,
-               "problem": verdict.problem}
-    text = (f"审计日志完整 audit log intact: {verdict.entries} entries" if verdict.ok else
-            f"审计日志被篡改 audit log BROKEN at entry {verdict.first_broken}: {verdict.problem}")
+    payload = {
+        "ok": verdict.ok,
+        "entries": verdict.entries,
+        "first_broken": verdict.first_broken,
+        "problem": verdict.problem,
+    }
+    text = (
+        f"审计日志完整 audit log intact: {verdict.entries} entries"
+        if verdict.ok
+        else f"审计日志被篡改 audit log BROKEN at entry {verdict.first_broken}: {verdict.problem}"
+    )
     _emit(args, payload, text)
     return EXIT_OK if verdict.ok else EXIT_MISMATCH
 
@@ -336,17 +412,36 @@ def cmd_report(args: argparse.Namespace) -> int:
             data = collect(con, config, year=args.year, scope=args.scope, as_of=args.as_of, runs=args.runs)
             progress(0.2, "figures")
             rows = stream_cases(con, scope_code=data.scope, year=args.year) if args.with_cases else None
-            written = write_workbook(data, config, args.output, lang=args.lang, case_rows=rows, progress=progress,
-                                     published_at=scalar(con, "SELECT value FROM meta WHERE key = 'published_at'"))
+            written = write_workbook(
+                data,
+                config,
+                args.output,
+                lang=args.lang,
+                case_rows=rows,
+                progress=progress,
+                published_at=scalar(con, "SELECT value FROM meta WHERE key = 'published_at'"),
+            )
     except (StoreError, ReportError) as exc:
         raise BadInput(str(exc)) from exc
     finally:
         bar.close()
-    audit.record(OpStore(default_path(args.db)), actor=os.environ.get("USER", "cli"), action="export.report",
-                 target=data.scope, detail={"year": args.year, "file": str(args.output), "lang": args.lang,
-                                            **{k: v for k, v in written.items() if k != "sheets"}})
-    _emit(args, {"output": str(args.output), **written},
-          f"报告已生成 report written: {args.output} ({written['offices']} offices, sheets: {', '.join(written['sheets'])})")
+    audit.record(
+        OpStore(default_path(args.db)),
+        actor=os.environ.get("USER", "cli"),
+        action="export.report",
+        target=data.scope,
+        detail={
+            "year": args.year,
+            "file": str(args.output),
+            "lang": args.lang,
+            **{k: v for k, v in written.items() if k != "sheets"},
+        },
+    )
+    _emit(
+        args,
+        {"output": str(args.output), **written},
+        f"报告已生成 report written: {args.output} ({written['offices']} offices, sheets: {', '.join(written['sheets'])})",
+    )
     return EXIT_OK
 
 
@@ -354,12 +449,16 @@ def cmd_sample_size(args: argparse.Namespace) -> int:
     from inspection.sample_size import attribute_sample_size
 
     try:
-        got = attribute_sample_size(confidence=args.confidence, tolerable=args.tolerable, expected=args.expected,
-                                    population=args.population)
+        got = attribute_sample_size(
+            confidence=args.confidence, tolerable=args.tolerable, expected=args.expected, population=args.population
+        )
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
-    _emit(args, {"n": got.n, "allowed_deviations": got.allowed_deviations, "method": got.method},
-          f"样本量 sample size n = {got.n}, 可容忍偏差数 allowed deviations = {got.allowed_deviations} ({got.method})")
+    _emit(
+        args,
+        {"n": got.n, "allowed_deviations": got.allowed_deviations, "method": got.method},
+        f"样本量 sample size n = {got.n}, 可容忍偏差数 allowed deviations = {got.allowed_deviations} ({got.method})",
+    )
     return EXIT_OK
 
 
@@ -374,10 +473,17 @@ def cmd_verify_draw(args: argparse.Namespace) -> int:
         problems = verify(manifest, population)
     except (OSError, ValueError, DrawError) as exc:
         raise BadInput(f"cannot verify: {exc}") from exc
-    payload = {"ok": not problems, "problems": problems, "plan_id": manifest.get("plan_id"),
-               "sample": len(manifest.get("sample", []))}
-    text = ("抽取结果核验一致 draw verified: the sample and assignments recompute exactly" if not problems else
-            "核验不一致 draw does NOT verify:\n  " + "\n  ".join(problems))
+    payload = {
+        "ok": not problems,
+        "problems": problems,
+        "plan_id": manifest.get("plan_id"),
+        "sample": len(manifest.get("sample", [])),
+    }
+    text = (
+        "抽取结果核验一致 draw verified: the sample and assignments recompute exactly"
+        if not problems
+        else "核验不一致 draw does NOT verify:\n  " + "\n  ".join(problems)
+    )
     _emit(args, payload, text)
     return EXIT_OK if not problems else EXIT_MISMATCH
 
@@ -404,27 +510,44 @@ def cmd_plan(args: argparse.Namespace) -> int:
         elif args.action == "lock":
             out = Path(args.out_dir) if args.out_dir else store.path.parent / "plans"
             got = lock_plan(ops, store, args.plan_id, out_dir=out, actor=actor)
-            _emit(args, got, f"已锁定 locked {got['plan_id']}: {got['population']} archives, population file "
-                             f"{got['population_file']}, SHA-256 {got['population_sha256']}")
+            _emit(
+                args,
+                got,
+                f"已锁定 locked {got['plan_id']}: {got['population']} archives, population file "
+                f"{got['population_file']}, SHA-256 {got['population_sha256']}",
+            )
         elif args.action == "publish":
             from inspection.results import publish
 
             got = publish(ops, store, args.plan_id, actor=actor, partial_reason=args.partial_reason)
-            partial = (f"; partial: {got['unappraised']} of {got['sampled']} archives not appraised "
-                       f"({got['partial_reason']})" if got["partial_reason"] else "")
-            _emit(args, got, f"已公开 published {args.plan_id} ({got['draw_id']}): {len(got['offices'])} offices"
-                             + partial)
+            partial = (
+                f"; partial: {got['unappraised']} of {got['sampled']} archives not appraised ({got['partial_reason']})"
+                if got["partial_reason"]
+                else ""
+            )
+            _emit(
+                args,
+                got,
+                f"已公开 published {args.plan_id} ({got['draw_id']}): {len(got['offices'])} offices" + partial,
+            )
         elif args.action == "results":
             from inspection.results import draw_results
 
             got = draw_results(ops, store, args.plan_id)
-            _emit(args, got, "\n".join(_result_line(o) for o in got["offices"])
-                  + f"\n{got['appraised']} of {got['sampled']} sampled archives appraised")
+            _emit(
+                args,
+                got,
+                "\n".join(_result_line(o) for o in got["offices"])
+                + f"\n{got['appraised']} of {got['sampled']} sampled archives appraised",
+            )
         elif args.action == "void-draw":
             done = void_draw(ops, args.draw_id, reason=args.reason, actor=actor)
-            _emit(args, {"draw_id": args.draw_id, "voided": True, **done},
-                  f"已作废 voided {args.draw_id}"
-                  + ("; its published results are withdrawn from /public" if done["publication_withdrawn"] else ""))
+            _emit(
+                args,
+                {"draw_id": args.draw_id, "voided": True, **done},
+                f"已作废 voided {args.draw_id}"
+                + ("; its published results are withdrawn from /public" if done["publication_withdrawn"] else ""),
+            )
     except (PlanError, StoreError, OSError) as exc:
         raise BadInput(str(exc)) from exc
     return EXIT_OK
@@ -434,8 +557,10 @@ def _result_line(o: dict) -> str:
     head = f"{o['office_code']} {o['name']}: population {o['population']}, {o['appraised']}/{o['sampled']} appraised"
     if not o["appraised"]:
         return head
-    return (f"{head}, mean {o['mean_score']}, unqualified {o['unqualified']} ({o['unqualified_rate']:.1%}, "
-            f"95% CI {o['interval'][0]:.1%}–{o['interval'][1]:.1%}), projected {o['projected_unqualified']}")
+    return (
+        f"{head}, mean {o['mean_score']}, unqualified {o['unqualified']} ({o['unqualified_rate']:.1%}, "
+        f"95% CI {o['interval'][0]:.1%}–{o['interval'][1]:.1%}), projected {o['projected_unqualified']}"
+    )
 
 
 def cmd_checklist(args: argparse.Namespace) -> int:
@@ -451,11 +576,15 @@ def cmd_checklist(args: argparse.Namespace) -> int:
         raise BadInput(str(exc)) from exc
     from access import audit
 
-    audit.record(ops, actor=actor, action="export.checklist", target=draw_id,
-                 detail={"inspector": args.inspector, "archives": n})
-    _emit(args, {"output": str(args.output), "draw_id": draw_id, "archives": n},
-          f"评查表已生成 checklist written: {args.output} ({n} archives of {draw_id}); fill it in and load it with "
-          f"`ipdash ingest appraisals {args.output}`")
+    audit.record(
+        ops, actor=actor, action="export.checklist", target=draw_id, detail={"inspector": args.inspector, "archives": n}
+    )
+    _emit(
+        args,
+        {"output": str(args.output), "draw_id": draw_id, "archives": n},
+        f"评查表已生成 checklist written: {args.output} ({n} archives of {draw_id}); fill it in and load it with "
+        f"`ipdash ingest appraisals {args.output}`",
+    )
     return EXIT_OK
 
 
@@ -473,8 +602,16 @@ def cmd_draw(args: argparse.Namespace) -> int:
         raise BadInput(str(exc)) from exc
     out = Path(args.out or f"{manifest['draw_id']}-manifest.json")
     out.write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
-    _emit(args, {"draw_id": manifest["draw_id"], "manifest": str(out), "sample": len(manifest["sample"]),
-                 "assignments": len(manifest["assignments"]), "population_sha256": manifest["population_sha256"]},
-          f"抽取完成 drawn {manifest['draw_id']}: {len(manifest['sample'])} archives, "
-          f"{len(manifest['assignments'])} assignments; manifest {out}")
+    _emit(
+        args,
+        {
+            "draw_id": manifest["draw_id"],
+            "manifest": str(out),
+            "sample": len(manifest["sample"]),
+            "assignments": len(manifest["assignments"]),
+            "population_sha256": manifest["population_sha256"],
+        },
+        f"抽取完成 drawn {manifest['draw_id']}: {len(manifest['sample'])} archives, "
+        f"{len(manifest['assignments'])} assignments; manifest {out}",
+    )
     return EXIT_OK

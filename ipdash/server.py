@@ -15,23 +15,42 @@ import json
 
 from gunicorn.app.base import BaseApplication
 
-ACCESS_LOG_FORMAT = json.dumps({
-    "time": "%(t)s", "remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", "status": "%(s)s",
-    "bytes": "%(B)s", "ms": "%(M)s", "user_agent": "%(a)s", "pid": "%(p)s"})
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "time": "%(t)s",
+        "remote": "%(h)s",
+        "method": "%(m)s",
+        "path": "%(U)s",
+        "status": "%(s)s",
+        "bytes": "%(B)s",
+        "ms": "%(M)s",
+        "user_agent": "%(a)s",
+        "pid": "%(p)s",
+    }
+)
 
 
 class Server(BaseApplication):
     """gunicorn running `dashboard.app.create_app(db=...)` in each worker."""
 
-    def __init__(self, *, db: str, host: str, port: int, workers: int, threads: int = 4,
-                 warm_depth: str = "provinces") -> None:
+    def __init__(
+        self, *, db: str, host: str, port: int, workers: int, threads: int = 4, warm_depth: str = "provinces"
+    ) -> None:
         self.db = db
         self.warm_depth = warm_depth
         self.options = {
-            "bind": f"{host}:{port}", "workers": max(1, workers), "worker_class": "gthread", "threads": threads,
-            "timeout": 300, "graceful_timeout": 30, "keepalive": 5,
-            "accesslog": "-", "errorlog": "-", "loglevel": "info", "access_log_format": ACCESS_LOG_FORMAT,
-            "forwarded_allow_ips": "127.0.0.1",   # a reverse proxy on this host may set X-Forwarded-*
+            "bind": f"{host}:{port}",
+            "workers": max(1, workers),
+            "worker_class": "gthread",
+            "threads": threads,
+            "timeout": 300,
+            "graceful_timeout": 30,
+            "keepalive": 5,
+            "accesslog": "-",
+            "errorlog": "-",
+            "loglevel": "info",
+            "access_log_format": ACCESS_LOG_FORMAT,
+            "forwarded_allow_ips": "127.0.0.1",  # a reverse proxy on this host may set X-Forwarded-*
             # Not preload_app: Polars' thread pool does not survive fork, so a master that computed
             # anything would hand its workers a deadlock. Each worker builds and warms its own app.
         }

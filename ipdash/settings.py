@@ -12,20 +12,19 @@ DEFAULT_DB = "./data/ipdash.duckdb"
 SETTINGS: dict[str, str] = {
     "IPDASH_DB": "The analytic DuckDB store (default ./data/ipdash.duckdb); --db overrides it.",
     "IPDASH_OPS_DB": "The SQLite operational store (users, audit log, plans, draws, appraisals, publications, "
-                     "report jobs); default ipdash-ops.sqlite beside the analytic store.",
+    "report jobs); default ipdash-ops.sqlite beside the analytic store.",
     "IPDASH_DATABASE_URL": "A postgresql:// URL: keep the operational store in PostgreSQL instead of SQLite.",
-    "IPDASH_SECRET_KEY": "The key that signs session cookies. If unset, one is generated once into "
-                         "IPDASH_SECRET_FILE.",
+    "IPDASH_SECRET_KEY": "The key that signs session cookies. If unset, one is generated once into IPDASH_SECRET_FILE.",
     "IPDASH_SECRET_FILE": "Where the generated session key lives (default ~/.config/ipdash/secret_key, mode 600), "
-                          "outside the repository.",
+    "outside the repository.",
     "IPDASH_HTTPS": "Set to 1 when served over HTTPS (behind a TLS proxy): session cookies get the Secure flag.",
     "IPDASH_TEST_DATABASE_URL": "Tests only: a PostgreSQL server on which the operational-store tests also run.",
     "IPDASH_RATELIMIT_STORAGE": "Where failed-login counts live: memory:// (default, per worker process) or a "
-                                "flask-limiter storage URI such as redis://host:6379 shared by all workers.",
+    "flask-limiter storage URI such as redis://host:6379 shared by all workers.",
     "IPDASH_RESULT_CACHE": "off turns off the on-disk cache of aggregate results beside the store "
-                           "(<store>.cache/, one directory per publish); on by default.",
+    "(<store>.cache/, one directory per publish); on by default.",
     "IPDASH_MAX_REQUEST_MB": "The largest request body the server accepts, in MB (default 30: a 20 MB checklist "
-                             "upload arrives base64-encoded); larger ones get HTTP 413 with a message.",
+    "upload arrives base64-encoded); larger ones get HTTP 413 with a message.",
     "IPDASH_REQUIRE_BROWSER": "Tests only: 1 makes a missing chromium/chromedriver a failure, not a skip (CI).",
     "IPDASH_TEST_REDIS_URL": "Tests only: a Redis server (redis://host:port/db) for the two-host tests.",
     "IPDASH_REQUIRE_REDIS": "Tests only: 1 makes a missing IPDASH_TEST_REDIS_URL a failure, not a skip (CI).",

@@ -40,12 +40,12 @@ def acceptance_due(start: dt.date, end: dt.date, n: int) -> WorkdayTable:
         start, end: the range of received dates to cover.
         n: working days allowed (5 for infringement disputes, SPEC §3.1).
     """
-    horizon = end + dt.timedelta(days=max(30, 3 * n + 30))        # room for the longest holiday
+    horizon = end + dt.timedelta(days=max(30, 3 * n + 30))  # room for the longest holiday
     days = np.arange(np.datetime64(start), np.datetime64(horizon) + 1, dtype="datetime64[D]")
     flags = [is_workday(d.item()) for d in days]
     work = np.array([f[0] for f in flags])
     fallback = sorted({d.item().year for d, f in zip(days, flags) if not f[1]})
-    counted = np.cumsum(work)                                      # working days up to and including i
+    counted = np.cumsum(work)  # working days up to and including i
     n_days = (np.datetime64(end) - np.datetime64(start)).astype(int) + 1
     target = counted[:n_days] + n
     due_idx = np.searchsorted(counted, target, side="left")

@@ -37,15 +37,15 @@ class Indicator:
     zh: str
     en: str
     dimension: str
-    direction: str            # higher / lower
+    direction: str  # higher / lower
     weight: float
-    value: str                # one of VALUE_KINDS
+    value: str  # one of VALUE_KINDS
     numerator: str
     denominator: str | None
     min_count: float
     shrinkage: float = 0.0
     interval: str | None = None
-    bootstrap: str | None = None      # "total" or "grade:<grade>": resampled by the Monte Carlo
+    bootstrap: str | None = None  # "total" or "grade:<grade>": resampled by the Monte Carlo
 
 
 @dataclass(frozen=True)
@@ -118,10 +118,13 @@ class Config:
             "dimension_weights": dict(self.scoring.dimension_weights),
             "indicator_weights": {i.id: i.weight for i in self.indicators},
             "peer_groups": dict(self.scoring.peer_groups),
-            "monte_carlo": {"runs": self.scoring.monte_carlo.runs, "seed": self.scoring.monte_carlo.seed,
-                            "concentration": self.scoring.monte_carlo.concentration,
-                            "methods": list(self.scoring.monte_carlo.methods),
-                            "interval": list(self.scoring.monte_carlo.interval)},
+            "monte_carlo": {
+                "runs": self.scoring.monte_carlo.runs,
+                "seed": self.scoring.monte_carlo.seed,
+                "concentration": self.scoring.monte_carlo.concentration,
+                "methods": list(self.scoring.monte_carlo.methods),
+                "interval": list(self.scoring.monte_carlo.interval),
+            },
         }
 
 
@@ -176,14 +179,25 @@ def load_indicators(text: str, file: str = "indicators.toml") -> tuple[str, tupl
         boot = raw.get("bootstrap")
         if boot is not None and boot != "total" and not (isinstance(boot, str) and boot.startswith("grade:")):
             raise _fail(file, f"{where}.bootstrap", "must be 'total' or 'grade:<grade>'")
-        out.append(Indicator(
-            id=raw["id"], zh=raw["zh"], en=raw["en"], dimension=raw["dimension"], direction=raw["direction"],
-            weight=float(weight), value=raw["value"],
-            numerator=_aggregate_expression(raw["numerator"], file, f"{where}.numerator"),
-            denominator=_aggregate_expression(raw["denominator"], file, f"{where}.denominator")
-            if raw.get("denominator") else None,
-            min_count=float(min_count), shrinkage=float(raw.get("shrinkage", 0)), interval=raw.get("interval"),
-            bootstrap=boot))
+        out.append(
+            Indicator(
+                id=raw["id"],
+                zh=raw["zh"],
+                en=raw["en"],
+                dimension=raw["dimension"],
+                direction=raw["direction"],
+                weight=float(weight),
+                value=raw["value"],
+                numerator=_aggregate_expression(raw["numerator"], file, f"{where}.numerator"),
+                denominator=_aggregate_expression(raw["denominator"], file, f"{where}.denominator")
+                if raw.get("denominator")
+                else None,
+                min_count=float(min_count),
+                shrinkage=float(raw.get("shrinkage", 0)),
+                interval=raw.get("interval"),
+                bootstrap=boot,
+            )
+        )
     if not out:
         raise _fail(file, "indicator", "no indicators defined")
     return str(data["version"]), tuple(out)
@@ -213,8 +227,15 @@ def load_time_limits(text: str, file: str = "time_limits.toml") -> TimeLimits:
         awd = raw.get("acceptance_working_days")
         if awd is not None and (not isinstance(awd, int) or awd < 0):
             raise _fail(file, f"{where}.acceptance_working_days", "must be a whole number of 0 or more")
-        rules.append(TimeRule(raw["case_kind"], start, _duration(raw.get("limit"), file, f"{where}.limit"),
-                              _duration(raw.get("max_extension"), file, f"{where}.max_extension"), awd))
+        rules.append(
+            TimeRule(
+                raw["case_kind"],
+                start,
+                _duration(raw.get("limit"), file, f"{where}.limit"),
+                _duration(raw.get("max_extension"), file, f"{where}.max_extension"),
+                awd,
+            )
+        )
     keys = [(r.case_kind, r.start) for r in rules]
     if len(keys) != len(set(keys)):
         raise _fail(file, "rule", "two rules for the same case_kind start on the same date")
@@ -260,10 +281,21 @@ def load_scoring(text: str, indicator_ids: set[str], file: str = "scoring.toml")
     conc = mc.get("concentration", 50)
     if not isinstance(conc, (int, float)) or conc <= 0:
         raise _fail(file, "monte_carlo.concentration", "must be a positive number")
-    return Scoring(str(data["version"]), method, {k: float(v) for k, v in weights.items()},
-                   {k: float(v) for k, v in targets.items()}, dict(peers),
-                   MonteCarlo(runs, int(mc.get("seed", 0)), float(conc), methods,
-                              bool(mc.get("resample_appraisals", True)), (float(interval[0]), float(interval[1]))))
+    return Scoring(
+        str(data["version"]),
+        method,
+        {k: float(v) for k, v in weights.items()},
+        {k: float(v) for k, v in targets.items()},
+        dict(peers),
+        MonteCarlo(
+            runs,
+            int(mc.get("seed", 0)),
+            float(conc),
+            methods,
+            bool(mc.get("resample_appraisals", True)),
+            (float(interval[0]), float(interval[1])),
+        ),
+    )
 
 
 def load_config(*, indicators: str, time_limits: str, scoring: str) -> Config:
@@ -278,6 +310,8 @@ def load_config(*, indicators: str, time_limits: str, scoring: str) -> Config:
 def default_config() -> Config:
     """The configuration shipped with the product."""
     pkg = resources.files("metrics")
-    return load_config(indicators=(pkg / "indicators.toml").read_text("utf-8"),
-                       time_limits=(pkg / "time_limits.toml").read_text("utf-8"),
-                       scoring=(pkg / "scoring.toml").read_text("utf-8"))
+    return load_config(
+        indicators=(pkg / "indicators.toml").read_text("utf-8"),
+        time_limits=(pkg / "time_limits.toml").read_text("utf-8"),
+        scoring=(pkg / "scoring.toml").read_text("utf-8"),
+    )

@@ -47,13 +47,34 @@ def register_inputs(con: duckdb.DuckDBPyConnection, config: Config) -> tuple[int
     for kind_rules in by_kind.values():
         for i, r in enumerate(kind_rules):
             end = kind_rules[i + 1].start if i + 1 < len(kind_rules) else FAR_FUTURE
-            rules.append({"case_kind": r.case_kind, "rule_start": r.start, "rule_end": end,
-                          "limit_months": r.limit.months, "limit_days": r.limit.days,
-                          "ext_months": r.max_extension.months, "ext_days": r.max_extension.days,
-                          "acceptance_working_days": r.acceptance_working_days})
-    con.register("time_limit_rules", pl.DataFrame(rules, schema={
-        "case_kind": pl.String, "rule_start": pl.Date, "rule_end": pl.Date, "limit_months": pl.Int32,
-        "limit_days": pl.Int32, "ext_months": pl.Int32, "ext_days": pl.Int32, "acceptance_working_days": pl.Int32}))
+            rules.append(
+                {
+                    "case_kind": r.case_kind,
+                    "rule_start": r.start,
+                    "rule_end": end,
+                    "limit_months": r.limit.months,
+                    "limit_days": r.limit.days,
+                    "ext_months": r.max_extension.months,
+                    "ext_days": r.max_extension.days,
+                    "acceptance_working_days": r.acceptance_working_days,
+                }
+            )
+    con.register(
+        "time_limit_rules",
+        pl.DataFrame(
+            rules,
+            schema={
+                "case_kind": pl.String,
+                "rule_start": pl.Date,
+                "rule_end": pl.Date,
+                "limit_months": pl.Int32,
+                "limit_days": pl.Int32,
+                "ext_months": pl.Int32,
+                "ext_days": pl.Int32,
+                "acceptance_working_days": pl.Int32,
+            },
+        ),
+    )
     lo, hi = rows(con, "SELECT min(received_date), max(received_date) FROM cases")[0]
     lo, hi = lo or dt.date(2020, 1, 1), hi or dt.date(2020, 1, 1)
     parts, fallback = [], set()
@@ -61,8 +82,11 @@ def register_inputs(con: duckdb.DuckDBPyConnection, config: Config) -> tuple[int
         table = acceptance_due(lo, hi, n)
         parts.append(table.due.with_columns(pl.lit(n, dtype=pl.Int32).alias("n")))
         fallback |= set(table.fallback_years)
-    due = pl.concat(parts) if parts else pl.DataFrame(schema={"received_date": pl.Date, "due_date": pl.Date,
-                                                              "n": pl.Int32})
+    due = (
+        pl.concat(parts)
+        if parts
+        else pl.DataFrame(schema={"received_date": pl.Date, "due_date": pl.Date, "n": pl.Int32})
+    )
     con.register("acceptance_due", due)
     return tuple(sorted(fallback))
 
@@ -85,13 +109,16 @@ def _reads_appraisals(indicators: tuple) -> bool:
 @functools.lru_cache(maxsize=16)
 def _aggregate_sql(indicators: tuple) -> str:
     facts = sqlglot.parse_one(facts_sql(_reads_appraisals(indicators)), read="duckdb")
-    projections: list[exp.Expression] = [exp.column("unit").as_("office_code")]
+    projections: list[exp.Expr] = [exp.column("unit").as_("office_code")]
     for ind in indicators:
         projections.append(sqlglot.parse_one(ind.numerator, read="duckdb").as_(f"{ind.id}_num"))
         if ind.denominator:
             projections.append(sqlglot.parse_one(ind.denominator, read="duckdb").as_(f"{ind.id}_den"))
-    query = exp.select(*projections).from_(exp.Subquery(this=facts, alias=exp.TableAlias(
-        this=exp.to_identifier("cf")))).group_by(exp.column("unit"))
+    query = (
+        exp.select(*projections)
+        .from_(exp.Subquery(this=facts, alias=exp.TableAlias(this=exp.to_identifier("cf"))))
+        .group_by(exp.column("unit"))
+    )
     return query.sql(dialect="duckdb")
 
 
@@ -109,23 +136,31 @@ def clopper_pearson(k: np.ndarray, n: np.ndarray, level: float = 0.95) -> tuple[
     return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
 
 
-def compute_indicators(con: duckdb.DuckDBPyConnection, config: Config, *, year: int,
-                       as_of: dt.date | None = None) -> IndicatorTable:
+def compute_indicators(
+    con: duckdb.DuckDBPyConnection, config: Config, *, year: int, as_of: dt.date | None = None
+) -> IndicatorTable:
     """Every indicator for every office (its subtree) for `year`, judged as of `as_of`."""
     as_of = as_of or dt.date(year, 12, 31)
     fallback = register_inputs(con, config)
     params = {"year": year, "as_of": as_of}
-    agg = cached_frame(con, aggregate_sql(config), params, depends=FACT_INPUTS,
-                       versions=facts_versions(con, aggregate_reads_appraisals(config), year))
+    agg = cached_frame(
+        con,
+        aggregate_sql(config),
+        params,
+        depends=FACT_INPUTS,
+        versions=facts_versions(con, aggregate_reads_appraisals(config), year),
+    )
     staff = run(con, "subtree_staff", year=year)
-    offices = con.sql("SELECT office_code, name, level, parent_code, province_code, prefecture_code "
-                      "FROM offices").pl()
+    offices = con.sql("SELECT office_code, name, level, parent_code, province_code, prefecture_code FROM offices").pl()
     frame = offices.join(agg, on="office_code", how="left").join(staff, on="office_code", how="left")
     national = offices.filter(pl.col("level") == "national")["office_code"].to_list()
     out = []
     for ind in config.indicators:
-        num = pl.col(f"{ind.id}_num").cast(pl.Float64).fill_null(0.0) if ind.value != "median" else \
-            pl.col(f"{ind.id}_num").cast(pl.Float64)
+        num = (
+            pl.col(f"{ind.id}_num").cast(pl.Float64).fill_null(0.0)
+            if ind.value != "median"
+            else pl.col(f"{ind.id}_num").cast(pl.Float64)
+        )
         if ind.value == "per_staff":
             den = pl.col("certified_staff").cast(pl.Float64).fill_null(0.0)
         elif ind.denominator:
@@ -142,16 +177,26 @@ def compute_indicators(con: duckdb.DuckDBPyConnection, config: Config, *, year: 
                 value = num
             else:  # shrunk_mean
                 nat = frame.filter(pl.col("office_code").is_in(national)).select(
-                    (pl.col(f"{ind.id}_num").cast(pl.Float64) / pl.col(f"{ind.id}_den").cast(pl.Float64)))
+                    pl.col(f"{ind.id}_num").cast(pl.Float64) / pl.col(f"{ind.id}_den").cast(pl.Float64)
+                )
                 nat_mean = nat.item() if nat.height and nat.item() is not None else 0.0
                 value = (num + ind.shrinkage * nat_mean) / (den + ind.shrinkage)
         out += [
-            num.alias(f"{ind.id}_num"), den.alias(f"{ind.id}_den"),
+            num.alias(f"{ind.id}_num"),
+            den.alias(f"{ind.id}_den"),
             pl.when(enough).then(value).otherwise(None).alias(f"{ind.id}_value"),
             pl.when(enough).then(pl.lit("ok")).otherwise(pl.lit("insufficient")).alias(f"{ind.id}_status"),
         ]
-    result = frame.select("office_code", "name", "level", "parent_code", "province_code", "prefecture_code",
-                          pl.col("certified_staff").fill_null(0), *out)
+    result = frame.select(
+        "office_code",
+        "name",
+        "level",
+        "parent_code",
+        "province_code",
+        "prefecture_code",
+        pl.col("certified_staff").fill_null(0),
+        *out,
+    )
     for ind in config.indicators:
         if ind.interval == "clopper_pearson":
             lo, hi = clopper_pearson(result[f"{ind.id}_num"].to_numpy(), result[f"{ind.id}_den"].to_numpy())

@@ -31,8 +31,9 @@ def open_cases(con: duckdb.DuckDBPyConnection, config: Config, *, scope: str, as
     every = run_on_facts(con, "open_cases", year=as_of.year, as_of=as_of, scope=nation)
     if scope == nation:
         return every
-    below = [c for (c,) in rows(con, f"SELECT o.office_code FROM offices AS o WHERE {in_subtree('o', 's')}",
-                                {"s": scope})]
+    below = [
+        c for (c,) in rows(con, f"SELECT o.office_code FROM offices AS o WHERE {in_subtree('o', 's')}", {"s": scope})
+    ]
     return every.filter(pl.col("office_code").is_in(below))
 
 
@@ -41,15 +42,21 @@ def acceptance_backlog(con: duckdb.DuckDBPyConnection, *, as_of: dt.date) -> pl.
     return run(con, "acceptance_backlog", as_of=as_of)
 
 
-def office_monitor(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, level: str,
-                   within: str | None = None, as_of: dt.date | None = None) -> pl.DataFrame:
+def office_monitor(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    *,
+    year: int,
+    level: str,
+    within: str | None = None,
+    as_of: dt.date | None = None,
+) -> pl.DataFrame:
     """Disposition time, age profile and the integrity signals of each office of `level`, each
     beside the median of its peer group (`<signal>_peer_median`)."""
     as_of = as_of or dt.date(year, 12, 31)
     register_inputs(con, config)
     figures = run_on_facts(con, "office_monitor", year=year, as_of=as_of)
-    offices = con.sql("SELECT office_code, name, level, parent_code, province_code, prefecture_code "
-                      "FROM offices").pl()
+    offices = con.sql("SELECT office_code, name, level, parent_code, province_code, prefecture_code FROM offices").pl()
     table = offices.join(figures, on="office_code", how="left")
     peers, groups = peer_set(table, level=level, within=within, config=config)
     peers = peers.with_columns(pl.Series("peer_group", groups))

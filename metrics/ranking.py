@@ -11,6 +11,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import duckdb
 import numpy as np
@@ -33,19 +34,28 @@ class Ranking:
     method: str
     methodology: dict
     offices: list[dict] = field(default_factory=list)
-    previous_composites: dict[str, float | None] = field(default_factory=dict)   # last year, same peers
+    previous_composites: dict[str, float | None] = field(default_factory=dict)  # last year, same peers
 
     def as_json(self) -> dict:
-        return {"year": self.year, "as_of": self.as_of.isoformat(), "level": self.level, "within": self.within,
-                "methodology": self.methodology, "offices": self.offices}
+        return {
+            "year": self.year,
+            "as_of": self.as_of.isoformat(),
+            "level": self.level,
+            "within": self.within,
+            "methodology": self.methodology,
+            "offices": self.offices,
+        }
 
 
 def peer_set(table: pl.DataFrame, *, level: str, within: str | None, config: Config) -> tuple[pl.DataFrame, np.ndarray]:
     """The offices ranked together and their group id (SPEC §3.3 item 4)."""
     peers = table.filter(pl.col("level") == level)
     if within:
-        peers = peers.filter((pl.col("province_code") == within) | (pl.col("prefecture_code") == within)
-                             | (pl.col("parent_code") == within))
+        peers = peers.filter(
+            (pl.col("province_code") == within)
+            | (pl.col("prefecture_code") == within)
+            | (pl.col("parent_code") == within)
+        )
         groups = np.zeros(peers.height, dtype=int)
     elif config.scoring.peer_groups.get(level) == "province":
         codes = peers["province_code"].to_list()
@@ -57,12 +67,18 @@ def peer_set(table: pl.DataFrame, *, level: str, within: str | None, config: Con
 
 
 def _values(peers: pl.DataFrame, config: Config) -> np.ndarray:
-    return np.column_stack([peers[f"{i.id}_value"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-                            for i in config.indicators]) if peers.height else np.zeros((0, len(config.indicators)))
+    return (
+        np.column_stack(
+            [peers[f"{i.id}_value"].cast(pl.Float64).fill_null(np.nan).to_numpy() for i in config.indicators]
+        )
+        if peers.height
+        else np.zeros((0, len(config.indicators)))
+    )
 
 
-def _score_all(values: np.ndarray, groups: np.ndarray, model: Model, *, method: str,
-               dimension_weights: np.ndarray | None = None):
+def _score_all(
+    values: np.ndarray, groups: np.ndarray, model: Model, *, method: str, dimension_weights: np.ndarray | None = None
+):
     gs = score_group(values, model, method=method, dimension_weights=dimension_weights, groups=groups)
     return gs.indicator_scores, gs.dimensions, gs.composite, gs.rank
 
@@ -74,22 +90,30 @@ class Archives:
     office: np.ndarray
     total: np.ndarray
     grade: np.ndarray
-    count: np.ndarray          # per office
+    count: np.ndarray  # per office
     national_mean: float
-    stats: dict[str, np.ndarray] = field(default_factory=dict)   # per office: mean, sd, grade shares
+    stats: dict[str, np.ndarray] = field(default_factory=dict)  # per office: mean, sd, grade shares
 
 
 def load_archives(con: duckdb.DuckDBPyConnection, peers: pl.DataFrame, *, year: int, as_of: dt.date) -> Archives:
     # Ordered by case within each office: the bootstrap picks archives by position, so the order must
     # not depend on how DuckDB's parallel scan happened to return them (same seed, same intervals).
-    facts = cached_frame(con, f"SELECT unit, office_code, case_no, appraisal_total, grade FROM ({facts_sql()}) "
-                         "AS cf WHERE closed_in_year AND appraised", {"year": year, "as_of": as_of}, depends=FACT_INPUTS,
-                         versions=facts_versions(con, True, year))
+    facts = cached_frame(
+        con,
+        f"SELECT unit, office_code, case_no, appraisal_total, grade FROM ({facts_sql()}) "
+        "AS cf WHERE closed_in_year AND appraised",
+        {"year": year, "as_of": as_of},
+        depends=FACT_INPUTS,
+        versions=facts_versions(con, True, year),
+    )
     national = national_office(con)
     nat = facts.filter(pl.col("unit") == national)["appraisal_total"]
     index = {c: i for i, c in enumerate(peers["office_code"].to_list())}
-    mine = facts.filter(pl.col("unit").is_in(list(index))).with_columns(
-        pl.col("unit").replace_strict(index, return_dtype=pl.Int64).alias("i")).sort("i", "office_code", "case_no")
+    mine = (
+        facts.filter(pl.col("unit").is_in(list(index)))
+        .with_columns(pl.col("unit").replace_strict(index, return_dtype=pl.Int64).alias("i"))
+        .sort("i", "office_code", "case_no")
+    )
     office = mine["i"].to_numpy()
     total = mine["appraisal_total"].to_numpy().astype(float)
     grade = mine["grade"].to_numpy()
@@ -99,8 +123,10 @@ def load_archives(con: duckdb.DuckDBPyConnection, peers: pl.DataFrame, *, year: 
         sd = np.sqrt(np.bincount(office, weights=(total - mean[office]) ** 2, minlength=peers.height) / count)
         stats = {"mean": mean, "sd": sd}
         for g in np.unique(grade) if grade.size else []:
-            stats[f"grade:{g}"] = np.bincount(office, weights=(grade == g).astype(float), minlength=peers.height) / count
-    return Archives(office, total, grade, count, float(nat.mean()) if nat.len() else 0.0, stats)
+            stats[f"grade:{g}"] = (
+                np.bincount(office, weights=(grade == g).astype(float), minlength=peers.height) / count
+            )
+    return Archives(office, total, grade, count, float(cast(float, nat.mean())) if nat.len() else 0.0, stats)
 
 
 # Up to this many archives in a peer set (a real national year has about 3,500), each run
@@ -111,8 +137,7 @@ def load_archives(con: duckdb.DuckDBPyConnection, peers: pl.DataFrame, *, year: 
 EXACT_BOOTSTRAP_LIMIT = 5_000
 
 
-def _resampled_values(values: np.ndarray, archives: Archives, config: Config,
-                      rng: np.random.Generator) -> np.ndarray:
+def _resampled_values(values: np.ndarray, archives: Archives, config: Config, rng: np.random.Generator) -> np.ndarray:
     """`values` with the archive-based indicators recomputed from a bootstrap of each office's archives."""
     out = values.copy()
     if not archives.office.size:
@@ -133,8 +158,11 @@ def _resampled_values(values: np.ndarray, archives: Archives, config: Config,
                 else:
                     mean, sd = archives.stats["mean"], archives.stats["sd"]
                     s = n * (mean + rng.standard_normal(n.size) * sd / np.sqrt(np.maximum(n, 1)))
-                v = (s + ind.shrinkage * archives.national_mean) / (n + ind.shrinkage) if ind.value == "shrunk_mean" \
+                v = (
+                    (s + ind.shrinkage * archives.national_mean) / (n + ind.shrinkage)
+                    if ind.value == "shrunk_mean"
                     else np.divide(s, n, out=np.full_like(s, np.nan), where=n > 0)
+                )
             else:
                 grade = ind.bootstrap.split(":", 1)[1]
                 if exact:
@@ -144,15 +172,23 @@ def _resampled_values(values: np.ndarray, archives: Archives, config: Config,
                     share = archives.stats.get(f"grade:{grade}", np.zeros(n.size))
                     s = rng.binomial(archives.count, np.nan_to_num(share)).astype(float)
                 v = np.divide(s, n, out=np.full_like(s, np.nan), where=n > 0)
-        out[:, j] = np.where(np.isnan(values[:, j]), np.nan, v)    # insufficient stays insufficient
+        out[:, j] = np.where(np.isnan(values[:, j]), np.nan, v)  # insufficient stays insufficient
     return out
 
 
-MC_BATCH_ROWS = 60000   # office rows scored at once in the Monte Carlo (memory ~ rows x indicators x 8 bytes x 4)
+MC_BATCH_ROWS = 60000  # office rows scored at once in the Monte Carlo (memory ~ rows x indicators x 8 bytes x 4)
 
 
-def monte_carlo(values: np.ndarray, groups: np.ndarray, model: Model, config: Config, *,
-                archives: Archives | None, runs: int | None = None, seed: int | None = None) -> np.ndarray:
+def monte_carlo(
+    values: np.ndarray,
+    groups: np.ndarray,
+    model: Model,
+    config: Config,
+    *,
+    archives: Archives | None,
+    runs: int | None = None,
+    seed: int | None = None,
+) -> np.ndarray:
     """Simulated ranks, offices × runs (SPEC §3.3 item 6): Dirichlet weights, random method, resampling.
 
     The random draws are made run by run in a fixed order (so a seed always gives the same
@@ -180,12 +216,12 @@ def monte_carlo(values: np.ndarray, groups: np.ndarray, model: Model, config: Co
         stacked_groups = np.concatenate([k * gmax + groups for k in range(len(batch))])
         got = score_group(stacked, model, method=method, dimension_weights=weights, groups=stacked_groups).rank
         for k, (r, _, _) in enumerate(batch):
-            ranks[:, r] = got[k * n:(k + 1) * n]
+            ranks[:, r] = got[k * n : (k + 1) * n]
 
     for r in range(runs):
         w = rng.dirichlet(alpha) * model.dimension_weights.sum()
         method = mc.methods[rng.integers(len(mc.methods))]
-        v = _resampled_values(values, archives, config, rng) if resample else values
+        v = _resampled_values(values, archives, config, rng) if resample and archives is not None else values
         pending.setdefault(method, []).append((r, v, w))
         if len(pending[method]) >= per_batch:
             flush(method)
@@ -205,7 +241,7 @@ def _interval(ranks: np.ndarray, lo_pct: float, hi_pct: float) -> tuple[np.ndarr
     return lo, hi, med
 
 
-def _num(x: float) -> float | None:
+def _num(x: float | None) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
@@ -217,22 +253,38 @@ def _tables(con: duckdb.DuckDBPyConnection, config: Config, table_of: TableOf | 
     return table_of or (lambda year, as_of: compute_indicators(con, config, year=year, as_of=as_of))
 
 
-def composites(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, level: str,
-               within: str | None = None, table_of: TableOf | None = None) -> dict[str, float | None]:
+def composites(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    *,
+    year: int,
+    level: str,
+    within: str | None = None,
+    table_of: TableOf | None = None,
+) -> dict[str, float | None]:
     """Each office's composite for `year` under the configured method, without the Monte Carlo
     (for trends, where the interval is not shown)."""
     table = _tables(con, config, table_of)(year, dt.date(year, 12, 31))
     peers, groups = peer_set(table.frame, level=level, within=within, config=config)
-    _, _, comp, _ = _score_all(_values(peers, config), groups, Model.from_config(config),
-                               method=config.scoring.method)
+    _, _, comp, _ = _score_all(_values(peers, config), groups, Model.from_config(config), method=config.scoring.method)
     return {c: _num(v) for c, v in zip(peers["office_code"].to_list(), comp)}
 
 
-def rank_offices(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, level: str = "provincial",
-                 within: str | None = None, as_of: dt.date | None = None, method: str | None = None,
-                 runs: int | None = None, dimension_weights: dict[str, float] | None = None,
-                 indicator_weights: dict[str, float] | None = None, with_previous: bool = True,
-                 table_of: TableOf | None = None) -> Ranking:
+def rank_offices(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    *,
+    year: int,
+    level: str = "provincial",
+    within: str | None = None,
+    as_of: dt.date | None = None,
+    method: str | None = None,
+    runs: int | None = None,
+    dimension_weights: dict[str, float] | None = None,
+    indicator_weights: dict[str, float] | None = None,
+    with_previous: bool = True,
+    table_of: TableOf | None = None,
+) -> Ranking:
     """Rank the offices of `level` (optionally within one office's subtree) for `year`.
 
     Args:
@@ -257,7 +309,7 @@ def rank_offices(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, l
     values = _values(peers, config)
     ind, dims, comp, rank = _score_all(values, groups, model, method=method)
     if any(i.bootstrap for i in config.indicators):
-        if table_of is not None:          # the table came from elsewhere: this connection has no inputs yet
+        if table_of is not None:  # the table came from elsewhere: this connection has no inputs yet
             register_inputs(con, config)
         archives = load_archives(con, peers, year=year, as_of=as_of)
     else:
@@ -267,8 +319,11 @@ def rank_offices(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, l
 
     previous: dict[str, tuple[float, float]] = {}
     if with_previous and scalar(con, "SELECT count(*) FROM cases WHERE year(accepted_date) = $y", {"y": year - 1}):
-        last_year = as_of.replace(year=year - 1, day=28) if (as_of.month, as_of.day) == (2, 29) else \
-            as_of.replace(year=year - 1)
+        last_year = (
+            as_of.replace(year=year - 1, day=28)
+            if (as_of.month, as_of.day) == (2, 29)
+            else as_of.replace(year=year - 1)
+        )
         prev = tables(year - 1, last_year)
         ppeers, pgroups = peer_set(prev.frame, level=level, within=within, config=config)
         _, _, pcomp, prank = _score_all(_values(ppeers, config), pgroups, model, method=method)
@@ -276,50 +331,83 @@ def rank_offices(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, l
 
     published = scalar(con, "SELECT value FROM meta WHERE key = 'published_at'")
     data_version = scalar(con, "SELECT value FROM meta WHERE key = 'data_version'")
-    methodology = {**config.methodology(), "method": method,
-                   "dimension_weights": dict(zip(DIMENSIONS, model.dimension_weights.tolist())),
-                   "indicator_weights": {i.id: float(w) for i, w in zip(config.indicators, model.weights)},
-                   "year": year, "as_of": as_of.isoformat(), "level": level, "within": within,
-                   "peer_group": "within " + within if within else config.scoring.peer_groups.get(level),
-                   "monte_carlo_runs": sims.shape[1], "data_published_at": published,
-                   "monte_carlo_bootstrap": ("exact" if archives is None or archives.office.size <= EXACT_BOOTSTRAP_LIMIT
-                                             else "parametric (normal mean, binomial shares)"),
-                   "data_version": data_version,
-                   "calendar_fallback_years": list(table.calendar_fallback_years)}
+    methodology = {
+        **config.methodology(),
+        "method": method,
+        "dimension_weights": dict(zip(DIMENSIONS, model.dimension_weights.tolist())),
+        "indicator_weights": {i.id: float(w) for i, w in zip(config.indicators, model.weights)},
+        "year": year,
+        "as_of": as_of.isoformat(),
+        "level": level,
+        "within": within,
+        "peer_group": "within " + within if within else config.scoring.peer_groups.get(level),
+        "monte_carlo_runs": sims.shape[1],
+        "data_published_at": published,
+        "monte_carlo_bootstrap": (
+            "exact"
+            if archives is None or archives.office.size <= EXACT_BOOTSTRAP_LIMIT
+            else "parametric (normal mean, binomial shares)"
+        ),
+        "data_version": data_version,
+        "calendar_fallback_years": list(table.calendar_fallback_years),
+    }
     offices = []
     recs = peers.to_dicts()
     for k, rec in enumerate(recs):
         indicators = {}
         for j, i in enumerate(config.indicators):
-            entry = {"value": _num(rec[f"{i.id}_value"]), "numerator": _num(rec[f"{i.id}_num"]),
-                     "denominator": _num(rec[f"{i.id}_den"]) if i.value != "count" else None,
-                     "score": _num(ind[k, j]), "status": rec[f"{i.id}_status"]}
+            entry = {
+                "value": _num(rec[f"{i.id}_value"]),
+                "numerator": _num(rec[f"{i.id}_num"]),
+                "denominator": _num(rec[f"{i.id}_den"]) if i.value != "count" else None,
+                "score": _num(ind[k, j]),
+                "status": rec[f"{i.id}_status"],
+            }
             if i.interval:
                 entry["interval"] = [_num(rec.get(f"{i.id}_ci_low")), _num(rec.get(f"{i.id}_ci_high"))]
             indicators[i.id] = entry
         prev_comp, prev_rank = previous.get(rec["office_code"], (np.nan, np.nan))
-        offices.append({
-            "office_code": rec["office_code"], "name": rec["name"], "level": rec["level"],
-            "parent_code": rec["parent_code"], "province_code": rec["province_code"],
-            "indicators": indicators,
-            "dimensions": {d: _num(dims[k, n]) for n, d in enumerate(DIMENSIONS)},
-            "composite": _num(comp[k]),
-            "rank": None if np.isnan(rank[k]) else int(rank[k]),
-            "rank_interval": None if np.isnan(lo[k]) else [int(lo[k]), int(hi[k])],
-            "rank_median": _num(med[k]),
-            "rank_change": None if np.isnan(rank[k]) or np.isnan(prev_rank) else int(prev_rank - rank[k]),
-            "composite_change": None if np.isnan(comp[k]) or np.isnan(prev_comp) else float(comp[k] - prev_comp),
-        })
-    offices.sort(key=lambda o: (o["province_code"] or "", o["rank"] if o["rank"] is not None else 10**9,
-                                o["office_code"]) if level == "county" and not within else
-                 (o["rank"] if o["rank"] is not None else 10**9, o["office_code"]))
-    return Ranking(year, as_of, level, within, method, methodology, offices,
-                   {c: _num(pc) for c, (pc, _) in previous.items()})
+        offices.append(
+            {
+                "office_code": rec["office_code"],
+                "name": rec["name"],
+                "level": rec["level"],
+                "parent_code": rec["parent_code"],
+                "province_code": rec["province_code"],
+                "indicators": indicators,
+                "dimensions": {d: _num(dims[k, n]) for n, d in enumerate(DIMENSIONS)},
+                "composite": _num(comp[k]),
+                "rank": None if np.isnan(rank[k]) else int(rank[k]),
+                "rank_interval": None if np.isnan(lo[k]) else [int(lo[k]), int(hi[k])],
+                "rank_median": _num(med[k]),
+                "rank_change": None if np.isnan(rank[k]) or np.isnan(prev_rank) else int(prev_rank - rank[k]),
+                "composite_change": None if np.isnan(comp[k]) or np.isnan(prev_comp) else float(comp[k] - prev_comp),
+            }
+        )
+    offices.sort(
+        key=lambda o: (
+            (o["province_code"] or "", o["rank"] if o["rank"] is not None else 10**9, o["office_code"])
+            if level == "county" and not within
+            else (o["rank"] if o["rank"] is not None else 10**9, o["office_code"])
+        )
+    )
+    return Ranking(
+        year, as_of, level, within, method, methodology, offices, {c: _num(pc) for c, (pc, _) in previous.items()}
+    )
 
 
-def sensitivity(con: duckdb.DuckDBPyConnection, config: Config, *, office_code: str, year: int,
-                level: str, within: str | None = None, as_of: dt.date | None = None,
-                method: str | None = None, table_of: TableOf | None = None) -> dict:
+def sensitivity(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    *,
+    office_code: str,
+    year: int,
+    level: str,
+    within: str | None = None,
+    as_of: dt.date | None = None,
+    method: str | None = None,
+    table_of: TableOf | None = None,
+) -> dict:
     """What drives an office's rank: its rank with each indicator left out, and under each method.
 
     Returns {"office_code", "method", "rank", "composite", "peers", "without": {indicator: rank},
@@ -331,8 +419,9 @@ def sensitivity(con: duckdb.DuckDBPyConnection, config: Config, *, office_code: 
     peers, groups = peer_set(table.frame, level=level, within=within, config=config)
     codes = peers["office_code"].to_list()
     if office_code not in codes:
-        raise KeyError(f"office {office_code} is not among the {level} offices ranked"
-                       + (f" within {within}" if within else ""))
+        raise KeyError(
+            f"office {office_code} is not among the {level} offices ranked" + (f" within {within}" if within else "")
+        )
     k = codes.index(office_code)
     values = _values(peers, config)
 
@@ -342,11 +431,21 @@ def sensitivity(con: duckdb.DuckDBPyConnection, config: Config, *, office_code: 
 
     base = Model.from_config(config)
     rank, composite = rank_with(base, method)
-    without = {i.id: rank_with(Model.from_config(config, indicator_weights={i.id: 0.0}), method)[0]
-               for i in config.indicators if i.weight > 0}
+    without = {
+        i.id: rank_with(Model.from_config(config, indicator_weights={i.id: 0.0}), method)[0]
+        for i in config.indicators
+        if i.weight > 0
+    }
     methods = {m: rank_with(base, m)[0] for m in ("minmax", "zscore", "percentile", "target")}
-    return {"office_code": office_code, "year": year, "level": level, "within": within, "method": method,
-            "rank": rank, "composite": composite, "peers": int((groups == groups[k]).sum()),
-            "without": without, "methods": methods}
-
-
+    return {
+        "office_code": office_code,
+        "year": year,
+        "level": level,
+        "within": within,
+        "method": method,
+        "rank": rank,
+        "composite": composite,
+        "peers": int((groups == groups[k]).sum()),
+        "without": without,
+        "methods": methods,
+    }

@@ -13,20 +13,20 @@ import numpy as np
 
 from metrics.config import DIMENSIONS, Config, Indicator
 
-NEUTRAL = 50.0   # the score of every office when a peer group shows no spread at all
+NEUTRAL = 50.0  # the score of every office when a peer group shows no spread at all
 
 
 @dataclass(frozen=True)
 class Groups:
     """Peer groups of the rows of a matrix, for group-wise reductions without a Python loop."""
 
-    order: np.ndarray      # rows sorted by group
-    starts: np.ndarray     # first sorted position of each group
-    counts: np.ndarray     # rows per group
-    gid: np.ndarray        # group number of each sorted row
+    order: np.ndarray  # rows sorted by group
+    starts: np.ndarray  # first sorted position of each group
+    counts: np.ndarray  # rows per group
+    gid: np.ndarray  # group number of each sorted row
 
     @classmethod
-    def of(cls, groups: np.ndarray) -> "Groups":
+    def of(cls, groups: np.ndarray) -> Groups:
         order = np.argsort(groups, kind="stable")
         g = groups[order]
         starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if g.size else np.zeros(0, dtype=int)
@@ -51,7 +51,7 @@ def _ranks_within(x: np.ndarray, grp: Groups, ties: str) -> np.ndarray:
         key = np.where(np.isnan(col), np.inf, col)
         order = np.lexsort((key, grp.gid))
         sv, sg = key[order], grp.gid[order]
-        pos = np.arange(n) - grp.starts[sg]                      # position within the group
+        pos = np.arange(n) - grp.starts[sg]  # position within the group
         new_run = np.r_[True, (sv[1:] != sv[:-1]) | (sg[1:] != sg[:-1])]
         run = np.cumsum(new_run) - 1
         first = pos[new_run][run]
@@ -66,8 +66,9 @@ def _ranks_within(x: np.ndarray, grp: Groups, ties: str) -> np.ndarray:
     return out
 
 
-def normalise(values: np.ndarray, *, method: str, higher: np.ndarray, targets: np.ndarray,
-              groups: np.ndarray | None = None) -> np.ndarray:
+def normalise(
+    values: np.ndarray, *, method: str, higher: np.ndarray, targets: np.ndarray, groups: np.ndarray | None = None
+) -> np.ndarray:
     """Normalise each column of `values` to 0–100 within each peer group, direction-aware.
 
     Args:
@@ -82,7 +83,7 @@ def normalise(values: np.ndarray, *, method: str, higher: np.ndarray, targets: n
         return v.copy()
     grp = Groups.of(np.zeros(v.shape[0], dtype=int) if groups is None else np.asarray(groups))
     sign = np.where(higher, 1.0, -1.0)[None, :]
-    x = v[grp.order] * sign                              # group order; higher is better everywhere
+    x = v[grp.order] * sign  # group order; higher is better everywhere
     nan = np.isnan(x)
     n = grp.spread(np.add.reduceat(~nan, grp.starts, axis=0))
     lo = grp.spread(np.fmin.reduceat(x, grp.starts, axis=0))
@@ -134,10 +135,10 @@ def rank_desc(values: np.ndarray, groups: np.ndarray | None = None) -> np.ndarra
 
 @dataclass
 class GroupScores:
-    indicator_scores: np.ndarray   # offices × indicators
-    dimensions: np.ndarray         # offices × 4
-    composite: np.ndarray          # offices
-    rank: np.ndarray               # offices (within the group)
+    indicator_scores: np.ndarray  # offices × indicators
+    dimensions: np.ndarray  # offices × 4
+    composite: np.ndarray  # offices
+    rank: np.ndarray  # offices (within the group)
 
 
 @dataclass(frozen=True)
@@ -148,12 +149,17 @@ class Model:
     higher: np.ndarray
     targets: np.ndarray
     weights: np.ndarray
-    dimension_of: np.ndarray        # index into DIMENSIONS per indicator
-    dimension_weights: np.ndarray   # per dimension
+    dimension_of: np.ndarray  # index into DIMENSIONS per indicator
+    dimension_weights: np.ndarray  # per dimension
 
     @classmethod
-    def from_config(cls, config: Config, *, dimension_weights: dict[str, float] | None = None,
-                    indicator_weights: dict[str, float] | None = None) -> "Model":
+    def from_config(
+        cls,
+        config: Config,
+        *,
+        dimension_weights: dict[str, float] | None = None,
+        indicator_weights: dict[str, float] | None = None,
+    ) -> Model:
         inds = config.indicators
         dw = dimension_weights or config.scoring.dimension_weights
         iw = indicator_weights or {}
@@ -167,15 +173,21 @@ class Model:
         )
 
 
-def score_group(values: np.ndarray, model: Model, *, method: str,
-                dimension_weights: np.ndarray | None = None, groups: np.ndarray | None = None) -> GroupScores:
+def score_group(
+    values: np.ndarray,
+    model: Model,
+    *,
+    method: str,
+    dimension_weights: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
+) -> GroupScores:
     """Scores and ranks of the rows of `values`, normalised and ranked within `groups`.
 
     `dimension_weights` is one vector, or one row per row of `values` (the Monte Carlo scores many
     runs at once, each run its own set of peer groups with its own weights).
     """
     s = normalise(values, method=method, higher=model.higher, targets=model.targets, groups=groups)
-    s_weighted = np.where(model.weights[None, :] > 0, s, np.nan)   # weight 0 = left out
+    s_weighted = np.where(model.weights[None, :] > 0, s, np.nan)  # weight 0 = left out
     dims = np.full((values.shape[0], len(DIMENSIONS)), np.nan)
     for d in range(len(DIMENSIONS)):
         cols = model.dimension_of == d

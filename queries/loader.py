@@ -8,7 +8,6 @@ from typing import Any
 
 import duckdb
 import polars as pl
-
 import sqlglot
 from sqlglot import exp
 
@@ -39,8 +38,11 @@ def sql_names() -> list[str]:
 
 def reads_appraisals(*texts: str) -> bool:
     """Whether SQL over the case facts uses any of their appraisal columns."""
-    return any(isinstance(node, exp.Column) and node.name in APPRAISAL_COLUMNS
-               for text in texts for node in sqlglot.parse_one(text, read="duckdb").walk())
+    return any(
+        isinstance(node, exp.Column) and node.name in APPRAISAL_COLUMNS
+        for text in texts
+        for node in sqlglot.parse_one(text, read="duckdb").walk()
+    )
 
 
 @functools.cache
@@ -51,7 +53,7 @@ def facts_sql(appraised: bool = True) -> str:
     if appraised:
         return text
 
-    def empty(node: exp.Expression) -> exp.Expression:
+    def empty(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Table) and node.name == "appraisals":
             body = exp.select("*").from_(exp.to_table("appraisals")).where(exp.false())
             return exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(node.alias_or_name)))
@@ -85,8 +87,9 @@ def run_on_facts(con: duckdb.DuckDBPyConnection, name: str, *, keep: bool = True
     text, appraised = _on_facts(name)
     if not keep:
         return con.sql(text, params=params).pl()
-    return cached_frame(con, text, params, depends=FACT_INPUTS,
-                        versions=facts_versions(con, appraised, int(params["year"])))
+    return cached_frame(
+        con, text, params, depends=FACT_INPUTS, versions=facts_versions(con, appraised, int(params["year"]))
+    )
 
 
 def national_office(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -99,5 +102,7 @@ def in_subtree(alias: str, param: str) -> str:
     """SQL condition: office `alias` lies in the subtree of the office bound to `$param` (the national
     office's subtree is everything)."""
     a = alias
-    return (f"(${param} IN ({a}.office_code, {a}.province_code, {a}.prefecture_code, {a}.parent_code) "
-            f"OR ${param} = (SELECT n.office_code FROM offices AS n WHERE n.level = 'national'))")
+    return (
+        f"(${param} IN ({a}.office_code, {a}.province_code, {a}.prefecture_code, {a}.parent_code) "
+        f"OR ${param} = (SELECT n.office_code FROM offices AS n WHERE n.level = 'national'))"
+    )

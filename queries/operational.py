@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import polars as pl
@@ -28,22 +28,50 @@ import polars as pl
 from queries import versions
 
 # The relations' columns and DuckDB types (the scope and SQL checks declare them from here).
-APPRAISALS = {"draw_id": "VARCHAR", "office_code": "VARCHAR", "case_no": "VARCHAR", "inspector_id": "VARCHAR",
-              "scores": "MAP(VARCHAR, DECIMAL(6,2))", "total": "DECIMAL(6,2)", "veto": "VARCHAR[]",
-              "grade": "VARCHAR", "historical": "BOOLEAN", "checklist_version": "VARCHAR", "inspected_at": "DATE",
-              "closed_year": "INTEGER", "source_sha256": "VARCHAR", "source_row": "INTEGER", "run_id": "INTEGER"}
+APPRAISALS = {
+    "draw_id": "VARCHAR",
+    "office_code": "VARCHAR",
+    "case_no": "VARCHAR",
+    "inspector_id": "VARCHAR",
+    "scores": "MAP(VARCHAR, DECIMAL(6,2))",
+    "total": "DECIMAL(6,2)",
+    "veto": "VARCHAR[]",
+    "grade": "VARCHAR",
+    "historical": "BOOLEAN",
+    "checklist_version": "VARCHAR",
+    "inspected_at": "DATE",
+    "closed_year": "INTEGER",
+    "source_sha256": "VARCHAR",
+    "source_row": "INTEGER",
+    "run_id": "INTEGER",
+}
 DRAW_SAMPLES = {"draw_id": "VARCHAR", "office_code": "VARCHAR", "case_no": "VARCHAR"}
 APPRAISAL_VERSIONS = {"year": "INTEGER", "version": "BIGINT"}
 RELATIONS = {"appraisals": APPRAISALS, "draw_samples": DRAW_SAMPLES, "appraisal_versions": APPRAISAL_VERSIONS}
 
 # How a stored (text) value becomes its DuckDB type.
-_CAST = {"scores": "CAST(CAST(scores AS JSON) AS MAP(VARCHAR, DECIMAL(6,2)))",
-         "veto": "CAST(CAST(veto AS JSON) AS VARCHAR[])"}
-_RAW_SCHEMA = {"draw_id": pl.String, "office_code": pl.String, "case_no": pl.String, "inspector_id": pl.String,
-               "scores": pl.String, "total": pl.String, "veto": pl.String, "grade": pl.String,
-               "historical": pl.Int64, "checklist_version": pl.String, "inspected_at": pl.String,
-               "closed_year": pl.Int64, "source_sha256": pl.String, "source_row": pl.Int64, "run_id": pl.Int64}
-WATCHED = ("appraisals", "draws")     # the version counters a snapshot depends on
+_CAST = {
+    "scores": "CAST(CAST(scores AS JSON) AS MAP(VARCHAR, DECIMAL(6,2)))",
+    "veto": "CAST(CAST(veto AS JSON) AS VARCHAR[])",
+}
+_RAW_SCHEMA = {
+    "draw_id": pl.String,
+    "office_code": pl.String,
+    "case_no": pl.String,
+    "inspector_id": pl.String,
+    "scores": pl.String,
+    "total": pl.String,
+    "veto": pl.String,
+    "grade": pl.String,
+    "historical": pl.Int64,
+    "checklist_version": pl.String,
+    "inspected_at": pl.String,
+    "closed_year": pl.Int64,
+    "source_sha256": pl.String,
+    "source_row": pl.Int64,
+    "run_id": pl.Int64,
+}
+WATCHED = ("appraisals", "draws")  # the version counters a snapshot depends on
 
 
 @dataclass(frozen=True)
@@ -69,14 +97,19 @@ def register(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> None:
     cols = ", ".join(f"{_CAST.get(c, f'CAST({c} AS {t})')} AS {c}" for c, t in APPRAISALS.items())
     con.execute(f"CREATE OR REPLACE TEMP VIEW appraisals AS SELECT {cols} FROM _ops_appraisals")
     con.register("_ops_draw_samples", snap.draw_samples.to_arrow())
-    con.execute("CREATE OR REPLACE TEMP VIEW draw_samples AS SELECT draw_id, office_code, case_no "
-                "FROM _ops_draw_samples")
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW draw_samples AS SELECT draw_id, office_code, case_no FROM _ops_draw_samples"
+    )
     con.register("appraisal_versions", snap.year_versions.to_arrow())
 
 
 def empty_snapshot() -> Snapshot:
-    return Snapshot((), raw_frame([], _RAW_SCHEMA), raw_frame([], {k: pl.String for k in DRAW_SAMPLES}),
-                    pl.DataFrame(schema={"year": pl.Int32, "version": pl.Int64}))
+    return Snapshot(
+        (),
+        raw_frame([], _RAW_SCHEMA),
+        raw_frame([], dict.fromkeys(DRAW_SAMPLES, pl.String)),
+        pl.DataFrame(schema={"year": pl.Int32, "version": pl.Int64}),
+    )
 
 
 class Overlay:
@@ -105,19 +138,31 @@ class Overlay:
             snap = self._snap
             if snap is not None and snap.key == key:
                 return snap
-            while True:      # the counters before and after the read agree: the rows are of that version
+            while True:  # the counters before and after the read agree: the rows are of that version
                 all_versions = self.ops.versions()
                 appraisals = self._appraisals(snap, all_versions)
-                samples = snap.draw_samples if snap is not None and _same(snap, all_versions, "draws") else \
-                    raw_frame(self.ops.read("SELECT draw_id, office_code, case_no FROM draw_samples"),
-                              {k: pl.String for k in DRAW_SAMPLES})
+                samples = (
+                    snap.draw_samples
+                    if snap is not None and _same(snap, all_versions, "draws")
+                    else raw_frame(
+                        self.ops.read("SELECT draw_id, office_code, case_no FROM draw_samples"),
+                        dict.fromkeys(DRAW_SAMPLES, pl.String),
+                    )
+                )
                 after = self.ops.versions()
                 if after == all_versions:
                     break
-            years = [(int(k.split(":", 1)[1]), v) for k, v in all_versions.items()
-                     if k.startswith("appraisals:") and k.split(":", 1)[1].isdigit()]
-            snap = Snapshot(tuple(after.get(name, 0) for name in WATCHED), appraisals, samples,
-                            pl.DataFrame(years, schema={"year": pl.Int32, "version": pl.Int64}, orient="row"))
+            years = [
+                (int(k.split(":", 1)[1]), v)
+                for k, v in all_versions.items()
+                if k.startswith("appraisals:") and k.split(":", 1)[1].isdigit()
+            ]
+            snap = Snapshot(
+                tuple(after.get(name, 0) for name in WATCHED),
+                appraisals,
+                samples,
+                pl.DataFrame(years, schema={"year": pl.Int32, "version": pl.Int64}, orient="row"),
+            )
             self._snap = snap
             return snap
 
@@ -132,14 +177,17 @@ class Overlay:
         if snap is not None and snap.appraisals.height:
             last = snap.appraisals["run_id"].max()
             if last is not None:
-                new = raw_frame(self.ops.read(f"SELECT {cols} FROM appraisals WHERE run_id > ?", (int(last),)),
-                                _RAW_SCHEMA)
+                new = raw_frame(
+                    self.ops.read(f"SELECT {cols} FROM appraisals WHERE run_id > ?", (int(cast(int, last)),)),
+                    _RAW_SCHEMA,
+                )
                 merged = _merge(snap.appraisals, new)
                 stored = self.ops.read("SELECT count(*) AS n FROM appraisals")[0]["n"]
                 if merged.height == int(stored):
                     return merged
-        return raw_frame(self.ops.read(f"SELECT {cols} FROM appraisals ORDER BY office_code, case_no, draw_id"),
-                         _RAW_SCHEMA)
+        return raw_frame(
+            self.ops.read(f"SELECT {cols} FROM appraisals ORDER BY office_code, case_no, draw_id"), _RAW_SCHEMA
+        )
 
 
 def _same(snap: Snapshot, now: dict[str, int], name: str) -> bool:

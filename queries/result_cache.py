@@ -42,10 +42,10 @@ from queries.store import PUBLISH_ID_KEY
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1                        # bump when what a file holds changes meaning
+FORMAT = 1  # bump when what a file holds changes meaning
 SWITCH = "IPDASH_RESULT_CACHE"
-MAX_BYTES = 1 << 30               # per publish; past it the least recently written results go first
-_warned: set[str] = set()         # directories already reported as not writable (once per process)
+MAX_BYTES = 1 << 30  # per publish; past it the least recently written results go first
+_warned: set[str] = set()  # directories already reported as not writable (once per process)
 
 
 def cache_dir(con: duckdb.DuckDBPyConnection) -> Path | None:
@@ -69,8 +69,10 @@ def _digest(con: duckdb.DuckDBPyConnection, names: Iterable[str]) -> dict[str, s
     """Content digest of each registered relation (order-independent)."""
     out = {}
     for name in names:
-        (value,), = con.execute(f"SELECT md5(coalesce(string_agg(CAST(t AS VARCHAR), '|' ORDER BY CAST(t AS VARCHAR)), '')) "
-                                f"FROM {name} AS t").fetchall()
+        ((value,),) = con.execute(
+            f"SELECT md5(coalesce(string_agg(CAST(t AS VARCHAR), '|' ORDER BY CAST(t AS VARCHAR)), '')) "
+            f"FROM {name} AS t"
+        ).fetchall()
         out[name] = value
     return out
 
@@ -81,17 +83,36 @@ def _param(value: Any) -> str:
     return f"{type(value).__name__}:{value!r}"
 
 
-def result_key(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], depends: Iterable[str] = (),
-               versions: dict[str, int] | None = None) -> str:
+def result_key(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: dict[str, Any],
+    depends: Iterable[str] = (),
+    versions: dict[str, int] | None = None,
+) -> str:
     """The file name of a result: a hash of everything it depends on besides the publish."""
-    body = json.dumps({"format": FORMAT, "duckdb": duckdb.__version__, "sql": sql,
-                       "params": {k: _param(v) for k, v in sorted(params.items())},
-                       "inputs": _digest(con, sorted(depends)), "versions": versions or {}}, sort_keys=True)
+    body = json.dumps(
+        {
+            "format": FORMAT,
+            "duckdb": duckdb.__version__,
+            "sql": sql,
+            "params": {k: _param(v) for k, v in sorted(params.items())},
+            "inputs": _digest(con, sorted(depends)),
+            "versions": versions or {},
+        },
+        sort_keys=True,
+    )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def cached_frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], *,
-                 depends: Iterable[str] = (), versions: dict[str, int] | None = None) -> pl.DataFrame:
+def cached_frame(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: dict[str, Any],
+    *,
+    depends: Iterable[str] = (),
+    versions: dict[str, int] | None = None,
+) -> pl.DataFrame:
     """`con.sql(sql, params).pl()`, read from the cache when this publish already ran it.
 
     `depends`: the registered relations (not store tables) the query reads; their content is part
@@ -106,7 +127,7 @@ def cached_frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any
         return pl.read_parquet(path)
     except FileNotFoundError:
         pass
-    except (OSError, pl.exceptions.PolarsError) as exc:     # a torn or foreign file: recompute, replace
+    except (OSError, pl.exceptions.PolarsError) as exc:  # a torn or foreign file: recompute, replace
         log.warning("result cache: cannot read %s (%s); recomputing", path, exc)
     frame = con.sql(sql, params=params).pl()
     _keep(where, path, frame)
@@ -119,7 +140,7 @@ def _keep(where: Path, path: Path, frame: pl.DataFrame) -> None:
             where.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(where.parent, 0o700)
             _prune(where)
-        fd, tmp = tempfile.mkstemp(dir=where, suffix=".part")       # mode 0600
+        fd, tmp = tempfile.mkstemp(dir=where, suffix=".part")  # mode 0600
         try:
             with os.fdopen(fd, "wb") as fh:
                 frame.write_parquet(fh)
@@ -128,7 +149,7 @@ def _keep(where: Path, path: Path, frame: pl.DataFrame) -> None:
             Path(tmp).unlink(missing_ok=True)
             raise
         _trim(where)
-    except OSError as exc:                   # read-only or full disk: answer without keeping it
+    except OSError as exc:  # read-only or full disk: answer without keeping it
         if str(where) not in _warned:
             _warned.add(str(where))
             log.warning("result cache: cannot write %s (%s); answering without it", path, exc)

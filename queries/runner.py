@@ -27,7 +27,7 @@ class QueryRunner:
     scope: Scope
     actor: str = "anonymous"
     on_denied: Callable[[str, str, dict], None] | None = None
-    archives: list[tuple[str, str]] | None = None   # an inspector's assigned (office_code, case_no)
+    archives: list[tuple[str, str]] | None = None  # an inspector's assigned (office_code, case_no)
 
     def frame(self, text: str, **params: Any) -> pl.DataFrame:
         """Run one SELECT scoped to the user, with `params` bound by name."""
@@ -37,8 +37,7 @@ class QueryRunner:
         con = self.store.thread_reader()
         if not self.scope.archives_only:
             return con.sql(scoped, params=params).pl()
-        con.register(ARCHIVE_TABLE, pl.DataFrame(self.archives or [], schema=["office_code", "case_no"],
-                                                 orient="row"))
+        con.register(ARCHIVE_TABLE, pl.DataFrame(self.archives or [], schema=["office_code", "case_no"], orient="row"))
         try:
             return con.sql(scoped, params=params).pl()
         finally:
@@ -55,6 +54,7 @@ class QueryRunner:
                 return bool(scalar(con, "SELECT count(*) FROM offices WHERE office_code = $c", {"c": office_code}))
         inside = self.frame("SELECT count(*) AS n FROM offices WHERE office_code = $c", c=office_code)["n"][0]
         if not inside and self.on_denied:
-            self.on_denied(self.actor, "scope.denied", {"office": office_code, "what": what,
-                                                        "scope": self.scope.office_code})
+            self.on_denied(
+                self.actor, "scope.denied", {"office": office_code, "what": what, "scope": self.scope.office_code}
+            )
         return bool(inside)

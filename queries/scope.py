@@ -19,16 +19,48 @@ from queries.schema import declared_schema
 
 SCOPE_PARAM = "scope_code"
 # Scoped tables and the column holding the office code whose subtree decides visibility.
-SCOPED = {"cases": "office_code", "appraisals": "office_code", "staffing": "office_code",
-          "inspectors": "office_code", "offices": "office_code", "draw_samples": "office_code",
-          "quarantine": None}
-FORBIDDEN = (exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.Alter, exp.Command,
-             exp.Merge, exp.Copy, exp.Pragma, exp.Set, exp.Use, exp.Transaction, exp.Commit, exp.Rollback)
+SCOPED = {
+    "cases": "office_code",
+    "appraisals": "office_code",
+    "staffing": "office_code",
+    "inspectors": "office_code",
+    "offices": "office_code",
+    "draw_samples": "office_code",
+    "quarantine": None,
+}
+FORBIDDEN = (
+    exp.Insert,
+    exp.Update,
+    exp.Delete,
+    exp.Create,
+    exp.Drop,
+    exp.Alter,
+    exp.Command,
+    exp.Merge,
+    exp.Copy,
+    exp.Pragma,
+    exp.Set,
+    exp.Use,
+    exp.Transaction,
+    exp.Commit,
+    exp.Rollback,
+)
 
 
 # Functions that read or list files: never allowed, whatever the scope.
-FILE_FUNCTIONS = ("read_", "glob", "parquet_", "sniff_", "duckdb_", "iceberg_", "delta_", "sqlite_", "json_read",
-                  "query_table", "query")
+FILE_FUNCTIONS = (
+    "read_",
+    "glob",
+    "parquet_",
+    "sniff_",
+    "duckdb_",
+    "iceberg_",
+    "delta_",
+    "sqlite_",
+    "json_read",
+    "query_table",
+    "query",
+)
 
 
 class ScopeError(ValueError):
@@ -48,15 +80,17 @@ class Scope:
         return self.office_code is None and not self.archives_only
 
 
-ARCHIVE_TABLE = "scope_archives"   # (office_code, case_no) registered by the runner for an inspector
+ARCHIVE_TABLE = "scope_archives"  # (office_code, case_no) registered by the runner for an inspector
 
 
-def _subtree_predicate(column: exp.Expression) -> exp.Expression:
+def _subtree_predicate(column: exp.Expr) -> exp.Expr:
     """`column IN (offices in the subtree of $scope_code)`."""
     param = exp.Placeholder(this=SCOPE_PARAM)
     inner = sqlglot.parse_one(
         "SELECT s.office_code FROM offices AS s WHERE s.office_code = :p OR s.province_code = :p "
-        "OR s.prefecture_code = :p OR s.parent_code = :p", read="duckdb")
+        "OR s.prefecture_code = :p OR s.parent_code = :p",
+        read="duckdb",
+    )
     inner = inner.transform(lambda n: param.copy() if isinstance(n, exp.Placeholder) else n)
     return exp.In(this=column, query=exp.Subquery(this=inner))
 
@@ -64,29 +98,35 @@ def _subtree_predicate(column: exp.Expression) -> exp.Expression:
 PER_ARCHIVE = {"cases", "appraisals", "draw_samples"}
 
 
-def _archive_predicate(name: str) -> exp.Expression:
+def _archive_predicate(name: str) -> exp.Expr:
     """An inspector sees the archives assigned to them, and the offices those archives belong to."""
     if name in PER_ARCHIVE:
-        return sqlglot.parse_one(f"EXISTS (SELECT 1 FROM {ARCHIVE_TABLE} AS a WHERE a.office_code = __t.office_code "
-                                 "AND a.case_no = __t.case_no)", read="duckdb")
+        return sqlglot.parse_one(
+            f"EXISTS (SELECT 1 FROM {ARCHIVE_TABLE} AS a WHERE a.office_code = __t.office_code "
+            "AND a.case_no = __t.case_no)",
+            read="duckdb",
+        )
     return sqlglot.parse_one(f"__t.office_code IN (SELECT a.office_code FROM {ARCHIVE_TABLE} AS a)", read="duckdb")
 
 
-def _scoped_source(table: exp.Table, scope: Scope) -> exp.Expression:
+def _scoped_source(table: exp.Table, scope: Scope) -> exp.Expr:
     name = table.name.lower()
     alias = table.alias_or_name
     column = SCOPED[name]
-    if column is None:   # quarantine holds raw rows of any office: national only
+    if column is None:  # quarantine holds raw rows of any office: national only
         body = exp.select("*").from_(exp.to_table(name)).where(exp.false())
     elif scope.archives_only:
         body = exp.select("*").from_(exp.to_table(name, alias="__t")).where(_archive_predicate(name))
     else:
-        body = exp.select("*").from_(exp.to_table(name, alias="__t")).where(
-            _subtree_predicate(exp.column(column, table="__t")))
+        body = (
+            exp.select("*")
+            .from_(exp.to_table(name, alias="__t"))
+            .where(_subtree_predicate(exp.column(column, table="__t")))
+        )
     return exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
 
-def _check_read_only(tree: exp.Expression) -> None:
+def _check_read_only(tree: exp.Expr) -> None:
     if not isinstance(tree, (exp.Select, exp.Union, exp.Intersect, exp.Except)):
         raise ScopeError(f"only a SELECT may run here, not {type(tree).__name__.upper()}")
     for node in tree.walk():

@@ -63,9 +63,7 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | li
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
     """Bring the schema of `con` to the newest shipped version; return that version."""
-    have_meta = scalar(
-        con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
-    )
+    have_meta = scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'")
     current = 0
     if have_meta:
         value = scalar(con, "SELECT value FROM meta WHERE key = $k", {"k": SCHEMA_VERSION_KEY})
@@ -74,16 +72,13 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     newest = shipped[-1][0] if shipped else 0
     if current > newest:
         raise StoreError(
-            f"the store has schema version {current}, newer than this program knows ({newest}); "
-            "upgrade ipdash"
+            f"the store has schema version {current}, newer than this program knows ({newest}); upgrade ipdash"
         )
     for version, sql in shipped:
         if version <= current:
             continue
         con.execute(sql)
-        con.execute(
-            "INSERT OR REPLACE INTO meta VALUES ($k, $v)", {"k": SCHEMA_VERSION_KEY, "v": str(version)}
-        )
+        con.execute("INSERT OR REPLACE INTO meta VALUES ($k, $v)", {"k": SCHEMA_VERSION_KEY, "v": str(version)})
         current = version
     return current
 
@@ -108,7 +103,7 @@ class Store:
     def ops(self) -> Any:
         """The operational store (opened on first use)."""
         if self._ops is None:
-            from access.opstore import OpStore, default_path   # the lower layer; imported when first needed
+            from access.opstore import OpStore, default_path  # the lower layer; imported when first needed
 
             self._ops = OpStore(default_path(self.path))
         return self._ops
@@ -180,7 +175,7 @@ class Store:
                     old.close()
             local.con, local.ident = self.reader(operational=False), ident
             local.snap = None
-        snap = self.overlay.snapshot()         # new operational records: registered anew, same file
+        snap = self.overlay.snapshot()  # new operational records: registered anew, same file
         if getattr(local, "snap", None) is not snap:
             from queries.operational import register
 
@@ -244,8 +239,9 @@ class Store:
                 con = duckdb.connect(str(tmp))
             except (OSError, duckdb.Error) as exc:
                 tmp.unlink(missing_ok=True)
-                raise StoreError(f"could not write the new version of {self.path} ({exc}); "
-                                 "nothing was changed") from exc
+                raise StoreError(
+                    f"could not write the new version of {self.path} ({exc}); nothing was changed"
+                ) from exc
             try:
                 con.execute("BEGIN TRANSACTION")
                 migrate(con)
@@ -258,7 +254,7 @@ class Store:
                         "v": str(int(version or 0) + 1),
                         "t": dt.datetime.now().isoformat(timespec="seconds"),
                         "pk": PUBLISH_ID_KEY,
-                        "p": uuid.uuid4().hex,     # names this publish's result cache (queries/result_cache.py)
+                        "p": uuid.uuid4().hex,  # names this publish's result cache (queries/result_cache.py)
                     },
                 )
                 con.execute("COMMIT")
@@ -272,9 +268,10 @@ class Store:
                     con.close()
                 tmp.unlink(missing_ok=True)
                 Path(str(tmp) + ".wal").unlink(missing_ok=True)
-                if isinstance(exc, OSError) or (isinstance(exc, duckdb.IOException)):
-                    raise StoreError(f"could not write the new version of {self.path} ({exc}); "
-                                     "nothing was changed") from exc
+                if isinstance(exc, (OSError, duckdb.IOException)):
+                    raise StoreError(
+                        f"could not write the new version of {self.path} ({exc}); nothing was changed"
+                    ) from exc
                 raise
 
 

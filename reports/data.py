@@ -37,7 +37,7 @@ class ReportData:
     level: str
     within: str | None
     ranking: Ranking
-    trend: pl.DataFrame                  # office_code, name, then one composite column per year
+    trend: pl.DataFrame  # office_code, name, then one composite column per year
     overdue: pl.DataFrame
     inspections: pl.DataFrame
     integrity: pl.DataFrame
@@ -50,50 +50,75 @@ def scope_of(con: duckdb.DuckDBPyConnection, scope: str | None) -> tuple[str, st
     if scope is None:
         row = con.execute("SELECT office_code, name, level FROM offices WHERE level = 'national'").fetchall()
     else:
-        row = con.execute("SELECT office_code, name, level FROM offices WHERE office_code = $c",
-                          {"c": scope}).fetchall()
+        row = con.execute(
+            "SELECT office_code, name, level FROM offices WHERE office_code = $c", {"c": scope}
+        ).fetchall()
     if not row:
         raise ReportError(f"office {scope} is not in the office roster" if scope else "no national office loaded")
     return row[0]
 
 
-def inspection_results(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, as_of: dt.date,
-                       offices: list[str]) -> pl.DataFrame:
+def inspection_results(
+    con: duckdb.DuckDBPyConnection, config: Config, *, year: int, as_of: dt.date, offices: list[str]
+) -> pl.DataFrame:
     """Per office subtree: appraisals of cases closed in the year, grades, unqualified rate with its
     95% Clopper–Pearson interval, and the projected number of unqualified archives among its closed cases."""
     register_inputs(con, config)
     agg = run_on_facts(con, "inspection_results", year=year, as_of=as_of)
-    frame = pl.DataFrame({"office_code": offices}).join(agg, on="office_code", how="left").with_columns(
-        [pl.col(c).fill_null(0) for c in ("appraised", "excellent", "qualified", "unqualified", "closed_cases")])
+    frame = (
+        pl.DataFrame({"office_code": offices})
+        .join(agg, on="office_code", how="left")
+        .with_columns(
+            [pl.col(c).fill_null(0) for c in ("appraised", "excellent", "qualified", "unqualified", "closed_cases")]
+        )
+    )
     lo, hi = clopper_pearson(frame["unqualified"].to_numpy(), frame["appraised"].to_numpy())
-    rate = np.divide(frame["unqualified"].to_numpy(), frame["appraised"].to_numpy(),
-                     out=np.full(frame.height, np.nan), where=frame["appraised"].to_numpy() > 0)
+    rate = np.divide(
+        frame["unqualified"].to_numpy(),
+        frame["appraised"].to_numpy(),
+        out=np.full(frame.height, np.nan),
+        where=frame["appraised"].to_numpy() > 0,
+    )
     return frame.with_columns(
         pl.Series("unqualified_rate", rate).fill_nan(None),
-        pl.Series("ci_low", lo).fill_nan(None), pl.Series("ci_high", hi).fill_nan(None),
+        pl.Series("ci_low", lo).fill_nan(None),
+        pl.Series("ci_high", hi).fill_nan(None),
         (pl.Series("projected_unqualified", rate) * pl.col("closed_cases")).fill_nan(None).round(1),
     )
 
 
-def collect(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, scope: str | None,
-            as_of: dt.date | None = None, runs: int | None = None, table_of: TableOf | None = None) -> ReportData:
+def collect(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    *,
+    year: int,
+    scope: str | None,
+    as_of: dt.date | None = None,
+    runs: int | None = None,
+    table_of: TableOf | None = None,
+) -> ReportData:
     """Compute every figure of the workbook for `scope` (None: the nation).
 
     `table_of` supplies the indicator tables (the dashboard passes its cache, so that a download
     reuses what its pages computed); by default they are computed here."""
     as_of = as_of or dt.date(year, 12, 31)
     code, name, level = scope_of(con, scope)
-    if not scalar(con, "SELECT count(*) FROM cases WHERE year(accepted_date) = $y OR year(closed_date) = $y",
-                  {"y": year}):
+    if not scalar(
+        con, "SELECT count(*) FROM cases WHERE year(accepted_date) = $y OR year(closed_date) = $y", {"y": year}
+    ):
         raise ReportError(f"no cases accepted or closed in {year}")
     rank_level = NEXT_LEVEL[level]
     within = None if level == "national" else code
-    ranking = rank_offices(con, config, year=year, level=rank_level, within=within, as_of=as_of, runs=runs,
-                           table_of=table_of)
+    ranking = rank_offices(
+        con, config, year=year, level=rank_level, within=within, as_of=as_of, runs=runs, table_of=table_of
+    )
     codes = [o["office_code"] for o in ranking.offices]
 
-    years = [y for (y,) in con.execute("SELECT DISTINCT year(accepted_date) FROM cases ORDER BY 1").fetchall()
-             if year - 4 <= y <= year]
+    years = [
+        y
+        for (y,) in con.execute("SELECT DISTINCT year(accepted_date) FROM cases ORDER BY 1").fetchall()
+        if year - 4 <= y <= year
+    ]
     trend = pl.DataFrame({"office_code": codes, "name": [o["name"] for o in ranking.offices]})
     for y in years:
         if y == year:
@@ -109,5 +134,6 @@ def collect(con: duckdb.DuckDBPyConnection, config: Config, *, year: int, scope:
     integrity = integrity.filter(pl.col("office_code").is_in(codes))
     inspections = inspection_results(con, config, year=year, as_of=as_of, offices=codes)
     demo = scalar(con, "SELECT value FROM meta WHERE key = 'demo'")
-    return ReportData(year, as_of, code, name, rank_level, within, ranking, trend, overdue, inspections,
-                      integrity, demo, set(codes))
+    return ReportData(
+        year, as_of, code, name, rank_level, within, ranking, trend, overdue, inspections, integrity, demo, set(codes)
+    )

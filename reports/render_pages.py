@@ -15,11 +15,14 @@ from pathlib import Path
 def render(xlsx: str, outdir: str, dpi: int = 70) -> list[Path]:
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["libreoffice", "--headless", "--convert-to", "pdf", "--outdir", str(out), xlsx],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        ["libreoffice", "--headless", "--convert-to", "pdf", "--outdir", str(out), xlsx],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     pdf = out / (Path(xlsx).stem + ".pdf")
-    subprocess.run(["pdftoppm", "-png", "-r", str(dpi), str(pdf), str(out / Path(xlsx).stem)], check=True,
-                   timeout=300)
+    subprocess.run(["pdftoppm", "-png", "-r", str(dpi), str(pdf), str(out / Path(xlsx).stem)], check=True, timeout=300)
     return sorted(out.glob(Path(xlsx).stem + "*.png"))
 
 

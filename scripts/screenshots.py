@@ -21,12 +21,20 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = [("overview", "/", "leader"), ("province", "/place/330000", "leader"),
-         ("prefecture", "/place/330100", "leader"), ("profile", "/office/330100", "leader"),
-         ("monitor", "/monitor?office=330000", "leader"), ("cases", "/cases", "leader"),
-         ("methodology", "/methodology", "leader"), ("provincial-user", "/", "zhejiang"),
-         ("inspection", "/inspection", "admin"), ("plan", "/inspection/{plan}", "admin"),
-         ("archives", "/archives", "inspector"), ("public", "/public", None)]
+PAGES = [
+    ("overview", "/", "leader"),
+    ("province", "/place/330000", "leader"),
+    ("prefecture", "/place/330100", "leader"),
+    ("profile", "/office/330100", "leader"),
+    ("monitor", "/monitor?office=330000", "leader"),
+    ("cases", "/cases", "leader"),
+    ("methodology", "/methodology", "leader"),
+    ("provincial-user", "/", "zhejiang"),
+    ("inspection", "/inspection", "admin"),
+    ("plan", "/inspection/{plan}", "admin"),
+    ("archives", "/archives", "inspector"),
+    ("public", "/public", None),
+]
 
 
 def free_port() -> int:
@@ -38,8 +46,14 @@ def free_port() -> int:
 def driver(width: int, height: int) -> webdriver.Chrome:
     opts = webdriver.ChromeOptions()
     opts.binary_location = "/usr/bin/chromium"
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              f"--window-size={width},{height}", "--lang=zh-CN"):
+    for a in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--window-size={width},{height}",
+        "--lang=zh-CN",
+    ):
         opts.add_argument(a)
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
 
@@ -64,9 +78,12 @@ def demo_plan(db: str) -> str:
 
 def settle(d: webdriver.Chrome) -> None:
     """Wait until Dash has no callback in flight and the page has content."""
-    WebDriverWait(d, 120).until(lambda x: x.execute_script(
-        "return !document.querySelector('[data-dash-is-loading=\"true\"]') && "
-        "document.querySelector('#content') && document.querySelector('#content').innerText.length > 20"))
+    WebDriverWait(d, 120).until(
+        lambda x: x.execute_script(
+            "return !document.querySelector('[data-dash-is-loading=\"true\"]') && "
+            "document.querySelector('#content') && document.querySelector('#content').innerText.length > 20"
+        )
+    )
     time.sleep(1.5)
 
 
@@ -88,11 +105,11 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     exe = Path(sys.executable).parent / "ipdash"
-    subprocess.run([str(exe), "demo", "--db", args.db, "--build-only", "--quiet"], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [str(exe), "demo", "--db", args.db, "--build-only", "--quiet"], check=True, stdout=subprocess.DEVNULL
+    )
     port = free_port()
-    server = subprocess.Popen([str(exe), "serve", "--db", args.db, "--port", str(port)],
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen([str(exe), "serve", "--db", args.db, "--port", str(port)], stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     d = driver(args.width, args.height)
     try:
@@ -106,7 +123,7 @@ def main() -> int:
         plan = demo_plan(args.db)
         for lang in ("zh", "en"):
             for name, path, user in PAGES:
-                if user is None:                     # the public page: one HTML page, both languages on it
+                if user is None:  # the public page: one HTML page, both languages on it
                     if lang == "en":
                         continue
                     d.get(base + "/logout")

@@ -20,8 +20,7 @@ INGEST = FIXTURES / "ingest"
 
 def ipdash_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     """Run the `ipdash` command line in a child process."""
-    return subprocess.run([sys.executable, "-m", "ipdash.cli", *args], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "ipdash.cli", *args], capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -93,12 +92,14 @@ def with_appraisals_of(store: Store, ops):
     """`ops` holding the appraisals, draw samples and data versions of `store`'s own operational
     store (a test's app keeps its users apart, on either backend, and sees the same appraisals)."""
     src = store.ops
-    for table, cols in (("appraisals", None), ("draw_samples", None), ("data_versions", None)):
+    for table in ("appraisals", "draw_samples", "data_versions"):
         got = [dict(r) for r in src.read(f"SELECT * FROM {table}")]
         if not got:
             continue
         names = list(got[0])
         with ops.write() as con:
-            con.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
-                            [tuple(r[n] for n in names) for r in got])
+            con.executemany(
+                f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+                [tuple(r[n] for n in names) for r in got],
+            )
     return ops

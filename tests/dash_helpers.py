@@ -9,23 +9,36 @@ ROUTE = "..content.children...whatif-note.children.."
 DIMS = ("effort", "level", "timeliness", "quality")
 
 
-def route_body(path: str, search: str = "", *, year: int = 2024, lang: str = "zh", as_of: str | None = None,
-               method: str = "minmax", peer: str = "siblings", weights: dict | None = None,
-               palette: str = "viridis") -> dict:
+def route_body(
+    path: str,
+    search: str = "",
+    *,
+    year: int = 2024,
+    lang: str = "zh",
+    as_of: str | None = None,
+    method: str = "minmax",
+    peer: str = "siblings",
+    weights: dict | None = None,
+    palette: str = "viridis",
+) -> dict:
     """The router callback's request for `path` with these controls, as the browser sends it."""
     w = weights or {}
-    return {"output": ROUTE,
-            "outputs": [{"id": "content", "property": "children"}, {"id": "whatif-note", "property": "children"}],
-            "inputs": [{"id": "url", "property": "pathname", "value": path},
-                       {"id": "url", "property": "search", "value": search},
-                       {"id": "year", "property": "value", "value": year},
-                       {"id": "as-of", "property": "date", "value": as_of},
-                       {"id": "method", "property": "value", "value": method},
-                       {"id": "peer", "property": "value", "value": peer},
-                       [{"id": {"type": "weight", "dim": d}, "property": "value", "value": w.get(d, 25)} for d in DIMS],
-                       {"id": "lang", "property": "value", "value": lang},
-                       {"id": "palette", "property": "value", "value": palette}],
-            "changedPropIds": ["url.pathname"]}
+    return {
+        "output": ROUTE,
+        "outputs": [{"id": "content", "property": "children"}, {"id": "whatif-note", "property": "children"}],
+        "inputs": [
+            {"id": "url", "property": "pathname", "value": path},
+            {"id": "url", "property": "search", "value": search},
+            {"id": "year", "property": "value", "value": year},
+            {"id": "as-of", "property": "date", "value": as_of},
+            {"id": "method", "property": "value", "value": method},
+            {"id": "peer", "property": "value", "value": peer},
+            [{"id": {"type": "weight", "dim": d}, "property": "value", "value": w.get(d, 25)} for d in DIMS],
+            {"id": "lang", "property": "value", "value": lang},
+            {"id": "palette", "property": "value", "value": palette},
+        ],
+        "changedPropIds": ["url.pathname"],
+    }
 
 
 def page(client, path: str, search: str = "", **controls):
@@ -74,6 +87,7 @@ def text(node) -> str:
         elif isinstance(n, list):
             for x in n:
                 go(x)
+
     go(node)
     return " ".join(out)
 
@@ -85,9 +99,14 @@ def rank_rows(node) -> list[dict]:
         if n["props"].get("className") == "rank-row":
             cells = n["props"]["children"]
             name = cells[1]["props"]["children"][0]
-            rows.append({"code": n["props"]["data-code"], "rank": cells[0]["props"]["children"],
-                         "composite": cells[2]["props"]["children"],
-                         "link": name.get("props", {}).get("href") if name.get("type") == "Link" else None})
+            rows.append(
+                {
+                    "code": n["props"]["data-code"],
+                    "rank": cells[0]["props"]["children"],
+                    "composite": cells[2]["props"]["children"],
+                    "link": name.get("props", {}).get("href") if name.get("type") == "Link" else None,
+                }
+            )
     return rows
 
 
@@ -98,13 +117,16 @@ def links(node) -> list[str]:
 def cases_body(request: dict | None = None, office: str | None = None, lang: str = "en") -> dict:
     """The case explorer's server-side row request, as AG Grid sends it."""
     req = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}, **(request or {})}
-    return {"output": "..cases-grid.getRowsResponse...cases-total.children..",
-            "outputs": [{"id": "cases-grid", "property": "getRowsResponse"},
-                        {"id": "cases-total", "property": "children"}],
-            "inputs": [{"id": "cases-grid", "property": "getRowsRequest", "value": req}],
-            "state": [{"id": "cases-office", "property": "data", "value": office},
-                      {"id": "lang", "property": "value", "value": lang}],
-            "changedPropIds": ["cases-grid.getRowsRequest"]}
+    return {
+        "output": "..cases-grid.getRowsResponse...cases-total.children..",
+        "outputs": [{"id": "cases-grid", "property": "getRowsResponse"}, {"id": "cases-total", "property": "children"}],
+        "inputs": [{"id": "cases-grid", "property": "getRowsRequest", "value": req}],
+        "state": [
+            {"id": "cases-office", "property": "data", "value": office},
+            {"id": "lang", "property": "value", "value": lang},
+        ],
+        "changedPropIds": ["cases-grid.getRowsRequest"],
+    }
 
 
 def case_rows(client, request: dict | None = None, office: str | None = None, lang: str = "en"):
@@ -124,26 +146,39 @@ def _items() -> tuple[str, ...]:
     return tuple(i.id for i in default_contract().checklist.items)
 
 
-APPRAISAL_ITEMS = _items()      # the checklist's items, in the form's order
+APPRAISAL_ITEMS = _items()  # the checklist's items, in the form's order
 
 
 def appraisal_body(archive: str, scores: list, *, day: str = "2025-01-15", confirm_output: str | None = None) -> dict:
     """The inspection page's online-entry request for one archive (`archive` as the drop-down's value,
     "draw|office|case"), as the browser sends it: the submit button, or with `confirm_output` (the
     overwrite callback's output key, from /_dash-dependencies) the confirmed overwrite."""
-    states = [{"id": "appraisal-archive", "property": "value", "value": archive},
-              [{"id": {"type": "appraisal-item", "item": i}, "property": "value", "value": v}
-               for i, v in zip(APPRAISAL_ITEMS, scores)],
-              {"id": "appraisal-veto", "property": "value", "value": []},
-              {"id": "appraisal-date", "property": "value", "value": day},
-              {"id": "lang", "property": "value", "value": "zh"}]
+    states = [
+        {"id": "appraisal-archive", "property": "value", "value": archive},
+        [
+            {"id": {"type": "appraisal-item", "item": i}, "property": "value", "value": v}
+            for i, v in zip(APPRAISAL_ITEMS, scores)
+        ],
+        {"id": "appraisal-veto", "property": "value", "value": []},
+        {"id": "appraisal-date", "property": "value", "value": day},
+        {"id": "lang", "property": "value", "value": "zh"},
+    ]
     if confirm_output:
-        return {"output": confirm_output, "outputs": {"id": "appraisal-result", "property": "children"},
-                "inputs": [{"id": "appraisal-overwrite", "property": "submit_n_clicks", "value": 1}],
-                "state": states, "changedPropIds": ["appraisal-overwrite.submit_n_clicks"]}
-    return {"output": "..appraisal-result.children...appraisal-overwrite.displayed...appraisal-overwrite.message..",
-            "outputs": [{"id": "appraisal-result", "property": "children"},
-                        {"id": "appraisal-overwrite", "property": "displayed"},
-                        {"id": "appraisal-overwrite", "property": "message"}],
-            "inputs": [{"id": "appraisal-submit", "property": "n_clicks", "value": 1}],
-            "state": states, "changedPropIds": ["appraisal-submit.n_clicks"]}
+        return {
+            "output": confirm_output,
+            "outputs": {"id": "appraisal-result", "property": "children"},
+            "inputs": [{"id": "appraisal-overwrite", "property": "submit_n_clicks", "value": 1}],
+            "state": states,
+            "changedPropIds": ["appraisal-overwrite.submit_n_clicks"],
+        }
+    return {
+        "output": "..appraisal-result.children...appraisal-overwrite.displayed...appraisal-overwrite.message..",
+        "outputs": [
+            {"id": "appraisal-result", "property": "children"},
+            {"id": "appraisal-overwrite", "property": "displayed"},
+            {"id": "appraisal-overwrite", "property": "message"},
+        ],
+        "inputs": [{"id": "appraisal-submit", "property": "n_clicks", "value": 1}],
+        "state": states,
+        "changedPropIds": ["appraisal-submit.n_clicks"],
+    }

@@ -31,9 +31,11 @@ def site(golden: Store, tmp_path: Path, monkeypatch, ops_url):
     if ops_url:
         monkeypatch.setenv("IPDASH_DATABASE_URL", ops_url)
     ops = with_appraisals_of(golden, OpStore(tmp_path / "ops.sqlite"))
-    for name, role, scope, level in [("leader", "national_leader", None, None),
-                                     ("p1", "provincial", "110000", "provincial"),
-                                     ("pref", "prefecture", "130100", "prefecture")]:
+    for name, role, scope, level in [
+        ("leader", "national_leader", None, None),
+        ("p1", "provincial", "110000", "provincial"),
+        ("pref", "prefecture", "130100", "prefecture"),
+    ]:
         add_user(ops, username=name, role=role, password=PASSWORD, scope_code=scope, scope_level=level)
     app = create_app(db=str(golden.path), ops_path=str(ops.path))
     assert ops.backend == ("postgresql" if ops_url else "sqlite")
@@ -45,10 +47,12 @@ def login(client, username: str, password: str = PASSWORD):
 
 
 def callback(client, outputs: list[tuple[str, str]], inputs: list[tuple[str, str, object]]):
-    body = {"output": "..." .join(f"{i}.{p}" for i, p in outputs).join(["..", ".."]),
-            "outputs": [{"id": i, "property": p} for i, p in outputs],
-            "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
-            "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"]}
+    body = {
+        "output": "...".join(f"{i}.{p}" for i, p in outputs).join(["..", ".."]),
+        "outputs": [{"id": i, "property": p} for i, p in outputs],
+        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+        "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"],
+    }
     return client.post("/_dash-update-component", json=body)
 
 
@@ -99,8 +103,8 @@ def test_a_provincial_user_sees_only_its_subtree(site) -> None:
     client = app.server.test_client()
     login(client, "p1")
     home = dh.content(client, "/")
-    assert [r["code"] for r in dh.rank_rows(home)] == ["110100"]          # its prefecture, nothing else
-    assert "67" in dh.text(home)                                           # P1's 67 cases accepted in 2024
+    assert [r["code"] for r in dh.rank_rows(home)] == ["110100"]  # its prefecture, nothing else
+    assert "67" in dh.text(home)  # P1's 67 cases accepted in 2024
     # The nation's page: the provinces' ranking rows only, no national figures, no way into the others.
     peers = dh.content(client, "/place/100000")
     rows = dh.rank_rows(peers)
@@ -126,7 +130,7 @@ def test_a_prefecture_user_sees_its_prefecture_and_not_its_province(site) -> Non
     login(client, "pref")
     home = dh.content(client, "/")
     assert [r["code"] for r in dh.rank_rows(home)] == ["130101"]
-    province = dh.content(client, "/place/130000")          # its province: the prefectures' ranking rows only
+    province = dh.content(client, "/place/130000")  # its province: the prefectures' ranking rows only
     assert {r["code"] for r in dh.rank_rows(province)} == {"130100", "130200"}
     assert "headline" not in json.dumps(province)
     assert [r["link"] for r in dh.rank_rows(province) if r["link"]] == ["/place/130100"]
@@ -134,9 +138,19 @@ def test_a_prefecture_user_sees_its_prefecture_and_not_its_province(site) -> Non
     assert "denied" in json.dumps(dh.content(client, "/office/130200"))
 
 
-INJECTIONS = ["' OR '1'='1", "110000' OR '1'='1", "120000' --", "110000; DROP TABLE cases; --",
-              "1) OR (1=1", "$scope_code", "'; ATTACH '/tmp/x' AS x; --", "120000\x00", "%", "_" * 2000,
-              "120000' UNION SELECT * FROM cases --"]
+INJECTIONS = [
+    "' OR '1'='1",
+    "110000' OR '1'='1",
+    "120000' --",
+    "110000; DROP TABLE cases; --",
+    "1) OR (1=1",
+    "$scope_code",
+    "'; ATTACH '/tmp/x' AS x; --",
+    "120000\x00",
+    "%",
+    "_" * 2000,
+    "120000' UNION SELECT * FROM cases --",
+]
 
 
 @pytest.mark.parametrize("text", INJECTIONS)
@@ -161,7 +175,7 @@ def test_a_disabled_user_or_a_reset_password_ends_the_session(site) -> None:
     assert overview(client).status_code == 200
     set_disabled(ops, "p1")
     assert overview(client).status_code == 401
-    assert login(client, "p1").status_code == 401            # and it cannot sign in again
+    assert login(client, "p1").status_code == 401  # and it cannot sign in again
     other = app.server.test_client()
     login(other, "leader")
     assert overview(other).status_code == 200
@@ -184,12 +198,16 @@ def test_the_tenth_wrong_password_in_a_minute_is_refused_without_checking_it(sit
     client = app.server.test_client()
     for _ in range(9):
         assert login(client, "leader", "not-the-password").status_code == 401
-    tenth = login(client, "leader", PASSWORD)                # even the right password waits
+    tenth = login(client, "leader", PASSWORD)  # even the right password waits
     assert tenth.status_code == 429
     assert len(checked) == 9
     # Another account from elsewhere is not blocked by this account's limit.
-    assert app.server.test_client().post("/login", data={"username": "p1", "password": PASSWORD},
-                                         environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 302
+    assert (
+        app.server.test_client()
+        .post("/login", data={"username": "p1", "password": PASSWORD}, environ_base={"REMOTE_ADDR": "10.0.0.9"})
+        .status_code
+        == 302
+    )
 
 
 def test_the_audit_page_is_for_administrators_only(site) -> None:
@@ -198,13 +216,13 @@ def test_the_audit_page_is_for_administrators_only(site) -> None:
 
     add_user(ops, username="root", role="national_admin", password=PASSWORD)
     client = app.server.test_client()
-    assert client.get("/audit").status_code == 302                     # anonymous: to the login page
+    assert client.get("/audit").status_code == 302  # anonymous: to the login page
     login(client, "leader")
     assert client.get("/audit").status_code == 403
     admin = app.server.test_client()
     login(admin, "root")
     page = admin.get("/audit")
-    assert page.status_code == 200 and "Hash chain intact".encode() in page.data
+    assert page.status_code == 200 and b"Hash chain intact" in page.data
     assert b"access.denied" in page.data and b"leader" in page.data
 
 

@@ -24,8 +24,10 @@ pytestmark = pytest.mark.browser
 if not (shutil.which("chromedriver") and shutil.which("chromium")):
     if os.environ.get("IPDASH_REQUIRE_BROWSER") == "1":
         raise RuntimeError("IPDASH_REQUIRE_BROWSER=1 but chromium/chromedriver are not installed")
-    pytest.skip("no chromium/chromedriver here: apt-get install chromium chromium-driver fonts-noto-cjk "
-                "(CI does)", allow_module_level=True)
+    pytest.skip(
+        "no chromium/chromedriver here: apt-get install chromium chromium-driver fonts-noto-cjk (CI does)",
+        allow_module_level=True,
+    )
 
 PASSWORD = "browser-test-password"
 
@@ -111,8 +113,9 @@ def test_drill_down_profile_case_and_language(dash_duo, site, golden_metrics) ->
     assert dash_duo.driver.current_url.endswith("/place/130000")
     prefectures = scores(golden_metrics.path, "--level", "prefecture", "--within", "130000")
     settled(dash_duo)
-    assert {c: r["composite"] for c, r in rows(dash_duo).items()} == \
-        {c: fmt(o["composite"]) for c, o in prefectures.items()}
+    assert {c: r["composite"] for c, r in rows(dash_duo).items()} == {
+        c: fmt(o["composite"]) for c, o in prefectures.items()
+    }
     click_link(dash_duo, "P3 甲市局")
     dash_duo.wait_for_text_to_equal("#place-title", "P3 甲市局", timeout=30)
     click_link(dash_duo, "P3 甲县局")
@@ -171,8 +174,13 @@ def test_a_provincial_browser_session_never_shows_another_province(dash_duo, sit
     hrefs = [a.get_attribute("href") for a in dash_duo.find_elements("#content a")]
     assert not [h for h in hrefs if "/110" in h or "/120" in h], hrefs
     # Typed-in addresses of another province show nothing of it.
-    for path in ("/place/120000", "/office/120100", "/monitor?office=110000", "/case/110100/P1b1-01",
-                 "/cases?office=120000"):
+    for path in (
+        "/place/120000",
+        "/office/120100",
+        "/monitor?office=110000",
+        "/case/110100/P1b1-01",
+        "/cases?office=120000",
+    ):
         dash_duo.driver.get(base + path)
         dash_duo.wait_for_element("#content", timeout=30)
         settled(dash_duo)
@@ -210,13 +218,13 @@ def test_a_plan_from_form_to_public_page(dash_duo, golden_metrics, tmp_path, mon
     dash_duo.find_element("#plan-id").send_keys("WEB1")
     for box in dash_duo.find_elements("#plan-strata input"):
         if box.get_attribute("value") == "case_kind" and box.is_selected():
-            box.click()                                  # strata: office only
+            box.click()  # strata: office only
     for ident, value in (("#plan-min", "1"), ("#plan-max", "2"), ("#plan-per-office", "1"), ("#plan-cap", "10")):
         field = dash_duo.find_element(ident)
         field.clear()
         field.send_keys(value)
     dash_duo.find_element("#plan-preview-button").click()
-    dash_duo.wait_for_contains_text("#plan-preview-result", "129", timeout=30)   # 129 closed in 2024 (README)
+    dash_duo.wait_for_contains_text("#plan-preview-result", "129", timeout=30)  # 129 closed in 2024 (README)
     dash_duo.find_element("#plan-create-button").click()
     dash_duo.wait_for_element("#plan-created a", timeout=30).click()
     dash_duo.wait_for_text_to_equal("#plan-locked", "未锁定", timeout=30)
@@ -242,9 +250,15 @@ def test_a_plan_from_form_to_public_page(dash_duo, golden_metrics, tmp_path, mon
     # The first inspector records one archive through the online form.
     dash_duo.driver.get(base + "/logout")
     sign_in(dash_duo, base, f"user-{first.lower()}", landing="#appraisal-submit")
-    for item, score in (("acceptance", 9), ("evidence", 18), ("facts", 18), ("law", 18), ("procedure", 13),
-                        ("documents", 14)):
-        dash_duo.find_element(f"input[id*='\"item\":\"{item}\"']").send_keys(str(score))
+    for item, score in (
+        ("acceptance", 9),
+        ("evidence", 18),
+        ("facts", 18),
+        ("law", 18),
+        ("procedure", 13),
+        ("documents", 14),
+    ):
+        dash_duo.find_element(f'input[id*=\'"item":"{item}"\']').send_keys(str(score))
     dash_duo.find_element("#appraisal-submit").click()
     dash_duo.wait_for_contains_text("#appraisal-result", "新增 1", timeout=60)
 
@@ -278,7 +292,7 @@ def test_a_plan_from_form_to_public_page(dash_duo, golden_metrics, tmp_path, mon
     dash_duo.wait_for_element("#plan-results", timeout=30)
     pending = len(manifest["sample"]) - 1 - len(mine(second))
     assert f"尚有 {pending} 件未评查" in dash_duo.find_element("#plan-appraisal-progress").text
-    dash_duo.find_element("#plan-publish-button").click()               # a partial publication needs a reason
+    dash_duo.find_element("#plan-publish-button").click()  # a partial publication needs a reason
     assert f"尚有 {pending} 件抽中案卷未评查" in confirm(dash_duo)
     dash_duo.wait_for_contains_text("#plan-action-message", "reason", timeout=30)
     dash_duo.find_element("#plan-publish-reason").send_keys("先公开已评查部分")
@@ -291,4 +305,3 @@ def test_a_plan_from_form_to_public_page(dash_duo, golden_metrics, tmp_path, mon
     assert "WEB1" in body and "先公开已评查部分" in body
     for s in mine(first)[:1] + mine(second):
         assert s["office_code"] in body
-

@@ -19,7 +19,7 @@ def test_a_new_data_version_misses_and_unfreezes_the_settled_entries(tmp_path: P
         cache.settle()
         assert gc.get_freeze_count() > 0
         assert cache.get(("k",), lambda: calls.append(1) or [9]) == [1, 2] and len(calls) == 1
-        os.utime(store, ns=(1, 1))                       # what an ingest's atomic rename changes
+        os.utime(store, ns=(1, 1))  # what an ingest's atomic rename changes
         assert cache.get(("k",), lambda: calls.append(1) or [3]) == [3] and len(calls) == 2
         assert gc.get_freeze_count() == 0
     finally:
@@ -32,7 +32,7 @@ def test_the_least_recently_used_entry_goes_first(tmp_path: Path) -> None:
     cache = VersionedCache(store, maxsize=2)
     cache.get(("a",), lambda: "a")
     cache.get(("b",), lambda: "b")
-    cache.get(("a",), lambda: "a again")                  # a is now the most recent
-    cache.get(("c",), lambda: "c")                        # evicts b
+    cache.get(("a",), lambda: "a again")  # a is now the most recent
+    cache.get(("c",), lambda: "c")  # evicts b
     assert cache.get(("a",), lambda: "recomputed") == "a"
     assert cache.get(("b",), lambda: "recomputed") == "recomputed"

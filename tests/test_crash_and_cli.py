@@ -50,8 +50,11 @@ def test_kill_9_mid_ingest_leaves_previous_data_intact(tmp_path: Path) -> None:
     rng = random.Random(11)
     killed_mid_way = 0
     for _attempt in range(6):
-        proc = subprocess.Popen([*IPDASH, "ingest", "cases", paths["cases"], "--db", str(store.path), "--quiet"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [*IPDASH, "ingest", "cases", paths["cases"], "--db", str(store.path), "--quiet"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(full * rng.uniform(0.05, 0.7))
         finished = proc.poll() is not None
         os.kill(proc.pid, signal.SIGKILL)
@@ -80,7 +83,13 @@ def test_cli_json_prints_one_object_and_progress_goes_to_stderr(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     assert {k: payload[k] for k in ("read", "loaded", "updated", "unchanged", "rejected", "duplicate_in_file")} == {
-        "read": 7, "loaded": 7, "updated": 0, "unchanged": 0, "rejected": 0, "duplicate_in_file": 0}
+        "read": 7,
+        "loaded": 7,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 0,
+        "duplicate_in_file": 0,
+    }
     assert payload["rejects_file"] is None
     done = cli("ingest", "cases", str(INGEST / "cases_errors.csv"), "--json", db=db)
     payload = json.loads(done.stdout)

@@ -14,8 +14,20 @@ from dashboard.i18n import LABELS
 from tests.conftest import ipdash_cli, with_appraisals_of
 from tests.dash_helpers import by_id, cases, content, rank_rows, text
 
-PAGES = ["/", "/place/100000", "/place/130000", "/place/130100", "/office/110000", "/office/130101",
-         "/monitor", "/cases", "/case/110100/P1b1-01", "/methodology", "/report", "/nowhere"]
+PAGES = [
+    "/",
+    "/place/100000",
+    "/place/130000",
+    "/place/130100",
+    "/office/110000",
+    "/office/130101",
+    "/monitor",
+    "/cases",
+    "/case/110100/P1b1-01",
+    "/methodology",
+    "/report",
+    "/nowhere",
+]
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +39,7 @@ def leader(golden_metrics, tmp_path_factory):
     add_user(ops, username="leader", role="national_leader", password="a-long-password")
     client = create_app(db=str(golden_metrics.path), ops_path=str(ops.path)).server.test_client()
     assert client.post("/login", data={"username": "leader", "password": "a-long-password"}).status_code == 302
-    client.ops = ops        # the app's operational store, for tests that look behind the pages
+    client.ops = ops  # the app's operational store, for tests that look behind the pages
     return client
 
 
@@ -39,8 +51,14 @@ def test_every_page_renders_in_both_languages(leader, path: str, lang: str) -> N
     assert shown
     other = "en" if lang == "zh" else "zh"
     # No label of the other language leaks into the page (labels that are the same in both excepted).
-    leaked = [k for k, pair in LABELS.items() if pair[0] != pair[1] and len(pair[LANGS[other]]) > 3
-              and pair[LANGS[other]] in shown and pair[LANGS[lang]] not in shown]
+    leaked = [
+        k
+        for k, pair in LABELS.items()
+        if pair[0] != pair[1]
+        and len(pair[LANGS[other]]) > 3
+        and pair[LANGS[other]] in shown
+        and pair[LANGS[lang]] not in shown
+    ]
     assert not leaked, leaked
 
 
@@ -53,17 +71,32 @@ def test_the_overview_shows_the_headline_figures_and_the_provincial_ranking(lead
     # Hand-worked in tests/fixtures/metrics/README.md: 67 + 52 + 32 = 151 accepted, 52 + 42 + 35 = 129 closed.
     assert "151" in head and "129" in head
     got = json.loads(ipdash_cli("scores", "--db", str(golden_metrics.path), "--year", "2024", "--json").stdout)
-    expected = [(o["office_code"], o["rank"], f"{o['composite']:,.1f}" if o["composite"] is not None else "—")
-                for o in got["offices"]]
+    expected = [
+        (o["office_code"], o["rank"], f"{o['composite']:,.1f}" if o["composite"] is not None else "—")
+        for o in got["offices"]
+    ]
     assert [(r["code"], r["rank"] if r["rank"] != "—" else None, r["composite"]) for r in rank_rows(body)] == expected
 
 
 def test_a_province_page_ranks_its_prefectures_as_ipdash_scores_does(leader, golden_metrics) -> None:
     body = content(leader, "/place/130000")
-    got = json.loads(ipdash_cli("scores", "--db", str(golden_metrics.path), "--year", "2024", "--level",
-                                "prefecture", "--within", "130000", "--json").stdout)
+    got = json.loads(
+        ipdash_cli(
+            "scores",
+            "--db",
+            str(golden_metrics.path),
+            "--year",
+            "2024",
+            "--level",
+            "prefecture",
+            "--within",
+            "130000",
+            "--json",
+        ).stdout
+    )
     assert {r["code"]: r["composite"] for r in rank_rows(body)} == {
-        o["office_code"]: (f"{o['composite']:,.1f}" if o["composite"] is not None else "—") for o in got["offices"]}
+        o["office_code"]: (f"{o['composite']:,.1f}" if o["composite"] is not None else "—") for o in got["offices"]
+    }
     # P1's headline: 67 accepted and 52 closed in 2024, T1 = 42 / 52 closed on time.
     p1 = text(by_id(content(leader, "/place/110000"), "headline"))
     assert "67" in p1 and "52" in p1 and f"{42 / 52 * 100:.1f}%" in p1
@@ -75,8 +108,8 @@ def test_the_office_profile_shows_every_indicator_with_numerator_and_denominator
     rows = {r["props"]["data-id"]: r for r in table["props"]["children"][1]["props"]["children"]}
     assert len(rows) == 16
     e3 = text(rows["E3"])
-    assert "83.3%" in e3 and " 10 " in f" {e3} " and " 12 " in f" {e3} "      # 10 / 12, README
-    assert "insufficient" in text(rows["L2"])                                    # 6 of 8: below the minimum
+    assert "83.3%" in e3 and " 10 " in f" {e3} " and " 12 " in f" {e3} "  # 10 / 12, README
+    assert "insufficient" in text(rows["L2"])  # 6 of 8: below the minimum
     assert text(by_id(body, "profile-rank")) in ("1", "2", "3")
 
 
@@ -88,27 +121,42 @@ def test_the_case_explorer_pages_sorts_and_filters_on_the_server(leader) -> None
     nxt = cases(leader, {"startRow": 20, "endRow": 40, "sortModel": [{"colId": "accepted_date", "sort": "desc"}]})
     assert not {r["case_no"] for r in nxt["rowData"]} & {r["case_no"] for r in first["rowData"]}
     p3 = cases(leader, {"filterModel": {"office_code": {"filterType": "text", "type": "startsWith", "filter": "13"}}})
-    assert p3["rowCount"] == sum(1 for _ in p3["rowData"]) and all(r["office_code"].startswith("13") for r in p3["rowData"])
-    after = cases(leader, {"filterModel": {"closed_date": {"filterType": "date", "type": "greaterThan",
-                                                           "dateFrom": "2024-12-01 00:00:00"}}})
+    assert p3["rowCount"] == sum(1 for _ in p3["rowData"]) and all(
+        r["office_code"].startswith("13") for r in p3["rowData"]
+    )
+    after = cases(
+        leader,
+        {
+            "filterModel": {
+                "closed_date": {"filterType": "date", "type": "greaterThan", "dateFrom": "2024-12-01 00:00:00"}
+            }
+        },
+    )
     assert all(r["closed_date"] > "2024-12-01" for r in after["rowData"])
     within = cases(leader, office="130100")
-    assert within["rowCount"] == 12 + 8 + 2            # P3a, P3b and P3b2 (README: subtree of 130100)
+    assert within["rowCount"] == 12 + 8 + 2  # P3a, P3b and P3b2 (README: subtree of 130100)
     from tests.dash_helpers import case_rows
+
     bad = json.loads(case_rows(leader, {"sortModel": [{"colId": "1; DROP TABLE cases", "sort": "asc"}]}).data)
     assert bad["response"]["cases-grid"]["getRowsResponse"]["rowData"] == []
 
 
 def test_a_case_shows_its_deadline_and_status(leader) -> None:
     body = content(leader, "/case/110100/P1b1-01", lang="en")
-    fields = {n["props"]["data-field"]: n["props"]["children"] for n in
-              [c["props"]["children"][1] for c in by_id(body, "case-fields")["props"]["children"]["props"]["children"]]}
-    assert fields["deadline"] == "2024-07-12" and fields["closed_date"] == "2024-08-01"   # README: closed late
+    fields = {
+        n["props"]["data-field"]: n["props"]["children"]
+        for n in [
+            c["props"]["children"][1] for c in by_id(body, "case-fields")["props"]["children"]["props"]["children"]
+        ]
+    }
+    assert fields["deadline"] == "2024-07-12" and fields["closed_date"] == "2024-08-01"  # README: closed late
     assert fields["status"] == "closed late"
-    assert fields["case_kind"] == "Infringement dispute"          # by name, not the code
+    assert fields["case_kind"] == "Infringement dispute"  # by name, not the code
     zh = content(leader, "/case/110100/P1b1-01", lang="zh")
-    zh_fields = {n["props"]["data-field"]: n["props"]["children"] for n in
-                 [c["props"]["children"][1] for c in by_id(zh, "case-fields")["props"]["children"]["props"]["children"]]}
+    zh_fields = {
+        n["props"]["data-field"]: n["props"]["children"]
+        for n in [c["props"]["children"][1] for c in by_id(zh, "case-fields")["props"]["children"]["props"]["children"]]
+    }
     assert zh_fields["case_kind"] == "专利侵权纠纷"
 
 
@@ -118,18 +166,32 @@ def test_the_monitor_lists_open_cases_overdue_first(leader) -> None:
     statuses = [r["status"] for r in grid["props"]["rowData"]]
     assert statuses and statuses[0] == "overdue"
     assert statuses == sorted(statuses, key=["overdue", "warning", "ok", "no_limit"].index)
-    assert any("P1f-01" in r["case_no"] for r in grid["props"]["rowData"])   # README: P1f overdue at year end
-    assert {r["case_kind"] for r in grid["props"]["rowData"]} <= {"Infringement dispute", "Counterfeit", "Other dispute"}
+    assert any("P1f-01" in r["case_no"] for r in grid["props"]["rowData"])  # README: P1f overdue at year end
+    assert {r["case_kind"] for r in grid["props"]["rowData"]} <= {
+        "Infringement dispute",
+        "Counterfeit",
+        "Other dispute",
+    }
 
 
 def test_a_what_if_weighting_reranks_without_saving(leader, golden_metrics) -> None:
     base = rank_rows(content(leader, "/"))
     tilted = rank_rows(content(leader, "/", weights={"effort": 100, "level": 0, "timeliness": 0, "quality": 0}))
-    got = json.loads(ipdash_cli("scores", "--db", str(golden_metrics.path), "--year", "2024", "--json",
-                                "--weights", "effort=100,level=0,timeliness=0,quality=0").stdout)
+    got = json.loads(
+        ipdash_cli(
+            "scores",
+            "--db",
+            str(golden_metrics.path),
+            "--year",
+            "2024",
+            "--json",
+            "--weights",
+            "effort=100,level=0,timeliness=0,quality=0",
+        ).stdout
+    )
     assert [r["code"] for r in tilted] == [o["office_code"] for o in got["offices"]]
-    assert [r["code"] for r in tilted] != [r["code"] for r in base]   # the weights did change the order
-    assert rank_rows(content(leader, "/")) == base                   # nothing saved
+    assert [r["code"] for r in tilted] != [r["code"] for r in base]  # the weights did change the order
+    assert rank_rows(content(leader, "/")) == base  # nothing saved
 
 
 def test_health_and_readiness_answer_without_login(golden_metrics, tmp_path) -> None:
@@ -151,12 +213,16 @@ def test_inspection_actions_are_refused_to_a_non_administrator_on_the_server(lea
     for confirm in ("plan-lock-confirm", "plan-publish-confirm"):
         deps = json.loads(leader.get("/_dash-dependencies").data)
         dep = next(d for d in deps if any(i["id"] == confirm for i in d["inputs"]))
-        got = leader.post("/_dash-update-component", json={
-            "output": dep["output"], "outputs": [{"id": "plan-action-message", "property": "children"},
-                                                 {"id": "url", "property": "search"}],
-            "inputs": [{"id": confirm, "property": "submit_n_clicks", "value": 1}],
-            "state": [{**st, "value": values[st["id"]]} for st in dep["state"]],
-            "changedPropIds": [f"{confirm}.submit_n_clicks"]})
+        got = leader.post(
+            "/_dash-update-component",
+            json={
+                "output": dep["output"],
+                "outputs": [{"id": "plan-action-message", "property": "children"}, {"id": "url", "property": "search"}],
+                "inputs": [{"id": confirm, "property": "submit_n_clicks", "value": 1}],
+                "state": [{**st, "value": values[st["id"]]} for st in dep["state"]],
+                "changedPropIds": [f"{confirm}.submit_n_clicks"],
+            },
+        )
         assert got.status_code == 200
         assert "administrators only" in got.get_data(as_text=True)
     plan = next(p for p in list_plans(app_ops) if p["plan_id"] == "NOPE")
@@ -172,12 +238,17 @@ def test_the_case_explorer_shows_and_filters_kinds_by_name(leader) -> None:
     assert {r["case_kind"] for r in zh["rowData"]} <= {"专利侵权纠纷", "假冒专利", "其他专利纠纷"}
     n = sum(1 for r in zh["rowData"] if r["case_kind"] == "假冒专利")
     assert 0 < n < zh["rowCount"]
-    for typed, lang in (("假冒", "zh"), ("counterf", "en"), ("COUNTERFEIT", "en")):   # a name, or the code
-        got = cases(leader, {"endRow": 500, "filterModel": {"case_kind": {"filterType": "text", "type": "contains",
-                                                                          "filter": typed}}}, lang=lang)
+    for typed, lang in (("假冒", "zh"), ("counterf", "en"), ("COUNTERFEIT", "en")):  # a name, or the code
+        got = cases(
+            leader,
+            {"endRow": 500, "filterModel": {"case_kind": {"filterType": "text", "type": "contains", "filter": typed}}},
+            lang=lang,
+        )
         assert got["rowCount"] == n and {r["case_kind"] for r in got["rowData"]} <= {"假冒专利", "Counterfeit"}
-    rest = cases(leader, {"endRow": 500, "filterModel": {"case_kind": {"filterType": "text", "type": "notContains",
-                                                                       "filter": "假冒"}}})
+    rest = cases(
+        leader,
+        {"endRow": 500, "filterModel": {"case_kind": {"filterType": "text", "type": "notContains", "filter": "假冒"}}},
+    )
     assert rest["rowCount"] == zh["rowCount"] - n
     none = cases(leader, {"filterModel": {"case_kind": {"filterType": "text", "type": "equals", "filter": "nothing"}}})
     assert none["rowCount"] == 0

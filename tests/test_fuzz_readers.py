@@ -21,8 +21,12 @@ from ingest.run import Assignment, ingest
 from queries.store import Store
 from tests.conftest import INGEST
 
-FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +34,12 @@ def base(tmp_path_factory) -> Path:
     """A store with the golden office tree and cases, copied for every example."""
     folder = tmp_path_factory.mktemp("fuzz-base")
     store = Store(folder / "ipdash.duckdb")
-    for kind, name in (("offices", "offices.csv"), ("staffing", "staffing.csv"), ("inspectors", "inspectors.csv"),
-                       ("cases", "cases_gb18030.csv")):
+    for kind, name in (
+        ("offices", "offices.csv"),
+        ("staffing", "staffing.csv"),
+        ("inspectors", "inspectors.csv"),
+        ("cases", "cases_gb18030.csv"),
+    ):
         ingest(store, kind, [str(INGEST / name)], progress=False)
     return folder
 
@@ -82,20 +90,39 @@ def _workbook(rows: list[list]) -> bytes:
 
 
 CASE_HEADER = (INGEST / "cases_gb18030.csv").read_bytes().decode("gb18030").splitlines()[0].split(",")
-cell = st.one_of(st.text(max_size=30), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
-                 st.sampled_from(["=1+1", "+SUM(A1:A9)", "-2+3", "@cmd", "=HYPERLINK(\"http://x\")", "",
-                                  "2024-02-30", "x" * 40_000, "１２３", "\x00\x01"]))
+cell = st.one_of(
+    st.text(max_size=30),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True),
+    st.sampled_from(
+        [
+            "=1+1",
+            "+SUM(A1:A9)",
+            "-2+3",
+            "@cmd",
+            '=HYPERLINK("http://x")',
+            "",
+            "2024-02-30",
+            "x" * 40_000,
+            "１２３",
+            "\x00\x01",
+        ]
+    ),
+)
 
 
 @FUZZ
-@given(title_rows=st.integers(0, 3), rows=st.lists(st.lists(cell, min_size=0, max_size=len(CASE_HEADER) + 2),
-                                                    max_size=12),
-       cut=st.one_of(st.none(), st.integers(0, 5000)), shuffle=st.booleans())
+@given(
+    title_rows=st.integers(0, 3),
+    rows=st.lists(st.lists(cell, min_size=0, max_size=len(CASE_HEADER) + 2), max_size=12),
+    cut=st.one_of(st.none(), st.integers(0, 5000)),
+    shuffle=st.booleans(),
+)
 def test_case_workbooks_with_odd_layouts_formulas_and_huge_cells(base, title_rows, rows, cut, shuffle) -> None:
     header = list(reversed(CASE_HEADER)) if shuffle else list(CASE_HEADER)
     data = _workbook([["标题 title"]] * title_rows + [header] + rows)
     if cut is not None:
-        data = data[:cut]                                     # a truncated upload
+        data = data[:cut]  # a truncated upload
     with fresh(base) as (store, tmp):
         path = tmp / "cases.xlsx"
         path.write_bytes(data)
@@ -103,8 +130,11 @@ def test_case_workbooks_with_odd_layouts_formulas_and_huge_cells(base, title_row
 
 
 @FUZZ
-@given(lines=st.lists(st.lists(cell.map(str), max_size=len(CASE_HEADER) + 2), max_size=15),
-       encoding=st.sampled_from(["utf-8", "utf-8-sig", "gb18030"]), cut=st.one_of(st.none(), st.integers(0, 400)))
+@given(
+    lines=st.lists(st.lists(cell.map(str), max_size=len(CASE_HEADER) + 2), max_size=15),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "gb18030"]),
+    cut=st.one_of(st.none(), st.integers(0, 400)),
+)
 def test_case_csv_files_with_odd_rows(base, lines, encoding, cut) -> None:
     text = "\n".join([",".join(CASE_HEADER)] + [",".join(r) for r in lines])
     data = text.encode(encoding, errors="replace")
@@ -116,17 +146,36 @@ def test_case_csv_files_with_odd_rows(base, lines, encoding, cut) -> None:
         attempt(store, "cases", path)
 
 
-CHECKLIST_HEADER = ["抽查批次", "办案机构代码", "机构名称", "案号", "案件类型", "评查人员", "立案受理", "调查取证",
-                    "事实认定", "法律适用", "办案程序", "文书归档", "否决项", "评查日期"]
+CHECKLIST_HEADER = [
+    "抽查批次",
+    "办案机构代码",
+    "机构名称",
+    "案号",
+    "案件类型",
+    "评查人员",
+    "立案受理",
+    "调查取证",
+    "事实认定",
+    "法律适用",
+    "办案程序",
+    "文书归档",
+    "否决项",
+    "评查日期",
+]
 
 
 @FUZZ
-@given(rows=st.lists(st.lists(cell, max_size=len(CHECKLIST_HEADER) + 1), max_size=10),
-       title=st.booleans(), cut=st.one_of(st.none(), st.integers(0, 6000)))
+@given(
+    rows=st.lists(st.lists(cell, max_size=len(CHECKLIST_HEADER) + 1), max_size=10),
+    title=st.booleans(),
+    cut=st.one_of(st.none(), st.integers(0, 6000)),
+)
 def test_the_checklist_upload_never_crashes_or_loads_what_is_not_assigned(base, rows, title, cut) -> None:
     """The dashboard's upload path: ingest with the inspector's assignment (here: nothing assigned),
     so whatever the workbook holds, nothing may be loaded."""
-    data = _workbook(([["案卷评查表 · Archive checklist"], ["满分 max →"]] if title else []) + [CHECKLIST_HEADER] + rows)
+    data = _workbook(
+        ([["案卷评查表 · Archive checklist"], ["满分 max →"]] if title else []) + [CHECKLIST_HEADER] + rows
+    )
     if cut is not None:
         data = data[:cut]
     with fresh(base) as (store, tmp):
@@ -134,8 +183,7 @@ def test_the_checklist_upload_never_crashes_or_loads_what_is_not_assigned(base, 
         path.write_bytes(data)
         before = store.path.read_bytes()
         try:
-            summary = ingest(store, "appraisals", [str(path)], progress=False,
-                             only=Assignment("I-1", frozenset()))
+            summary = ingest(store, "appraisals", [str(path)], progress=False, only=Assignment("I-1", frozenset()))
         except RefusedFile:
             assert store.path.read_bytes() == before
             return

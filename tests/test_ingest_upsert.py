@@ -12,14 +12,21 @@ from ingest.run import ingest
 from queries.store import Store, rows
 from tests.conftest import INGEST
 
-HEADER = ("case_no,office_code,case_kind,patent_type,source,received_date,accepted_date,closed_date,"
-          "closing_type,updated_at")
+HEADER = (
+    "case_no,office_code,case_kind,patent_type,source,received_date,accepted_date,closed_date,closing_type,updated_at"
+)
 
 
-def case_line(no: str, *, office: str = "330100", closed: str = "2024-05-20", closing: str = "mediated",
-              updated: str = "2024-05-20 10:00", patent: str = "design") -> str:
-    return (f"{no},{office},infringement_dispute,{patent},request,2024-03-01,2024-03-04,{closed},{closing},"
-            f"{updated}")
+def case_line(
+    no: str,
+    *,
+    office: str = "330100",
+    closed: str = "2024-05-20",
+    closing: str = "mediated",
+    updated: str = "2024-05-20 10:00",
+    patent: str = "design",
+) -> str:
+    return f"{no},{office},infringement_dispute,{patent},request,2024-03-01,2024-03-04,{closed},{closing},{updated}"
 
 
 def write(path: Path, lines: list[str]) -> str:
@@ -42,13 +49,21 @@ def test_reingesting_the_same_file_changes_nothing(tree_store: Store, tmp_path: 
 
 
 def test_newer_version_updates_and_older_version_is_rejected(tree_store: Store, tmp_path: Path) -> None:
-    ingest(tree_store, "cases", [write(tmp_path / "a.csv", [case_line("C1", closed="", closing="",
-                                                                      updated="2024-04-01 09:00")])], progress=False)
+    ingest(
+        tree_store,
+        "cases",
+        [write(tmp_path / "a.csv", [case_line("C1", closed="", closing="", updated="2024-04-01 09:00")])],
+        progress=False,
+    )
     newer = ingest(tree_store, "cases", [write(tmp_path / "b.csv", [case_line("C1")])], progress=False)
     assert (newer.counts.updated, newer.counts.loaded) == (1, 0)
     assert query(tree_store, "SELECT closed_date IS NOT NULL, source_row FROM cases") == [(True, 2)]
-    older = ingest(tree_store, "cases", [write(tmp_path / "c.csv", [case_line("C1", patent="invention",
-                                                                             updated="2024-01-01")])], progress=False)
+    older = ingest(
+        tree_store,
+        "cases",
+        [write(tmp_path / "c.csv", [case_line("C1", patent="invention", updated="2024-01-01")])],
+        progress=False,
+    )
     assert (older.counts.rejected, older.counts.updated) == (1, 0)
     assert query(tree_store, "SELECT patent_type FROM cases") == [("design",)]
     reason = query(tree_store, "SELECT reason FROM quarantine WHERE column_name = 'updated_at'")[0][0]
@@ -66,14 +81,16 @@ def test_later_file_wins_when_updated_at_is_equal_or_missing(tree_store: Store, 
 def test_offices_tree_rules(store: Store, tmp_path: Path) -> None:
     ingest(store, "offices", [str(INGEST / "offices.csv")], progress=False)
     f = tmp_path / "more.csv"
-    f.write_text("office_code,name,level,parent_code\n"
-                 "330200,宁波,prefecture,330000\n"          # fine
-                 "330203,海曙,county,330000\n"              # county directly under a province
-                 "330204,江东,county,339900\n"              # parent missing
-                 "339900,不存在的市,prefecture,330001\n"    # its own parent missing: cascades to 330204
-                 "330100,杭州,county,330000\n"              # would orphan 330102 below it
-                 "100000,国家,national,330000\n",           # national with a parent
-                 encoding="utf-8")
+    f.write_text(
+        "office_code,name,level,parent_code\n"
+        "330200,宁波,prefecture,330000\n"  # fine
+        "330203,海曙,county,330000\n"  # county directly under a province
+        "330204,江东,county,339900\n"  # parent missing
+        "339900,不存在的市,prefecture,330001\n"  # its own parent missing: cascades to 330204
+        "330100,杭州,county,330000\n"  # would orphan 330102 below it
+        "100000,国家,national,330000\n",  # national with a parent
+        encoding="utf-8",
+    )
     s = ingest(store, "offices", [str(f)], progress=False)
     assert (s.counts.loaded, s.counts.rejected, s.counts.updated) == (1, 5, 0)
     got = dict(query(store, "SELECT row_number, column_name FROM quarantine"))

@@ -61,7 +61,7 @@ def aicpa_cells() -> list[tuple[float, float, float, int, int]]:
 
 def test_the_tables_hold_every_printed_cell() -> None:
     cells = aicpa_cells()
-    assert len(cells) == 2 * 81 - 13 - 8           # 13 and 8 cells unprinted at 95% and 90%
+    assert len(cells) == 2 * 81 - 13 - 8  # 13 and 8 cells unprinted at 95% and 90%
 
 
 @pytest.mark.parametrize("confidence, tolerable, expected, n, d", aicpa_cells())
@@ -75,14 +75,15 @@ def test_small_populations_take_the_hypergeometric_size() -> None:
     small = attribute_sample_size(confidence=0.95, tolerable=0.05, expected=0, population=100)
     assert small.method == "hypergeometric" and small.n < 59
     assert attribute_sample_size(confidence=0.95, tolerable=0.05, expected=0, population=20).n <= 20
-    for bad in ({"confidence": 1.2, "tolerable": 0.05, "expected": 0}, {"confidence": 0.95, "tolerable": 0.05,
-                                                                          "expected": 0.06}):
+    for bad in (
+        {"confidence": 1.2, "tolerable": 0.05, "expected": 0},
+        {"confidence": 0.95, "tolerable": 0.05, "expected": 0.06},
+    ):
         with pytest.raises(ValueError):
             attribute_sample_size(**bad)
 
 
-@pytest.mark.parametrize("population, n", [(1, 1), (2, 2), (10, 2), (40, 2), (41, 3), (100, 5), (399, 20),
-                                           (1000, 20)])
+@pytest.mark.parametrize("population, n", [(1, 1), (2, 2), (10, 2), (40, 2), (41, 3), (100, 5), (399, 20), (1000, 20)])
 def test_ratio_rule(population: int, n: int) -> None:
     assert ratio_sample_size(population, ratio=0.05, minimum=2, maximum=20) == n
 
@@ -94,21 +95,33 @@ def test_sample_size_cli(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "below the tolerable" in bad.stderr
 
 
-ITEMS = [Item(f"{o}", f"C{k:03d}", f"{o}|infringement_dispute") for o in ("330100", "320100", "110100")
-         for k in range(30)]
-POOL = [{"inspector_id": f"I{k}", "office_code": code} for k, code in
-        enumerate(["330100", "330200", "320100", "320200", "110100", "110200", "440100", "510100"])]
-PLAN = {"plan_id": "2024-test", "year": 2024, "rule": {"kind": "ratio", "ratio": 0.1, "min_per_stratum": 2,
-                                                       "max_per_stratum": 20},
-        "inspectors": {"per_office": 2, "workload_cap": 2, "exclude": ["own_office", "own_province"]}}
+ITEMS = [
+    Item(f"{o}", f"C{k:03d}", f"{o}|infringement_dispute") for o in ("330100", "320100", "110100") for k in range(30)
+]
+POOL = [
+    {"inspector_id": f"I{k}", "office_code": code}
+    for k, code in enumerate(["330100", "330200", "320100", "320200", "110100", "110200", "440100", "510100"])
+]
+PLAN = {
+    "plan_id": "2024-test",
+    "year": 2024,
+    "rule": {"kind": "ratio", "ratio": 0.1, "min_per_stratum": 2, "max_per_stratum": 20},
+    "inspectors": {"per_office": 2, "workload_cap": 2, "exclude": ["own_office", "own_province"]},
+}
 
 
 def test_the_sample_is_the_lowest_sha256_keys_within_each_stratum() -> None:
     sizes = {s: {"population": 30, "sample": 3} for s in {i.stratum for i in ITEMS}}
     got = draw_sample(ITEMS, seed="12345678901234567890", plan_id="2024-test", sizes=sizes)
     for stratum in sizes:
-        keys = sorted((hashlib.sha256(f"12345678901234567890|2024-test|{i.office_code}|{i.case_no}".encode())
-                       .hexdigest(), i.case_no) for i in ITEMS if i.stratum == stratum)
+        keys = sorted(
+            (
+                hashlib.sha256(f"12345678901234567890|2024-test|{i.office_code}|{i.case_no}".encode()).hexdigest(),
+                i.case_no,
+            )
+            for i in ITEMS
+            if i.stratum == stratum
+        )
         assert [g["case_no"] for g in got if g["stratum"] == stratum] == [c for _, c in keys[:3]]
     shuffled = ITEMS[:]
     random.Random(4).shuffle(shuffled)
@@ -118,23 +131,31 @@ def test_the_sample_is_the_lowest_sha256_keys_within_each_stratum() -> None:
 
 def test_inspectors_never_conflict_and_respect_the_workload_cap() -> None:
     sample = [{"office_code": o, "case_no": "x", "stratum": o} for o in ("330100", "320100", "110100")]
-    got = assign_inspectors(sample, seed="s", pool=POOL, per_office=2, workload_cap=2,
-                            exclude=["own_office", "own_province"])
+    got = assign_inspectors(
+        sample, seed="s", pool=POOL, per_office=2, workload_cap=2, exclude=["own_office", "own_province"]
+    )
     by_id = {p["inspector_id"]: p["office_code"] for p in POOL}
     assert len(got) == 6
     for a in got:
         assert by_id[a["inspector_id"]][:2] != a["office_code"][:2]
     assert max(sum(1 for a in got if a["inspector_id"] == i) for i in by_id) <= 2
     with pytest.raises(DrawError, match="office"):
-        assign_inspectors(sample, seed="s", pool=POOL[:4], per_office=2, workload_cap=1,
-                          exclude=["own_office", "own_province"])
+        assign_inspectors(
+            sample, seed="s", pool=POOL[:4], per_office=2, workload_cap=1, exclude=["own_office", "own_province"]
+        )
 
 
 def test_a_published_draw_verifies_and_any_change_is_caught(tmp_path: Path) -> None:
     population = population_file(ITEMS)
     assert population.startswith(b"office_code,case_no,stratum\n110100,C000,")
-    manifest = make_manifest(plan=PLAN, population=population, seed="20241231", pool=POOL,
-                             created_at="2025-01-05T10:00:00", created_by="admin")
+    manifest = make_manifest(
+        plan=PLAN,
+        population=population,
+        seed="20241231",
+        pool=POOL,
+        created_at="2025-01-05T10:00:00",
+        created_by="admin",
+    )
     assert manifest["stratum_sizes"]["330100|infringement_dispute"] == {"population": 30, "sample": 3}
     assert verify(manifest, population) == []
     (tmp_path / "m.json").write_text(json.dumps(manifest), encoding="utf-8")
@@ -165,19 +186,21 @@ def test_plan_lock_draw_verify_and_a_second_draw_only_after_a_void(golden_metric
         return ipdash_cli(*args, "--db", str(db), "--json")
 
     assert json.loads(run("plan", "create", str(plan)).stdout)["plan_id"] == "2024-national"
-    assert run("plan", "create", str(plan)).returncode == 2                      # exists already
-    assert "not locked" in run("draw", "2024-national", "--seed", "1").stderr   # the seed comes after the lock
+    assert run("plan", "create", str(plan)).returncode == 2  # exists already
+    assert "not locked" in run("draw", "2024-national", "--seed", "1").stderr  # the seed comes after the lock
     locked = json.loads(run("plan", "lock", "2024-national", "--out-dir", str(tmp_path)).stdout)
-    assert locked["population"] == 52 + 42 + 35                                  # closed in 2024 (README)
+    assert locked["population"] == 52 + 42 + 35  # closed in 2024 (README)
     data = Path(locked["population_file"]).read_bytes()
     assert hashlib.sha256(data).hexdigest() == locked["population_sha256"]
-    assert run("plan", "lock", "2024-national").returncode == 2                  # frozen
+    assert run("plan", "lock", "2024-national").returncode == 2  # frozen
     drawn = run("draw", "2024-national", "--seed", "98765432109876543210", "--out", str(tmp_path / "m.json"))
     assert drawn.returncode == 0, drawn.stderr
     manifest = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
     # Ratio 5%, at least 2 and at most 20 per office × case kind stratum.
     assert all(v["sample"] == min(v["population"], 2) for v in manifest["stratum_sizes"].values())
-    assert ipdash_cli("verify-draw", str(tmp_path / "m.json"), "--population", locked["population_file"]).returncode == 0
+    assert (
+        ipdash_cli("verify-draw", str(tmp_path / "m.json"), "--population", locked["population_file"]).returncode == 0
+    )
     again = run("draw", "2024-national", "--seed", "1")
     assert again.returncode == 2 and "void" in again.stderr
     assert run("plan", "void-draw", "2024-national-D1", "--reason", "seed typed wrongly").returncode == 0
@@ -185,12 +208,17 @@ def test_plan_lock_draw_verify_and_a_second_draw_only_after_a_void(golden_metric
     assert json.loads(second.stdout)["draw_id"] == "2024-national-D2"
     # Appraisals naming the draw may only score what it sampled.
     sampled = manifest["sample"][0]
-    not_sampled = next(c for c in ["P1a2-18", "P1a2-17", "P1a2-16"] if c not in {s["case_no"] for s in manifest["sample"]})
+    not_sampled = next(
+        c for c in ["P1a2-18", "P1a2-17", "P1a2-16"] if c not in {s["case_no"] for s in manifest["sample"]}
+    )
     rows = tmp_path / "appr.csv"
-    rows.write_text("draw_id,office_code,case_no,inspector_id,acceptance,evidence,facts,law,procedure,documents,"
-                    "inspected_at\n"
-                    f"2024-national-D1,{sampled['office_code']},{sampled['case_no']},I-2,10,20,20,20,15,15,2025-01-10\n"
-                    f"2024-national-D1,110000,{not_sampled},I-2,10,20,20,20,15,15,2025-01-10\n", encoding="utf-8")
+    rows.write_text(
+        "draw_id,office_code,case_no,inspector_id,acceptance,evidence,facts,law,procedure,documents,"
+        "inspected_at\n"
+        f"2024-national-D1,{sampled['office_code']},{sampled['case_no']},I-2,10,20,20,20,15,15,2025-01-10\n"
+        f"2024-national-D1,110000,{not_sampled},I-2,10,20,20,20,15,15,2025-01-10\n",
+        encoding="utf-8",
+    )
     got = json.loads(run("ingest", "appraisals", str(rows)).stdout)
     assert (got["loaded"], got["rejected"]) == (1, 1)
     verdict = json.loads(ipdash_cli("audit", "verify", "--db", str(db), "--json").stdout)
@@ -208,8 +236,11 @@ def drawn_plan(golden_metrics, tmp_path: Path, toml: str, plan_id: str, seed: st
     def run(*args: str):
         return ipdash_cli(*args, "--db", str(db), "--json")
 
-    for args in (("plan", "create", str(tmp_path / "plan.toml")), ("plan", "lock", plan_id, "--out-dir", str(tmp_path)),
-                 ("draw", plan_id, "--seed", seed, "--out", str(tmp_path / "m.json"))):
+    for args in (
+        ("plan", "create", str(tmp_path / "plan.toml")),
+        ("plan", "lock", plan_id, "--out-dir", str(tmp_path)),
+        ("draw", plan_id, "--seed", seed, "--out", str(tmp_path / "m.json")),
+    ):
         assert run(*args).returncode == 0, args
     return db, run, json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
 
@@ -219,13 +250,20 @@ def test_results_publication_and_the_public_page(golden_metrics, tmp_path: Path,
     from access.opstore import OpStore
     from dashboard.app import create_app
 
-    db, run, manifest = drawn_plan(golden_metrics, tmp_path, 'plan_id = "P"\nyear = 2024\nscope = "110000"\n'
-                                   '[inspectors]\nworkload_cap = 10\nexclude = ["own_office"]\n', "P", "7")
+    db, run, manifest = drawn_plan(
+        golden_metrics,
+        tmp_path,
+        'plan_id = "P"\nyear = 2024\nscope = "110000"\n[inspectors]\nworkload_cap = 10\nexclude = ["own_office"]\n',
+        "P",
+        "7",
+    )
     at_110000 = [s for s in manifest["sample"] if s["office_code"] == "110000"][:2]
     assert len(at_110000) == 2
-    lines = ["draw_id,office_code,case_no,inspector_id,acceptance,evidence,facts,law,procedure,documents,veto,inspected_at"]
-    lines.append(f"P-D1,110000,{at_110000[0]['case_no']},I-2,10,20,20,20,15,15,,2025-01-10")        # 100, excellent
-    lines.append(f"P-D1,110000,{at_110000[1]['case_no']},I-3,6,12,12,12,9,9,,2025-01-11")          # 60, unqualified
+    lines = [
+        "draw_id,office_code,case_no,inspector_id,acceptance,evidence,facts,law,procedure,documents,veto,inspected_at"
+    ]
+    lines.append(f"P-D1,110000,{at_110000[0]['case_no']},I-2,10,20,20,20,15,15,,2025-01-10")  # 100, excellent
+    lines.append(f"P-D1,110000,{at_110000[1]['case_no']},I-3,6,12,12,12,9,9,,2025-01-11")  # 60, unqualified
     (tmp_path / "a.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert json.loads(run("ingest", "appraisals", str(tmp_path / "a.csv")).stdout)["loaded"] == 2
     got = json.loads(run("plan", "results", "P").stdout)
@@ -237,28 +275,30 @@ def test_results_publication_and_the_public_page(golden_metrics, tmp_path: Path,
 
     monkeypatch.setenv("IPDASH_SECRET_KEY", "test")
     client = create_app(db=str(db), ops_path=str(OpStore(tmp_path / "ipdash-ops.sqlite").path)).server.test_client()
-    assert "尚无公开结果".encode() in client.get("/public").data                  # nothing before publication
-    refused = run("plan", "publish", "P")                                         # 2 of the sample appraised
-    assert refused.returncode == 2 and f"{got['sampled'] - 2} of {got['sampled']} sampled archives are not " \
-        "appraised yet" in refused.stderr
-    assert "尚无公开结果".encode() in client.get("/public").data                  # the refusal published nothing
+    assert "尚无公开结果".encode() in client.get("/public").data  # nothing before publication
+    refused = run("plan", "publish", "P")  # 2 of the sample appraised
+    assert (
+        refused.returncode == 2
+        and f"{got['sampled'] - 2} of {got['sampled']} sampled archives are not appraised yet" in refused.stderr
+    )
+    assert "尚无公开结果".encode() in client.get("/public").data  # the refusal published nothing
     assert run("plan", "publish", "P", "--partial-reason", "年底前先公开已评查部分").returncode == 0
-    assert run("plan", "publish", "P", "--partial-reason", "again, again").returncode == 2   # once
-    page = client.get("/public")                                                  # no login needed
+    assert run("plan", "publish", "P", "--partial-reason", "again, again").returncode == 2  # once
+    page = client.get("/public")  # no login needed
     assert page.status_code == 200 and b"P-D1" in page.data and b"110000" in page.data and b"50.0%" in page.data
-    assert "年底前先公开已评查部分".encode() in page.data                          # the reason is shown
-    assert client.get("/").status_code == 302                                     # the rest still needs a login
+    assert "年底前先公开已评查部分".encode() in page.data  # the reason is shown
+    assert client.get("/").status_code == 302  # the rest still needs a login
 
 
 def test_checklist_workbook_round_trip_names_the_cell_of_each_problem(golden_metrics, tmp_path: Path) -> None:
-    import contextlib
 
     import openpyxl
 
-    from queries.store import Store, rows
+    from queries.store import Store
 
-    db, run, manifest = drawn_plan(golden_metrics, tmp_path, 'plan_id = "C"\nyear = 2024\n[inspectors]\n'
-                                   'workload_cap = 10\n', "C", "42")
+    db, run, manifest = drawn_plan(
+        golden_metrics, tmp_path, 'plan_id = "C"\nyear = 2024\n[inspectors]\nworkload_cap = 10\n', "C", "42"
+    )
     mine = {a["office_code"] for a in manifest["assignments"] if a["inspector_id"] == "I-2"}
     expected = sorted((s["office_code"], s["case_no"]) for s in manifest["sample"] if s["office_code"] in mine)
     out = tmp_path / "checklist.xlsx"
@@ -285,8 +325,10 @@ def test_checklist_workbook_round_trip_names_the_cell_of_each_problem(golden_met
     got = json.loads(run("ingest", "appraisals", str(out)).stdout)
     assert (got["loaded"], got["rejected"]) == (len(expected) - 3, 3)
     assert got["files"][0]["ignored_columns"] == ["机构名称", "案件类型"]
-    cells = {r["cell"]: r["reason"] for r in Store(db).ops.read("SELECT cell, reason FROM appraisal_quarantine "
-                                                              "ORDER BY row_number")}
+    cells = {
+        r["cell"]: r["reason"]
+        for r in Store(db).ops.read("SELECT cell, reason FROM appraisal_quarantine ORDER BY row_number")
+    }
     assert set(cells) == {"H5", "M6", "J7"}
     assert "above this item's maximum of 20" in cells["H5"] and "required" in cells["J7"]
     assert run("checklist", "C", "--inspector", "nobody", "-o", str(tmp_path / "x.xlsx")).returncode == 2
@@ -298,8 +340,9 @@ def test_an_inspector_sees_only_the_archives_assigned_to_them(golden_metrics, tm
     from access.users import add_user
     from dashboard.app import create_app
 
-    db, _run, manifest = drawn_plan(golden_metrics, tmp_path, 'plan_id = "V"\nyear = 2024\n[inspectors]\n'
-                                    'workload_cap = 10\n', "V", "9")
+    db, _run, manifest = drawn_plan(
+        golden_metrics, tmp_path, 'plan_id = "V"\nyear = 2024\n[inspectors]\nworkload_cap = 10\n', "V", "9"
+    )
     mine = {a["office_code"] for a in manifest["assignments"] if a["inspector_id"] == "I-3"}
     expected = sorted((s["office_code"], s["case_no"]) for s in manifest["sample"] if s["office_code"] in mine)
     ops = OpStore(tmp_path / "ipdash-ops.sqlite")
@@ -312,7 +355,7 @@ def test_an_inspector_sees_only_the_archives_assigned_to_them(golden_metrics, tm
     grid = by_id(content(client, "/"), "archives-table")
     rows_ = grid["props"]["rowData"]
     assert sorted((r["office_code"], r["case_no"].split("]")[0][1:]) for r in rows_) == expected and expected
-    assert all(o[:2] != "13" for o, _ in expected)               # I-3 belongs to P3: never its own province
+    assert all(o[:2] != "13" for o, _ in expected)  # I-3 belongs to P3: never its own province
     # The case explorer, asked by hand, holds the assigned archives and nothing else.
     got = cases(client, {"endRow": 500})
     assert got["rowCount"] == len(expected)
@@ -327,6 +370,7 @@ def test_an_inspector_sees_only_the_archives_assigned_to_them(golden_metrics, tm
 
 
 # --- Properties of the draw, and a second implementation written from SPEC §4.2 ---------------
+
 
 def reference_draw(population_csv: bytes, plan: dict, seed: str, pool: list[dict]) -> dict:
     """A minimal re-implementation of SPEC §4.1–4.2 from the text alone (ratio rule only), sharing
@@ -347,33 +391,52 @@ def reference_draw(population_csv: bytes, plan: dict, seed: str, pool: list[dict
     sample, sizes = [], {}
     for name in sorted(strata):
         members = strata[name]
-        n = min(len(members), max(rule["min_per_stratum"], min(rule["max_per_stratum"],
-                                                                math.ceil(rule["ratio"] * len(members) - 1e-12))))
+        n = min(
+            len(members),
+            max(rule["min_per_stratum"], min(rule["max_per_stratum"], math.ceil(rule["ratio"] * len(members) - 1e-12))),
+        )
         sizes[name] = {"population": len(members), "sample": n}
-        keyed = sorted((h(f"{seed}|{plan['plan_id']}|{r['office_code']}|{r['case_no']}"), r["office_code"],
-                        r["case_no"]) for r in members)
+        keyed = sorted(
+            (h(f"{seed}|{plan['plan_id']}|{r['office_code']}|{r['case_no']}"), r["office_code"], r["case_no"])
+            for r in members
+        )
         sample += [{"office_code": o, "case_no": c, "stratum": name, "key": k} for k, o, c in keyed[:n]]
     ins = plan["inspectors"]
     load = {p["inspector_id"]: 0 for p in pool}
     assignments = []
     for office in sorted({s["office_code"] for s in sample}, key=lambda o: (h(f"{seed}|office|{o}"), o)):
+
         def conflicted(p):
-            return ("own_office" in ins["exclude"] and p["office_code"] == office) or \
-                ("own_province" in ins["exclude"] and p["office_code"][:2] == office[:2])
-        eligible = sorted((p for p in pool if not conflicted(p) and load[p["inspector_id"]] < ins["workload_cap"]),
-                          key=lambda p: (h(f"{seed}|inspector|{office}|{p['inspector_id']}"), p["inspector_id"]))
+            return ("own_office" in ins["exclude"] and p["office_code"] == office) or (
+                "own_province" in ins["exclude"] and p["office_code"][:2] == office[:2]
+            )
+
+        eligible = sorted(
+            (p for p in pool if not conflicted(p) and load[p["inspector_id"]] < ins["workload_cap"]),
+            key=lambda p: (h(f"{seed}|inspector|{office}|{p['inspector_id']}"), p["inspector_id"]),
+        )
         assert len(eligible) >= ins["per_office"], office
         for p in eligible[: ins["per_office"]]:
             load[p["inspector_id"]] += 1
             assignments.append({"office_code": office, "inspector_id": p["inspector_id"]})
-    return {"population_sha256": sha256(population_csv).hexdigest(), "stratum_sizes": sizes, "sample": sample,
-            "assignments": assignments}
+    return {
+        "population_sha256": sha256(population_csv).hexdigest(),
+        "stratum_sizes": sizes,
+        "sample": sample,
+        "assignments": assignments,
+    }
 
 
 def test_a_second_implementation_from_the_spec_recomputes_the_draw() -> None:
     population = population_file(ITEMS)
-    manifest = make_manifest(plan=PLAN, population=population, seed="31415926535897932384", pool=POOL,
-                             created_at="2025-01-05T10:00:00", created_by="admin")
+    manifest = make_manifest(
+        plan=PLAN,
+        population=population,
+        seed="31415926535897932384",
+        pool=POOL,
+        created_at="2025-01-05T10:00:00",
+        created_by="admin",
+    )
     again = reference_draw(population, PLAN, "31415926535897932384", POOL)
     for key in ("population_sha256", "stratum_sizes", "sample", "assignments"):
         assert manifest[key] == again[key], key
@@ -382,8 +445,14 @@ def test_a_second_implementation_from_the_spec_recomputes_the_draw() -> None:
 
 def test_changing_one_population_row_makes_verify_draw_fail(tmp_path: Path) -> None:
     population = population_file(ITEMS)
-    manifest = make_manifest(plan=PLAN, population=population, seed="27182818284590452353", pool=POOL,
-                             created_at="2025-01-05T10:00:00", created_by="admin")
+    manifest = make_manifest(
+        plan=PLAN,
+        population=population,
+        seed="27182818284590452353",
+        pool=POOL,
+        created_at="2025-01-05T10:00:00",
+        created_by="admin",
+    )
     (tmp_path / "m.json").write_text(json.dumps(manifest), encoding="utf-8")
     changed = population.replace(b"110100,C007,", b"110100,C907,", 1)
     assert changed != population
@@ -393,8 +462,12 @@ def test_changing_one_population_row_makes_verify_draw_fail(tmp_path: Path) -> N
     assert "population" in (got.stdout + got.stderr).lower()
 
 
-offices_st = st.lists(st.sampled_from(["110100", "110200", "120100", "130100", "330100", "330200", "440100"]),
-                      min_size=1, max_size=6, unique=True)
+offices_st = st.lists(
+    st.sampled_from(["110100", "110200", "120100", "130100", "330100", "330200", "440100"]),
+    min_size=1,
+    max_size=6,
+    unique=True,
+)
 
 
 @st.composite
@@ -402,31 +475,51 @@ def populations(draw):
     offices = draw(offices_st)
     items = []
     for o in offices:
-        for kind in draw(st.lists(st.sampled_from(["infringement_dispute", "counterfeit", "other_dispute"]),
-                                  min_size=1, max_size=3, unique=True)):
+        for kind in draw(
+            st.lists(
+                st.sampled_from(["infringement_dispute", "counterfeit", "other_dispute"]),
+                min_size=1,
+                max_size=3,
+                unique=True,
+            )
+        ):
             n = draw(st.integers(1, 60))
             items += [Item(o, f"{kind[:2].upper()}{k:03d}", f"{o}|{kind}") for k in range(n)]
     return items
 
 
-pool_st = st.lists(st.tuples(st.sampled_from(["110100", "120200", "320100", "330300", "440200", "510100",
-                                              "610100", "130200"]), st.integers(0, 99)),
-                   min_size=4, max_size=14, unique_by=lambda t: t[1]).map(
-    lambda ps: [{"inspector_id": f"I{k:02d}", "office_code": o} for o, k in ps])
+pool_st = st.lists(
+    st.tuples(
+        st.sampled_from(["110100", "120200", "320100", "330300", "440200", "510100", "610100", "130200"]),
+        st.integers(0, 99),
+    ),
+    min_size=4,
+    max_size=14,
+    unique_by=lambda t: t[1],
+).map(lambda ps: [{"inspector_id": f"I{k:02d}", "office_code": o} for o, k in ps])
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
-@given(items=populations(), seed=st.text(min_size=1, max_size=24), other=st.text(min_size=1, max_size=24),
-       pool=pool_st, per_office=st.integers(1, 2), cap=st.integers(1, 4), order=st.randoms(use_true_random=False),
-       ratio=st.sampled_from([0.05, 0.1, 0.3]))
+@given(
+    items=populations(),
+    seed=st.text(min_size=1, max_size=24),
+    other=st.text(min_size=1, max_size=24),
+    pool=pool_st,
+    per_office=st.integers(1, 2),
+    cap=st.integers(1, 4),
+    order=st.randoms(use_true_random=False),
+    ratio=st.sampled_from([0.05, 0.1, 0.3]),
+)
 def test_draw_properties(items, seed, other, pool, per_office, cap, order, ratio) -> None:
-    plan = {"plan_id": "P-prop", "rule": {"kind": "ratio", "ratio": ratio, "min_per_stratum": 2,
-                                          "max_per_stratum": 20},
-            "inspectors": {"per_office": per_office, "workload_cap": cap, "exclude": ["own_office", "own_province"]}}
+    plan = {
+        "plan_id": "P-prop",
+        "rule": {"kind": "ratio", "ratio": ratio, "min_per_stratum": 2, "max_per_stratum": 20},
+        "inspectors": {"per_office": per_office, "workload_cap": cap, "exclude": ["own_office", "own_province"]},
+    }
     population = population_file(items)
     shuffled = items[:]
     order.shuffle(shuffled)
-    assert population_file(shuffled) == population                 # the file does not depend on input order
+    assert population_file(shuffled) == population  # the file does not depend on input order
 
     def draw_with(s: str):
         try:
@@ -436,30 +529,31 @@ def test_draw_properties(items, seed, other, pool, per_office, cap, order, ratio
             return None
 
     got = draw_with(seed)
-    if got is None:                                                 # too few eligible inspectors: a clear refusal
+    if got is None:  # too few eligible inspectors: a clear refusal
         return
-    assert draw_with(seed) == got                                    # the same seed, the same manifest
+    assert draw_with(seed) == got  # the same seed, the same manifest
     by_id = {p["inspector_id"]: p["office_code"] for p in pool}
-    for a in got["assignments"]:                                     # never a conflicted inspector
+    for a in got["assignments"]:  # never a conflicted inspector
         own = by_id[a["inspector_id"]]
         assert own != a["office_code"] and own[:2] != a["office_code"][:2]
     loads = {}
     for a in got["assignments"]:
         loads[a["inspector_id"]] = loads.get(a["inspector_id"], 0) + 1
-    assert max(loads.values()) <= cap                                # workload caps hold
+    assert max(loads.values()) <= cap  # workload caps hold
     sampled_offices = {s["office_code"] for s in got["sample"]}
     assert sorted(a["office_code"] for a in got["assignments"]) == sorted(
-        o for o in sampled_offices for _ in range(per_office))       # every sampled office gets k inspectors
-    for stratum, size in got["stratum_sizes"].items():               # stratum sizes are exact
+        o for o in sampled_offices for _ in range(per_office)
+    )  # every sampled office gets k inspectors
+    for stratum, size in got["stratum_sizes"].items():  # stratum sizes are exact
         members = [i for i in items if i.stratum == stratum]
         assert size["population"] == len(members)
         assert size["sample"] == ratio_sample_size(len(members), ratio=ratio, minimum=2, maximum=20)
         assert sum(1 for s in got["sample"] if s["stratum"] == stratum) == size["sample"]
     other_draw = draw_with(other)
-    if other != seed and other_draw is not None:                     # a different seed, a different draw
+    if other != seed and other_draw is not None:  # a different seed, a different draw
         assert [s["key"] for s in other_draw["sample"]] != [s["key"] for s in got["sample"]]
-        for stratum, size in got["stratum_sizes"].items():           # and, where there is much to choose
-            if size["population"] >= 40:                             # from, different archives
+        for stratum, size in got["stratum_sizes"].items():  # and, where there is much to choose
+            if size["population"] >= 40:  # from, different archives
                 chosen = {(s["office_code"], s["case_no"]) for s in got["sample"] if s["stratum"] == stratum}
                 again = {(s["office_code"], s["case_no"]) for s in other_draw["sample"] if s["stratum"] == stratum}
                 assert chosen != again, stratum
@@ -476,8 +570,11 @@ def test_workload_caps_that_exhaust_the_first_candidates_still_follow_the_rule(s
     offices = [f"{p}{k:02d}00" for p in ("11", "12", "13", "31", "32", "33", "44", "51") for k in range(1, 6)]
     items = [Item(o, f"C{k}", o) for o in offices for k in range(3)]
     pool = [{"inspector_id": f"X{k:03d}", "office_code": offices[(k * 7) % len(offices)]} for k in range(44)]
-    plan = {"plan_id": "caps", "rule": {"kind": "ratio", "ratio": 0.05, "min_per_stratum": 1, "max_per_stratum": 1},
-            "inspectors": {"per_office": 1, "workload_cap": 1, "exclude": ["own_office", "own_province"]}}
+    plan = {
+        "plan_id": "caps",
+        "rule": {"kind": "ratio", "ratio": 0.05, "min_per_stratum": 1, "max_per_stratum": 1},
+        "inspectors": {"per_office": 1, "workload_cap": 1, "exclude": ["own_office", "own_province"]},
+    }
     population = population_file(items)
     for seed in ("a", "b", "c", "d"):
         got = make_manifest(plan=plan, population=population, seed=seed, pool=pool, created_at="t", created_by="u")

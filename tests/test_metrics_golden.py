@@ -19,29 +19,116 @@ INSUFFICIENT = None
 
 # (value, numerator, denominator) per province, from the README's table.
 EXPECTED = {
-    "110000": {"E1": (67, 67, None), "E2": (8.375, 67, 8), "E3": (10 / 12, 10, 12), "E4": (12 / 67, 12, 67),
-               "L1": (1, 40, 40), "L2": (INSUFFICIENT, 6, 8), "L3": (0.75, 30, 40), "L4": (2 / 12, 2, 12),
-               "T1": (42 / 52, 42, 52), "T2": (45 / 55, 45, 55), "T3": (76, 76, 52), "T4": (52 / 67, 52, 67),
-               "T5": (0.2, 3, 15), "Q1": ((500 + 5 * 1318 / 15) / 11, 500, 6), "Q2": (2 / 6, 2, 6),
-               "Q3": (1 / 6, 1, 6)},
-    "120000": {"E1": (51, 51, None), "E2": (5.1, 51, 10), "E3": (0.5, 5, 10), "E4": (10 / 52, 10, 52),
-               "L1": (1, 30, 30), "L2": (1, 10, 10), "L3": (10 / 30, 10, 30), "L4": (0, 0, 10),
-               "T1": (35 / 40, 35, 40), "T2": (0.75, 30, 40), "T3": (90, 90, 42), "T4": (42 / 52, 42, 52),
-               "T5": (0, 0, 10), "Q1": (INSUFFICIENT, 355, 4), "Q2": (INSUFFICIENT, 2, 4),
-               "Q3": (INSUFFICIENT, 1, 4)},
-    "130000": {"E1": (32, 32, None), "E2": (32 / 6, 32, 6), "E3": (INSUFFICIENT, 4, 4), "E4": (6 / 32, 6, 32),
-               "L1": (25 / 31, 25, 31), "L2": (INSUFFICIENT, 0, 2), "L3": (15 / 31, 15, 31),
-               "L4": (INSUFFICIENT, 0, 4), "T1": (25 / 35, 25, 35), "T2": (1, 28, 28), "T3": (91, 91, 35),
-               "T4": (35 / 32, 35, 32), "T5": (INSUFFICIENT, 0, 2), "Q1": ((463 + 5 * 1318 / 15) / 10, 463, 5),
-               "Q2": (0.8, 4, 5), "Q3": (0, 0, 5)},
+    "110000": {
+        "E1": (67, 67, None),
+        "E2": (8.375, 67, 8),
+        "E3": (10 / 12, 10, 12),
+        "E4": (12 / 67, 12, 67),
+        "L1": (1, 40, 40),
+        "L2": (INSUFFICIENT, 6, 8),
+        "L3": (0.75, 30, 40),
+        "L4": (2 / 12, 2, 12),
+        "T1": (42 / 52, 42, 52),
+        "T2": (45 / 55, 45, 55),
+        "T3": (76, 76, 52),
+        "T4": (52 / 67, 52, 67),
+        "T5": (0.2, 3, 15),
+        "Q1": ((500 + 5 * 1318 / 15) / 11, 500, 6),
+        "Q2": (2 / 6, 2, 6),
+        "Q3": (1 / 6, 1, 6),
+    },
+    "120000": {
+        "E1": (51, 51, None),
+        "E2": (5.1, 51, 10),
+        "E3": (0.5, 5, 10),
+        "E4": (10 / 52, 10, 52),
+        "L1": (1, 30, 30),
+        "L2": (1, 10, 10),
+        "L3": (10 / 30, 10, 30),
+        "L4": (0, 0, 10),
+        "T1": (35 / 40, 35, 40),
+        "T2": (0.75, 30, 40),
+        "T3": (90, 90, 42),
+        "T4": (42 / 52, 42, 52),
+        "T5": (0, 0, 10),
+        "Q1": (INSUFFICIENT, 355, 4),
+        "Q2": (INSUFFICIENT, 2, 4),
+        "Q3": (INSUFFICIENT, 1, 4),
+    },
+    "130000": {
+        "E1": (32, 32, None),
+        "E2": (32 / 6, 32, 6),
+        "E3": (INSUFFICIENT, 4, 4),
+        "E4": (6 / 32, 6, 32),
+        "L1": (25 / 31, 25, 31),
+        "L2": (INSUFFICIENT, 0, 2),
+        "L3": (15 / 31, 15, 31),
+        "L4": (INSUFFICIENT, 0, 4),
+        "T1": (25 / 35, 25, 35),
+        "T2": (1, 28, 28),
+        "T3": (91, 91, 35),
+        "T4": (35 / 32, 35, 32),
+        "T5": (INSUFFICIENT, 0, 2),
+        "Q1": ((463 + 5 * 1318 / 15) / 10, 463, 5),
+        "Q2": (0.8, 4, 5),
+        "Q3": (0, 0, 5),
+    },
 }
 SCORES = {  # min–max among the three provinces
-    "110000": {"E1": 100, "E2": 100, "E3": 100, "E4": 0, "L1": 100, "L2": None, "L3": 100, "L4": 100,
-               "T1": 58.1197, "T2": 27.2727, "T3": 100, "T4": 0, "T5": 0, "Q1": 0, "Q2": 0, "Q3": 0},
-    "120000": {"E1": 54.2857, "E2": 0, "E3": 0, "E4": 100, "L1": 100, "L2": 50, "L3": 0, "L4": 0,
-               "T1": 100, "T2": 0, "T3": 6.6667, "T4": 9.9401, "T5": 100, "Q1": None, "Q2": None, "Q3": None},
-    "130000": {"E1": 0, "E2": 7.1247, "E3": None, "E4": 63.5870, "L1": 0, "L2": None, "L3": 36.1290, "L4": None,
-               "T1": 0, "T2": 100, "T3": 0, "T4": 100, "T5": None, "Q1": 100, "Q2": 100, "Q3": 100},
+    "110000": {
+        "E1": 100,
+        "E2": 100,
+        "E3": 100,
+        "E4": 0,
+        "L1": 100,
+        "L2": None,
+        "L3": 100,
+        "L4": 100,
+        "T1": 58.1197,
+        "T2": 27.2727,
+        "T3": 100,
+        "T4": 0,
+        "T5": 0,
+        "Q1": 0,
+        "Q2": 0,
+        "Q3": 0,
+    },
+    "120000": {
+        "E1": 54.2857,
+        "E2": 0,
+        "E3": 0,
+        "E4": 100,
+        "L1": 100,
+        "L2": 50,
+        "L3": 0,
+        "L4": 0,
+        "T1": 100,
+        "T2": 0,
+        "T3": 6.6667,
+        "T4": 9.9401,
+        "T5": 100,
+        "Q1": None,
+        "Q2": None,
+        "Q3": None,
+    },
+    "130000": {
+        "E1": 0,
+        "E2": 7.1247,
+        "E3": None,
+        "E4": 63.5870,
+        "L1": 0,
+        "L2": None,
+        "L3": 36.1290,
+        "L4": None,
+        "T1": 0,
+        "T2": 100,
+        "T3": 0,
+        "T4": 100,
+        "T5": None,
+        "Q1": 100,
+        "Q2": 100,
+        "Q3": 100,
+    },
 }
 DIMENSIONS = {
     "110000": ({"effort": 75, "level": 100, "timeliness": 37.0785, "quality": 0}, 53.0196, 1),
@@ -108,8 +195,13 @@ def test_rank_intervals_are_seeded_and_bracket_sensible_ranks(golden: Store, ran
 
 def test_zero_quality_weight_reorders_as_the_readme_says(golden: Store) -> None:
     with contextlib.closing(golden.reader()) as con:
-        r = rank_offices(con, default_config(), year=2024, runs=20,
-                         dimension_weights={"effort": 1, "level": 1, "timeliness": 1, "quality": 0})
+        r = rank_offices(
+            con,
+            default_config(),
+            year=2024,
+            runs=20,
+            dimension_weights={"effort": 1, "level": 1, "timeliness": 1, "quality": 0},
+        )
     got = {o["office_code"]: (o["composite"], o["rank"]) for o in r.offices}
     assert got == {"110000": (approx(70.6928), 1), "120000": (approx(39.7976), 2), "130000": (approx(30.5450), 3)}
 
@@ -119,8 +211,8 @@ DEADLINES = [  # (case, deadline, over the extension cap, acceptance due)
     ("P1b1-01", D(2024, 7, 12), False, D(2024, 4, 9)),
     ("P1c-01", D(2024, 9, 1), False, None),
     ("P1f-01", D(2024, 10, 3), False, D(2024, 7, 8)),
-    ("P1g-01", D(2025, 6, 24), False, D(2025, 1, 26)),   # Sunday Jan 26 is a make-up workday
-    ("P2a1-01", D(2024, 4, 30), False, D(2024, 2, 6)),   # Sunday Feb 4 is a make-up workday
+    ("P1g-01", D(2025, 6, 24), False, D(2025, 1, 26)),  # Sunday Jan 26 is a make-up workday
+    ("P2a1-01", D(2024, 4, 30), False, D(2024, 2, 6)),  # Sunday Feb 4 is a make-up workday
     ("P2b-01", D(2024, 6, 27), False, D(2024, 2, 8)),
     ("P2c-01", D(2024, 9, 3), True, None),
     ("P2e-01", D(2025, 3, 4), False, D(2024, 12, 9)),
@@ -136,9 +228,11 @@ def test_deadlines_extension_cap_and_acceptance_due(golden: Store, case, deadlin
     year = 2025 if case == "P1g-01" else (2023 if case == "P3b2-01" else 2024)
     with contextlib.closing(golden.reader()) as con:
         register_inputs(con, default_config())
-        got = con.sql(f"SELECT deadline, extension_over_cap, acceptance_due FROM ({sql('case_facts')}) "
-                      "WHERE case_no = $case AND unit = office_code",
-                      params={"year": year, "as_of": D(year, 12, 31), "case": case}).fetchall()
+        got = con.sql(
+            f"SELECT deadline, extension_over_cap, acceptance_due FROM ({sql('case_facts')}) "
+            "WHERE case_no = $case AND unit = office_code",
+            params={"year": year, "as_of": D(year, 12, 31), "case": case},
+        ).fetchall()
     assert got == [(deadline, over_cap, due)]
 
 
@@ -150,18 +244,22 @@ def test_parent_offices_aggregate_their_subtree(golden: Store) -> None:
     assert (row["130100"]["T1_num"], row["130100"]["T1_den"]) == (12, 22)
     assert row["130200"]["E1_num"] == 10
     assert row["100000"]["E1_num"] == 67 + 51 + 32
-    assert row["130201"]["E3_status"] == "insufficient"           # an office with too few cases
+    assert row["130201"]["E3_status"] == "insufficient"  # an office with too few cases
 
 
 def test_monitoring_and_integrity_signals(golden: Store) -> None:
     from metrics.monitor import office_monitor, open_cases
 
     with contextlib.closing(golden.reader()) as con:
-        m = {r["office_code"]: r for r in office_monitor(con, default_config(), year=2024,
-                                                          level="provincial").to_dicts()}
+        m = {
+            r["office_code"]: r for r in office_monitor(con, default_config(), year=2024, level="provincial").to_dicts()
+        }
         cases = open_cases(con, default_config(), scope="110000", as_of=D(2024, 12, 31))
     assert [(m[c]["open_cases"], m[c]["closed_cases"]) for c in ("110000", "120000", "130000")] == [
-        (15, 52), (10, 42), (2, 35)]
+        (15, 52),
+        (10, 42),
+        (2, 35),
+    ]
     assert m["110000"]["disposition_days"] == approx(365 * 15 / 52)
     assert [m[c]["acceptance_gap_days"] for c in ("110000", "120000", "130000")] == [4, 0, 1]
     assert [m[c]["extension_rate"] for c in ("110000", "120000", "130000")] == [0, 0.375, 0]
@@ -212,9 +310,13 @@ def test_archives_reach_the_bootstrap_in_case_order(golden_metrics) -> None:
         got = load_archives(con, peers, year=2024, as_of=dt.date(2024, 12, 31))
         codes = peers["office_code"].to_list()
         for i, code in enumerate(codes):
-            expected = [float(t) for (t,) in con.execute(
-                f"SELECT appraisal_total FROM ({sql('case_facts')}) WHERE closed_in_year AND appraised "
-                "AND unit = $u ORDER BY office_code, case_no", {"year": 2024, "as_of": dt.date(2024, 12, 31),
-                                                                 "u": code}).fetchall()]
+            expected = [
+                float(t)
+                for (t,) in con.execute(
+                    f"SELECT appraisal_total FROM ({sql('case_facts')}) WHERE closed_in_year AND appraised "
+                    "AND unit = $u ORDER BY office_code, case_no",
+                    {"year": 2024, "as_of": dt.date(2024, 12, 31), "u": code},
+                ).fetchall()
+            ]
             assert got.total[got.office == i].tolist() == expected, code
         assert got.office.size == 15

@@ -39,7 +39,7 @@ def redis_url() -> str:
         pytest.skip("no Redis server: set IPDASH_TEST_REDIS_URL (CI does)")
     import redis
 
-    redis.Redis.from_url(url).flushdb()            # counts of an earlier run must not throttle this one
+    redis.Redis.from_url(url).flushdb()  # counts of an earlier run must not throttle this one
     return url
 
 
@@ -59,7 +59,8 @@ def start_nginx(tmp: Path, upstream: str) -> tuple[subprocess.Popen, str]:
     for d in ("body", "proxy", "fcgi", "uwsgi", "scgi"):
         (tmp / d).mkdir(parents=True, exist_ok=True)
     conf = tmp / "nginx.conf"
-    conf.write_text(f"""{"user root;" if os.geteuid() == 0 else ""}
+    conf.write_text(
+        f"""{"user root;" if os.geteuid() == 0 else ""}
 worker_processes 1;
 daemon off;
 pid {tmp}/nginx.pid;
@@ -80,9 +81,12 @@ http {{
         }}
     }}
 }}
-""", encoding="utf-8")
-    proc = subprocess.Popen([nginx_binary(), "-c", str(conf), "-p", str(tmp)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+""",
+        encoding="utf-8",
+    )
+    proc = subprocess.Popen(
+        [nginx_binary(), "-c", str(conf), "-p", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 20
     while time.time() < deadline:
@@ -108,23 +112,39 @@ def dash_output(s: requests.Session, base: str, needle: str) -> dict:
 
 
 def start_report(s: requests.Session, base: str) -> str:
-    got = s.post(base + "/_dash-update-component", json={
-        "output": "..report-status.children...report-poll.disabled..",
-        "outputs": [{"id": "report-status", "property": "children"}, {"id": "report-poll", "property": "disabled"}],
-        "inputs": [{"id": "report-button", "property": "n_clicks", "value": 1}],
-        "state": [{"id": "year", "property": "value", "value": 2024},
-                  {"id": "report-lang", "property": "value", "value": "zh"}],
-        "changedPropIds": ["report-button.n_clicks"]})
+    got = s.post(
+        base + "/_dash-update-component",
+        json={
+            "output": "..report-status.children...report-poll.disabled..",
+            "outputs": [{"id": "report-status", "property": "children"}, {"id": "report-poll", "property": "disabled"}],
+            "inputs": [{"id": "report-button", "property": "n_clicks", "value": 1}],
+            "state": [
+                {"id": "year", "property": "value", "value": 2024},
+                {"id": "report-lang", "property": "value", "value": "zh"},
+            ],
+            "changedPropIds": ["report-button.n_clicks"],
+        },
+    )
     assert got.status_code == 200, got.text[:300]
     return got.json()["response"]["report-status"]["children"]
 
 
 def poll_report(s: requests.Session, base: str, seconds: float = 120) -> dict:
     key = dash_output(s, base, "report-download.data")["output"]
-    body = {"output": key, "outputs": [{"id": i, "property": p} for i, p in (
-        ("report-progress", "value"), ("report-status", "children"), ("report-poll", "disabled"),
-        ("report-download", "data"))], "inputs": [{"id": "report-poll", "property": "n_intervals", "value": 1}],
-        "changedPropIds": ["report-poll.n_intervals"]}
+    body = {
+        "output": key,
+        "outputs": [
+            {"id": i, "property": p}
+            for i, p in (
+                ("report-progress", "value"),
+                ("report-status", "children"),
+                ("report-poll", "disabled"),
+                ("report-download", "data"),
+            )
+        ],
+        "inputs": [{"id": "report-poll", "property": "n_intervals", "value": 1}],
+        "changedPropIds": ["report-poll.n_intervals"],
+    }
     deadline = time.time() + seconds
     while time.time() < deadline:
         got = s.post(base + "/_dash-update-component", json=body)
@@ -135,13 +155,15 @@ def poll_report(s: requests.Session, base: str, seconds: float = 120) -> dict:
 
 
 def test_two_hosts_on_postgresql_and_redis_behave_as_one_service(tmp_path: Path, pg_url: str, redis_url: str) -> None:
-    db = tmp_path / "shared" / "ipdash.duckdb"          # the store directory every host mounts
+    db = tmp_path / "shared" / "ipdash.duckdb"  # the store directory every host mounts
     db.parent.mkdir()
     ops = OpStore(default_path(db), url=pg_url)
     load_golden(Store(db, ops=ops), tmp_path / "in")
-    for name, role, scope, level in (("leader", "national_leader", None, None),
-                                     ("p1", "provincial", "110000", "provincial"),
-                                     ("pref", "prefecture", "130100", "prefecture")):
+    for name, role, scope, level in (
+        ("leader", "national_leader", None, None),
+        ("p1", "provincial", "110000", "provincial"),
+        ("pref", "prefecture", "130100", "prefecture"),
+    ):
         add_user(ops, username=name, role=role, password=PASSWORD, scope_code=scope, scope_level=level)
     env = {"IPDASH_DATABASE_URL": pg_url, "IPDASH_RATELIMIT_STORAGE": redis_url}
     a, base_a = launch("serve", "--db", str(db), "--workers", "1", env=env)
@@ -160,12 +182,19 @@ def test_two_hosts_on_postgresql_and_redis_behave_as_one_service(tmp_path: Path,
 
             # Failed sign-ins count once across both hosts: 9 in a minute, then even the right password waits.
             for k in range(9):
-                r = requests.post((base_a, base_b)[k % 2] + "/login", data={"username": "p1", "password": "wrong"},
-                                  allow_redirects=False)
+                r = requests.post(
+                    (base_a, base_b)[k % 2] + "/login",
+                    data={"username": "p1", "password": "wrong"},
+                    allow_redirects=False,
+                )
                 assert r.status_code in (200, 401), r.status_code
             for base in (base_a, base_b):
-                assert requests.post(base + "/login", data={"username": "p1", "password": PASSWORD},
-                                     allow_redirects=False).status_code == 429
+                assert (
+                    requests.post(
+                        base + "/login", data={"username": "p1", "password": PASSWORD}, allow_redirects=False
+                    ).status_code
+                    == 429
+                )
 
             # 200 concurrent audited actions from both hosts leave one contiguous, verifiable chain.
             before = len(audit.recent(ops, 100000))
@@ -173,8 +202,13 @@ def test_two_hosts_on_postgresql_and_redis_behave_as_one_service(tmp_path: Path,
 
             def denied(k: int) -> int:
                 host = k % 2
-                return sessions[host].post((base_a, base_b)[host] + "/_dash-update-component",
-                                           json=route_body("/place/110000", lang="en")).status_code
+                return (
+                    sessions[host]
+                    .post(
+                        (base_a, base_b)[host] + "/_dash-update-component", json=route_body("/place/110000", lang="en")
+                    )
+                    .status_code
+                )
 
             with ThreadPoolExecutor(16) as pool:
                 assert set(pool.map(denied, range(200))) == {200}
@@ -203,7 +237,7 @@ def test_the_workbook_download_through_nginx_arrives_every_time(dash_br, golden_
         proxy, base = start_nginx(tmp_path / "nginx", upstream)
         try:
             workers = {requests.get(base + "/healthz", timeout=10).json()["worker"] for _ in range(40)}
-            assert len(workers) == 2                     # consecutive requests do reach different workers
+            assert len(workers) == 2  # consecutive requests do reach different workers
             driver = dash_br.driver
             driver.get(base + "/login")
             dash_br.find_element("#username").send_keys("leader")
@@ -217,9 +251,10 @@ def test_the_workbook_download_through_nginx_arrives_every_time(dash_br, golden_
                 deadline = time.time() + 120
                 while time.time() < deadline and len(glob.glob(f"{dash_br.download_path}/*.xlsx")) < k:
                     time.sleep(0.3)
-                assert len(glob.glob(f"{dash_br.download_path}/*.xlsx")) == k, \
-                    f"download {k} did not arrive: {dash_br.find_element('#report-status').text}, " \
+                assert len(glob.glob(f"{dash_br.download_path}/*.xlsx")) == k, (
+                    f"download {k} did not arrive: {dash_br.find_element('#report-status').text}, "
                     f"{os.listdir(dash_br.download_path)}"
+                )
                 dash_br.wait_for_contains_text("#report-status", "完成", timeout=30)
         finally:
             proxy.terminate()

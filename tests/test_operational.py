@@ -38,8 +38,10 @@ from tests import dash_helpers as dh
 from tests.conftest import ipdash_cli, with_appraisals_of
 
 PASSWORD = "operational-test-password"
-PLAN = ('plan_id = "P"\nyear = 2024\nscope = "110000"\ntitle = "2024 年度 P1 省局案卷抽查"\n'
-        '[inspectors]\nworkload_cap = 10\nexclude = ["own_office"]\n')
+PLAN = (
+    'plan_id = "P"\nyear = 2024\nscope = "110000"\ntitle = "2024 年度 P1 省局案卷抽查"\n'
+    '[inspectors]\nworkload_cap = 10\nexclude = ["own_office"]\n'
+)
 ITEMS = dh.APPRAISAL_ITEMS
 
 
@@ -50,7 +52,7 @@ def world(golden_metrics, tmp_path: Path, monkeypatch, ops_url):
     db = tmp_path / "store" / "ipdash.duckdb"
     db.parent.mkdir()
     shutil.copyfile(golden_metrics.path, db)
-    source = golden_metrics.ops                      # opened before any database URL is set
+    source = golden_metrics.ops  # opened before any database URL is set
     if ops_url:
         monkeypatch.setenv("IPDASH_DATABASE_URL", ops_url)
     ops = OpStore(default_path(db))
@@ -78,14 +80,16 @@ def actions(ops: OpStore) -> list[str]:
 
 # --- draws -------------------------------------------------------------------------------------
 
+
 def test_a_draw_while_an_ingest_holds_the_store_is_complete(world) -> None:
     store, ops = world
     locked(store, ops)
-    with store._lock():                   # an ingest of the analytic file is running
+    with store._lock():  # an ingest of the analytic file is running
         manifest = run_draw(ops, store, "P", seed="7", actor="admin")
     samples = ops.read("SELECT office_code, case_no FROM draw_samples WHERE draw_id = 'P-D1'")
-    assert sorted((r["office_code"], r["case_no"]) for r in samples) == \
-        sorted((s["office_code"], s["case_no"]) for s in manifest["sample"])
+    assert sorted((r["office_code"], r["case_no"]) for r in samples) == sorted(
+        (s["office_code"], s["case_no"]) for s in manifest["sample"]
+    )
     assert actions(ops)[-1] == "draw" and audit.verify(ops).ok
 
 
@@ -105,7 +109,7 @@ def test_a_draw_that_fails_leaves_nothing_and_a_retry_needs_no_void(world, monke
     assert ops.read("SELECT count(*) AS n FROM draws")[0]["n"] == 0
     assert ops.read("SELECT count(*) AS n FROM draw_samples")[0]["n"] == 0
     monkeypatch.setattr(audit, "append", real)
-    assert run_draw(ops, store, "P", seed="7", actor="admin")["draw_id"] == "P-D1"   # no void needed
+    assert run_draw(ops, store, "P", seed="7", actor="admin")["draw_id"] == "P-D1"  # no void needed
     assert audit.verify(ops).ok
 
 
@@ -117,8 +121,14 @@ def test_plan_lock_and_draw_work_from_different_directories(golden_metrics, tmp_
     (a / "plan.toml").write_text(PLAN, encoding="utf-8")
 
     def run(cwd: Path, db: str, *args: str):
-        return subprocess.run([sys.executable, "-m", "ipdash.cli", *args, "--db", db, "--json"], cwd=cwd,
-                              capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": os.getcwd()})
+        return subprocess.run(
+            [sys.executable, "-m", "ipdash.cli", *args, "--db", db, "--json"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "PYTHONPATH": os.getcwd()},
+        )
 
     assert run(a, "data/ipdash.duckdb", "plan", "create", "plan.toml").returncode == 0
     assert run(a, "data/ipdash.duckdb", "plan", "lock", "P").returncode == 0
@@ -126,35 +136,43 @@ def test_plan_lock_and_draw_work_from_different_directories(golden_metrics, tmp_
     assert drawn.returncode == 0, drawn.stderr
     assert run(tmp_path, "a/data/ipdash.duckdb", "plan", "results", "P").returncode == 0
     recorded = OpStore(a / "data" / "ipdash-ops.sqlite").read("SELECT population_file FROM plans")[0]
-    assert not os.path.isabs(recorded["population_file"])       # relative to the store, not to a cwd
+    assert not os.path.isabs(recorded["population_file"])  # relative to the store, not to a cwd
 
 
 # --- appraisals --------------------------------------------------------------------------------
+
 
 def test_appraisals_live_in_the_operational_store_and_change_only_their_years_figures(world, tmp_path) -> None:
     store, ops = world
     locked(store, ops)
     manifest = run_draw(ops, store, "P", seed="7", actor="admin")
     appraised = {(r["office_code"], r["case_no"]) for r in ops.read("SELECT office_code, case_no FROM appraisals")}
-    first = next(s for s in manifest["sample"] if s["office_code"] == "110000"
-                 and (s["office_code"], s["case_no"]) not in appraised)
+    first = next(
+        s
+        for s in manifest["sample"]
+        if s["office_code"] == "110000" and (s["office_code"], s["case_no"]) not in appraised
+    )
     inspector = manifest["assignments"][0]["inspector_id"]
     identity = os.stat(store.path)
     config = default_config()
     with contextlib.closing(store.reader()) as con:
         before = compute_indicators(con, config, year=2024).frame
         before_2023 = compute_indicators(con, config, year=2023).frame
-    got = ingest(store, "appraisals", [appraisal_csv(tmp_path / "a.csv", [("P-D1", first["office_code"],
-                                                                            first["case_no"], inspector, [5] * 6)])],
-                 progress=False, actor="insp")
+    got = ingest(
+        store,
+        "appraisals",
+        [appraisal_csv(tmp_path / "a.csv", [("P-D1", first["office_code"], first["case_no"], inspector, [5] * 6)])],
+        progress=False,
+        actor="insp",
+    )
     assert got.counts.loaded == 1
     after_stat = os.stat(store.path)
-    assert (after_stat.st_ino, after_stat.st_mtime_ns) == (identity.st_ino, identity.st_mtime_ns)   # not republished
+    assert (after_stat.st_ino, after_stat.st_mtime_ns) == (identity.st_ino, identity.st_mtime_ns)  # not republished
     with contextlib.closing(store.reader()) as con:
         after = compute_indicators(con, config, year=2024).frame
         after_2023 = compute_indicators(con, config, year=2023).frame
-    row = lambda f: f.filter(f["office_code"] == "110000").to_dicts()[0]   # noqa: E731
-    assert row(after)["Q1_den"] == row(before)["Q1_den"] + 1               # the archive counts at once
+    row = lambda f: f.filter(f["office_code"] == "110000").to_dicts()[0]
+    assert row(after)["Q1_den"] == row(before)["Q1_den"] + 1  # the archive counts at once
     assert row(after)["Q1_num"] == row(before)["Q1_num"] + 30
     assert after_2023.equals(before_2023)
     versions = ops.versions()
@@ -171,27 +189,31 @@ def test_the_overlay_reads_only_newer_runs_and_matches_a_full_read(world, tmp_pa
     locked(store, ops)
     manifest = run_draw(ops, store, "P", seed="7", actor="admin")
     overlay = Overlay(ops)
-    full = lambda: raw_frame(ops.read("SELECT * FROM appraisals ORDER BY office_code, case_no, draw_id"),  # noqa: E731
-                             _RAW_SCHEMA)
+    full = lambda: raw_frame(ops.read("SELECT * FROM appraisals ORDER BY office_code, case_no, draw_id"), _RAW_SCHEMA)
     assert overlay.snapshot().appraisals.equals(full())
     s = manifest["sample"][0]
     inspector = next(a["inspector_id"] for a in manifest["assignments"] if a["office_code"] == s["office_code"])
     reads: list[str] = []
     real_read = ops.read
-    ops.read = lambda sql, params=(): (reads.append(sql), real_read(sql, params))[1]   # type: ignore[method-assign]
-    for k, score in enumerate((5, 6)):               # a new result, then the same archive changed
-        ingest(store, "appraisals", [appraisal_csv(tmp_path / f"a{k}.csv", [("P-D1", s["office_code"],
-                                                                              s["case_no"], inspector, [score] * 6)])],
-               progress=False, actor="insp")
+    ops.read = lambda sql, params=(): (reads.append(sql), real_read(sql, params))[1]  # type: ignore[method-assign]
+    for k, score in enumerate((5, 6)):  # a new result, then the same archive changed
+        ingest(
+            store,
+            "appraisals",
+            [appraisal_csv(tmp_path / f"a{k}.csv", [("P-D1", s["office_code"], s["case_no"], inspector, [score] * 6)])],
+            progress=False,
+            actor="insp",
+        )
         reads.clear()
         snap = overlay.snapshot()
         assert snap.appraisals.equals(full())
         assert any("run_id > ?" in q for q in reads) and not any("draw_samples" in q for q in reads)
     mine = snap.appraisals.filter((snap.appraisals["draw_id"] == "P-D1") & (snap.appraisals["case_no"] == s["case_no"]))
     assert mine["total"].to_list() == ["36.00"]
-    with ops.write() as con:                          # rows removed (as a demo rebuild does)
+    with ops.write() as con:  # rows removed (as a demo rebuild does)
         con.execute("DELETE FROM appraisals WHERE draw_id = 'P-D1'")
         from access.opstore import bump
+
         bump(con, "appraisals")
     assert overlay.snapshot().appraisals.equals(full())
     assert overlay.snapshot().appraisals.filter(pl.col("draw_id") == "P-D1").height == 0
@@ -203,18 +225,26 @@ def test_a_changed_result_is_audited_as_a_change(world, tmp_path) -> None:
     manifest = run_draw(ops, store, "P", seed="7", actor="admin")
     s = manifest["sample"][0]
     ins = manifest["assignments"][0]["inspector_id"]
-    ingest(store, "appraisals", [appraisal_csv(tmp_path / "a.csv", [("P-D1", s["office_code"], s["case_no"], ins,
-                                                                      [10, 20, 20, 20, 15, 15])])], progress=False)
-    again = ingest(store, "appraisals", [appraisal_csv(tmp_path / "b.csv", [("P-D1", s["office_code"], s["case_no"],
-                                                                             ins, [10, 20, 20, 20, 15, 5])])],
-                   progress=False, actor="insp")
+    ingest(
+        store,
+        "appraisals",
+        [appraisal_csv(tmp_path / "a.csv", [("P-D1", s["office_code"], s["case_no"], ins, [10, 20, 20, 20, 15, 15])])],
+        progress=False,
+    )
+    again = ingest(
+        store,
+        "appraisals",
+        [appraisal_csv(tmp_path / "b.csv", [("P-D1", s["office_code"], s["case_no"], ins, [10, 20, 20, 20, 15, 5])])],
+        progress=False,
+        actor="insp",
+    )
     assert (again.counts.updated, again.counts.loaded) == (1, 0)
     change = next(e for e in audit.recent(ops) if e["action"] == "appraisal.change")
     detail = json.loads(change["detail"])
     assert (detail["total_before"], detail["total_after"], change["actor"]) == ("100.00", "90.00", "insp")
     version = ops.versions()["appraisals"]
     unchanged = ingest(store, "appraisals", [str(tmp_path / "b.csv")], progress=False)
-    assert unchanged.counts.unchanged == 1 and ops.versions()["appraisals"] == version   # nothing new, no new version
+    assert unchanged.counts.unchanged == 1 and ops.versions()["appraisals"] == version  # nothing new, no new version
 
 
 def test_untouched_checklist_rows_are_not_filled_not_errors(world, tmp_path) -> None:
@@ -241,16 +271,31 @@ def test_untouched_checklist_rows_are_not_filled_not_errors(world, tmp_path) -> 
 
 # --- uploads -----------------------------------------------------------------------------------
 
+
 def test_an_upload_over_the_row_limit_is_refused_before_its_rows_are_parsed(world, tmp_path) -> None:
     store, _ops = world
     rows = [("", "110000", f"P1a-{k:02d}", "I-2", [10] * 6) for k in range(1, 7)]
     with pytest.raises(RefusedFile, match="more than the 5 an upload may hold"):
-        ingest(store, "appraisals", [appraisal_csv(tmp_path / "a.csv", rows)], progress=False,
-               limits=Limits(max_rows=5))
+        ingest(
+            store, "appraisals", [appraisal_csv(tmp_path / "a.csv", rows)], progress=False, limits=Limits(max_rows=5)
+        )
     wb = openpyxl.Workbook()
     ws = wb.active
-    ws.append(["抽查批次", "办案机构代码", "案号", "评查人员", "立案受理", "调查取证", "事实认定", "法律适用", "办案程序",
-               "文书归档", "评查日期"])
+    ws.append(
+        [
+            "抽查批次",
+            "办案机构代码",
+            "案号",
+            "评查人员",
+            "立案受理",
+            "调查取证",
+            "事实认定",
+            "法律适用",
+            "办案程序",
+            "文书归档",
+            "评查日期",
+        ]
+    )
     for k in range(20):
         ws.append(["", "110000", f"X-{k}", "I-2", 1, 1, 1, 1, 1, 1, "2025-01-01"])
     wb.save(tmp_path / "big.xlsx")
@@ -266,7 +311,7 @@ def test_a_decompression_bomb_is_refused_in_bounded_memory(tmp_path) -> None:
         z.writestr("[Content_Types].xml", "<Types/>")
         with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as fh:
             chunk = b" " * (1 << 20)
-            for _ in range(400):                          # 400 MB of spaces, a few hundred KB packed
+            for _ in range(400):  # 400 MB of spaces, a few hundred KB packed
                 fh.write(chunk)
     assert bomb.stat().st_size < 2 << 20
     tracemalloc.start()
@@ -291,7 +336,7 @@ def test_a_workbook_with_malformed_xml_gets_a_message(tmp_path) -> None:
         for item in src.infolist():
             data = src.read(item.filename)
             if item.filename == "xl/worksheets/sheet1.xml":
-                data = b"<worksheet><sheetData><row r='1'><c r='A1' t='s'><v>0</v></c>"   # cut off
+                data = b"<worksheet><sheetData><row r='1'><c r='A1' t='s'><v>0</v></c>"  # cut off
             dst.writestr(item, data)
     with pytest.raises(RefusedFile, match="damaged|cannot be opened"):
         read_any(broken, default_contract().kinds["appraisals"], Limits())
@@ -313,6 +358,7 @@ def test_the_server_bounds_every_request_body(world, monkeypatch) -> None:
 
 # --- the inspection workflow -------------------------------------------------------------------
 
+
 def test_publication_voiding_and_the_public_page(world, tmp_path, monkeypatch) -> None:
     from dashboard.app import create_app
 
@@ -321,9 +367,17 @@ def test_publication_voiding_and_the_public_page(world, tmp_path, monkeypatch) -
     manifest = run_draw(ops, store, "P", seed="7", actor="admin")
     ins = manifest["assignments"][0]["inspector_id"]
     mine = [s for s in manifest["sample"] if s["office_code"] == "110000"][:2]
-    ingest(store, "appraisals", [appraisal_csv(tmp_path / "a.csv", [("P-D1", s["office_code"], s["case_no"], ins,
-                                                                      [10, 20, 20, 20, 15, 15]) for s in mine])],
-           progress=False)
+    ingest(
+        store,
+        "appraisals",
+        [
+            appraisal_csv(
+                tmp_path / "a.csv",
+                [("P-D1", s["office_code"], s["case_no"], ins, [10, 20, 20, 20, 15, 15]) for s in mine],
+            )
+        ],
+        progress=False,
+    )
     results = draw_results(ops, store, "P")
     assert results["unappraised"] == len(manifest["sample"]) - 2
     assert {o["office_code"] for o in results["offices"]} >= {s["office_code"] for s in manifest["sample"]}
@@ -338,22 +392,24 @@ def test_publication_voiding_and_the_public_page(world, tmp_path, monkeypatch) -
     client = create_app(db=str(store.path), ops_path=str(ops.path)).server.test_client()
     page = client.get("/public").get_data(as_text=True)
     assert "2024 年度 P1 省局案卷抽查" in page and "P1 省局" in page and "年底前公开已评查部分" in page
-    assert "尚未评查" in page                                          # offices with nothing appraised yet are shown
+    assert "尚未评查" in page  # offices with nothing appraised yet are shown
     got = client.get("/public/P/manifest.json")
     population = client.get("/public/P/population.csv")
     assert got.status_code == 200 and population.status_code == 200
     (tmp_path / "m.json").write_bytes(got.data)
     (tmp_path / "pop.csv").write_bytes(population.data)
     verified = ipdash_cli("verify-draw", str(tmp_path / "m.json"), "--population", str(tmp_path / "pop.csv"))
-    assert verified.returncode == 0, verified.stdout + verified.stderr           # an outsider can check it
+    assert verified.returncode == 0, verified.stdout + verified.stderr  # an outsider can check it
     assert client.get("/public/nothing/manifest.json").status_code == 404
     assert b"office_code,case_no" not in client.get("/public/..%2F..%2Fetc/population.csv").data
     add_user(ops, username="admin", role="national_admin", password=PASSWORD)
     client.post("/login", data={"username": "admin", "password": PASSWORD})
     plan_page = dh.content(client, "/inspection/P")
     assert dh.by_id(plan_page, "plan-title")["props"]["children"] == "2024 年度 P1 省局案卷抽查"
-    summary = dh.text(dh.by_id(plan_page, "plan-spec-summary"))       # the parameters in words, scope by name
-    assert "P1 省局（110000）" in summary and "办案机构、案件类型" in summary and "每人至多 10 件，回避本机构" in summary
+    summary = dh.text(dh.by_id(plan_page, "plan-spec-summary"))  # the parameters in words, scope by name
+    assert (
+        "P1 省局（110000）" in summary and "办案机构、案件类型" in summary and "每人至多 10 件，回避本机构" in summary
+    )
     assert "部分公开，理由：年底前公开已评查部分" in dh.text(dh.by_id(plan_page, "plan-published"))
 
     done = void_draw(ops, "P-D1", reason="抽取时种子录入错误", actor="admin")
@@ -368,6 +424,7 @@ def test_publication_voiding_and_the_public_page(world, tmp_path, monkeypatch) -
 
 
 # --- the inspector's pages, through hand-crafted callbacks -------------------------------------
+
 
 def _overwrite_key(client) -> str:
     deps = json.loads(client.get("/_dash-dependencies").data)
@@ -398,23 +455,41 @@ def test_the_inspector_sees_done_and_pending_and_overwriting_asks_first(world, m
     status = {r["case_no"].split("]")[0][1:]: r["status"] for r in dh.by_id(page, "archives-table")["props"]["rowData"]}
     assert status[mine[0]["case_no"]] == "已评查" and list(status.values()).count("待评查") == len(mine) - 1
 
-    load = {"output": dh_output_of(client, "appraisal-existing.children"),
-            "outputs": [[{"id": {"type": "appraisal-item", "item": i}, "property": "value"} for i in ITEMS],
-                        {"id": "appraisal-veto", "property": "value"}, {"id": "appraisal-date", "property": "value"},
-                        {"id": "appraisal-existing", "property": "children"}],
-            "inputs": [{"id": "appraisal-archive", "property": "value", "value": first}],
-            "state": [[{"id": {"type": "appraisal-item", "item": i}, "property": "id",
-                        "value": {"type": "appraisal-item", "item": i}} for i in ITEMS],
-                      {"id": "lang", "property": "value", "value": "zh"}],
-            "changedPropIds": ["appraisal-archive.value"]}
+    load = {
+        "output": dh_output_of(client, "appraisal-existing.children"),
+        "outputs": [
+            [{"id": {"type": "appraisal-item", "item": i}, "property": "value"} for i in ITEMS],
+            {"id": "appraisal-veto", "property": "value"},
+            {"id": "appraisal-date", "property": "value"},
+            {"id": "appraisal-existing", "property": "children"},
+        ],
+        "inputs": [{"id": "appraisal-archive", "property": "value", "value": first}],
+        "state": [
+            [
+                {
+                    "id": {"type": "appraisal-item", "item": i},
+                    "property": "id",
+                    "value": {"type": "appraisal-item", "item": i},
+                }
+                for i in ITEMS
+            ],
+            {"id": "lang", "property": "value", "value": "zh"},
+        ],
+        "changedPropIds": ["appraisal-archive.value"],
+    }
     loaded = json.loads(client.post("/_dash-update-component", json=load).data)["response"]
-    assert "100.00 分" in loaded["appraisal-existing"]["children"]                # the form shows what is recorded
+    assert "100.00 分" in loaded["appraisal-existing"]["children"]  # the form shows what is recorded
 
-    again = json.loads(client.post("/_dash-update-component",
-                                   json=dh.appraisal_body(first, [10, 20, 20, 20, 15, 1])).data)["response"]
-    assert again["appraisal-overwrite"]["displayed"] is True                       # asks first, records nothing yet
-    assert ops.read("SELECT total FROM appraisals WHERE draw_id = 'P-D1' AND case_no = ?",
-                    (mine[0]["case_no"],))[0]["total"] == "100.00"
+    again = json.loads(
+        client.post("/_dash-update-component", json=dh.appraisal_body(first, [10, 20, 20, 20, 15, 1])).data
+    )["response"]
+    assert again["appraisal-overwrite"]["displayed"] is True  # asks first, records nothing yet
+    assert (
+        ops.read("SELECT total FROM appraisals WHERE draw_id = 'P-D1' AND case_no = ?", (mine[0]["case_no"],))[0][
+            "total"
+        ]
+        == "100.00"
+    )
     body = dh.appraisal_body(first, [10, 20, 20, 20, 15, 1], confirm_output=_overwrite_key(client))
     confirmed = json.loads(client.post("/_dash-update-component", json=body).data)["response"]
     assert "更新 1" in dh.text(confirmed["appraisal-result"]["children"])
@@ -434,8 +509,11 @@ def test_an_online_appraisal_keeps_the_file_and_the_monitoring_page_warm(world, 
     locked(store, ops)
     manifest = run_draw(ops, store, "P", seed="7", actor="admin")
     ins = manifest["assignments"][0]["inspector_id"]
-    s = next(x for x in manifest["sample"] if x["office_code"] in
-             {a["office_code"] for a in manifest["assignments"] if a["inspector_id"] == ins})
+    s = next(
+        x
+        for x in manifest["sample"]
+        if x["office_code"] in {a["office_code"] for a in manifest["assignments"] if a["inspector_id"] == ins}
+    )
     add_user(ops, username="leader", role="national_leader", password=PASSWORD)
     add_user(ops, username="insp", role="inspector", password=PASSWORD, scope_code=ins)
     monkeypatch.setenv("IPDASH_SECRET_KEY", "test")
@@ -450,29 +528,38 @@ def test_an_online_appraisal_keeps_the_file_and_the_monitoring_page_warm(world, 
 
     counted: dict[str, list] = {"monitor": [], "indicators": []}
     real_open, real_ind = views_module.open_cases, views_module.compute_indicators
-    monkeypatch.setattr(views_module, "open_cases", lambda *a, **k: (counted["monitor"].append(1), real_open(*a, **k))[1])
-    monkeypatch.setattr(views_module, "compute_indicators",
-                        lambda con, config, *, year, as_of=None: (counted["indicators"].append(year),
-                                                                  real_ind(con, config, year=year, as_of=as_of))[1])
-    got = insp.post("/_dash-update-component", json=dh.appraisal_body(f"P-D1|{s['office_code']}|{s['case_no']}",
-                                                                   [1, 1, 1, 1, 1, 1]))
+    monkeypatch.setattr(
+        views_module, "open_cases", lambda *a, **k: (counted["monitor"].append(1), real_open(*a, **k))[1]
+    )
+    monkeypatch.setattr(
+        views_module,
+        "compute_indicators",
+        lambda con, config, *, year, as_of=None: (
+            counted["indicators"].append(year),
+            real_ind(con, config, year=year, as_of=as_of),
+        )[1],
+    )
+    got = insp.post(
+        "/_dash-update-component", json=dh.appraisal_body(f"P-D1|{s['office_code']}|{s['case_no']}", [1, 1, 1, 1, 1, 1])
+    )
     assert "新增 1" in dh.text(json.loads(got.data)["response"]["appraisal-result"]["children"])
     now = os.stat(store.path)
-    assert (now.st_ino, now.st_mtime_ns) == (identity.st_ino, identity.st_mtime_ns)     # the file is untouched
+    assert (now.st_ino, now.st_mtime_ns) == (identity.st_ino, identity.st_mtime_ns)  # the file is untouched
     dh.content(leader, "/monitor", year=2024)
-    assert counted["monitor"] == []                                                    # still cached
+    assert counted["monitor"] == []  # still cached
     after = dh.text(dh.content(leader, profile, year=2024))
-    assert after != before                                                             # the Q figures moved
-    assert 2024 in counted["indicators"] and 2023 not in counted["indicators"]          # only that year again
+    assert after != before  # the Q figures moved
+    assert 2024 in counted["indicators"] and 2023 not in counted["indicators"]  # only that year again
 
 
 # --- report jobs -------------------------------------------------------------------------------
+
 
 def _jobs(store, ops, name):
     from dashboard.report_jobs import ReportJobs
 
     jobs = ReportJobs(store, ops, default_config())
-    jobs.worker = name                       # two workers (or hosts) over the same stores
+    jobs.worker = name  # two workers (or hosts) over the same stores
     return jobs
 
 
@@ -484,7 +571,7 @@ def test_a_report_started_on_one_worker_is_fetched_from_another(world) -> None:
     user = get_user(ops, "leader")
     a, b = _jobs(store, ops, "host-a:1"), _jobs(store, ops, "host-b:2")
     assert a.start(user, year=2024, lang="zh")[0]
-    refused = b.start(user, year=2024, lang="zh")                  # one at a time, whichever worker is asked
+    refused = b.start(user, year=2024, lang="zh")  # one at a time, whichever worker is asked
     assert not refused[0] and "already" in refused[1]
     deadline = time.time() + 120
     while time.time() < deadline and not (b.status("leader") and b.status("leader").finished):
@@ -493,8 +580,8 @@ def test_a_report_started_on_one_worker_is_fetched_from_another(world) -> None:
     assert job.state == "done", job
     name, data = b.take("leader")
     assert "-2024-national-" in name and openpyxl.load_workbook(io.BytesIO(data))["排名"].max_row > 1
-    assert a.take("leader") is None                                 # handed out once
-    assert not list(a.dir.glob("*.xlsx"))                            # and removed
+    assert a.take("leader") is None  # handed out once
+    assert not list(a.dir.glob("*.xlsx"))  # and removed
     assert "export.report" in actions(ops)
 
 
@@ -502,11 +589,14 @@ def test_a_job_whose_worker_died_is_taken_over(world) -> None:
     import datetime as dt
 
     store, ops = world
-    old = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)).isoformat()
+    old = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).isoformat()
     with ops.write() as con:
-        con.execute("INSERT INTO report_jobs (job_id, username, year, lang, scope, state, progress, stage, created_at, "
-                    "heartbeat_at, worker) VALUES ('dead', 'p1', 2024, 'zh', '110000', 'running', 0.3, 'writing', ?, ?, "
-                    "'gone:1')", (old, old))
+        con.execute(
+            "INSERT INTO report_jobs (job_id, username, year, lang, scope, state, progress, stage, created_at, "
+            "heartbeat_at, worker) VALUES ('dead', 'p1', 2024, 'zh', '110000', 'running', 0.3, 'writing', ?, ?, "
+            "'gone:1')",
+            (old, old),
+        )
     b = _jobs(store, ops, "host-b:2")
     deadline = time.time() + 120
     job = b.status("p1")
@@ -519,6 +609,7 @@ def test_a_job_whose_worker_died_is_taken_over(world) -> None:
 
 # --- the demo ----------------------------------------------------------------------------------
 
+
 def test_the_demo_inspector_has_archives_in_a_demo_plan(tmp_path) -> None:
     db = tmp_path / "demo" / "ipdash.duckdb"
     done = ipdash_cli("demo", "--build-only", "--db", str(db), "--cases", "4000", "--quiet", "--json")
@@ -530,7 +621,7 @@ def test_the_demo_inspector_has_archives_in_a_demo_plan(tmp_path) -> None:
     assert logins["inspector"]["scope"] and archives_of_inspector(ops, logins["inspector"]["scope"])
     plans = list_plans(ops)
     assert plans and plans[0]["draws"] and plans[0]["spec"]["title"]
-    again = ipdash_cli("demo", "--build-only", "--db", str(db), "--quiet", "--json")     # once, not again
+    again = ipdash_cli("demo", "--build-only", "--db", str(db), "--quiet", "--json")  # once, not again
     assert again.returncode == 0 and len(list_plans(ops)) == 1
 
 
@@ -541,8 +632,10 @@ def test_concurrent_uploads_of_one_archive_count_once(world, tmp_path) -> None:
     s = manifest["sample"][0]
     ins = manifest["assignments"][0]["inspector_id"]
     only = Assignment(ins, frozenset((x["office_code"], x["case_no"]) for x in manifest["sample"]))
-    paths = [appraisal_csv(tmp_path / f"{k}.csv", [("P-D1", s["office_code"], s["case_no"], ins, [10] * 6)])
-             for k in range(4)]
+    paths = [
+        appraisal_csv(tmp_path / f"{k}.csv", [("P-D1", s["office_code"], s["case_no"], ins, [10] * 6)])
+        for k in range(4)
+    ]
     results = []
 
     def one(path):

@@ -17,7 +17,18 @@ from ingest.run import ingest
 from queries.store import Store
 from tests.conftest import ipdash_cli
 
-ZH_SHEETS = ["封面", "排名", "办案力度", "办案水平", "办案效率", "案卷质量", "趋势", "超期未结案件", "案卷评查", "诚信信号"]
+ZH_SHEETS = [
+    "封面",
+    "排名",
+    "办案力度",
+    "办案水平",
+    "办案效率",
+    "案卷质量",
+    "趋势",
+    "超期未结案件",
+    "案卷评查",
+    "诚信信号",
+]
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +63,10 @@ def test_national_workbook_equals_ipdash_scores(golden: Store, tmp_path: Path) -
     for row, o in zip(got, expected["offices"]):
         assert row[0] == o["rank"] and row[1] == o["office_code"] and row[2] == o["name"]
         assert row[3] == pytest.approx(o["composite"])
-        assert row[4:8] == [pytest.approx(o["dimensions"][d]) if o["dimensions"][d] is not None else None
-                            for d in ("effort", "level", "timeliness", "quality")]
+        assert row[4:8] == [
+            pytest.approx(o["dimensions"][d]) if o["dimensions"][d] is not None else None
+            for d in ("effort", "level", "timeliness", "quality")
+        ]
         assert row[8:10] == o["rank_interval"]
         assert row[10] == o["rank_change"]
     assert ws.max_row == 1 + len(expected["offices"])
@@ -89,7 +102,7 @@ def test_structure_freeze_panes_formats_tables_charts_and_print_setup(golden: St
     assert len(charts) == 2
     bar, dims = charts
     assert bar.series[0].val.numRef.f == "'排名'!$D$2:$D$4"
-    assert bar.series[0].cat.numRef.f == "'排名'!$C$2:$C$4"   # openpyxl writes categories as a reference
+    assert bar.series[0].cat.numRef.f == "'排名'!$C$2:$C$4"  # openpyxl writes categories as a reference
     assert [s.val.numRef.f for s in dims.series] == [f"'排名'!${c}$2:${c}$4" for c in "EFGH"]
     trend = wb["趋势"]._charts
     assert len(trend) == 1 and trend[0].series[0].val.numRef.f.startswith("'趋势'!$C$2")
@@ -103,7 +116,7 @@ def test_overdue_and_inspection_sheets_hold_the_golden_figures(golden: Store, tm
     overdue = list(wb["超期未结案件"].iter_rows(min_row=2, values_only=True))
     assert sorted(r[1] for r in overdue) == ["P1f-01", "P1f-02", "P1f-03"]
     assert {r[6] for r in overdue} == {89}
-    assert {r[2] for r in overdue} <= {"专利侵权纠纷", "假冒专利", "其他专利纠纷"}     # kinds by their Chinese names
+    assert {r[2] for r in overdue} <= {"专利侵权纠纷", "假冒专利", "其他专利纠纷"}  # kinds by their Chinese names
     first = list(wb["超期未结案件"].iter_rows(min_row=2, max_row=2))[0]
     # plain values (code, case no., dates) and styled cells (the count) both keep their type and format
     assert [c.data_type for c in first] == ["s", "s", "s", "d", "d", "d", "n"]
@@ -113,7 +126,7 @@ def test_overdue_and_inspection_sheets_hold_the_golden_figures(golden: Store, tm
     # P1: 6 archives, 2 excellent, 3 qualified, 1 unqualified; 52 cases closed: 52 / 6 = 8.7 projected.
     assert ins["110000"][2:8] == (6, pytest.approx(500 / 6), 2, 3, 1, pytest.approx(1 / 6))
     assert ins["110000"][10:12] == (52, pytest.approx(8.7))
-    assert ins["120000"][2] == 4 and ins["120000"][6] == 1           # the vetoed 100-point archive
+    assert ins["120000"][2] == 4 and ins["120000"][6] == 1  # the vetoed 100-point archive
 
 
 def test_a_provincial_report_holds_no_office_outside_its_subtree(golden: Store, tmp_path: Path) -> None:
@@ -135,30 +148,36 @@ def test_a_provincial_report_holds_no_office_outside_its_subtree(golden: Store, 
     assert {r[0] for r in cases} <= inside and len(cases) == 12 + 8 + 2 + 6 + 4 + 3 + 2
     kinds, closings = {r[2] for r in cases}, {r[6] for r in cases} - {None}
     assert kinds and kinds <= {"专利侵权纠纷", "假冒专利", "其他专利纠纷"}, kinds
-    assert closings and all(not c.isascii() for c in closings), closings   # Chinese names, not codes
+    assert closings and all(not c.isascii() for c in closings), closings  # Chinese names, not codes
 
 
 def test_english_labels_and_text_that_looks_like_a_formula(golden: Store, tmp_path: Path) -> None:
     db = tmp_path / "db.duckdb"
     shutil.copyfile(golden.path, db)
     evil = tmp_path / "evil.csv"
-    evil.write_text("office_code,name,level,parent_code\n130000,=HYPERLINK(\"http://x\"),provincial,100000\n",
-                    encoding="utf-8")
+    evil.write_text(
+        'office_code,name,level,parent_code\n130000,=HYPERLINK("http://x"),provincial,100000\n', encoding="utf-8"
+    )
     assert ingest(Store(db), "offices", [str(evil)], progress=False).counts.updated == 1
     wb = report(db, tmp_path / "en.xlsx", "--lang", "en")
     assert wb.sheetnames[:2] == ["Cover", "Ranking"]
     kinds = {r[2] for r in wb["Overdue open cases"].iter_rows(min_row=2, values_only=True)}
     assert kinds and kinds <= {"Infringement dispute", "Counterfeit", "Other dispute"}, kinds
-    cell = next(c for row in wb["Ranking"].iter_rows(min_row=2) for c in row if c.value and
-                str(c.value).startswith("=HYPERLINK"))
+    cell = next(
+        c
+        for row in wb["Ranking"].iter_rows(min_row=2)
+        for c in row
+        if c.value and str(c.value).startswith("=HYPERLINK")
+    )
     assert cell.data_type == "s"
     with contextlib.suppress(KeyError):
         assert "HYPERLINK" not in str(wb.defined_names)
 
 
 def test_unknown_scope_or_empty_year_is_bad_input(golden: Store, tmp_path: Path) -> None:
-    done = ipdash("report", "--year", "2024", "--scope", "999999", "-o", str(tmp_path / "x.xlsx"),
-                  "--db", str(golden.path))
+    done = ipdash(
+        "report", "--year", "2024", "--scope", "999999", "-o", str(tmp_path / "x.xlsx"), "--db", str(golden.path)
+    )
     assert done.returncode == 2 and "999999" in done.stderr
     done = ipdash("report", "--year", "1999", "-o", str(tmp_path / "x.xlsx"), "--db", str(golden.path))
     assert done.returncode == 2 and "no cases" in done.stderr
@@ -178,13 +197,22 @@ def test_sheet_rows_are_the_xml_openpyxl_itself_writes(tmp_path: Path) -> None:
 
     # the last two columns have no format: openpyxl styles a date there itself, and the plain value
     # after it must not inherit that style
-    columns = [("code", None), ("when", DATE), ("n", COUNT), ("share", PERCENT), ("note", None), ("d", None),
-               ("k", None)]
-    rows = [["110000", dt.date(2024, 1, 2), 1234, 0.25, "=HYPERLINK(\"x\")", dt.date(2024, 3, 4), 3],
-            ["120000", None, 7, float("nan"), "+1", None, 4.5],
-            ["130000", dt.date(1900, 2, 28), None, 1.0, "plain", dt.date(2024, 3, 5), "t"],
-            ["140000", dt.datetime(2024, 5, 6, 7, 8), 0, None, "@x", 9, 10],
-            [None, dt.date(2030, 12, 31), 5.5, 0.0, "-", dt.date(2024, 3, 6), 11]]
+    columns = [
+        ("code", None),
+        ("when", DATE),
+        ("n", COUNT),
+        ("share", PERCENT),
+        ("note", None),
+        ("d", None),
+        ("k", None),
+    ]
+    rows = [
+        ["110000", dt.date(2024, 1, 2), 1234, 0.25, '=HYPERLINK("x")', dt.date(2024, 3, 4), 3],
+        ["120000", None, 7, float("nan"), "+1", None, 4.5],
+        ["130000", dt.date(1900, 2, 28), None, 1.0, "plain", dt.date(2024, 3, 5), "t"],
+        ["140000", dt.datetime(2024, 5, 6, 7, 8), 0, None, "@x", 9, 10],
+        [None, dt.date(2030, 12, 31), 5.5, 0.0, "-", dt.date(2024, 3, 6), 11],
+    ]
 
     ours = Workbook(write_only=True)
     Sheet(ours, "s", columns, rows)
@@ -209,7 +237,7 @@ def test_sheet_rows_are_the_xml_openpyxl_itself_writes(tmp_path: Path) -> None:
                 v = c
             elif fmt and isinstance(v, (int, float, dt.date)):
                 c = WriteOnlyCell(ws)
-                c.number_format = fmt              # the column's format, before the value
+                c.number_format = fmt  # the column's format, before the value
                 c.value = v
                 v = c
             cells.append(v)
@@ -219,9 +247,8 @@ def test_sheet_rows_are_the_xml_openpyxl_itself_writes(tmp_path: Path) -> None:
     def part(path: Path, name: str) -> bytes:
         with zipfile.ZipFile(path) as z:
             xml = z.read(name)
-        return xml[xml.index(b"<sheetData>"):xml.index(b"</sheetData>")] if b"<sheetData>" in xml else xml
+        return xml[xml.index(b"<sheetData>") : xml.index(b"</sheetData>")] if b"<sheetData>" in xml else xml
 
-    assert b"<v>45293</v>" in part(tmp_path / "ours.xlsx", "xl/worksheets/sheet1.xml")   # 2024-01-02
-    for name in ("xl/worksheets/sheet1.xml", "xl/styles.xml"):      # the rows, and the formats they use
+    assert b"<v>45293</v>" in part(tmp_path / "ours.xlsx", "xl/worksheets/sheet1.xml")  # 2024-01-02
+    for name in ("xl/worksheets/sheet1.xml", "xl/styles.xml"):  # the rows, and the formats they use
         assert part(tmp_path / "ours.xlsx", name) == part(tmp_path / "theirs.xlsx", name), name
-

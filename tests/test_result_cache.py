@@ -55,7 +55,7 @@ def test_a_hit_is_read_back_without_running_the_query(store):
     publish(store, "a")
     assert probe(store) == ("a", 1)
     assert probe(store) == ("a", 0)
-    assert probe(store, n=1) == ("a", 1)          # other parameters, another result
+    assert probe(store, n=1) == ("a", 1)  # other parameters, another result
     assert probe(store, n=1) == ("a", 0)
     assert probe(store, n=2) == ("a", 1)
 
@@ -76,7 +76,7 @@ def test_a_rebuilt_store_with_the_same_version_counter_is_not_confused_with_the_
     publish(store, "a")
     assert probe(store) == ("a", 1)
     store.path.unlink()
-    publish(store, "b")                           # data_version is 1 again, the data is not the same
+    publish(store, "b")  # data_version is 1 again, the data is not the same
     assert probe(store) == ("b", 1)
 
 
@@ -97,7 +97,7 @@ def test_registered_inputs_are_part_of_the_key(store):
         assert cached_frame(con, query, {}, depends=["extra"]).item() == 3
         con.register("extra", pl.DataFrame({"x": [1, 2, 3]}))
         assert cached_frame(con, query, {}, depends=["extra"]).item() == 6
-        con.register("extra", pl.DataFrame({"x": [2, 1]}))   # same content, other order: a hit
+        con.register("extra", pl.DataFrame({"x": [2, 1]}))  # same content, other order: a hit
         counting = Counting(con)
         assert cached_frame(counting, query, {}, depends=["extra"]).item() == 3 and counting.runs == 0
 
@@ -172,17 +172,17 @@ def test_one_publish_keeps_under_its_size_cap_oldest_out(store, monkeypatch):
             cached_frame(con, "SELECT range AS x FROM range($n)", {"n": 20_000 + n})
             newest = max(cache_dir(con).glob("*.parquet"), key=lambda f: f.stat().st_mtime_ns)
             sizes.append(newest.stat().st_size)
-            os.utime(newest, (n, n))                          # written in this order
+            os.utime(newest, (n, n))  # written in this order
         monkeypatch.setattr(rc, "MAX_BYTES", sum(sizes[-2:]))
         cached_frame(con, "SELECT range AS x FROM range($n)", {"n": 5})
         left = sorted(cache_dir(con).glob("*.parquet"), key=lambda f: f.stat().st_mtime)
         assert sum(f.stat().st_size for f in left) <= rc.MAX_BYTES
-        assert len(left) == 2                                  # the newest written, and the one just kept
+        assert len(left) == 2  # the newest written, and the one just kept
         counting = Counting(con)
         assert cached_frame(counting, "SELECT range AS x FROM range($n)", {"n": 20_005}).height == 20_005
-        assert counting.runs == 0                              # the newest of the six survived
+        assert counting.runs == 0  # the newest of the six survived
         assert cached_frame(counting, "SELECT range AS x FROM range($n)", {"n": 20_000}).height == 20_000
-        assert counting.runs == 1                              # the oldest had gone
+        assert counting.runs == 1  # the oldest had gone
 
 
 def test_the_server_warm_up_leaves_the_national_workbook_nothing_to_compute(tmp_path, monkeypatch):
@@ -197,10 +197,10 @@ def test_the_server_warm_up_leaves_the_national_workbook_nothing_to_compute(tmp_
     keep = rc._keep
     monkeypatch.setattr(rc, "_keep", lambda where, path, frame: (computed.append(path), keep(where, path, frame)))
     create_app(db=str(golden.path), ops_path=str(golden.ops.path), warm="sync")
-    assert computed                                            # the warm-up filled the cache
+    assert computed  # the warm-up filled the cache
     computed.clear()
     with contextlib.closing(golden.reader()) as con:
         latest = con.execute("SELECT max(year(accepted_date)) FROM cases").fetchall()[0][0]
         data = collect(con, default_config(), year=latest, scope=None)
     assert data.ranking.offices and data.trend.width > 2
-    assert computed == []                                      # a later process only reads them back
+    assert computed == []  # a later process only reads them back

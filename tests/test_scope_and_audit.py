@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import sqlite3
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -19,26 +18,41 @@ from queries.scope import Scope, ScopeError, scope_sql
 from queries.store import Store, rows
 from tests.fixtures.metrics.build import load_golden
 
-SUB = ("(SELECT * FROM {t} AS __t WHERE __t.office_code IN (SELECT s.office_code FROM offices AS s "
-       "WHERE s.office_code = $scope_code OR s.province_code = $scope_code OR s.prefecture_code = $scope_code "
-       "OR s.parent_code = $scope_code)) AS {a}")
+SUB = (
+    "(SELECT * FROM {t} AS __t WHERE __t.office_code IN (SELECT s.office_code FROM offices AS s "
+    "WHERE s.office_code = $scope_code OR s.province_code = $scope_code OR s.prefecture_code = $scope_code "
+    "OR s.parent_code = $scope_code)) AS {a}"
+)
 
 PAIRS = [  # (input, expected rewrite)
-    ("SELECT count(*) FROM cases",
-     "SELECT COUNT(*) FROM " + SUB.format(t="cases", a="cases")),
-    ("SELECT c.case_no FROM cases AS c WHERE c.case_kind = $kind",
-     "SELECT c.case_no FROM " + SUB.format(t="cases", a="c") + " WHERE c.case_kind = $kind"),
-    ("SELECT o.name, count(c.case_no) FROM offices o LEFT JOIN cases c ON c.office_code = o.office_code GROUP BY o.name",
-     "SELECT o.name, COUNT(c.case_no) FROM " + SUB.format(t="offices", a="o") + " LEFT JOIN "
-     + SUB.format(t="cases", a="c") + " ON c.office_code = o.office_code GROUP BY o.name"),
-    ("WITH x AS (SELECT office_code FROM appraisals) SELECT count(*) FROM x",
-     "WITH x AS (SELECT office_code FROM " + SUB.format(t="appraisals", a="appraisals")
-     + ") SELECT COUNT(*) FROM x"),
-    ("SELECT count(*) FROM (SELECT * FROM cases WHERE closed_date IS NULL) AS t",
-     "SELECT COUNT(*) FROM (SELECT * FROM " + SUB.format(t="cases", a="cases") + " WHERE closed_date IS NULL) AS t"),
-    ("SELECT office_code FROM cases UNION SELECT office_code FROM staffing",
-     "SELECT office_code FROM " + SUB.format(t="cases", a="cases") + " UNION SELECT office_code FROM "
-     + SUB.format(t="staffing", a="staffing")),
+    ("SELECT count(*) FROM cases", "SELECT COUNT(*) FROM " + SUB.format(t="cases", a="cases")),
+    (
+        "SELECT c.case_no FROM cases AS c WHERE c.case_kind = $kind",
+        "SELECT c.case_no FROM " + SUB.format(t="cases", a="c") + " WHERE c.case_kind = $kind",
+    ),
+    (
+        "SELECT o.name, count(c.case_no) FROM offices o LEFT JOIN cases c ON c.office_code = o.office_code GROUP BY o.name",
+        "SELECT o.name, COUNT(c.case_no) FROM "
+        + SUB.format(t="offices", a="o")
+        + " LEFT JOIN "
+        + SUB.format(t="cases", a="c")
+        + " ON c.office_code = o.office_code GROUP BY o.name",
+    ),
+    (
+        "WITH x AS (SELECT office_code FROM appraisals) SELECT count(*) FROM x",
+        "WITH x AS (SELECT office_code FROM " + SUB.format(t="appraisals", a="appraisals") + ") SELECT COUNT(*) FROM x",
+    ),
+    (
+        "SELECT count(*) FROM (SELECT * FROM cases WHERE closed_date IS NULL) AS t",
+        "SELECT COUNT(*) FROM (SELECT * FROM " + SUB.format(t="cases", a="cases") + " WHERE closed_date IS NULL) AS t",
+    ),
+    (
+        "SELECT office_code FROM cases UNION SELECT office_code FROM staffing",
+        "SELECT office_code FROM "
+        + SUB.format(t="cases", a="cases")
+        + " UNION SELECT office_code FROM "
+        + SUB.format(t="staffing", a="staffing"),
+    ),
     ("SELECT * FROM meta", "SELECT * FROM meta"),
 ]
 
@@ -73,12 +87,14 @@ def stores(tmp_path_factory):
 @pytest.mark.parametrize("query", QUERIES)
 def test_rewritten_query_equals_the_query_on_a_store_holding_only_the_subtree(stores, scope: str, query: str) -> None:
     full, tmp = stores
-    restricted = tmp / f"only-{scope}" / "db.duckdb"       # with an operational store of its own
+    restricted = tmp / f"only-{scope}" / "db.duckdb"  # with an operational store of its own
     if not restricted.exists():
         restricted.parent.mkdir()
         shutil.copyfile(full.path, restricted)
-        keep = ("SELECT office_code FROM offices WHERE office_code = $s OR province_code = $s "
-                "OR prefecture_code = $s OR parent_code = $s")
+        keep = (
+            "SELECT office_code FROM offices WHERE office_code = $s OR province_code = $s "
+            "OR prefecture_code = $s OR parent_code = $s"
+        )
         con = duckdb.connect(str(restricted))
         subtree = [r[0] for r in con.execute(keep, {"s": scope}).fetchall()]
         for table in ("cases", "staffing", "inspectors", "offices"):
@@ -86,8 +102,11 @@ def test_rewritten_query_equals_the_query_on_a_store_holding_only_the_subtree(st
         con.close()
         ops = sqlite3.connect(Store(restricted).ops.path)
         ops.execute("ATTACH ? AS f", (str(full.ops.path),))
-        ops.execute(f"INSERT INTO appraisals SELECT * FROM f.appraisals WHERE office_code IN "
-                    f"({', '.join('?' for _ in subtree)})", subtree)
+        ops.execute(
+            f"INSERT INTO appraisals SELECT * FROM f.appraisals WHERE office_code IN "
+            f"({', '.join('?' for _ in subtree)})",
+            subtree,
+        )
         ops.commit()
         ops.close()
     with contextlib.closing(full.reader()) as con:
@@ -98,17 +117,20 @@ def test_rewritten_query_equals_the_query_on_a_store_holding_only_the_subtree(st
         assert got == rows(con, query)
 
 
-@pytest.mark.parametrize("text, phrase", [
-    ("DELETE FROM cases", "only a SELECT"),
-    ("SELECT 1; SELECT 2", "exactly one statement"),
-    ("SELECT * FROM read_csv('/etc/passwd')", "reads files"),
-    ("SELECT read_text('/etc/passwd')", "reads files"),
-    ("SELECT * FROM users", "unknown table"),
-    ("SELECT * FROM store.main.cases", "qualified table names"),
-    ("INSERT INTO cases SELECT * FROM cases", "only a SELECT"),
-    ("COPY cases TO '/tmp/x.csv'", "only a SELECT"),
-    ("SELEC * FROM cases", "not valid SQL"),
-])
+@pytest.mark.parametrize(
+    "text, phrase",
+    [
+        ("DELETE FROM cases", "only a SELECT"),
+        ("SELECT 1; SELECT 2", "exactly one statement"),
+        ("SELECT * FROM read_csv('/etc/passwd')", "reads files"),
+        ("SELECT read_text('/etc/passwd')", "reads files"),
+        ("SELECT * FROM users", "unknown table"),
+        ("SELECT * FROM store.main.cases", "qualified table names"),
+        ("INSERT INTO cases SELECT * FROM cases", "only a SELECT"),
+        ("COPY cases TO '/tmp/x.csv'", "only a SELECT"),
+        ("SELEC * FROM cases", "not valid SQL"),
+    ],
+)
 def test_anything_but_one_read_is_refused(text: str, phrase: str) -> None:
     for scope in (Scope(None), Scope("330000")):
         with pytest.raises(ScopeError, match=phrase):
@@ -151,8 +173,12 @@ def test_users_cli_reads_the_password_from_stdin_and_validates_role_and_scope(st
     shutil.copyfile(full.path, db)
 
     def users(*args: str, password: str = "a-long-enough-password\n") -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "ipdash.cli", "users", *args, "--db", str(db)],
-                              input=password, capture_output=True, text=True)
+        return subprocess.run(
+            [sys.executable, "-m", "ipdash.cli", "users", *args, "--db", str(db)],
+            input=password,
+            capture_output=True,
+            text=True,
+        )
 
     assert users("add", "zj", "--role", "provincial", "--scope", "110000").returncode == 0
     assert "already exists" in users("add", "zj", "--role", "provincial", "--scope", "110000").stderr
@@ -161,8 +187,11 @@ def test_users_cli_reads_the_password_from_stdin_and_validates_role_and_scope(st
     assert "at least 10 characters" in users("add", "x3", "--role", "national_leader", password="short\n").stderr
     listed = users("list", "--json")
     assert '"username": "zj"' in listed.stdout and "password" not in listed.stdout
-    stored = sqlite3.connect(tmp_path / "ipdash-ops.sqlite").execute(
-        "SELECT password_hash FROM users WHERE username = 'zj'").fetchone()[0]
+    stored = (
+        sqlite3.connect(tmp_path / "ipdash-ops.sqlite")
+        .execute("SELECT password_hash FROM users WHERE username = 'zj'")
+        .fetchone()[0]
+    )
     assert stored.startswith("$argon2id$") and "a-long-enough-password" not in stored
     assert users("disable", "zj").returncode == 0
     assert users("disable", "nobody").returncode == 2
@@ -199,7 +228,7 @@ def test_a_password_hashed_with_older_parameters_still_signs_in_and_is_rehashed(
         return ops.read("SELECT password_hash FROM users WHERE username = 'old'")[0]["password_hash"]
 
     assert authenticate(ops, "old", "a-wrong-password") is None
-    assert stored() == legacy                                  # a failed login changes nothing
+    assert stored() == legacy  # a failed login changes nothing
     assert authenticate(ops, "old", "an-old-password").username == "old"
     assert stored() != legacy and stored().startswith("$argon2id$v=19$m=19456,t=2,p=1$")
-    assert authenticate(ops, "old", "an-old-password").username == "old"   # the new hash verifies
+    assert authenticate(ops, "old", "an-old-password").username == "old"  # the new hash verifies

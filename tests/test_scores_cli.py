@@ -31,11 +31,27 @@ def test_scores_json_has_the_documented_shape_and_numbers(golden: Store) -> None
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout)
     assert (got["year"], got["as_of"]) == (2024, "2024-12-31")
-    assert {"indicators_version", "time_limits_version", "scoring_version", "method", "dimension_weights",
-            "data_published_at"} <= set(got["methodology"])
+    assert {
+        "indicators_version",
+        "time_limits_version",
+        "scoring_version",
+        "method",
+        "dimension_weights",
+        "data_published_at",
+    } <= set(got["methodology"])
     first = got["offices"][0]
-    assert {"office_code", "name", "level", "parent_code", "indicators", "dimensions", "composite", "rank",
-            "rank_interval", "rank_change"} <= set(first)
+    assert {
+        "office_code",
+        "name",
+        "level",
+        "parent_code",
+        "indicators",
+        "dimensions",
+        "composite",
+        "rank",
+        "rank_interval",
+        "rank_change",
+    } <= set(first)
     assert set(first["indicators"]["T1"]) >= {"value", "numerator", "denominator", "score", "status"}
     assert set(first["dimensions"]) == {"effort", "level", "timeliness", "quality"}
     with contextlib.closing(golden.reader()) as con:
@@ -43,8 +59,13 @@ def test_scores_json_has_the_documented_shape_and_numbers(golden: Store) -> None
     assert got["offices"] == json.loads(json.dumps(engine.as_json()["offices"]))
     assert [o["rank"] for o in got["offices"]] == [1, 2, 3]
     p2 = next(o for o in got["offices"] if o["office_code"] == "120000")
-    assert p2["indicators"]["Q1"] == {"value": None, "numerator": 355.0, "denominator": 4.0, "score": None,
-                                      "status": "insufficient"}
+    assert p2["indicators"]["Q1"] == {
+        "value": None,
+        "numerator": 355.0,
+        "denominator": 4.0,
+        "score": None,
+        "status": "insufficient",
+    }
 
 
 def test_scores_csv_one_row_per_office(golden: Store) -> None:
@@ -58,8 +79,21 @@ def test_scores_csv_one_row_per_office(golden: Store) -> None:
 
 
 def test_scores_level_within_and_bad_input(golden: Store) -> None:
-    done = ipdash("scores", "--year", "2024", "--level", "prefecture", "--within", "130000", "--format", "json",
-                  "--runs", "10", "--db", str(golden.path))
+    done = ipdash(
+        "scores",
+        "--year",
+        "2024",
+        "--level",
+        "prefecture",
+        "--within",
+        "130000",
+        "--format",
+        "json",
+        "--runs",
+        "10",
+        "--db",
+        str(golden.path),
+    )
     assert {o["office_code"] for o in json.loads(done.stdout)["offices"]} == {"130100", "130200"}
     bad = ipdash("scores", "--year", "2024", "--as-of", "2024-13-01", "--db", str(golden.path))
     assert bad.returncode == 2 and "is not a date" in bad.stderr

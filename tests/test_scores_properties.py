@@ -12,8 +12,9 @@ from metrics.scores import Model, normalise, rank_desc, score_group
 
 CONFIG = default_config()
 K = len(CONFIG.indicators)
-values_st = st.integers(2, 12).flatmap(lambda n: arrays(
-    float, (n, K), elements=st.one_of(st.floats(0, 1000, allow_nan=False), st.just(np.nan))))
+values_st = st.integers(2, 12).flatmap(
+    lambda n: arrays(float, (n, K), elements=st.one_of(st.floats(0, 1000, allow_nan=False), st.just(np.nan)))
+)
 methods = st.sampled_from(METHODS)
 
 
@@ -47,7 +48,7 @@ def test_a_uniformly_better_office_never_ranks_lower(values, method, gain, which
     model = Model.from_config(CONFIG)
     v = values.copy()
     b = which % v.shape[0]
-    better = v[b] + np.where(model.higher, gain, -gain)           # at least as good on every indicator
+    better = v[b] + np.where(model.higher, gain, -gain)  # at least as good on every indicator
     v = np.vstack([v, better])
     g = score_group(v, model, method=method)
     if not np.isnan(g.rank[b]):
@@ -92,8 +93,7 @@ def test_each_method_on_a_worked_column() -> None:
     z = (np.array([10, 20, 40]) - 70 / 3) / np.std([10, 20, 40])
     assert np.allclose(normalise(v, method="zscore", higher=up, targets=tgt)[:3, 0], 50 + 10 * z)
     assert np.allclose(normalise(v, method="target", higher=up, targets=np.array([30.0]))[:3, 0], [0, 50, 100])
-    assert np.allclose(normalise(v, method="minmax", higher=np.array([False]), targets=tgt)[:3, 0],
-                       [100, 200 / 3, 0])
+    assert np.allclose(normalise(v, method="minmax", higher=np.array([False]), targets=tgt)[:3, 0], [100, 200 / 3, 0])
 
 
 @settings(max_examples=100, deadline=None)

@@ -45,8 +45,13 @@ def launch(*args: str, ready_within: float = 120, env: dict | None = None) -> tu
     says ready; (process, base URL)."""
     port = free_port()
     env = {**os.environ, "IPDASH_SECRET_KEY": "serving-test-secret", **(env or {})}
-    proc = subprocess.Popen([sys.executable, "-m", "ipdash.cli", *args, "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ipdash.cli", *args, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + ready_within
     while time.time() < deadline:
@@ -56,7 +61,7 @@ def launch(*args: str, ready_within: float = 120, env: dict | None = None) -> tu
         except requests.RequestException:
             pass
         time.sleep(0.3)
-    os.killpg(proc.pid, signal.SIGKILL)       # the workers too: they hold the stderr pipe open
+    os.killpg(proc.pid, signal.SIGKILL)  # the workers too: they hold the stderr pipe open
     raise AssertionError("server did not become ready: " + proc.stderr.read().decode()[-2000:])
 
 
@@ -82,7 +87,7 @@ def headline_accepted(s: requests.Session, base: str) -> str:
     got = s.post(base + "/_dash-update-component", json=body, timeout=60)
     assert got.status_code == 200, got.text[:300]
     tile = by_id(json.loads(got.content)["response"]["content"]["children"], "headline")["props"]["children"][0]
-    return text(tile).split()[1]      # "Accepted <n> <change> vs last year"
+    return text(tile).split()[1]  # "Accepted <n> <change> vs last year"
 
 
 def test_an_ingest_published_while_users_click_is_seen_whole_by_every_worker(golden_metrics, tmp_path) -> None:
@@ -93,7 +98,7 @@ def test_an_ingest_published_while_users_click_is_seen_whole_by_every_worker(gol
     try:
         sessions = [session(base, "leader") for _ in range(4)]
         before = headline_accepted(sessions[0], base)
-        assert before == "67"                                   # README: P1 accepted 67 cases in 2024
+        assert before == "67"  # README: P1 accepted 67 cases in 2024
         seen: list[str] = []
         failures: list[str] = []
         stop_flag = threading.Event()
@@ -102,7 +107,7 @@ def test_an_ingest_published_while_users_click_is_seen_whole_by_every_worker(gol
             while not stop_flag.is_set():
                 try:
                     seen.append(headline_accepted(s, base))
-                except Exception as exc:   # noqa: BLE001 - every failure is a test failure, reported below
+                except Exception as exc:
                     failures.append(repr(exc))
 
         threads = [threading.Thread(target=click, args=(s,)) for s in sessions]
@@ -111,10 +116,14 @@ def test_an_ingest_published_while_users_click_is_seen_whole_by_every_worker(gol
         time.sleep(1.0)
         # Five more P1 cases accepted in 2024, published atomically while the clicks go on.
         extra = tmp_path / "extra.csv"
-        extra.write_text("office_code,case_no,case_kind,patent_type,source,received_date,accepted_date\n" + "".join(
-            f"110000,EXTRA-{k},infringement_dispute,invention,request,2024-05-0{k + 1},2024-05-0{k + 2}\n"
-            for k in range(5)),
-            encoding="utf-8")
+        extra.write_text(
+            "office_code,case_no,case_kind,patent_type,source,received_date,accepted_date\n"
+            + "".join(
+                f"110000,EXTRA-{k},infringement_dispute,invention,request,2024-05-0{k + 1},2024-05-0{k + 2}\n"
+                for k in range(5)
+            ),
+            encoding="utf-8",
+        )
         summary = ingest(Store(db), "cases", [str(extra)], progress=False)
         assert summary.counts.loaded == 5, summary.as_json()
         deadline = time.time() + 30
@@ -124,10 +133,10 @@ def test_an_ingest_published_while_users_click_is_seen_whole_by_every_worker(gol
         for t in threads:
             t.join(60)
         assert not failures, failures[:3]
-        assert set(seen) <= {"67", "72"}, set(seen)            # wholly old or wholly new, never a mix
+        assert set(seen) <= {"67", "72"}, set(seen)  # wholly old or wholly new, never a mix
         assert "72" in seen and seen[-1] == "72"
         first_new = seen.index("72")
-        assert all(v == "72" for v in seen[first_new + 8:])       # once published, every worker has it
+        assert all(v == "72" for v in seen[first_new + 8 :])  # once published, every worker has it
     finally:
         stop(proc)
 
@@ -153,23 +162,27 @@ def test_a_worker_killed_during_writes_loses_no_acknowledged_entry(golden_metric
         def sign_in_repeatedly(k: int):
             while not stop_flag.is_set():
                 try:
-                    got = requests.post(base + "/login", data={"username": f"u{k}", "password": PASSWORD},
-                                        allow_redirects=False, timeout=30)
-                    if got.status_code == 302:       # the login was acknowledged: its audit entry must exist
+                    got = requests.post(
+                        base + "/login",
+                        data={"username": f"u{k}", "password": PASSWORD},
+                        allow_redirects=False,
+                        timeout=30,
+                    )
+                    if got.status_code == 302:  # the login was acknowledged: its audit entry must exist
                         acknowledged.append(f"u{k}")
                 except requests.RequestException:
-                    pass                              # the killed worker's requests fail: not acknowledged
+                    pass  # the killed worker's requests fail: not acknowledged
 
         threads = [threading.Thread(target=sign_in_repeatedly, args=(k,)) for k in range(6)]
         for t in threads:
             t.start()
         time.sleep(2.0)
-        os.kill(workers[0], signal.SIGKILL)           # kill -9 one worker in the middle of the writes
+        os.kill(workers[0], signal.SIGKILL)  # kill -9 one worker in the middle of the writes
         time.sleep(3.0)
         stop_flag.set()
         for t in threads:
             t.join(60)
-        assert len(_children(proc.pid)) == 2            # gunicorn replaced the killed worker
+        assert len(_children(proc.pid)) == 2  # gunicorn replaced the killed worker
         assert requests.get(base + "/healthz", timeout=10).status_code == 200
     finally:
         stop(proc)
@@ -192,11 +205,12 @@ def test_a_full_disk_fails_the_ingest_cleanly(tree_store: Store, monkeypatch, wh
     if where == "copy":
         real = shutil.copyfile
 
-        def half_then_full(src, dst, *a, **kw):       # writes part of the copy, then the disk is full
+        def half_then_full(src, dst, *a, **kw):  # writes part of the copy, then the disk is full
             real(src, dst)
             with open(dst, "r+b") as fh:
                 fh.truncate(os.path.getsize(dst) // 2)
             full()
+
         monkeypatch.setattr(store_module.shutil, "copyfile", half_then_full)
     else:
         monkeypatch.setattr(store_module, "_fsync", full)
@@ -231,12 +245,15 @@ def test_a_second_web_writer_waits_for_the_first(tree_store: Store) -> None:
 def test_the_demo_command_builds_then_serves_figures(tmp_path) -> None:
     """`ipdash demo` on a fresh machine: the build must not leave the server's workers hung (Polars'
     thread pool, once used, does not survive gunicorn's fork; the first figure then never came)."""
-    proc, base = launch("demo", "--db", str(tmp_path / "demo.duckdb"), "--cases", "20000", "--quiet",
-                        ready_within=240)
+    proc, base = launch("demo", "--db", str(tmp_path / "demo.duckdb"), "--cases", "20000", "--quiet", ready_within=240)
     try:
         s = requests.Session()
-        assert s.post(base + "/login", data={"username": "leader", "password": "leader-demo-2024"},
-                      allow_redirects=False).status_code == 302
+        assert (
+            s.post(
+                base + "/login", data={"username": "leader", "password": "leader-demo-2024"}, allow_redirects=False
+            ).status_code
+            == 302
+        )
         got = s.post(base + "/_dash-update-component", json=route_body("/", year=2025), timeout=60)
         assert got.status_code == 200 and b'"response"' in got.content
     finally:

@@ -37,25 +37,34 @@ def test_the_sql_check_catches_an_unknown_column_and_table() -> None:
 
 
 def test_core_packages_never_import_the_ui() -> None:
-    code = ("import sys, ingest.run, ingest.demo, queries.store, queries.loader, queries.schema, queries.runner, "
-            "inspection.draw, inspection.plans, inspection.sample_size, "
-            "metrics.ranking, metrics.monitor, access.users, access.audit, reports.data, reports.workbook, ipdash.cli; "
-            "bad = [m for m in ('dash', 'flask', 'plotly', 'flask_login') if m in sys.modules]; "
-            "print(','.join(bad))")
+    code = (
+        "import sys, ingest.run, ingest.demo, queries.store, queries.loader, queries.schema, queries.runner, "
+        "inspection.draw, inspection.plans, inspection.sample_size, "
+        "metrics.ranking, metrics.monitor, access.users, access.audit, reports.data, reports.workbook, ipdash.cli; "
+        "bad = [m for m in ('dash', 'flask', 'plotly', 'flask_login') if m in sys.modules]; "
+        "print(','.join(bad))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
 
 
-@pytest.mark.parametrize("contract, message", [
-    ('version = "1"\n[kinds]\n', "contract.toml: kinds.offices: missing"),
-    ("[enums]\n", "contract.toml: version: missing"),
-    ('version = "1"\n[enums.level]\na = ["x"]\nb = ["X"]\n', "enums.level.b: label 'X' already means 'a'"),
-    ('version = "1"\n[kinds.offices.columns]\nx = { type = "colour" }\n',
-     "kinds.offices.columns.x: unknown type 'colour'"),
-    ('version = "1"\n[kinds.offices.columns]\nx = { type = "enum:nope" }\n',
-     "kinds.offices.columns.x: type 'enum:nope' names an unknown enumeration"),
-    ("version = [", "contract.toml: -: not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "contract, message",
+    [
+        ('version = "1"\n[kinds]\n', "contract.toml: kinds.offices: missing"),
+        ("[enums]\n", "contract.toml: version: missing"),
+        ('version = "1"\n[enums.level]\na = ["x"]\nb = ["X"]\n', "enums.level.b: label 'X' already means 'a'"),
+        (
+            'version = "1"\n[kinds.offices.columns]\nx = { type = "colour" }\n',
+            "kinds.offices.columns.x: unknown type 'colour'",
+        ),
+        (
+            'version = "1"\n[kinds.offices.columns]\nx = { type = "enum:nope" }\n',
+            "kinds.offices.columns.x: type 'enum:nope' names an unknown enumeration",
+        ),
+        ("version = [", "contract.toml: -: not valid TOML"),
+    ],
+)
 def test_contract_errors_name_file_key_and_problem(contract: str, message: str) -> None:
     with pytest.raises(ContractError) as info:
         load_contract(contract, CHECKLIST)
