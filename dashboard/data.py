@@ -15,15 +15,20 @@ from ingest.run import safe_cell
 from queries.runner import QueryRunner
 
 
+def meta(runner: QueryRunner) -> dict[str, str]:
+    """The store's `meta` table (publication time, demo seed, contract versions) as a dict."""
+    return dict(runner.frame("SELECT key, value FROM meta").iter_rows())
+
+
 def banner(runner: QueryRunner) -> str:
     """A line saying what data is shown; synthetic demo data always says so."""
-    meta = dict(runner.frame("SELECT key, value FROM meta").iter_rows())
-    if meta.get("demo"):
+    info = meta(runner)
+    if info.get("demo"):
         return (
-            f"合成演示数据，非真实案件 · Synthetic demo data, not real cases ({meta['demo']}; "
-            f"published {meta.get('published_at')})"
+            f"合成演示数据，非真实案件 · Synthetic demo data, not real cases ({info['demo']}; "
+            f"published {info.get('published_at')})"
         )
-    return f"数据发布于 Data published {meta.get('published_at')}"
+    return f"数据发布于 Data published {info.get('published_at')}"
 
 
 def assigned_archives(runner: QueryRunner) -> pl.DataFrame:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from dashboard.labels_inspection import INSPECTION_LABELS
+
 LANGS = ("zh", "en")
 
 LABELS: dict[str, tuple[str, str]] = {
@@ -181,12 +183,21 @@ LABELS: dict[str, tuple[str, str]] = {
         "{done} of {total} archives appraised, {pending} pending",
     ),
     "none": ("无数据", "No data"),
+    "not_found": ("找不到该页面", "Page not found"),
 }
+_clash = set(LABELS) & set(INSPECTION_LABELS)
+assert not _clash, f"labels defined twice: {sorted(_clash)}"
+LABELS.update(INSPECTION_LABELS)
 
 
 def t(key: str, lang: str) -> str:
     zh, en = LABELS[key]
     return en if lang == "en" else zh
+
+
+def label(key: str, fallback: str, lang: str) -> str:
+    """`t(key, lang)`, or `fallback` for a key the catalogue does not have (a code from a config file)."""
+    return t(key, lang) if key in LABELS else fallback
 
 
 def both(key: str) -> str:

@@ -28,7 +28,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from access import audit
+from access import audit, policy
 from access.opstore import OpStore
 from access.users import User
 from metrics.config import Config
@@ -89,11 +89,14 @@ class ReportJobs:
 
     @staticmethod
     def scope_for(user: User) -> str | None:
+        """The workbook's scope: the nation for national users, else the user's own office."""
+        if not policy.allows(user, "report"):
+            raise PermissionError("this role cannot export the assessment workbook")
         if user.national:
             return None
-        if user.role in ("provincial", "prefecture") and user.scope_code:
+        if user.scope_code:
             return user.scope_code
-        raise PermissionError("this role cannot export the assessment workbook")
+        raise PermissionError("this user has no office to export")
 
     def start(self, user: User, *, year: int, lang: str) -> tuple[bool, str]:
         """Start a report for `user`; (False, reason) when one is already active or not allowed."""

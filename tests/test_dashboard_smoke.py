@@ -224,7 +224,7 @@ def test_inspection_actions_are_refused_to_a_non_administrator_on_the_server(lea
             },
         )
         assert got.status_code == 200
-        assert "administrators only" in got.get_data(as_text=True)
+        assert "Administrators only" in got.get_data(as_text=True)
     plan = next(p for p in list_plans(app_ops) if p["plan_id"] == "NOPE")
     assert plan["locked_at"] is None and plan["published_at"] is None
     assert sum(1 for e in audit.recent(app_ops) if e["action"] == "access.denied" and e["actor"] == "leader") >= 2

@@ -502,6 +502,7 @@ def dh_output_of(client, needle: str) -> str:
 
 
 def test_an_online_appraisal_keeps_the_file_and_the_monitoring_page_warm(world, monkeypatch) -> None:
+    import dashboard.case_views as case_views_module
     import dashboard.views as views_module
     from dashboard.app import create_app
 
@@ -527,9 +528,9 @@ def test_an_online_appraisal_keeps_the_file_and_the_monitoring_page_warm(world, 
     identity = os.stat(store.path)
 
     counted: dict[str, list] = {"monitor": [], "indicators": []}
-    real_open, real_ind = views_module.open_cases, views_module.compute_indicators
+    real_open, real_ind = case_views_module.open_cases, views_module.compute_indicators
     monkeypatch.setattr(
-        views_module, "open_cases", lambda *a, **k: (counted["monitor"].append(1), real_open(*a, **k))[1]
+        case_views_module, "open_cases", lambda *a, **k: (counted["monitor"].append(1), real_open(*a, **k))[1]
     )
     monkeypatch.setattr(
         views_module,

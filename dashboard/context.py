@@ -1,0 +1,93 @@
+"""What a page module is given: the app's context (stores, config, cache, jobs) and one request."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_login import current_user
+
+from access.opstore import OpStore
+from dashboard import views, widgets
+from dashboard.cache import VersionedCache
+from dashboard.report_jobs import ReportJobs
+from metrics.config import DIMENSIONS, METHODS, Config
+from queries.store import Store
+
+
+@dataclass
+class Context:
+    """One app's shared state, handed to every page's `render` (through `Request`) and `callbacks`."""
+
+    store: Store
+    ops: OpStore
+    config: Config
+    cache: VersionedCache
+    jobs: ReportJobs
+
+    def viewer(self) -> views.Viewer:
+        """The signed-in user's view (the login guard runs before any page or callback)."""
+        return views.Viewer(current_user.user, self.store, self.ops, self.config, self.cache)
+
+    def cached_page(
+        self, req: Request, kind: str, code: str | None, build: Callable[[], Any], extra: object = None
+    ) -> Any:
+        """A page about office `code`, built once per data version, view and kind of viewer. The access
+        decision (and the audit entry of a refusal) is made on every request, before the cache."""
+        v = req.viewer
+        if code is None or views.access(v, code, what=kind) is None:
+            return widgets.denied(req.lang)
+        viewer_key = "national" if v.user.national else v.user.scope_code
+        key = ("page", kind, code, viewer_key, req.controls.key(), req.lang, req.palette, extra)
+        return self.cache.get(key, build)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One page request: who asks, for which path and with which controls."""
+
+    ctx: Context
+    viewer: views.Viewer
+    path: str
+    query: dict[str, list[str]]
+    controls: views.Controls
+    lang: str
+    palette: str
+    params: dict[str, str] = field(default_factory=dict)
+
+    def arg(self, name: str) -> str | None:
+        """The first value of query parameter `name`, or None."""
+        return (self.query.get(name) or [None])[0]
+
+    def with_params(self, params: dict[str, str]) -> Request:
+        return dataclasses.replace(self, params=params)
+
+
+def parse_controls(year, as_of, method, peer, weights, config: Config) -> views.Controls:
+    """Controls from the widgets' values; defaults become None so that the default view shares its
+    cache entry (and its numbers) with `ipdash scores`."""
+    day = None
+    if as_of:
+        try:
+            day = dt.date.fromisoformat(str(as_of)[:10])
+        except ValueError:
+            day = None
+    if day is not None and day.year < int(year):
+        day = None
+    w = None
+    if weights and any(v is not None for v in weights):
+        chosen = {
+            d: float(v if v is not None else config.scoring.dimension_weights[d]) for d, v in zip(DIMENSIONS, weights)
+        }
+        if chosen != {d: float(config.scoring.dimension_weights[d]) for d in DIMENSIONS} and sum(chosen.values()) > 0:
+            w = tuple(chosen.items())
+    return views.Controls(
+        year=int(year),
+        as_of=day,
+        method=None if method in (None, config.scoring.method) or method not in METHODS else method,
+        weights=w,
+        peer="configured" if peer == "configured" else "siblings",
+    )

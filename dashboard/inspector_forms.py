@@ -1,0 +1,128 @@
+"""An inspector's checklist card: download per standing draw, upload, online form; the ingest summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dash import dcc, html
+
+from access.opstore import OpStore
+from dashboard import ids
+from dashboard.i18n import t
+from dashboard.widgets import field, number_input
+from ingest.contract import default_contract
+from inspection.checklist import VETO_LABELS
+from inspection.plans import (
+    archives_of_inspector,
+    standing_assignments,
+)
+from inspection.results import standing_draw
+from queries.store import Store
+
+
+def inspector_block(ops: OpStore, store: Store, inspector_id: str, lang: str) -> html.Section:
+    """Checklist download per standing draw, the workbook upload and the online form."""
+    draws = standing_assignments(ops, inspector_id)
+    archives = archives_of_inspector(ops, inspector_id)
+    checklist = default_contract().checklist
+    options = []
+    for plan_id, draw_id in draws:
+        manifest = standing_draw(ops, plan_id)["manifest"]
+        mine = {a["office_code"] for a in manifest["assignments"] if a["inspector_id"] == inspector_id}
+        options += [
+            {"label": f"{s['office_code']} · {s['case_no']}", "value": f"{draw_id}|{s['office_code']}|{s['case_no']}"}
+            for s in manifest["sample"]
+            if s["office_code"] in mine
+        ]
+    return html.Section(
+        className="card",
+        id=ids.CHECKLIST_CARD,
+        children=[
+            html.H3(t("insp.checklist", lang)),
+            html.P(t("insp.p_archives_assigned_you", lang).format(p0=len(archives)), className="note"),
+            html.Div(
+                className="buttons",
+                children=[
+                    html.Button(
+                        t("insp.download_checklist_draw_id", lang).format(draw_id=draw_id),
+                        id={"type": ids.CHECKLIST_DOWNLOAD_BUTTON, "plan": plan_id},
+                        n_clicks=0,
+                        className="button secondary",
+                    )
+                    for plan_id, draw_id in draws
+                ],
+            ),
+            dcc.Download(id=ids.CHECKLIST_DOWNLOAD),
+            html.H3(t("insp.upload_filled_checklist", lang)),
+            dcc.Upload(
+                id=ids.CHECKLIST_UPLOAD,
+                className="upload",
+                multiple=False,
+                max_size=20 * 2**20,
+                children=html.Div(t("insp.drop_click_choose_xlsx", lang)),
+            ),
+            html.Div(id=ids.CHECKLIST_UPLOAD_RESULT, role="status"),
+            html.H3(t("insp.enter_online", lang)),
+            html.Div(
+                className="fields",
+                children=[
+                    field(
+                        t("insp.archive", lang),
+                        dcc.Dropdown(
+                            id=ids.APPRAISAL_ARCHIVE, options=options, value=options[0]["value"] if options else None
+                        ),
+                    ),
+                    *[
+                        field(
+                            f"{i.zh if lang == 'zh' else i.en} (≤ {i.max:g})",
+                            number_input(
+                                {"type": ids.APPRAISAL_ITEM, "item": i.id}, None, min=0, max=i.max, step="any"
+                            ),
+                        )
+                        for i in checklist.items
+                    ],
+                    field(
+                        t("insp.veto_items", lang),
+                        dcc.Checklist(
+                            id=ids.APPRAISAL_VETO,
+                            value=[],
+                            inline=True,
+                            options=[
+                                {"label": zh if lang == "zh" else v.replace("_", " "), "value": zh}
+                                for v, zh in VETO_LABELS.items()
+                            ],
+                        ),
+                    ),
+                    field(
+                        t("insp.inspection_date", lang),
+                        dcc.Input(id=ids.APPRAISAL_DATE, type="text", value=dt.date.today().isoformat()),
+                    ),
+                ],
+            ),
+            html.P(id=ids.APPRAISAL_EXISTING, className="note", role="status"),
+            html.Button(t("insp.submit_appraisal", lang), id=ids.APPRAISAL_SUBMIT, n_clicks=0, className="button"),
+            dcc.ConfirmDialog(id=ids.APPRAISAL_OVERWRITE),
+            html.Div(id=ids.APPRAISAL_RESULT, role="status"),
+        ],
+    )
+
+
+def ingest_result(summary, lang: str) -> html.Div:
+    c = summary.counts
+    parts = [
+        html.P(
+            t("insp.read_p_rows_p", lang).format(p0=c.read, p1=c.loaded, p2=c.updated, p3=c.unchanged, p4=c.rejected),
+            className="count",
+        )
+    ]
+    if summary.rejects_file:
+        import csv
+
+        with open(summary.rejects_file, encoding="utf-8-sig") as fh:
+            got = list(csv.reader(fh))[1:]
+        parts.append(
+            html.Ul(
+                className="rejects", children=[html.Li(f"{r[4] or ('row ' + r[2])} {r[3]}: {r[6]}") for r in got[:50]]
+            )
+        )
+    return html.Div(parts, className="error" if c.rejected else "ok")

@@ -1,0 +1,1 @@
+"""The dashboard's pages, one module each; `dashboard.registry` finds them here."""

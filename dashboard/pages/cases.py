@@ -1,0 +1,93 @@
+"""The case explorer: a server-side grid over the cases of the user's scope."""
+
+from __future__ import annotations
+
+import dash_ag_grid as dag
+from dash import Input, Output, State, dcc, html, no_update
+
+from dashboard import case_views, ids
+from dashboard.context import Context, Request
+from dashboard.i18n import t
+from dashboard.registry import Page
+from ingest.contract import default_contract
+
+
+def cases_page(lang: str, office: str | None) -> html.Div:
+    cols = [
+        "office_code",
+        "office_name",
+        "case_no",
+        "case_kind",
+        "source",
+        "received_date",
+        "accepted_date",
+        "closed_date",
+        "closing_type",
+        "review_outcome",
+    ]
+    return html.Div(
+        [
+            html.H2(t("nav.cases", lang) + (f" · {office}" if office else "")),
+            dcc.Store(id=ids.CASES_OFFICE, data=office),
+            html.P([html.Span(id=ids.CASES_TOTAL, className="count"), " ", t("case.total", lang)], className="note"),
+            dag.AgGrid(
+                id=ids.CASES_GRID,
+                rowModelType="infinite",
+                columnDefs=[
+                    {
+                        "field": c,
+                        "headerName": t(f"case.{c}", lang),
+                        "filter": "agDateColumnFilter" if c.endswith("_date") else "agTextColumnFilter",
+                        "filterParams": {"buttons": ["apply", "reset"], "maxNumConditions": 1},
+                        **({"cellRenderer": "markdown", "minWidth": 210} if c == "case_no" else {}),
+                        **({"minWidth": 150} if c == "office_name" else {}),
+                        **({"minWidth": 100} if c == "office_code" else {}),
+                        **({"minWidth": 160} if c == "case_kind" else {}),
+                    }
+                    for c in cols
+                ],
+                defaultColDef={"sortable": True, "resizable": True},
+                dashGridOptions={
+                    "cacheBlockSize": 100,
+                    "maxBlocksInCache": 10,
+                    "rowBuffer": 0,
+                    "infiniteInitialRowCount": 1,
+                    "pagination": True,
+                    "paginationPageSize": 100,
+                },
+                columnSize="responsiveSizeToFit",
+                className="ag-theme-alpine",
+                style={"height": "640px"},
+            ),
+        ]
+    )
+
+
+def render(req: Request) -> html.Div:
+    return cases_page(req.lang, req.arg("office"))
+
+
+PAGES = [Page("/cases", "cases", render, nav="nav.cases", order=30)]
+
+
+def callbacks(app, ctx: Context) -> None:
+    @app.callback(
+        Output(ids.CASES_GRID, "getRowsResponse"),
+        Output(ids.CASES_TOTAL, "children"),
+        Input(ids.CASES_GRID, "getRowsRequest"),
+        State(ids.CASES_OFFICE, "data"),
+        State(ids.LANG, "value"),
+    )
+    def _cases(request, office, lang):
+        if not request:
+            return no_update, no_update
+        try:
+            got = case_views.cases_page(ctx.viewer(), request, office=office)
+        except case_views.BadRequest as exc:
+            return {"rowData": [], "rowCount": 0}, str(exc)
+        contract = default_contract()
+        for r in got["rowData"]:
+            r["case_no"] = f"[{r['case_no']}](/case/{r['office_code']}/{r['case_no']})"
+            for col, enum in case_views.ENUM_COLUMNS.items():  # shown by name; the filters match names too
+                r[col] = contract.label(enum, r[col], lang or "zh")
+        return got, f"{got['rowCount']:,}"

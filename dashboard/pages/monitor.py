@@ -1,0 +1,213 @@
+"""Monitoring of open cases against their legal time limits, with the CSV export."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+import dash_ag_grid as dag
+from dash import Input, Output, State, dcc, html, no_update
+
+from dashboard import case_views, charts, ids, views
+from dashboard.context import Context, Request, parse_controls
+from dashboard.i18n import num, t
+from dashboard.registry import Page
+from dashboard.widgets import denied
+from ingest.contract import default_contract
+
+MONITOR_SHOWN = 500  # rows sent to the browser; the CSV export has them all
+MONITOR_COLUMNS = [
+    "office_code",
+    "case_no",
+    "case_kind",
+    "accepted_date",
+    "deadline",
+    "days_left",
+    "age_days",
+    "limit_used",
+    "status",
+]
+
+
+def monitor_page(v: dict, lang: str, palette: str, status: str | None) -> html.Div:
+    if v["denied"]:
+        return denied(lang)
+    counts = v["counts"]
+    frame = v["cases"]
+    if status:
+        frame = frame.filter(frame["status"] == status)
+    rows = frame.head(MONITOR_SHOWN).to_dicts()
+    for r in rows:
+        for k in ("accepted_date", "deadline", "received_date"):
+            if r.get(k) is not None:
+                r[k] = r[k].isoformat()
+        r["status_label"] = t(f"status.{r['status']}", lang)
+        r["case_kind"] = default_contract().label("case_kind", r["case_kind"], lang)
+        r["limit_used"] = None if r["limit_used"] is None else round(r["limit_used"] * 100, 1)
+    header = {
+        "office_code": "case.office_code",
+        "case_no": "case.case_no",
+        "case_kind": "case.case_kind",
+        "accepted_date": "case.accepted_date",
+        "deadline": "mon.deadline",
+        "days_left": "mon.days_left",
+        "age_days": "mon.age",
+        "limit_used": "mon.limit_used",
+        "status_label": "mon.status",
+    }
+    grid = dag.AgGrid(
+        id=ids.MONITOR_GRID,
+        rowData=rows,
+        columnDefs=[
+            {
+                "field": c,
+                "headerName": t(h, lang),
+                **({"cellRenderer": "markdown", "minWidth": 210} if c == "case_no" else {}),
+                **({"minWidth": 100} if c == "office_code" else {}),  # six digits, never cut
+                **({"minWidth": 160} if c == "case_kind" else {}),  # "Infringement dispute" whole
+                **({"type": "numericColumn"} if c in ("days_left", "age_days", "limit_used") else {}),
+                **(
+                    {"valueFormatter": {"function": "params.value == null ? '' : params.value + '%'"}}
+                    if c == "limit_used"
+                    else {}
+                ),
+            }
+            for c, h in header.items()
+        ],
+        defaultColDef={"sortable": True, "resizable": True, "filter": True},
+        columnSize="responsiveSizeToFit",
+        className="ag-theme-alpine",
+        rowClassRules={
+            "row-overdue": "params.data.status == 'overdue'",
+            "row-warning": "params.data.status == 'warning'",
+        },
+        dashGridOptions={"pagination": True, "paginationPageSize": 25},
+        style={"height": "560px"},
+        csvExportParams={"fileName": f"open-cases-{v['code']}.csv"},
+    )
+    for r in rows:
+        r["case_no"] = f"[{r['case_no']}](/case/{r['office_code']}/{r['case_no']})"
+    tiles = html.Div(
+        className="kpis",
+        id=ids.MONITOR_COUNTS,
+        children=[
+            html.Div(
+                className=f"kpi status-{s}",
+                children=[
+                    html.Div(t(f"mon.{s}", lang), className="kpi-label"),
+                    html.Div(num(counts.get(s, 0), lang), className="kpi-value"),
+                ],
+            )
+            for s in ("overdue", "warning", "ok", "no_limit")
+        ]
+        + [
+            html.Div(
+                className="kpi",
+                children=[
+                    html.Div(t("mon.backlog", lang), className="kpi-label"),
+                    html.Div(num(v["backlog"]["backlog"], lang), className="kpi-value"),
+                    html.Div(
+                        f"{t('mon.oldest', lang)} {num(v['backlog']['oldest_days'], lang)}", className="kpi-change"
+                    ),
+                ],
+            )
+        ],
+    )
+    return html.Div(
+        [
+            html.H2(f"{t('mon.title', lang)} · {v['name']}", id=ids.MONITOR_TITLE),
+            tiles,
+            html.P(t("mon.shown", lang).format(shown=len(rows), total=frame.height), className="note"),
+            html.Div(
+                className="row",
+                children=[
+                    html.Div(
+                        className="card half",
+                        children=[
+                            dcc.Graph(
+                                figure=charts.age_profile(v["ages"], v["age_bins"], lang=lang, palette=palette),
+                                config={"displayModeBar": False},
+                            )
+                        ],
+                    ),
+                    html.Div(
+                        className="card half",
+                        children=[
+                            html.Label(t("mon.filter", lang), htmlFor=ids.MONITOR_STATUS),
+                            dcc.Dropdown(
+                                id=ids.MONITOR_STATUS,
+                                value=status or "",
+                                clearable=False,
+                                options=[{"label": t("mon.all", lang), "value": ""}]
+                                + [
+                                    {"label": t(f"mon.{s}", lang), "value": s}
+                                    for s in ("overdue", "warning", "ok", "no_limit")
+                                ],
+                            ),
+                            html.Button(t("mon.export", lang), id=ids.MONITOR_EXPORT, n_clicks=0, className="button"),
+                        ],
+                    ),
+                ],
+            ),
+            grid,
+        ]
+    )
+
+
+STATUSES = ("overdue", "warning", "ok", "no_limit")
+
+
+def first(query: dict[str, list[str]], name: str) -> str | None:
+    return (query.get(name) or [None])[0]
+
+
+def render(req: Request) -> html.Div:
+    status = req.arg("status")
+    status = status if status in STATUSES else None
+    code = req.arg("office") or views.home(req.viewer)
+    return req.ctx.cached_page(
+        req,
+        "monitor",
+        code,
+        lambda: monitor_page(case_views.monitor(req.viewer, req.controls, code), req.lang, req.palette, status),
+        extra=status,
+    )
+
+
+PAGES = [Page("/monitor", "monitor", render, nav="nav.monitor", order=20)]
+
+
+def callbacks(app, ctx: Context) -> None:
+    @app.callback(
+        Output(ids.URL, "search"),
+        Input(ids.MONITOR_STATUS, "value"),
+        State(ids.URL, "search"),
+        prevent_initial_call=True,
+    )
+    def _monitor_filter(status, search):
+        query = parse_qs((search or "").lstrip("?"))
+        office = first(query, "office")
+        parts = [f"office={office}"] if office else []
+        if status:
+            parts.append(f"status={status}")
+        return "?" + "&".join(parts) if parts else ""
+
+    @app.callback(
+        Output(ids.MONITOR_DOWNLOAD, "data"),
+        Input(ids.MONITOR_EXPORT, "n_clicks"),
+        State(ids.URL, "search"),
+        State(ids.YEAR, "value"),
+        State(ids.AS_OF, "date"),
+        prevent_initial_call=True,
+    )
+    def _monitor_export(clicks, search, year, as_of):
+        if not clicks:
+            return no_update
+        query = parse_qs((search or "").lstrip("?"))
+        controls = parse_controls(year, as_of, None, None, None, ctx.config)
+        got = case_views.monitor_export(
+            ctx.viewer(), controls, office=first(query, "office"), status=first(query, "status")
+        )
+        if got is None:
+            return no_update
+        name, content = got
+        return dict(content=content, filename=name)

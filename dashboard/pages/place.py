@@ -1,0 +1,134 @@
+"""The overview and an office's page: headline, ranking of the offices below, tile map, trend."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from dash import ALL, Input, Output, State, dcc, html, no_update
+
+from dashboard import charts, ids, views
+from dashboard.context import Context, Request, parse_controls
+from dashboard.i18n import t
+from dashboard.registry import Page
+from dashboard.widgets import breadcrumb, denied, headline, ranking_table
+from metrics.config import DIMENSIONS
+
+
+def place_page(v: dict, lang: str, palette: str, map_key: str) -> html.Div:
+    if v["denied"]:
+        return denied(lang)
+    parts: list = [breadcrumb(v["crumbs"], lang), html.H2(v["name"], id=ids.PLACE_TITLE)]
+    if v["headline"]:
+        parts.append(headline(v["headline"], lang))
+    if v["child_level"]:
+        title = f"{t('rank.title', lang)} · {t('level.' + v['child_level'], lang)}"
+        note = [html.P(t("rank.peers_only", lang), className="note")] if v["access"] == "peers" else []
+        parts.append(
+            html.Section(
+                className="card",
+                children=[html.H3(title), *note, ranking_table(v["rows"], lang, child_level=v["child_level"])],
+            )
+        )
+        charts_row = []
+        if v["national"] and v["rows"]:
+            charts_row.append(
+                html.Div(
+                    className="card half",
+                    children=[
+                        dcc.RadioItems(
+                            id=ids.MAP_KEY,
+                            value=map_key,
+                            inline=True,
+                            className="map-key",
+                            options=[{"label": t("col.composite", lang), "value": "composite"}]
+                            + [{"label": t(f"dim.{d}", lang), "value": d} for d in DIMENSIONS],
+                        ),
+                        dcc.Graph(
+                            id=ids.TILE_MAP,
+                            config={"displayModeBar": False},
+                            figure=charts.tile_map(
+                                v["rows"],
+                                value_key=map_key,
+                                lang=lang,
+                                palette=palette,
+                                title=t("col.composite" if map_key == "composite" else f"dim.{map_key}", lang),
+                            ),
+                        ),
+                    ],
+                )
+            )
+        if v["trend"]:
+            charts_row.append(
+                html.Div(
+                    className="card half",
+                    children=[
+                        dcc.Graph(
+                            id=ids.TREND,
+                            config={"displayModeBar": False},
+                            figure=charts.trend_box(v["trend"], lang=lang, palette=palette),
+                        )
+                    ],
+                )
+            )
+        if charts_row:
+            parts.append(html.Div(charts_row, className="row"))
+    else:
+        parts.append(dcc.Link(t("profile.title", lang), href=f"/office/{v['code']}"))
+    return html.Div(parts)
+
+
+def render(req: Request) -> html.Div:
+    """The overview ("/": the nation, or the user's own office) or the page of office `code`."""
+    v = req.viewer
+    code = req.params.get("code") or views.home(v)
+    return req.ctx.cached_page(
+        req,
+        "place",
+        code,
+        lambda: place_page(views.place(v, code or "", req.controls), req.lang, req.palette, "composite"),
+    )
+
+
+PAGES = [
+    Page("/", "rankings", render, nav="nav.overview", order=10, home=True),
+    Page("/place/<code>", "rankings", render, order=11),
+]
+
+
+def callbacks(app, ctx: Context) -> None:
+    @app.callback(
+        Output(ids.TILE_MAP, "figure"),
+        Input(ids.MAP_KEY, "value"),
+        State(ids.URL, "pathname"),
+        State(ids.YEAR, "value"),
+        State(ids.AS_OF, "date"),
+        State(ids.METHOD, "value"),
+        State(ids.PEER, "value"),
+        State({"type": ids.WEIGHT, "dim": ALL}, "value"),
+        State(ids.LANG, "value"),
+        State(ids.PALETTE, "value"),
+        prevent_initial_call=True,
+    )
+    def _map(key, path, year, as_of, method, peer, weights, lang, palette):
+        v = ctx.viewer()
+        code = views.home(v)
+        if path and path.startswith("/place/"):
+            code = unquote(path.split("/")[2])
+        place = views.place(v, code, parse_controls(year, as_of, method, peer, weights, ctx.config))
+        if place["denied"] or not place["national"]:
+            return no_update
+        key = key if key in ("composite", *DIMENSIONS) else "composite"
+        title = t("col.composite" if key == "composite" else f"dim.{key}", lang or "zh")
+        return charts.tile_map(
+            place["rows"], value_key=key, title=title, lang=lang or "zh", palette=palette or "viridis"
+        )
+
+    @app.callback(Output(ids.URL, "pathname"), Input(ids.TILE_MAP, "clickData"), prevent_initial_call=True)
+    def _map_click(click):
+        try:
+            code = str(click["points"][0]["customdata"])
+        except (TypeError, KeyError, IndexError):
+            return no_update
+        if not code:
+            return no_update
+        return f"/place/{code}"

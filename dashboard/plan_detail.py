@@ -1,0 +1,309 @@
+"""One inspection plan's page: its parameters in words, draws, assignments, results and publication."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import dash_ag_grid as dag
+from dash import dcc, html
+
+from access.opstore import OpStore
+from dashboard import ids
+from dashboard.i18n import label, num, pct, t
+from dashboard.widgets import confirmed
+from inspection.plans import (
+    list_plans,
+)
+from inspection.results import draw_results, standing_draw
+from queries.store import Store, StoreError
+
+
+def plan_page(ops: OpStore, store: Store, plan_id: str, lang: str, admin: bool) -> html.Div:
+    plan = next((p for p in list_plans(ops) if p["plan_id"] == plan_id), None)
+    if plan is None:
+        return html.Div(t("insp.no_such_plan", lang), className="error", id=ids.DENIED)
+    spec = plan["spec"]
+    standing = next((d for d in plan["draws"] if not d["voided_at"]), None)
+    parts = [
+        dcc.Link(t("insp.all_plans", lang), href="/inspection"),
+        html.H2(spec.get("title") or f"{t('insp.plan', lang)} {plan_id}", id=ids.PLAN_TITLE),
+        dcc.Store(id=ids.PLAN_CURRENT, data=plan_id),
+        html.Section(
+            className="card",
+            children=[
+                html.H3(t("insp.parameters", lang)),
+                _spec_summary(store, plan_id, spec, lang),
+                html.Details(
+                    [
+                        html.Summary(t("insp.all_parameters_recorded_manifest", lang)),
+                        html.Pre(json.dumps(spec, ensure_ascii=False, indent=1), className="spec"),
+                    ]
+                ),
+                html.P(
+                    [
+                        t("insp.locked", lang),
+                        html.Span(plan["locked_at"] or t("insp.not_locked", lang), id=ids.PLAN_LOCKED),
+                        *(
+                            [" · SHA-256 ", html.Code(plan["population_sha256"], id=ids.PLAN_POPULATION_HASH)]
+                            if plan["population_sha256"]
+                            else []
+                        ),
+                    ]
+                ),
+                *(
+                    [
+                        confirmed(
+                            ids.PLAN_LOCK_CONFIRM,
+                            ids.PLAN_LOCK_BUTTON,
+                            t("insp.lock_population_before_seed", lang),
+                            t("insp.after_locking_population_cannot", lang),
+                        )
+                    ]
+                    if admin and not plan["locked_at"]
+                    else []
+                ),
+            ],
+        ),
+    ]
+    draw_parts: list = [html.H3(t("insp.draw", lang))]
+    for d in plan["draws"]:
+        if d["voided_at"]:
+            draw_parts.append(
+                html.P(
+                    f"{d['draw_id']} · {t('insp.voided', lang)} {d['voided_at'][:16]} "
+                    f"({d['voided_by']}): {d['void_reason']}",
+                    className="note",
+                )
+            )
+    if standing:
+        manifest = standing_draw(ops, plan_id)["manifest"]
+        draw_parts += [
+            html.P(
+                [
+                    f"{standing['draw_id']} · {t('insp.seed', lang)} ",
+                    html.Code(standing["seed"], id=ids.DRAW_SEED),
+                    " · manifest SHA-256 ",
+                    html.Code(standing["manifest_sha256"], id=ids.DRAW_MANIFEST_HASH),
+                ]
+            ),
+            html.P(
+                t("insp.p_archives_sampled_p", lang).format(
+                    p0=len(manifest["sample"]), p1=len(manifest["assignments"])
+                ),
+                id=ids.DRAW_SUMMARY,
+                className="count",
+            ),
+            html.Div(
+                className="row",
+                children=[
+                    html.Div(
+                        className="half",
+                        children=[
+                            html.H3(t("insp.sampled_archives", lang)),
+                            dag.AgGrid(
+                                id=ids.DRAW_SAMPLE,
+                                rowData=[
+                                    {k: s[k] for k in ("office_code", "case_no", "stratum")} for s in manifest["sample"]
+                                ],
+                                columnDefs=[{"field": c} for c in ("office_code", "case_no", "stratum")],
+                                className="ag-theme-alpine",
+                                columnSize="responsiveSizeToFit",
+                                style={"height": "320px"},
+                            ),
+                        ],
+                    ),
+                    html.Div(
+                        className="half",
+                        children=[
+                            html.H3(t("insp.inspector_assignments", lang)),
+                            dag.AgGrid(
+                                id=ids.DRAW_ASSIGNMENTS,
+                                rowData=manifest["assignments"],
+                                columnDefs=[{"field": c} for c in ("office_code", "inspector_id")],
+                                className="ag-theme-alpine",
+                                columnSize="responsiveSizeToFit",
+                                style={"height": "320px"},
+                            ),
+                        ],
+                    ),
+                ],
+            ),
+            html.Button(
+                t("insp.download_manifest_json", lang),
+                id=ids.DRAW_MANIFEST_BUTTON,
+                n_clicks=0,
+                className="button secondary",
+            ),
+            dcc.Download(id=ids.DRAW_MANIFEST_DOWNLOAD),
+        ]
+        if admin:
+            published = bool(plan["published_at"])
+            draw_parts.append(
+                html.Div(
+                    className="buttons",
+                    children=[
+                        dcc.Input(id=ids.DRAW_VOID_REASON, type="text", placeholder=t("insp.reason_voiding", lang)),
+                        confirmed(
+                            ids.DRAW_VOID_CONFIRM,
+                            ids.DRAW_VOID_BUTTON,
+                            t("insp.void_draw", lang),
+                            t("insp.void_ask_published" if published else "insp.void_ask", lang),
+                            secondary=True,
+                        ),
+                    ],
+                )
+            )
+    elif admin and plan["locked_at"]:
+        draw_parts.append(
+            html.Div(
+                className="buttons witness",
+                children=[
+                    html.Label(t("insp.seed_typed_before_witnesses", lang), htmlFor=ids.DRAW_SEED_INPUT),
+                    dcc.Input(id=ids.DRAW_SEED_INPUT, type="text", autoComplete="off"),
+                    confirmed(
+                        ids.DRAW_CONFIRM,
+                        ids.DRAW_BUTTON,
+                        t("insp.draw", lang),
+                        t("insp.archives_inspectors_are_drawn", lang),
+                    ),
+                ],
+            )
+        )
+    elif not plan["locked_at"]:
+        draw_parts.append(html.P(t("insp.lock_plan_before_drawing", lang), className="note"))
+    parts.append(html.Section(className="card", children=draw_parts))
+    if standing:
+        parts.append(results_block(ops, store, plan_id, plan, lang, admin))
+    parts.append(html.Div(id=ids.PLAN_ACTION_MESSAGE, role="status"))
+    return html.Div(parts)
+
+
+def _spec_summary(store: Store, plan_id: str, spec: dict, lang: str) -> html.Dl:
+    """The plan's parameters in words: year, scope by name, strata, sample-size rule, inspectors."""
+    try:
+        with contextlib.closing(store.reader()) as con:
+            found = con.execute("SELECT name FROM offices WHERE office_code = $s", {"s": spec["scope"]}).fetchall()
+    except StoreError:
+        found = []
+    scope = f"{found[0][0]}（{spec['scope']}）" if found else spec["scope"]
+    rule, ins = spec["rule"], spec["inspectors"]
+    if rule.get("kind") == "statistical":
+        conf, tol, expect = (
+            float(rule.get(k, d)) for k, d in (("confidence", 0.95), ("tolerable", 0.05), ("expected", 0.0))
+        )
+        size = t("insp.attribute_sampling_confidence_p", lang).format(
+            p0=pct(conf, lang), p1=pct(tol, lang), p2=pct(expect, lang)
+        )
+    else:
+        size = t("insp.p_each_stratum_least", lang).format(
+            p0=pct(rule["ratio"], lang), p1=rule["min_per_stratum"], p2=rule["max_per_stratum"]
+        )
+    strata = ("、" if lang == "zh" else ", ").join(label(f"strata.{k}", k, lang) for k in spec["strata"])
+    exclude = ("、" if lang == "zh" else ", ").join(label(f"exclude.{k}", k, lang) for k in ins.get("exclude", []))
+    items = [
+        (t("insp.plan_id", lang), plan_id),
+        (t("insp.year", lang), str(spec["year"])),
+        (t("insp.scope", lang), scope),
+        (t("insp.population", lang), t("insp.archives_closed_p", lang).format(p0=spec["year"])),
+        (t("insp.strata", lang), strata),
+        (t("insp.sample_size", lang), size),
+        (
+            t("insp.inspectors", lang),
+            t("insp.inspectors_rule", lang).format(per_office=ins["per_office"], cap=ins["workload_cap"])
+            + (t("insp.inspectors_never", lang).format(exclude=exclude) if exclude else ""),
+        ),
+    ]
+    return html.Dl(
+        className="spec-summary",
+        id=ids.PLAN_SPEC_SUMMARY,
+        children=[x for k, v in items for x in (html.Dt(k), html.Dd(v))],
+    )
+
+
+def results_block(ops: OpStore, store: Store, plan_id: str, plan: dict, lang: str, admin: bool) -> html.Section:
+    res = draw_results(ops, store, plan_id)
+
+    def rate(o: dict) -> str:
+        if not o["appraised"]:
+            return "—"
+        return f"{pct(o['unqualified_rate'], lang)} ({pct(o['interval'][0], lang)}–{pct(o['interval'][1], lang)})"
+
+    rows = [
+        html.Tr(
+            [
+                html.Td(o["office_code"]),
+                html.Td(o["name"]),
+                html.Td(num(o["population"], lang), className="num"),
+                html.Td(f"{o['appraised']}/{o['sampled']}", className="num"),
+                html.Td(num(o["mean_score"], lang, 1), className="num"),
+                html.Td(f"{o['excellent']} / {o['qualified']} / {o['unqualified']}", className="num"),
+                html.Td(rate(o), className="num"),
+                html.Td(num(o["projected_unqualified"], lang, 1), className="num"),
+            ]
+        )
+        for o in res["offices"]
+    ]
+    head = [
+        "results.code",
+        "results.office",
+        "results.population",
+        "results.appraised_sampled",
+        "results.mean_score",
+        "results.grades",
+        "results.unqualified_ci",
+        "results.projected_unqualified",
+    ]
+    missing = res["unappraised"]
+    progress = html.P(
+        t("insp.p_p_sampled_archives", lang).format(p0=res["appraised"], p1=res["sampled"], missing=missing),
+        id=ids.PLAN_APPRAISAL_PROGRESS,
+        className="count",
+    )
+    if plan["published_at"]:
+        pub = ops.read("SELECT partial_reason FROM publications WHERE plan_id = ?", (plan_id,))
+        reason = pub[0]["partial_reason"] if pub else None
+        action: list = [
+            html.P(
+                t("insp.published_p", lang).format(p0=plan["published_at"][:10])
+                + (t("insp.partial_reason_reason", lang).format(reason=reason) if reason else ""),
+                id=ids.PLAN_PUBLISHED,
+            )
+        ]
+    elif admin:
+        action = [
+            html.Div(
+                className="buttons",
+                children=[
+                    dcc.Input(
+                        id=ids.PLAN_PUBLISH_REASON,
+                        type="text",
+                        className="wide",  # present always: a callback state
+                        style=None if missing else {"display": "none"},
+                        placeholder=t("insp.why_publish_before_every", lang),
+                    ),
+                    confirmed(
+                        ids.PLAN_PUBLISH_CONFIRM,
+                        ids.PLAN_PUBLISH_BUTTON,
+                        t("insp.publish_results", lang),
+                        (t("insp.publish_partial", lang).format(missing=missing) if missing else "")
+                        + t("insp.publish_ask", lang),
+                    ),
+                ],
+            )
+        ]
+    else:
+        action = []
+    return html.Section(
+        className="card",
+        children=[
+            html.H3(t("insp.results", lang)),
+            progress,
+            html.Table(
+                className="ranking compact",
+                id=ids.PLAN_RESULTS,
+                children=[html.Thead(html.Tr([html.Th(t(h, lang)) for h in head])), html.Tbody(rows)],
+            ),
+            *action,
+        ],
+    )
