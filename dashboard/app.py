@@ -205,7 +205,7 @@ def _warm(
                 for code in tree.children.get(province, []):
                     paths += [f"/place/{code}", f"/office/{code}"]
         for path in paths:
-            step(path, lambda path=path: render(v, path, controls))
+            step(path, lambda path=path: render(v, path, controls))  # type: ignore[misc]  # default-bound lambda
 
         # The national workbook's figures (trend years, open cases, signals, appraisals): computed
         # once into the publish's result cache, so that the first download after a publish, from any

@@ -157,7 +157,7 @@ def _filter_sql(model: dict, params: dict) -> list[str]:
                     v
                     for v in contract.enum_values[enum]
                     if any(
-                        test(name.lower(), text)
+                        test(str(name).lower(), text)
                         for name in (v, contract.label(enum, v, "zh"), contract.label(enum, v, "en"))
                     )
                 ]

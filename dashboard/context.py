@@ -60,7 +60,8 @@ class Request:
 
     def arg(self, name: str) -> str | None:
         """The first value of query parameter `name`, or None."""
-        return (self.query.get(name) or [None])[0]
+        got = self.query.get(name)
+        return got[0] if got else None
 
     def with_params(self, params: dict[str, str]) -> Request:
         return dataclasses.replace(self, params=params)

@@ -121,7 +121,7 @@ def ingest_result(summary, lang: str) -> html.Div:
         with open(summary.rejects_file, encoding="utf-8-sig") as fh:
             got = list(csv.reader(fh))[1:]
         parts.append(
-            html.Ul(
+            html.Ul(  # type: ignore[arg-type]  # P and Ul, both children
                 className="rejects", children=[html.Li(f"{r[4] or ('row ' + r[2])} {r[3]}: {r[6]}") for r in got[:50]]
             )
         )

@@ -45,7 +45,7 @@ def plan_page(ops: OpStore, store: Store, plan_id: str, lang: str, admin: bool) 
                         t("insp.locked", lang),
                         html.Span(plan["locked_at"] or t("insp.not_locked", lang), id=ids.PLAN_LOCKED),
                         *(
-                            [" · SHA-256 ", html.Code(plan["population_sha256"], id=ids.PLAN_POPULATION_HASH)]
+                            [" · SHA-256 ", html.Code(plan["population_sha256"], id=ids.PLAN_POPULATION_HASH)]  # type: ignore[list-item]
                             if plan["population_sha256"]
                             else []
                         ),

@@ -223,7 +223,7 @@ def composite_trend(viewer: Viewer, controls: Controls, *, level: str, within: s
             else:
                 out[y] = viewer.cache.get(
                     ("composites", y, controls.method, controls.weights, level, within),
-                    lambda y=y: viewer.national_read(
+                    lambda y=y: viewer.national_read(  # type: ignore[misc]  # mypy cannot type a default-bound lambda
                         lambda con: _composites(con, viewer.config, y, level, within, controls, _table_of(viewer))
                     ),
                 )
@@ -278,6 +278,10 @@ def _previous_as_of(as_of: dt.date) -> dt.date:
     )
 
 
+def _diff(now: float | None, before: float | None) -> float | None:
+    return None if now is None or before is None else now - before
+
+
 HEADLINE_KEYS = ("accepted", "closed", "on_time_rate", "open_cases", "overdue", "appraised")
 
 
@@ -300,10 +304,7 @@ def headline(viewer: Viewer, code: str, controls: Controls) -> dict[str, dict]:
         }
 
     a, b = figures(now), figures(before)
-    return {
-        k: {"value": a[k], "previous": b[k], "change": None if a[k] is None or b[k] is None else a[k] - b[k]}
-        for k in HEADLINE_KEYS
-    }
+    return {k: {"value": a[k], "previous": b[k], "change": _diff(a[k], b[k])} for k in HEADLINE_KEYS}
 
 
 # --- pages --------------------------------------------------------------------------------------
@@ -492,7 +493,7 @@ def inspection_history(viewer: Viewer, code: str, controls: Controls) -> list[di
             continue
         frame = viewer.cache.get(
             ("inspections", y),
-            lambda y=y: viewer.national_read(
+            lambda y=y: viewer.national_read(  # type: ignore[misc]  # mypy cannot type a default-bound lambda
                 lambda con: inspection_results(
                     con, viewer.config, year=y, as_of=dt.date(y, 12, 31), offices=list(tree(viewer).offices)
                 )

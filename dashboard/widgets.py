@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dash import dcc, html
+from dash.development.base_component import Component
 
 from dashboard import ids
 from dashboard.i18n import num, pct, signed, t
@@ -13,8 +16,11 @@ def denied(lang: str) -> html.Div:
     return html.Div(t("denied", lang), className="error", role="alert", id=ids.DENIED)
 
 
+ARIA_BREADCRUMB: dict[str, Any] = {"aria-label": "breadcrumb"}
+
+
 def breadcrumb(crumbs: list[dict], lang: str, *, last_linked: bool = False) -> html.Nav:
-    items = []
+    items: list[Component] = []
     for k, c in enumerate(crumbs):
         label = c["name"] if c["level"] != "national" else t("level.national", lang) + " · " + c["name"]
         last = k == len(crumbs) - 1
@@ -24,7 +30,7 @@ def breadcrumb(crumbs: list[dict], lang: str, *, last_linked: bool = False) -> h
             items.append(html.Span(label, className="crumb current" if last else "crumb"))
         if not last:
             items.append(html.Span("›", className="sep"))
-    return html.Nav(items, className="breadcrumb", id=ids.BREADCRUMB, **{"aria-label": "breadcrumb"})
+    return html.Nav(items, className="breadcrumb", id=ids.BREADCRUMB, **ARIA_BREADCRUMB)
 
 
 def _tile(label: str, fig: dict, lang: str, *, kind: str = "num") -> html.Div:
@@ -109,7 +115,7 @@ def ranking_table(rows: list[dict], lang: str, *, child_level: str | None) -> ht
     for r in rows:
         code = r["office_code"]
         if not r["linked"]:
-            name = html.Span(r["name"])
+            name: Component = html.Span(r["name"])
         elif child_level == "county":  # a county has no level below: its name opens the profile
             name = dcc.Link(r["name"], href=f"/office/{code}")
         else:

@@ -103,3 +103,29 @@ def with_appraisals_of(store: Store, ops):
                 [tuple(r[n] for n in names) for r in got],
             )
     return ops
+
+
+# Test tiers (README "Tests"): whole files of app-level tests are integration tests; every test that
+# carries no tier of its own is a unit test. `-m unit` is the quick loop; CI runs every tier.
+INTEGRATION_FILES = {
+    "test_access.py",
+    "test_crash_and_cli.py",
+    "test_dashboard_smoke.py",
+    "test_inspection.py",
+    "test_multihost.py",
+    "test_operational.py",
+    "test_registry.py",
+    "test_report_download.py",
+    "test_result_cache.py",
+    "test_scope_and_audit.py",
+    "test_serving.py",
+}
+TIERS = ("unit", "integration", "slow", "browser")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in INTEGRATION_FILES:
+            item.add_marker(pytest.mark.integration)
+        if not any(item.get_closest_marker(t) for t in TIERS):
+            item.add_marker(pytest.mark.unit)

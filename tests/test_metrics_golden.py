@@ -186,7 +186,13 @@ def test_q3_interval_is_clopper_pearson(ranking) -> None:
 def test_rank_intervals_are_seeded_and_bracket_sensible_ranks(golden: Store, ranking) -> None:
     for o in ranking.offices:
         lo, hi = o["rank_interval"]
-        assert 1 <= lo <= hi <= 3
+        assert 1 <= lo <= o["rank"] <= hi <= 3  # the 5th–95th percentile interval contains the point rank
+    # Seeded, so pinned: P1 is never last, P2 never first, P3 anywhere (README, "Rank intervals").
+    assert {o["office_code"]: o["rank_interval"] for o in ranking.offices} == {
+        "110000": [1, 2],
+        "130000": [1, 3],
+        "120000": [2, 3],
+    }
     with contextlib.closing(golden.reader()) as con:
         again = rank_offices(con, default_config(), year=2024, runs=200)
     assert [o["rank_interval"] for o in again.offices] == [o["rank_interval"] for o in ranking.offices]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dash import dcc, html
 
 from dashboard import case_views, charts, ids
@@ -11,6 +13,10 @@ from dashboard.i18n import date, t
 from dashboard.registry import Page
 from dashboard.widgets import breadcrumb
 from ingest.contract import default_contract
+
+
+def _data_field(k: str) -> dict[str, Any]:
+    return {"data-field": k}
 
 
 def case_page(c: dict | None, lang: str, palette: str) -> html.Div:
@@ -62,7 +68,7 @@ def case_page(c: dict | None, lang: str, palette: str) -> html.Div:
                 className="ranking compact details",
                 id=ids.CASE_FIELDS,
                 children=html.Tbody(
-                    [html.Tr([html.Th(t(f"case.{k}", lang)), html.Td(shown(k), **{"data-field": k})]) for k in fields]
+                    [html.Tr([html.Th(t(f"case.{k}", lang)), html.Td(shown(k), **_data_field(k))]) for k in fields]
                 ),
             ),
         ]

@@ -157,7 +157,8 @@ STATUSES = ("overdue", "warning", "ok", "no_limit")
 
 
 def first(query: dict[str, list[str]], name: str) -> str | None:
-    return (query.get(name) or [None])[0]
+    got = query.get(name)
+    return got[0] if got else None
 
 
 def render(req: Request) -> html.Div:

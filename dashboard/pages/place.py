@@ -114,7 +114,7 @@ def callbacks(app, ctx: Context) -> None:
         code = views.home(v)
         if path and path.startswith("/place/"):
             code = unquote(path.split("/")[2])
-        place = views.place(v, code, parse_controls(year, as_of, method, peer, weights, ctx.config))
+        place = views.place(v, code or "", parse_controls(year, as_of, method, peer, weights, ctx.config))
         if place["denied"] or not place["national"]:
             return no_update
         key = key if key in ("composite", *DIMENSIONS) else "composite"
