@@ -254,6 +254,7 @@ def pandas_call(df: pd.DataFrame, kind: str, office: str, level: str):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    ap.add_argument("--no-write", action="store_true", help="print the results, do not append them to RESULTS.md")
     ap.add_argument("--calls", type=int, default=100)
     args = ap.parse_args()
     exe = Path(sys.executable).parent / "ipdash"
@@ -338,7 +339,8 @@ def main() -> None:
         f"{min(args.calls, 20)} calls. The first call of a page computes its ranking with the 1,000-run "
         "Monte Carlo; later calls read it from the cache (keyed by the data version).",
     ]
-    write_results(lines)
+    if not args.no_write:
+        write_results(lines)
     print("\n".join(lines))
 
 

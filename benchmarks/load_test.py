@@ -109,6 +109,7 @@ def client_process(base: str, first: int, count: int, until: float, ramp: float,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=1_000_000)
+    ap.add_argument("--no-write", action="store_true", help="print the results, do not append them to RESULTS.md")
     ap.add_argument("--users", type=int, default=50)
     ap.add_argument("--seconds", type=int, default=120)
     ap.add_argument("--workers", type=int, default=2)
@@ -218,7 +219,8 @@ def main() -> None:
         "Target: p95 under 500 ms on every page and zero errors on this 2-core machine (the client "
         "threads share its two cores with the server)."
     ]
-    write_results(lines)
+    if not args.no_write:
+        write_results(lines)
     print("\n".join(lines))
     shutil.rmtree(folder, ignore_errors=True)
 

@@ -18,6 +18,8 @@ collector over them took 1.2 s (measured), holding the GIL: every request in fli
 the warm-up `settle()` collects once and freezes what is left out of the collector's sight
 (`gc.freeze`); when the data version changes, the frozen objects are handed back to it, so the old
 version's entries can be collected as they age out.
+
+All data versions and what each cache keys on: docs/data-versions.md.
 """
 
 from __future__ import annotations

@@ -142,7 +142,23 @@ def _aggregate_expression(text: str, file: str, key: str) -> str:
         raise _fail(file, key, f"not a valid SQL expression ({str(exc).splitlines()[0]})") from exc
     if isinstance(tree, (exp.Select, exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop)):
         raise _fail(file, key, "must be an aggregate expression, not a statement")
+    if tree.find(exp.AggFunc) is None:
+        raise _fail(file, key, f"'{text}' must aggregate over the cases (count, sum, avg, median …)")
+    known = _fact_columns()
+    unknown = sorted({c.name for c in tree.find_all(exp.Column)} - known)
+    if unknown:
+        raise _fail(file, key, f"unknown column {', '.join(unknown)}; the case facts have {', '.join(sorted(known))}")
     return text
+
+
+@functools.cache
+def _fact_columns() -> frozenset[str]:
+    """The columns of `case_facts` (queries/case_facts.sql), which every indicator expression reads."""
+    from queries.schema import declared_schema
+
+    facts = declared_schema()["case_facts"]
+    assert isinstance(facts, dict)
+    return frozenset(facts)
 
 
 def load_indicators(text: str, file: str = "indicators.toml") -> tuple[str, tuple[Indicator, ...]]:

@@ -19,6 +19,8 @@ older publishes, and one publish's results are kept under 1 GiB (oldest first ou
 the same confidential aggregates as the store: its directories are readable by the owner only.
 
 Set IPDASH_RESULT_CACHE=off to run every query against the store.
+
+All data versions and what each cache keys on: docs/data-versions.md.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ value it opens a frame (`tracking()`); every read of such a counter inside is no
 changed computes again, while values that noted nothing (monitoring, the case explorer) stay.
 A value taken from a cache inside another computation passes its notes on (`noted`), so a page
 built from a cached ranking depends on what the ranking depended on.
+
+All data versions and what each cache keys on: docs/data-versions.md.
 """
 
 from __future__ import annotations

@@ -50,6 +50,18 @@ def test_shipped_configuration_loads() -> None:
             'numerator = "count(*) FILTER (WHERE"',
             "indicators.toml: indicator[3] (E4).numerator: not a valid SQL",
         ),
+        (
+            "ind",
+            'numerator = "count(*) FILTER (WHERE accepted_in_year AND len(sectors) > 0)"',
+            'numerator = "count(*) FILTER (WHERE accepted_in_yeer)"',
+            "indicators.toml: indicator[3] (E4).numerator: unknown column accepted_in_yeer; the case facts have",
+        ),
+        (
+            "ind",
+            'numerator = "count(*) FILTER (WHERE accepted_in_year AND len(sectors) > 0)"',
+            'numerator = "accepted_in_year"',
+            "indicators.toml: indicator[3] (E4).numerator: 'accepted_in_year' must aggregate",
+        ),
         ("ind", "shrinkage = 5\n", "", "indicators.toml: indicator[13] (Q1).shrinkage: required"),
         ("lim", "limit = { days = 90 }", "limit = { weeks = 13 }", "time_limits.toml: rule[3].limit: must be"),
         ("lim", 'case_kind = "counterfeit"', 'case_kind = "theft"', "time_limits.toml: rule[2].case_kind"),
