@@ -23,6 +23,8 @@ SETTINGS: dict[str, str] = {
     "flask-limiter storage URI such as redis://host:6379 shared by all workers.",
     "IPDASH_RESULT_CACHE": "off turns off the on-disk cache of aggregate results beside the store "
     "(<store>.cache/, one directory per publish); on by default.",
+    "IPDASH_EXTRA_PAGES": "Comma-separated Python modules with more dashboard pages (each defines PAGES and "
+    "optionally callbacks), besides those of dashboard/pages/.",
     "IPDASH_MAX_REQUEST_MB": "The largest request body the server accepts, in MB (default 30: a 20 MB checklist "
     "upload arrives base64-encoded); larger ones get HTTP 413 with a message.",
     "IPDASH_REQUIRE_BROWSER": "Tests only: 1 makes a missing chromium/chromedriver a failure, not a skip (CI).",
