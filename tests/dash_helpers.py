@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-ROUTE = "..content.children...whatif-note.children.."
+from dashboard import ids
+
+ROUTE = f"..{ids.CONTENT}.children...{ids.WHATIF_NOTE}.children.."
 DIMS = ("effort", "level", "timeliness", "quality")
 
 
@@ -25,17 +27,17 @@ def route_body(
     w = weights or {}
     return {
         "output": ROUTE,
-        "outputs": [{"id": "content", "property": "children"}, {"id": "whatif-note", "property": "children"}],
+        "outputs": [{"id": ids.CONTENT, "property": "children"}, {"id": ids.WHATIF_NOTE, "property": "children"}],
         "inputs": [
-            {"id": "url", "property": "pathname", "value": path},
-            {"id": "url", "property": "search", "value": search},
-            {"id": "year", "property": "value", "value": year},
-            {"id": "as-of", "property": "date", "value": as_of},
-            {"id": "method", "property": "value", "value": method},
-            {"id": "peer", "property": "value", "value": peer},
-            [{"id": {"type": "weight", "dim": d}, "property": "value", "value": w.get(d, 25)} for d in DIMS],
-            {"id": "lang", "property": "value", "value": lang},
-            {"id": "palette", "property": "value", "value": palette},
+            {"id": ids.URL, "property": "pathname", "value": path},
+            {"id": ids.URL, "property": "search", "value": search},
+            {"id": ids.YEAR, "property": "value", "value": year},
+            {"id": ids.AS_OF, "property": "date", "value": as_of},
+            {"id": ids.METHOD, "property": "value", "value": method},
+            {"id": ids.PEER, "property": "value", "value": peer},
+            [{"id": {"type": ids.WEIGHT, "dim": d}, "property": "value", "value": w.get(d, 25)} for d in DIMS],
+            {"id": ids.LANG, "property": "value", "value": lang},
+            {"id": ids.PALETTE, "property": "value", "value": palette},
         ],
         "changedPropIds": ["url.pathname"],
     }
@@ -49,7 +51,7 @@ def page(client, path: str, search: str = "", **controls):
 def content(client, path: str, search: str = "", **kw) -> dict:
     got = page(client, path, search, **kw)
     assert got.status_code == 200, got.data[:500]
-    return json.loads(got.data)["response"]["content"]["children"]
+    return json.loads(got.data)["response"][ids.CONTENT]["children"]
 
 
 def walk(node) -> Iterator[dict]:
@@ -118,12 +120,15 @@ def cases_body(request: dict | None = None, office: str | None = None, lang: str
     """The case explorer's server-side row request, as AG Grid sends it."""
     req = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}, **(request or {})}
     return {
-        "output": "..cases-grid.getRowsResponse...cases-total.children..",
-        "outputs": [{"id": "cases-grid", "property": "getRowsResponse"}, {"id": "cases-total", "property": "children"}],
-        "inputs": [{"id": "cases-grid", "property": "getRowsRequest", "value": req}],
+        "output": f"..{ids.CASES_GRID}.getRowsResponse...{ids.CASES_TOTAL}.children..",
+        "outputs": [
+            {"id": ids.CASES_GRID, "property": "getRowsResponse"},
+            {"id": ids.CASES_TOTAL, "property": "children"},
+        ],
+        "inputs": [{"id": ids.CASES_GRID, "property": "getRowsRequest", "value": req}],
         "state": [
-            {"id": "cases-office", "property": "data", "value": office},
-            {"id": "lang", "property": "value", "value": lang},
+            {"id": ids.CASES_OFFICE, "property": "data", "value": office},
+            {"id": ids.LANG, "property": "value", "value": lang},
         ],
         "changedPropIds": ["cases-grid.getRowsRequest"],
     }
@@ -137,7 +142,7 @@ def case_rows(client, request: dict | None = None, office: str | None = None, la
 def cases(client, request: dict | None = None, office: str | None = None, lang: str = "en") -> dict:
     got = case_rows(client, request, office, lang)
     assert got.status_code == 200, got.data[:500]
-    return json.loads(got.data)["response"]["cases-grid"]["getRowsResponse"]
+    return json.loads(got.data)["response"][ids.CASES_GRID]["getRowsResponse"]
 
 
 def _items() -> tuple[str, ...]:
@@ -154,31 +159,31 @@ def appraisal_body(archive: str, scores: list, *, day: str = "2025-01-15", confi
     "draw|office|case"), as the browser sends it: the submit button, or with `confirm_output` (the
     overwrite callback's output key, from /_dash-dependencies) the confirmed overwrite."""
     states = [
-        {"id": "appraisal-archive", "property": "value", "value": archive},
+        {"id": ids.APPRAISAL_ARCHIVE, "property": "value", "value": archive},
         [
-            {"id": {"type": "appraisal-item", "item": i}, "property": "value", "value": v}
+            {"id": {"type": ids.APPRAISAL_ITEM, "item": i}, "property": "value", "value": v}
             for i, v in zip(APPRAISAL_ITEMS, scores)
         ],
-        {"id": "appraisal-veto", "property": "value", "value": []},
-        {"id": "appraisal-date", "property": "value", "value": day},
-        {"id": "lang", "property": "value", "value": "zh"},
+        {"id": ids.APPRAISAL_VETO, "property": "value", "value": []},
+        {"id": ids.APPRAISAL_DATE, "property": "value", "value": day},
+        {"id": ids.LANG, "property": "value", "value": "zh"},
     ]
     if confirm_output:
         return {
             "output": confirm_output,
-            "outputs": {"id": "appraisal-result", "property": "children"},
-            "inputs": [{"id": "appraisal-overwrite", "property": "submit_n_clicks", "value": 1}],
+            "outputs": {"id": ids.APPRAISAL_RESULT, "property": "children"},
+            "inputs": [{"id": ids.APPRAISAL_OVERWRITE, "property": "submit_n_clicks", "value": 1}],
             "state": states,
             "changedPropIds": ["appraisal-overwrite.submit_n_clicks"],
         }
     return {
-        "output": "..appraisal-result.children...appraisal-overwrite.displayed...appraisal-overwrite.message..",
+        "output": f"..{ids.APPRAISAL_RESULT}.children...{ids.APPRAISAL_OVERWRITE}.displayed...{ids.APPRAISAL_OVERWRITE}.message..",
         "outputs": [
-            {"id": "appraisal-result", "property": "children"},
-            {"id": "appraisal-overwrite", "property": "displayed"},
-            {"id": "appraisal-overwrite", "property": "message"},
+            {"id": ids.APPRAISAL_RESULT, "property": "children"},
+            {"id": ids.APPRAISAL_OVERWRITE, "property": "displayed"},
+            {"id": ids.APPRAISAL_OVERWRITE, "property": "message"},
         ],
-        "inputs": [{"id": "appraisal-submit", "property": "n_clicks", "value": 1}],
+        "inputs": [{"id": ids.APPRAISAL_SUBMIT, "property": "n_clicks", "value": 1}],
         "state": states,
         "changedPropIds": ["appraisal-submit.n_clicks"],
     }
