@@ -60,11 +60,16 @@ class Request:
 
     def arg(self, name: str) -> str | None:
         """The first value of query parameter `name`, or None."""
-        got = self.query.get(name)
-        return got[0] if got else None
+        return first(self.query, name)
 
     def with_params(self, params: dict[str, str]) -> Request:
         return dataclasses.replace(self, params=params)
+
+
+def first(query: dict[str, list[str]], name: str) -> str | None:
+    """The first value of `name` in a parsed query string (`urllib.parse.parse_qs`), or None."""
+    got = query.get(name)
+    return got[0] if got else None
 
 
 def parse_controls(year, as_of, method, peer, weights, config: Config) -> views.Controls:

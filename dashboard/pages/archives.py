@@ -104,7 +104,7 @@ def callbacks(app, ctx: Context) -> None:
             return no_update
         try:
             name, content = iv.checklist_export(ops, store, current_user.user, trigger["plan"])
-        except (iv.Refused, *iv.FAILURES):
+        except iv.FAILURES:  # a refusal (iv.Refused) is one of them, already audited
             return no_update
         return dcc.send_bytes(content, name)
 

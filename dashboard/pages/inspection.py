@@ -29,8 +29,6 @@ from inspection.plans import (
 )
 from inspection.results import publish, standing_draw
 
-FAILURES = iv.FAILURES
-
 
 def plans_view(req: Request) -> html.Div:
     v = req.viewer
@@ -128,7 +126,7 @@ def callbacks(app, ctx: Context) -> None:
                     id=ids.PLAN_CREATED,
                 )
             return preview_block(preview(store, text), lang), ""
-        except (TypeError, *FAILURES) as exc:
+        except (TypeError, *iv.FAILURES) as exc:
             return no_update, html.P(str(exc), className="error")
 
     def admin_action(clicks, act, lang: str | None) -> tuple:
@@ -141,7 +139,7 @@ def callbacks(app, ctx: Context) -> None:
             return html.P(refused, className="error"), no_update
         try:
             return _reload(act(current_user.user.username))
-        except FAILURES as exc:
+        except iv.FAILURES as exc:
             return html.P(str(exc), className="error"), no_update
 
     @app.callback(
@@ -225,7 +223,7 @@ def callbacks(app, ctx: Context) -> None:
             return no_update
         try:
             name, content = iv.manifest_export(ops, current_user.user, plan_id)
-        except (iv.Refused, *iv.FAILURES):
+        except iv.FAILURES:  # a refusal (iv.Refused) is one of them, already audited
             return no_update
         return dict(content=content, filename=name)
 

@@ -8,7 +8,7 @@ import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard import case_views, charts, ids, views
-from dashboard.context import Context, Request, parse_controls
+from dashboard.context import Context, Request, first, parse_controls
 from dashboard.i18n import num, t
 from dashboard.registry import Page
 from dashboard.widgets import denied
@@ -154,11 +154,6 @@ def monitor_page(v: dict, lang: str, palette: str, status: str | None) -> html.D
 
 
 STATUSES = ("overdue", "warning", "ok", "no_limit")
-
-
-def first(query: dict[str, list[str]], name: str) -> str | None:
-    got = query.get(name)
-    return got[0] if got else None
 
 
 def render(req: Request) -> html.Div:
