@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from access.opstore import OpStore
+from queries.statements import op_sql
 
 GENESIS = "0" * 64
 
@@ -41,13 +42,11 @@ def append(con: Any, *, actor: str, action: str, target: str | None = None, deta
     action and its entry are committed together or not at all; return its sequence number."""
     actor, target = _clean(actor, 100) or "-", _clean(target)
     text = json.dumps(detail or {}, ensure_ascii=True, sort_keys=True, default=str)
-    last = con.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    last = con.execute(op_sql("audit.last")).fetchone()
     seq, prev = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)
     at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     h = entry_hash(prev, seq=seq, at=at, actor=actor, action=action, target=target, detail=text)
-    con.execute(
-        "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (seq, at, actor, action, target, text, prev, h)
-    )
+    con.execute(op_sql("audit.insert"), (seq, at, actor, action, target, text, prev, h))
     return seq
 
 
@@ -68,7 +67,7 @@ class Verdict:
 
 def verify(ops: OpStore) -> Verdict:
     """Walk the chain in sequence order; report the first entry that does not fit."""
-    rows = ops.read("SELECT * FROM audit_log ORDER BY seq")
+    rows = ops.read(op_sql("audit.all"))
     prev, expected_seq = GENESIS, 1
     for r in rows:
         if r["seq"] != expected_seq:
@@ -90,9 +89,4 @@ def verify(ops: OpStore) -> Verdict:
 
 
 def recent(ops: OpStore, limit: int = 200) -> list[dict]:
-    return [
-        dict(r)
-        for r in ops.read(
-            "SELECT seq, at, actor, action, target, detail FROM audit_log ORDER BY seq DESC LIMIT ?", (limit,)
-        )
-    ]
+    return [dict(r) for r in ops.read(op_sql("audit.recent"), (limit,))]

@@ -25,102 +25,24 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-# The tables are the same on both backends but for how the user id is generated.
-USERS_TABLE = """CREATE TABLE IF NOT EXISTS users (
-        user_id {id},
-        username TEXT NOT NULL UNIQUE,
-        role TEXT NOT NULL,
-        scope_code TEXT,
-        password_hash TEXT NOT NULL,
-        disabled INTEGER NOT NULL DEFAULT 0,
-        session_version INTEGER NOT NULL DEFAULT 1,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL)"""
-AUDIT_TABLE = """CREATE TABLE IF NOT EXISTS audit_log (
-        seq INTEGER PRIMARY KEY,
-        at TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        action TEXT NOT NULL,
-        target TEXT,
-        detail TEXT NOT NULL,
-        prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL)"""
+from queries.statements import OPS, collection, op_sql
 
-# The inspection workflow, report jobs and the versions the analytic side reads them by. Written in
-# a dialect both backends take as they are (TEXT dates in ISO form, JSON as TEXT, decimals as TEXT).
-WORKFLOW_TABLES = [
-    """CREATE TABLE IF NOT EXISTS plans (
-        plan_id TEXT PRIMARY KEY, spec TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
-        locked_at TEXT, population_sha256 TEXT, population_file TEXT)""",
-    """CREATE TABLE IF NOT EXISTS draws (
-        draw_id TEXT PRIMARY KEY, plan_id TEXT NOT NULL, seed TEXT NOT NULL, manifest TEXT NOT NULL,
-        manifest_sha256 TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
-        voided_at TEXT, voided_by TEXT, void_reason TEXT)""",
-    # The archives a draw sampled: an appraisal naming the draw may only score these.
-    """CREATE TABLE IF NOT EXISTS draw_samples (
-        draw_id TEXT NOT NULL, office_code TEXT NOT NULL, case_no TEXT NOT NULL,
-        PRIMARY KEY (draw_id, office_code, case_no))""",
-    # One row per appraised archive and draw ('' for historical appraisals made before any draw).
-    # closed_year: the year the case was closed in when appraised (from the analytic store); the
-    # quality figures of that year are the ones an appraisal changes (see data_versions).
-    """CREATE TABLE IF NOT EXISTS appraisals (
-        draw_id TEXT NOT NULL, office_code TEXT NOT NULL, case_no TEXT NOT NULL, inspector_id TEXT NOT NULL,
-        scores TEXT NOT NULL, total TEXT NOT NULL, veto TEXT NOT NULL, grade TEXT NOT NULL,
-        historical INTEGER NOT NULL, checklist_version TEXT NOT NULL, inspected_at TEXT NOT NULL,
-        closed_year INTEGER, source_sha256 TEXT, source_row INTEGER, run_id INTEGER,
-        recorded_at TEXT NOT NULL, recorded_by TEXT NOT NULL,
-        PRIMARY KEY (office_code, case_no, draw_id))""",
-    """CREATE TABLE IF NOT EXISTS appraisal_runs (
-        run_id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT NOT NULL, actor TEXT NOT NULL,
-        contract_version TEXT NOT NULL, files TEXT NOT NULL, n_read INTEGER NOT NULL, n_loaded INTEGER NOT NULL,
-        n_updated INTEGER NOT NULL, n_unchanged INTEGER NOT NULL, n_rejected INTEGER NOT NULL,
-        n_duplicate_in_file INTEGER NOT NULL, rejects_file TEXT)""",
-    """CREATE TABLE IF NOT EXISTS appraisal_quarantine (
-        run_id INTEGER NOT NULL, file TEXT NOT NULL, file_sha256 TEXT NOT NULL, sheet TEXT,
-        row_number INTEGER NOT NULL, column_name TEXT, value TEXT, reason TEXT NOT NULL, raw TEXT NOT NULL,
-        cell TEXT)""",
-    """CREATE TABLE IF NOT EXISTS publications (
-        plan_id TEXT PRIMARY KEY, draw_id TEXT NOT NULL, published_at TEXT NOT NULL, published_by TEXT NOT NULL,
-        results TEXT NOT NULL, partial_reason TEXT, withdrawn_at TEXT, withdrawn_by TEXT, withdraw_reason TEXT)""",
-    # Workbook downloads from the dashboard: state shared by every worker and host; the file lies in
-    # the reports directory beside the store. `heartbeat_at` shows the running worker is alive.
-    """CREATE TABLE IF NOT EXISTS report_jobs (
-        job_id TEXT PRIMARY KEY, username TEXT NOT NULL, year INTEGER NOT NULL, lang TEXT NOT NULL,
-        scope TEXT, state TEXT NOT NULL, progress REAL NOT NULL, stage TEXT NOT NULL, file TEXT, error TEXT,
-        created_at TEXT NOT NULL, heartbeat_at TEXT NOT NULL, worker TEXT)""",
-    # At most one queued or running report per user, whatever worker or host started it.
-    """CREATE UNIQUE INDEX IF NOT EXISTS report_jobs_one_active ON report_jobs (username)
-        WHERE state IN ('queued', 'running')""",
-    # Counters the analytic side keys its caches on: 'appraisals' (any change) and
-    # 'appraisals:<year>' (a change to the archives of cases closed in that year).
-    """CREATE TABLE IF NOT EXISTS data_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL)""",
-]
+# The schema: queries/ops/schema.sql (both backends) and the users table and append-only guard of
+# each backend (schema_sqlite.sql, schema_postgres.sql).
+_COMMON = list(collection(OPS, "schema").values())
 # Columns added to tables that older stores created without them.
 ADDED_COLUMNS = {"publications": ("partial_reason", "withdrawn_at", "withdrawn_by", "withdraw_reason")}
-
 SQLITE_SCHEMA = [
-    USERS_TABLE.format(id="INTEGER PRIMARY KEY AUTOINCREMENT"),
-    AUDIT_TABLE,
-    # Append-only: the database itself refuses to change or remove an audit entry.
-    """CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit_log
-       BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
-    """CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_log
-       BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
-    *WORKFLOW_TABLES,
+    op_sql("schema_sqlite.users"),
+    *_COMMON,
+    op_sql("schema_sqlite.audit_no_update"),
+    op_sql("schema_sqlite.audit_no_delete"),
 ]
-
 POSTGRES_SCHEMA = [
-    USERS_TABLE.format(id="INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"),
-    AUDIT_TABLE,
-    """CREATE OR REPLACE FUNCTION ipdash_audit_append_only() RETURNS trigger AS $$
-       BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$ LANGUAGE plpgsql""",
-    """DO $$ BEGIN
-         IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'audit_append_only') THEN
-           CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit_log
-           FOR EACH ROW EXECUTE FUNCTION ipdash_audit_append_only();
-         END IF;
-       END $$""",
-    *WORKFLOW_TABLES,
+    op_sql("schema_postgres.users"),
+    *_COMMON,
+    op_sql("schema_postgres.audit_append_only_function"),
+    op_sql("schema_postgres.audit_append_only_trigger"),
 ]
 WRITE_LOCK_KEY = 7_310_001  # the advisory lock that serialises writers on PostgreSQL
 
@@ -190,29 +112,23 @@ class OpStore:
                 raise OpStoreError(
                     "PostgreSQL is configured but psycopg is not installed: pip install 'ipdash[postgres]'"
                 ) from exc
-            con = self._pg_connect()
+            pg = _PgConnection(self._pg_connect())
             try:
-                con.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK_KEY,))
-                for statement in POSTGRES_SCHEMA:
-                    con.execute(statement)
-                for table, columns in ADDED_COLUMNS.items():
-                    for column in columns:
-                        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} TEXT")
-                con.execute("SELECT pg_advisory_unlock(%s)", (WRITE_LOCK_KEY,))
+                pg.execute(op_sql("store.lock"), (WRITE_LOCK_KEY,))
+                for statement in POSTGRES_SCHEMA:  # PostgreSQL's own DDL: run as written, not transpiled
+                    pg._con.execute(statement)
+                _add_columns(pg, op_sql("store.columns_postgres"))
+                pg.execute(op_sql("store.unlock"), (WRITE_LOCK_KEY,))
             finally:
-                con.close()
+                pg.close()
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = self._sqlite_connect()
         try:
-            con.execute("PRAGMA journal_mode=WAL")
+            con.execute(op_sql("store.wal"))
             for statement in SQLITE_SCHEMA:
                 con.execute(statement)
-            for table, columns in ADDED_COLUMNS.items():
-                have = {r["name"] for r in con.execute(f"PRAGMA table_info({table})").fetchall()}
-                for column in columns:
-                    if column not in have:
-                        con.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+            _add_columns(con, op_sql("store.columns_sqlite"))
         finally:
             con.close()
 
@@ -223,7 +139,7 @@ class OpStore:
     def _sqlite_connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         con.row_factory = sqlite3.Row
-        con.execute("PRAGMA busy_timeout=30000")
+        con.execute(op_sql("store.busy_timeout"))
         return con
 
     def _pg_connect(self) -> Any:
@@ -245,15 +161,15 @@ class OpStore:
         con = self.connect()
         try:
             if self.url:
-                con._con.execute("BEGIN")
-                con._con.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+                con._con.execute(op_sql("store.begin"))
+                con.execute(op_sql("store.transaction_lock"), (WRITE_LOCK_KEY,))
             else:
-                con.execute("BEGIN IMMEDIATE")
+                con.execute(op_sql("store.begin_immediate"))
             yield con
-            con.execute("COMMIT")
+            con.execute(op_sql("store.commit"))
         except BaseException:
             with contextlib.suppress(Exception):
-                con.execute("ROLLBACK")
+                con.execute(op_sql("store.rollback"))
             raise
         finally:
             con.close()
@@ -279,13 +195,24 @@ class OpStore:
 
     def versions(self) -> dict[str, int]:
         """Every data version counter (see `bump`)."""
-        return {r["name"]: int(r["version"]) for r in self.read("SELECT name, version FROM data_versions")}
+        return {r["name"]: int(r["version"]) for r in self.read(op_sql("versions.all"))}
 
 
 def bump(con: Any, name: str) -> None:
     """Increase the data version `name` by one, inside the caller's write transaction."""
-    if not con.execute("UPDATE data_versions SET version = version + 1 WHERE name = ?", (name,)).rowcount:
-        con.execute("INSERT INTO data_versions (name, version) VALUES (?, 1)", (name,))
+    if not con.execute(op_sql("versions.bump"), (name,)).rowcount:
+        con.execute(op_sql("versions.insert"), (name,))
+
+
+def _add_columns(con: Any, existing: str) -> None:
+    """Add the columns of ADDED_COLUMNS that an older store lacks (`existing` lists a table's columns)."""
+    for table, columns in ADDED_COLUMNS.items():
+        have = {r["name"] for r in con.execute(existing, (table,)).fetchall()}
+        for column in columns:
+            if column not in have:
+                action = exp.ColumnDef(this=exp.to_identifier(column), kind=exp.DataType.build("TEXT"))
+                alter = exp.Alter(this=exp.to_table(table), kind="TABLE", actions=[action])
+                con.execute(alter.sql(dialect="sqlite"))
 
 
 def _is_disconnect(exc: Exception) -> bool:

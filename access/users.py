@@ -15,6 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from access import audit
 from access.opstore import OpStore
+from queries.statements import op_sql
 
 ROLES = {
     # role: (label, the office level its scope must have, or None for national roles)
@@ -98,11 +99,10 @@ def add_user(
     check_password_strength(password)
     digest = _hasher.hash(password)
     with ops.write() as con:
-        if con.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
+        if con.execute(op_sql("users.exists"), (username,)).fetchone():
             raise UserError(f"user {username} already exists")
         con.execute(
-            "INSERT INTO users (username, role, scope_code, password_hash, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            op_sql("users.insert"),
             (username, role, scope_code, digest, _now(), _now()),
         )
     audit.record(ops, actor=actor, action="user.add", target=username, detail={"role": role, "scope": scope_code})
@@ -113,22 +113,22 @@ def add_user(
 
 
 def get_user(ops: OpStore, username: str) -> User | None:
-    rows = ops.read("SELECT * FROM users WHERE username = ?", (username,))
+    rows = ops.read(op_sql("users.by_name"), (username,))
     return _user(rows[0]) if rows else None
 
 
 def get_user_by_id(ops: OpStore, user_id: int) -> User | None:
-    rows = ops.read("SELECT * FROM users WHERE user_id = ?", (user_id,))
+    rows = ops.read(op_sql("users.by_id"), (user_id,))
     return _user(rows[0]) if rows else None
 
 
 def list_users(ops: OpStore) -> list[User]:
-    return [_user(r) for r in ops.read("SELECT * FROM users ORDER BY username")]
+    return [_user(r) for r in ops.read(op_sql("users.all"))]
 
 
 def authenticate(ops: OpStore, username: str, password: str) -> User | None:
     """The user when the password is right and the account active; None otherwise."""
-    rows = ops.read("SELECT * FROM users WHERE username = ?", (username,))
+    rows = ops.read(op_sql("users.by_name"), (username,))
     if not rows:
         _hasher.hash(password)  # same cost whether or not the account exists
         return None
@@ -143,7 +143,7 @@ def authenticate(ops: OpStore, username: str, password: str) -> User | None:
     if _hasher.check_needs_rehash(row["password_hash"]):
         with ops.write() as con:  # same password, current parameters; the session stays valid
             con.execute(
-                "UPDATE users SET password_hash = ? WHERE username = ? AND password_hash = ?",
+                op_sql("users.rehash"),
                 (_hasher.hash(password), username, row["password_hash"]),
             )
     return user
@@ -152,7 +152,7 @@ def authenticate(ops: OpStore, username: str, password: str) -> User | None:
 def set_disabled(ops: OpStore, username: str, disabled: bool = True, *, actor: str = "cli") -> None:
     with ops.write() as con:
         done = con.execute(
-            "UPDATE users SET disabled = ?, session_version = session_version + 1, updated_at = ? WHERE username = ?",
+            op_sql("users.set_disabled"),
             (int(disabled), _now(), username),
         ).rowcount
     if not done:
@@ -165,8 +165,7 @@ def reset_password(ops: OpStore, username: str, password: str, *, actor: str = "
     digest = _hasher.hash(password)
     with ops.write() as con:
         done = con.execute(
-            "UPDATE users SET password_hash = ?, session_version = session_version + 1, "
-            "updated_at = ? WHERE username = ?",
+            op_sql("users.reset_password"),
             (digest, _now(), username),
         ).rowcount
     if not done:

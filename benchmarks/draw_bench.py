@@ -29,7 +29,7 @@ import polars as pl  # noqa: E402
 
 from benchmarks.ingest_bench import machine, write_results  # noqa: E402
 from benchmarks.metrics_bench import best  # noqa: E402
-from inspection.draw import Item, make_manifest, population_file, verify  # noqa: E402
+from inspection.draw import Item, make_manifest, population_file, prefix_provinces, verify  # noqa: E402
 
 KINDS = ("infringement_dispute", "counterfeit", "other_dispute")
 
@@ -95,6 +95,7 @@ def main() -> None:
                     population=population,
                     seed="2024123112345",
                     pool=pool,
+                    provinces=prefix_provinces({i.office_code for i in items} | {p["office_code"] for p in pool}),
                     created_at="t",
                     created_by="bench",
                 )

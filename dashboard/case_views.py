@@ -4,9 +4,11 @@ scoped runner: user input never becomes an identifier and every value is a bound
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
+from sqlglot import exp
 
 from access import audit, policy
 from dashboard.data import safe_csv
@@ -15,6 +17,7 @@ from ingest.contract import default_contract
 from metrics.indicators import register_inputs
 from metrics.monitor import open_cases
 from queries.loader import run, run_on_facts
+from queries.statements import duck_sql, select_tree
 
 # --- monitoring of open cases ----------------------------------------------------------------
 
@@ -73,18 +76,10 @@ def monitor_export(
 
 # --- the case explorer: server-side paging, sorting and filtering through the scoped runner -----
 
-CASE_COLUMNS = {  # grid column -> SQL expression (a fixed list: user input never becomes an identifier)
-    "office_code": "c.office_code",
-    "office_name": "o.name",
-    "case_no": "c.case_no",
-    "case_kind": "c.case_kind",
-    "source": "c.source",
-    "received_date": "c.received_date",
-    "accepted_date": "c.accepted_date",
-    "closed_date": "c.closed_date",
-    "closing_type": "c.closing_type",
-    "review_outcome": "c.review_outcome",
-}
+# The grid's columns are the select list of queries/analytic/cases.sql `grid` (a fixed list: user
+# input never becomes an identifier); filters, sorting and paging are added to its syntax tree.
+GRID = select_tree(duck_sql("cases.grid"))
+CASE_COLUMNS: dict[str, exp.Expr] = {e.alias: e.this for e in GRID.expressions}
 DATE_COLUMNS = {"received_date", "accepted_date", "closed_date"}
 ENUM_COLUMNS = {
     "case_kind": "case_kind",
@@ -102,15 +97,26 @@ ENUM_TESTS = {
     "notEqual": (lambda name, text: name == text, True),
     "notContains": (lambda name, text: text in name, True),
 }
-TEXT_OPS = {
-    "contains": ("contains(lower({c}), lower(${p}))", "{}"),
-    "equals": ("{c} = ${p}", "{}"),
-    "notEqual": ("{c} <> ${p}", "{}"),
-    "startsWith": ("starts_with(lower({c}), lower(${p}))", "{}"),
-    "endsWith": ("ends_with(lower({c}), lower(${p}))", "{}"),
-    "notContains": ("NOT contains(lower({c}), lower(${p}))", "{}"),
+
+
+def _lowered(name: str) -> Callable[[exp.Expr, exp.Expr], exp.Expr]:
+    return lambda c, p: exp.func(name, exp.Lower(this=c), exp.Lower(this=p))
+
+
+TEXT_OPS: dict[str, Callable[[exp.Expr, exp.Expr], exp.Expr]] = {
+    "contains": _lowered("contains"),
+    "equals": lambda c, p: exp.EQ(this=c, expression=p),
+    "notEqual": lambda c, p: exp.NEQ(this=c, expression=p),
+    "startsWith": _lowered("starts_with"),
+    "endsWith": _lowered("ends_with"),
+    "notContains": lambda c, p: exp.Not(this=_lowered("contains")(c, p)),
 }
-DATE_OPS = {"equals": "{c} = ${p}", "lessThan": "{c} < ${p}", "greaterThan": "{c} > ${p}", "notEqual": "{c} <> ${p}"}
+DATE_OPS: dict[str, type[exp.Binary]] = {
+    "equals": exp.EQ,
+    "lessThan": exp.LT,
+    "greaterThan": exp.GT,
+    "notEqual": exp.NEQ,
+}
 MAX_PAGE = 500
 
 
@@ -118,60 +124,63 @@ class BadRequest(ValueError):
     """A grid request that names an unknown column or operator."""
 
 
-def _filter_sql(model: dict, params: dict) -> list[str]:
-    where = []
+def _bind(params: dict, value: Any) -> exp.Placeholder:
+    """A new bound parameter holding `value`."""
+    name = f"p{len(params)}"
+    params[name] = value
+    return exp.Placeholder(this=name)
+
+
+def _date(cond: dict, key: str, col: str) -> dt.date:
+    raw = (cond.get(key) or "")[:10]
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(f"bad date {raw!r} for {col}") from None
+
+
+def _condition(col: str, cond: dict, params: dict) -> exp.Expr:
+    """One condition of AG Grid's filter model on `col`, with its value bound as a parameter."""
+    c = CASE_COLUMNS[col].copy()
+    kind = cond.get("type")
+    if cond.get("filterType") == "date" or col in DATE_COLUMNS:
+        low = _bind(params, _date(cond, "dateFrom", col))
+        if kind == "inRange":
+            return exp.Between(this=c, low=low, high=_bind(params, _date(cond, "dateTo", col)))
+        if kind not in DATE_OPS:
+            raise BadRequest(f"unknown operator {kind!r}")
+        return DATE_OPS[kind](this=c, expression=low)
+    if col in ENUM_COLUMNS:
+        if kind not in ENUM_TESTS:
+            raise BadRequest(f"unknown operator {kind!r}")
+        test, negated = ENUM_TESTS[kind]
+        text = str(cond.get("filter", ""))[:200].lower()
+        contract = default_contract()
+        enum = ENUM_COLUMNS[col]
+        codes = [
+            v
+            for v in contract.enum_values[enum]
+            if any(
+                test(str(name).lower(), text)
+                for name in (v, contract.label(enum, v, "zh"), contract.label(enum, v, "en"))
+            )
+        ]
+        inside = exp.In(this=c, expressions=[_bind(params, code) for code in codes]) if codes else exp.false()
+        return exp.Not(this=exp.Paren(this=inside)) if negated else inside
+    if kind not in TEXT_OPS:
+        raise BadRequest(f"unknown operator {kind!r}")
+    return TEXT_OPS[kind](c, _bind(params, str(cond.get("filter", ""))[:200]))
+
+
+def _filter(model: dict, params: dict) -> list[exp.Expr]:
+    """The grid's filter model as conditions (one per column, its conditions joined by AND or OR)."""
+    where: list[exp.Expr] = []
     for col, spec in (model or {}).items():
         if col not in CASE_COLUMNS or not isinstance(spec, dict):
             raise BadRequest(f"unknown column {col!r}")
-        c = CASE_COLUMNS[col]
-        conds = spec.get("conditions") or [spec]
-        parts = []
-        for cond in conds:
-            p = f"p{len(params)}"
-            kind = cond.get("type")
-            if cond.get("filterType") == "date" or col in DATE_COLUMNS:
-                raw = (cond.get("dateFrom") or "")[:10]
-                try:
-                    params[p] = dt.date.fromisoformat(raw)
-                except ValueError:
-                    raise BadRequest(f"bad date {raw!r} for {col}") from None
-                if kind == "inRange":
-                    q = f"p{len(params)}"
-                    try:
-                        params[q] = dt.date.fromisoformat((cond.get("dateTo") or "")[:10])
-                    except ValueError:
-                        raise BadRequest(f"bad date for {col}") from None
-                    parts.append(f"{c} BETWEEN ${p} AND ${q}")
-                elif kind in DATE_OPS:
-                    parts.append(DATE_OPS[kind].format(c=c, p=p))
-                else:
-                    raise BadRequest(f"unknown operator {kind!r}")
-            elif col in ENUM_COLUMNS:
-                if kind not in ENUM_TESTS:
-                    raise BadRequest(f"unknown operator {kind!r}")
-                test, negated = ENUM_TESTS[kind]
-                text = str(cond.get("filter", ""))[:200].lower()
-                contract = default_contract()
-                enum = ENUM_COLUMNS[col]
-                codes = [
-                    v
-                    for v in contract.enum_values[enum]
-                    if any(
-                        test(str(name).lower(), text)
-                        for name in (v, contract.label(enum, v, "zh"), contract.label(enum, v, "en"))
-                    )
-                ]
-                for k, code in enumerate(codes):
-                    params[f"{p}_{k}"] = code
-                inside = f"{c} IN ({', '.join(f'${p}_{k}' for k in range(len(codes)))})" if codes else "FALSE"
-                parts.append(f"NOT ({inside})" if negated else inside)
-            else:
-                if kind not in TEXT_OPS:
-                    raise BadRequest(f"unknown operator {kind!r}")
-                params[p] = str(cond.get("filter", ""))[:200]
-                parts.append(TEXT_OPS[kind][0].format(c=c, p=p))
-        join = " OR " if str(spec.get("operator", "AND")).upper() == "OR" else " AND "
-        where.append("(" + join.join(parts) + ")")
+        parts = [_condition(col, cond, params) for cond in spec.get("conditions") or [spec]]
+        join = exp.or_ if str(spec.get("operator", "AND")).upper() == "OR" else exp.and_
+        where.append(exp.Paren(this=join(*parts)))
     return where
 
 
@@ -183,35 +192,32 @@ def cases_page(viewer: Viewer, request: dict, *, office: str | None = None) -> d
     start = max(0, int(request.get("startRow") or 0))
     end = min(start + MAX_PAGE, max(start, int(request.get("endRow") or start + 100)))
     params: dict[str, Any] = {}
-    where = _filter_sql(request.get("filterModel") or {}, params)
+    where = _filter(request.get("filterModel") or {}, params)
     if office:
         if access(viewer, office, what="cases") != "full" and viewer.user.role != "inspector":
             return {"rowData": [], "rowCount": 0}
         params["office"] = office
-        where.append(
-            "(o.office_code = $office OR o.parent_code = $office OR o.prefecture_code = $office "
-            "OR o.province_code = $office)"
-        )
+        where.append(exp.func("in_subtree", exp.column("office_code", table="o"), exp.Placeholder(this="office")))
     order = []
     for s in request.get("sortModel") or []:
         if s.get("colId") not in CASE_COLUMNS or s.get("sort") not in ("asc", "desc"):
             raise BadRequest(f"cannot sort by {s.get('colId')!r}")
-        order.append(f"{CASE_COLUMNS[s['colId']]} {s['sort'].upper()} NULLS LAST")
-    order += ["c.office_code", "c.case_no"]
-    cond = (" WHERE " + " AND ".join(where)) if where else ""
-    base = "FROM cases AS c JOIN offices AS o ON o.office_code = c.office_code" + cond
-    select = ", ".join(f"{expr} AS {name}" for name, expr in CASE_COLUMNS.items())
+        order.append(exp.Ordered(this=CASE_COLUMNS[s["colId"]].copy(), desc=s["sort"] == "desc", nulls_first=False))
+    order += [exp.Ordered(this=CASE_COLUMNS[k].copy(), nulls_first=False) for k in ("office_code", "case_no")]
+    base = GRID.copy().where(exp.and_(*where)) if where else GRID.copy()
+    count = base.copy().select(exp.Count(this=exp.Star()).as_("n"), append=False).sql(dialect="duckdb")
+    page = (
+        base.order_by(*order)
+        .limit(exp.Placeholder(this="page_size"))
+        .offset(exp.Placeholder(this="page_start"))
+        .sql(dialect="duckdb")
+    )
     runner = viewer.runner()
     total = viewer.cache.get(
-        ("case-count", viewer.user.username, base, tuple(sorted(params.items()))),
-        lambda: int(runner.frame(f"SELECT count(*) AS n {base}", **params)["n"][0]),
+        ("case-count", viewer.user.username, count, tuple(sorted(params.items()))),
+        lambda: int(runner.frame(count, **params)["n"][0]),
     )
-    rows = runner.frame(
-        f"SELECT {select} {base} ORDER BY {', '.join(order)} LIMIT $page_size OFFSET $page_start",
-        **params,
-        page_size=end - start,
-        page_start=start,
-    )
+    rows = runner.frame(page, **params, page_size=end - start, page_start=start)
     return {
         "rowData": [
             {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items()} for r in rows.to_dicts()
@@ -226,8 +232,7 @@ def case_detail(viewer: Viewer, office: str, case_no: str, controls: Controls) -
         return None
     runner = viewer.runner()
     found = runner.frame(
-        "SELECT c.office_code, year(c.accepted_date) AS y FROM cases AS c "
-        "WHERE c.office_code = $office AND c.case_no = $case_no",
+        duck_sql("cases.year_of_case"),
         office=office,
         case_no=case_no,
     )

@@ -13,11 +13,12 @@ import polars as pl
 
 from ingest.run import safe_cell
 from queries.runner import QueryRunner
+from queries.statements import duck_sql
 
 
 def meta(runner: QueryRunner) -> dict[str, str]:
     """The store's `meta` table (publication time, demo seed, contract versions) as a dict."""
-    return dict(runner.frame("SELECT key, value FROM meta").iter_rows())
+    return dict(runner.frame(duck_sql("meta.all")).iter_rows())
 
 
 def banner(runner: QueryRunner) -> str:
@@ -33,11 +34,7 @@ def banner(runner: QueryRunner) -> str:
 
 def assigned_archives(runner: QueryRunner) -> pl.DataFrame:
     """The archives the runner's scope may read, with their case facts (an inspector's assignments)."""
-    return runner.frame(
-        "SELECT c.office_code, o.name, c.case_no, c.case_kind, c.accepted_date, c.closed_date, "
-        "c.closing_type FROM cases AS c JOIN offices AS o ON o.office_code = c.office_code "
-        "ORDER BY c.office_code, c.case_no"
-    )
+    return runner.frame(duck_sql("inspection.archive_list"))
 
 
 def safe_csv(frame: pl.DataFrame) -> str:

@@ -11,7 +11,7 @@ from dashboard import ids
 from dashboard.i18n import t
 from dashboard.widgets import field, number_input
 from ingest.contract import default_contract
-from inspection.checklist import VETO_LABELS
+from inspection.checklist import veto_labels
 from inspection.plans import (
     archives_of_inspector,
     standing_assignments,
@@ -89,7 +89,7 @@ def inspector_block(ops: OpStore, store: Store, inspector_id: str, lang: str) ->
                             inline=True,
                             options=[
                                 {"label": zh if lang == "zh" else v.replace("_", " "), "value": zh}
-                                for v, zh in VETO_LABELS.items()
+                                for v, zh in veto_labels().items()
                             ],
                         ),
                     ),

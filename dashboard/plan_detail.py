@@ -16,6 +16,7 @@ from inspection.plans import (
     list_plans,
 )
 from inspection.results import draw_results, standing_draw
+from queries.statements import duck_sql, op_sql
 from queries.store import Store, StoreError
 
 
@@ -183,7 +184,7 @@ def _spec_summary(store: Store, plan_id: str, spec: dict, lang: str) -> html.Dl:
     """The plan's parameters in words: year, scope by name, strata, sample-size rule, inspectors."""
     try:
         with contextlib.closing(store.reader()) as con:
-            found = con.execute("SELECT name FROM offices WHERE office_code = $s", {"s": spec["scope"]}).fetchall()
+            found = con.execute(duck_sql("offices.name"), {"s": spec["scope"]}).fetchall()
     except StoreError:
         found = []
     scope = f"{found[0][0]}（{spec['scope']}）" if found else spec["scope"]
@@ -261,7 +262,7 @@ def results_block(ops: OpStore, store: Store, plan_id: str, plan: dict, lang: st
         className="count",
     )
     if plan["published_at"]:
-        pub = ops.read("SELECT partial_reason FROM publications WHERE plan_id = ?", (plan_id,))
+        pub = ops.read(op_sql("publications.partial_reason"), (plan_id,))
         reason = pub[0]["partial_reason"] if pub else None
         action: list = [
             html.P(

@@ -15,6 +15,7 @@ from flask import Flask, Response, abort, render_template_string
 from access.opstore import OpStore
 from inspection.plans import resolve_path
 from inspection.results import published
+from queries.statements import op_sql
 from queries.store import Store
 
 PAGE = """<!doctype html>
@@ -51,9 +52,7 @@ PAGE = """<!doctype html>
 def init_public_page(server: Flask, ops: OpStore, store: Store) -> None:
     def publication(plan_id: str) -> dict:
         found = ops.read(
-            "SELECT p.plan_id, p.draw_id, d.manifest, l.population_file FROM publications AS p "
-            "JOIN draws AS d ON d.draw_id = p.draw_id JOIN plans AS l ON l.plan_id = p.plan_id "
-            "WHERE p.plan_id = ?",
+            op_sql("publications.with_draw"),
             (plan_id,),
         )
         if not found:

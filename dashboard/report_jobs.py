@@ -33,6 +33,7 @@ from access.opstore import OpStore
 from access.users import User
 from metrics.config import Config
 from metrics.ranking import TableOf
+from queries.statements import duck_sql, op_sql, update_sql
 from queries.store import Store, scalar
 from reports.data import ReportError, collect
 from reports.workbook import write_workbook
@@ -109,19 +110,18 @@ class ReportJobs:
         job_id = uuid.uuid4().hex
         with self.ops.write() as con:
             active = con.execute(
-                "SELECT job_id, heartbeat_at FROM report_jobs WHERE username = ? AND state IN ('queued', 'running')",
+                op_sql("report_jobs.active"),
                 (user.username,),
             ).fetchone()
             if active is not None:
                 if (now - dt.datetime.fromisoformat(active["heartbeat_at"])).total_seconds() <= STALE:
                     return False, "报告正在生成中，请稍候 · a report is already being built for you"
                 con.execute(
-                    "UPDATE report_jobs SET state = 'failed', error = ? WHERE job_id = ?",
+                    op_sql("report_jobs.fail"),
                     ("其生成进程已停止 · its worker stopped", active["job_id"]),
                 )
             con.execute(
-                "INSERT INTO report_jobs (job_id, username, year, lang, scope, state, progress, stage, "
-                "created_at, heartbeat_at, worker) VALUES (?, ?, ?, ?, ?, 'running', 0, 'queued', ?, ?, ?)",
+                op_sql("report_jobs.insert"),
                 (
                     job_id,
                     user.username,
@@ -140,14 +140,12 @@ class ReportJobs:
         threading.Thread(target=self._run, args=(job_id, username), daemon=True, name=f"report-{job_id[:8]}").start()
 
     def _job(self, job_id: str) -> Job:
-        return _as_job(self.ops.read("SELECT * FROM report_jobs WHERE job_id = ?", (job_id,))[0])
+        return _as_job(self.ops.read(op_sql("report_jobs.by_id"), (job_id,))[0])
 
     def _update(self, job_id: str, **values: object) -> None:
-        sets = ", ".join(f"{k} = ?" for k in values)
         with self.ops.write() as con:
             con.execute(
-                f"UPDATE report_jobs SET {sets} WHERE job_id = ? AND worker = ?",
-                (*values.values(), job_id, self.worker),
+                update_sql("report_jobs", list(values), ["job_id", "worker"]), (*values.values(), job_id, self.worker)
             )
 
     def _run(self, job_id: str, username: str) -> None:
@@ -174,14 +172,13 @@ class ReportJobs:
                 progress(0.05, "figures")
                 data = collect(con, self.config, year=job.year, scope=job.scope, table_of=self.table_of)
                 progress(0.25, "writing")
-                published = scalar(con, "SELECT value FROM meta WHERE key = 'published_at'")
+                published = scalar(con, duck_sql("meta.published_at"))
             written = write_workbook(data, self.config, part, lang=job.lang, progress=progress, published_at=published)
             os.chmod(part, 0o600)
             os.replace(part, out)
             with self.ops.write() as con:
                 con.execute(
-                    "UPDATE report_jobs SET state = 'done', progress = 1, stage = 'done', file = ? "
-                    "WHERE job_id = ? AND worker = ?",
+                    op_sql("report_jobs.finish"),
                     (out.name, job_id, self.worker),
                 )
                 audit.append(
@@ -202,7 +199,7 @@ class ReportJobs:
     def status(self, username: str) -> Job | None:
         """The user's latest job not yet handed out; one whose worker stopped is taken over here."""
         found = self.ops.read(
-            "SELECT * FROM report_jobs WHERE username = ? AND state <> 'taken' ORDER BY created_at DESC LIMIT 1",
+            op_sql("report_jobs.latest_visible"),
             (username,),
         )
         if not found:
@@ -211,8 +208,7 @@ class ReportJobs:
         if job.stale(_now()):
             with self.ops.write() as con:
                 claimed = con.execute(
-                    "UPDATE report_jobs SET worker = ?, heartbeat_at = ?, progress = 0, "
-                    "stage = 'queued' WHERE job_id = ? AND heartbeat_at = ?",
+                    op_sql("report_jobs.requeue"),
                     (self.worker, _now().isoformat(), job.job_id, job.heartbeat_at),
                 ).rowcount
             if claimed:
@@ -226,12 +222,12 @@ class ReportJobs:
         download — even one asked for in the same second — never replaces the first."""
         with self.ops.write() as con:
             row = con.execute(
-                "SELECT * FROM report_jobs WHERE username = ? AND state = 'done' ORDER BY created_at DESC LIMIT 1",
+                op_sql("report_jobs.latest_done"),
                 (username,),
             ).fetchone()
             if row is None:
                 return None
-            con.execute("UPDATE report_jobs SET state = 'taken' WHERE job_id = ?", (row["job_id"],))
+            con.execute(op_sql("report_jobs.take"), (row["job_id"],))
         job = _as_job(row)
         path = self.dir / Path(job.file or "").name
         data = path.read_bytes()
@@ -242,7 +238,7 @@ class ReportJobs:
     def forget_failed(self, username: str) -> None:
         """A failed job has been shown to the user: it no longer counts as theirs to poll."""
         with self.ops.write() as con:
-            con.execute("UPDATE report_jobs SET state = 'taken' WHERE username = ? AND state = 'failed'", (username,))
+            con.execute(op_sql("report_jobs.forget_failed"), (username,))
 
 
 def _as_job(row) -> Job:

@@ -36,6 +36,7 @@ from metrics.ranking import Ranking, TableOf, composites, rank_offices, sensitiv
 from queries.loader import run_on_facts
 from queries.runner import QueryRunner
 from queries.scope import Scope
+from queries.statements import duck_sql
 from queries.store import Store
 
 LEVEL_BELOW = {"national": "provincial", "provincial": "prefecture", "prefecture": "county", "county": None}
@@ -114,12 +115,7 @@ class Tree:
 
 def tree(viewer: Viewer) -> Tree:
     def build() -> Tree:
-        frame = viewer.national_read(
-            lambda con: con.sql(
-                "SELECT office_code, name, level, parent_code, province_code, prefecture_code FROM offices "
-                "ORDER BY office_code"
-            ).pl()
-        )
+        frame = viewer.national_read(lambda con: con.sql(duck_sql("offices.paths")).pl())
         offices = {r["office_code"]: r for r in frame.to_dicts()}
         children: dict[str, list[str]] = {}
         for code, rec in offices.items():
@@ -251,11 +247,7 @@ def _composites(con, config: Config, year: int, level: str, within: str | None, 
 def years(viewer: Viewer) -> list[int]:
     return viewer.cache.get(
         ("years",),
-        lambda: viewer.national_read(
-            lambda con: [
-                int(y) for (y,) in con.execute("SELECT DISTINCT year(accepted_date) FROM cases ORDER BY 1").fetchall()
-            ]
-        ),
+        lambda: viewer.national_read(lambda con: [int(y) for (y,) in con.execute(duck_sql("cases.years")).fetchall()]),
     )
 
 

@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 
 import duckdb
 import polars as pl
+import sqlglot
+from sqlglot import exp
 
 from ingest.contract import Contract
 from ingest.parse import ERROR_SCHEMA, META
+from queries.statements import duck_sql, select_tree
 from queries.store import rows, scalar
 
 LEVELS = ("national", "provincial", "prefecture", "county")
@@ -50,7 +53,7 @@ def target_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
         r[0]
         for r in rows(
             con,
-            "SELECT column_name FROM information_schema.columns WHERE table_name = $t ORDER BY ordinal_position",
+            duck_sql("store.column_names"),
             {"t": table},
         )
     ]
@@ -107,8 +110,9 @@ def split_in_file(good: pl.DataFrame, key: list[str]) -> tuple[pl.DataFrame, int
     return kept, duplicates, errors
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def _q(name: str, table: str | None = None) -> exp.Column:
+    """A quoted column reference (names come from the store's catalogue, never from input)."""
+    return exp.column(name, table=table, quoted=True)
 
 
 def _register(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> None:
@@ -128,36 +132,37 @@ def _stage(
     types = dict(
         rows(
             con,
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_name = $t ORDER BY ordinal_position",
+            duck_sql("store.column_types"),
             {"t": table},
         )
     )
     present = set(frame.columns)
     items = [i.id for i in contract.checklist.items] if table == "appraisals" else []
-    select = []
+    select: list[exp.Expr] = []
     for col, dtype in types.items():
+        expr: exp.Expr
         if col == "source_sha256":
-            expr = _literal(sha)
+            expr = exp.Literal.string(sha)
         elif col == "source_row":
-            expr = "_row::INTEGER"
+            expr = exp.cast(exp.column("_row"), "INTEGER")
         elif col == "run_id":
-            expr = str(int(run_id))
+            expr = exp.Literal.number(int(run_id))
         elif col == "scores" and items:
-            expr = (
-                f"MAP([{', '.join(_literal(i) for i in items)}], "
-                f"[{', '.join(f'{chr(34)}{i}{chr(34)}::DECIMAL(6,2)' for i in items)}])"
+            expr = exp.Map(
+                keys=exp.Array(expressions=[exp.Literal.string(i) for i in items]),
+                values=exp.Array(expressions=[exp.cast(_q(i), "DECIMAL(6,2)") for i in items]),
             )
         elif col in present:
-            expr = f'"{col}"'
+            expr = _q(col)
         else:
-            expr = "NULL"
-        select.append(f'CAST({expr} AS {dtype}) AS "{col}"')
+            expr = exp.Null()
+        select.append(exp.alias_(exp.cast(expr, exp.DataType.build(dtype, dialect="duckdb")), col, quoted=True))
+    view = sqlglot.parse_one(duck_sql("ingest.stage"), read="duckdb")
+    body = view.expression
+    body.set("expressions", [*select, *body.expressions])
     _register(con, frame)
-    con.execute("DROP VIEW IF EXISTS stg")
-    con.execute(
-        f"CREATE TEMP VIEW stg AS SELECT {', '.join(select)}, _sheet, _row::INTEGER AS _row, _rid FROM incoming"
-    )
+    con.execute(duck_sql("ingest.drop_stage"))
+    con.execute(view.sql(dialect="duckdb"))
 
 
 def _reject_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pl.DataFrame:
@@ -168,41 +173,14 @@ def _reject_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = 
     return got.with_columns(pl.col("_row").cast(pl.String)).select([pl.col(c).cast(t) for c, t in ERROR_SCHEMA.items()])
 
 
-def _office_exists(column: str = "office_code") -> str:
-    return (
-        f"SELECT _sheet, _row, '{column}' AS column, s.{column} AS value, "
-        f"'机构代码不在机构名录中，请先导入机构 / office ' || s.{column} || "
-        f"' is not in the office roster; ingest it with `ipdash ingest offices` first' AS reason "
-        f"FROM stg s WHERE s.{column} NOT IN (SELECT office_code FROM offices)"
-    )
-
-
 def _cross_checks(con: duckdb.DuckDBPyConnection, kind: str) -> pl.DataFrame:
     checks: list[str] = []
     if kind in ("cases", "staffing", "inspectors", "appraisals"):
-        checks.append(_office_exists())
+        checks.append(duck_sql("ingest.unknown_office"))
     if kind == "appraisals":
-        checks.append(
-            "SELECT _sheet, _row, 'case_no' AS column, s.case_no AS value, "
-            "'案件不存在：该机构没有此案号，请先导入案件 / no case ' || s.case_no || ' at office ' || "
-            "s.office_code || '; ingest the case first' AS reason FROM stg s "
-            "WHERE s.office_code IN (SELECT office_code FROM offices) AND NOT EXISTS "
-            "(SELECT 1 FROM cases c WHERE c.office_code = s.office_code AND c.case_no = s.case_no)"
-        )
-        checks.append(
-            "SELECT _sheet, _row, 'inspector_id' AS column, s.inspector_id AS value, "
-            "'评查人员不在名录中 / inspector ' || s.inspector_id || ' is not in the inspector roster; "
-            "ingest inspectors first' AS reason FROM stg s "
-            "WHERE s.inspector_id NOT IN (SELECT inspector_id FROM inspectors)"
-        )
-        checks.append(
-            "SELECT _sheet, _row, 'draw_id' AS column, s.draw_id AS value, "
-            "CASE WHEN s.draw_id NOT IN (SELECT draw_id FROM draw_samples) "
-            "THEN '抽查批次不存在 / draw ' || s.draw_id || ' is unknown' "
-            "ELSE '该案件未被此批次抽中 / draw ' || s.draw_id || ' did not sample case ' || s.case_no END AS reason "
-            "FROM stg s WHERE s.draw_id <> '' AND NOT EXISTS (SELECT 1 FROM draw_samples d WHERE "
-            "d.draw_id = s.draw_id AND d.office_code = s.office_code AND d.case_no = s.case_no)"
-        )
+        checks.append(duck_sql("ingest.unknown_case"))
+        checks.append(duck_sql("ingest.unknown_inspector"))
+        checks.append(duck_sql("ingest.unknown_draw_sample"))
     found = [_reject_sql(con, sql) for sql in checks]
     return pl.concat(found) if found else pl.DataFrame(schema=ERROR_SCHEMA)
 
@@ -214,11 +192,8 @@ def _office_tree_checks(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     not step down by one, or when its new level would orphan offices already below it. Rejections
     cascade until the tree is consistent.
     """
-    stored = {r[0]: (r[1], r[2]) for r in rows(con, "SELECT office_code, level, parent_code FROM offices")}
-    staged = {
-        r[0]: (r[1], r[2], r[3], r[4])
-        for r in rows(con, "SELECT office_code, level, parent_code, _sheet, _row FROM stg")
-    }
+    stored = {r[0]: (r[1], r[2]) for r in rows(con, duck_sql("offices.tree"))}
+    staged = {r[0]: (r[1], r[2], r[3], r[4]) for r in rows(con, duck_sql("ingest.staged_offices"))}
     rejected: dict[str, tuple[str, str]] = {}
     while True:
         merged = dict(stored)
@@ -276,18 +251,7 @@ def _office_tree_checks(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 def refresh_office_paths(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute each office's province_code and prefecture_code from the tree."""
-    con.execute("""
-        UPDATE offices o SET province_code = p.province_code, prefecture_code = p.prefecture_code
-        FROM (
-            WITH RECURSIVE walk(office_code, level, province_code, prefecture_code) AS (
-                SELECT office_code, level, NULL::VARCHAR, NULL::VARCHAR FROM offices WHERE level = 'national'
-                UNION ALL
-                SELECT c.office_code, c.level,
-                       CASE WHEN c.level = 'provincial' THEN c.office_code ELSE w.province_code END,
-                       CASE WHEN c.level = 'prefecture' THEN c.office_code ELSE w.prefecture_code END
-                FROM offices c JOIN walk w ON c.parent_code = w.office_code
-            ) SELECT * FROM walk
-        ) p WHERE o.office_code = p.office_code""")
+    con.execute(duck_sql("offices.refresh_paths"))
 
 
 def _remove(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, errors: pl.DataFrame) -> pl.DataFrame:
@@ -299,16 +263,56 @@ def _remove(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, errors: pl.Data
     return frame
 
 
-def _insert(con: duckdb.DuckDBPyConnection, kind: str, where: str, *, ordered: bool) -> None:
+def _insert(con: duckdb.DuckDBPyConnection, kind: str, where: exp.Expr | None, *, ordered: bool) -> None:
     """Insert staged rows into `kind`; cases go in ordered by office so a province's rows sit together.
 
     Input already ordered by office (most exports are) is inserted as it comes: sorting 5M wide
     rows would cost more than the rest of the ingest.
     """
     cols = target_columns(con, kind)
-    names = ", ".join(f'"{c}"' for c in cols)
-    order = " ORDER BY office_code" if "office_code" in cols and not ordered else ""
-    con.execute(f"INSERT INTO {kind} ({names}) SELECT {names} FROM stg {where}{order}")
+    rows_ = exp.select(*(_q(c) for c in cols)).from_("stg")
+    if where is not None:
+        rows_ = rows_.where(where)
+    if "office_code" in cols and not ordered:
+        rows_ = rows_.order_by(_q("office_code"))
+    insert = exp.insert(rows_, exp.to_table(kind), columns=[exp.to_identifier(c, quoted=True) for c in cols])
+    con.execute(insert.sql(dialect="duckdb"))
+
+
+def _compare(kind: str, key: list[str], data: list[str]) -> str:
+    """CREATE TEMP TABLE cmp: for each staged row, whether the store has its key (found), whether its
+    data columns are all the same (same), and for cases whether the stored version is newer (stale)."""
+    s, t = (lambda c: _q(c, "s")), (lambda c: _q(c, "t"))
+    on = exp.and_(*(exp.EQ(this=s(k), expression=t(k)) for k in key))
+    compared = [exp.NullSafeEQ(this=s(c), expression=t(c)) for c in data if c not in key]
+    same = exp.and_(*compared) if compared else exp.true()
+    cases = kind == "cases"
+    stale = (
+        exp.and_(
+            exp.Not(this=exp.Is(this=s("updated_at"), expression=exp.Null())),
+            exp.Not(this=exp.Is(this=t("updated_at"), expression=exp.Null())),
+            exp.LT(this=s("updated_at"), expression=t("updated_at")),
+        )
+        if cases
+        else exp.false()
+    )
+    select = (
+        exp.select(
+            exp.column("_rid", table="s"),
+            exp.alias_(exp.Not(this=exp.Is(this=t(key[0]), expression=exp.Null())), "found"),
+            exp.alias_(exp.func("coalesce", same, exp.false()), "same"),
+            exp.alias_(exp.func("coalesce", stale, exp.false()), "stale"),
+            exp.alias_(t("updated_at") if cases else exp.cast(exp.Null(), "TIMESTAMP"), "stored_at"),
+        )
+        .from_(exp.to_table("stg", alias="s"))
+        .join(exp.to_table(kind, alias="t"), on=on, join_type="left")
+    )
+    return exp.Create(
+        this=exp.to_table("cmp"),
+        kind="TABLE",
+        expression=select,
+        properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+    ).sql(dialect="duckdb")
 
 
 def apply_rows(
@@ -330,42 +334,27 @@ def apply_rows(
     frame = _remove(con, frame, checks)
     ordered = "office_code" not in frame.columns or frame["office_code"].is_sorted()
     errors = pl.concat([errors, checks])
-    if not scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {kind} LIMIT 1)"):
+    if not scalar(
+        con,
+        exp.select(exp.Count(this=exp.Star()))
+        .from_(exp.select("1").from_(kind).limit(1).subquery("t"))
+        .sql(dialect="duckdb"),
+    ):
         # An empty table: every row is new, no comparison needed.
         counts.loaded = frame.height
-        _insert(con, kind, "", ordered=ordered)
+        _insert(con, kind, None, ordered=ordered)
         if kind == "offices":
             refresh_office_paths(con)
         counts.rejected = errors.select(META).unique().height
         return Applied(counts, errors)
 
     data = [c for c in target_columns(con, kind) if c not in PROVENANCE and c not in DERIVED]
-    on = " AND ".join(f's."{k}" = t."{k}"' for k in key)
-    same = " AND ".join(f's."{c}" IS NOT DISTINCT FROM t."{c}"' for c in data if c not in key)
-    stale = (
-        "s.updated_at IS NOT NULL AND t.updated_at IS NOT NULL AND s.updated_at < t.updated_at"
-        if kind == "cases"
-        else "false"
-    )
-    con.execute("DROP TABLE IF EXISTS cmp")
-    con.execute(
-        f"""CREATE TEMP TABLE cmp AS SELECT s._rid,
-        t."{key[0]}" IS NOT NULL AS found, coalesce({same}, false) AS same, coalesce({stale}, false) AS stale,
-        t.updated_at AS stored_at
-        FROM stg s LEFT JOIN {kind} t ON {on}"""
-        if kind == "cases"
-        else f"""CREATE TEMP TABLE cmp AS
-        SELECT s._rid, t."{key[0]}" IS NOT NULL AS found, coalesce({same}, false) AS same,
-        false AS stale, NULL::TIMESTAMP AS stored_at FROM stg s LEFT JOIN {kind} t ON {on}"""
-    )
+    con.execute(duck_sql("ingest.drop_compare"))
+    con.execute(_compare(kind, key, data))
     stale_errors = (
         _reject_sql(
             con,
-            """SELECT _sheet, _row, 'updated_at' AS column,
-        strftime(s.updated_at, '%Y-%m-%d %H:%M:%S') AS value,
-        '比库中版本旧（库中更新时间 ' || strftime(c.stored_at, '%Y-%m-%d %H:%M:%S') || '），未采用 / older than the '
-        || 'stored version (stored updated_at ' || strftime(c.stored_at, '%Y-%m-%d %H:%M:%S') || '); not applied'
-        AS reason FROM cmp c JOIN stg s USING (_rid) WHERE c.found AND NOT c.same AND c.stale""",
+            duck_sql("ingest.stale_rows"),
         )
         if kind == "cases"
         else pl.DataFrame(schema=ERROR_SCHEMA)
@@ -373,23 +362,17 @@ def apply_rows(
     errors = pl.concat([errors, stale_errors])
     tally = rows(
         con,
-        """SELECT count(*) FILTER (WHERE NOT found),
-        count(*) FILTER (WHERE found AND NOT same AND NOT stale),
-        count(*) FILTER (WHERE found AND same) FROM cmp""",
+        duck_sql("ingest.compare_counts"),
     )[0]
     counts.loaded, counts.updated, counts.unchanged = (int(x) for x in tally)
-    key_cols = ", ".join(f'"{k}"' for k in key)
     if counts.updated:
-        con.execute(f"""DELETE FROM {kind} t WHERE ({key_cols}) IN (
-            SELECT ({", ".join(f's."{k}"' for k in key)}) FROM stg s JOIN cmp c USING (_rid)
-            WHERE c.found AND NOT c.same AND NOT c.stale)""")
+        changed = select_tree(duck_sql("ingest.changed_rows"))
+        changed.set("expressions", [exp.Tuple(expressions=[_q(k, "s") for k in key])])
+        where = exp.In(this=exp.Tuple(expressions=[_q(k) for k in key]), query=exp.Subquery(this=changed))
+        con.execute(exp.delete(exp.to_table(kind, alias="t"), where=where).sql(dialect="duckdb"))
     if counts.loaded or counts.updated:
-        _insert(
-            con,
-            kind,
-            "WHERE _rid IN (SELECT _rid FROM cmp WHERE NOT found OR (NOT same AND NOT stale))",
-            ordered=ordered,
-        )
+        new_or_changed = select_tree(duck_sql("ingest.new_or_changed"))
+        _insert(con, kind, exp.In(this=exp.column("_rid"), query=exp.Subquery(this=new_or_changed)), ordered=ordered)
     if kind == "offices":
         refresh_office_paths(con)
     counts.rejected = errors.select(META).unique().height

@@ -22,7 +22,8 @@ import polars as pl
 
 from access.opstore import bump
 from ingest.apply import Counts
-from queries.operational import _CAST, _RAW_SCHEMA, APPRAISALS, DRAW_SAMPLES, raw_frame
+from queries.operational import _RAW_SCHEMA, DRAW_SAMPLES, raw_frame, typed_appraisals
+from queries.statements import duck_sql, insert_sql, op_sql, where_in
 from queries.store import Store
 
 _STORED = list(_RAW_SCHEMA)
@@ -35,26 +36,21 @@ def stage_operational(con: duckdb.DuckDBPyConnection, ocon, incoming: pl.DataFra
     comparison of those rows can read: the stored appraisals of their draws at their offices and the
     samples of their draws. An online entry of one archive then reads one draw's rows, not every
     appraisal on record."""
-    where, samples_where, params, draws = "", "", [], []
+    stored_sql, samples_sql = op_sql("appraisals.stored"), op_sql("plans.all_samples")
+    params: list[str] = []
+    draws: list[str] = []
     if incoming is not None:
         draws = sorted(set(incoming["draw_id"].drop_nulls().to_list()))
         offices = sorted(set(incoming["office_code"].drop_nulls().to_list()))
-        marks = ", ".join("?" for _ in draws) or "NULL"
-        where = f" WHERE draw_id IN ({marks}) AND office_code IN ({', '.join('?' for _ in offices) or 'NULL'})"
-        samples_where = f" WHERE draw_id IN ({marks})"
+        stored_sql = where_in(stored_sql, {"draw_id": len(draws), "office_code": len(offices)})
+        samples_sql = where_in(samples_sql, {"draw_id": len(draws)})
         params = [*draws, *offices]
-    stored = raw_frame(
-        ocon.execute(f"SELECT {', '.join(_STORED)} FROM appraisals{where}", params).fetchall(), _RAW_SCHEMA
-    )
-    samples = raw_frame(
-        ocon.execute(f"SELECT draw_id, office_code, case_no FROM draw_samples{samples_where}", draws).fetchall(),
-        dict.fromkeys(DRAW_SAMPLES, pl.String),
-    )
+    stored = raw_frame(ocon.execute(stored_sql, params).fetchall(), _RAW_SCHEMA)
+    samples = raw_frame(ocon.execute(samples_sql, draws).fetchall(), dict.fromkeys(DRAW_SAMPLES, pl.String))
     con.register("_stored_appraisals", stored.to_arrow())
-    cols = ", ".join(f"{_CAST.get(c, f'CAST({c} AS {t})')} AS {c}" for c, t in APPRAISALS.items())
-    con.execute(f"CREATE OR REPLACE TEMP TABLE appraisals AS SELECT {cols} FROM _stored_appraisals")
+    con.execute(typed_appraisals("_stored_appraisals", "TABLE"))
     con.register("_stored_samples", samples.to_arrow())
-    con.execute("CREATE OR REPLACE TEMP TABLE draw_samples AS SELECT * FROM _stored_samples")
+    con.execute(duck_sql("inspection.draw_samples_table"))
     con.unregister("_stored_appraisals")
     con.unregister("_stored_samples")
 
@@ -63,13 +59,7 @@ def write_back(con: duckdb.DuckDBPyConnection, ocon, *, run_id: int, actor: str)
     """Store the rows this run loaded or changed (they carry its run id); bump the versions of the
     years whose figures they change. Returns those closing years, and each changed result with its
     stored total before and after (for the audit log)."""
-    changed = con.sql(f"""SELECT a.draw_id, a.office_code, a.case_no, a.inspector_id,
-            CAST(to_json(a.scores) AS VARCHAR) AS scores, CAST(a.total AS VARCHAR) AS total,
-            CAST(to_json(a.veto) AS VARCHAR) AS veto, a.grade, CAST(a.historical AS INTEGER) AS historical,
-            a.checklist_version, strftime(a.inspected_at, '%Y-%m-%d') AS inspected_at,
-            year(c.closed_date) AS closed_year, a.source_sha256, a.source_row, a.run_id
-        FROM appraisals AS a LEFT JOIN cases AS c ON c.office_code = a.office_code AND c.case_no = a.case_no
-        WHERE a.run_id = {int(run_id)}""").pl()
+    changed = con.sql(duck_sql("inspection.appraisals_of_run"), params={"run": int(run_id)}).pl()
     if not changed.height:
         return set(), []
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -77,18 +67,14 @@ def write_back(con: duckdb.DuckDBPyConnection, ocon, *, run_id: int, actor: str)
     before = {}
     for office, case, draw in keys:
         got = ocon.execute(
-            "SELECT closed_year, total, inspector_id FROM appraisals WHERE office_code = ? AND "
-            "case_no = ? AND draw_id = ?",
+            op_sql("appraisals.stored_one"),
             (office, case, draw),
         ).fetchone()
         if got is not None:
             before[(office, case, draw)] = dict(got)
+    ocon.executemany(op_sql("appraisals.delete_one"), [k for k in keys if k in before])
     ocon.executemany(
-        "DELETE FROM appraisals WHERE office_code = ? AND case_no = ? AND draw_id = ?", [k for k in keys if k in before]
-    )
-    ocon.executemany(
-        f"INSERT INTO appraisals ({', '.join(_STORED)}, recorded_at, recorded_by) "
-        f"VALUES ({', '.join('?' for _ in _STORED)}, ?, ?)",
+        insert_sql("appraisals", [*_STORED, "recorded_at", "recorded_by"]),
         [(*r, now, actor) for r in changed.select(_STORED).rows()],
     )
     years = set(changed["closed_year"].to_list()) | {b["closed_year"] for b in before.values()}
@@ -124,7 +110,7 @@ def record_run(
     quarantine: pl.DataFrame | None,
 ) -> None:
     ocon.execute(
-        "INSERT INTO appraisal_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        op_sql("appraisals.insert_run"),
         (
             run_id,
             started.isoformat(timespec="seconds"),
@@ -144,7 +130,7 @@ def record_run(
     if quarantine is not None and quarantine.height:
         cols = ["run_id", "file", "file_sha256", "sheet", "row_number", "column_name", "value", "reason", "raw", "cell"]
         ocon.executemany(
-            f"INSERT INTO appraisal_quarantine ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+            insert_sql("appraisal_quarantine", cols),
             quarantine.select(cols).rows(),
         )
 
@@ -157,10 +143,7 @@ def session(store: Store, incoming: pl.DataFrame | None = None):
         stage_operational(con, ocon, incoming)
         # Above every run id on record, in the runs and in the rows: the rows this run writes are found
         # by it (write_back), so no stored row may carry it already.
-        run_id = 1 + max(
-            int(ocon.execute(f"SELECT coalesce(max(run_id), 0) AS n FROM {t}").fetchone()["n"])
-            for t in ("appraisal_runs", "appraisals")
-        )
+        run_id = 1 + int(ocon.execute(op_sql("appraisals.last_run_id")).fetchone()["n"])
         yield con, ocon, run_id
 
 

@@ -66,6 +66,7 @@ class KindSpec:
     key: tuple[str, ...]
     columns: tuple[Column, ...]
     header_map: dict[str, str] = field(default_factory=dict)  # folded header -> column name
+    ignored: frozenset[str] = frozenset()  # folded headers of columns that hold nothing the store keeps
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -134,6 +135,10 @@ def load_contract(contract_text: str, checklist_text: str, file: str = "contract
     if "version" not in data:
         raise _fail(file, "version", "missing")
     checklist = _load_checklist(checklist_text)
+    ignored_headers = data.get("ignored_headers", [])
+    if not isinstance(ignored_headers, list) or not all(isinstance(h, str) for h in ignored_headers):
+        raise _fail(file, "ignored_headers", "must be a list of header texts")
+    ignored = frozenset(fold(h) for h in ignored_headers)
 
     enums: dict[str, dict[str, str]] = {}
     enum_values: dict[str, tuple[str, ...]] = {}
@@ -189,7 +194,7 @@ def load_contract(contract_text: str, checklist_text: str, file: str = "contract
         for k in key:
             if k not in names:
                 raise _fail(file, f"kinds.{kind}.key", f"'{k}' is not a column")
-        kinds[kind] = KindSpec(kind, key, tuple(columns), header_map)
+        kinds[kind] = KindSpec(kind, key, tuple(columns), header_map, ignored)
     return Contract(str(data["version"]), enums, enum_values, kinds, checklist, display)
 
 

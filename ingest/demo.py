@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from ingest.apply import apply_rows
 from ingest.contract import default_contract
+from queries.statements import duck_sql, op_sql
 from queries.store import Store
 
 YEARS = (2021, 2022, 2023, 2024, 2025)
@@ -463,12 +464,12 @@ def build_demo(store: Store, spec: DemoSpec, progress: bool = True) -> dict[str,
         for kind in ("offices", "staffing", "inspectors", "cases"):
             apply(con, kind, 0)
         con.execute(
-            "INSERT OR REPLACE INTO meta VALUES ('demo', $v)",
+            duck_sql("meta.set_demo"),
             {"v": f"synthetic demo data, seed {spec.seed}, {spec.cases} cases"},
         )
     with session(store) as (con, ocon, run_id):
-        ocon.execute("DELETE FROM appraisals WHERE recorded_by = 'demo'")
-        con.execute("DELETE FROM appraisals WHERE source_sha256 LIKE $s", {"s": f"{SYNTHETIC_SOURCE}%"})
+        ocon.execute(op_sql("appraisals.delete_demo"))
+        con.execute(duck_sql("inspection.delete_synthetic_appraisals"), {"s": f"{SYNTHETIC_SOURCE}%"})
         apply(con, "appraisals", run_id)
         write_back(con, ocon, run_id=run_id, actor="demo")
         from ingest.apply import Counts

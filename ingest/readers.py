@@ -22,23 +22,6 @@ import polars as pl
 from ingest.contract import KindSpec, fold
 
 HEADER_SCAN_ROWS = 20
-# Columns a clerk's export often carries that hold nothing the store keeps. Listed here, and
-# reported in the run summary, so that ignoring them is never silent.
-IGNORED_HEADERS = {
-    fold(h)
-    for h in (
-        "序号",
-        "编号序号",
-        "备注",
-        "remark",
-        "remarks",
-        "no.",
-        "#",
-        # informational columns of the checklist workbook (inspection/checklist.py)
-        "机构名称",
-        "案件类型",
-    )
-}
 
 
 class RefusedFile(ValueError):
@@ -114,7 +97,7 @@ def _map_headers(raw: Sequence[object], spec: KindSpec, where: str) -> tuple[dic
             continue
         name = spec.header_map.get(folded)
         if name is None:
-            if folded in IGNORED_HEADERS:
+            if folded in spec.ignored:
                 ignored.append(text.strip())
             else:
                 unknown.append(text.strip())

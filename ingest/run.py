@@ -26,6 +26,7 @@ from ingest.appraisals import session as appraisal_session
 from ingest.contract import KINDS, Contract, default_contract
 from ingest.parse import ERROR_SCHEMA, META, Parsed, finish_appraisals, parse
 from ingest.readers import Limits, RawTable, RefusedFile, read_any
+from queries.statements import duck_sql
 from queries.store import Store, scalar
 
 CHUNK = 1_000_000
@@ -308,12 +309,11 @@ def ingest(
         else:
             if q is not None:
                 con.register("q", q)
-                con.execute("INSERT INTO quarantine BY NAME SELECT * FROM q")
+                con.execute(duck_sql("ingest.insert_quarantine"))
                 con.unregister("q")
                 rejects_file = str(store.rejects_dir / f"run-{run_id:05d}-{kind}-rejects.csv")
             con.execute(
-                "INSERT INTO ingest_runs VALUES ($run, $kind, $start, $end, $ver, $files, $read, $loaded, "
-                "$updated, $unchanged, $rejected, $dup, $rejects)",
+                duck_sql("ingest.insert_run"),
                 {
                     "run": run_id,
                     "kind": kind,
@@ -356,7 +356,7 @@ def _without_unfilled(table: RawTable, contract: Contract) -> tuple[RawTable, in
 def _analytic_session(store: Store, wait: float):
     """(connection to the new version, no operational connection, run id) inside one publish."""
     with store.writer(wait=wait) as con:
-        yield con, None, int(scalar(con, "SELECT coalesce(max(run_id), 0) + 1 FROM ingest_runs"))
+        yield con, None, int(scalar(con, duck_sql("ingest.next_run_id")))
 
 
 def format_summary(s: Summary) -> str:

@@ -21,9 +21,13 @@ from access.opstore import OpStore
 from ingest.contract import default_contract
 from inspection.plans import PlanError
 from inspection.results import standing_draw
+from queries.statements import duck_sql
 from queries.store import Store, rows
 
-VETO_LABELS = {"wrong_party": "主体错误", "beyond_authority": "超越职权", "missing_decision": "缺少决定书"}
+
+def veto_labels() -> dict[str, str]:
+    """Each veto item's Chinese name (the first label of `enums.veto` in ingest/contract.toml)."""
+    return default_contract().display["veto"]
 
 
 def assigned_archives(ops: OpStore, store: Store, plan_id: str, inspector_id: str) -> tuple[str, list[tuple]]:
@@ -38,10 +42,7 @@ def assigned_archives(ops: OpStore, store: Store, plan_id: str, inspector_id: st
         con.register("wanted", __import__("polars").DataFrame(wanted, schema=["office_code", "case_no"], orient="row"))
         got = rows(
             con,
-            """SELECT w.office_code, o.name, w.case_no, c.case_kind FROM wanted AS w
-            JOIN offices AS o ON o.office_code = w.office_code
-            JOIN cases AS c ON c.office_code = w.office_code AND c.case_no = w.case_no
-            ORDER BY w.office_code, w.case_no""",
+            duck_sql("inspection.wanted_archives"),
         )
     return draw["draw_id"], got
 
@@ -93,7 +94,7 @@ def write_checklist(path: str | Path, *, draw_id: str, inspector_id: str, archiv
     veto_col = get_column_letter(first_item + len(items))
     veto = DataValidation(
         type="list",
-        formula1='"' + ",".join(VETO_LABELS.values()) + '"',
+        formula1='"' + ",".join(veto_labels().values()) + '"',
         allow_blank=True,
         showErrorMessage=True,
         error="从下拉列表中选择否决项 / choose a veto item from the list",

@@ -14,6 +14,7 @@ import io
 import json
 import os
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -21,8 +22,14 @@ import duckdb
 import polars as pl
 
 from inspection.sample_size import attribute_sample_size, ratio_sample_size
+from queries.statements import duck_sql
 
-ALGORITHM = "sha256-consistent-v1"
+# v2: "one's own province" is the province of the office in the office tree, which the manifest
+# records for every office it names ("provinces"). v1 (manifests drawn before) took the first two
+# digits of the office code; the verifier still recomputes v1 manifests by that rule.
+ALGORITHM = "sha256-consistent-v2"
+ALGORITHM_V1 = "sha256-consistent-v1"
+ALGORITHMS = (ALGORITHM_V1, ALGORITHM)
 POPULATION_HEADER = ["office_code", "case_no", "stratum"]
 
 
@@ -124,9 +131,7 @@ def _sample(frame: pl.DataFrame, *, seed: str, plan_id: str, sizes: dict[str, di
         # stratum; carrying the row number rather than the archive halves the query's time. The key
         # (64 hex digits) is unique per archive, so no tie is left to break.
         grouped = con.execute(
-            """
-            SELECT stratum, min_by(row, sha256($p || office_code || '|' || case_no), $n)
-            FROM pop GROUP BY stratum""",
+            duck_sql("draw.sample"),
             {"p": f"{seed}|{plan_id}|", "n": most},
         ).fetchall()
     chosen = dict(grouped)
@@ -138,8 +143,9 @@ def _sample(frame: pl.DataFrame, *, seed: str, plan_id: str, sizes: dict[str, di
     ]
 
 
-def _province(code: str) -> str:
-    return code[:2] + "0000"
+def prefix_provinces(codes: Iterable[str]) -> dict[str, str]:
+    """Algorithm v1's province of each office: the first two digits of its code."""
+    return {c: c[:2] + "0000" for c in codes}
 
 
 _WORKERS = max(1, min(os.cpu_count() or 1, 8))  # threads hashing the (office, inspector) pairs
@@ -147,7 +153,14 @@ CANDIDATES_SLACK = 16  # candidates fetched per office beyond those needed (insp
 
 
 def _candidates(
-    offices: list[str], *, seed: str, pool: list[dict], top: int, own_office: bool, own_province: bool
+    offices: list[str],
+    *,
+    seed: str,
+    pool: list[dict],
+    top: int,
+    own_office: bool,
+    own_province: bool,
+    provinces: Mapping[str, str],
 ) -> dict[str, list[str]]:
     """Each office's first `top` unconflicted inspectors by SHA-256(seed|inspector|office|id).
 
@@ -161,28 +174,27 @@ def _candidates(
         con.register(
             "inspectors",
             pl.DataFrame(
-                {"id": [i["inspector_id"] for i in pool], "home": [i["office_code"] for i in pool]},
-                schema={"id": pl.String, "home": pl.String},
+                {
+                    "id": [i["inspector_id"] for i in pool],
+                    "home": [i["office_code"] for i in pool],
+                    "province": [provinces[i["office_code"]] for i in pool],
+                },
+                schema={"id": pl.String, "home": pl.String, "province": pl.String},
             ).to_arrow(),
         )
-        con.execute("CREATE TABLE pool AS SELECT id, home, left(home, 2) AS province FROM inspectors")
+        con.execute(duck_sql("draw.pool"))
 
         def one(part: list[str]) -> list[tuple[str, list[str]]]:
             with contextlib.closing(con.cursor()) as cur:
                 cur.register(
                     "offices",
-                    pl.DataFrame({"office": part}, schema={"office": pl.String}).with_columns(
-                        prefix=pl.lit(f"{seed}|inspector|") + pl.col("office") + pl.lit("|"),
-                        province=pl.col("office").str.slice(0, 2),
-                    ),
+                    pl.DataFrame(
+                        {"office": part, "province": [provinces[o] for o in part]},
+                        schema={"office": pl.String, "province": pl.String},
+                    ).with_columns(prefix=pl.lit(f"{seed}|inspector|") + pl.col("office") + pl.lit("|")),
                 )
                 return cur.execute(
-                    """
-                    SELECT o.office, min_by(p.id, sha256(o.prefix || p.id), $top)
-                    FROM offices AS o CROSS JOIN pool AS p
-                    WHERE NOT ($own_office AND p.home = o.office)
-                      AND NOT ($own_province AND p.province = o.province)
-                    GROUP BY o.office""",
+                    duck_sql("draw.candidates"),
                     {"own_office": own_office, "own_province": own_province, "top": top},
                 ).fetchall()
 
@@ -191,11 +203,19 @@ def _candidates(
 
 
 def assign_inspectors(
-    sample: list[dict], *, seed: str, pool: list[dict], per_office: int, workload_cap: int, exclude: list[str]
+    sample: list[dict],
+    *,
+    seed: str,
+    pool: list[dict],
+    per_office: int,
+    workload_cap: int,
+    exclude: list[str],
+    provinces: Mapping[str, str],
 ) -> list[dict]:
     """Offices in SHA-256(seed|office|code) order; each takes the first `per_office` eligible inspectors
     by SHA-256(seed|inspector|office|id). Eligible: in the pool, no conflict, under the workload cap
-    (the number of offices an inspector is assigned to in this plan).
+    (the number of offices an inspector is assigned to in this plan). `provinces`: the province of
+    every office of the sample and the pool (an office's own province conflicts).
 
     The keys of every (office, inspector) pair are computed by DuckDB, which returns each office's
     first candidates in key order (keys are unique per pair: no tie is left to break); the
@@ -208,14 +228,22 @@ def assign_inspectors(
 
     def conflicted(ins: dict, office: str) -> bool:
         return (own_office and ins["office_code"] == office) or (
-            own_province and _province(ins["office_code"]) == _province(office)
+            own_province and provinces[ins["office_code"]] == provinces[office]
         )
 
     top = per_office + CANDIDATES_SLACK
     candidates: dict[str, list[str]] = {o: [] for o in offices}
     if offices and pool:
         candidates.update(
-            _candidates(offices, seed=seed, pool=pool, top=top, own_office=own_office, own_province=own_province)
+            _candidates(
+                offices,
+                seed=seed,
+                pool=pool,
+                top=top,
+                own_office=own_office,
+                own_province=own_province,
+                provinces=provinces,
+            )
         )
     homes = {i["inspector_id"]: i for i in pool}
     load: Counter[str] = Counter()
@@ -240,12 +268,30 @@ def assign_inspectors(
 
 
 def make_manifest(
-    *, plan: dict, population: bytes, seed: str, pool: list[dict], created_at: str, created_by: str
+    *,
+    plan: dict,
+    population: bytes,
+    seed: str,
+    pool: list[dict],
+    provinces: Mapping[str, str],
+    created_at: str,
+    created_by: str,
+    algorithm: str = ALGORITHM,
 ) -> dict:
-    """The whole draw: everything needed to recompute it is in the returned manifest."""
+    """The whole draw: everything needed to recompute it is in the returned manifest.
+
+    `provinces`: the province of each office in the office tree (at least every office of the
+    population and the pool); the manifest keeps those of the offices it names. Under algorithm v1
+    (recomputing an old manifest) the province is the code's first two digits instead."""
     frame = population_frame(population)
     sizes = sizes_from_counts(dict(frame.group_by("stratum").len().iter_rows()), plan.get("rule", {}))
     sample = _sample(frame, seed=seed, plan_id=plan["plan_id"], sizes=sizes)
+    named = sorted({s["office_code"] for s in sample} | {i["office_code"] for i in pool})
+    if algorithm == ALGORITHM_V1:
+        provinces = prefix_provinces(named)
+    missing = [o for o in named if o not in provinces]
+    if missing:
+        raise DrawError(f"office {missing[0]} is not in the office tree, so its province is unknown")
     ins = plan.get("inspectors", {})
     assignments = assign_inspectors(
         sample,
@@ -254,11 +300,14 @@ def make_manifest(
         per_office=int(ins.get("per_office", 2)),
         workload_cap=int(ins.get("workload_cap", 6)),
         exclude=list(ins.get("exclude", ["own_office", "own_province"])),
+        provinces=provinces,
     )
+    recorded = {} if algorithm == ALGORITHM_V1 else {"provinces": {o: provinces[o] for o in named}}
     return {
         "plan_id": plan["plan_id"],
         "seed": seed,
-        "algorithm": ALGORITHM,
+        "algorithm": algorithm,
+        **recorded,
         "population_sha256": hashlib.sha256(population).hexdigest(),
         "plan": plan,
         "inspector_pool": sorted(pool, key=lambda i: i["inspector_id"]),
@@ -277,8 +326,10 @@ def manifest_sha256(manifest: dict) -> str:
 def verify(manifest: dict, population: bytes) -> list[str]:
     """Recompute `manifest` from `population` and its own parameters; return every difference."""
     problems = []
-    if manifest.get("algorithm") != ALGORITHM:
-        problems.append(f"unknown algorithm {manifest.get('algorithm')!r}; this verifier implements {ALGORITHM}")
+    if manifest.get("algorithm") not in ALGORITHMS:
+        problems.append(
+            f"unknown algorithm {manifest.get('algorithm')!r}; this verifier implements {', '.join(ALGORITHMS)}"
+        )
         return problems
     digest = hashlib.sha256(population).hexdigest()
     if digest != manifest.get("population_sha256"):
@@ -291,8 +342,10 @@ def verify(manifest: dict, population: bytes) -> list[str]:
             population=population,
             seed=manifest["seed"],
             pool=manifest["inspector_pool"],
+            provinces=manifest.get("provinces") or {},
             created_at=manifest["created_at"],
             created_by=manifest["created_by"],
+            algorithm=manifest["algorithm"],
         )
     except (DrawError, KeyError, ValueError) as exc:
         return problems + [f"cannot recompute the draw: {exc}"]

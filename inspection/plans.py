@@ -18,10 +18,12 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from sqlglot import exp
+
 from access import audit
 from access.opstore import OpStore, bump
 from inspection.draw import Item, make_manifest, manifest_sha256, population_file
-from queries.loader import in_subtree
+from queries.statements import duck_sql, op_sql, select_tree
 from queries.store import Store, rows
 
 DEFAULTS: dict[str, Any] = {
@@ -96,13 +98,13 @@ def parse_plan(text: str) -> dict:
 def create_plan(ops: OpStore, store: Store, text: str, *, actor: str) -> dict:
     plan = parse_plan(text)
     with contextlib.closing(store.reader()) as con:
-        if not rows(con, "SELECT 1 FROM offices WHERE office_code = $c", {"c": plan["scope"]}):
+        if not rows(con, duck_sql("offices.exists"), {"c": plan["scope"]}):
             raise PlanError(f"scope: office {plan['scope']} is not in the office roster")
     with ops.write() as con:
-        if con.execute("SELECT 1 FROM plans WHERE plan_id = ?", (plan["plan_id"],)).fetchone():
+        if con.execute(op_sql("plans.exists"), (plan["plan_id"],)).fetchone():
             raise PlanError(f"plan {plan['plan_id']} already exists")
         con.execute(
-            "INSERT INTO plans (plan_id, spec, created_at, created_by) VALUES (?, ?, ?, ?)",
+            op_sql("plans.insert"),
             (plan["plan_id"], json.dumps(plan, ensure_ascii=False, sort_keys=True), _now(), actor),
         )
         audit.append(con, actor=actor, action="plan.create", target=plan["plan_id"], detail=plan)
@@ -110,7 +112,7 @@ def create_plan(ops: OpStore, store: Store, text: str, *, actor: str) -> dict:
 
 
 def _plan_row(ops: OpStore, plan_id: str):
-    found = ops.read("SELECT * FROM plans WHERE plan_id = ?", (plan_id,))
+    found = ops.read(op_sql("plans.by_id"), (plan_id,))
     if not found:
         raise PlanError(f"no plan {plan_id}")
     return found[0]
@@ -118,15 +120,13 @@ def _plan_row(ops: OpStore, plan_id: str):
 
 def population_items(store: Store, plan: dict) -> list[Item]:
     """Cases closed in the plan's year below its scope, with their stratum."""
-    strata = " || '|' || ".join(f"c.{s}" for s in plan["strata"])
+    stratum: exp.Expr = exp.column(plan["strata"][0], table="c")  # validated against STRATA_COLUMNS
+    for column in plan["strata"][1:]:
+        joined = exp.DPipe(this=stratum, expression=exp.Literal.string("|"))
+        stratum = exp.DPipe(this=joined, expression=exp.column(column, table="c"))
+    query = select_tree(duck_sql("inspection.population")).select(exp.alias_(stratum, "stratum"))
     with contextlib.closing(store.reader()) as con:
-        got = rows(
-            con,
-            f"""SELECT c.office_code, c.case_no, {strata} FROM cases AS c
-            JOIN offices AS o ON o.office_code = c.office_code
-            WHERE year(c.closed_date) = $y AND {in_subtree("o", "s")}""",
-            {"y": int(plan["year"]), "s": plan["scope"]},
-        )
+        got = rows(con, query.sql(dialect="duckdb"), {"y": int(plan["year"]), "s": plan["scope"]})
     return [Item(o, c, s) for o, c, s in got]
 
 
@@ -148,8 +148,7 @@ def lock_plan(ops: OpStore, store: Store, plan_id: str, *, out_dir: Path, actor:
     recorded = stored_path(store, path)
     with ops.write() as con:
         done = con.execute(
-            "UPDATE plans SET locked_at = ?, population_sha256 = ?, population_file = ? "
-            "WHERE plan_id = ? AND locked_at IS NULL",
+            op_sql("plans.lock"),
             (_now(), digest, recorded, plan_id),
         ).rowcount
         if not done:
@@ -166,8 +165,15 @@ def lock_plan(ops: OpStore, store: Store, plan_id: str, *, out_dir: Path, actor:
 
 def inspector_pool(store: Store) -> list[dict]:
     with contextlib.closing(store.reader()) as con:
-        got = rows(con, "SELECT inspector_id, office_code FROM inspectors WHERE active AND certified ORDER BY 1")
+        got = rows(con, duck_sql("inspection.inspector_pool"))
     return [{"inspector_id": i, "office_code": o} for i, o in got]
+
+
+def office_provinces(store: Store) -> dict[str, str]:
+    """Each office's province in the office tree (the national office: itself), for the draw's
+    own-province rule."""
+    with contextlib.closing(store.reader()) as con:
+        return dict(rows(con, duck_sql("offices.provinces")))
 
 
 def run_draw(ops: OpStore, store: Store, plan_id: str, *, seed: str, actor: str) -> dict:
@@ -180,7 +186,7 @@ def run_draw(ops: OpStore, store: Store, plan_id: str, *, seed: str, actor: str)
     row = _plan_row(ops, plan_id)
     if not row["locked_at"]:
         raise PlanError(f"plan {plan_id} is not locked; lock it before the seed is chosen")
-    _refuse_standing(ops.read("SELECT draw_id FROM draws WHERE plan_id = ? AND voided_at IS NULL", (plan_id,)), plan_id)
+    _refuse_standing(ops.read(op_sql("plans.standing_draw_ids"), (plan_id,)), plan_id)
     path = resolve_path(store, row["population_file"])
     try:
         population = path.read_bytes()
@@ -193,21 +199,21 @@ def run_draw(ops: OpStore, store: Store, plan_id: str, *, seed: str, actor: str)
         population=population,
         seed=seed,
         pool=inspector_pool(store),
+        provinces=office_provinces(store),
         created_at=_now(),
         created_by=actor,
     )
     digest = manifest_sha256(manifest)
     with ops.write() as con:
         _refuse_standing(
-            con.execute("SELECT draw_id FROM draws WHERE plan_id = ? AND voided_at IS NULL", (plan_id,)).fetchall(),
+            con.execute(op_sql("plans.standing_draw_ids"), (plan_id,)).fetchall(),
             plan_id,
         )
-        count = con.execute("SELECT count(*) AS n FROM draws WHERE plan_id = ?", (plan_id,)).fetchone()["n"]
+        count = con.execute(op_sql("plans.draw_count"), (plan_id,)).fetchone()["n"]
         draw_id = f"{plan_id}-D{count + 1}"
         manifest["draw_id"] = draw_id
         con.execute(
-            "INSERT INTO draws (draw_id, plan_id, seed, manifest, manifest_sha256, created_at, created_by) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            op_sql("plans.insert_draw"),
             (
                 draw_id,
                 plan_id,
@@ -219,7 +225,7 @@ def run_draw(ops: OpStore, store: Store, plan_id: str, *, seed: str, actor: str)
             ),
         )
         con.executemany(
-            "INSERT INTO draw_samples (draw_id, office_code, case_no) VALUES (?, ?, ?)",
+            op_sql("plans.insert_sample"),
             [(draw_id, s["office_code"], s["case_no"]) for s in manifest["sample"]],
         )
         bump(con, "draws")
@@ -255,14 +261,13 @@ def void_draw(ops: OpStore, draw_id: str, *, reason: str, actor: str) -> dict:
     with ops.write() as con:
         now = _now()
         done = con.execute(
-            "UPDATE draws SET voided_at = ?, voided_by = ?, void_reason = ? WHERE draw_id = ? AND voided_at IS NULL",
+            op_sql("plans.void_draw"),
             (now, actor, reason, draw_id),
         ).rowcount
         if not done:
             raise PlanError(f"no standing draw {draw_id}")
         withdrawn = con.execute(
-            "UPDATE publications SET withdrawn_at = ?, withdrawn_by = ?, withdraw_reason = ? "
-            "WHERE draw_id = ? AND withdrawn_at IS NULL",
+            op_sql("publications.withdraw"),
             (now, actor, reason, draw_id),
         ).rowcount
         bump(con, "draws")
@@ -279,7 +284,7 @@ def void_draw(ops: OpStore, draw_id: str, *, reason: str, actor: str) -> dict:
 def archives_of_inspector(ops: OpStore, inspector_id: str) -> list[tuple[str, str]]:
     """(office_code, case_no) of every archive assigned to `inspector_id` in a standing draw."""
     out: list[tuple[str, str]] = []
-    for row in ops.read("SELECT manifest FROM draws WHERE voided_at IS NULL ORDER BY draw_id"):
+    for row in ops.read(op_sql("plans.standing_manifests")):
         manifest = json.loads(row["manifest"])
         offices = {a["office_code"] for a in manifest["assignments"] if a["inspector_id"] == inspector_id}
         out += [(s["office_code"], s["case_no"]) for s in manifest["sample"] if s["office_code"] in offices]
@@ -288,21 +293,9 @@ def archives_of_inspector(ops: OpStore, inspector_id: str) -> list[tuple[str, st
 
 def list_plans(ops: OpStore) -> list[dict]:
     """Every plan with its lock, its draws (standing and voided) and whether it is published."""
-    plans = [
-        dict(r)
-        for r in ops.read(
-            "SELECT plan_id, spec, created_at, created_by, locked_at, population_sha256 "
-            "FROM plans ORDER BY created_at DESC, plan_id"
-        )
-    ]
-    draws = [
-        dict(r)
-        for r in ops.read(
-            "SELECT draw_id, plan_id, seed, manifest_sha256, created_at, created_by, "
-            "voided_at, voided_by, void_reason FROM draws ORDER BY draw_id"
-        )
-    ]
-    published = {r["plan_id"]: r["published_at"] for r in ops.read("SELECT plan_id, published_at FROM publications")}
+    plans = [dict(r) for r in ops.read(op_sql("plans.all"))]
+    draws = [dict(r) for r in ops.read(op_sql("plans.all_draws"))]
+    published = {r["plan_id"]: r["published_at"] for r in ops.read(op_sql("publications.dates"))}
     for p in plans:
         p["spec"] = json.loads(p["spec"])
         p["draws"] = [d for d in draws if d["plan_id"] == p["plan_id"]]
@@ -313,7 +306,7 @@ def list_plans(ops: OpStore) -> list[dict]:
 def standing_assignments(ops: OpStore, inspector_id: str) -> list[tuple[str, str]]:
     """(plan_id, draw_id) of every standing draw that assigns archives to `inspector_id`."""
     out = []
-    for row in ops.read("SELECT plan_id, draw_id, manifest FROM draws WHERE voided_at IS NULL ORDER BY draw_id"):
+    for row in ops.read(op_sql("plans.standing_draws")):
         if any(a["inspector_id"] == inspector_id for a in json.loads(row["manifest"])["assignments"]):
             out.append((row["plan_id"], row["draw_id"]))
     return out
@@ -324,7 +317,7 @@ def recorded_appraisals(ops: OpStore, inspector_id: str) -> dict[tuple[str, str,
     `inspector_id` in standing draws that are already appraised (by anyone)."""
     out = {}
     for _plan_id, draw_id in standing_assignments(ops, inspector_id):
-        for r in ops.read("SELECT * FROM appraisals WHERE draw_id = ?", (draw_id,)):
+        for r in ops.read(op_sql("appraisals.of_draw"), (draw_id,)):
             out[(draw_id, r["office_code"], r["case_no"])] = {
                 **dict(r),
                 "scores": json.loads(r["scores"]),

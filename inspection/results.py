@@ -23,20 +23,21 @@ from access.opstore import OpStore
 from inspection.draw import read_population
 from inspection.plans import PlanError, resolve_path
 from metrics.indicators import clopper_pearson
+from queries.statements import duck_sql, op_sql
 from queries.store import Store, rows
 
 MIN_REASON = 5
 
 
 def standing_draw(ops: OpStore, plan_id: str) -> dict:
-    found = ops.read("SELECT draw_id, manifest FROM draws WHERE plan_id = ? AND voided_at IS NULL", (plan_id,))
+    found = ops.read(op_sql("plans.standing_draw"), (plan_id,))
     if not found:
         raise PlanError(f"plan {plan_id} has no standing draw")
     return {"draw_id": found[0]["draw_id"], "manifest": json.loads(found[0]["manifest"])}
 
 
 def plan_record(ops: OpStore, plan_id: str) -> dict:
-    found = ops.read("SELECT * FROM plans WHERE plan_id = ?", (plan_id,))
+    found = ops.read(op_sql("plans.by_id"), (plan_id,))
     if not found:
         raise PlanError(f"no plan {plan_id}")
     return dict(found[0])
@@ -52,19 +53,14 @@ def draw_results(ops: OpStore, store: Store, plan_id: str) -> dict:
     )
     sampled = Counter(s["office_code"] for s in manifest["sample"])
     got: dict[str, list] = {}
-    for r in ops.read("SELECT office_code, total, grade FROM appraisals WHERE draw_id = ?", (draw["draw_id"],)):
+    for r in ops.read(op_sql("appraisals.totals_of_draw"), (draw["draw_id"],)):
         got.setdefault(r["office_code"], []).append((Decimal(r["total"]), r["grade"]))
     codes = sorted(set(population) | set(sampled))
     with contextlib.closing(store.reader()) as con:
-        names = dict(
-            rows(con, "SELECT office_code, name FROM offices WHERE office_code IN (SELECT unnest($c))", {"c": codes})
-        )
+        names = dict(rows(con, duck_sql("offices.names"), {"c": codes}))
         scope_name = (
             names.get(manifest["plan"]["scope"])
-            or (
-                rows(con, "SELECT name FROM offices WHERE office_code = $s", {"s": manifest["plan"]["scope"]})
-                or [(None,)]
-            )[0][0]
+            or (rows(con, duck_sql("offices.name"), {"s": manifest["plan"]["scope"]}) or [(None,)])[0][0]
         )
     offices = []
     for code in codes:
@@ -108,9 +104,7 @@ def draw_results(ops: OpStore, store: Store, plan_id: str) -> dict:
         "appraised": appraised,
         "unappraised": len(manifest["sample"]) - appraised,
         "population_sha256": plan["population_sha256"],
-        "manifest_sha256": ops.read("SELECT manifest_sha256 FROM draws WHERE draw_id = ?", (draw["draw_id"],))[0][
-            "manifest_sha256"
-        ],
+        "manifest_sha256": ops.read(op_sql("plans.manifest_sha256"), (draw["draw_id"],))[0]["manifest_sha256"],
         "offices": offices,
     }
 
@@ -130,16 +124,13 @@ def publish(ops: OpStore, store: Store, plan_id: str, *, actor: str, partial_rea
         reason = None
     results["partial_reason"] = reason
     with ops.write() as con:
-        if con.execute("SELECT 1 FROM publications WHERE plan_id = ?", (plan_id,)).fetchone():
+        if con.execute(op_sql("publications.exists"), (plan_id,)).fetchone():
             raise PlanError(f"plan {plan_id} is already published")
-        standing = con.execute(
-            "SELECT draw_id FROM draws WHERE plan_id = ? AND voided_at IS NULL", (plan_id,)
-        ).fetchone()
+        standing = con.execute(op_sql("plans.standing_draw_ids"), (plan_id,)).fetchone()
         if standing is None or standing["draw_id"] != results["draw_id"]:
             raise PlanError(f"the draw of plan {plan_id} changed meanwhile; look at the results again")
         con.execute(
-            "INSERT INTO publications (plan_id, draw_id, published_at, published_by, results, partial_reason) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            op_sql("publications.insert"),
             (
                 plan_id,
                 results["draw_id"],
@@ -174,5 +165,5 @@ def published(ops: OpStore) -> list[dict]:
             "withdrawn_at": r["withdrawn_at"],
             "withdraw_reason": r["withdraw_reason"],
         }
-        for r in ops.read("SELECT * FROM publications ORDER BY published_at DESC, plan_id")
+        for r in ops.read(op_sql("publications.all"))
     ]

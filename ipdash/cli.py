@@ -12,24 +12,19 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from ipdash.admin_commands import cmd_audit, cmd_users
 from ipdash.commands import (
     EXIT_BAD_INPUT,
     EXIT_OK,
     BadInput,
-    cmd_audit,
-    cmd_checklist,
     cmd_demo,
-    cmd_draw,
     cmd_ingest,
-    cmd_plan,
     cmd_report,
-    cmd_sample_size,
     cmd_scores,
     cmd_sensitivity,
     cmd_serve,
-    cmd_users,
-    cmd_verify_draw,
 )
+from ipdash.inspection_commands import cmd_checklist, cmd_draw, cmd_plan, cmd_sample_size, cmd_verify_draw
 from ipdash.settings import DEFAULT_DB
 
 

@@ -12,6 +12,8 @@ import os
 import subprocess
 import sys
 
+from queries.statements import duck_sql
+
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -19,7 +21,7 @@ class BadInput(Exception):
     """A user error: reported as one message, exit status 2."""
 
 
-def _emit(args: argparse.Namespace, payload: dict, text: str) -> None:
+def emit(args: argparse.Namespace, payload: dict, text: str) -> None:
     if args.json:
         print(json.dumps(payload, ensure_ascii=False, default=str))
     else:
@@ -38,7 +40,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         raise BadInput(f"拒收，未做任何更改 / refused, nothing changed: {exc}") from exc
     except OSError as exc:  # e.g. the rejects file on a full disk
         raise BadInput(f"写入失败 / could not write: {exc}") from exc
-    _emit(args, summary.as_json(), format_summary(summary))
+    emit(args, summary.as_json(), format_summary(summary))
     return EXIT_OK
 
 
@@ -88,7 +90,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     text += "\n演示账号 demo logins (demo only):\n" + "\n".join(
         f"  {u['username']:10s} {u['password']:22s} {u['role']}{' ' + u['scope'] if u['scope'] else ''}" for u in logins
     )
-    _emit(args, payload, text)
+    emit(args, payload, text)
     return EXIT_OK
 
 
@@ -99,6 +101,20 @@ DEMO_USERS = [
     ("hangzhou", "prefecture", "330100"),
     ("inspector", "inspector", None),
 ]
+
+
+def office_level(db: str, code: str | None) -> str | None:
+    import contextlib
+
+    from queries.store import Store, StoreError, scalar
+
+    if not code:
+        return None
+    try:
+        with contextlib.closing(Store(db).reader()) as con:
+            return scalar(con, duck_sql("offices.level"), {"c": code})
+    except StoreError as exc:
+        raise BadInput(str(exc)) from exc
 
 
 def _demo_users(store) -> list[dict]:
@@ -120,7 +136,7 @@ def _demo_users(store) -> list[dict]:
                 role=role,
                 password=password,
                 scope_code=scope,
-                scope_level=_office_level(str(store.path), scope) if role != "inspector" else None,
+                scope_level=office_level(str(store.path), scope) if role != "inspector" else None,
                 actor="demo",
             )
         out.append({"username": name, "password": password, "role": role, "scope": scope})
@@ -142,9 +158,7 @@ def _demo_plan(store, ops) -> str | None:
     plans = [p for p in list_plans(ops) if p["plan_id"].startswith("demo-")]
     if not plans:
         with contextlib.closing(store.reader()) as con:
-            year = scalar(
-                con, "SELECT max(year(closed_date)) FROM cases WHERE closed_date < make_date(year(current_date), 1, 1)"
-            )
+            year = scalar(con, duck_sql("cases.last_closed_year"))
         if year is None:
             return None
         plan_id = f"demo-{int(year)}-330000"
@@ -275,116 +289,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     lines += [f"    {k}: {v}" for k, v in got["without"].items()]
     lines.append("  各标准化方法下的排名 rank under each normalisation:")
     lines += [f"    {k}: {v}" for k, v in got["methods"].items()]
-    _emit(args, got, "\n".join(lines))
+    emit(args, got, "\n".join(lines))
     return EXIT_OK
-
-
-def _read_password(args: argparse.Namespace) -> str:
-    """From a prompt (typed twice) on a terminal, else the first line of stdin; never an argument."""
-    import getpass
-
-    if sys.stdin.isatty():
-        first = getpass.getpass("密码 Password: ")
-        if getpass.getpass("再次输入 Repeat: ") != first:
-            raise BadInput("the two passwords differ")
-        return first
-    line = sys.stdin.readline().rstrip("\n")
-    if not line:
-        raise BadInput("no password on stdin")
-    return line
-
-
-def _office_level(db: str, code: str | None) -> str | None:
-    import contextlib
-
-    from queries.store import Store, StoreError, scalar
-
-    if not code:
-        return None
-    try:
-        with contextlib.closing(Store(db).reader()) as con:
-            return scalar(con, "SELECT level FROM offices WHERE office_code = $c", {"c": code})
-    except StoreError as exc:
-        raise BadInput(str(exc)) from exc
-
-
-def _inspector_exists(db: str, inspector_id: str) -> bool:
-    import contextlib
-
-    from queries.store import Store, scalar
-
-    with contextlib.closing(Store(db).reader()) as con:
-        return bool(scalar(con, "SELECT count(*) FROM inspectors WHERE inspector_id = $i", {"i": inspector_id}))
-
-
-def cmd_users(args: argparse.Namespace) -> int:
-    from access.opstore import OpStore, default_path
-    from access.users import UserError, add_user, list_users, reset_password, set_disabled
-
-    ops = OpStore(default_path(args.db))
-    try:
-        if args.action == "add":
-            if args.role == "inspector" and args.scope and not _inspector_exists(args.db, args.scope):
-                raise BadInput(f"inspector {args.scope} is not in the inspector roster (ipdash ingest inspectors)")
-            level = None if args.role == "inspector" else _office_level(args.db, args.scope)
-            user = add_user(
-                ops,
-                username=args.name,
-                role=args.role,
-                password=_read_password(args),
-                scope_code=args.scope,
-                scope_level=level,
-            )
-            _emit(
-                args,
-                {"username": user.username, "role": user.role, "scope": user.scope_code},
-                f"已创建用户 created {user.username} ({user.role}{', ' + user.scope_code if user.scope_code else ''})",
-            )
-        elif args.action == "list":
-            users = list_users(ops)
-            payload = {
-                "users": [
-                    {"username": u.username, "role": u.role, "scope": u.scope_code, "disabled": u.disabled}
-                    for u in users
-                ]
-            }
-            _emit(
-                args,
-                payload,
-                "\n".join(
-                    f"{u.username:20s} {u.role:16s} {u.scope_code or '-':8s} {'disabled' if u.disabled else 'active'}"
-                    for u in users
-                ),
-            )
-        elif args.action in ("disable", "enable"):
-            set_disabled(ops, args.name, args.action == "disable")
-            _emit(args, {"username": args.name, "disabled": args.action == "disable"}, f"{args.name}: {args.action}d")
-        elif args.action == "reset-password":
-            reset_password(ops, args.name, _read_password(args))
-            _emit(args, {"username": args.name}, f"{args.name}: password reset; existing sessions ended")
-    except UserError as exc:
-        raise BadInput(str(exc)) from exc
-    return EXIT_OK
-
-
-def cmd_audit(args: argparse.Namespace) -> int:
-    from access.audit import verify
-    from access.opstore import OpStore, default_path
-
-    verdict = verify(OpStore(default_path(args.db)))
-    payload = {
-        "ok": verdict.ok,
-        "entries": verdict.entries,
-        "first_broken": verdict.first_broken,
-        "problem": verdict.problem,
-    }
-    text = (
-        f"审计日志完整 audit log intact: {verdict.entries} entries"
-        if verdict.ok
-        else f"审计日志被篡改 audit log BROKEN at entry {verdict.first_broken}: {verdict.problem}"
-    )
-    _emit(args, payload, text)
-    return EXIT_OK if verdict.ok else EXIT_MISMATCH
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -419,7 +325,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 lang=args.lang,
                 case_rows=rows,
                 progress=progress,
-                published_at=scalar(con, "SELECT value FROM meta WHERE key = 'published_at'"),
+                published_at=scalar(con, duck_sql("meta.published_at")),
             )
     except (StoreError, ReportError) as exc:
         raise BadInput(str(exc)) from exc
@@ -437,181 +343,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             **{k: v for k, v in written.items() if k != "sheets"},
         },
     )
-    _emit(
+    emit(
         args,
         {"output": str(args.output), **written},
         f"报告已生成 report written: {args.output} ({written['offices']} offices, sheets: {', '.join(written['sheets'])})",
-    )
-    return EXIT_OK
-
-
-def cmd_sample_size(args: argparse.Namespace) -> int:
-    from inspection.sample_size import attribute_sample_size
-
-    try:
-        got = attribute_sample_size(
-            confidence=args.confidence, tolerable=args.tolerable, expected=args.expected, population=args.population
-        )
-    except ValueError as exc:
-        raise BadInput(str(exc)) from exc
-    _emit(
-        args,
-        {"n": got.n, "allowed_deviations": got.allowed_deviations, "method": got.method},
-        f"样本量 sample size n = {got.n}, 可容忍偏差数 allowed deviations = {got.allowed_deviations} ({got.method})",
-    )
-    return EXIT_OK
-
-
-def cmd_verify_draw(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from inspection.draw import DrawError, verify
-
-    try:
-        manifest = json.loads(Path(args.manifest).read_text(encoding="utf-8"))
-        population = Path(args.population).read_bytes()
-        problems = verify(manifest, population)
-    except (OSError, ValueError, DrawError) as exc:
-        raise BadInput(f"cannot verify: {exc}") from exc
-    payload = {
-        "ok": not problems,
-        "problems": problems,
-        "plan_id": manifest.get("plan_id"),
-        "sample": len(manifest.get("sample", [])),
-    }
-    text = (
-        "抽取结果核验一致 draw verified: the sample and assignments recompute exactly"
-        if not problems
-        else "核验不一致 draw does NOT verify:\n  " + "\n  ".join(problems)
-    )
-    _emit(args, payload, text)
-    return EXIT_OK if not problems else EXIT_MISMATCH
-
-
-def _plans_context(args: argparse.Namespace):
-    from access.opstore import OpStore, default_path
-    from queries.store import Store
-
-    ops = OpStore(default_path(args.db))
-    return ops, Store(args.db, ops=ops), os.environ.get("USER", "cli")
-
-
-def cmd_plan(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from inspection.plans import PlanError, create_plan, lock_plan, void_draw
-    from queries.store import StoreError
-
-    ops, store, actor = _plans_context(args)
-    try:
-        if args.action == "create":
-            plan = create_plan(ops, store, Path(args.file).read_text(encoding="utf-8"), actor=actor)
-            _emit(args, {"plan_id": plan["plan_id"], "plan": plan}, f"已创建抽查计划 plan created: {plan['plan_id']}")
-        elif args.action == "lock":
-            out = Path(args.out_dir) if args.out_dir else store.path.parent / "plans"
-            got = lock_plan(ops, store, args.plan_id, out_dir=out, actor=actor)
-            _emit(
-                args,
-                got,
-                f"已锁定 locked {got['plan_id']}: {got['population']} archives, population file "
-                f"{got['population_file']}, SHA-256 {got['population_sha256']}",
-            )
-        elif args.action == "publish":
-            from inspection.results import publish
-
-            got = publish(ops, store, args.plan_id, actor=actor, partial_reason=args.partial_reason)
-            partial = (
-                f"; partial: {got['unappraised']} of {got['sampled']} archives not appraised ({got['partial_reason']})"
-                if got["partial_reason"]
-                else ""
-            )
-            _emit(
-                args,
-                got,
-                f"已公开 published {args.plan_id} ({got['draw_id']}): {len(got['offices'])} offices" + partial,
-            )
-        elif args.action == "results":
-            from inspection.results import draw_results
-
-            got = draw_results(ops, store, args.plan_id)
-            _emit(
-                args,
-                got,
-                "\n".join(_result_line(o) for o in got["offices"])
-                + f"\n{got['appraised']} of {got['sampled']} sampled archives appraised",
-            )
-        elif args.action == "void-draw":
-            done = void_draw(ops, args.draw_id, reason=args.reason, actor=actor)
-            _emit(
-                args,
-                {"draw_id": args.draw_id, "voided": True, **done},
-                f"已作废 voided {args.draw_id}"
-                + ("; its published results are withdrawn from /public" if done["publication_withdrawn"] else ""),
-            )
-    except (PlanError, StoreError, OSError) as exc:
-        raise BadInput(str(exc)) from exc
-    return EXIT_OK
-
-
-def _result_line(o: dict) -> str:
-    head = f"{o['office_code']} {o['name']}: population {o['population']}, {o['appraised']}/{o['sampled']} appraised"
-    if not o["appraised"]:
-        return head
-    return (
-        f"{head}, mean {o['mean_score']}, unqualified {o['unqualified']} ({o['unqualified_rate']:.1%}, "
-        f"95% CI {o['interval'][0]:.1%}–{o['interval'][1]:.1%}), projected {o['projected_unqualified']}"
-    )
-
-
-def cmd_checklist(args: argparse.Namespace) -> int:
-    from inspection.checklist import assigned_archives, write_checklist
-    from inspection.plans import PlanError
-    from queries.store import StoreError
-
-    ops, store, actor = _plans_context(args)
-    try:
-        draw_id, archives = assigned_archives(ops, store, args.plan_id, args.inspector)
-        n = write_checklist(args.output, draw_id=draw_id, inspector_id=args.inspector, archives=archives)
-    except (PlanError, StoreError, OSError) as exc:
-        raise BadInput(str(exc)) from exc
-    from access import audit
-
-    audit.record(
-        ops, actor=actor, action="export.checklist", target=draw_id, detail={"inspector": args.inspector, "archives": n}
-    )
-    _emit(
-        args,
-        {"output": str(args.output), "draw_id": draw_id, "archives": n},
-        f"评查表已生成 checklist written: {args.output} ({n} archives of {draw_id}); fill it in and load it with "
-        f"`ipdash ingest appraisals {args.output}`",
-    )
-    return EXIT_OK
-
-
-def cmd_draw(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from inspection.draw import DrawError
-    from inspection.plans import PlanError, run_draw
-    from queries.store import StoreError
-
-    ops, store, actor = _plans_context(args)
-    try:
-        manifest = run_draw(ops, store, args.plan_id, seed=args.seed, actor=actor)
-    except (PlanError, DrawError, StoreError, OSError) as exc:
-        raise BadInput(str(exc)) from exc
-    out = Path(args.out or f"{manifest['draw_id']}-manifest.json")
-    out.write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
-    _emit(
-        args,
-        {
-            "draw_id": manifest["draw_id"],
-            "manifest": str(out),
-            "sample": len(manifest["sample"]),
-            "assignments": len(manifest["assignments"]),
-            "population_sha256": manifest["population_sha256"],
-        },
-        f"抽取完成 drawn {manifest['draw_id']}: {len(manifest['sample'])} archives, "
-        f"{len(manifest['assignments'])} assignments; manifest {out}",
     )
     return EXIT_OK

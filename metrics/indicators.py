@@ -23,6 +23,7 @@ from metrics.calendar import acceptance_due
 from metrics.config import Config
 from queries.loader import FACT_INPUTS, facts_sql, facts_versions, reads_appraisals, run
 from queries.result_cache import cached_frame
+from queries.statements import duck_sql
 from queries.store import rows
 
 FAR_FUTURE = dt.date(9999, 12, 31)
@@ -75,7 +76,7 @@ def register_inputs(con: duckdb.DuckDBPyConnection, config: Config) -> tuple[int
             },
         ),
     )
-    lo, hi = rows(con, "SELECT min(received_date), max(received_date) FROM cases")[0]
+    lo, hi = rows(con, duck_sql("cases.received_range"))[0]
     lo, hi = lo or dt.date(2020, 1, 1), hi or dt.date(2020, 1, 1)
     parts, fallback = [], set()
     for n in sorted({r.acceptance_working_days for r in config.time_limits.rules if r.acceptance_working_days}):
@@ -151,7 +152,7 @@ def compute_indicators(
         versions=facts_versions(con, aggregate_reads_appraisals(config), year),
     )
     staff = run(con, "subtree_staff", year=year)
-    offices = con.sql("SELECT office_code, name, level, parent_code, province_code, prefecture_code FROM offices").pl()
+    offices = con.sql(duck_sql("offices.paths")).pl()
     frame = offices.join(agg, on="office_code", how="left").join(staff, on="office_code", how="left")
     national = offices.filter(pl.col("level") == "national")["office_code"].to_list()
     out = []

@@ -15,7 +15,8 @@ import polars as pl
 from metrics.config import Config
 from metrics.indicators import register_inputs
 from metrics.ranking import peer_set
-from queries.loader import in_subtree, national_office, run, run_on_facts
+from queries.loader import national_office, run, run_on_facts
+from queries.statements import duck_sql
 from queries.store import rows
 
 SIGNALS = ("acceptance_gap_days", "extension_rate", "late_withdrawal_rate", "deadline_bunching_rate")
@@ -31,9 +32,7 @@ def open_cases(con: duckdb.DuckDBPyConnection, config: Config, *, scope: str, as
     every = run_on_facts(con, "open_cases", year=as_of.year, as_of=as_of, scope=nation)
     if scope == nation:
         return every
-    below = [
-        c for (c,) in rows(con, f"SELECT o.office_code FROM offices AS o WHERE {in_subtree('o', 's')}", {"s": scope})
-    ]
+    below = [c for (c,) in rows(con, duck_sql("offices.subtree"), {"s": scope})]
     return every.filter(pl.col("office_code").is_in(below))
 
 
@@ -56,7 +55,7 @@ def office_monitor(
     as_of = as_of or dt.date(year, 12, 31)
     register_inputs(con, config)
     figures = run_on_facts(con, "office_monitor", year=year, as_of=as_of)
-    offices = con.sql("SELECT office_code, name, level, parent_code, province_code, prefecture_code FROM offices").pl()
+    offices = con.sql(duck_sql("offices.paths")).pl()
     table = offices.join(figures, on="office_code", how="left")
     peers, groups = peer_set(table, level=level, within=within, config=config)
     peers = peers.with_columns(pl.Series("peer_group", groups))

@@ -20,8 +20,8 @@ import polars as pl
 from metrics.config import DIMENSIONS, Config
 from metrics.indicators import IndicatorTable, compute_indicators, register_inputs
 from metrics.scores import Model, score_group
-from queries.loader import FACT_INPUTS, facts_sql, facts_versions, national_office
-from queries.result_cache import cached_frame
+from queries.loader import national_office, run_on_facts
+from queries.statements import duck_sql
 from queries.store import scalar
 
 
@@ -98,14 +98,7 @@ class Archives:
 def load_archives(con: duckdb.DuckDBPyConnection, peers: pl.DataFrame, *, year: int, as_of: dt.date) -> Archives:
     # Ordered by case within each office: the bootstrap picks archives by position, so the order must
     # not depend on how DuckDB's parallel scan happened to return them (same seed, same intervals).
-    facts = cached_frame(
-        con,
-        f"SELECT unit, office_code, case_no, appraisal_total, grade FROM ({facts_sql()}) "
-        "AS cf WHERE closed_in_year AND appraised",
-        {"year": year, "as_of": as_of},
-        depends=FACT_INPUTS,
-        versions=facts_versions(con, True, year),
-    )
+    facts = run_on_facts(con, "appraised_archives", year=year, as_of=as_of)
     national = national_office(con)
     nat = facts.filter(pl.col("unit") == national)["appraisal_total"]
     index = {c: i for i, c in enumerate(peers["office_code"].to_list())}
@@ -318,7 +311,7 @@ def rank_offices(
     lo, hi, med = _interval(sims, *config.scoring.monte_carlo.interval)
 
     previous: dict[str, tuple[float, float]] = {}
-    if with_previous and scalar(con, "SELECT count(*) FROM cases WHERE year(accepted_date) = $y", {"y": year - 1}):
+    if with_previous and scalar(con, duck_sql("cases.count_accepted_in_year"), {"y": year - 1}):
         last_year = (
             as_of.replace(year=year - 1, day=28)
             if (as_of.month, as_of.day) == (2, 29)
@@ -329,8 +322,8 @@ def rank_offices(
         _, _, pcomp, prank = _score_all(_values(ppeers, config), pgroups, model, method=method)
         previous = {c: (pc, pr) for c, pc, pr in zip(ppeers["office_code"].to_list(), pcomp, prank)}
 
-    published = scalar(con, "SELECT value FROM meta WHERE key = 'published_at'")
-    data_version = scalar(con, "SELECT value FROM meta WHERE key = 'data_version'")
+    published = scalar(con, duck_sql("meta.published_at"))
+    data_version = scalar(con, duck_sql("meta.data_version"))
     methodology = {
         **config.methodology(),
         "method": method,

@@ -13,6 +13,7 @@ from sqlglot import exp
 
 from queries.operational import appraisal_version
 from queries.result_cache import cached_frame
+from queries.statements import duck_sql
 
 # The registered relations queries/case_facts.sql joins (built by metrics.indicators.register_inputs).
 FACT_INPUTS = ("time_limit_rules", "acceptance_due")
@@ -67,10 +68,26 @@ def facts_versions(con: duckdb.DuckDBPyConnection, appraised: bool, year: int) -
     return {"appraisals": appraisal_version(con, year)} if appraised else {}
 
 
+def with_facts(text: str, appraised: bool) -> str:
+    """Query `text`, which reads the relation `case_facts`, with the case facts as its first CTE
+    (built on the syntax tree: the query may have CTEs of its own, which may read the facts)."""
+    query = sqlglot.parse_one(text, read="duckdb")
+    cte = exp.CTE(
+        this=sqlglot.parse_one(facts_sql(appraised), read="duckdb"),
+        alias=exp.TableAlias(this=exp.to_identifier("case_facts")),
+    )
+    existing = query.args.get("with_")
+    if existing is not None:
+        existing.set("expressions", [cte, *existing.expressions])
+    else:
+        query.set("with_", exp.With(expressions=[cte]))
+    return query.sql(dialect="duckdb")
+
+
 @functools.cache
 def _on_facts(name: str) -> tuple[str, bool]:
     appraised = reads_appraisals(sql(name))
-    return f"WITH case_facts AS ({facts_sql(appraised)})\n{sql(name)}", appraised
+    return with_facts(sql(name), appraised), appraised
 
 
 def on_facts(name: str) -> str:
@@ -94,15 +111,5 @@ def run_on_facts(con: duckdb.DuckDBPyConnection, name: str, *, keep: bool = True
 
 def national_office(con: duckdb.DuckDBPyConnection) -> str | None:
     """The national office's code (None in a store without one)."""
-    got = con.execute("SELECT office_code FROM offices WHERE level = 'national'").fetchall()
+    got = con.execute(duck_sql("offices.national_code")).fetchall()
     return got[0][0] if got else None
-
-
-def in_subtree(alias: str, param: str) -> str:
-    """SQL condition: office `alias` lies in the subtree of the office bound to `$param` (the national
-    office's subtree is everything)."""
-    a = alias
-    return (
-        f"(${param} IN ({a}.office_code, {a}.province_code, {a}.prefecture_code, {a}.parent_code) "
-        f"OR ${param} = (SELECT n.office_code FROM offices AS n WHERE n.level = 'national'))"
-    )

@@ -24,8 +24,10 @@ from typing import Any, cast
 
 import duckdb
 import polars as pl
+from sqlglot import exp
 
 from queries import versions
+from queries.statements import duck_sql, op_sql
 
 # The relations' columns and DuckDB types (the scope and SQL checks declare them from here).
 APPRAISALS = {
@@ -49,11 +51,8 @@ DRAW_SAMPLES = {"draw_id": "VARCHAR", "office_code": "VARCHAR", "case_no": "VARC
 APPRAISAL_VERSIONS = {"year": "INTEGER", "version": "BIGINT"}
 RELATIONS = {"appraisals": APPRAISALS, "draw_samples": DRAW_SAMPLES, "appraisal_versions": APPRAISAL_VERSIONS}
 
-# How a stored (text) value becomes its DuckDB type.
-_CAST = {
-    "scores": "CAST(CAST(scores AS JSON) AS MAP(VARCHAR, DECIMAL(6,2)))",
-    "veto": "CAST(CAST(veto AS JSON) AS VARCHAR[])",
-}
+# Stored values kept as JSON text (the rest are cast straight to their DuckDB type).
+_JSON = {"scores", "veto"}
 _RAW_SCHEMA = {
     "draw_id": pl.String,
     "office_code": pl.String,
@@ -94,13 +93,30 @@ def raw_frame(records: Iterable[Any], schema: dict[str, Any]) -> pl.DataFrame:
 def register(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> None:
     """Put the snapshot's relations on `con` (replacing earlier ones)."""
     con.register("_ops_appraisals", snap.appraisals.to_arrow())
-    cols = ", ".join(f"{_CAST.get(c, f'CAST({c} AS {t})')} AS {c}" for c, t in APPRAISALS.items())
-    con.execute(f"CREATE OR REPLACE TEMP VIEW appraisals AS SELECT {cols} FROM _ops_appraisals")
+    con.execute(typed_appraisals("_ops_appraisals", "VIEW"))
     con.register("_ops_draw_samples", snap.draw_samples.to_arrow())
-    con.execute(
-        "CREATE OR REPLACE TEMP VIEW draw_samples AS SELECT draw_id, office_code, case_no FROM _ops_draw_samples"
-    )
+    con.execute(duck_sql("inspection.draw_samples_view"))
     con.register("appraisal_versions", snap.year_versions.to_arrow())
+
+
+def typed_appraisals(source: str, kind: str) -> str:
+    """CREATE OR REPLACE TEMP <kind> appraisals: the rows of the registered relation `source` (the
+    operational store's text values) with the DuckDB types of APPRAISALS, built as a syntax tree."""
+
+    def typed(column: str, dtype: str) -> exp.Expr:
+        value: exp.Expr = exp.column(column)
+        if column in _JSON:
+            value = exp.cast(value, "JSON")
+        return exp.alias_(exp.cast(value, exp.DataType.build(dtype, dialect="duckdb")), column)
+
+    body = exp.select(*(typed(c, t) for c, t in APPRAISALS.items())).from_(source)
+    return exp.Create(
+        this=exp.to_table("appraisals"),
+        kind=kind,
+        replace=True,
+        expression=body,
+        properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+    ).sql(dialect="duckdb")
 
 
 def empty_snapshot() -> Snapshot:
@@ -145,7 +161,7 @@ class Overlay:
                     snap.draw_samples
                     if snap is not None and _same(snap, all_versions, "draws")
                     else raw_frame(
-                        self.ops.read("SELECT draw_id, office_code, case_no FROM draw_samples"),
+                        self.ops.read(op_sql("plans.all_samples")),
                         dict.fromkeys(DRAW_SAMPLES, pl.String),
                     )
                 )
@@ -171,23 +187,20 @@ class Overlay:
         read and merged in: a run writes its rows with its run id, above every id on record, and the
         store's writes are serialised, so nothing older can appear later. When the merged count
         differs from the stored count (rows were removed), everything is read again."""
-        cols = ", ".join(_RAW_SCHEMA)
         if snap is not None and _same(snap, now, "appraisals"):
             return snap.appraisals
         if snap is not None and snap.appraisals.height:
             last = snap.appraisals["run_id"].max()
             if last is not None:
                 new = raw_frame(
-                    self.ops.read(f"SELECT {cols} FROM appraisals WHERE run_id > ?", (int(cast(int, last)),)),
+                    self.ops.read(op_sql("appraisals.stored_after_run"), (int(cast(int, last)),)),
                     _RAW_SCHEMA,
                 )
                 merged = _merge(snap.appraisals, new)
-                stored = self.ops.read("SELECT count(*) AS n FROM appraisals")[0]["n"]
+                stored = self.ops.read(op_sql("appraisals.count"))[0]["n"]
                 if merged.height == int(stored):
                     return merged
-        return raw_frame(
-            self.ops.read(f"SELECT {cols} FROM appraisals ORDER BY office_code, case_no, draw_id"), _RAW_SCHEMA
-        )
+        return raw_frame(self.ops.read(op_sql("appraisals.stored_all"), ()), _RAW_SCHEMA)
 
 
 def _same(snap: Snapshot, now: dict[str, int], name: str) -> bool:
@@ -205,7 +218,7 @@ def _merge(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
 def appraisal_version(con: duckdb.DuckDBPyConnection, year: int) -> int:
     """The version of the appraisals of cases closed in `year` that `con` sees, noted as a
     dependency of whatever is being computed (queries/versions.py)."""
-    got = con.execute("SELECT max(version) FROM appraisal_versions WHERE year = $y", {"y": int(year)}).fetchall()
+    got = con.execute(duck_sql("inspection.appraisal_version"), {"y": int(year)}).fetchall()
     version = int(got[0][0] or 0) if got else 0
     versions.note(f"appraisals:{int(year)}", version)
     return version

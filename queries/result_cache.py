@@ -39,7 +39,10 @@ from typing import Any
 
 import duckdb
 import polars as pl
+import sqlglot
+from sqlglot import exp
 
+from queries.statements import duck_sql
 from queries.store import PUBLISH_ID_KEY
 
 log = logging.getLogger(__name__)
@@ -56,10 +59,10 @@ def cache_dir(con: duckdb.DuckDBPyConnection) -> Path | None:
     if os.environ.get(SWITCH, "").lower() in ("off", "0", "false", "no"):
         return None
     try:
-        got = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = 'store'").fetchall()
+        got = con.execute(duck_sql("store.attached_path")).fetchall()
         if not got or not got[0][0]:
             return None
-        publish = con.execute("SELECT value FROM store.meta WHERE key = $k", {"k": PUBLISH_ID_KEY}).fetchall()
+        publish = con.execute(duck_sql("store.attached_meta"), {"k": PUBLISH_ID_KEY}).fetchall()
     except duckdb.Error:
         return None
     if not publish or not publish[0][0]:
@@ -67,14 +70,17 @@ def cache_dir(con: duckdb.DuckDBPyConnection) -> Path | None:
     return Path(got[0][0] + ".cache") / str(publish[0][0])
 
 
+# The digest of one relation: the statement reads the placeholder relation `relation`, replaced by
+# the registered relation's name on the syntax tree.
+_DIGEST = sqlglot.parse_one(duck_sql("store.digest"), read="duckdb")
+
+
 def _digest(con: duckdb.DuckDBPyConnection, names: Iterable[str]) -> dict[str, str]:
     """Content digest of each registered relation (order-independent)."""
     out = {}
     for name in names:
-        ((value,),) = con.execute(
-            f"SELECT md5(coalesce(string_agg(CAST(t AS VARCHAR), '|' ORDER BY CAST(t AS VARCHAR)), '')) "
-            f"FROM {name} AS t"
-        ).fetchall()
+        digest = _DIGEST.transform(lambda n: exp.to_table(name, alias="t") if isinstance(n, exp.Table) else n)
+        ((value,),) = con.execute(digest.sql(dialect="duckdb")).fetchall()
         out[name] = value
     return out
 

@@ -16,6 +16,7 @@ import polars as pl
 
 from queries.loader import sql
 from queries.scope import ARCHIVE_TABLE, SCOPE_PARAM, Scope, scope_sql
+from queries.statements import duck_sql
 from queries.store import Store, scalar
 
 
@@ -51,8 +52,8 @@ class QueryRunner:
         """True when `office_code` is in the scope; otherwise report the attempt and return False."""
         if self.scope.national:
             with contextlib.closing(self.store.reader()) as con:
-                return bool(scalar(con, "SELECT count(*) FROM offices WHERE office_code = $c", {"c": office_code}))
-        inside = self.frame("SELECT count(*) AS n FROM offices WHERE office_code = $c", c=office_code)["n"][0]
+                return bool(scalar(con, duck_sql("offices.count_one"), {"c": office_code}))
+        inside = self.frame(duck_sql("offices.count_one"), c=office_code)["n"][0]
         if not inside and self.on_denied:
             self.on_denied(
                 self.actor, "scope.denied", {"office": office_code, "what": what, "scope": self.scope.office_code}

@@ -85,14 +85,7 @@ ARCHIVE_TABLE = "scope_archives"  # (office_code, case_no) registered by the run
 
 def _subtree_predicate(column: exp.Expr) -> exp.Expr:
     """`column IN (offices in the subtree of $scope_code)`."""
-    param = exp.Placeholder(this=SCOPE_PARAM)
-    inner = sqlglot.parse_one(
-        "SELECT s.office_code FROM offices AS s WHERE s.office_code = :p OR s.province_code = :p "
-        "OR s.prefecture_code = :p OR s.parent_code = :p",
-        read="duckdb",
-    )
-    inner = inner.transform(lambda n: param.copy() if isinstance(n, exp.Placeholder) else n)
-    return exp.In(this=column, query=exp.Subquery(this=inner))
+    return exp.func("in_subtree", column, exp.Placeholder(this=SCOPE_PARAM))
 
 
 PER_ARCHIVE = {"cases", "appraisals", "draw_samples"}

@@ -27,6 +27,8 @@ from typing import Any
 
 import duckdb
 
+from queries.statements import ANALYTIC, collection, duck_sql
+
 SCHEMA_VERSION_KEY = "schema_version"
 DATA_VERSION_KEY = "data_version"
 PUBLISH_ID_KEY = "publish_id"
@@ -61,12 +63,19 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | li
     return got[0][0] if got else None
 
 
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Define the macros of queries/analytic/macros.sql on `con` (temporary: read-only stores and
+    stores of older schema versions have them too)."""
+    for text in collection(ANALYTIC, "macros").values():
+        con.execute(text)
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
     """Bring the schema of `con` to the newest shipped version; return that version."""
-    have_meta = scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'")
+    have_meta = scalar(con, duck_sql("store.has_meta"))
     current = 0
     if have_meta:
-        value = scalar(con, "SELECT value FROM meta WHERE key = $k", {"k": SCHEMA_VERSION_KEY})
+        value = scalar(con, duck_sql("meta.get"), {"k": SCHEMA_VERSION_KEY})
         current = int(value) if value is not None else 0
     shipped = migrations()
     newest = shipped[-1][0] if shipped else 0
@@ -78,7 +87,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         if version <= current:
             continue
         con.execute(sql)
-        con.execute("INSERT OR REPLACE INTO meta VALUES ($k, $v)", {"k": SCHEMA_VERSION_KEY, "v": str(version)})
+        con.execute(duck_sql("meta.set"), {"k": SCHEMA_VERSION_KEY, "v": str(version)})
         current = version
     return current
 
@@ -148,6 +157,7 @@ class Store:
             con.execute(f"SET memory_limit = {_sql_literal(memory_limit)}")
         con.execute(f"ATTACH {_sql_literal(str(self.path))} AS store (READ_ONLY)")
         con.execute("USE store")
+        install_macros(con)
         if operational:
             from queries.operational import register
 
@@ -194,7 +204,7 @@ class Store:
     def data_version(self) -> int:
         """The counter every publish increments (0 for an empty store)."""
         with contextlib.closing(self.reader()) as con:
-            value = scalar(con, "SELECT value FROM meta WHERE key = $k", {"k": DATA_VERSION_KEY})
+            value = scalar(con, duck_sql("meta.get"), {"k": DATA_VERSION_KEY})
         return int(value) if value is not None else 0
 
     @contextlib.contextmanager
@@ -243,12 +253,13 @@ class Store:
                     f"could not write the new version of {self.path} ({exc}); nothing was changed"
                 ) from exc
             try:
-                con.execute("BEGIN TRANSACTION")
+                con.execute(duck_sql("store.begin"))
                 migrate(con)
+                install_macros(con)
                 yield con
-                version = scalar(con, "SELECT value FROM meta WHERE key = $k", {"k": DATA_VERSION_KEY})
+                version = scalar(con, duck_sql("meta.get"), {"k": DATA_VERSION_KEY})
                 con.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ($k, $v), ('published_at', $t), ($pk, $p)",
+                    duck_sql("meta.publish"),
                     {
                         "k": DATA_VERSION_KEY,
                         "v": str(int(version or 0) + 1),

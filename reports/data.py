@@ -19,6 +19,7 @@ from metrics.indicators import clopper_pearson, register_inputs
 from metrics.monitor import office_monitor, open_cases
 from metrics.ranking import Ranking, TableOf, composites, rank_offices
 from queries.loader import run_on_facts
+from queries.statements import duck_sql
 from queries.store import scalar
 
 NEXT_LEVEL = {"national": "provincial", "provincial": "prefecture", "prefecture": "county", "county": "county"}
@@ -48,11 +49,9 @@ class ReportData:
 def scope_of(con: duckdb.DuckDBPyConnection, scope: str | None) -> tuple[str, str, str]:
     """(office code, name, level) of the report's scope; the national office when None."""
     if scope is None:
-        row = con.execute("SELECT office_code, name, level FROM offices WHERE level = 'national'").fetchall()
+        row = con.execute(duck_sql("offices.national")).fetchall()
     else:
-        row = con.execute(
-            "SELECT office_code, name, level FROM offices WHERE office_code = $c", {"c": scope}
-        ).fetchall()
+        row = con.execute(duck_sql("offices.one"), {"c": scope}).fetchall()
     if not row:
         raise ReportError(f"office {scope} is not in the office roster" if scope else "no national office loaded")
     return row[0]
@@ -103,9 +102,7 @@ def collect(
     reuses what its pages computed); by default they are computed here."""
     as_of = as_of or dt.date(year, 12, 31)
     code, name, level = scope_of(con, scope)
-    if not scalar(
-        con, "SELECT count(*) FROM cases WHERE year(accepted_date) = $y OR year(closed_date) = $y", {"y": year}
-    ):
+    if not scalar(con, duck_sql("cases.count_in_year"), {"y": year}):
         raise ReportError(f"no cases accepted or closed in {year}")
     rank_level = NEXT_LEVEL[level]
     within = None if level == "national" else code
@@ -114,11 +111,7 @@ def collect(
     )
     codes = [o["office_code"] for o in ranking.offices]
 
-    years = [
-        y
-        for (y,) in con.execute("SELECT DISTINCT year(accepted_date) FROM cases ORDER BY 1").fetchall()
-        if year - 4 <= y <= year
-    ]
+    years = [y for (y,) in con.execute(duck_sql("cases.years")).fetchall() if year - 4 <= y <= year]
     trend = pl.DataFrame({"office_code": codes, "name": [o["name"] for o in ranking.offices]})
     for y in years:
         if y == year:
@@ -133,7 +126,7 @@ def collect(
     integrity = office_monitor(con, config, year=year, level=rank_level, within=within, as_of=as_of)
     integrity = integrity.filter(pl.col("office_code").is_in(codes))
     inspections = inspection_results(con, config, year=year, as_of=as_of, offices=codes)
-    demo = scalar(con, "SELECT value FROM meta WHERE key = 'demo'")
+    demo = scalar(con, duck_sql("meta.demo"))
     return ReportData(
         year, as_of, code, name, rank_level, within, ranking, trend, overdue, inspections, integrity, demo, set(codes)
     )

@@ -11,7 +11,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inspection.draw import DrawError, Item, assign_inspectors, draw_sample, make_manifest, population_file, verify
+from inspection.draw import (
+    ALGORITHM_V1,
+    DrawError,
+    Item,
+    assign_inspectors,
+    draw_sample,
+    make_manifest,
+    population_file,
+    prefix_provinces,
+    verify,
+)
 from inspection.sample_size import attribute_sample_size, ratio_sample_size
 from tests.conftest import ipdash_cli
 
@@ -102,6 +112,8 @@ POOL = [
     {"inspector_id": f"I{k}", "office_code": code}
     for k, code in enumerate(["330100", "330200", "320100", "320200", "110100", "110200", "440100", "510100"])
 ]
+# The test's office tree: each office lies in the province of its code's first two digits.
+TREE = prefix_provinces({i.office_code for i in ITEMS} | {p["office_code"] for p in POOL})
 PLAN = {
     "plan_id": "2024-test",
     "year": 2024,
@@ -132,7 +144,13 @@ def test_the_sample_is_the_lowest_sha256_keys_within_each_stratum() -> None:
 def test_inspectors_never_conflict_and_respect_the_workload_cap() -> None:
     sample = [{"office_code": o, "case_no": "x", "stratum": o} for o in ("330100", "320100", "110100")]
     got = assign_inspectors(
-        sample, seed="s", pool=POOL, per_office=2, workload_cap=2, exclude=["own_office", "own_province"]
+        sample,
+        seed="s",
+        pool=POOL,
+        per_office=2,
+        workload_cap=2,
+        exclude=["own_office", "own_province"],
+        provinces=TREE,
     )
     by_id = {p["inspector_id"]: p["office_code"] for p in POOL}
     assert len(got) == 6
@@ -141,7 +159,13 @@ def test_inspectors_never_conflict_and_respect_the_workload_cap() -> None:
     assert max(sum(1 for a in got if a["inspector_id"] == i) for i in by_id) <= 2
     with pytest.raises(DrawError, match="office"):
         assign_inspectors(
-            sample, seed="s", pool=POOL[:4], per_office=2, workload_cap=1, exclude=["own_office", "own_province"]
+            sample,
+            seed="s",
+            pool=POOL[:4],
+            per_office=2,
+            workload_cap=1,
+            exclude=["own_office", "own_province"],
+            provinces=TREE,
         )
 
 
@@ -153,6 +177,7 @@ def test_a_published_draw_verifies_and_any_change_is_caught(tmp_path: Path) -> N
         population=population,
         seed="20241231",
         pool=POOL,
+        provinces=TREE,
         created_at="2025-01-05T10:00:00",
         created_by="admin",
     )
@@ -372,7 +397,7 @@ def test_an_inspector_sees_only_the_archives_assigned_to_them(golden_metrics, tm
 # --- Properties of the draw, and a second implementation written from SPEC §4.2 ---------------
 
 
-def reference_draw(population_csv: bytes, plan: dict, seed: str, pool: list[dict]) -> dict:
+def reference_draw(population_csv: bytes, plan: dict, seed: str, pool: list[dict], provinces: dict) -> dict:
     """A minimal re-implementation of SPEC §4.1–4.2 from the text alone (ratio rule only), sharing
     no code with inspection/: what an outsider would write to check a published draw."""
     import csv
@@ -408,7 +433,7 @@ def reference_draw(population_csv: bytes, plan: dict, seed: str, pool: list[dict
 
         def conflicted(p):
             return ("own_office" in ins["exclude"] and p["office_code"] == office) or (
-                "own_province" in ins["exclude"] and p["office_code"][:2] == office[:2]
+                "own_province" in ins["exclude"] and provinces[p["office_code"]] == provinces[office]
             )
 
         eligible = sorted(
@@ -434,13 +459,79 @@ def test_a_second_implementation_from_the_spec_recomputes_the_draw() -> None:
         population=population,
         seed="31415926535897932384",
         pool=POOL,
+        provinces=TREE,
         created_at="2025-01-05T10:00:00",
         created_by="admin",
     )
-    again = reference_draw(population, PLAN, "31415926535897932384", POOL)
+    again = reference_draw(population, PLAN, "31415926535897932384", POOL, TREE)
     for key in ("population_sha256", "stratum_sizes", "sample", "assignments"):
         assert manifest[key] == again[key], key
-    assert manifest["algorithm"] == "sha256-consistent-v1"
+    assert manifest["algorithm"] == "sha256-consistent-v2"
+    assert manifest["provinces"] == {o: TREE[o] for o in sorted(manifest["provinces"])}
+
+
+def test_own_province_is_the_province_in_the_office_tree_and_the_manifest_records_it() -> None:
+    # Office 669901 lies in province 650000 in the tree, whatever its code's first digits say.
+    tree = {"669901": "650000", "650100": "650000", "330100": "330000", "110100": "110000"}
+    items = [Item("669901", f"C{k}", "669901") for k in range(4)]
+    pool = [{"inspector_id": "A", "office_code": "650100"}, {"inspector_id": "B", "office_code": "330100"}]
+    plan = {
+        "plan_id": "tree",
+        "rule": {"kind": "ratio", "ratio": 0.5, "min_per_stratum": 1, "max_per_stratum": 2},
+        "inspectors": {"per_office": 1, "workload_cap": 1, "exclude": ["own_office", "own_province"]},
+    }
+    population = population_file(items)
+    for seed in ("a", "b", "c", "d", "e", "f"):
+        m = make_manifest(
+            plan=plan, population=population, seed=seed, pool=pool, provinces=tree, created_at="t", created_by="u"
+        )
+        assert m["assignments"] == [{"office_code": "669901", "inspector_id": "B"}], seed
+        assert m["provinces"] == {"330100": "330000", "650100": "650000", "669901": "650000"}
+        assert verify(m, population) == []
+        assert reference_draw(population, plan, seed, pool, tree)["assignments"] == m["assignments"]
+    # Without B, nobody outside the province is left: the draw refuses, naming the office.
+    with pytest.raises(DrawError, match="669901"):
+        make_manifest(
+            plan=plan, population=population, seed="a", pool=pool[:1], provinces=tree, created_at="t", created_by="u"
+        )
+    # An office the tree does not know is refused, not guessed.
+    with pytest.raises(DrawError, match="650100 is not in the office tree"):
+        make_manifest(
+            plan=plan,
+            population=population,
+            seed="a",
+            pool=pool,
+            provinces={"669901": "650000", "330100": "330000"},
+            created_at="t",
+            created_by="u",
+        )
+
+
+def test_a_manifest_of_algorithm_v1_still_verifies_by_the_code_prefix_rule() -> None:
+    tree = {"669901": "650000", "650100": "650000", "330100": "330000"}
+    items = [Item("669901", f"C{k}", "669901") for k in range(4)]
+    pool = [{"inspector_id": "A", "office_code": "650100"}, {"inspector_id": "B", "office_code": "330100"}]
+    plan = {
+        "plan_id": "old",
+        "rule": {"kind": "ratio", "ratio": 0.5, "min_per_stratum": 2, "max_per_stratum": 2},
+        "inspectors": {"per_office": 2, "workload_cap": 1, "exclude": ["own_office", "own_province"]},
+    }
+    population = population_file(items)
+    old = make_manifest(
+        plan=plan,
+        population=population,
+        seed="s",
+        pool=pool,
+        provinces=tree,
+        created_at="t",
+        created_by="u",
+        algorithm=ALGORITHM_V1,
+    )
+    # v1 compares the codes' first two digits: 66 is not 65, so A is eligible and both are assigned.
+    assert old["algorithm"] == "sha256-consistent-v1" and "provinces" not in old
+    assert sorted(a["inspector_id"] for a in old["assignments"]) == ["A", "B"]
+    assert verify(old, population) == []
+    assert verify({**old, "algorithm": "sha256-consistent-v9"}, population)[0].startswith("unknown algorithm")
 
 
 def test_changing_one_population_row_makes_verify_draw_fail(tmp_path: Path) -> None:
@@ -450,6 +541,7 @@ def test_changing_one_population_row_makes_verify_draw_fail(tmp_path: Path) -> N
         population=population,
         seed="27182818284590452353",
         pool=POOL,
+        provinces=TREE,
         created_at="2025-01-05T10:00:00",
         created_by="admin",
     )
@@ -517,13 +609,16 @@ def test_draw_properties(items, seed, other, pool, per_office, cap, order, ratio
         "inspectors": {"per_office": per_office, "workload_cap": cap, "exclude": ["own_office", "own_province"]},
     }
     population = population_file(items)
+    tree = prefix_provinces({i.office_code for i in items} | {p["office_code"] for p in pool})
     shuffled = items[:]
     order.shuffle(shuffled)
     assert population_file(shuffled) == population  # the file does not depend on input order
 
     def draw_with(s: str):
         try:
-            return make_manifest(plan=plan, population=population, seed=s, pool=pool, created_at="t", created_by="u")
+            return make_manifest(
+                plan=plan, population=population, seed=s, pool=pool, provinces=tree, created_at="t", created_by="u"
+            )
         except DrawError as exc:
             assert "office" in str(exc)
             return None
@@ -570,6 +665,7 @@ def test_workload_caps_that_exhaust_the_first_candidates_still_follow_the_rule(s
     offices = [f"{p}{k:02d}00" for p in ("11", "12", "13", "31", "32", "33", "44", "51") for k in range(1, 6)]
     items = [Item(o, f"C{k}", o) for o in offices for k in range(3)]
     pool = [{"inspector_id": f"X{k:03d}", "office_code": offices[(k * 7) % len(offices)]} for k in range(44)]
+    tree = prefix_provinces(offices)
     plan = {
         "plan_id": "caps",
         "rule": {"kind": "ratio", "ratio": 0.05, "min_per_stratum": 1, "max_per_stratum": 1},
@@ -577,5 +673,7 @@ def test_workload_caps_that_exhaust_the_first_candidates_still_follow_the_rule(s
     }
     population = population_file(items)
     for seed in ("a", "b", "c", "d"):
-        got = make_manifest(plan=plan, population=population, seed=seed, pool=pool, created_at="t", created_by="u")
-        assert got["assignments"] == reference_draw(population, plan, seed, pool)["assignments"], seed
+        got = make_manifest(
+            plan=plan, population=population, seed=seed, pool=pool, provinces=tree, created_at="t", created_by="u"
+        )
+        assert got["assignments"] == reference_draw(population, plan, seed, pool, tree)["assignments"], seed

@@ -191,7 +191,7 @@ def test_sheet_rows_are_the_xml_openpyxl_itself_writes(tmp_path: Path) -> None:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment
 
-    from reports.workbook import COUNT, DATE, HEADER_FILL, HEADER_FONT, PERCENT, Sheet
+    from reports.sheet import COUNT, DATE, HEADER_FILL, HEADER_FONT, PERCENT, Sheet
 
     # the last two columns have no format: openpyxl styles a date there itself, and the plain value
     # after it must not inherit that style

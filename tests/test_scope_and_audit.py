@@ -18,11 +18,8 @@ from queries.scope import Scope, ScopeError, scope_sql
 from queries.store import Store, rows
 from tests.fixtures.metrics.build import load_golden
 
-SUB = (
-    "(SELECT * FROM {t} AS __t WHERE __t.office_code IN (SELECT s.office_code FROM offices AS s "
-    "WHERE s.office_code = $scope_code OR s.province_code = $scope_code OR s.prefecture_code = $scope_code "
-    "OR s.parent_code = $scope_code)) AS {a}"
-)
+# The subtree test is the store's macro in_subtree (queries/analytic/macros.sql), bound to the scope.
+SUB = "(SELECT * FROM {t} AS __t WHERE IN_SUBTREE(__t.office_code, $scope_code)) AS {a}"
 
 PAIRS = [  # (input, expected rewrite)
     ("SELECT count(*) FROM cases", "SELECT COUNT(*) FROM " + SUB.format(t="cases", a="cases")),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from sqlglot.errors import OptimizeError
 
-from ingest.contract import ContractError, load_contract
+from ingest.contract import ContractError, fold, load_contract
 from queries.loader import sql, sql_names
 from queries.schema import check_sql
 
@@ -63,12 +64,26 @@ def test_core_packages_never_import_the_ui() -> None:
             "kinds.offices.columns.x: type 'enum:nope' names an unknown enumeration",
         ),
         ("version = [", "contract.toml: -: not valid TOML"),
+        ('version = "1"\nignored_headers = "备注"\n', "contract.toml: ignored_headers: must be a list of header texts"),
     ],
 )
 def test_contract_errors_name_file_key_and_problem(contract: str, message: str) -> None:
     with pytest.raises(ContractError) as info:
         load_contract(contract, CHECKLIST)
     assert message in str(info.value)
+
+
+def test_ignored_headers_and_veto_names_come_from_the_contract_file() -> None:
+    from inspection.checklist import veto_labels
+
+    shipped = (Path(__file__).resolve().parent.parent / "ingest" / "contract.toml").read_text("utf-8")
+    changed = load_contract(shipped.replace('"备注", ', '"附注", '), CHECKLIST)
+    assert fold("附注") in changed.kinds["cases"].ignored and fold("备注") not in changed.kinds["cases"].ignored
+    assert veto_labels() == {
+        "wrong_party": "主体错误",
+        "beyond_authority": "超越职权",
+        "missing_decision": "缺少决定书",
+    }
 
 
 def test_checklist_errors_name_file_key_and_problem() -> None:

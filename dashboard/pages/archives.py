@@ -21,7 +21,7 @@ from dashboard.context import Context, Request
 from dashboard.i18n import t
 from dashboard.inspector_forms import ingest_result, inspector_block
 from dashboard.registry import Page
-from inspection.checklist import VETO_LABELS
+from inspection.checklist import veto_labels
 from inspection.plans import recorded_appraisals
 
 
@@ -147,7 +147,7 @@ def callbacks(app, ctx: Context) -> None:
         note = t("insp.recorded_before", lang or "zh").format(
             day=got["recorded_at"][:10], who=got["recorded_by"], total=got["total"]
         )
-        return scores, [VETO_LABELS.get(v, v) for v in got["veto"]], got["inspected_at"], note
+        return scores, [veto_labels().get(v, v) for v in got["veto"]], got["inspected_at"], note
 
     def online(archive, scores, veto, day, lang):
         user = current_user.user

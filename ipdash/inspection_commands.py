@@ -1,0 +1,181 @@
+"""The inspection commands: `plan`, `draw`, `checklist`, `verify-draw` and `sample-size` (SPEC §4)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from ipdash.commands import EXIT_MISMATCH, EXIT_OK, BadInput, emit
+
+
+def cmd_sample_size(args: argparse.Namespace) -> int:
+    from inspection.sample_size import attribute_sample_size
+
+    try:
+        got = attribute_sample_size(
+            confidence=args.confidence, tolerable=args.tolerable, expected=args.expected, population=args.population
+        )
+    except ValueError as exc:
+        raise BadInput(str(exc)) from exc
+    emit(
+        args,
+        {"n": got.n, "allowed_deviations": got.allowed_deviations, "method": got.method},
+        f"样本量 sample size n = {got.n}, 可容忍偏差数 allowed deviations = {got.allowed_deviations} ({got.method})",
+    )
+    return EXIT_OK
+
+
+def cmd_verify_draw(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from inspection.draw import DrawError, verify
+
+    try:
+        manifest = json.loads(Path(args.manifest).read_text(encoding="utf-8"))
+        population = Path(args.population).read_bytes()
+        problems = verify(manifest, population)
+    except (OSError, ValueError, DrawError) as exc:
+        raise BadInput(f"cannot verify: {exc}") from exc
+    payload = {
+        "ok": not problems,
+        "problems": problems,
+        "plan_id": manifest.get("plan_id"),
+        "sample": len(manifest.get("sample", [])),
+    }
+    text = (
+        "抽取结果核验一致 draw verified: the sample and assignments recompute exactly"
+        if not problems
+        else "核验不一致 draw does NOT verify:\n  " + "\n  ".join(problems)
+    )
+    emit(args, payload, text)
+    return EXIT_OK if not problems else EXIT_MISMATCH
+
+
+def _plans_context(args: argparse.Namespace):
+    from access.opstore import OpStore, default_path
+    from queries.store import Store
+
+    ops = OpStore(default_path(args.db))
+    return ops, Store(args.db, ops=ops), os.environ.get("USER", "cli")
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from inspection.plans import PlanError, create_plan, lock_plan, void_draw
+    from queries.store import StoreError
+
+    ops, store, actor = _plans_context(args)
+    try:
+        if args.action == "create":
+            plan = create_plan(ops, store, Path(args.file).read_text(encoding="utf-8"), actor=actor)
+            emit(args, {"plan_id": plan["plan_id"], "plan": plan}, f"已创建抽查计划 plan created: {plan['plan_id']}")
+        elif args.action == "lock":
+            out = Path(args.out_dir) if args.out_dir else store.path.parent / "plans"
+            got = lock_plan(ops, store, args.plan_id, out_dir=out, actor=actor)
+            emit(
+                args,
+                got,
+                f"已锁定 locked {got['plan_id']}: {got['population']} archives, population file "
+                f"{got['population_file']}, SHA-256 {got['population_sha256']}",
+            )
+        elif args.action == "publish":
+            from inspection.results import publish
+
+            got = publish(ops, store, args.plan_id, actor=actor, partial_reason=args.partial_reason)
+            partial = (
+                f"; partial: {got['unappraised']} of {got['sampled']} archives not appraised ({got['partial_reason']})"
+                if got["partial_reason"]
+                else ""
+            )
+            emit(
+                args,
+                got,
+                f"已公开 published {args.plan_id} ({got['draw_id']}): {len(got['offices'])} offices" + partial,
+            )
+        elif args.action == "results":
+            from inspection.results import draw_results
+
+            got = draw_results(ops, store, args.plan_id)
+            emit(
+                args,
+                got,
+                "\n".join(_result_line(o) for o in got["offices"])
+                + f"\n{got['appraised']} of {got['sampled']} sampled archives appraised",
+            )
+        elif args.action == "void-draw":
+            done = void_draw(ops, args.draw_id, reason=args.reason, actor=actor)
+            emit(
+                args,
+                {"draw_id": args.draw_id, "voided": True, **done},
+                f"已作废 voided {args.draw_id}"
+                + ("; its published results are withdrawn from /public" if done["publication_withdrawn"] else ""),
+            )
+    except (PlanError, StoreError, OSError) as exc:
+        raise BadInput(str(exc)) from exc
+    return EXIT_OK
+
+
+def _result_line(o: dict) -> str:
+    head = f"{o['office_code']} {o['name']}: population {o['population']}, {o['appraised']}/{o['sampled']} appraised"
+    if not o["appraised"]:
+        return head
+    return (
+        f"{head}, mean {o['mean_score']}, unqualified {o['unqualified']} ({o['unqualified_rate']:.1%}, "
+        f"95% CI {o['interval'][0]:.1%}–{o['interval'][1]:.1%}), projected {o['projected_unqualified']}"
+    )
+
+
+def cmd_checklist(args: argparse.Namespace) -> int:
+    from inspection.checklist import assigned_archives, write_checklist
+    from inspection.plans import PlanError
+    from queries.store import StoreError
+
+    ops, store, actor = _plans_context(args)
+    try:
+        draw_id, archives = assigned_archives(ops, store, args.plan_id, args.inspector)
+        n = write_checklist(args.output, draw_id=draw_id, inspector_id=args.inspector, archives=archives)
+    except (PlanError, StoreError, OSError) as exc:
+        raise BadInput(str(exc)) from exc
+    from access import audit
+
+    audit.record(
+        ops, actor=actor, action="export.checklist", target=draw_id, detail={"inspector": args.inspector, "archives": n}
+    )
+    emit(
+        args,
+        {"output": str(args.output), "draw_id": draw_id, "archives": n},
+        f"评查表已生成 checklist written: {args.output} ({n} archives of {draw_id}); fill it in and load it with "
+        f"`ipdash ingest appraisals {args.output}`",
+    )
+    return EXIT_OK
+
+
+def cmd_draw(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from inspection.draw import DrawError
+    from inspection.plans import PlanError, run_draw
+    from queries.store import StoreError
+
+    ops, store, actor = _plans_context(args)
+    try:
+        manifest = run_draw(ops, store, args.plan_id, seed=args.seed, actor=actor)
+    except (PlanError, DrawError, StoreError, OSError) as exc:
+        raise BadInput(str(exc)) from exc
+    out = Path(args.out or f"{manifest['draw_id']}-manifest.json")
+    out.write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
+    emit(
+        args,
+        {
+            "draw_id": manifest["draw_id"],
+            "manifest": str(out),
+            "sample": len(manifest["sample"]),
+            "assignments": len(manifest["assignments"]),
+            "population_sha256": manifest["population_sha256"],
+        },
+        f"抽取完成 drawn {manifest['draw_id']}: {len(manifest['sample'])} archives, "
+        f"{len(manifest['assignments'])} assignments; manifest {out}",
+    )
+    return EXIT_OK

@@ -1,0 +1,42 @@
+-- name: count_accepted_in_year
+SELECT count(*) FROM cases WHERE year(accepted_date) = $y
+
+-- name: count_in_year
+SELECT count(*) FROM cases WHERE year(accepted_date) = $y OR year(closed_date) = $y
+
+-- name: last_closed_year
+SELECT max(year(closed_date)) FROM cases WHERE closed_date < make_date(year(current_date), 1, 1)
+
+-- name: received_range
+SELECT min(received_date), max(received_date) FROM cases
+
+-- name: year_of_case
+SELECT c.office_code, year(c.accepted_date) AS y FROM cases AS c WHERE c.office_code = $office AND c.case_no = $case_no
+
+-- name: years
+SELECT DISTINCT year(accepted_date) FROM cases ORDER BY 1
+
+-- name: grid
+-- The case explorer's columns (the grid's column ids are the aliases); dashboard/case_views.py
+-- adds the filters, the sort and the page to this statement's syntax tree.
+SELECT
+    c.office_code AS office_code,
+    o.name AS office_name,
+    c.case_no AS case_no,
+    c.case_kind AS case_kind,
+    c.source AS source,
+    c.received_date AS received_date,
+    c.accepted_date AS accepted_date,
+    c.closed_date AS closed_date,
+    c.closing_type AS closing_type,
+    c.review_outcome AS review_outcome
+FROM cases AS c
+JOIN offices AS o ON o.office_code = c.office_code
+
+-- name: of_year_in_subtree
+-- Every case of the year (accepted or closed in it) below office $s, for the workbook's case sheet.
+SELECT c.office_code, c.case_no, c.case_kind, c.received_date, c.accepted_date, c.closed_date, c.closing_type
+FROM cases AS c
+JOIN offices AS o ON o.office_code = c.office_code
+WHERE in_subtree(o.office_code, $s) AND (year(c.accepted_date) = $y OR year(c.closed_date) = $y)
+ORDER BY c.office_code, c.case_no

@@ -1,0 +1,12 @@
+-- Macros every DuckDB connection of the store has (queries.store.install_macros).
+
+-- name: in_subtree
+-- Whether office `_office` lies in the subtree of office `_root`: the office itself and every
+-- office below it, from the paths in the office tree (the national office's subtree is everything).
+-- The one definition of "in the subtree": the scope rewrite, the monitoring, the plans' population,
+-- the case explorer and the workbook all use it.
+CREATE OR REPLACE TEMP MACRO in_subtree(_office, _root) AS _office IN (
+    SELECT s.office_code FROM offices AS s
+    WHERE s.office_code = _root OR s.province_code = _root OR s.prefecture_code = _root OR s.parent_code = _root
+       OR _root = (SELECT n.office_code FROM offices AS n WHERE n.level = 'national')
+)

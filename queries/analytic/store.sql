@@ -1,0 +1,27 @@
+-- declare: relation(x VARCHAR)
+-- name: column_names
+SELECT column_name FROM information_schema.columns WHERE table_name = $t ORDER BY ordinal_position
+
+-- name: column_types
+SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $t ORDER BY ordinal_position
+
+-- name: has_meta
+SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'
+
+-- name: all_columns
+SELECT table_name, column_name, data_type FROM information_schema.columns ORDER BY table_name, ordinal_position
+
+-- name: begin
+BEGIN TRANSACTION
+
+-- name: attached_path
+-- The file of the attached store (readers attach it as `store`).
+SELECT path FROM duckdb_databases() WHERE database_name = 'store'
+
+-- name: attached_meta
+SELECT value FROM store.meta WHERE key = $k
+
+-- name: digest
+-- An order-independent content digest of a registered relation (queries/result_cache.py puts its
+-- name in place of `relation`).
+SELECT md5(coalesce(string_agg(CAST(t AS VARCHAR), '|' ORDER BY CAST(t AS VARCHAR)), '')) FROM relation AS t

@@ -1,0 +1,79 @@
+-- The operational store's tables, the same on SQLite and PostgreSQL: written in a dialect both take
+-- as they are (TEXT dates in ISO form, JSON as TEXT, decimals as TEXT). The users table and the
+-- audit log's append-only guard differ by backend: schema_sqlite.sql, schema_postgres.sql.
+
+-- name: audit_log
+CREATE TABLE IF NOT EXISTS audit_log (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT,
+    detail TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL)
+
+-- name: plans
+CREATE TABLE IF NOT EXISTS plans (
+    plan_id TEXT PRIMARY KEY, spec TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+    locked_at TEXT, population_sha256 TEXT, population_file TEXT)
+
+-- name: draws
+CREATE TABLE IF NOT EXISTS draws (
+    draw_id TEXT PRIMARY KEY, plan_id TEXT NOT NULL, seed TEXT NOT NULL, manifest TEXT NOT NULL,
+    manifest_sha256 TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+    voided_at TEXT, voided_by TEXT, void_reason TEXT)
+
+-- name: draw_samples
+-- The archives a draw sampled: an appraisal naming the draw may only score these.
+CREATE TABLE IF NOT EXISTS draw_samples (
+    draw_id TEXT NOT NULL, office_code TEXT NOT NULL, case_no TEXT NOT NULL,
+    PRIMARY KEY (draw_id, office_code, case_no))
+
+-- name: appraisals
+-- One row per appraised archive and draw ('' for historical appraisals made before any draw).
+-- closed_year: the year the case was closed in when appraised (from the analytic store); the
+-- quality figures of that year are the ones an appraisal changes (see docs/data-versions.md).
+CREATE TABLE IF NOT EXISTS appraisals (
+    draw_id TEXT NOT NULL, office_code TEXT NOT NULL, case_no TEXT NOT NULL, inspector_id TEXT NOT NULL,
+    scores TEXT NOT NULL, total TEXT NOT NULL, veto TEXT NOT NULL, grade TEXT NOT NULL,
+    historical INTEGER NOT NULL, checklist_version TEXT NOT NULL, inspected_at TEXT NOT NULL,
+    closed_year INTEGER, source_sha256 TEXT, source_row INTEGER, run_id INTEGER,
+    recorded_at TEXT NOT NULL, recorded_by TEXT NOT NULL,
+    PRIMARY KEY (office_code, case_no, draw_id))
+
+-- name: appraisal_runs
+CREATE TABLE IF NOT EXISTS appraisal_runs (
+    run_id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT NOT NULL, actor TEXT NOT NULL,
+    contract_version TEXT NOT NULL, files TEXT NOT NULL, n_read INTEGER NOT NULL, n_loaded INTEGER NOT NULL,
+    n_updated INTEGER NOT NULL, n_unchanged INTEGER NOT NULL, n_rejected INTEGER NOT NULL,
+    n_duplicate_in_file INTEGER NOT NULL, rejects_file TEXT)
+
+-- name: appraisal_quarantine
+CREATE TABLE IF NOT EXISTS appraisal_quarantine (
+    run_id INTEGER NOT NULL, file TEXT NOT NULL, file_sha256 TEXT NOT NULL, sheet TEXT,
+    row_number INTEGER NOT NULL, column_name TEXT, value TEXT, reason TEXT NOT NULL, raw TEXT NOT NULL,
+    cell TEXT)
+
+-- name: publications
+CREATE TABLE IF NOT EXISTS publications (
+    plan_id TEXT PRIMARY KEY, draw_id TEXT NOT NULL, published_at TEXT NOT NULL, published_by TEXT NOT NULL,
+    results TEXT NOT NULL, partial_reason TEXT, withdrawn_at TEXT, withdrawn_by TEXT, withdraw_reason TEXT)
+
+-- name: report_jobs
+-- Workbook downloads from the dashboard: state shared by every worker and host; the file lies in
+-- the reports directory beside the store. `heartbeat_at` shows the running worker is alive.
+CREATE TABLE IF NOT EXISTS report_jobs (
+    job_id TEXT PRIMARY KEY, username TEXT NOT NULL, year INTEGER NOT NULL, lang TEXT NOT NULL,
+    scope TEXT, state TEXT NOT NULL, progress REAL NOT NULL, stage TEXT NOT NULL, file TEXT, error TEXT,
+    created_at TEXT NOT NULL, heartbeat_at TEXT NOT NULL, worker TEXT)
+
+-- name: report_jobs_one_active
+-- At most one queued or running report per user, whatever worker or host started it.
+CREATE UNIQUE INDEX IF NOT EXISTS report_jobs_one_active ON report_jobs (username)
+    WHERE state IN ('queued', 'running')
+
+-- name: data_versions
+-- Counters the analytic side keys its caches on: 'appraisals' (any change) and
+-- 'appraisals:<year>' (a change to the archives of cases closed in that year).
+CREATE TABLE IF NOT EXISTS data_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL)
