@@ -4,6 +4,8 @@ scoped runner: user input never becomes an identifier and every value is a bound
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -184,22 +186,17 @@ def _filter(model: dict, params: dict) -> list[exp.Expr]:
     return where
 
 
-def cases_page(viewer: Viewer, request: dict, *, office: str | None = None) -> dict:
-    """One page of the case grid for an AG Grid infinite-row-model request {startRow, endRow,
-    sortModel, filterModel}: {"rowData": [...], "rowCount": total}. Scoped by the runner."""
-    if not policy.require(viewer.ops, viewer.user, "cases", what="case explorer"):
-        raise BadRequest("no access to the case explorer")
-    start = max(0, int(request.get("startRow") or 0))
-    end = min(start + MAX_PAGE, max(start, int(request.get("endRow") or start + 100)))
+@functools.lru_cache(maxsize=1024)
+def _grid_sql(filters: str, sorts: str, by_office: bool) -> tuple[str, str, tuple[tuple[str, Any], ...]]:
+    """The count and page statements of one grid request (its filter and sort models as JSON) and
+    the values they bind; built once per distinct request shape (building the trees costs
+    milliseconds, a page of a cached count less)."""
     params: dict[str, Any] = {}
-    where = _filter(request.get("filterModel") or {}, params)
-    if office:
-        if access(viewer, office, what="cases") != "full" and viewer.user.role != "inspector":
-            return {"rowData": [], "rowCount": 0}
-        params["office"] = office
+    where = _filter(json.loads(filters), params)
+    if by_office:
         where.append(exp.func("in_subtree", exp.column("office_code", table="o"), exp.Placeholder(this="office")))
     order = []
-    for s in request.get("sortModel") or []:
+    for s in json.loads(sorts):
         if s.get("colId") not in CASE_COLUMNS or s.get("sort") not in ("asc", "desc"):
             raise BadRequest(f"cannot sort by {s.get('colId')!r}")
         order.append(exp.Ordered(this=CASE_COLUMNS[s["colId"]].copy(), desc=s["sort"] == "desc", nulls_first=False))
@@ -212,6 +209,24 @@ def cases_page(viewer: Viewer, request: dict, *, office: str | None = None) -> d
         .offset(exp.Placeholder(this="page_start"))
         .sql(dialect="duckdb")
     )
+    return count, page, tuple(params.items())
+
+
+def cases_page(viewer: Viewer, request: dict, *, office: str | None = None) -> dict:
+    """One page of the case grid for an AG Grid infinite-row-model request {startRow, endRow,
+    sortModel, filterModel}: {"rowData": [...], "rowCount": total}. Scoped by the runner."""
+    if not policy.require(viewer.ops, viewer.user, "cases", what="case explorer"):
+        raise BadRequest("no access to the case explorer")
+    start = max(0, int(request.get("startRow") or 0))
+    end = min(start + MAX_PAGE, max(start, int(request.get("endRow") or start + 100)))
+    if office and access(viewer, office, what="cases") != "full" and viewer.user.role != "inspector":
+        return {"rowData": [], "rowCount": 0}
+    count, page, bound = _grid_sql(
+        json.dumps(request.get("filterModel") or {}, sort_keys=True),
+        json.dumps(request.get("sortModel") or [], sort_keys=True),
+        bool(office),
+    )
+    params: dict[str, Any] = {**dict(bound), **({"office": office} if office else {})}
     runner = viewer.runner()
     total = viewer.cache.get(
         ("case-count", viewer.user.username, count, tuple(sorted(params.items()))),
