@@ -17,7 +17,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from urllib.parse import parse_qs, unquote
+from urllib.parse import unquote
 
 import dash
 from dash import ALL, Input, Output, html
@@ -27,7 +27,7 @@ from dashboard import ids, shell, views
 from dashboard.audit_page import init_audit_page
 from dashboard.auth import init_auth
 from dashboard.cache import VersionedCache
-from dashboard.context import Context, Request, parse_controls
+from dashboard.context import Context, Request, parse_controls, query_of
 from dashboard.i18n import t
 from dashboard.public_page import init_public_page
 from dashboard.registry import Registry
@@ -122,7 +122,7 @@ def create_app(
             year = years[-1]
         controls = parse_controls(year, as_of, method, peer, weights, config)
         note = ("⚠ " + t("ctl.weights", lang)) if controls.weights or controls.method else ""
-        return render(v, path or "/", parse_qs((search or "").lstrip("?")), controls, lang, palette), note
+        return render(v, path or "/", query_of(search), controls, lang, palette), note
 
     warmed = threading.Event()
 

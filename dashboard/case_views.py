@@ -14,6 +14,7 @@ from sqlglot import exp
 
 from access import audit, policy
 from dashboard.data import safe_csv
+from dashboard.view_types import CasesPage, Denied, Monitor
 from dashboard.views import Controls, Viewer, access, crumbs, home, tree
 from ingest.contract import default_contract
 from metrics.indicators import register_inputs
@@ -24,7 +25,7 @@ from queries.statements import duck_sql, select_tree
 # --- monitoring of open cases ----------------------------------------------------------------
 
 
-def monitor(viewer: Viewer, controls: Controls, office: str | None) -> dict[str, Any]:
+def monitor(viewer: Viewer, controls: Controls, office: str | None) -> Monitor | Denied:
     """Open cases below `office` (default: the user's scope) at the as-of date, overdue first,
     with the status counts, the age profile and the acceptance backlog."""
     office = office or home(viewer)
@@ -212,7 +213,7 @@ def _grid_sql(filters: str, sorts: str, by_office: bool) -> tuple[str, str, tupl
     return count, page, tuple(params.items())
 
 
-def cases_page(viewer: Viewer, request: dict, *, office: str | None = None) -> dict:
+def cases_page(viewer: Viewer, request: dict, *, office: str | None = None) -> CasesPage:
     """One page of the case grid for an AG Grid infinite-row-model request {startRow, endRow,
     sortModel, filterModel}: {"rowData": [...], "rowCount": total}. Scoped by the runner."""
     if not policy.require(viewer.ops, viewer.user, "cases", what="case explorer"):

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import plotly.graph_objects as go
 
 from dashboard.i18n import t
+from metrics.results import RankedOffice
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 SCALES = {"viridis": "Viridis", "cividis": "Cividis", "okabe": [[0, "#D55E00"], [0.5, "#F0E442"], [1, "#0072B2"]]}
@@ -42,7 +45,7 @@ def tiles() -> dict[str, dict]:
     return {t_["code"]: t_ for t_ in tomllib.loads(text)["tiles"]}
 
 
-def tile_map(rows: list[dict], *, value_key: str, title: str, lang: str, palette: str) -> go.Figure:
+def tile_map(rows: Sequence[Mapping[str, Any]], *, value_key: str, title: str, lang: str, palette: str) -> go.Figure:
     """One square per province coloured by the chosen score (a heatmap on the tile grid, so tiles stay
     square and evenly spaced at any width); hover shows the name, score and rank; click drills down."""
     layout = tiles()
@@ -111,7 +114,7 @@ def trend_box(trend: dict[int, list[float]], *, lang: str, palette: str) -> go.F
     return _base(fig).update_layout(title=dict(text=t("trend.title", lang), x=0.01))
 
 
-def dimension_bars(office: dict, median: dict, *, lang: str, palette: str) -> go.Figure:
+def dimension_bars(office: RankedOffice, median: Mapping[str, float | None], *, lang: str, palette: str) -> go.Figure:
     dims = list(office["dimensions"])
     names = [t(f"dim.{d}", lang) for d in dims]
     fig = go.Figure(

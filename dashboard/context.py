@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 from flask_login import current_user
 
@@ -64,6 +65,11 @@ class Request:
 
     def with_params(self, params: dict[str, str]) -> Request:
         return dataclasses.replace(self, params=params)
+
+
+def query_of(search: str | None) -> dict[str, list[str]]:
+    """A location's query string (`?a=1&b=2`, or nothing) parsed."""
+    return parse_qs((search or "").lstrip("?"))
 
 
 def first(query: dict[str, list[str]], name: str) -> str | None:

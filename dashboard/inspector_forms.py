@@ -39,7 +39,7 @@ def inspector_block(ops: OpStore, store: Store, inspector_id: str, lang: str) ->
         id=ids.CHECKLIST_CARD,
         children=[
             html.H3(t("insp.checklist", lang)),
-            html.P(t("insp.p_archives_assigned_you", lang).format(p0=len(archives)), className="note"),
+            html.P(t("insp.assigned_to_you", lang).format(archives=len(archives)), className="note"),
             html.Div(
                 className="buttons",
                 children=[
@@ -111,7 +111,9 @@ def ingest_result(summary, lang: str) -> html.Div:
     c = summary.counts
     parts = [
         html.P(
-            t("insp.read_p_rows_p", lang).format(p0=c.read, p1=c.loaded, p2=c.updated, p3=c.unchanged, p4=c.rejected),
+            t("insp.read_rows", lang).format(
+                read=c.read, loaded=c.loaded, updated=c.updated, unchanged=c.unchanged, rejected=c.rejected
+            ),
             className="count",
         )
     ]

@@ -17,15 +17,15 @@ INSPECTION_LABELS: dict[str, tuple[str, str]] = {
     ),
     "insp.all_plans": ("‹ 全部计划", "‹ All plans"),
     "insp.archive": ("案卷", "Archive"),
-    "insp.archives_closed_p": ("{p0} 年结案的案卷", "archives closed in {p0}"),
+    "insp.archives_closed_in": ("{year} 年结案的案卷", "archives closed in {year}"),
     "insp.archives_inspectors_are_drawn": (
         "将用所输入的种子抽取案卷并分配评查人员，结果公开可复核；每个计划只能抽取一次（除非作废）。确定抽取？",
         "The archives and inspectors are drawn with the seed typed in, verifiably; a plan is drawn once unless the draw is voided. Draw now?",
     ),
     "insp.attribute_sampling": ("统计抽样", "Attribute sampling"),
-    "insp.attribute_sampling_confidence_p": (
-        "属性抽样：置信度 {p0}，可容忍偏差率 {p1}，预期偏差率 {p2}",
-        "attribute sampling: confidence {p0}, tolerable rate {p1}, expected rate {p2}",
+    "insp.attribute_rule": (
+        "属性抽样：置信度 {confidence}，可容忍偏差率 {tolerable}，预期偏差率 {expected}",
+        "attribute sampling: confidence {confidence}, tolerable rate {tolerable}, expected rate {expected}",
     ),
     "insp.checklist": ("评查表", "Checklist"),
     "insp.confidence": ("置信度", "Confidence"),
@@ -35,7 +35,7 @@ INSPECTION_LABELS: dict[str, tuple[str, str]] = {
     "insp.download_checklist_draw_id": ("下载评查表 {draw_id}", "Download checklist {draw_id}"),
     "insp.download_manifest_json": ("下载抽取清单 (JSON)", "Download the manifest (JSON)"),
     "insp.draw": ("抽取", "Draw"),
-    "insp.drawn_p": ("已抽取 {p0}", "Drawn {p0}"),
+    "insp.drawn": ("已抽取 {draw_id}", "Drawn {draw_id}"),
     "insp.drop_click_choose_xlsx": ("拖放或点击选择 .xlsx 文件", "Drop or click to choose the .xlsx file"),
     "insp.enter_online": ("在线录入", "Enter online"),
     "insp.expected_rate": ("预期偏差率", "Expected rate"),
@@ -55,7 +55,10 @@ INSPECTION_LABELS: dict[str, tuple[str, str]] = {
         "Lock the population (before the seed is known)",
     ),
     "insp.locked": ("锁定：", "Locked: "),
-    "insp.locked_p_archives_sha": ("已锁定：{p0:,} 件，SHA-256 {p1}", "Locked: {p0:,} archives, SHA-256 {p1}"),
+    "insp.locked_summary": (
+        "已锁定：{archives:,} 件，SHA-256 {sha256}",
+        "Locked: {archives:,} archives, SHA-256 {sha256}",
+    ),
     "insp.max_per_stratum": ("每层最多", "Max per stratum"),
     "insp.min_per_stratum": ("每层最少", "Min per stratum"),
     "insp.new_plan": ("新建抽查计划", "New plan"),
@@ -68,16 +71,19 @@ INSPECTION_LABELS: dict[str, tuple[str, str]] = {
     ),
     "insp.own_office": ("本机构", "own office"),
     "insp.own_province": ("本省", "own province"),
-    "insp.p_archives_assigned_you": ("共分配 {p0} 件案卷", "{p0} archives assigned to you"),
-    "insp.p_archives_sampled_p": ("样本 {p0} 件，分配 {p1} 人次", "{p0} archives sampled, {p1} assignments"),
-    "insp.p_each_stratum_least": (
-        "按比例 {p0}，每层至少 {p1} 件、至多 {p2} 件",
-        "{p0} of each stratum, at least {p1} and at most {p2}",
+    "insp.assigned_to_you": ("共分配 {archives} 件案卷", "{archives} archives assigned to you"),
+    "insp.sampled_assigned": (
+        "样本 {sampled} 件，分配 {assignments} 人次",
+        "{sampled} archives sampled, {assignments} assignments",
     ),
-    "insp.p_more_strata_not": ("另有 {p0} 层未列出", "{p0} more strata not listed"),
-    "insp.p_p_sampled_archives": (
-        "已评查 {p0} / {p1} 件，尚有 {missing} 件未评查",
-        "{p0} of {p1} sampled archives appraised; {missing} still pending",
+    "insp.ratio_rule": (
+        "按比例 {ratio}，每层至少 {least} 件、至多 {most} 件",
+        "{ratio} of each stratum, at least {least} and at most {most}",
+    ),
+    "insp.more_strata": ("另有 {strata} 层未列出", "{strata} more strata not listed"),
+    "insp.appraised_of_sampled": (
+        "已评查 {appraised} / {sampled} 件，尚有 {missing} 件未评查",
+        "{appraised} of {sampled} sampled archives appraised; {missing} still pending",
     ),
     "insp.parameters": ("计划参数", "Parameters"),
     "insp.partial_reason_reason": ("（部分公开，理由：{reason}）", " (partial; reason: {reason})"),
@@ -86,9 +92,9 @@ INSPECTION_LABELS: dict[str, tuple[str, str]] = {
     "insp.plan_id_optional": ("计划编号（可空）", "Plan id (optional)"),
     "insp.plans": ("抽查计划", "Plans"),
     "insp.population": ("总体", "Population"),
-    "insp.population_p_archives_p": (
-        "总体 {p0:,} 件，{p1} 层，样本共 {p2:,} 件（尚未锁定，可修改）",
-        "Population {p0:,} archives in {p1} strata; sample {p2:,} (not locked: you may still change the plan)",
+    "insp.population_preview": (
+        "总体 {archives:,} 件，{strata} 层，样本共 {sample:,} 件（尚未锁定，可修改）",
+        "Population {archives:,} archives in {strata} strata; sample {sample:,} (not locked: you may still change the plan)",
     ),
     "insp.preview_population_sample": ("预览总体与样本量", "Preview population and sample"),
     "insp.publish_ask": (
@@ -100,10 +106,10 @@ INSPECTION_LABELS: dict[str, tuple[str, str]] = {
         "{missing} sampled archives are not appraised yet: this publishes a partial result, with the reason. ",
     ),
     "insp.publish_results": ("公开结果", "Publish the results"),
-    "insp.published_p": ("已于 {p0} 公开", "Published on {p0}"),
-    "insp.published_partial_p_archives": (
-        "已部分公开（{p0} 件未评查），见公开结果页",
-        "Published as partial ({p0} archives pending): see the public page",
+    "insp.published_on": ("已于 {date} 公开", "Published on {date}"),
+    "insp.published_partial": (
+        "已部分公开（{pending} 件未评查），见公开结果页",
+        "Published as partial ({pending} archives pending): see the public page",
     ),
     "insp.published_see_public_page": ("已公开，见公开结果页", "Published: see the public page"),
     "insp.random_inspection_double_random": (
@@ -111,9 +117,9 @@ INSPECTION_LABELS: dict[str, tuple[str, str]] = {
         "Random inspection (double random, one public)",
     ),
     "insp.ratio": ("比例", "Ratio"),
-    "insp.read_p_rows_p": (
-        "读取 {p0} 行：新增 {p1}，更新 {p2}，未变 {p3}，拒收 {p4}",
-        "Read {p0} rows: {p1} loaded, {p2} updated, {p3} unchanged, {p4} rejected",
+    "insp.read_rows": (
+        "读取 {read} 行：新增 {loaded}，更新 {updated}，未变 {unchanged}，拒收 {rejected}",
+        "Read {read} rows: {loaded} loaded, {updated} updated, {unchanged} unchanged, {rejected} rejected",
     ),
     "insp.reason_voiding": ("作废理由", "reason for voiding"),
     "insp.recorded_before": (

@@ -89,8 +89,8 @@ def plan_page(ops: OpStore, store: Store, plan_id: str, lang: str, admin: bool) 
                 ]
             ),
             html.P(
-                t("insp.p_archives_sampled_p", lang).format(
-                    p0=len(manifest["sample"]), p1=len(manifest["assignments"])
+                t("insp.sampled_assigned", lang).format(
+                    sampled=len(manifest["sample"]), assignments=len(manifest["assignments"])
                 ),
                 id=ids.DRAW_SUMMARY,
                 className="count",
@@ -193,12 +193,12 @@ def _spec_summary(store: Store, plan_id: str, spec: dict, lang: str) -> html.Dl:
         conf, tol, expect = (
             float(rule.get(k, d)) for k, d in (("confidence", 0.95), ("tolerable", 0.05), ("expected", 0.0))
         )
-        size = t("insp.attribute_sampling_confidence_p", lang).format(
-            p0=pct(conf, lang), p1=pct(tol, lang), p2=pct(expect, lang)
+        size = t("insp.attribute_rule", lang).format(
+            confidence=pct(conf, lang), tolerable=pct(tol, lang), expected=pct(expect, lang)
         )
     else:
-        size = t("insp.p_each_stratum_least", lang).format(
-            p0=pct(rule["ratio"], lang), p1=rule["min_per_stratum"], p2=rule["max_per_stratum"]
+        size = t("insp.ratio_rule", lang).format(
+            ratio=pct(rule["ratio"], lang), least=rule["min_per_stratum"], most=rule["max_per_stratum"]
         )
     strata = ("、" if lang == "zh" else ", ").join(label(f"strata.{k}", k, lang) for k in spec["strata"])
     exclude = ("、" if lang == "zh" else ", ").join(label(f"exclude.{k}", k, lang) for k in ins.get("exclude", []))
@@ -206,7 +206,7 @@ def _spec_summary(store: Store, plan_id: str, spec: dict, lang: str) -> html.Dl:
         (t("insp.plan_id", lang), plan_id),
         (t("insp.year", lang), str(spec["year"])),
         (t("insp.scope", lang), scope),
-        (t("insp.population", lang), t("insp.archives_closed_p", lang).format(p0=spec["year"])),
+        (t("insp.population", lang), t("insp.archives_closed_in", lang).format(year=spec["year"])),
         (t("insp.strata", lang), strata),
         (t("insp.sample_size", lang), size),
         (
@@ -257,7 +257,9 @@ def results_block(ops: OpStore, store: Store, plan_id: str, plan: dict, lang: st
     ]
     missing = res["unappraised"]
     progress = html.P(
-        t("insp.p_p_sampled_archives", lang).format(p0=res["appraised"], p1=res["sampled"], missing=missing),
+        t("insp.appraised_of_sampled", lang).format(
+            appraised=res["appraised"], sampled=res["sampled"], missing=missing
+        ),
         id=ids.PLAN_APPRAISAL_PROGRESS,
         className="count",
     )
@@ -266,7 +268,7 @@ def results_block(ops: OpStore, store: Store, plan_id: str, plan: dict, lang: st
         reason = pub[0]["partial_reason"] if pub else None
         action: list = [
             html.P(
-                t("insp.published_p", lang).format(p0=plan["published_at"][:10])
+                t("insp.published_on", lang).format(date=plan["published_at"][:10])
                 + (t("insp.partial_reason_reason", lang).format(reason=reason) if reason else ""),
                 id=ids.PLAN_PUBLISHED,
             )

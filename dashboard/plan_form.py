@@ -231,7 +231,9 @@ def preview_block(got: dict, lang: str) -> html.Div:
         id=ids.PLAN_PREVIEW_RESULT,
         children=[
             html.P(
-                t("insp.population_p_archives_p", lang).format(p0=got["population"], p1=len(strata), p2=got["sample"]),
+                t("insp.population_preview", lang).format(
+                    archives=got["population"], strata=len(strata), sample=got["sample"]
+                ),
                 className="count",
             ),
             html.Table(
@@ -263,7 +265,7 @@ def preview_block(got: dict, lang: str) -> html.Div:
             *(
                 [
                     html.P(
-                        t("insp.p_more_strata_not", lang).format(p0=len(strata) - len(shown)),
+                        t("insp.more_strata", lang).format(strata=len(strata) - len(shown)),
                         className="note",
                     )
                 ]

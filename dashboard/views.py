@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -28,11 +27,24 @@ from access import audit
 from access.opstore import OpStore
 from access.users import User
 from dashboard.cache import VersionedCache
+from dashboard.view_types import (
+    Access,
+    Crumb,
+    Denied,
+    Figure,
+    Place,
+    Profile,
+    ProfileIndicator,
+    ProfileMissing,
+    ProfileNational,
+    RankRow,
+)
 from inspection.plans import archives_of_inspector
 from metrics.config import DIMENSIONS, Config
 from metrics.indicators import compute_indicators, register_inputs
 from metrics.monitor import office_monitor
 from metrics.ranking import Ranking, TableOf, composites, rank_offices, sensitivity
+from metrics.results import RankedOffice
 from queries.loader import run_on_facts
 from queries.runner import QueryRunner
 from queries.scope import Scope
@@ -42,7 +54,6 @@ from queries.store import Store
 LEVEL_BELOW = {"national": "provincial", "provincial": "prefecture", "prefecture": "county", "county": None}
 NO_SCOPE = "-"  # a user without an office scope matches no office
 TREND_YEARS = 5
-Access = Literal["full", "peers"] | None
 
 
 @dataclass(frozen=True)
@@ -277,7 +288,7 @@ def _diff(now: float | None, before: float | None) -> float | None:
 HEADLINE_KEYS = ("accepted", "closed", "on_time_rate", "open_cases", "overdue", "appraised")
 
 
-def headline(viewer: Viewer, code: str, controls: Controls) -> dict[str, dict]:
+def headline(viewer: Viewer, code: str, controls: Controls) -> dict[str, Figure]:
     """The place's headline figures with last year's and the change: {key: {value, previous, change}}."""
     now = headline_table(viewer, controls.year, controls.as_of_date).get(code, {})
     before = headline_table(viewer, controls.year - 1, _previous_as_of(controls.as_of_date)).get(code, {})
@@ -301,24 +312,21 @@ def headline(viewer: Viewer, code: str, controls: Controls) -> dict[str, dict]:
 
 # --- pages --------------------------------------------------------------------------------------
 
-RANK_COLUMNS = (
-    "office_code",
-    "name",
-    "level",
-    "composite",
-    "rank",
-    "rank_interval",
-    "rank_change",
-    "composite_change",
-    "dimensions",
-)
 
-
-def _rank_row(o: dict, *, linked: bool, full: bool) -> dict:
-    row = {k: o[k] for k in RANK_COLUMNS}
-    row["linked"] = linked
-    row["has_figures"] = full
-    return row
+def _rank_row(o: RankedOffice, *, linked: bool, full: bool) -> RankRow:
+    return {
+        "office_code": o["office_code"],
+        "name": o["name"],
+        "level": o["level"],
+        "composite": o["composite"],
+        "rank": o["rank"],
+        "rank_interval": o["rank_interval"],
+        "rank_change": o["rank_change"],
+        "composite_change": o["composite_change"],
+        "dimensions": o["dimensions"],
+        "linked": linked,
+        "has_figures": full,
+    }
 
 
 def _child_ranking(viewer: Viewer, code: str, level: str, controls: Controls) -> Ranking:
@@ -327,7 +335,7 @@ def _child_ranking(viewer: Viewer, code: str, level: str, controls: Controls) ->
     return ranking(viewer, controls, level=level, within=code)
 
 
-def place(viewer: Viewer, code: str, controls: Controls) -> dict[str, Any]:
+def place(viewer: Viewer, code: str, controls: Controls) -> Place | Denied:
     """The drill-down page of office `code`: breadcrumb, headline figures, ranking of the level below,
     composites over the years, and the province tiles at national level."""
     how = access(viewer, code, what="place")
@@ -337,8 +345,8 @@ def place(viewer: Viewer, code: str, controls: Controls) -> dict[str, Any]:
     office = t.offices[code]
     trail = crumbs(viewer, code)
     child_level = LEVEL_BELOW[office["level"]]
-    rows: list[dict] = []
-    methodology: dict = {}
+    rows: list[RankRow] = []
+    methodology = None
     trend: dict[int, list[float]] = {}
     if child_level:
         r = _child_ranking(viewer, code, child_level, controls)
@@ -368,7 +376,7 @@ def place(viewer: Viewer, code: str, controls: Controls) -> dict[str, Any]:
     }
 
 
-def profile(viewer: Viewer, code: str, controls: Controls) -> dict[str, Any]:
+def profile(viewer: Viewer, code: str, controls: Controls) -> Profile | ProfileNational | ProfileMissing | Denied:
     """An office's indicators against its peers, dimension scores, trend, what drives its rank,
     integrity signals and inspection history."""
     if access(viewer, code, what="profile") != "full":
@@ -388,15 +396,13 @@ def profile(viewer: Viewer, code: str, controls: Controls) -> dict[str, Any]:
             "national": False,
             "name": office["name"],
             "missing": True,
+            "level": level,
             "crumbs": crumbs(viewer, code),
         }
-    group_key = (
-        "province_code" if (within is None and viewer.config.scoring.peer_groups.get(level) == "province") else None
-    )
-    peers = [o for o in r.offices if group_key is None or o[group_key] == me[group_key]]
-    indicators = []
+    by_province = within is None and viewer.config.scoring.peer_groups.get(level) == "province"
+    peers = [o for o in r.offices if not by_province or o["province_code"] == me["province_code"]]
+    indicators: list[ProfileIndicator] = []
     for ind in viewer.config.indicators:
-        vals = [o["indicators"][ind.id]["value"] for o in peers if o["indicators"][ind.id]["value"] is not None]
         e = me["indicators"][ind.id]
         indicators.append(
             {
@@ -407,7 +413,7 @@ def profile(viewer: Viewer, code: str, controls: Controls) -> dict[str, Any]:
                 "direction": ind.direction,
                 "value_kind": ind.value,
                 **e,
-                "peer_median": float(np.median(vals)) if vals else None,
+                "peer_median": _median([o["indicators"][ind.id]["value"] for o in peers]),
             }
         )
     dims_median = {d: _median([o["dimensions"][d] for o in peers]) for d in DIMENSIONS}
@@ -440,6 +446,7 @@ def profile(viewer: Viewer, code: str, controls: Controls) -> dict[str, Any]:
     return {
         "denied": False,
         "national": False,
+        "missing": False,
         "code": code,
         "name": office["name"],
         "level": level,
@@ -457,12 +464,12 @@ def profile(viewer: Viewer, code: str, controls: Controls) -> dict[str, Any]:
     }
 
 
-def _median(values: list) -> float | None:
+def _median(values: list[float | None]) -> float | None:
     vals = [v for v in values if v is not None]
     return float(np.median(vals)) if vals else None
 
 
-def crumbs(viewer: Viewer, code: str) -> list[dict]:
+def crumbs(viewer: Viewer, code: str) -> list[Crumb]:
     t = tree(viewer)
     return [
         {

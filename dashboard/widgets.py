@@ -9,6 +9,7 @@ from dash.development.base_component import Component
 
 from dashboard import ids
 from dashboard.i18n import num, pct, signed, t
+from dashboard.view_types import Crumb, Figure, RankRow
 from metrics.config import DIMENSIONS
 
 
@@ -19,7 +20,12 @@ def denied(lang: str) -> html.Div:
 ARIA_BREADCRUMB: dict[str, Any] = {"aria-label": "breadcrumb"}
 
 
-def breadcrumb(crumbs: list[dict], lang: str, *, last_linked: bool = False) -> html.Nav:
+def data_attr(name: str, value: str) -> dict[str, Any]:
+    """A `data-<name>` attribute for a component's keywords (Dash accepts them; its types do not list them)."""
+    return {f"data-{name}": value}
+
+
+def breadcrumb(crumbs: list[Crumb], lang: str, *, last_linked: bool = False) -> html.Nav:
     items: list[Component] = []
     for k, c in enumerate(crumbs):
         label = c["name"] if c["level"] != "national" else t("level.national", lang) + " · " + c["name"]
@@ -33,7 +39,7 @@ def breadcrumb(crumbs: list[dict], lang: str, *, last_linked: bool = False) -> h
     return html.Nav(items, className="breadcrumb", id=ids.BREADCRUMB, **ARIA_BREADCRUMB)
 
 
-def _tile(label: str, fig: dict, lang: str, *, kind: str = "num") -> html.Div:
+def _tile(label: str, fig: Figure, lang: str, *, kind: str = "num") -> html.Div:
     value, change = fig["value"], fig["change"]
     shown = pct(value, lang) if kind == "pct" else num(value, lang)
     delta = signed(change, 1, pct_points=True) if kind == "pct" else signed(change)
@@ -48,7 +54,7 @@ def _tile(label: str, fig: dict, lang: str, *, kind: str = "num") -> html.Div:
     )
 
 
-def headline(fig: dict, lang: str) -> html.Div:
+def headline(fig: dict[str, Figure], lang: str) -> html.Div:
     return html.Div(
         className="kpis",
         id=ids.HEADLINE,
@@ -98,7 +104,7 @@ def change(value: int | None) -> html.Span:
     return html.Span(("▲" if value > 0 else "▼") + str(abs(value)), className="chg up" if value > 0 else "chg down")
 
 
-def ranking_table(rows: list[dict], lang: str, *, child_level: str | None) -> html.Table:
+def ranking_table(rows: list[RankRow], lang: str, *, child_level: str | None) -> html.Table:
     n = len(rows)
     head = html.Tr(
         [
@@ -123,7 +129,7 @@ def ranking_table(rows: list[dict], lang: str, *, child_level: str | None) -> ht
         body.append(
             html.Tr(
                 className="rank-row",
-                **{"data-code": code},
+                **data_attr("code", code),
                 children=[
                     html.Td(r["rank"] if r["rank"] is not None else "—", className="num rank"),
                     html.Td([name, html.Span(code, className="code")]),

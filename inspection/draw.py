@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, NotRequired, TypedDict
 
 import duckdb
 import polars as pl
@@ -42,6 +43,38 @@ class Item:
     office_code: str
     case_no: str
     stratum: str
+
+
+class Drawn(TypedDict):
+    """One drawn archive and its sort key SHA-256(seed|plan_id|office_code|case_no)."""
+
+    office_code: str
+    case_no: str
+    stratum: str
+    key: str
+
+
+class Assignment(TypedDict):
+    office_code: str
+    inspector_id: str
+
+
+class Manifest(TypedDict):
+    """Everything needed to recompute a draw (SPEC §4.2); published as JSON with the results."""
+
+    plan_id: str
+    seed: str
+    algorithm: str
+    provinces: NotRequired[dict[str, str]]  # office -> province of every office named (v2 on)
+    population_sha256: str
+    plan: dict[str, Any]  # the locked plan as parsed from its TOML
+    inspector_pool: list[dict[str, Any]]  # {inspector_id, office_code, …} sorted by id
+    stratum_sizes: dict[str, dict[str, int]]  # stratum -> {population, sample}
+    sample: list[Drawn]
+    assignments: list[Assignment]
+    created_at: str
+    created_by: str
+    draw_id: NotRequired[str]  # added when the draw is stored (not part of the digest)
 
 
 def sha256_hex(text: str) -> str:
@@ -105,7 +138,7 @@ def population_frame(data: bytes) -> pl.DataFrame:
     return frame.with_columns(pl.all().fill_null(""))  # an empty field is the empty string, as csv reads it
 
 
-def draw_sample(items: list[Item], *, seed: str, plan_id: str, sizes: dict[str, dict[str, int]]) -> list[dict]:
+def draw_sample(items: list[Item], *, seed: str, plan_id: str, sizes: dict[str, dict[str, int]]) -> list[Drawn]:
     """Within each stratum, items sorted by SHA-256(seed|plan_id|office_code|case_no), first n drawn."""
     frame = pl.DataFrame(
         {
@@ -118,7 +151,7 @@ def draw_sample(items: list[Item], *, seed: str, plan_id: str, sizes: dict[str, 
     return _sample(frame, seed=seed, plan_id=plan_id, sizes=sizes)
 
 
-def _sample(frame: pl.DataFrame, *, seed: str, plan_id: str, sizes: dict[str, dict[str, int]]) -> list[dict]:
+def _sample(frame: pl.DataFrame, *, seed: str, plan_id: str, sizes: dict[str, dict[str, int]]) -> list[Drawn]:
     """draw_sample over a frame. DuckDB computes the SHA-256 keys (its sha256() is the lowercase hex
     digest of the UTF-8 bytes, as hashlib's) and the per-stratum order; strings compare by bytes,
     which for UTF-8 is the order of code points, as Python's. The tests check this against hashlib."""
@@ -203,7 +236,7 @@ def _candidates(
 
 
 def assign_inspectors(
-    sample: list[dict],
+    sample: list[Drawn],
     *,
     seed: str,
     pool: list[dict],
@@ -211,7 +244,7 @@ def assign_inspectors(
     workload_cap: int,
     exclude: list[str],
     provinces: Mapping[str, str],
-) -> list[dict]:
+) -> list[Assignment]:
     """Offices in SHA-256(seed|office|code) order; each takes the first `per_office` eligible inspectors
     by SHA-256(seed|inspector|office|id). Eligible: in the pool, no conflict, under the workload cap
     (the number of offices an inspector is assigned to in this plan). `provinces`: the province of
@@ -247,7 +280,7 @@ def assign_inspectors(
         )
     homes = {i["inspector_id"]: i for i in pool}
     load: Counter[str] = Counter()
-    assignments = []
+    assignments: list[Assignment] = []
     for office in offices:
         eligible = [i for i in candidates[office] if load[i] < workload_cap]
         if len(eligible) < per_office and len(candidates[office]) == top:  # truncated: take the whole list
@@ -277,7 +310,7 @@ def make_manifest(
     created_at: str,
     created_by: str,
     algorithm: str = ALGORITHM,
-) -> dict:
+) -> Manifest:
     """The whole draw: everything needed to recompute it is in the returned manifest.
 
     `provinces`: the province of each office in the office tree (at least every office of the
@@ -302,12 +335,10 @@ def make_manifest(
         exclude=list(ins.get("exclude", ["own_office", "own_province"])),
         provinces=provinces,
     )
-    recorded = {} if algorithm == ALGORITHM_V1 else {"provinces": {o: provinces[o] for o in named}}
-    return {
+    manifest: Manifest = {
         "plan_id": plan["plan_id"],
         "seed": seed,
         "algorithm": algorithm,
-        **recorded,
         "population_sha256": hashlib.sha256(population).hexdigest(),
         "plan": plan,
         "inspector_pool": sorted(pool, key=lambda i: i["inspector_id"]),
@@ -317,14 +348,17 @@ def make_manifest(
         "created_at": created_at,
         "created_by": created_by,
     }
+    if algorithm != ALGORITHM_V1:
+        manifest["provinces"] = {o: provinces[o] for o in named}
+    return manifest
 
 
-def manifest_sha256(manifest: dict) -> str:
+def manifest_sha256(manifest: Manifest) -> str:
     return sha256_hex(json.dumps(manifest, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
 
 
-def verify(manifest: dict, population: bytes) -> list[str]:
-    """Recompute `manifest` from `population` and its own parameters; return every difference."""
+def verify(manifest: Mapping[str, Any], population: bytes) -> list[str]:
+    """Recompute `manifest` (as read from its JSON file: any shape) from `population` and its own parameters; return every difference."""
     problems = []
     if manifest.get("algorithm") not in ALGORITHMS:
         problems.append(

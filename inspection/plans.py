@@ -22,7 +22,7 @@ from sqlglot import exp
 
 from access import audit
 from access.opstore import OpStore, bump
-from inspection.draw import Item, make_manifest, manifest_sha256, population_file
+from inspection.draw import Item, Manifest, make_manifest, manifest_sha256, population_file
 from queries.statements import duck_sql, op_sql, select_tree
 from queries.store import Store, rows
 
@@ -163,20 +163,15 @@ def lock_plan(ops: OpStore, store: Store, plan_id: str, *, out_dir: Path, actor:
     return {"plan_id": plan_id, "population_file": str(path), "population_sha256": digest, "population": len(items)}
 
 
-def inspector_pool(store: Store) -> list[dict]:
+def draw_inputs(store: Store) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The inspector pool and each office's province in the office tree (the national office:
+    itself, for the own-province rule), read on one connection so both come from one data version."""
     with contextlib.closing(store.reader()) as con:
-        got = rows(con, duck_sql("inspection.inspector_pool"))
-    return [{"inspector_id": i, "office_code": o} for i, o in got]
+        pool = [{"inspector_id": i, "office_code": o} for i, o in rows(con, duck_sql("inspection.inspector_pool"))]
+        return pool, dict(rows(con, duck_sql("offices.provinces")))
 
 
-def office_provinces(store: Store) -> dict[str, str]:
-    """Each office's province in the office tree (the national office: itself), for the draw's
-    own-province rule."""
-    with contextlib.closing(store.reader()) as con:
-        return dict(rows(con, duck_sql("offices.provinces")))
-
-
-def run_draw(ops: OpStore, store: Store, plan_id: str, *, seed: str, actor: str) -> dict:
+def run_draw(ops: OpStore, store: Store, plan_id: str, *, seed: str, actor: str) -> Manifest:
     """The draw of a locked plan; refused while an earlier draw of it stands.
 
     The draw, its sample and its audit entry are one transaction of the operational store: it is
@@ -194,12 +189,13 @@ def run_draw(ops: OpStore, store: Store, plan_id: str, *, seed: str, actor: str)
         raise PlanError(f"the population file {path} recorded at lock cannot be read ({exc.strerror})") from exc
     if hashlib.sha256(population).hexdigest() != row["population_sha256"]:
         raise PlanError(f"the population file {path} no longer matches the hash recorded at lock")
+    pool, provinces = draw_inputs(store)
     manifest = make_manifest(
         plan=json.loads(row["spec"]),
         population=population,
         seed=seed,
-        pool=inspector_pool(store),
-        provinces=office_provinces(store),
+        pool=pool,
+        provinces=provinces,
         created_at=_now(),
         created_by=actor,
     )

@@ -15,12 +15,13 @@ import datetime as dt
 import json
 from collections import Counter
 from decimal import Decimal
+from typing import TypedDict
 
 import numpy as np
 
 from access import audit
 from access.opstore import OpStore
-from inspection.draw import read_population
+from inspection.draw import Manifest, read_population
 from inspection.plans import PlanError, resolve_path
 from metrics.indicators import clopper_pearson
 from queries.statements import duck_sql, op_sql
@@ -29,7 +30,13 @@ from queries.store import Store, rows
 MIN_REASON = 5
 
 
-def standing_draw(ops: OpStore, plan_id: str) -> dict:
+class StandingDraw(TypedDict):
+    draw_id: str
+    manifest: Manifest
+
+
+def standing_draw(ops: OpStore, plan_id: str) -> StandingDraw:
+    """The plan's draw that has not been voided (there is at most one)."""
     found = ops.read(op_sql("plans.standing_draw"), (plan_id,))
     if not found:
         raise PlanError(f"plan {plan_id} has no standing draw")

@@ -11,6 +11,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 from queries.statements import duck_sql
 
@@ -21,7 +23,7 @@ class BadInput(Exception):
     """A user error: reported as one message, exit status 2."""
 
 
-def emit(args: argparse.Namespace, payload: dict, text: str) -> None:
+def emit(args: argparse.Namespace, payload: Mapping[str, Any], text: str) -> None:
     if args.json:
         print(json.dumps(payload, ensure_ascii=False, default=str))
     else:

@@ -16,6 +16,8 @@ from importlib import resources
 import sqlglot
 from sqlglot import exp
 
+from metrics.results import ConfigMethodology
+
 DIMENSIONS = ("effort", "level", "timeliness", "quality")
 VALUE_KINDS = ("ratio", "count", "per_staff", "median", "shrunk_mean")
 METHODS = ("minmax", "zscore", "percentile", "target")
@@ -108,7 +110,7 @@ class Config:
     def indicator(self, ind_id: str) -> Indicator:
         return next(i for i in self.indicators if i.id == ind_id)
 
-    def methodology(self) -> dict:
+    def methodology(self) -> ConfigMethodology:
         """What every computed result carries: config versions, weights, method."""
         return {
             "indicators_version": self.indicators_version,

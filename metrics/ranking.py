@@ -2,7 +2,7 @@
 
 `rank_offices` is the one entry point the command line, the dashboard and the report share: it
 computes the indicators, scores every peer group, runs the seeded Monte Carlo of SPEC §3.3 and
-returns plain dicts in the JSON shape of SPEC §8.
+returns the JSON shape of SPEC §8, typed in `metrics.results`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import polars as pl
 
 from metrics.config import DIMENSIONS, Config
 from metrics.indicators import IndicatorTable, compute_indicators, register_inputs
+from metrics.results import IndicatorEntry, Methodology, RankedOffice, RankingJson, Sensitivity
 from metrics.scores import Model, score_group
 from queries.loader import national_office, run_on_facts
 from queries.statements import duck_sql
@@ -32,11 +33,11 @@ class Ranking:
     level: str
     within: str | None
     method: str
-    methodology: dict
-    offices: list[dict] = field(default_factory=list)
+    methodology: Methodology
+    offices: list[RankedOffice] = field(default_factory=list)
     previous_composites: dict[str, float | None] = field(default_factory=dict)  # last year, same peers
 
-    def as_json(self) -> dict:
+    def as_json(self) -> RankingJson:
         return {
             "year": self.year,
             "as_of": self.as_of.isoformat(),
@@ -324,7 +325,7 @@ def rank_offices(
 
     published = scalar(con, duck_sql("meta.published_at"))
     data_version = scalar(con, duck_sql("meta.data_version"))
-    methodology = {
+    methodology: Methodology = {
         **config.methodology(),
         "method": method,
         "dimension_weights": dict(zip(DIMENSIONS, model.dimension_weights.tolist())),
@@ -344,12 +345,12 @@ def rank_offices(
         "data_version": data_version,
         "calendar_fallback_years": list(table.calendar_fallback_years),
     }
-    offices = []
+    offices: list[RankedOffice] = []
     recs = peers.to_dicts()
     for k, rec in enumerate(recs):
-        indicators = {}
+        indicators: dict[str, IndicatorEntry] = {}
         for j, i in enumerate(config.indicators):
-            entry = {
+            entry: IndicatorEntry = {
                 "value": _num(rec[f"{i.id}_value"]),
                 "numerator": _num(rec[f"{i.id}_num"]),
                 "denominator": _num(rec[f"{i.id}_den"]) if i.value != "count" else None,
@@ -400,12 +401,9 @@ def sensitivity(
     as_of: dt.date | None = None,
     method: str | None = None,
     table_of: TableOf | None = None,
-) -> dict:
-    """What drives an office's rank: its rank with each indicator left out, and under each method.
-
-    Returns {"office_code", "method", "rank", "composite", "peers", "without": {indicator: rank},
-    "methods": {method: rank}}; a rank is None where the office gets no composite.
-    """
+) -> Sensitivity:
+    """What drives an office's rank: its rank with each indicator left out, and under each method
+    (a rank is None where the office gets no composite)."""
     as_of = as_of or dt.date(year, 12, 31)
     method = method or config.scoring.method
     table = _tables(con, config, table_of)(year, as_of)

@@ -7,7 +7,6 @@ nothing of it and is reported through `on_denied` (the dashboard writes it to th
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,7 @@ import polars as pl
 from queries.loader import sql
 from queries.scope import ARCHIVE_TABLE, SCOPE_PARAM, Scope, scope_sql
 from queries.statements import duck_sql
-from queries.store import Store, scalar
+from queries.store import Store
 
 
 @dataclass
@@ -49,12 +48,10 @@ class QueryRunner:
         return self.frame(sql(name), **params)
 
     def allows(self, office_code: str, *, what: str) -> bool:
-        """True when `office_code` is in the scope; otherwise report the attempt and return False."""
-        if self.scope.national:
-            with contextlib.closing(self.store.reader()) as con:
-                return bool(scalar(con, duck_sql("offices.count_one"), {"c": office_code}))
+        """True when `office_code` is in the scope; otherwise report the attempt and return False
+        (for a national scope an unknown office is not an attempt outside it, so nothing is reported)."""
         inside = self.frame(duck_sql("offices.count_one"), c=office_code)["n"][0]
-        if not inside and self.on_denied:
+        if not inside and self.on_denied and not self.scope.national:
             self.on_denied(
                 self.actor, "scope.denied", {"office": office_code, "what": what, "scope": self.scope.office_code}
             )

@@ -23,6 +23,7 @@ from openpyxl.styles import Alignment, Font
 
 from ingest.contract import default_contract
 from metrics.config import DIMENSIONS, Config
+from metrics.results import IndicatorEntry
 from queries.statements import duck_sql
 from reports.data import ReportData
 from reports.labels import LABELS
@@ -41,7 +42,7 @@ from reports.sheet import (
 Progress = Callable[[float, str], None]
 
 
-def _status(entry: dict, lab: dict) -> str:
+def _status(entry: IndicatorEntry, lab: dict) -> str:
     return lab["insufficient"] if entry["status"] == "insufficient" else "ok"
 
 
@@ -160,7 +161,7 @@ def write_workbook(
             o["name"],
             o["composite"],
             *[o["dimensions"][d] for d in DIMENSIONS],
-            *(o["rank_interval"] or [None, None]),
+            *(o["rank_interval"] or (None, None)),
             o["rank_change"],
             o["composite_change"],
         ]

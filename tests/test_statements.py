@@ -65,6 +65,21 @@ def test_the_operational_schema_runs_on_sqlite_and_parses_for_postgres() -> None
     assert POSTGRES_SCHEMA[1:-2] == SQLITE_SCHEMA[1:-2]  # the shared tables are the same text
 
 
+def test_the_users_table_of_each_backend_has_the_same_columns() -> None:
+    """The users table is written per backend (its generated key differs); everything but the key
+    must agree, so a column added to one file and not the other fails here."""
+
+    def columns(statement: str, dialect: str) -> dict[str, str]:
+        table = sqlglot.parse_one(statement, read=dialect).this
+        return {c.name: c.sql(dialect="sqlite") for c in table.expressions if c.name != "user_id"}
+
+    sqlite_users, pg_users = SQLITE_SCHEMA[0], POSTGRES_SCHEMA[0]
+    assert "TABLE IF NOT EXISTS users" in sqlite_users and "TABLE IF NOT EXISTS users" in pg_users
+    got = columns(sqlite_users, "sqlite")
+    assert {"username", "role", "scope_code", "password_hash", "session_version"} <= set(got)
+    assert columns(pg_users, "postgres") == got
+
+
 def _sql_constants(path: Path) -> list[tuple[int, str]]:
     """String constants (and f-strings) of a module that look like SQL statements, docstrings aside."""
     tree = ast.parse(path.read_text(encoding="utf-8"))

@@ -120,3 +120,22 @@ def test_every_setting_read_anywhere_is_listed_and_documented() -> None:
     assert used <= set(SETTINGS), used - set(SETTINGS)
     for name in SETTINGS:
         assert f"`{name}`" in readme, name
+
+
+def test_every_label_names_its_placeholders_alike_in_both_languages() -> None:
+    """A label's Chinese and English texts take the same named fields (a field missing from one
+    language would raise, or silently drop a number, only when that language is shown)."""
+    import re
+    import string
+
+    from dashboard.i18n import LABELS
+
+    def fields(text: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+    mismatched = {k: (fields(zh), fields(en)) for k, (zh, en) in LABELS.items() if fields(zh) != fields(en)}
+    assert mismatched == {}
+    unnamed = sorted(
+        k for k, (zh, en) in LABELS.items() if any(f == "" or re.fullmatch(r"p?\d+", f) for f in fields(zh))
+    )
+    assert unnamed == []

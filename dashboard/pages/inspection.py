@@ -153,8 +153,8 @@ def callbacks(app, ctx: Context) -> None:
     def _lock(clicks, plan_id, lang):
         def act(actor):
             got = lock_plan(ops, store, plan_id, out_dir=store.path.parent / "plans", actor=actor)
-            return t("insp.locked_p_archives_sha", lang or "zh").format(
-                p0=got["population"], p1=got["population_sha256"]
+            return t("insp.locked_summary", lang or "zh").format(
+                archives=got["population"], sha256=got["population_sha256"]
             )
 
         return admin_action(clicks, act, lang)
@@ -171,7 +171,7 @@ def callbacks(app, ctx: Context) -> None:
     def _draw(clicks, plan_id, seed, lang):
         def act(actor):
             manifest = run_draw(ops, store, plan_id, seed=str(seed or ""), actor=actor)
-            return t("insp.drawn_p", lang or "zh").format(p0=manifest["draw_id"])
+            return t("insp.drawn", lang or "zh").format(draw_id=manifest["draw_id"])
 
         return admin_action(clicks, act, lang)
 
@@ -207,7 +207,7 @@ def callbacks(app, ctx: Context) -> None:
         def act(actor):
             got = publish(ops, store, plan_id, actor=actor, partial_reason=reason)
             if got["partial_reason"]:
-                return t("insp.published_partial_p_archives", lang or "zh").format(p0=got["unappraised"])
+                return t("insp.published_partial", lang or "zh").format(pending=got["unappraised"])
             return t("insp.published_see_public_page", lang or "zh")
 
         return admin_action(clicks, act, lang)

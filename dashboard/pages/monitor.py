@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs
-
 import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard import case_views, charts, ids, views
-from dashboard.context import Context, Request, first, parse_controls
+from dashboard.context import Context, Request, first, parse_controls, query_of
 from dashboard.i18n import num, t
 from dashboard.registry import Page
+from dashboard.view_types import Denied, Monitor
 from dashboard.widgets import denied
 from ingest.contract import default_contract
 
@@ -28,7 +27,7 @@ MONITOR_COLUMNS = [
 ]
 
 
-def monitor_page(v: dict, lang: str, palette: str, status: str | None) -> html.Div:
+def monitor_page(v: Monitor | Denied, lang: str, palette: str, status: str | None) -> html.Div:
     if v["denied"]:
         return denied(lang)
     counts = v["counts"]
@@ -180,7 +179,7 @@ def callbacks(app, ctx: Context) -> None:
         prevent_initial_call=True,
     )
     def _monitor_filter(status, search):
-        query = parse_qs((search or "").lstrip("?"))
+        query = query_of(search)
         office = first(query, "office")
         parts = [f"office={office}"] if office else []
         if status:
@@ -198,7 +197,7 @@ def callbacks(app, ctx: Context) -> None:
     def _monitor_export(clicks, search, year, as_of):
         if not clicks:
             return no_update
-        query = parse_qs((search or "").lstrip("?"))
+        query = query_of(search)
         controls = parse_controls(year, as_of, None, None, None, ctx.config)
         got = case_views.monitor_export(
             ctx.viewer(), controls, office=first(query, "office"), status=first(query, "status")

@@ -10,11 +10,12 @@ from dashboard import charts, ids, views
 from dashboard.context import Context, Request, parse_controls
 from dashboard.i18n import t
 from dashboard.registry import Page
+from dashboard.view_types import Denied, Place
 from dashboard.widgets import breadcrumb, denied, headline, ranking_table
 from metrics.config import DIMENSIONS
 
 
-def place_page(v: dict, lang: str, palette: str, map_key: str) -> html.Div:
+def place_page(v: Place | Denied, lang: str, palette: str, map_key: str) -> html.Div:
     if v["denied"]:
         return denied(lang)
     parts: list = [breadcrumb(v["crumbs"], lang), html.H2(v["name"], id=ids.PLACE_TITLE)]

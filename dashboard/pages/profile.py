@@ -8,12 +8,13 @@ from dashboard import charts, ids, views
 from dashboard.context import Request
 from dashboard.i18n import num, pct, t
 from dashboard.registry import Page
-from dashboard.widgets import breadcrumb, change, denied, signal_cell
+from dashboard.view_types import Denied, Profile, ProfileMissing, ProfileNational
+from dashboard.widgets import breadcrumb, change, data_attr, denied, signal_cell
 from metrics.config import DIMENSIONS
 
 
-def _ind_cell(e: dict, key: str, lang: str, kind: str) -> str:
-    value = e.get(key)
+def _ind_cell(value: float | None, key: str, lang: str, kind: str) -> str:
+    """An indicator figure; `key` (value, numerator, denominator, peer_median) decides its format."""
     if value is None:
         return "—"
     if kind in ("ratio",) and key in ("value", "peer_median"):
@@ -22,10 +23,10 @@ def _ind_cell(e: dict, key: str, lang: str, kind: str) -> str:
     return num(value, lang, 0 if whole else 2)
 
 
-def profile_page(v: dict, lang: str, palette: str) -> html.Div:
+def profile_page(v: Profile | ProfileNational | ProfileMissing | Denied, lang: str, palette: str) -> html.Div:
     if v["denied"]:
         return denied(lang)
-    if v.get("national"):
+    if v["national"]:
         return html.Div(dcc.Link(v["name"], href=f"/place/{v['code']}"))
     head = [
         breadcrumb(v["crumbs"], lang, last_linked=v["level"] != "county"),
@@ -38,7 +39,7 @@ def profile_page(v: dict, lang: str, palette: str) -> html.Div:
             dcc.Link(t("profile.monitor", lang), href=f"/monitor?office={v['code']}"),
         ],
     )
-    if v.get("missing"):
+    if v["missing"]:
         return html.Div([*head, html.P(t("not_ranked", lang)), links])
     o = v["office"]
     interval = o["rank_interval"]
@@ -95,20 +96,20 @@ def profile_page(v: dict, lang: str, palette: str) -> html.Div:
     ind_rows = [
         html.Tr(
             className="insufficient" if e["status"] == "insufficient" else "",
-            **{"data-id": e["id"]},
+            **data_attr("id", e["id"]),
             children=[
                 html.Td(e["id"]),
-                html.Td(e[lang] if lang in ("zh", "en") else e["zh"]),
+                html.Td(e["en"] if lang == "en" else e["zh"]),
                 html.Td(t(f"dim.{e['dimension']}", lang)),
                 html.Td(
                     t("ind.insufficient", lang)
                     if e["status"] == "insufficient"
-                    else _ind_cell(e, "value", lang, e["value_kind"]),
+                    else _ind_cell(e["value"], "value", lang, e["value_kind"]),
                     className="num",
                 ),
-                html.Td(_ind_cell(e, "numerator", lang, e["value_kind"]), className="num"),
-                html.Td(_ind_cell(e, "denominator", lang, e["value_kind"]), className="num"),
-                html.Td(_ind_cell(e, "peer_median", lang, e["value_kind"]), className="num"),
+                html.Td(_ind_cell(e["numerator"], "numerator", lang, e["value_kind"]), className="num"),
+                html.Td(_ind_cell(e["denominator"], "denominator", lang, e["value_kind"]), className="num"),
+                html.Td(_ind_cell(e["peer_median"], "peer_median", lang, e["value_kind"]), className="num"),
                 html.Td(num(e["score"], lang, 1), className="num"),
             ],
         )
