@@ -60,7 +60,8 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _user(row) -> User:
+def user_of_row(row) -> User:
+    """A User from a row of the users table."""
     return User(
         row["user_id"], row["username"], row["role"], row["scope_code"], bool(row["disabled"]), row["session_version"]
     )
@@ -114,16 +115,16 @@ def add_user(
 
 def get_user(ops: OpStore, username: str) -> User | None:
     rows = ops.read(op_sql("users.by_name"), (username,))
-    return _user(rows[0]) if rows else None
+    return user_of_row(rows[0]) if rows else None
 
 
 def get_user_by_id(ops: OpStore, user_id: int) -> User | None:
     rows = ops.read(op_sql("users.by_id"), (user_id,))
-    return _user(rows[0]) if rows else None
+    return user_of_row(rows[0]) if rows else None
 
 
 def list_users(ops: OpStore) -> list[User]:
-    return [_user(r) for r in ops.read(op_sql("users.all"))]
+    return [user_of_row(r) for r in ops.read(op_sql("users.all"))]
 
 
 def authenticate(ops: OpStore, username: str, password: str) -> User | None:
@@ -137,7 +138,7 @@ def authenticate(ops: OpStore, username: str, password: str) -> User | None:
         _hasher.verify(row["password_hash"], password)
     except (VerificationError, InvalidHashError):
         return None
-    user = _user(row)
+    user = user_of_row(row)
     if user.disabled:
         return None
     if _hasher.check_needs_rehash(row["password_hash"]):

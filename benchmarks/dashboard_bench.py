@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.ingest_bench import machine, write_results  # noqa: E402
-from tests.dash_helpers import cases_body, route_body  # noqa: E402
+from tests.dash_helpers import cases_body, login_http, route_body  # noqa: E402
 
 WORK = ROOT / "benchmarks" / "work"
 YEAR = 2024
@@ -311,9 +311,7 @@ def main() -> None:
                 time.sleep(1)
             print(f"server ready after {time.perf_counter() - t0:.0f} s", file=sys.stderr)
             session = requests.Session()
-            got = session.post(
-                base + "/login", data={"username": "leader", "password": "leader-demo-2024"}, allow_redirects=False
-            )
+            got = login_http(session, base, "leader", "leader-demo-2024")
             assert got.status_code == 302, got.text[:300]
             for name, path, search, kind, office in PAGES:
                 body = cases_body(CASE_REQUEST) if kind == "cases" else route_body(path, search, year=YEAR)

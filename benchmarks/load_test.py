@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.dashboard_bench import CASE_REQUEST, free_port  # noqa: E402
 from benchmarks.ingest_bench import demo_store, machine, write_results  # noqa: E402
-from tests.dash_helpers import cases_body, route_body  # noqa: E402
+from tests.dash_helpers import cases_body, login_http, route_body  # noqa: E402
 
 USERS = [("leader", None), ("zhejiang", "330000"), ("hangzhou", "330100"), ("admin", None)]
 PROVINCES = ["110000", "320000", "330000", "440000", "510000", "650000"]
@@ -74,9 +74,7 @@ def user_loop(base: str, k: int, until: float, year: int, out: list) -> None:
     session = requests.Session()
     start = time.perf_counter()
     try:
-        got = session.post(
-            base + "/login", data={"username": name, "password": f"{name}-demo-2024"}, allow_redirects=False, timeout=60
-        )
+        got = login_http(session, base, name, f"{name}-demo-2024", timeout=60)
         out.append(("login", time.perf_counter() - start, got.status_code == 302, time.time()))
     except requests.RequestException:
         out.append(("login", time.perf_counter() - start, False, time.time()))

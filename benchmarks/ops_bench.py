@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.dashboard_bench import CASE_REQUEST, free_port, pct  # noqa: E402
 from benchmarks.ingest_bench import demo_store, machine, write_results  # noqa: E402
-from tests.dash_helpers import appraisal_body, cases_body, route_body  # noqa: E402
+from tests.dash_helpers import appraisal_body, cases_body, login_http, route_body  # noqa: E402
 
 PASSWORD = "bench-inspector-2024"
 BURST = 50
@@ -59,16 +59,12 @@ def maxima() -> list[int]:
 
 
 def sign_in(base: str, username: str, password: str) -> requests.cookies.RequestsCookieJar:
-    got = requests.post(
-        base + "/login",
-        data={"username": username, "password": password},
-        allow_redirects=False,
-        headers=CLOSE,
-        timeout=60,
-    )
+    session = requests.Session()
+    session.headers.update(CLOSE)
+    got = login_http(session, base, username, password, timeout=60)
     if got.status_code != 302:
         raise RuntimeError(f"sign-in of {username} failed: HTTP {got.status_code}")
-    return got.cookies
+    return session.cookies
 
 
 def post(base: str, cookies, body: dict) -> dict:

@@ -29,6 +29,7 @@ from dashboard.auth import init_auth
 from dashboard.cache import VersionedCache
 from dashboard.context import Context, Request, parse_controls, query_of
 from dashboard.i18n import t
+from dashboard.protection import init_protection
 from dashboard.public_page import init_public_page
 from dashboard.registry import Registry
 from dashboard.report_jobs import ReportJobs
@@ -124,6 +125,7 @@ def create_app(
         note = ("⚠ " + t("ctl.weights", lang)) if controls.weights or controls.method else ""
         return render(v, path or "/", query_of(search), controls, lang, palette), note
 
+    init_protection(app, ops)  # after every callback: the CSP lists the hashes of Dash's inline scripts
     warmed = threading.Event()
 
     @app.server.route("/healthz")

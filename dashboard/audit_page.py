@@ -12,7 +12,8 @@ PAGE = """<!doctype html>
 <html lang="zh"><head><meta charset="utf-8"><title>审计日志 Audit log · ipdash</title>
 <link rel="stylesheet" href="/assets/style.css"></head>
 <body><div class="page">
-<div class="userbar"><a href="/">返回 Back</a><a href="/logout">退出 Sign out</a></div>
+<div class="userbar"><a href="/">返回 Back</a>
+<form method="post" action="/logout" class="signout"><button type="submit">退出 Sign out</button></form></div>
 <h1>审计日志 · Audit log</h1>
 {% if verdict.ok %}<p class="banner">哈希链完整 · Hash chain intact: {{ verdict.entries }} entries</p>
 {% else %}<p class="error" role="alert">哈希链断裂 · Hash chain BROKEN at entry {{ verdict.first_broken }}:

@@ -29,7 +29,7 @@ def monitor(viewer: Viewer, controls: Controls, office: str | None) -> Monitor |
     """Open cases below `office` (default: the user's scope) at the as-of date, overdue first,
     with the status counts, the age profile and the acceptance backlog."""
     office = office or home(viewer)
-    if office is None or access(viewer, office, what="monitor") != "full":
+    if office is None or access(viewer, office, what="monitor", need="full") is None:
         return {"denied": True, "code": office}
     as_of = controls.as_of_date
     frame = viewer.cache.get(
@@ -220,7 +220,7 @@ def cases_page(viewer: Viewer, request: dict, *, office: str | None = None) -> C
         raise BadRequest("no access to the case explorer")
     start = max(0, int(request.get("startRow") or 0))
     end = min(start + MAX_PAGE, max(start, int(request.get("endRow") or start + 100)))
-    if office and access(viewer, office, what="cases") != "full" and viewer.user.role != "inspector":
+    if office and viewer.user.role != "inspector" and access(viewer, office, what="cases", need="full") is None:
         return {"rowData": [], "rowCount": 0}
     count, page, bound = _grid_sql(
         json.dumps(request.get("filterModel") or {}, sort_keys=True),

@@ -15,6 +15,7 @@ from access.opstore import OpStore
 from dashboard import views, widgets
 from dashboard.cache import VersionedCache
 from dashboard.report_jobs import ReportJobs
+from dashboard.view_types import Need
 from metrics.config import DIMENSIONS, METHODS, Config
 from queries.store import Store
 
@@ -34,12 +35,20 @@ class Context:
         return views.Viewer(current_user.user, self.store, self.ops, self.config, self.cache)
 
     def cached_page(
-        self, req: Request, kind: str, code: str | None, build: Callable[[], Any], extra: object = None
+        self,
+        req: Request,
+        kind: str,
+        code: str | None,
+        build: Callable[[], Any],
+        extra: object = None,
+        *,
+        need: Need = "full",
     ) -> Any:
         """A page about office `code`, built once per data version, view and kind of viewer. The access
-        decision (and the audit entry of a refusal) is made on every request, before the cache."""
+        decision (and the audit entry of a refusal) is made on every request, before the cache;
+        `need`: "peers" for a page a user may see of their parent office (its ranking rows)."""
         v = req.viewer
-        if code is None or views.access(v, code, what=kind) is None:
+        if code is None or views.access(v, code, what=kind, need=need) is None:
             return widgets.denied(req.lang)
         viewer_key = "national" if v.user.national else v.user.scope_code
         key = ("page", kind, code, viewer_key, req.controls.key(), req.lang, req.palette, extra)

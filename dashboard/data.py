@@ -11,7 +11,7 @@ import io
 
 import polars as pl
 
-from ingest.run import safe_cell
+from access.cells import csv_value
 from queries.runner import QueryRunner
 from queries.statements import duck_sql
 
@@ -44,5 +44,5 @@ def safe_csv(frame: pl.DataFrame) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(frame.columns)
     for row in frame.iter_rows():
-        w.writerow(["" if v is None else safe_cell(v if isinstance(v, (str, int, float)) else str(v)) for v in row])
+        w.writerow(["" if v is None else csv_value(v if isinstance(v, (str, int, float)) else str(v)) for v in row])
     return buf.getvalue()

@@ -35,6 +35,8 @@ PAGE = """<!doctype html>
 <p>核验 Verify: <a href="/public/{{ p.plan_id }}/manifest.json">抽取清单 manifest.json</a> ·
 <a href="/public/{{ p.plan_id }}/population.csv">总体文件 population.csv</a>
 (SHA-256 {{ p.population_sha256 }}) — <code>ipdash verify-draw manifest.json --population population.csv</code></p>
+{% if p.audit_anchor %}<p class="note">审计链锚点 Audit chain anchor at publication: #{{ p.audit_anchor.seq }}
+<code>{{ p.audit_anchor.hash }}</code> — <code>ipdash audit verify --anchor</code> checks the log still holds it</p>{% endif %}
 <table class="audit"><thead><tr><th>机构 Office</th><th>总体 Population</th><th>抽取 Sampled</th><th>已评查 Appraised</th>
 <th>平均分 Mean</th><th>优秀 Excellent</th><th>合格 Qualified</th><th>不合格 Unqualified</th>
 <th>不合格率 Unqualified rate (95% CI)</th><th>推算不合格 Projected</th></tr></thead><tbody>

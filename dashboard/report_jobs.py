@@ -173,7 +173,15 @@ class ReportJobs:
                 data = collect(con, self.config, year=job.year, scope=job.scope, table_of=self.table_of)
                 progress(0.25, "writing")
                 published = scalar(con, duck_sql("meta.published_at"))
-            written = write_workbook(data, self.config, part, lang=job.lang, progress=progress, published_at=published)
+            written = write_workbook(
+                data,
+                self.config,
+                part,
+                lang=job.lang,
+                progress=progress,
+                published_at=published,
+                audit_anchor=audit.anchor(self.ops),
+            )
             os.chmod(part, 0o600)
             os.replace(part, out)
             with self.ops.write() as con:

@@ -46,7 +46,12 @@ def layout(ctx: Context) -> html.Div:
                             ),
                             *([html.A("审计日志 Audit log", href="/audit")] if user.admin else []),
                             html.A("公开结果 Public", href="/public"),
-                            html.A("退出 Sign out", href="/logout"),
+                            html.Form(
+                                method="post",
+                                action="/logout",
+                                className="signout",
+                                children=html.Button("退出 Sign out", type="submit", id=ids.SIGN_OUT),
+                            ),
                         ],
                     ),
                     html.H1(id=ids.TITLE),

@@ -14,6 +14,7 @@ import polars as pl
 from metrics.results import IndicatorEntry, Methodology, RankedOffice, Sensitivity
 
 Access = Literal["full", "peers"] | None
+Need = Literal["full", "peers"]
 
 
 class Denied(TypedDict):

@@ -32,6 +32,7 @@ from dashboard.view_types import (
     Crumb,
     Denied,
     Figure,
+    Need,
     Place,
     Profile,
     ProfileIndicator,
@@ -145,10 +146,12 @@ def home(viewer: Viewer) -> str | None:
     return tree(viewer).national if viewer.user.national else viewer.user.scope_code
 
 
-def access(viewer: Viewer, code: str | None, *, what: str, log: bool = True) -> Access:
-    """How much of office `code` the user may see: "full", "peers" (its ranking rows only) or None.
+def access(viewer: Viewer, code: str | None, *, what: str, need: Need = "peers", log: bool = True) -> Access:
+    """How much of office `code` the user may see: "full", "peers" (its ranking rows only) or None
+    when that is less than `need` ("peers": any view of it; "full": its figures, cases, profile).
 
-    A refusal is written to the audit log (unless `log` is False, for links merely not drawn)."""
+    A refusal is written to the audit log — also for the user's parent office, which the user sees
+    as ranking rows only — unless `log` is False (for links merely not drawn)."""
     t = tree(viewer)
     user = viewer.user
     got: Access = None
@@ -157,6 +160,8 @@ def access(viewer: Viewer, code: str | None, *, what: str, log: bool = True) -> 
             got = "full"
         elif user.scope_code in t.offices and t.offices[user.scope_code]["parent_code"] == code:
             got = "peers"
+    if need == "full" and got == "peers":
+        got = None
     if got is None and log:
         viewer.denied(user.username, "scope.denied", {"office": str(code)[:64], "what": what, "scope": user.scope_code})
     return got
@@ -379,7 +384,7 @@ def place(viewer: Viewer, code: str, controls: Controls) -> Place | Denied:
 def profile(viewer: Viewer, code: str, controls: Controls) -> Profile | ProfileNational | ProfileMissing | Denied:
     """An office's indicators against its peers, dimension scores, trend, what drives its rank,
     integrity signals and inspection history."""
-    if access(viewer, code, what="profile") != "full":
+    if access(viewer, code, what="profile", need="full") is None:
         return {"denied": True, "code": code}
     t = tree(viewer)
     office = t.offices[code]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from dash import dcc, html
 from dash.development.base_component import Component
@@ -18,6 +19,11 @@ def denied(lang: str) -> html.Div:
 
 
 ARIA_BREADCRUMB: dict[str, Any] = {"aria-label": "breadcrumb"}
+
+
+def case_href(office_code: str, case_no: str) -> str:
+    """The address of a case's page, its parts quoted (a case number may hold "/", "?" or "#")."""
+    return f"/case/{quote(str(office_code), safe='')}/{quote(str(case_no), safe='')}"
 
 
 def data_attr(name: str, value: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import polars as pl
 from tqdm import tqdm
 
 from access import audit
+from access.cells import csv_value
 from ingest.apply import Counts, apply_rows
 from ingest.appraisals import publish_rejects, record_run, write_back
 from ingest.appraisals import session as appraisal_session
@@ -80,13 +81,6 @@ class Summary:
         }
 
 
-def safe_cell(value: object) -> object:
-    """Defuse spreadsheet formula injection: text starting with = + - @ is written as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _parse_in_chunks(table: RawTable, contract: Contract, kind: str, bar: tqdm) -> Parsed:
     spec = contract.kinds[kind]
     parts = []
@@ -135,7 +129,7 @@ def _write_rejects(path: Path, quarantine: pl.DataFrame) -> None:
         w = csv.writer(fh)
         w.writerow(REJECTS_HEADER)
         for r in quarantine.select("file", "sheet", "row_number", "column_name", "cell", "value", "reason").iter_rows():
-            w.writerow([safe_cell(v) for v in r])
+            w.writerow([csv_value(v) for v in r])
     tmp.replace(path)
 
 
@@ -293,7 +287,7 @@ def ingest(
                 target=f"run {run_id}",
                 detail={
                     **counts.as_dict(),
-                    "files": [f["path"] for f in files],
+                    "files": [{"path": f["path"], "sha256": f["sha256"]} for f in files],
                     "years": sorted(str(y) for y in years),
                     "rejects_file": rejects_file,
                 },
@@ -334,6 +328,20 @@ def ingest(
                 _write_rejects(Path(rejects_file), q)
     if finish is not None:
         finish()
+    if not operational:
+        # The analytic file and the operational store are two databases: the entry follows the publish
+        # (should it fail, the error reaches the operator, who knows the data went in unaudited).
+        audit.record(
+            store.ops,
+            actor=actor,
+            action=f"ingest.{kind}",
+            target=f"run {run_id}",
+            detail={
+                **counts.as_dict(),
+                "files": [{"path": r.path, "sha256": r.sha256} for r in results],
+                "rejects_file": rejects_file,
+            },
+        )
     return Summary(kind, run_id, counts, results, rejects_file)
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+import polars as pl
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from access.cells import append_row
 from access.opstore import OpStore
 from ingest.contract import default_contract
 from inspection.plans import PlanError
@@ -39,7 +41,7 @@ def assigned_archives(ops: OpStore, store: Store, plan_id: str, inspector_id: st
         raise PlanError(f"inspector {inspector_id} has no archives in draw {draw['draw_id']}")
     wanted = [(s["office_code"], s["case_no"]) for s in manifest["sample"] if s["office_code"] in offices]
     with contextlib.closing(store.reader()) as con:
-        con.register("wanted", __import__("polars").DataFrame(wanted, schema=["office_code", "case_no"], orient="row"))
+        con.register("wanted", pl.DataFrame(wanted, schema=["office_code", "case_no"], orient="row"))
         got = rows(
             con,
             duck_sql("inspection.wanted_archives"),
@@ -66,7 +68,7 @@ def write_checklist(path: str | Path, *, draw_id: str, inspector_id: str, archiv
         "评查日期",
     ]
     first_item = 7
-    ws.append([f"案卷评查表 · Archive checklist — {draw_id} — {inspector_id}"])
+    append_row(ws, [f"案卷评查表 · Archive checklist — {draw_id} — {inspector_id}"])
     ws.append(["满分 max →", None, None, None, None, None, *[i.max for i in items], None, None])
     ws.append(header)
     ws["A1"].font = Font(bold=True, size=13)
@@ -75,7 +77,8 @@ def write_checklist(path: str | Path, *, draw_id: str, inspector_id: str, archiv
         cell.fill = PatternFill("solid", fgColor="12355B")
         cell.alignment = Alignment(wrap_text=True)
     for office, name, case_no, kind in archives:
-        ws.append([draw_id, office, name, case_no, kind, inspector_id, *[None] * len(items), None, None])
+        # office names and case numbers are data: a leading "=" must stay text (access.cells)
+        append_row(ws, [draw_id, office, name, case_no, kind, inspector_id, *[None] * len(items), None, None])
     last = 3 + len(archives)
     for j, item in enumerate(items):
         col = get_column_letter(first_item + j)

@@ -75,6 +75,7 @@ class Manifest(TypedDict):
     created_at: str
     created_by: str
     draw_id: NotRequired[str]  # added when the draw is stored (not part of the digest)
+    audit_anchor: NotRequired[dict[str, Any]]  # the audit chain's head when stored (access.audit.anchor)
 
 
 def sha256_hex(text: str) -> str:

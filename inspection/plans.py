@@ -208,6 +208,7 @@ def run_draw(ops: OpStore, store: Store, plan_id: str, *, seed: str, actor: str)
         count = con.execute(op_sql("plans.draw_count"), (plan_id,)).fetchone()["n"]
         draw_id = f"{plan_id}-D{count + 1}"
         manifest["draw_id"] = draw_id
+        manifest["audit_anchor"] = audit.anchor(ops, con)  # a copy of the manifest anchors the audit log
         con.execute(
             op_sql("plans.insert_draw"),
             (

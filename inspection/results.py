@@ -136,6 +136,7 @@ def publish(ops: OpStore, store: Store, plan_id: str, *, actor: str, partial_rea
         standing = con.execute(op_sql("plans.standing_draw_ids"), (plan_id,)).fetchone()
         if standing is None or standing["draw_id"] != results["draw_id"]:
             raise PlanError(f"the draw of plan {plan_id} changed meanwhile; look at the results again")
+        results["audit_anchor"] = audit.anchor(ops, con)  # the published copy anchors the audit log
         con.execute(
             op_sql("publications.insert"),
             (

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
-from ipdash.commands import EXIT_MISMATCH, EXIT_OK, BadInput, emit, office_level
+from ipdash.commands import EXIT_MISMATCH, EXIT_OK, BadInput, cli_actor, emit, office_level
 from queries.statements import duck_sql
 
 
@@ -50,6 +52,7 @@ def cmd_users(args: argparse.Namespace) -> int:
                 password=_read_password(args),
                 scope_code=args.scope,
                 scope_level=level,
+                actor=cli_actor(args),
             )
             emit(
                 args,
@@ -73,29 +76,63 @@ def cmd_users(args: argparse.Namespace) -> int:
                 ),
             )
         elif args.action in ("disable", "enable"):
-            set_disabled(ops, args.name, args.action == "disable")
+            set_disabled(ops, args.name, args.action == "disable", actor=cli_actor(args))
             emit(args, {"username": args.name, "disabled": args.action == "disable"}, f"{args.name}: {args.action}d")
         elif args.action == "reset-password":
-            reset_password(ops, args.name, _read_password(args))
+            reset_password(ops, args.name, _read_password(args), actor=cli_actor(args))
             emit(args, {"username": args.name}, f"{args.name}: password reset; existing sessions ended")
     except UserError as exc:
         raise BadInput(str(exc)) from exc
     return EXIT_OK
 
 
+def _read_anchor(path: str) -> dict:
+    try:
+        got = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BadInput(f"--anchor {path}: cannot be read ({exc.strerror})") from exc
+    except json.JSONDecodeError as exc:
+        raise BadInput(
+            f"--anchor {path}: not JSON (line {exc.lineno}: {exc.msg}); give a file of `ipdash audit anchor`"
+        ) from exc
+    if not isinstance(got, dict):
+        raise BadInput(f"--anchor {path}: not an audit anchor; give a file of `ipdash audit anchor`")
+    return got
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
-    from access.audit import verify
+    from access import audit
     from access.opstore import OpStore, default_path
 
-    verdict = verify(OpStore(default_path(args.db)))
+    ops = OpStore(default_path(args.db))
+    if args.action == "anchor":
+        head = audit.anchor(ops)
+        text = json.dumps(head, ensure_ascii=False, indent=1)
+        if args.out:
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+        emit(
+            args,
+            head,
+            f"审计链锚点 audit anchor: entry {head['seq']}, {head['hash']}" + (f" → {args.out}" if args.out else ""),
+        )
+        return EXIT_OK
+    anchor = _read_anchor(args.anchor) if args.anchor else None
+    verdict = audit.verify(ops, anchor=anchor, accept_unkeyed=args.accept_unkeyed)
     payload = {
         "ok": verdict.ok,
         "entries": verdict.entries,
         "first_broken": verdict.first_broken,
         "problem": verdict.problem,
+        "unkeyed_entries": verdict.unkeyed,
+        "anchor_checked": verdict.anchor_checked,
     }
+    notes = []
+    if verdict.unkeyed:
+        notes.append(f"{verdict.unkeyed} entries from before keying carry the plain hash chain")
+    if verdict.anchor_checked:
+        notes.append("the anchor matches")
     text = (
-        f"审计日志完整 audit log intact: {verdict.entries} entries"
+        f"审计日志完整 audit log intact: {verdict.entries} entries" + "".join(f"; {n}" for n in notes)
         if verdict.ok
         else f"审计日志被篡改 audit log BROKEN at entry {verdict.first_broken}: {verdict.problem}"
     )

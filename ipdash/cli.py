@@ -45,6 +45,11 @@ def _common(suppress: bool) -> argparse.ArgumentParser:
         "--json", action="store_true", default=default(False), help="print one JSON object instead of a summary"
     )
     common.add_argument("--quiet", action="store_true", default=default(False), help="no progress bars")
+    common.add_argument(
+        "--actor",
+        default=default(None),
+        help="who is operating, as the audit log should name them (recorded beside the operating-system account)",
+    )
     return common
 
 
@@ -55,6 +60,12 @@ def _date(text: str):
         return dt.date.fromisoformat(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from exc
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of entries (0 or more)")
+    return int(text)
 
 
 def _weights(text: str) -> dict[str, float]:
@@ -198,7 +209,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("audit", parents=[common], help="the audit log")
     asub = p.add_subparsers(dest="action", required=True)
-    asub.add_parser("verify", parents=[common], help="check the hash chain; exit 1 when broken")
+    v = asub.add_parser("verify", parents=[common], help="check the keyed hash chain; exit 1 when broken")
+    v.add_argument("--anchor", help="a file of `ipdash audit anchor`: also check the log still holds that entry")
+    v.add_argument(
+        "--accept-unkeyed",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="accept N entries at the start with the plain hash chain of a log from before keying (default 0)",
+    )
+    a = asub.add_parser("anchor", parents=[common], help="print the head of the chain, to keep outside the database")
+    a.add_argument("--out", help="also write it to this file")
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("serve", parents=[common, serve_opts], help="serve the dashboard")
@@ -207,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Every file the product writes (the stores, rejects, population files, uploads, reports, the
+    # SQLite operational store with its password hashes) is readable by its owner only.
+    os.umask(0o077)
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func

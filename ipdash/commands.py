@@ -23,6 +23,19 @@ class BadInput(Exception):
     """A user error: reported as one message, exit status 2."""
 
 
+def cli_actor(args: argparse.Namespace) -> str:
+    """Who the audit log names for a command: the operating-system account always, and the operator
+    given with --actor when there is one — "os:alice", or "张三 (os:alice)"."""
+    import getpass
+
+    try:
+        account = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container): the number
+        account = f"uid {os.getuid()}"
+    operator = (getattr(args, "actor", None) or "").strip()
+    return f"{operator[:60]} (os:{account})" if operator else f"os:{account}"
+
+
 def emit(args: argparse.Namespace, payload: Mapping[str, Any], text: str) -> None:
     if args.json:
         print(json.dumps(payload, ensure_ascii=False, default=str))
@@ -37,7 +50,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from queries.store import Store, StoreError
 
     try:
-        summary = ingest(Store(args.db), args.kind, args.files, progress=not args.quiet)
+        summary = ingest(Store(args.db), args.kind, args.files, progress=not args.quiet, actor=cli_actor(args))
     except (RefusedFile, ContractError, StoreError) as exc:
         raise BadInput(f"拒收，未做任何更改 / refused, nothing changed: {exc}") from exc
     except OSError as exc:  # e.g. the rejects file on a full disk
@@ -206,7 +219,7 @@ def scores_csv(ranking) -> str:
     import csv
     import io
 
-    from ingest.run import safe_cell
+    from access.cells import csv_value
 
     buf = io.StringIO()
     if not ranking.offices:
@@ -226,7 +239,7 @@ def scores_csv(ranking) -> str:
             row += [e["value"], e["numerator"], e["denominator"], e["score"], e["status"]]
         interval = o["rank_interval"] or [None, None]
         row += [o["dimensions"][d] for d in dims] + [o["composite"], o["rank"], *interval, o["rank_change"]]
-        w.writerow(["" if v is None else safe_cell(v) for v in row])
+        w.writerow(["" if v is None else csv_value(v) for v in row])
     return buf.getvalue()
 
 
@@ -328,6 +341,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 case_rows=rows,
                 progress=progress,
                 published_at=scalar(con, duck_sql("meta.published_at")),
+                audit_anchor=audit.anchor(OpStore(default_path(args.db))),
             )
     except (StoreError, ReportError) as exc:
         raise BadInput(str(exc)) from exc
@@ -335,7 +349,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         bar.close()
     audit.record(
         OpStore(default_path(args.db)),
-        actor=os.environ.get("USER", "cli"),
+        actor=cli_actor(args),
         action="export.report",
         target=data.scope,
         detail={

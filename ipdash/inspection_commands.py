@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
-from ipdash.commands import EXIT_MISMATCH, EXIT_OK, BadInput, emit
+from ipdash.commands import EXIT_MISMATCH, EXIT_OK, BadInput, cli_actor, emit
 
 
 def cmd_sample_size(args: argparse.Namespace) -> int:
@@ -57,7 +56,7 @@ def _plans_context(args: argparse.Namespace):
     from queries.store import Store
 
     ops = OpStore(default_path(args.db))
-    return ops, Store(args.db, ops=ops), os.environ.get("USER", "cli")
+    return ops, Store(args.db, ops=ops), cli_actor(args)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -17,10 +17,17 @@ SETTINGS: dict[str, str] = {
     "IPDASH_SECRET_KEY": "The key that signs session cookies. If unset, one is generated once into IPDASH_SECRET_FILE.",
     "IPDASH_SECRET_FILE": "Where the generated session key lives (default ~/.config/ipdash/secret_key, mode 600), "
     "outside the repository.",
+    "IPDASH_AUDIT_KEY": "The key of the audit log's keyed hash chain. If unset, one is generated once into "
+    "IPDASH_AUDIT_KEY_FILE. Every host and the verifier need the same key.",
+    "IPDASH_AUDIT_KEY_FILE": "Where the generated audit key lives (default: the session key's file with .audit "
+    "added, mode 600), outside the databases.",
     "IPDASH_HTTPS": "Set to 1 when served over HTTPS (behind a TLS proxy): session cookies get the Secure flag.",
     "IPDASH_TEST_DATABASE_URL": "Tests only: a PostgreSQL server on which the operational-store tests also run.",
-    "IPDASH_RATELIMIT_STORAGE": "Where failed-login counts live: memory:// (default, per worker process) or a "
-    "flask-limiter storage URI such as redis://host:6379 shared by all workers.",
+    "IPDASH_RATELIMIT_STORAGE": "Where failed sign-in counts live: memory:// (default, per worker process) or a "
+    "storage URI of the limits library such as redis://host:6379, shared by all workers and hosts.",
+    "IPDASH_TRUSTED_PROXIES": "How many reverse proxies in front of the server set X-Forwarded-For/-Proto/-Host "
+    "(default 0); the client address the sign-in throttle counts is taken through exactly that many.",
+    "IPDASH_SESSION_HOURS": "How long a sign-in lasts, in hours (1-720, default 12); signing out ends it at once.",
     "IPDASH_RESULT_CACHE": "off turns off the on-disk cache of aggregate results beside the store "
     "(<store>.cache/, one directory per publish); on by default.",
     "IPDASH_EXTRA_PAGES": "Comma-separated Python modules with more dashboard pages (each defines PAGES and "

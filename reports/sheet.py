@@ -18,11 +18,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
+from access.cells import as_text, formula_like
+
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="12355B")
 TOP_FILL = PatternFill("solid", fgColor="C6EFCE")
 BOTTOM_FILL = PatternFill("solid", fgColor="FFC7CE")
-FORMULA_START = ("=", "+", "-", "@")
 
 PERCENT = "0.0%"
 SCORE = "0.0"
@@ -123,9 +124,8 @@ class Sheet:
             if v is None or isinstance(v, bool):
                 pass
             elif isinstance(v, str):
-                if v.startswith(FORMULA_START):
-                    v = self._cell(self._text, j, v)
-                    v.data_type = "s"  # formula injection: text stays text
+                if formula_like(v):
+                    v = as_text(self._cell(self._text, j, v))  # formula injection: text stays text
             elif isinstance(v, float) and math.isnan(v):  # NaN: empty, never zero
                 v = None
             elif self._formatted[j] is not None:

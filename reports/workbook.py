@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from openpyxl.chart.series import SeriesLabel
 from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Alignment, Font
 
+from access.cells import as_text
 from ingest.contract import default_contract
 from metrics.config import DIMENSIONS, Config
 from metrics.results import IndicatorEntry
@@ -32,7 +33,6 @@ from reports.sheet import (
     COUNT,
     DATE,
     DECIMAL,
-    FORMULA_START,
     PERCENT,
     SCORE,
     TOP_FILL,
@@ -55,8 +55,11 @@ def write_workbook(
     case_rows: Iterable[Sequence[object]] | None = None,
     progress: Progress | None = None,
     published_at: str | None = None,
+    audit_anchor: Mapping[str, Any] | None = None,
 ) -> dict:
-    """Write the workbook for `data` to `path`; return what was written (sheet names, row counts)."""
+    """Write the workbook for `data` to `path`; return what was written (sheet names, row counts).
+    `audit_anchor`: the head of the audit chain when the workbook was written (`access.audit.anchor`),
+    shown on the cover so that a copy of the workbook is also a copy of the anchor."""
     lab = LABELS[lang]
     sh = lab["sheets"]
     contract = default_contract()
@@ -91,8 +94,7 @@ def write_workbook(
             k.font = Font(bold=True)
         v = WriteOnlyCell(cover, value=value)
         v.alignment = wrap
-        if isinstance(value, str) and value.startswith(FORMULA_START):
-            v.data_type = "s"
+        as_text(v)
         cover.append([k, v])
 
     title = WriteOnlyCell(cover, value=lab["title"].format(year=data.year))
@@ -119,6 +121,8 @@ def write_workbook(
             f"scoring {meth['scoring_version']}",
         ),
     ]
+    if audit_anchor is not None:
+        facts.append((lab["audit_anchor"], f"#{audit_anchor['seq']} {audit_anchor['hash']}"))
     if data.demo:
         facts.insert(0, (lab["synthetic"], data.demo))
     for k, v in facts:

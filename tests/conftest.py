@@ -18,9 +18,15 @@ FIXTURES = Path(__file__).parent / "fixtures"
 INGEST = FIXTURES / "ingest"
 
 
-def ipdash_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    """Run the `ipdash` command line in a child process."""
-    return subprocess.run([sys.executable, "-m", "ipdash.cli", *args], capture_output=True, text=True, timeout=timeout)
+def ipdash_cli(*args: str, timeout: int = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the `ipdash` command line in a child process (`env`: added to this process's environment)."""
+    return subprocess.run(
+        [sys.executable, "-m", "ipdash.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **env} if env else None,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +135,38 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.integration)
         if not any(item.get_closest_marker(t) for t in TIERS):
             item.add_marker(pytest.mark.unit)
+
+
+# --- a dashboard over the golden data with one user per office role (access and security tests) --
+
+SITE_PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="module")
+def golden(tmp_path_factory) -> Store:
+    from tests.fixtures.metrics.build import load_golden
+
+    tmp = tmp_path_factory.mktemp("golden_access")
+    return load_golden(Store(tmp / "db.duckdb"), tmp / "in")
+
+
+@pytest.fixture
+def site(golden: Store, tmp_path: Path, monkeypatch, ops_url):
+    """(app, ops): the dashboard over the golden store, with users leader, p1 (110000) and pref (130100)."""
+    from access.opstore import OpStore
+    from access.users import add_user
+    from dashboard.app import create_app
+
+    monkeypatch.setenv("IPDASH_SECRET_KEY", "test-secret-not-for-production")
+    if ops_url:
+        monkeypatch.setenv("IPDASH_DATABASE_URL", ops_url)
+    ops = with_appraisals_of(golden, OpStore(tmp_path / "ops.sqlite"))
+    for name, role, scope, level in [
+        ("leader", "national_leader", None, None),
+        ("p1", "provincial", "110000", "provincial"),
+        ("pref", "prefecture", "130100", "prefecture"),
+    ]:
+        add_user(ops, username=name, role=role, password=SITE_PASSWORD, scope_code=scope, scope_level=level)
+    app = create_app(db=str(golden.path), ops_path=str(ops.path))
+    assert ops.backend == ("postgresql" if ops_url else "sqlite")
+    return app, ops

@@ -3,9 +3,35 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 from dashboard import ids
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(page_html: str) -> str:
+    """The CSRF token of a sign-in (or sign-out) form."""
+    found = CSRF_FIELD.search(page_html)
+    assert found, "the page has no CSRF token field"
+    return found.group(1)
+
+
+def login(client, username: str, password: str, **post):
+    """Sign in with a Flask test client as a browser does: fetch the form (its CSRF token), post it.
+    `post`: more keywords for client.post (e.g. environ_base); `data` adds form fields."""
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    data = {"username": username, "password": password, "csrf_token": token, **post.pop("data", {})}
+    return client.post("/login", data=data, **post)
+
+
+def login_http(session, base: str, username: str, password: str, **post):
+    """The same over HTTP with a requests.Session (no redirects followed)."""
+    token = csrf_token(session.get(base + "/login", timeout=60).text)
+    data = {"username": username, "password": password, "csrf_token": token, **post.pop("data", {})}
+    return session.post(base + "/login", data=data, allow_redirects=False, timeout=post.pop("timeout", 60), **post)
+
 
 ROUTE = f"..{ids.CONTENT}.children...{ids.WHATIF_NOTE}.children.."
 DIMS = ("effort", "level", "timeliness", "quality")

@@ -10,40 +10,13 @@ import pytest
 from access import audit
 from access.opstore import OpStore
 from access.users import add_user, reset_password, set_disabled
-from dashboard.app import create_app
 from queries.store import Store
 from tests import dash_helpers as dh
-from tests.conftest import with_appraisals_of
-from tests.fixtures.metrics.build import load_golden
-
-PASSWORD = "correct-horse-battery"
+from tests.conftest import SITE_PASSWORD as PASSWORD
 
 
-@pytest.fixture(scope="module")
-def golden(tmp_path_factory) -> Store:
-    tmp = tmp_path_factory.mktemp("golden_access")
-    return load_golden(Store(tmp / "db.duckdb"), tmp / "in")
-
-
-@pytest.fixture
-def site(golden: Store, tmp_path: Path, monkeypatch, ops_url):
-    monkeypatch.setenv("IPDASH_SECRET_KEY", "test-secret-not-for-production")
-    if ops_url:
-        monkeypatch.setenv("IPDASH_DATABASE_URL", ops_url)
-    ops = with_appraisals_of(golden, OpStore(tmp_path / "ops.sqlite"))
-    for name, role, scope, level in [
-        ("leader", "national_leader", None, None),
-        ("p1", "provincial", "110000", "provincial"),
-        ("pref", "prefecture", "130100", "prefecture"),
-    ]:
-        add_user(ops, username=name, role=role, password=PASSWORD, scope_code=scope, scope_level=level)
-    app = create_app(db=str(golden.path), ops_path=str(ops.path))
-    assert ops.backend == ("postgresql" if ops_url else "sqlite")
-    return app, ops
-
-
-def login(client, username: str, password: str = PASSWORD):
-    return client.post("/login", data={"username": username, "password": password})
+def login(client, username: str, password: str = PASSWORD, **post):
+    return dh.login(client, username, password, **post)
 
 
 def callback(client, outputs: list[tuple[str, str]], inputs: list[tuple[str, str, object]]):
@@ -88,13 +61,13 @@ def test_login_sets_safe_cookies_and_logout_ends_the_session(site) -> None:
     cookie = done.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert client.get("/_dash-layout").status_code == 200
-    client.get("/logout")
+    assert client.post("/logout").status_code == 302
     assert client.get("/_dash-layout").status_code == 401
     actions = [e["action"] for e in audit.recent(ops)]
     assert {"login", "login.failed", "logout"} <= set(actions)
     assert login(client, "leader", "x").status_code == 401
     # An open redirect after login is refused: only local paths.
-    done = client.post("/login", data={"username": "leader", "password": PASSWORD, "next": "https://evil.example/"})
+    done = login(client, "leader", data={"next": "https://evil.example/"})
     assert done.headers["Location"] == "/"
 
 
@@ -202,17 +175,11 @@ def test_the_tenth_wrong_password_in_a_minute_is_refused_without_checking_it(sit
     assert tenth.status_code == 429
     assert len(checked) == 9
     # Another account from elsewhere is not blocked by this account's limit.
-    assert (
-        app.server.test_client()
-        .post("/login", data={"username": "p1", "password": PASSWORD}, environ_base={"REMOTE_ADDR": "10.0.0.9"})
-        .status_code
-        == 302
-    )
+    assert login(app.server.test_client(), "p1", environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 302
 
 
 def test_the_audit_page_is_for_administrators_only(site) -> None:
     app, ops = site
-    from access.users import add_user
 
     add_user(ops, username="root", role="national_admin", password=PASSWORD)
     client = app.server.test_client()

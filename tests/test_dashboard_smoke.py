@@ -12,6 +12,7 @@ from access.users import add_user
 from dashboard import ids
 from dashboard.app import create_app
 from dashboard.i18n import LABELS
+from tests import dash_helpers as dh
 from tests.conftest import ipdash_cli, with_appraisals_of
 from tests.dash_helpers import by_id, cases, content, rank_rows, text
 
@@ -39,7 +40,7 @@ def leader(golden_metrics, tmp_path_factory):
     ops = with_appraisals_of(golden_metrics, OpStore(tmp_path_factory.mktemp("ops") / "ops.sqlite"))
     add_user(ops, username="leader", role="national_leader", password="a-long-password")
     client = create_app(db=str(golden_metrics.path), ops_path=str(ops.path)).server.test_client()
-    assert client.post("/login", data={"username": "leader", "password": "a-long-password"}).status_code == 302
+    assert dh.login(client, "leader", "a-long-password").status_code == 302
     client.ops = ops  # the app's operational store, for tests that look behind the pages
     return client
 

@@ -22,7 +22,7 @@ from access import audit
 from access.opstore import OpStore, default_path
 from access.users import add_user
 from queries.store import Store
-from tests.dash_helpers import route_body
+from tests.dash_helpers import login_http, route_body
 from tests.fixtures.metrics.build import load_golden
 from tests.test_serving import free_port, launch, stop
 
@@ -75,8 +75,9 @@ http {{
         client_max_body_size 30m;
         location / {{
             proxy_pass {upstream};
-            proxy_set_header Host $host;
+            proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
             proxy_read_timeout 300s;
         }}
     }}
@@ -101,7 +102,7 @@ http {{
 
 def sign_in(base: str, user: str, password: str = PASSWORD) -> requests.Session:
     s = requests.Session()
-    got = s.post(base + "/login", data={"username": user, "password": password}, allow_redirects=False)
+    got = login_http(s, base, user, password)
     assert got.status_code == 302, got.text[:300]
     return s
 
@@ -182,19 +183,10 @@ def test_two_hosts_on_postgresql_and_redis_behave_as_one_service(tmp_path: Path,
 
             # Failed sign-ins count once across both hosts: 9 in a minute, then even the right password waits.
             for k in range(9):
-                r = requests.post(
-                    (base_a, base_b)[k % 2] + "/login",
-                    data={"username": "p1", "password": "wrong"},
-                    allow_redirects=False,
-                )
-                assert r.status_code in (200, 401), r.status_code
+                r = login_http(requests.Session(), (base_a, base_b)[k % 2], "p1", "wrong-password")
+                assert r.status_code == 401, r.status_code
             for base in (base_a, base_b):
-                assert (
-                    requests.post(
-                        base + "/login", data={"username": "p1", "password": PASSWORD}, allow_redirects=False
-                    ).status_code
-                    == 429
-                )
+                assert login_http(requests.Session(), base, "p1", PASSWORD).status_code == 429
 
             # 200 concurrent audited actions from both hosts leave one contiguous, verifiable chain.
             before = len(audit.recent(ops, 100000))
@@ -232,7 +224,7 @@ def test_the_workbook_download_through_nginx_arrives_every_time(dash_br, golden_
     shutil.copyfile(golden_metrics.path, db)
     ops = with_appraisals_of(golden_metrics, OpStore(default_path(db)))
     add_user(ops, username="leader", role="national_leader", password=PASSWORD)
-    server, upstream = launch("serve", "--db", str(db), "--workers", "2")
+    server, upstream = launch("serve", "--db", str(db), "--workers", "2", env={"IPDASH_TRUSTED_PROXIES": "1"})
     try:
         proxy, base = start_nginx(tmp_path / "nginx", upstream)
         try:

@@ -350,7 +350,7 @@ def test_the_server_bounds_every_request_body(world, monkeypatch) -> None:
     monkeypatch.setenv("IPDASH_MAX_REQUEST_MB", "1")
     add_user(ops, username="leader", role="national_leader", password=PASSWORD)
     client = create_app(db=str(store.path), ops_path=str(ops.path)).server.test_client()
-    client.post("/login", data={"username": "leader", "password": PASSWORD})
+    dh.login(client, "leader", PASSWORD)
     body = json.dumps({"output": "x", "inputs": [{"id": "a", "property": "b", "value": "x" * (2 << 20)}]})
     got = client.post("/_dash-update-component", data=body, content_type="application/json")
     assert got.status_code == 413 and "1 MB" in got.get_json()["error"]
@@ -403,7 +403,7 @@ def test_publication_voiding_and_the_public_page(world, tmp_path, monkeypatch) -
     assert client.get("/public/nothing/manifest.json").status_code == 404
     assert b"office_code,case_no" not in client.get("/public/..%2F..%2Fetc/population.csv").data
     add_user(ops, username="admin", role="national_admin", password=PASSWORD)
-    client.post("/login", data={"username": "admin", "password": PASSWORD})
+    dh.login(client, "admin", PASSWORD)
     plan_page = dh.content(client, "/inspection/P")
     assert dh.by_id(plan_page, "plan-title")["props"]["children"] == "2024 年度 P1 省局案卷抽查"
     summary = dh.text(dh.by_id(plan_page, "plan-spec-summary"))  # the parameters in words, scope by name
@@ -443,7 +443,7 @@ def test_the_inspector_sees_done_and_pending_and_overwriting_asks_first(world, m
     add_user(ops, username="insp", role="inspector", password=PASSWORD, scope_code=ins)
     monkeypatch.setenv("IPDASH_SECRET_KEY", "test")
     client = create_app(db=str(store.path), ops_path=str(ops.path)).server.test_client()
-    client.post("/login", data={"username": "insp", "password": PASSWORD})
+    dh.login(client, "insp", PASSWORD)
     first = f"P-D1|{mine[0]['office_code']}|{mine[0]['case_no']}"
 
     got = client.post("/_dash-update-component", json=dh.appraisal_body(first, [10, 20, 20, 20, 15, 15]))
@@ -452,7 +452,7 @@ def test_the_inspector_sees_done_and_pending_and_overwriting_asks_first(world, m
     assert response["appraisal-overwrite"]["displayed"] is False
     page = dh.content(client, "/archives")
     assert f"已评查 1 / {len(mine)} 件" in dh.text(page)
-    status = {r["case_no"].split("]")[0][1:]: r["status"] for r in dh.by_id(page, "archives-table")["props"]["rowData"]}
+    status = {r["case_no"]: r["status"] for r in dh.by_id(page, "archives-table")["props"]["rowData"]}
     assert status[mine[0]["case_no"]] == "已评查" and list(status.values()).count("待评查") == len(mine) - 1
 
     load = {
@@ -520,8 +520,8 @@ def test_an_online_appraisal_keeps_the_file_and_the_monitoring_page_warm(world, 
     monkeypatch.setenv("IPDASH_SECRET_KEY", "test")
     app = create_app(db=str(store.path), ops_path=str(ops.path))
     leader, insp = app.server.test_client(), app.server.test_client()
-    leader.post("/login", data={"username": "leader", "password": PASSWORD})
-    insp.post("/login", data={"username": "insp", "password": PASSWORD})
+    dh.login(leader, "leader", PASSWORD)
+    dh.login(insp, "insp", PASSWORD)
     profile = f"/office/{s['office_code']}"
     dh.content(leader, "/monitor", year=2024)
     before = dh.text(dh.content(leader, profile, year=2024))

@@ -30,7 +30,7 @@ def hello_site(golden_metrics, tmp_path, monkeypatch):
     clients = {}
     for name in ("admin", "leader"):
         c = app.server.test_client()
-        assert c.post("/login", data={"username": name, "password": PASSWORD}).status_code == 302
+        assert dh.login(c, name, PASSWORD).status_code == 302
         clients[name] = c
     return app, ops, clients
 

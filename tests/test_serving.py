@@ -24,7 +24,7 @@ from access.users import add_user
 from ingest.run import ingest
 from queries.store import Store, StoreError
 from tests.conftest import INGEST
-from tests.dash_helpers import route_body
+from tests.dash_helpers import login_http, route_body
 
 pytestmark = pytest.mark.slow
 PASSWORD = "serving-test-password"
@@ -75,7 +75,7 @@ def stop(proc: subprocess.Popen) -> None:
 
 def session(base: str, user: str) -> requests.Session:
     s = requests.Session()
-    got = s.post(base + "/login", data={"username": user, "password": PASSWORD}, allow_redirects=False)
+    got = login_http(s, base, user, PASSWORD)
     assert got.status_code == 302, got.text[:300]
     return s
 
@@ -162,12 +162,7 @@ def test_a_worker_killed_during_writes_loses_no_acknowledged_entry(golden_metric
         def sign_in_repeatedly(k: int):
             while not stop_flag.is_set():
                 try:
-                    got = requests.post(
-                        base + "/login",
-                        data={"username": f"u{k}", "password": PASSWORD},
-                        allow_redirects=False,
-                        timeout=30,
-                    )
+                    got = login_http(requests.Session(), base, f"u{k}", PASSWORD, timeout=30)
                     if got.status_code == 302:  # the login was acknowledged: its audit entry must exist
                         acknowledged.append(f"u{k}")
                 except requests.RequestException:
@@ -248,12 +243,7 @@ def test_the_demo_command_builds_then_serves_figures(tmp_path) -> None:
     proc, base = launch("demo", "--db", str(tmp_path / "demo.duckdb"), "--cases", "20000", "--quiet", ready_within=240)
     try:
         s = requests.Session()
-        assert (
-            s.post(
-                base + "/login", data={"username": "leader", "password": "leader-demo-2024"}, allow_redirects=False
-            ).status_code
-            == 302
-        )
+        assert login_http(s, base, "leader", "leader-demo-2024").status_code == 302
         got = s.post(base + "/_dash-update-component", json=route_body("/", year=2025), timeout=60)
         assert got.status_code == 200 and b'"response"' in got.content
     finally:

@@ -21,6 +21,7 @@ from dashboard.context import Context, Request
 from dashboard.i18n import t
 from dashboard.inspector_forms import ingest_result, inspector_block
 from dashboard.registry import Page
+from dashboard.widgets import case_href
 from inspection.checklist import veto_labels
 from inspection.plans import recorded_appraisals
 
@@ -36,7 +37,7 @@ def archives_page(req: Request) -> html.Div:
     done = {(o, c) for _d, o, c in recorded_appraisals(ops, v.user.scope_code or "")}
     for r in rows:
         r["status"] = t("archives.done" if (r["office_code"], r["case_no"]) in done else "archives.pending", lang)
-        r["case_no"] = f"[{r['case_no']}](/case/{r['office_code']}/{r['case_no']})"
+        r["case_href"] = case_href(r["office_code"], r["case_no"])
     rows.sort(key=lambda r: (r["status"] == t("archives.done", lang), r["office_code"], r["case_no"]))
     cols = [
         ("status", "archives.status"),
@@ -67,7 +68,7 @@ def archives_page(req: Request) -> html.Div:
                     {
                         "field": c,
                         "headerName": t(h, lang),
-                        **({"cellRenderer": "markdown"} if c == "case_no" else {}),
+                        **({"cellRenderer": "CaseLink"} if c == "case_no" else {}),
                     }
                     for c, h in cols
                 ],

@@ -9,6 +9,7 @@ from dashboard import case_views, ids
 from dashboard.context import Context, Request
 from dashboard.i18n import t
 from dashboard.registry import Page
+from dashboard.widgets import case_href
 from ingest.contract import default_contract
 
 
@@ -39,7 +40,7 @@ def cases_page(lang: str, office: str | None) -> html.Div:
                         "headerName": t(f"case.{c}", lang),
                         "filter": "agDateColumnFilter" if c.endswith("_date") else "agTextColumnFilter",
                         "filterParams": {"buttons": ["apply", "reset"], "maxNumConditions": 1},
-                        **({"cellRenderer": "markdown", "minWidth": 210} if c == "case_no" else {}),
+                        **({"cellRenderer": "CaseLink", "minWidth": 210} if c == "case_no" else {}),
                         **({"minWidth": 150} if c == "office_name" else {}),
                         **({"minWidth": 100} if c == "office_code" else {}),
                         **({"minWidth": 160} if c == "case_kind" else {}),
@@ -87,7 +88,7 @@ def callbacks(app, ctx: Context) -> None:
             return {"rowData": [], "rowCount": 0}, str(exc)
         contract = default_contract()
         for r in got["rowData"]:
-            r["case_no"] = f"[{r['case_no']}](/case/{r['office_code']}/{r['case_no']})"
+            r["case_href"] = case_href(r["office_code"], r["case_no"])
             for col, enum in case_views.ENUM_COLUMNS.items():  # shown by name; the filters match names too
                 r[col] = contract.label(enum, r[col], lang or "zh")
         return got, f"{got['rowCount']:,}"

@@ -10,7 +10,7 @@ from dashboard.context import Context, Request, first, parse_controls, query_of
 from dashboard.i18n import num, t
 from dashboard.registry import Page
 from dashboard.view_types import Denied, Monitor
-from dashboard.widgets import denied
+from dashboard.widgets import case_href, denied
 from ingest.contract import default_contract
 
 MONITOR_SHOWN = 500  # rows sent to the browser; the CSV export has them all
@@ -60,7 +60,7 @@ def monitor_page(v: Monitor | Denied, lang: str, palette: str, status: str | Non
             {
                 "field": c,
                 "headerName": t(h, lang),
-                **({"cellRenderer": "markdown", "minWidth": 210} if c == "case_no" else {}),
+                **({"cellRenderer": "CaseLink", "minWidth": 210} if c == "case_no" else {}),
                 **({"minWidth": 100} if c == "office_code" else {}),  # six digits, never cut
                 **({"minWidth": 160} if c == "case_kind" else {}),  # "Infringement dispute" whole
                 **({"type": "numericColumn"} if c in ("days_left", "age_days", "limit_used") else {}),
@@ -84,7 +84,7 @@ def monitor_page(v: Monitor | Denied, lang: str, palette: str, status: str | Non
         csvExportParams={"fileName": f"open-cases-{v['code']}.csv"},
     )
     for r in rows:
-        r["case_no"] = f"[{r['case_no']}](/case/{r['office_code']}/{r['case_no']})"
+        r["case_href"] = case_href(r["office_code"], r["case_no"])
     tiles = html.Div(
         className="kpis",
         id=ids.MONITOR_COUNTS,

@@ -87,6 +87,7 @@ def render(req: Request) -> html.Div:
         "place",
         code,
         lambda: place_page(views.place(v, code or "", req.controls), req.lang, req.palette, "composite"),
+        need="peers",  # a user sees its parent office's page as ranking rows
     )
 
 

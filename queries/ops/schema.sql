@@ -77,3 +77,10 @@ CREATE UNIQUE INDEX IF NOT EXISTS report_jobs_one_active ON report_jobs (usernam
 -- Counters the analytic side keys its caches on: 'appraisals' (any change) and
 -- 'appraisals:<year>' (a change to the archives of cases closed in that year).
 CREATE TABLE IF NOT EXISTS data_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL)
+
+-- name: sessions
+-- Signed-in web sessions. The cookie carries a random session id; only its SHA-256 is stored, so
+-- reading this table does not let anyone take over a session. Signing out ends the row at once.
+CREATE TABLE IF NOT EXISTS sessions (
+    session_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL, created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL, ended_at TEXT, address TEXT)
