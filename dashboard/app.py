@@ -23,16 +23,18 @@ import dash
 from dash import ALL, Input, Output, html
 
 from access.opstore import OpStore, default_path
-from dashboard import ids, shell, views
+from dashboard import ids, inputs, shell, views
 from dashboard.audit_page import init_audit_page
 from dashboard.auth import init_auth
 from dashboard.cache import VersionedCache
 from dashboard.context import Context, Request, parse_controls, query_of
-from dashboard.i18n import t
+from dashboard.i18n import LANGS, t
 from dashboard.protection import init_protection
 from dashboard.public_page import init_public_page
 from dashboard.registry import Registry
 from dashboard.report_jobs import ReportJobs
+from dashboard.request_checks import init_request_checks
+from dashboard.shell import PALETTES
 from metrics.config import Config, default_config
 from queries.store import Store
 from reports.data import collect
@@ -114,7 +116,9 @@ def create_app(
         Input(ids.PALETTE, "value"),
     )
     def _route(path, search, year, as_of, method, peer, weights, lang, palette):
-        lang, palette = lang or "zh", palette or "viridis"
+        lang = inputs.choice(lang, "language", LANGS) or "zh"
+        palette = inputs.choice(palette, "palette", PALETTES) or "viridis"
+        path = inputs.text(path, "pathname")
         v = ctx.viewer()
         if year is None:
             years = views.years(v)
@@ -125,6 +129,7 @@ def create_app(
         note = ("⚠ " + t("ctl.weights", lang)) if controls.weights or controls.method else ""
         return render(v, path or "/", query_of(search), controls, lang, palette), note
 
+    init_request_checks(app)
     init_protection(app, ops)  # after every callback: the CSP lists the hashes of Dash's inline scripts
     warmed = threading.Event()
 

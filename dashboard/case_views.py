@@ -13,7 +13,9 @@ import polars as pl
 from sqlglot import exp
 
 from access import audit, policy
+from dashboard import inputs
 from dashboard.data import safe_csv
+from dashboard.inputs import BadRequest
 from dashboard.view_types import CasesPage, Denied, Monitor
 from dashboard.views import Controls, Viewer, access, crumbs, home, tree
 from ingest.contract import default_contract
@@ -123,10 +125,6 @@ DATE_OPS: dict[str, type[exp.Binary]] = {
 MAX_PAGE = 500
 
 
-class BadRequest(ValueError):
-    """A grid request that names an unknown column or operator."""
-
-
 def _bind(params: dict, value: Any) -> exp.Placeholder:
     """A new bound parameter holding `value`."""
     name = f"p{len(params)}"
@@ -218,8 +216,9 @@ def cases_page(viewer: Viewer, request: dict, *, office: str | None = None) -> C
     sortModel, filterModel}: {"rowData": [...], "rowCount": total}. Scoped by the runner."""
     if not policy.require(viewer.ops, viewer.user, "cases", what="case explorer"):
         raise BadRequest("no access to the case explorer")
-    start = max(0, int(request.get("startRow") or 0))
-    end = min(start + MAX_PAGE, max(start, int(request.get("endRow") or start + 100)))
+    request = inputs.mapping(request, "grid request")
+    start = inputs.whole(request.get("startRow"), "startRow", default=0)
+    end = min(start + MAX_PAGE, max(start, inputs.whole(request.get("endRow"), "endRow", default=start + 100)))
     if office and viewer.user.role != "inspector" and access(viewer, office, what="cases", need="full") is None:
         return {"rowData": [], "rowCount": 0}
     count, page, bound = _grid_sql(

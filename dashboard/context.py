@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +11,7 @@ from urllib.parse import parse_qs
 from flask_login import current_user
 
 from access.opstore import OpStore
-from dashboard import views, widgets
+from dashboard import inputs, views, widgets
 from dashboard.cache import VersionedCache
 from dashboard.report_jobs import ReportJobs
 from dashboard.view_types import Need
@@ -76,9 +75,9 @@ class Request:
         return dataclasses.replace(self, params=params)
 
 
-def query_of(search: str | None) -> dict[str, list[str]]:
+def query_of(search: object) -> dict[str, list[str]]:
     """A location's query string (`?a=1&b=2`, or nothing) parsed."""
-    return parse_qs((search or "").lstrip("?"))
+    return parse_qs((inputs.text(search, "search") or "").lstrip("?"))
 
 
 def first(query: dict[str, list[str]], name: str) -> str | None:
@@ -90,25 +89,28 @@ def first(query: dict[str, list[str]], name: str) -> str | None:
 def parse_controls(year, as_of, method, peer, weights, config: Config) -> views.Controls:
     """Controls from the widgets' values; defaults become None so that the default view shares its
     cache entry (and its numbers) with `ipdash scores`."""
-    day = None
-    if as_of:
-        try:
-            day = dt.date.fromisoformat(str(as_of)[:10])
-        except ValueError:
-            day = None
-    if day is not None and day.year < int(year):
+    chosen_year = inputs.year(year)
+    day = inputs.date(as_of, "as of")
+    if day is not None and day.year < chosen_year:
         day = None
+    given = inputs.items(weights, "weights")
+    if given and len(given) != len(DIMENSIONS):
+        raise inputs.BadRequest(f"weights must be {len(DIMENSIONS)} numbers, one per dimension", "维度权重数目不符")
+    values = [inputs.number(v, f"weight of {d}", low=0, high=100) for d, v in zip(DIMENSIONS, given)]
     w = None
-    if weights and any(v is not None for v in weights):
+    if any(v is not None for v in values):
         chosen = {
-            d: float(v if v is not None else config.scoring.dimension_weights[d]) for d, v in zip(DIMENSIONS, weights)
+            d: v if v is not None else float(config.scoring.dimension_weights[d]) for d, v in zip(DIMENSIONS, values)
         }
         if chosen != {d: float(config.scoring.dimension_weights[d]) for d in DIMENSIONS} and sum(chosen.values()) > 0:
             w = tuple(chosen.items())
+    method = inputs.choice(method, "method", METHODS)
     return views.Controls(
-        year=int(year),
+        year=chosen_year,
         as_of=day,
-        method=None if method in (None, config.scoring.method) or method not in METHODS else method,
+        method=None if method == config.scoring.method else method,
         weights=w,
-        peer="configured" if peer == "configured" else "siblings",
+        peer="configured"
+        if inputs.choice(peer, "peer group", ("siblings", "configured")) == "configured"
+        else "siblings",
     )

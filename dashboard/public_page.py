@@ -13,7 +13,7 @@ import json
 from flask import Flask, Response, abort, render_template_string
 
 from access.opstore import OpStore
-from inspection.plans import resolve_path
+from inspection.plans import resolve_path, valid_plan_id
 from inspection.results import published
 from queries.statements import op_sql
 from queries.store import Store
@@ -53,6 +53,8 @@ PAGE = """<!doctype html>
 
 def init_public_page(server: Flask, ops: OpStore, store: Store) -> None:
     def publication(plan_id: str) -> dict:
+        if not valid_plan_id(plan_id):
+            abort(404)
         found = ops.read(
             op_sql("publications.with_draw"),
             (plan_id,),

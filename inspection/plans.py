@@ -72,7 +72,7 @@ def parse_plan(text: str) -> dict:
     plan.setdefault("scope", "100000")
     plan["scope"] = str(plan["scope"])
     plan.setdefault("plan_id", f"{plan['year']}-{plan['scope']}-{hashlib.sha256(text.encode()).hexdigest()[:8]}")
-    if not re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", str(plan["plan_id"])):
+    if not valid_plan_id(plan["plan_id"]):
         raise PlanError("plan_id: 1–64 letters, digits, '.', '_' or '-'")
     if not isinstance(plan.get("title", ""), str) or len(plan.get("title", "")) > 200:
         raise PlanError("title: a text of at most 200 characters (shown on the public page)")
@@ -109,6 +109,11 @@ def create_plan(ops: OpStore, store: Store, text: str, *, actor: str) -> dict:
         )
         audit.append(con, actor=actor, action="plan.create", target=plan["plan_id"], detail=plan)
     return plan
+
+
+def valid_plan_id(plan_id: object) -> bool:
+    """1–64 letters, digits, '.', '_' or '-' (what a plan id may be)."""
+    return isinstance(plan_id, str) and re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", plan_id) is not None
 
 
 def _plan_row(ops: OpStore, plan_id: str):

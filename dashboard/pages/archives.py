@@ -15,7 +15,7 @@ import dash_ag_grid as dag
 from dash import ALL, Input, Output, State, dcc, html, no_update
 from flask_login import current_user
 
-from dashboard import data, ids
+from dashboard import data, ids, inputs
 from dashboard import inspection_views as iv
 from dashboard.context import Context, Request
 from dashboard.i18n import t
@@ -104,7 +104,9 @@ def callbacks(app, ctx: Context) -> None:
         if not any(clicks or []) or not isinstance(trigger, dict):
             return no_update
         try:
-            name, content = iv.checklist_export(ops, store, current_user.user, trigger["plan"])
+            name, content = iv.checklist_export(
+                ops, store, current_user.user, inputs.text(trigger.get("plan"), "plan") or ""
+            )
         except iv.FAILURES:  # a refusal (iv.Refused) is one of them, already audited
             return no_update
         return dcc.send_bytes(content, name)
@@ -120,8 +122,10 @@ def callbacks(app, ctx: Context) -> None:
         lang = lang or "zh"
         if not contents:
             return no_update
+        contents = inputs.text(contents, "contents", limit=64 << 20)
+        filename = inputs.text(filename, "file name", limit=255)
         try:
-            content = base64.b64decode(contents.split(",", 1)[1])
+            content = base64.b64decode((contents or "").split(",", 1)[1])
         except (IndexError, ValueError):
             return html.P(t("insp.upload_unreadable", lang), className="error")
         return recorded(

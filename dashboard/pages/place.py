@@ -6,7 +6,7 @@ from urllib.parse import unquote
 
 from dash import ALL, Input, Output, State, dcc, html, no_update
 
-from dashboard import charts, ids, views
+from dashboard import charts, ids, inputs, views
 from dashboard.context import Context, Request, parse_controls
 from dashboard.i18n import t
 from dashboard.registry import Page
@@ -114,7 +114,8 @@ def callbacks(app, ctx: Context) -> None:
     def _map(key, path, year, as_of, method, peer, weights, lang, palette):
         v = ctx.viewer()
         code = views.home(v)
-        if path and path.startswith("/place/"):
+        path = inputs.text(path, "pathname")
+        if path and path.startswith("/place/") and len(path.split("/")) > 2:
             code = unquote(path.split("/")[2])
         place = views.place(v, code or "", parse_controls(year, as_of, method, peer, weights, ctx.config))
         if place["denied"] or not place["national"]:
