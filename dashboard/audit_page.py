@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, abort, render_template_string
 from flask_login import current_user
 
-from access import audit
+from access import audit, policy
 from access.opstore import OpStore
 
 PAGE = """<!doctype html>
@@ -29,7 +29,6 @@ def init_audit_page(server: Flask, ops: OpStore) -> None:
     @server.route("/audit")
     def audit_page():
         user = current_user.user  # the guard has already required a login
-        if not user.admin:
-            audit.record(ops, actor=user.username, action="access.denied", target="/audit")
+        if not policy.require(ops, actor=user, action="audit", what="/audit"):
             abort(403)
         return render_template_string(PAGE, verdict=audit.verify(ops), entries=audit.recent(ops, 500))

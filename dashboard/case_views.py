@@ -17,8 +17,9 @@ from dashboard import inputs
 from dashboard.data import safe_csv
 from dashboard.inputs import BadRequest
 from dashboard.view_types import CasesPage, Denied, Monitor
-from dashboard.views import Controls, Viewer, access, crumbs, home, tree
+from dashboard.views import Controls, Viewer, access, crumbs, home, office_grant, office_resource, tree
 from ingest.contract import default_contract
+from inspection.plans import archives_of_inspector
 from metrics.indicators import register_inputs
 from metrics.monitor import open_cases
 from queries.loader import run, run_on_facts
@@ -31,15 +32,19 @@ def monitor(viewer: Viewer, controls: Controls, office: str | None) -> Monitor |
     """Open cases below `office` (default: the user's scope) at the as-of date, overdue first,
     with the status counts, the age profile and the acceptance backlog."""
     office = office or home(viewer)
-    if office is None or access(viewer, office, what="monitor", need="full") is None:
+    grant = (
+        None if office is None else office_grant(viewer, office, access(viewer, office, what="monitor", need="full"))
+    )
+    if office is None or grant is None:
         return {"denied": True, "code": office}
     as_of = controls.as_of_date
     frame = viewer.cache.get(
         ("open", as_of, office),
-        lambda: viewer.national_read(lambda con: open_cases(con, viewer.config, scope=office, as_of=as_of)),
+        lambda: viewer.national_read(grant, lambda con: open_cases(con, viewer.config, scope=office, as_of=as_of)),
     )
     backlog = viewer.cache.get(
-        ("backlog", as_of), lambda: viewer.national_read(lambda con: run(con, "acceptance_backlog", as_of=as_of))
+        ("backlog", as_of),
+        lambda: viewer.national_read(grant, lambda con: run(con, "acceptance_backlog", as_of=as_of)),
     )
     mine = backlog.filter(pl.col("office_code") == office).to_dicts()
     counts = dict(frame.group_by("status").len().iter_rows()) if frame.height else {}
@@ -63,7 +68,7 @@ def monitor_export(
 ) -> tuple[str, str] | None:
     """The open cases of `monitor(viewer, controls, office)` (of one status, when given) as a CSV
     file name and text, defused against formula injection; the export is audited. None when refused."""
-    if not policy.require(viewer.ops, viewer.user, "monitor", what="open-cases export"):
+    if not policy.require(viewer.ops, actor=viewer.user, action="monitor", what="open-cases export"):
         return None
     got = monitor(viewer, controls, office)
     if got["denied"]:
@@ -214,7 +219,7 @@ def _grid_sql(filters: str, sorts: str, by_office: bool) -> tuple[str, str, tupl
 def cases_page(viewer: Viewer, request: dict, *, office: str | None = None) -> CasesPage:
     """One page of the case grid for an AG Grid infinite-row-model request {startRow, endRow,
     sortModel, filterModel}: {"rowData": [...], "rowCount": total}. Scoped by the runner."""
-    if not policy.require(viewer.ops, viewer.user, "cases", what="case explorer"):
+    if not policy.require(viewer.ops, actor=viewer.user, action="cases", what="case explorer"):
         raise BadRequest("no access to the case explorer")
     request = inputs.mapping(request, "grid request")
     start = inputs.whole(request.get("startRow"), "startRow", default=0)
@@ -243,17 +248,25 @@ def cases_page(viewer: Viewer, request: dict, *, office: str | None = None) -> C
 
 def case_detail(viewer: Viewer, office: str, case_no: str, controls: Controls) -> dict | None:
     """One case with its timeline facts, or None when it does not exist or is outside the scope."""
-    if not policy.require(viewer.ops, viewer.user, "cases", what="case"):
+    if not policy.require(viewer.ops, actor=viewer.user, action="cases", what="case"):
         return None
-    runner = viewer.runner()
-    found = runner.frame(
-        duck_sql("cases.year_of_case"),
-        office=office,
-        case_no=case_no,
+    user = viewer.user
+    resource = office_resource(viewer, office)
+    assigned = policy.scope_for(user).archives_only and (office, case_no) in set(
+        archives_of_inspector(viewer.ops, user.scope_code or "")
+    )
+    grant = (
+        policy.grant(actor=user, action="case.read", resource=policy.Archive(resource, assigned=assigned))
+        if resource is not None
+        else None
+    )
+    if grant is None:  # outside the scope (or no such office): whether the case exists is not said
+        viewer.denied(user.username, "scope.denied", {"office": office[:64], "what": "case", "case": case_no[:64]})
+        return None
+    found = viewer.national_read(
+        grant, lambda con: con.sql(duck_sql("cases.year_of_case"), params={"office": office, "case_no": case_no}).pl()
     )
     if not found.height:
-        if viewer.user.role != "inspector":
-            runner.allows(office, what="case")  # logs the attempt when the office is outside the scope
         return None
     year = int(found["y"][0])
 
@@ -269,10 +282,10 @@ def case_detail(viewer: Viewer, office: str, case_no: str, controls: Controls) -
             case_no=case_no,
         )
 
-    rows = viewer.national_read(q).to_dicts()
+    rows = viewer.national_read(grant, q).to_dicts()
     if not rows:
         return None
     rec = rows[0]
     rec["office_name"] = tree(viewer).offices.get(office, {}).get("name")
-    rec["crumbs"] = crumbs(viewer, office) if viewer.user.role != "inspector" else []
+    rec["crumbs"] = crumbs(viewer, office) if not assigned else []
     return rec

@@ -35,7 +35,7 @@ class Refused(PermissionError):
 
 
 def _require(ops: OpStore, user: User, permission: str, what: str) -> None:
-    if not policy.require(ops, user, permission, what=what):
+    if not policy.require(ops, actor=user, action=permission, what=what):
         raise Refused(what)
 
 
@@ -101,7 +101,7 @@ def split_archive(archive: str) -> tuple[str, str, str]:
 
 def existing(ops: OpStore, user: User, archive: str | None) -> dict | None:
     """The stored appraisal of the chosen archive, when this inspector may record it."""
-    if not archive or not policy.allows(user, "archives"):
+    if not archive or not policy.allowed(actor=user, action="archives"):
         return None
     return recorded_appraisals(ops, user.scope_code or "").get(split_archive(archive))
 

@@ -103,7 +103,9 @@ class Registry:
         """The page `parts` names ("/" is the user's home page) and its parameters, or None."""
         if not parts:
             homes = [p for p in self.pages if p.home]
-            chosen = next((p for p in homes if policy.allows(user, p.permission)), homes[0] if homes else None)
+            chosen = next(
+                (p for p in homes if policy.allowed(actor=user, action=p.permission)), homes[0] if homes else None
+            )
             return (chosen, {}) if chosen else None
         for p in self.pages:
             params = p.match(parts)
@@ -116,7 +118,7 @@ class Registry:
         return [
             dcc.Link(t(p.nav, lang), href=p.path, className="nav-link")
             for p in self.pages
-            if p.nav and "<" not in p.path and policy.allows(user, p.permission)
+            if p.nav and "<" not in p.path and policy.allowed(actor=user, action=p.permission)
         ]
 
     def render(self, req: Request, parts: list[str]):
@@ -126,6 +128,6 @@ class Registry:
         if got is None:
             return html.P(t("not_found", req.lang), className="error", id="not-found")
         page, params = got
-        if not policy.require(req.ctx.ops, req.viewer.user, page.permission, what=req.path):
+        if not policy.require(req.ctx.ops, actor=req.viewer.user, action=page.permission, what=req.path):
             return widgets.denied(req.lang)
         return page.render(req.with_params(params))

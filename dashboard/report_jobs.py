@@ -91,12 +91,13 @@ class ReportJobs:
     @staticmethod
     def scope_for(user: User) -> str | None:
         """The workbook's scope: the nation for national users, else the user's own office."""
-        if not policy.allows(user, "report"):
+        if not policy.allowed(actor=user, action="report"):
             raise PermissionError("this role cannot export the assessment workbook")
-        if user.national:
+        scope = policy.scope_for(user)
+        if scope.national:
             return None
-        if user.scope_code:
-            return user.scope_code
+        if user.scope_code and not scope.archives_only:
+            return scope.office_code
         raise PermissionError("this user has no office to export")
 
     def start(self, user: User, *, year: int, lang: str) -> tuple[bool, str]:

@@ -77,7 +77,8 @@ def envelope_problem(app: dash.Dash, body: object) -> str | None:
     for (ident, prop), out in zip(parts, given_outputs):
         items = out if isinstance(out, list) else [out]
         for item in items:
-            if not isinstance(item, dict) or item.get("property") != prop:
+            # the renderer names an allow_duplicate output's property with its "@<hash>" suffix
+            if not isinstance(item, dict) or str(item.get("property", "")).split("@")[0] != prop:
                 return "an output names another property"
             if isinstance(ident, dict) and not _pattern_fits(ident, item.get("id")):
                 return "an output names another component"

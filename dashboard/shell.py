@@ -9,6 +9,7 @@ from dash import ALL, Input, Output, dcc, html
 from flask import has_request_context
 from flask_login import current_user
 
+from access import policy
 from dashboard import data, ids, views
 from dashboard.auth import role_label
 from dashboard.context import Context
@@ -44,7 +45,11 @@ def layout(ctx: Context) -> html.Div:
                                 f"{user.username} · {role_label(user.role)}"
                                 + (f" · {user.scope_code}" if user.scope_code else "")
                             ),
-                            *([html.A("审计日志 Audit log", href="/audit")] if user.admin else []),
+                            *(
+                                [html.A("审计日志 Audit log", href="/audit")]
+                                if policy.allowed(actor=user, action="audit")
+                                else []
+                            ),
                             html.A("公开结果 Public", href="/public"),
                             html.Form(
                                 method="post",

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from access import audit
+from access import audit, policy
 from access.opstore import OpStore
 from access.users import User
 from dashboard.cache import VersionedCache
@@ -48,12 +48,10 @@ from metrics.ranking import Ranking, TableOf, composites, rank_offices, sensitiv
 from metrics.results import RankedOffice
 from queries.loader import run_on_facts
 from queries.runner import QueryRunner
-from queries.scope import Scope
 from queries.statements import duck_sql
 from queries.store import Store
 
 LEVEL_BELOW = {"national": "provincial", "provincial": "prefecture", "prefecture": "county", "county": None}
-NO_SCOPE = "-"  # a user without an office scope matches no office
 TREND_YEARS = 5
 
 
@@ -88,23 +86,27 @@ class Viewer:
     def runner(self) -> QueryRunner:
         """The user's scoped query runner: every case- and office-level read from the web goes through it."""
         user = self.user
-        if user.role == "inspector":  # only the archives assigned to them in standing draws
+        scope = policy.scope_for(user)
+        if scope.archives_only:  # an inspector: only the archives assigned to them in standing draws
             return QueryRunner(
-                self.store,
-                Scope(None, archives_only=True),
-                actor=user.username,
-                archives=archives_of_inspector(self.ops, user.scope_code or ""),
+                self.store, scope, actor=user.username, archives=archives_of_inspector(self.ops, user.scope_code or "")
             )
-        scope = Scope(None) if user.national else Scope(user.scope_code or NO_SCOPE)
-        return QueryRunner(self.store, scope, actor=user.username, on_denied=self.denied)
+        return QueryRunner(self.store, scope, actor=user.username)
 
     def denied(self, actor: str, action: str, detail: dict) -> None:
         audit.record(self.ops, actor=actor, action=action, target=detail.get("office"), detail=detail)
 
-    def national_read(self, compute):
-        """Run `compute(con)` on a read connection that sees everything (callers check access first)."""
+    def national_read(self, grant: policy.Grant | None, compute):
+        """Run `compute(con)` on a read connection that sees everything: only with the policy's
+        `grant` to this user (a ranking needs every peer, a subtree's monitor every office of it)."""
+        if not isinstance(grant, policy.Grant) or grant.actor != self.user.username:
+            raise PermissionError(f"a read beyond the scope of {self.user.username} needs the policy's grant")
         with contextlib.closing(self.store.reader()) as con:
             return compute(con)
+
+    def site(self) -> policy.Grant | None:
+        """The grant every signed-in user has: the office tree and the years on record."""
+        return policy.grant(actor=self.user, action="site.read")
 
 
 # --- the office tree and the one permission decision -------------------------------------------
@@ -127,7 +129,7 @@ class Tree:
 
 def tree(viewer: Viewer) -> Tree:
     def build() -> Tree:
-        frame = viewer.national_read(lambda con: con.sql(duck_sql("offices.paths")).pl())
+        frame = viewer.national_read(viewer.site(), lambda con: con.sql(duck_sql("offices.paths")).pl())
         offices = {r["office_code"]: r for r in frame.to_dicts()}
         children: dict[str, list[str]] = {}
         for code, rec in offices.items():
@@ -152,22 +154,36 @@ def access(viewer: Viewer, code: str | None, *, what: str, need: Need = "peers",
 
     A refusal is written to the audit log — also for the user's parent office, which the user sees
     as ranking rows only — unless `log` is False (for links merely not drawn)."""
-    t = tree(viewer)
     user = viewer.user
     got: Access = None
-    if code in t.offices and user.role != "inspector":
-        if user.national or user.scope_code and user.scope_code in t.chain(code):
+    office = office_resource(viewer, code)
+    if office is not None:
+        if policy.allowed(actor=user, action="office.read", resource=office):
             got = "full"
-        elif user.scope_code in t.offices and t.offices[user.scope_code]["parent_code"] == code:
+        elif need == "peers" and policy.allowed(actor=user, action="office.rows", resource=office):
             got = "peers"
-    if need == "full" and got == "peers":
-        got = None
     if got is None and log:
         viewer.denied(user.username, "scope.denied", {"office": str(code)[:64], "what": what, "scope": user.scope_code})
     return got
 
 
-# --- cached computations (on the national connection; callers have checked access) --------------
+def office_resource(viewer: Viewer, code: str | None) -> policy.Office | None:
+    """Office `code` as the policy sees it (its chain and children), None when there is no such office."""
+    t = tree(viewer)
+    if code not in t.offices:
+        return None
+    return policy.Office(code, tuple(t.chain(code)), frozenset(t.children.get(code, ())))
+
+
+def office_grant(viewer: Viewer, code: str, how: Access) -> policy.Grant | None:
+    """The policy's grant for reading what `access` said the user may see of office `code`."""
+    office = office_resource(viewer, code)
+    if how is None or office is None:
+        return None
+    return policy.grant(actor=viewer.user, action="office.read" if how == "full" else "office.rows", resource=office)
+
+
+# --- cached computations (on the national connection, with the policy's grant) -------------------
 
 
 def _weights(controls: Controls) -> dict[str, float] | None:
@@ -195,6 +211,7 @@ def _table_of(viewer: Viewer) -> TableOf:
 
 def ranking(
     viewer: Viewer,
+    grant: policy.Grant | None,
     controls: Controls,
     *,
     level: str,
@@ -207,6 +224,7 @@ def ranking(
 
     def compute() -> Ranking:
         return viewer.national_read(
+            grant,
             lambda con: rank_offices(
                 con,
                 viewer.config,
@@ -218,25 +236,28 @@ def ranking(
                 runs=runs,
                 dimension_weights=_weights(c),
                 table_of=_table_of(viewer),
-            )
+            ),
         )
 
     return viewer.cache.get(("ranking", year, c.key(), level, within, runs), compute)
 
 
-def composite_trend(viewer: Viewer, controls: Controls, *, level: str, within: str | None) -> dict[int, dict]:
+def composite_trend(
+    viewer: Viewer, grant: policy.Grant | None, controls: Controls, *, level: str, within: str | None
+) -> dict[int, dict]:
     """Composites of the offices of `level` (within `within`) for each of the last five years."""
     out = {}
     for y in years(viewer):
         if controls.year - TREND_YEARS < y <= controls.year:
             if y == controls.year:
-                r = ranking(viewer, controls, level=level, within=within)
+                r = ranking(viewer, grant, controls, level=level, within=within)
                 out[y] = {o["office_code"]: o["composite"] for o in r.offices}
             else:
                 out[y] = viewer.cache.get(
                     ("composites", y, controls.method, controls.weights, level, within),
                     lambda y=y: viewer.national_read(  # type: ignore[misc]  # mypy cannot type a default-bound lambda
-                        lambda con: _composites(con, viewer.config, y, level, within, controls, _table_of(viewer))
+                        grant,
+                        lambda con: _composites(con, viewer.config, y, level, within, controls, _table_of(viewer)),
                     ),
                 )
     return out
@@ -263,17 +284,19 @@ def _composites(con, config: Config, year: int, level: str, within: str | None, 
 def years(viewer: Viewer) -> list[int]:
     return viewer.cache.get(
         ("years",),
-        lambda: viewer.national_read(lambda con: [int(y) for (y,) in con.execute(duck_sql("cases.years")).fetchall()]),
+        lambda: viewer.national_read(
+            viewer.site(), lambda con: [int(y) for (y,) in con.execute(duck_sql("cases.years")).fetchall()]
+        ),
     )
 
 
-def headline_table(viewer: Viewer, year: int, as_of: dt.date) -> dict[str, dict]:
+def headline_table(viewer: Viewer, grant: policy.Grant | None, year: int, as_of: dt.date) -> dict[str, dict]:
     def compute() -> dict[str, dict]:
         def q(con):
             register_inputs(con, viewer.config)
             return run_on_facts(con, "place_headline", year=year, as_of=as_of)
 
-        return {r["office_code"]: r for r in viewer.national_read(q).to_dicts()}
+        return {r["office_code"]: r for r in viewer.national_read(grant, q).to_dicts()}
 
     return viewer.cache.get(("headline", year, as_of), compute)
 
@@ -293,10 +316,10 @@ def _diff(now: float | None, before: float | None) -> float | None:
 HEADLINE_KEYS = ("accepted", "closed", "on_time_rate", "open_cases", "overdue", "appraised")
 
 
-def headline(viewer: Viewer, code: str, controls: Controls) -> dict[str, Figure]:
+def headline(viewer: Viewer, grant: policy.Grant | None, code: str, controls: Controls) -> dict[str, Figure]:
     """The place's headline figures with last year's and the change: {key: {value, previous, change}}."""
-    now = headline_table(viewer, controls.year, controls.as_of_date).get(code, {})
-    before = headline_table(viewer, controls.year - 1, _previous_as_of(controls.as_of_date)).get(code, {})
+    now = headline_table(viewer, grant, controls.year, controls.as_of_date).get(code, {})
+    before = headline_table(viewer, grant, controls.year - 1, _previous_as_of(controls.as_of_date)).get(code, {})
 
     def figures(rec: dict) -> dict[str, float | None]:
         if not rec:
@@ -334,17 +357,18 @@ def _rank_row(o: RankedOffice, *, linked: bool, full: bool) -> RankRow:
     }
 
 
-def _child_ranking(viewer: Viewer, code: str, level: str, controls: Controls) -> Ranking:
+def _child_ranking(viewer: Viewer, grant: policy.Grant | None, code: str, level: str, controls: Controls) -> Ranking:
     if controls.peer == "configured" or tree(viewer).offices[code]["level"] == "national":
-        return ranking(viewer, controls, level=level, within=None)
-    return ranking(viewer, controls, level=level, within=code)
+        return ranking(viewer, grant, controls, level=level, within=None)
+    return ranking(viewer, grant, controls, level=level, within=code)
 
 
 def place(viewer: Viewer, code: str, controls: Controls) -> Place | Denied:
     """The drill-down page of office `code`: breadcrumb, headline figures, ranking of the level below,
     composites over the years, and the province tiles at national level."""
     how = access(viewer, code, what="place")
-    if how is None:
+    grant = office_grant(viewer, code, how)
+    if grant is None:
         return {"denied": True, "code": code}
     t = tree(viewer)
     office = t.offices[code]
@@ -354,7 +378,7 @@ def place(viewer: Viewer, code: str, controls: Controls) -> Place | Denied:
     methodology = None
     trend: dict[int, list[float]] = {}
     if child_level:
-        r = _child_ranking(viewer, code, child_level, controls)
+        r = _child_ranking(viewer, grant, code, child_level, controls)
         methodology = r.methodology
         kids = set(t.children.get(code, []))
         for o in r.offices:
@@ -363,7 +387,7 @@ def place(viewer: Viewer, code: str, controls: Controls) -> Place | Denied:
                 rows.append(_rank_row(o, linked=mine or (o["office_code"] == viewer.user.scope_code), full=mine))
         if how == "full":
             within = None if controls.peer == "configured" or office["level"] == "national" else code
-            for y, values in composite_trend(viewer, controls, level=child_level, within=within).items():
+            for y, values in composite_trend(viewer, grant, controls, level=child_level, within=within).items():
                 trend[y] = [values[c] for c in kids if values.get(c) is not None]
     return {
         "denied": False,
@@ -375,7 +399,7 @@ def place(viewer: Viewer, code: str, controls: Controls) -> Place | Denied:
         "child_level": child_level,
         "rows": rows,
         "methodology": methodology,
-        "headline": headline(viewer, code, controls) if how == "full" else None,
+        "headline": headline(viewer, grant, code, controls) if how == "full" else None,
         "trend": trend,
         "national": office["level"] == "national",
     }
@@ -384,7 +408,8 @@ def place(viewer: Viewer, code: str, controls: Controls) -> Place | Denied:
 def profile(viewer: Viewer, code: str, controls: Controls) -> Profile | ProfileNational | ProfileMissing | Denied:
     """An office's indicators against its peers, dimension scores, trend, what drives its rank,
     integrity signals and inspection history."""
-    if access(viewer, code, what="profile", need="full") is None:
+    grant = office_grant(viewer, code, access(viewer, code, what="profile", need="full"))
+    if grant is None:
         return {"denied": True, "code": code}
     t = tree(viewer)
     office = t.offices[code]
@@ -392,7 +417,7 @@ def profile(viewer: Viewer, code: str, controls: Controls) -> Profile | ProfileN
     if level == "national":
         return {"denied": False, "code": code, "national": True, "name": office["name"]}
     within = None if controls.peer == "configured" or level == "provincial" else office["parent_code"]
-    r = ranking(viewer, controls, level=level, within=within)
+    r = ranking(viewer, grant, controls, level=level, within=within)
     me = next((o for o in r.offices if o["office_code"] == code), None)
     if me is None:
         return {
@@ -422,10 +447,11 @@ def profile(viewer: Viewer, code: str, controls: Controls) -> Profile | ProfileN
             }
         )
     dims_median = {d: _median([o["dimensions"][d] for o in peers]) for d in DIMENSIONS}
-    trend = composite_trend(viewer, controls, level=level, within=within)
+    trend = composite_trend(viewer, grant, controls, level=level, within=within)
     sens = viewer.cache.get(
         ("sensitivity", controls.key(), code, level, within),
         lambda: viewer.national_read(
+            grant,
             lambda con: sensitivity(
                 con,
                 viewer.config,
@@ -436,15 +462,16 @@ def profile(viewer: Viewer, code: str, controls: Controls) -> Profile | ProfileN
                 as_of=controls.as_of_date,
                 method=controls.method,
                 table_of=_table_of(viewer),
-            )
+            ),
         ),
     )
     signals = viewer.cache.get(
         ("monitor", controls.year, controls.as_of_date, level, within),
         lambda: viewer.national_read(
+            grant,
             lambda con: office_monitor(
                 con, viewer.config, year=controls.year, level=level, within=within, as_of=controls.as_of_date
-            )
+            ),
         ),
     )
     sig = signals.filter(pl.col("office_code") == code).to_dicts()
@@ -465,7 +492,7 @@ def profile(viewer: Viewer, code: str, controls: Controls) -> Profile | ProfileN
         "sensitivity": sens,
         "signals": sig[0] if sig else {},
         "methodology": r.methodology,
-        "inspections": inspection_history(viewer, code, controls),
+        "inspections": inspection_history(viewer, grant, code, controls),
     }
 
 
@@ -487,7 +514,7 @@ def crumbs(viewer: Viewer, code: str) -> list[Crumb]:
     ]
 
 
-def inspection_history(viewer: Viewer, code: str, controls: Controls) -> list[dict]:
+def inspection_history(viewer: Viewer, grant: policy.Grant | None, code: str, controls: Controls) -> list[dict]:
     """Appraisal results of the office's subtree for each year on record up to the chosen one."""
     from reports.data import inspection_results
 
@@ -498,9 +525,10 @@ def inspection_history(viewer: Viewer, code: str, controls: Controls) -> list[di
         frame = viewer.cache.get(
             ("inspections", y),
             lambda y=y: viewer.national_read(  # type: ignore[misc]  # mypy cannot type a default-bound lambda
+                grant,
                 lambda con: inspection_results(
                     con, viewer.config, year=y, as_of=dt.date(y, 12, 31), offices=list(tree(viewer).offices)
-                )
+                ),
             ),
         )
         rec = frame.filter(pl.col("office_code") == code).to_dicts()

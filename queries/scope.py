@@ -18,15 +18,28 @@ from sqlglot import exp
 from queries.schema import declared_schema
 
 SCOPE_PARAM = "scope_code"
-# Scoped tables and the column holding the office code whose subtree decides visibility.
-SCOPED = {
+# Every table of the declared schema (queries/schema.py) states here who may read it: a scoped
+# table names the column holding the office whose subtree decides visibility (None: national users
+# only), a public one says why it holds nothing of any office. A table that states neither is
+# refused to every scoped user (fail closed), and a test fails until it is declared.
+SCOPED: dict[str, str | None] = {
     "cases": "office_code",
+    "case_facts": "office_code",
     "appraisals": "office_code",
+    "legacy_appraisals": "office_code",
     "staffing": "office_code",
     "inspectors": "office_code",
     "offices": "office_code",
     "draw_samples": "office_code",
-    "quarantine": None,
+    "legacy_draw_samples": "office_code",
+    "quarantine": None,  # raw rejected rows of any office
+    "ingest_runs": None,  # file names and counts of every load
+}
+PUBLIC = {
+    "meta": "the store's data version and publish time",
+    "time_limit_rules": "the legal time limits (configuration)",
+    "acceptance_due": "the working-day calendar: dates only",
+    "appraisal_versions": "per-year change counters",
 }
 FORBIDDEN = (
     exp.Insert,
@@ -106,7 +119,7 @@ def _scoped_source(table: exp.Table, scope: Scope) -> exp.Expr:
     name = table.name.lower()
     alias = table.alias_or_name
     column = SCOPED[name]
-    if column is None:  # quarantine holds raw rows of any office: national only
+    if column is None:  # rows of any office, not attributable to one: national only
         body = exp.select("*").from_(exp.to_table(name)).where(exp.false())
     elif scope.archives_only:
         body = exp.select("*").from_(exp.to_table(name, alias="__t")).where(_archive_predicate(name))
@@ -170,7 +183,9 @@ def scope_sql(text: str, scope: Scope, *, extra_tables: frozenset[str] = frozens
         return tree.sql(dialect="duckdb")
     for table in tables:
         name = table.name.lower()
-        if name in ctes or name not in SCOPED:
+        if name in ctes or name in PUBLIC or name in extra_tables or name == ARCHIVE_TABLE:
             continue
+        if name not in SCOPED:
+            raise ScopeError(f"table {table.name} has no declared scope; only national users may read it")
         table.replace(_scoped_source(table, scope))
     return tree.sql(dialect="duckdb")

@@ -90,5 +90,5 @@ def test_an_unknown_path_says_so_and_two_pages_on_one_path_are_refused() -> None
 def test_every_role_has_grants_and_the_policy_refuses_unknown_permissions() -> None:
     assert set(policy.GRANTS) == set(__import__("access.users", fromlist=["ROLES"]).ROLES)
     with pytest.raises(KeyError):
-        policy.allows(None, "no-such-permission")
-    assert not policy.allows(None, "methodology")
+        policy.allowed(actor=None, action="no-such-permission")
+    assert not policy.allowed(actor=None, action="methodology")

@@ -229,3 +229,66 @@ def test_a_password_hashed_with_older_parameters_still_signs_in_and_is_rehashed(
     assert authenticate(ops, "old", "an-old-password").username == "old"
     assert stored() != legacy and stored().startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert authenticate(ops, "old", "an-old-password").username == "old"  # the new hash verifies
+
+
+def test_every_table_states_its_scope_or_why_it_is_public() -> None:
+    """A table added to the schema fails here until it says who may read it; undeclared tables are
+    refused to scoped users meanwhile (fail closed)."""
+    from queries.schema import declared_schema
+    from queries.scope import PUBLIC, SCOPED
+
+    tables = set(declared_schema())
+    assert tables - set(SCOPED) - set(PUBLIC) == set()
+    assert set(SCOPED) & set(PUBLIC) == set()
+    for name, column in SCOPED.items():
+        assert column is None or column in declared_schema()[name], name
+
+
+def test_an_undeclared_table_is_refused_to_a_scoped_user(monkeypatch) -> None:
+    import queries.scope as scope_module
+
+    monkeypatch.delitem(scope_module.SCOPED, "staffing")
+    scope_module.scope_sql.cache_clear()
+    try:
+        assert scope_sql("SELECT * FROM staffing", Scope(None)) == "SELECT * FROM staffing"  # national: as it is
+        with pytest.raises(ScopeError, match="no declared scope"):
+            scope_sql("SELECT * FROM staffing", Scope("330000"))
+    finally:
+        scope_module.scope_sql.cache_clear()
+
+
+EVERY_TABLE = [  # (input, expected rewrite for a provincial scope): one pair per table of the schema
+    ("SELECT * FROM cases", "SELECT * FROM " + SUB.format(t="cases", a="cases")),
+    ("SELECT * FROM case_facts", "SELECT * FROM " + SUB.format(t="case_facts", a="case_facts")),
+    ("SELECT * FROM appraisals", "SELECT * FROM " + SUB.format(t="appraisals", a="appraisals")),
+    (
+        "SELECT * FROM legacy_appraisals",
+        "SELECT * FROM " + SUB.format(t="legacy_appraisals", a="legacy_appraisals"),
+    ),
+    ("SELECT * FROM staffing", "SELECT * FROM " + SUB.format(t="staffing", a="staffing")),
+    ("SELECT * FROM inspectors", "SELECT * FROM " + SUB.format(t="inspectors", a="inspectors")),
+    ("SELECT * FROM offices", "SELECT * FROM " + SUB.format(t="offices", a="offices")),
+    ("SELECT * FROM draw_samples", "SELECT * FROM " + SUB.format(t="draw_samples", a="draw_samples")),
+    (
+        "SELECT * FROM legacy_draw_samples",
+        "SELECT * FROM " + SUB.format(t="legacy_draw_samples", a="legacy_draw_samples"),
+    ),
+    ("SELECT * FROM quarantine", "SELECT * FROM (SELECT * FROM quarantine WHERE FALSE) AS quarantine"),
+    ("SELECT * FROM ingest_runs", "SELECT * FROM (SELECT * FROM ingest_runs WHERE FALSE) AS ingest_runs"),
+    ("SELECT * FROM meta", "SELECT * FROM meta"),
+    ("SELECT * FROM time_limit_rules", "SELECT * FROM time_limit_rules"),
+    ("SELECT * FROM acceptance_due", "SELECT * FROM acceptance_due"),
+    ("SELECT * FROM appraisal_versions", "SELECT * FROM appraisal_versions"),
+]
+
+
+@pytest.mark.parametrize("text, expected", EVERY_TABLE)
+def test_a_golden_pair_for_every_table(text: str, expected: str) -> None:
+    assert scope_sql(text, Scope("330000")) == expected
+
+
+def test_the_golden_pairs_cover_every_table() -> None:
+    from queries.schema import declared_schema
+
+    covered = {text.split("FROM ")[1] for text, _ in EVERY_TABLE}
+    assert covered == set(declared_schema())

@@ -32,12 +32,12 @@ from inspection.results import publish, standing_draw
 
 def plans_view(req: Request) -> html.Div:
     v = req.viewer
-    admin = policy.allows(v.user, "inspection.manage")
+    admin = policy.allowed(actor=v.user, action="inspection.manage")
     return plans_page(req.ctx.ops, views.years(v), views.tree(v).national or "", req.lang, admin)
 
 
 def plan_view(req: Request) -> html.Div:
-    admin = policy.allows(req.viewer.user, "inspection.manage")
+    admin = policy.allowed(actor=req.viewer.user, action="inspection.manage")
     return plan_page(req.ctx.ops, req.ctx.store, req.params["plan_id"], req.lang, admin)
 
 
@@ -52,7 +52,7 @@ def callbacks(app, ctx: Context) -> None:
 
     def admin_only(lang: str) -> str | None:
         """None for an administrator, else the refusal (written to the audit log by the policy)."""
-        if policy.require(ops, current_user.user, "inspection.manage", what="inspection admin"):
+        if policy.require(ops, actor=current_user.user, action="inspection.manage", what="inspection admin"):
             return None
         return t("insp.admins_only", lang)
 

@@ -1,6 +1,3 @@
--- name: count_one
-SELECT count(*) AS n FROM offices WHERE office_code = $c
-
 -- name: exists
 SELECT 1 FROM offices WHERE office_code = $c
 

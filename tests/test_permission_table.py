@@ -1,0 +1,128 @@
+"""Every page and route × every role, as a table written by hand from SPEC §5 (not derived from
+the policy's own grants), checked with hand-crafted requests.
+
+The golden tree: national 100000; P1 110000 > 110100 > 110101; P2 120000 > …; P3 130000 > 130100 >
+130101 and 130000 > 130200 > 130201. Users: leader (national leader), admin (national
+administrator), p1 (provincial, 110000), pref (prefecture, 130100), insp (inspector I-1, nothing
+assigned), and anonymous."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from access import policy
+from access.users import User, add_user
+from dashboard import ids
+from tests import dash_helpers as dh
+from tests.conftest import SITE_PASSWORD
+
+ROLES = ("leader", "admin", "p1", "pref", "insp")
+V, D = "shown", "denied"
+
+PAGES = {  # path: outcome for leader, admin, p1, pref, insp
+    "/": (V, V, V, V, V),
+    "/place/100000": (V, V, V, D, D),  # p1 sees the nation's ranking rows (its parent)
+    "/place/110000": (V, V, V, D, D),
+    "/place/120000": (V, V, D, D, D),
+    "/place/130000": (V, V, D, V, D),  # pref sees its province's ranking rows
+    "/place/130100": (V, V, D, V, D),
+    "/office/110000": (V, V, V, D, D),
+    "/office/130000": (V, V, D, D, D),  # a profile needs the full view: not the parent's
+    "/office/130101": (V, V, D, V, D),
+    "/monitor?office=110000": (V, V, V, D, D),
+    "/monitor?office=130100": (V, V, D, V, D),
+    "/cases": (V, V, V, V, V),  # an inspector's grid holds only the archives assigned
+    "/case/110100/P1b1-01": (V, V, V, D, D),
+    "/case/130100/P3a-01": (V, V, D, V, D),
+    "/report": (V, V, V, V, D),
+    "/inspection": (V, V, D, D, D),
+    "/methodology": (V, V, V, V, V),
+    "/archives": (D, D, D, D, V),
+}
+
+ROUTES = {  # (method, path): status for anonymous, leader, admin, p1, pref, insp
+    ("GET", "/login"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/public"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/healthz"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/audit"): (302, 403, 200, 403, 403, 403),
+    ("GET", "/_dash-layout"): (401, 200, 200, 200, 200, 200),
+    ("GET", "/_dash-dependencies"): (401, 200, 200, 200, 200, 200),
+    ("GET", "/place/110000"): (302, 200, 200, 200, 200, 200),  # the index page; its data come by callback
+    ("POST", "/_dash-update-component"): (401, 400, 400, 400, 400, 400),  # an empty body: malformed
+}
+
+
+@pytest.fixture
+def clients(site):
+    app, ops = site
+    add_user(ops, username="admin", role="national_admin", password=SITE_PASSWORD)
+    add_user(ops, username="insp", role="inspector", password=SITE_PASSWORD, scope_code="I-1")
+    out = {"anonymous": app.server.test_client()}
+    for name in ROLES:
+        out[name] = app.server.test_client()
+        assert dh.login(out[name], name, SITE_PASSWORD).status_code == 302
+    return app, ops, out
+
+
+def _outcome(client, target: str) -> str:
+    path, _, search = target.partition("?")
+    got = dh.page(client, path, "?" + search if search else "")
+    assert got.status_code == 200, (target, got.status_code)
+    content = got.get_json()["response"][ids.CONTENT]["children"]
+    text = json.dumps(content, ensure_ascii=False)
+    return D if (ids.DENIED in text or '"denied"' in text) else V
+
+
+@pytest.mark.parametrize("target", list(PAGES))
+def test_every_page_for_every_role(clients, target: str) -> None:
+    _, _, by_name = clients
+    got = tuple(_outcome(by_name[name], target) for name in ROLES)
+    assert got == PAGES[target], dict(zip(ROLES, got))
+
+
+@pytest.mark.parametrize("route", list(ROUTES))
+def test_every_route_for_every_role(clients, route: tuple[str, str]) -> None:
+    _, _, by_name = clients
+    method, path = route
+    got = tuple(
+        (by_name[n].get(path) if method == "GET" else by_name[n].post(path, json={})).status_code
+        for n in ("anonymous", *ROLES)
+    )
+    assert got == ROUTES[route], dict(zip(("anonymous", *ROLES), got))
+
+
+def test_every_refusal_is_on_record(clients) -> None:
+    _, ops, by_name = clients
+    from access import audit
+
+    before = len(audit.recent(ops, 100_000))
+    refusals = sum(outcomes.count(D) for outcomes in PAGES.values())
+    for target, outcomes in PAGES.items():
+        for name, outcome in zip(ROLES, outcomes):
+            if outcome == D:
+                _outcome(by_name[name], target)
+    logged = [
+        e
+        for e in audit.recent(ops, 100_000)[: len(audit.recent(ops, 100_000)) - before]
+        if e["action"] in ("access.denied", "scope.denied")
+    ]
+    assert len(logged) >= refusals
+
+
+def test_the_policy_itself_decides_offices_by_the_chain() -> None:
+    p1 = User(2, "p1", "provincial", "110000", False, 1)
+    insp = User(3, "i", "inspector", "I-1", False, 1)
+    nation = policy.Office("100000", ("100000",), frozenset({"110000", "120000"}))
+    county = policy.Office("110101", ("100000", "110000", "110100", "110101"))
+    assert policy.allowed(actor=p1, action="office.read", resource=county)
+    assert not policy.allowed(actor=p1, action="office.read", resource=nation)
+    assert policy.allowed(actor=p1, action="office.rows", resource=nation)
+    assert not policy.allowed(actor=insp, action="office.rows", resource=county)
+    assert not policy.allowed(actor=None, action="office.rows", resource=county)
+    disabled = User(4, "x", "national_leader", None, True, 1)
+    assert not policy.allowed(actor=disabled, action="methodology")
+    assert policy.scope_for(insp).archives_only and policy.scope_for(p1).office_code == "110000"
+    with pytest.raises(KeyError):
+        policy.allowed(actor=p1, action="office.delete")
