@@ -266,11 +266,26 @@ def cmd_scores(args: argparse.Namespace) -> int:
             )
     except (ConfigError, StoreError, KeyError) as exc:
         raise BadInput(str(exc)) from exc
-    if args.json or args.format == "json":
+    fmt = "json" if args.json or args.format == "json" else "csv"
+    if fmt == "json":
         print(json.dumps(ranking.as_json(), ensure_ascii=False))
     else:
         sys.stdout.write(scores_csv(ranking))
+    audit_export(
+        args,
+        "export.scores",
+        target=args.within or args.level,
+        detail={"year": args.year, "level": args.level, "format": fmt, "offices": len(ranking.offices)},
+    )
     return EXIT_OK
+
+
+def audit_export(args: argparse.Namespace, action: str, *, target: str | None, detail: dict) -> None:
+    """Every export from the command line is on record, with who ran it (`cli_actor`)."""
+    from access import audit
+    from access.opstore import OpStore, default_path
+
+    audit.record(OpStore(default_path(args.db)), actor=cli_actor(args), action=action, target=target, detail=detail)
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
@@ -305,6 +320,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     lines.append("  各标准化方法下的排名 rank under each normalisation:")
     lines += [f"    {k}: {v}" for k, v in got["methods"].items()]
     emit(args, got, "\n".join(lines))
+    audit_export(
+        args, "export.sensitivity", target=got["office_code"], detail={"year": got["year"], "level": got["level"]}
+    )
     return EXIT_OK
 
 

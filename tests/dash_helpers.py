@@ -213,3 +213,18 @@ def appraisal_body(archive: str, scores: list, *, day: str = "2025-01-15", confi
         "state": states,
         "changedPropIds": ["appraisal-submit.n_clicks"],
     }
+
+
+def archive_rows(client, request: dict | None = None, lang: str = "zh") -> dict:
+    """The inspector's archive grid as the browser asks for it, page by page: {rowData, rowCount}."""
+    req = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}, **(request or {})}
+    body = {
+        "output": f"{ids.ARCHIVES_TABLE}.getRowsResponse",
+        "outputs": {"id": ids.ARCHIVES_TABLE, "property": "getRowsResponse"},
+        "inputs": [{"id": ids.ARCHIVES_TABLE, "property": "getRowsRequest", "value": req}],
+        "state": [{"id": ids.LANG, "property": "value", "value": lang}],
+        "changedPropIds": [f"{ids.ARCHIVES_TABLE}.getRowsRequest"],
+    }
+    got = client.post("/_dash-update-component", json=body)
+    assert got.status_code == 200, got.get_data(as_text=True)[:300]
+    return json.loads(got.data)["response"][ids.ARCHIVES_TABLE]["getRowsResponse"]

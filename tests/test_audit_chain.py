@@ -184,3 +184,16 @@ def test_draws_publications_and_workbooks_carry_the_anchor(golden_metrics, tmp_p
     seq = int(anchored[1:].split()[0])
     assert audit.verify(ops, anchor={"seq": seq, "hash": anchored.split()[1]}).ok
     assert audit.recent(ops, 1)[0]["action"] == "export.report"
+
+
+def test_command_line_exports_are_audited(golden_metrics, tmp_path: Path) -> None:
+    db = tmp_path / "ipdash.duckdb"
+    shutil.copyfile(golden_metrics.path, db)
+    got = ipdash_cli("scores", "--db", str(db), "--year", "2024", "--actor", "李四")
+    assert got.returncode == 0, got.stderr
+    entry = audit.recent(OpStore(default_path(db)), 1)[0]
+    assert entry["action"] == "export.scores" and entry["actor"].startswith("李四 (os:")
+    assert json.loads(entry["detail"]) == {"year": 2024, "level": "provincial", "format": "csv", "offices": 3}
+    got = ipdash_cli("sensitivity", "110100", "--db", str(db), "--year", "2024", "--level", "prefecture")
+    assert got.returncode == 0, got.stderr
+    assert audit.recent(OpStore(default_path(db)), 1)[0]["action"] == "export.sensitivity"

@@ -452,8 +452,18 @@ def test_the_inspector_sees_done_and_pending_and_overwriting_asks_first(world, m
     assert response["appraisal-overwrite"]["displayed"] is False
     page = dh.content(client, "/archives")
     assert f"已评查 1 / {len(mine)} 件" in dh.text(page)
-    status = {r["case_no"]: r["status"] for r in dh.by_id(page, "archives-table")["props"]["rowData"]}
+    status = {r["case_no"]: r["status"] for r in dh.archive_rows(client)["rowData"]}
     assert status[mine[0]["case_no"]] == "已评查" and list(status.values()).count("待评查") == len(mine) - 1
+    # The list comes page by page from the server: sliced, filtered and sorted there.
+    one = dh.archive_rows(client, {"endRow": 1})
+    assert len(one["rowData"]) == 1 and one["rowCount"] == len(mine)
+    assert one["rowData"][0]["status"] == "待评查"  # pending first
+    pending = dh.archive_rows(
+        client, {"filterModel": {"status": {"filterType": "text", "type": "equals", "filter": "待评查"}}}
+    )
+    assert pending["rowCount"] == len(mine) - 1
+    ordered = dh.archive_rows(client, {"sortModel": [{"colId": "case_no", "sort": "desc"}]})["rowData"]
+    assert [r["case_no"] for r in ordered] == sorted((r["case_no"] for r in ordered), reverse=True)
 
     load = {
         "output": dh_output_of(client, "appraisal-existing.children"),

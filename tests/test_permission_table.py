@@ -126,3 +126,64 @@ def test_the_policy_itself_decides_offices_by_the_chain() -> None:
     assert policy.scope_for(insp).archives_only and policy.scope_for(p1).office_code == "110000"
     with pytest.raises(KeyError):
         policy.allowed(actor=p1, action="office.delete")
+
+
+CALLBACKS = {  # what each role gets from a state-changing or data callback: allowed (A) or refused (R)
+    "archive rows": ("R", "R", "R", "R", "A"),
+    "case grid": ("all", "all", "110000", "130100", "none"),  # the rows the scope leaves
+    "lock a plan": ("R", "A", "R", "R", "R"),
+}
+
+
+def _lock_body(app, plan_id: str) -> dict:
+    key = next(k for k in app.callback_map if k.startswith(f"..{ids.PLAN_ACTION_MESSAGE}.children...{ids.URL}.search"))
+    return {
+        "output": key,
+        "outputs": [
+            {"id": ids.PLAN_ACTION_MESSAGE, "property": "children"},
+            {"id": ids.URL, "property": "search"},
+        ],
+        "inputs": [{"id": ids.PLAN_LOCK_CONFIRM, "property": "submit_n_clicks", "value": 1}],
+        "state": [
+            {"id": ids.PLAN_CURRENT, "property": "data", "value": plan_id},
+            {"id": ids.LANG, "property": "value", "value": "en"},
+        ],
+        "changedPropIds": [f"{ids.PLAN_LOCK_CONFIRM}.submit_n_clicks"],
+    }
+
+
+def test_every_guarded_callback_for_every_role(clients, golden) -> None:
+    from access import audit
+    from inspection.plans import create_plan, list_plans
+
+    app, ops, by_name = clients
+    got: dict[str, list[str]] = {name: [] for name in CALLBACKS}
+    for name in ROLES:
+        client = by_name[name]
+        last = audit.recent(ops, 1)[0]["seq"]
+        dh.archive_rows(client)
+        refused = any(
+            e["action"] == "access.denied" and e["actor"] == name for e in audit.recent(ops, 10) if e["seq"] > last
+        )
+        got["archive rows"].append("R" if refused else "A")
+        rows = dh.cases(client, {"endRow": 500})
+        offices = {r["office_code"] for r in rows["rowData"]}
+        if rows["rowCount"] == 157 and len(rows["rowData"]) == 157:  # every case of the golden data
+            got["case grid"].append("all")
+        elif not offices:
+            got["case grid"].append("none")
+        else:
+            prefix = (
+                "11"
+                if all(o.startswith("11") for o in offices)
+                else "1301"
+                if all(o.startswith("1301") for o in offices)
+                else "?"
+            )
+            got["case grid"].append({"11": "110000", "1301": "130100"}.get(prefix, "?"))
+        plan_id = f"T-{name}"
+        create_plan(ops, golden, f'plan_id = "{plan_id}"\nyear = 2024\nscope = "110000"\n', actor="test")
+        client.post("/_dash-update-component", json=_lock_body(app, plan_id))
+        locked = next(p for p in list_plans(ops) if p["plan_id"] == plan_id)["locked_at"]
+        got["lock a plan"].append("A" if locked else "R")
+    assert {k: tuple(v) for k, v in got.items()} == CALLBACKS

@@ -15,6 +15,7 @@ import dash_ag_grid as dag
 from dash import ALL, Input, Output, State, dcc, html, no_update
 from flask_login import current_user
 
+from access import policy
 from dashboard import data, ids, inputs
 from dashboard import inspection_views as iv
 from dashboard.context import Context, Request
@@ -25,9 +26,11 @@ from dashboard.widgets import case_href
 from inspection.checklist import veto_labels
 from inspection.plans import recorded_appraisals
 
+PAGE_ROWS = 100  # rows the server sends per grid request
 
-def archives_page(req: Request) -> html.Div:
-    v, lang, ops = req.viewer, req.lang, req.ctx.ops
+
+def assigned_rows(v, ops, lang: str) -> list[dict]:
+    """The inspector's assigned archives with their status, pending first (read through the scoped runner)."""
     frame = data.assigned_archives(v.runner())
     rows = (
         frame.with_columns([frame[c].cast(str) for c in ("accepted_date", "closed_date")]).to_dicts()
@@ -39,6 +42,42 @@ def archives_page(req: Request) -> html.Div:
         r["status"] = t("archives.done" if (r["office_code"], r["case_no"]) in done else "archives.pending", lang)
         r["case_href"] = case_href(r["office_code"], r["case_no"])
     rows.sort(key=lambda r: (r["status"] == t("archives.done", lang), r["office_code"], r["case_no"]))
+    return rows
+
+
+TEXT_TESTS = {
+    "contains": lambda v, f: f in v,
+    "notContains": lambda v, f: f not in v,
+    "equals": lambda v, f: v == f,
+    "notEqual": lambda v, f: v != f,
+    "startsWith": lambda v, f: v.startswith(f),
+    "endsWith": lambda v, f: v.endswith(f),
+}
+
+
+def rows_page(rows: list[dict], request: object, columns: tuple[str, ...]) -> dict:
+    """One page of `rows` for an AG Grid infinite-row-model request: filtered (text conditions,
+    case-insensitive), sorted, sliced on the server; at most PAGE_ROWS rows per answer."""
+    req = inputs.mapping(request, "grid request")
+    start = inputs.whole(req.get("startRow"), "startRow", default=0)
+    end = min(start + PAGE_ROWS, max(start, inputs.whole(req.get("endRow"), "endRow", default=start + PAGE_ROWS)))
+    for col, cond in inputs.mapping(req.get("filterModel"), "filterModel").items():
+        cond = inputs.mapping(cond, f"filter of {col}")
+        if col not in columns:
+            raise inputs.BadRequest(f"unknown column {str(col)[:40]!r}", "未知的列")
+        kind = inputs.choice(cond.get("type"), f"filter of {col}", TEXT_TESTS) or "contains"
+        wanted = (inputs.text(cond.get("filter"), f"filter of {col}", limit=200) or "").lower()
+        rows = [r for r in rows if TEXT_TESTS[kind](str(r.get(col) or "").lower(), wanted)]
+    for order in reversed(inputs.items(req.get("sortModel"), "sortModel")):
+        order = inputs.mapping(order, "sortModel")
+        col = inputs.choice(order.get("colId"), "sort column", columns)
+        rows = sorted(rows, key=lambda r: str(r.get(col) or ""), reverse=order.get("sort") == "desc")
+    return {"rowData": rows[start:end], "rowCount": len(rows)}
+
+
+def archives_page(req: Request) -> html.Div:
+    v, lang, ops = req.viewer, req.lang, req.ctx.ops
+    rows = assigned_rows(v, ops, lang)
     cols = [
         ("status", "archives.status"),
         ("office_code", "case.office_code"),
@@ -59,21 +98,29 @@ def archives_page(req: Request) -> html.Div:
                 className="count",
             ),
             inspector_block(ops, req.ctx.store, v.user.scope_code or "", lang),
-            dag.AgGrid(
+            dag.AgGrid(  # rows come page by page from the server (_archive_rows)
                 id=ids.ARCHIVES_TABLE,
-                rowData=rows,
+                rowModelType="infinite",
                 className="ag-theme-alpine",
                 columnSize="responsiveSizeToFit",
                 columnDefs=[
                     {
                         "field": c,
                         "headerName": t(h, lang),
+                        "filter": "agTextColumnFilter",
+                        "filterParams": {"buttons": ["apply", "reset"], "maxNumConditions": 1},
                         **({"cellRenderer": "CaseLink"} if c == "case_no" else {}),
                     }
                     for c, h in cols
                 ],
-                defaultColDef={"sortable": True, "filter": True, "resizable": True},
-                dashGridOptions={"domLayout": "autoHeight"},
+                defaultColDef={"sortable": True, "resizable": True},
+                dashGridOptions={
+                    "cacheBlockSize": PAGE_ROWS,
+                    "infiniteInitialRowCount": 1,
+                    "pagination": True,
+                    "paginationPageSize": PAGE_ROWS,
+                },
+                style={"height": "560px"},
             ),
         ]
     )
@@ -82,8 +129,35 @@ def archives_page(req: Request) -> html.Div:
 PAGES = [Page("/archives", "archives", archives_page, nav="nav.archives", order=5, home=True)]
 
 
+ARCHIVE_COLUMNS = (
+    "status",
+    "office_code",
+    "name",
+    "case_no",
+    "case_kind",
+    "accepted_date",
+    "closed_date",
+    "closing_type",
+)
+
+
 def callbacks(app, ctx: Context) -> None:
     ops, store = ctx.ops, ctx.store
+
+    @app.callback(
+        Output(ids.ARCHIVES_TABLE, "getRowsResponse"),
+        Input(ids.ARCHIVES_TABLE, "getRowsRequest"),
+        State(ids.LANG, "value"),
+        prevent_initial_call=True,
+    )
+    def _archive_rows(request, lang):
+        if not request:
+            return no_update
+        v = ctx.viewer()
+        if not policy.require(ops, actor=v.user, action="archives", what="assigned archives"):
+            return {"rowData": [], "rowCount": 0}
+        lang = inputs.choice(lang, "language", ("zh", "en")) or "zh"
+        return rows_page(assigned_rows(v, ops, lang), request, ARCHIVE_COLUMNS)
 
     def recorded(got, lang: str, name: str):
         """What an ingest of appraisals did, or why it could not (naming the file)."""
