@@ -23,6 +23,7 @@ from dashboard.i18n import t
 from dashboard.inspector_forms import ingest_result, inspector_block
 from dashboard.registry import Page
 from dashboard.widgets import case_href
+from ingest.contract import default_contract
 from inspection.checklist import veto_labels
 from inspection.plans import recorded_appraisals
 
@@ -38,7 +39,10 @@ def assigned_rows(v, ops, lang: str) -> list[dict]:
         else []
     )
     done = {(o, c) for _d, o, c in recorded_appraisals(ops, v.user.scope_code or "")}
+    contract = default_contract()
     for r in rows:
+        for col in ("case_kind", "closing_type"):  # shown by name, never by code
+            r[col] = contract.label(col, r[col], lang) if r[col] else r[col]
         r["status"] = t("archives.done" if (r["office_code"], r["case_no"]) in done else "archives.pending", lang)
         r["case_href"] = case_href(r["office_code"], r["case_no"])
     rows.sort(key=lambda r: (r["status"] == t("archives.done", lang), r["office_code"], r["case_no"]))
