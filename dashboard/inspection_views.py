@@ -101,7 +101,7 @@ def split_archive(archive: str) -> tuple[str, str, str]:
 
 def existing(ops: OpStore, user: User, archive: str | None) -> dict | None:
     """The stored appraisal of the chosen archive, when this inspector may record it."""
-    if not archive or not policy.allowed(actor=user, action="archives"):
+    if not archive or not policy.require(ops, actor=user, action="archives", what="stored appraisal"):
         return None
     return recorded_appraisals(ops, user.scope_code or "").get(split_archive(archive))
 

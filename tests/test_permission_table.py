@@ -187,3 +187,137 @@ def test_every_guarded_callback_for_every_role(clients, golden) -> None:
         locked = next(p for p in list_plans(ops) if p["plan_id"] == plan_id)["locked_at"]
         got["lock a plan"].append("A" if locked else "R")
     assert {k: tuple(v) for k, v in got.items()} == CALLBACKS
+
+
+# Every callback of the app, classified by hand: the action it needs, or why it needs none. A new
+# callback fails `test_every_callback_is_classified` until it is entered here.
+CALLBACK_NEEDS = {
+    f"..{ids.TITLE}.children": None,  # the page's words in the chosen language
+    '{"dim":["ALL"],"type":"weight"}.value': None,  # resets the what-if sliders
+    f"{ids.CHECKLIST_DOWNLOAD}.data": "archives",
+    f"{ids.CHECKLIST_UPLOAD_RESULT}.children": "archives",
+    '..{"item":["ALL"],"type":"appraisal-item"}.value': "archives",
+    f"..{ids.APPRAISAL_RESULT}.children...": "archives",
+    f"{ids.APPRAISAL_RESULT}.children@": "archives",
+    f"..{ids.CASES_GRID}.getRowsResponse": "cases",
+    f"..{ids.PLAN_PREVIEW}.children": "inspection.manage",
+    f"..{ids.PLAN_ACTION_MESSAGE}.children...": "inspection.manage",
+    f"..{ids.PLAN_ACTION_MESSAGE}.children@": "inspection.manage",
+    f"{ids.DRAW_MANIFEST_DOWNLOAD}.data": "inspection",
+    f"{ids.URL}.search": None,  # rewrites the monitor's query string
+    f"{ids.MONITOR_DOWNLOAD}.data": "monitor",
+    f"{ids.TILE_MAP}.figure": "rankings",
+    f"{ids.URL}.pathname": None,  # a click on the map opens that province's address
+    f"..{ids.REPORT_STATUS}.children": "report",
+    f"..{ids.REPORT_PROGRESS}.value": "report",
+    f"..{ids.CONTENT}.children": "rankings",  # the router: each page is checked by the page table above
+    f"{ids.ARCHIVES_TABLE}.getRowsResponse": "archives",
+}
+
+
+def _needs(key: str) -> object:
+    found = [k for k in CALLBACK_NEEDS if key.startswith(k)]
+    assert len(found) == 1, (key, found)
+    return CALLBACK_NEEDS[found[0]]
+
+
+def test_every_callback_is_classified(clients) -> None:
+    app, _, _ = clients
+    for key in app.callback_map:
+        _needs(key)
+
+
+PLAUSIBLE = {  # a value a browser would send for each input or state, by component id and property
+    ("n_clicks", None): 1,
+    ("submit_n_clicks", None): 1,
+    ("n_intervals", None): 1,
+    ("value", ids.LANG): "zh",
+    ("data", ids.PLAN_CURRENT): "T-plan",
+    ("contents", None): "data:application/octet-stream;base64,UEsDBA==",
+    ("filename", None): "checklist.xlsx",
+    ("value", ids.APPRAISAL_ARCHIVE): "T-D1|110100|P1b1-01",
+    ("getRowsRequest", None): {"startRow": 0, "endRow": 10, "sortModel": [], "filterModel": {}},
+    ("value", ids.MAP_KEY): "composite",
+    ("value", ids.YEAR): 2024,
+    ("pathname", None): "/",
+    ("search", None): "?office=110000",
+    ("value", ids.DRAW_SEED_INPUT): "1",
+    ("value", None): None,
+}
+
+
+def _value(dep: dict) -> object:
+    ident = dep["id"] if not dep["id"].startswith("{") else None
+    for key in ((dep["property"], ident), (dep["property"], None)):
+        if key in PLAUSIBLE:
+            return PLAUSIBLE[key]
+    return None
+
+
+def _body(app, key: str) -> dict:
+    from dashboard.request_checks import output_parts
+
+    cb = app.callback_map[key]
+
+    def entry(dep: dict) -> object:
+        if dep["id"].startswith("{"):
+            pattern = json.loads(dep["id"])
+            ident = {k: ("x" if isinstance(v, list) else v) for k, v in pattern.items()}
+            return [{"id": ident, "property": dep["property"], "value": _value(dep)}]
+        return {"id": dep["id"], "property": dep["property"], "value": _value(dep)}
+
+    outputs = [
+        [{"id": {k: ("x" if isinstance(v, list) else v) for k, v in i.items()}, "property": p}]
+        if isinstance(i, dict)
+        else {"id": i, "property": p}
+        for i, p in output_parts(key)
+    ]
+    first = cb["inputs"][0]
+    changed = (
+        first["id"]
+        if not first["id"].startswith("{")
+        else json.dumps(
+            {k: ("x" if isinstance(v, list) else v) for k, v in json.loads(first["id"]).items()}, separators=(",", ":")
+        )
+    )
+    return {
+        "output": key,
+        "outputs": outputs if key.startswith("..") else outputs[0],
+        "inputs": [entry(d) for d in cb["inputs"]],
+        "state": [entry(d) for d in cb.get("state", [])],
+        "changedPropIds": [f"{changed}.{first['property']}"],
+    }
+
+
+def test_every_guarded_callback_refuses_a_role_without_its_action_and_says_so(clients) -> None:
+    """For each callback that needs an action, every role without it is refused: the response
+    carries nothing of the store, and the refusal is in the audit log under the user's name."""
+    from access import audit
+    from access.policy import GRANTS
+
+    app, ops, by_name = clients
+    roles = {
+        "leader": "national_leader",
+        "admin": "national_admin",
+        "p1": "provincial",
+        "pref": "prefecture",
+        "insp": "inspector",
+    }
+    silent, leaked = [], []
+    for key in app.callback_map:
+        action = _needs(key)
+        if action is None or key.startswith(f"..{ids.CONTENT}.children"):
+            continue
+        for name, role in roles.items():
+            if action in GRANTS[role]:
+                continue
+            last = audit.recent(ops, 1)[0]["seq"]
+            got = by_name[name].post("/_dash-update-component", json=_body(app, key))
+            assert got.status_code in (200, 204, 400), (key, name, got.status_code)
+            text = got.get_data(as_text=True)
+            if any(code in text for code in ("110100", "P1b1", "P1 市局")):
+                leaked.append((name, key[:50]))
+            new = [e for e in audit.recent(ops, 20) if e["seq"] > last and e["actor"] == name]
+            if not any(e["action"].endswith("denied") for e in new):
+                silent.append((name, key[:50]))
+    assert (leaked, silent) == ([], []), json.dumps({"leaked": leaked, "silent": silent}, ensure_ascii=False)

@@ -6,6 +6,7 @@ from urllib.parse import unquote
 
 from dash import ALL, Input, Output, State, dcc, html, no_update
 
+from access import policy
 from dashboard import charts, ids, inputs, views
 from dashboard.context import Context, Request, parse_controls
 from dashboard.i18n import t
@@ -113,6 +114,8 @@ def callbacks(app, ctx: Context) -> None:
     )
     def _map(key, path, year, as_of, method, peer, weights, lang, palette):
         v = ctx.viewer()
+        if not policy.require(ctx.ops, actor=v.user, action="rankings", what="province map"):
+            return no_update
         code = views.home(v)
         path = inputs.text(path, "pathname")
         if path and path.startswith("/place/") and len(path.split("/")) > 2:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dash import Input, Output, State, dcc, html, no_update
 from flask_login import current_user
 
+from access import policy
 from dashboard import ids
 from dashboard.context import Context, Request
 from dashboard.i18n import t
@@ -63,6 +64,8 @@ def callbacks(app, ctx: Context) -> None:
         prevent_initial_call=True,
     )
     def _poll_report(_n: int):
+        if not policy.require(ctx.ops, actor=current_user.user, action="report", what="report progress"):
+            return "0", no_update, True, no_update
         username = current_user.user.username
         job = ctx.jobs.status(username)
         if job is None:
