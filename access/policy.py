@@ -107,6 +107,13 @@ def allowed(*, actor: User | None, action: str, resource: Resource = None) -> bo
     return action == "office.rows" and actor.scope_code in resource.children
 
 
+def _office_code(resource: Resource) -> str | None:
+    """The office a resource is about (a case's office), None for none."""
+    if isinstance(resource, Archive):
+        return resource.office.code
+    return resource.code if resource is not None else None
+
+
 _MINT = object()
 
 
@@ -130,8 +137,7 @@ def grant(*, actor: User | None, action: str, resource: Resource = None) -> Gran
     """A Grant when `allowed(...)`, else None."""
     if actor is None or not allowed(actor=actor, action=action, resource=resource):
         return None
-    code = resource.code if isinstance(resource, Office) else resource.office.code if resource else None
-    return Grant(_MINT, actor.username, action, code)
+    return Grant(_MINT, actor.username, action, _office_code(resource))
 
 
 def require(ops: OpStore, *, actor: User | None, action: str, resource: Office | None = None, what: str) -> bool:
@@ -140,12 +146,11 @@ def require(ops: OpStore, *, actor: User | None, action: str, resource: Office |
     if allowed(actor=actor, action=action, resource=resource):
         return True
     office = resource is not None
-    code = resource.code if isinstance(resource, Office) else resource.office.code if resource else what
     audit.record(
         ops,
         actor=actor.username if actor else "anonymous",
         action="scope.denied" if office else "access.denied",
-        target=code[:200],
+        target=(_office_code(resource) or what)[:200],
         detail={"what": what[:200], "permission": action, **({"scope": actor.scope_code} if office and actor else {})},
     )
     return False

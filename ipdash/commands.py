@@ -365,10 +365,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise BadInput(str(exc)) from exc
     finally:
         bar.close()
-    audit.record(
-        OpStore(default_path(args.db)),
-        actor=cli_actor(args),
-        action="export.report",
+    audit_export(
+        args,
+        "export.report",
         target=data.scope,
         detail={
             "year": args.year,

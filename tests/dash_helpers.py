@@ -228,3 +228,44 @@ def archive_rows(client, request: dict | None = None, lang: str = "zh") -> dict:
     got = client.post("/_dash-update-component", json=body)
     assert got.status_code == 200, got.get_data(as_text=True)[:300]
     return json.loads(got.data)["response"][ids.ARCHIVES_TABLE]["getRowsResponse"]
+
+
+WILDCARD_VALUES = {"dim": "effort", "plan": "P-X", "item": "I1"}  # a concrete id for each pattern key
+
+
+def concrete(pattern: dict) -> dict:
+    """A component id matching a pattern id (["ALL"], ["MATCH"] … replaced by a value)."""
+    return {k: (WILDCARD_VALUES.get(k, "x") if isinstance(v, list) else v) for k, v in pattern.items()}
+
+
+def callback_body(app, key: str, value_of, *, changed: str | None = None) -> dict:
+    """A request for the callback `key` of `app`, built from its callback map as the renderer does:
+    `value_of(where, index, dep)` gives each input's and state's value ("inputs"/"state", position,
+    the declared dependency). `changed`: the changedPropIds entry (default: the first input)."""
+    from dashboard.request_checks import output_parts
+
+    cb = app.callback_map[key]
+
+    def entry(where: str, k: int, dep: dict):
+        value = value_of(where, k, dep)
+        if dep["id"].startswith("{"):
+            return [{"id": concrete(json.loads(dep["id"])), "property": dep["property"], "value": value}]
+        return {"id": dep["id"], "property": dep["property"], "value": value}
+
+    outputs = [
+        [{"id": concrete(i), "property": p}] if isinstance(i, dict) else {"id": i, "property": p}
+        for i, p in output_parts(key)
+    ]
+    first = cb["inputs"][0]
+    if changed is None:
+        ident = first["id"]
+        if ident.startswith("{"):
+            ident = json.dumps(concrete(json.loads(ident)), separators=(",", ":"))
+        changed = f"{ident}.{first['property']}"
+    return {
+        "output": key,
+        "outputs": outputs if key.startswith("..") else outputs[0],
+        "inputs": [entry("inputs", k, d) for k, d in enumerate(cb["inputs"])],
+        "state": [entry("state", k, d) for k, d in enumerate(cb.get("state", []))],
+        "changedPropIds": [changed],
+    }

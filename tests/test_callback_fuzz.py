@@ -5,7 +5,6 @@ size or shape, as an administrator, an office user and an inspector would send t
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +12,6 @@ from typing import Any
 import pytest
 
 from access.users import add_user
-from dashboard.request_checks import output_parts
 from tests import dash_helpers as dh
 from tests.conftest import SITE_PASSWORD
 
@@ -33,42 +31,21 @@ BAD_VALUES: list[Any] = [
     {"startRow": 10**30, "endRow": "z", "sortModel": "x", "filterModel": [1]},
     "data:text/csv;base64,!!!",
 ]
-WILDCARD_VALUES = {"dim": "effort", "plan": "P-X", "item": "I1", "type": None}
-
-
-def _concrete(pattern: dict) -> dict:
-    return {k: (WILDCARD_VALUES.get(k, "x") if isinstance(v, list) else v) for k, v in pattern.items()}
-
-
-def _entry(dep: dict, value: Any) -> Any:
-    ident = dep["id"]
-    if ident.startswith("{"):
-        pattern = json.loads(ident)
-        return [{"id": _concrete(pattern), "property": dep["property"], "value": value}]
-    return {"id": ident, "property": dep["property"], "value": value}
 
 
 def bodies(app) -> Iterator[tuple[str, dict]]:
-    """One request per callback × input-or-state × bad value (the others None)."""
+    """One request per callback × input-or-state × bad value (the others None). changedPropIds
+    names the first input as declared, a pattern id unresolved: a hand-made request may."""
     for key, cb in app.callback_map.items():
-        outputs = [
-            [{"id": _concrete(i), "property": p}] if isinstance(i, dict) else {"id": i, "property": p}
-            for i, p in output_parts(key)
-        ]
         deps = [("inputs", k) for k in range(len(cb["inputs"]))] + [("state", k) for k in range(len(cb["state"]))]
         for where, k in deps:
             for n, bad in enumerate(BAD_VALUES):
-                body = {
-                    "output": key,
-                    "outputs": outputs if len(outputs) > 1 or key.startswith("..") else outputs[0],
-                    "inputs": [
-                        _entry(d, bad if (where, j) == ("inputs", k) else None) for j, d in enumerate(cb["inputs"])
-                    ],
-                    "state": [
-                        _entry(d, bad if (where, j) == ("state", k) else None) for j, d in enumerate(cb["state"])
-                    ],
-                    "changedPropIds": [f"{cb['inputs'][0]['id']}.{cb['inputs'][0]['property']}"],
-                }
+                body = dh.callback_body(
+                    app,
+                    key,
+                    lambda w, j, _d, bad=bad, where=where, k=k: bad if (w, j) == (where, k) else None,
+                    changed=f"{cb['inputs'][0]['id']}.{cb['inputs'][0]['property']}",
+                )
                 yield f"{key[:60]} {where}[{k}] value#{n}", body
 
 

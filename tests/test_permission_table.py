@@ -255,38 +255,7 @@ def _value(dep: dict) -> object:
 
 
 def _body(app, key: str) -> dict:
-    from dashboard.request_checks import output_parts
-
-    cb = app.callback_map[key]
-
-    def entry(dep: dict) -> object:
-        if dep["id"].startswith("{"):
-            pattern = json.loads(dep["id"])
-            ident = {k: ("x" if isinstance(v, list) else v) for k, v in pattern.items()}
-            return [{"id": ident, "property": dep["property"], "value": _value(dep)}]
-        return {"id": dep["id"], "property": dep["property"], "value": _value(dep)}
-
-    outputs = [
-        [{"id": {k: ("x" if isinstance(v, list) else v) for k, v in i.items()}, "property": p}]
-        if isinstance(i, dict)
-        else {"id": i, "property": p}
-        for i, p in output_parts(key)
-    ]
-    first = cb["inputs"][0]
-    changed = (
-        first["id"]
-        if not first["id"].startswith("{")
-        else json.dumps(
-            {k: ("x" if isinstance(v, list) else v) for k, v in json.loads(first["id"]).items()}, separators=(",", ":")
-        )
-    )
-    return {
-        "output": key,
-        "outputs": outputs if key.startswith("..") else outputs[0],
-        "inputs": [entry(d) for d in cb["inputs"]],
-        "state": [entry(d) for d in cb.get("state", [])],
-        "changedPropIds": [f"{changed}.{first['property']}"],
-    }
+    return dh.callback_body(app, key, lambda _where, _k, dep: _value(dep))
 
 
 def test_every_guarded_callback_refuses_a_role_without_its_action_and_says_so(clients) -> None:

@@ -120,19 +120,24 @@ def test_spreadsheet_writers_all_use_the_one_defusing_module() -> None:
 # --- sign-in throttling ---------------------------------------------------------------------
 
 
-def test_a_correct_password_is_not_refused_when_only_the_address_is_over_its_limit(site) -> None:
-    app, ops = site
+def add_office_users(ops, prefix: str, n: int) -> None:
+    """`n` provincial users of 110000 named <prefix>0 … (many accounts behind one address)."""
     from access.users import add_user
 
-    for k in range(31):
+    for k in range(n):
         add_user(
             ops,
-            username=f"user{k}",
+            username=f"{prefix}{k}",
             role="provincial",
             password=PASSWORD,
             scope_code="110000",
             scope_level="provincial",
         )
+
+
+def test_a_correct_password_is_not_refused_when_only_the_address_is_over_its_limit(site) -> None:
+    app, ops = site
+    add_office_users(ops, "user", 31)
     client = app.server.test_client()
     shared = {"REMOTE_ADDR": "10.1.1.1"}  # everyone behind one NAT
     statuses = [login(client, f"user{k}", "wrong-password", environ_base=shared).status_code for k in range(31)]
@@ -178,7 +183,6 @@ def test_concurrent_failures_check_no_more_passwords_than_the_limit(site, monkey
 
 def test_the_address_is_taken_through_the_trusted_proxies_only(golden, tmp_path, monkeypatch) -> None:
     from access.opstore import OpStore
-    from access.users import add_user
     from dashboard.app import create_app
 
     monkeypatch.setenv("IPDASH_SECRET_KEY", "test-secret-not-for-production")
@@ -186,15 +190,7 @@ def test_the_address_is_taken_through_the_trusted_proxies_only(golden, tmp_path,
     def failures_until_refused(proxies: str, forwarded: list[str]) -> list[int]:
         monkeypatch.setenv("IPDASH_TRUSTED_PROXIES", proxies)
         ops = OpStore(tmp_path / f"ops-{proxies}.sqlite")
-        for k in range(31):
-            add_user(
-                ops,
-                username=f"u{k}",
-                role="provincial",
-                password=PASSWORD,
-                scope_code="110000",
-                scope_level="provincial",
-            )
+        add_office_users(ops, "u", 31)
         app = create_app(db=str(golden.path), ops_path=str(ops.path))
         out = []
         for k in range(31):
