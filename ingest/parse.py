@@ -15,7 +15,7 @@ import polars as pl
 
 from ingest.contract import Column, Contract, KindSpec
 
-LIST_SEPARATORS = r"[;,，；、|/]+"
+LIST_SEPARATORS = r"[;,，；、|/\r\n]+"  # a line break (Alt+Enter in Excel) separates too
 EARLIEST = dt.date(1985, 1, 1)  # the Patent Law took effect on 1985-04-01
 LATEST = dt.date(2100, 12, 31)
 EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -36,8 +36,27 @@ def _fold_expr(col: pl.Expr) -> pl.Expr:
     return col.str.to_lowercase().str.replace_all(r"[\s_\-]+", "")
 
 
+EXCEL_ERRORS = r"^#(N/A|REF!|VALUE!|DIV/0!|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA|FIELD!|BLOCKED!|CONNECT!|BUSY!|UNKNOWN!)$"
+_CN_DIGITS = (["〇", "○", "零", "一", "二", "三", "四", "五", "六", "七", "八", "九"], list("001123456789"))
+# A date followed by a time of day, as Excel and clerks write date-times.
+DATE_TIME = r"^([^\sT]+)[\sT]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$"
+
+
+def _chinese_numerals(s: pl.Expr) -> pl.Expr:
+    """二〇二四年三月五日 -> 2024年3月5日 (digits one by one; 十 as in 十二, 二十, 二十一, 十)."""
+    digits = s.str.replace_many(*_CN_DIGITS)
+    tens = (
+        digits.str.replace_all(r"(\d)十(\d)", "${1}${2}")
+        .str.replace_all(r"(\d)十", "${1}0")
+        .str.replace_all(r"十(\d)", "1${1}")
+        .str.replace_all("十", "10")
+    )
+    return pl.when(s.str.contains("[〇○零一二三四五六七八九十]")).then(tens).otherwise(s)
+
+
 def _date_expr(s: pl.Expr) -> pl.Expr:
     """Parse every date form of SPEC §2 from normalised text; null where it is not a date."""
+    s = _chinese_numerals(s)
     eight = s.str.contains(r"^\d{8}$")
     serial = s.str.contains(r"^\d{1,5}(\.0+)?$")
     separated = s.str.replace(r"日$", "").str.replace_all(r"[/.年月]", "-")
@@ -73,6 +92,21 @@ def _timestamp_expr(s: pl.Expr) -> pl.Expr:
     return pl.when(serial_frac).then(from_serial.cast(pl.Datetime("us"))).when(bad_time).then(None).otherwise(combined)
 
 
+def _amount(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(value, ok) of a money amount: `12500`, `12,500.50`, `¥1,234.50`, `500元`, `1.2万` (= 12,000).
+
+    Commas count only as thousands separators in groups of three (`12,5` and `1,2,3` are refused,
+    never read as 125 or 123); at most two decimals once 万 is applied."""
+    body = s.str.replace(r"^[¥$]\s*", "").str.replace(r"\s*(万元|万|元)$", "")
+    wan = s.str.contains(r"万元?$")
+    grouped = body.str.contains(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+    plain = pl.when(grouped).then(body.str.replace_all(",", "")).otherwise(body)
+    number = pl.when(plain.str.contains(r"^\d{1,15}(\.\d+)?$")).then(plain.cast(pl.Float64, strict=False))
+    value = pl.when(wan).then((number * 10_000).round(6)).otherwise(number)
+    ok = value.is_not_null() & ((value * 100).round(0) - value * 100).abs().lt(1e-6)
+    return pl.when(ok).then(value.round(2)), ok
+
+
 def _split_list(s: pl.Expr) -> pl.Expr:
     return s.str.replace_all(LIST_SEPARATORS, ";").str.split(";")
 
@@ -86,7 +120,11 @@ ZH = {
     "code": "机构代码应为6位数字 / must be a 6-digit office code",
     "year": "年度应为1985–2100之间的四位数 / must be a year between 1985 and 2100",
     "int": "应为不小于0的整数 / must be a whole number of 0 or more",
-    "decimal": "应为不小于0的数 / must be a number of 0 or more",
+    "decimal": "应为不小于0的金额，最多两位小数；可带¥、元、万，千分位逗号须三位一组 / must be an amount of 0 or more "
+    "with at most 2 decimals; ¥, 元 and 万 are accepted, thousands separators only in groups of three (12,500)",
+    "excel_error": "单元格是Excel错误值，请在Excel中改正公式或填入实际值 / the cell holds an Excel error value; "
+    "correct the formula or enter the value in Excel",
+    "date_time": "该列只填日期，此处带有非零时刻 / this column takes a date only, and this value has a time of day",
     "score": "分数应为不小于0的数 / score must be a number of 0 or more",
     "bool": "应为是/否 / must be yes or no (是/否)",
     "date": "日期无法识别（支持2024-03-05、2024/3/5、2024.3.5、2024年3月5日、20240305或Excel日期）"
@@ -107,7 +145,12 @@ def _typed_column(col: Column, contract: Contract, s: pl.Expr) -> tuple[pl.Expr,
         s = s.fill_null(pl.lit(col.default))
     missing = s.is_null()
     # when/then chains grow branch by branch; a chain without `otherwise` yields null elsewhere.
-    err: Any = pl.when(missing).then(pl.lit(ZH["required"] if col.required else None))
+    err: Any = (
+        pl.when(missing)
+        .then(pl.lit(ZH["required"] if col.required else None))
+        .when(s.str.contains(EXCEL_ERRORS))
+        .then(pl.lit(ZH["excel_error"]))
+    )
     base = col.base
     if base == "text":
         value = s
@@ -124,12 +167,10 @@ def _typed_column(col: Column, contract: Contract, s: pl.Expr) -> tuple[pl.Expr,
         err = err.when(~ok).then(pl.lit(ZH["int"]))
     elif base in ("decimal", "score"):
         if base == "decimal":
-            plain = s.str.replace_all(r"^(\d{1,3}(?:,\d{3})+)(\.\d+)?$", "${1}${2}").str.replace_all(",", "")
-            ok = plain.str.contains(r"^\d{1,15}(\.\d{1,2})?$")
+            value, ok = _amount(s)
         else:
-            plain = s
-            ok = plain.str.contains(r"^\d{1,3}(\.\d{1,2})?$")
-        value = pl.when(ok).then(plain.cast(pl.Float64, strict=False))
+            ok = s.str.contains(r"^\d{1,3}(\.\d{1,2})?$")
+            value = pl.when(ok).then(s.cast(pl.Float64, strict=False))
         err = err.when(~ok).then(pl.lit(ZH[base]))
     elif base == "bool":
         mapped = _fold_expr(s).replace_strict(contract.enums["bool"], default=None, return_dtype=pl.String)
@@ -152,13 +193,20 @@ def _typed_column(col: Column, contract: Contract, s: pl.Expr) -> tuple[pl.Expr,
     elif base == "list":
         value = _clean_list(s.fill_null(""))
     elif base == "date":
-        value = _date_expr(s)
+        timed = s.str.extract_groups(DATE_TIME)
+        clock = [timed.struct.field(str(i)).cast(pl.Int64, strict=False).fill_null(0) for i in (2, 3, 4)]
+        has_time = timed.struct.field("1").is_not_null() & ((clock[0] > 0) | (clock[1] > 0) | (clock[2] > 0))
+        has_time = has_time | s.str.contains(r"^\d{1,5}\.\d*[1-9]\d*$")  # an Excel serial with a fraction
+        value = _date_expr(pl.coalesce(timed.struct.field("1"), s))
         err = (
-            err.when(value.is_null())
+            err.when(has_time & value.is_not_null())
+            .then(pl.lit(ZH["date_time"]))
+            .when(value.is_null())
             .then(pl.lit(ZH["date"]))
             .when((value < EARLIEST) | (value > LATEST))
             .then(pl.lit(ZH["date_range"]))
         )
+        value = pl.when(has_time).then(None).otherwise(value)
     elif base == "timestamp":
         value = _timestamp_expr(s)
         err = err.when(value.is_null()).then(pl.lit(ZH["timestamp"]))
@@ -289,14 +337,26 @@ def _rule_errors(kind: str, contract: Contract) -> list[tuple[str, pl.Expr]]:
     return []
 
 
-def parse(frame: pl.DataFrame, spec: KindSpec, contract: Contract) -> Parsed:
-    """Type every column of `frame`, apply the row rules, and split good rows from bad ones."""
+def parse(frame: pl.DataFrame, spec: KindSpec, contract: Contract, issues: pl.DataFrame | None = None) -> Parsed:
+    """Type every column of `frame`, apply the row rules, and split good rows from bad ones.
+
+    `issues`: cell problems the reader found (ERROR_SCHEMA), such as a formula without a value;
+    their rows are rejected with that reason in place of whatever the empty cell would have caused."""
     if EXTRA not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(EXTRA))
     data_cols = [c for c in frame.columns if c not in META and c != EXTRA]
     typed = _typed_frame(frame, spec, contract)
+    if issues is not None:
+        issues = issues.join(frame.select(META), on=list(META), how="semi", nulls_equal=True)
+    flagged = issues is not None and issues.height > 0
+    if flagged:
+        assert issues is not None
+        marks = issues.select(*META).unique().with_columns(pl.lit(True).alias("__issue"))
+        typed = typed.join(marks, on=list(META), how="left", nulls_equal=True, maintain_order="left")
     present_nulls = [f"__null_{c}" for c in data_cols]
     blank = pl.all_horizontal([pl.col(c) for c in present_nulls]) if present_nulls else pl.lit(True)
+    if flagged:
+        blank = blank & pl.col("__issue").is_null()
     mask = typed.select((~blank).alias("keep")).to_series()
     n_blank = int(mask.len() - mask.sum())
     typed = typed.filter(mask).drop([c for c in typed.columns if c.startswith("__null_")])
@@ -309,6 +369,8 @@ def parse(frame: pl.DataFrame, spec: KindSpec, contract: Contract) -> Parsed:
         )
     err_cols = [c for c in typed.columns if c.startswith("__err_")]
     bad_row = pl.any_horizontal([pl.col(c).is_not_null() for c in err_cols])
+    if flagged:
+        bad_row = bad_row | pl.col("__issue").is_not_null()
     typed = typed.with_columns(bad_row.alias("__bad"))
 
     bad = typed.filter(pl.col("__bad"))
@@ -326,7 +388,13 @@ def parse(frame: pl.DataFrame, spec: KindSpec, contract: Contract) -> Parsed:
             part = part.join(rawvals, on=list(META), how="left", nulls_equal=True)
             long.append(part.select(list(ERROR_SCHEMA)))
     err_frame = pl.concat(long) if long else pl.DataFrame(schema=ERROR_SCHEMA)
-    good = typed.filter(~pl.col("__bad")).drop([*err_cols, "__bad"])
+    if flagged:
+        assert issues is not None
+        keys = [*META, "column"]
+        err_frame = pl.concat(
+            [err_frame.join(issues, on=keys, how="anti", nulls_equal=True), issues.select(list(ERROR_SCHEMA))]
+        ).sort(pl.col("_sheet"), pl.col("_row").cast(pl.Int64), "column", nulls_last=False)
+    good = typed.filter(~pl.col("__bad")).drop([*err_cols, "__bad", *(["__issue"] if flagged else [])])
     return Parsed(good, err_frame, raw_bad.drop(EXTRA), n_blank)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import datetime as dt
 import hashlib
 import io
 from collections.abc import Sequence
@@ -20,8 +19,10 @@ from pathlib import Path
 import polars as pl
 
 from ingest.contract import KindSpec, fold
+from ingest.workbook_reader import HEADER_SCAN_ROWS, SheetProblem, read_sheets
 
-HEADER_SCAN_ROWS = 20
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (Excel 97-2003)
+ISSUE_SCHEMA = {"_sheet": pl.String, "_row": pl.String, "column": pl.String, "value": pl.String, "reason": pl.String}
 
 
 class RefusedFile(ValueError):
@@ -75,6 +76,12 @@ class RawTable:
     ignored_columns: list[str] = field(default_factory=list)
     encoding: str | None = None
     column_letters: dict[tuple[str, str], str] = field(default_factory=dict)  # (sheet, column) -> "H"
+    hidden_sheets: list[str] = field(default_factory=list)
+    hidden_columns: list[str] = field(default_factory=list)  # "sheet!header"
+    merged_fills: int = 0  # cells of merged ranges given their range's value
+    sheet_rows: dict[str, int] = field(default_factory=dict)  # data rows under each sheet's header
+    cell_issues: pl.DataFrame | None = None  # reader-found cell problems (ISSUE_SCHEMA)
+    separator: str | None = None
 
 
 def sha256_file(path: Path) -> str:
@@ -124,65 +131,139 @@ def _header_score(raw: Sequence[object], spec: KindSpec) -> int:
     return sum(1 for c in raw if c is not None and fold(str(c)) in spec.header_map)
 
 
-def _gb18030(path: Path) -> bytes:
+ENCODING_HINT = "save it as UTF-8 (Excel: Save As > CSV UTF-8)"
+SEPARATORS = (",", "\t", ";", "|")
+
+
+def _line_col(data: bytes, pos: int) -> tuple[int, int]:
+    """1-based line and column (in bytes) of byte `pos`."""
+    line_start = data.rfind(b"\n", 0, pos) + 1
+    return data.count(b"\n", 0, pos) + 1, pos - line_start + 1
+
+
+def _line_text(data: bytes, pos: int, encoding: str) -> str:
+    start = data.rfind(b"\n", 0, pos) + 1
+    end = data.find(b"\n", pos)
+    return data[start : end if end >= 0 else len(data)].decode(encoding, errors="replace").strip()[:80]
+
+
+def _is_utf8_text(prefix: bytes) -> bool:
+    """Whether `prefix` is UTF-8 with Chinese in it (two or more CJK characters): evidence that a
+    later invalid sequence is a line in another encoding, not a GB18030 file."""
     try:
-        return path.read_bytes().decode("gb18030").encode("utf-8")
+        text = prefix.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff") >= 2
+
+
+def _mixed(path: Path, data: bytes, pos: int) -> RefusedFile:
+    line, col = _line_col(data, pos)
+    return RefusedFile(
+        f"{path}: line {line}, column {col}: the bytes there are not UTF-8 although the lines before are "
+        f"(the line reads, as GB18030: '{_line_text(data, pos, 'gb18030')}'); the file mixes two encodings, "
+        f"{ENCODING_HINT} and check that line"
+    )
+
+
+def _decode_whole(path: Path, data: bytes, encoding: str) -> bytes:
+    """`data` decoded from `encoding` and given back as UTF-8, or a refusal naming line and column."""
+    try:
+        return data.decode(encoding).encode("utf-8")
     except UnicodeDecodeError as exc:
+        line, col = _line_col(data, exc.start)
+        what = "neither UTF-8 nor GB18030" if encoding == "gb18030" else f"not {encoding.upper()}"
         raise RefusedFile(
-            f"{path}: the text is neither UTF-8 nor GB18030 (byte {exc.start}); save it as UTF-8 CSV"
+            f"{path}: line {line}, column {col}: the text is {what} there (bytes "
+            f"{data[exc.start : exc.start + 4].hex(' ')}; the line reads '{_line_text(data, exc.start, encoding)}'); "
+            f"{ENCODING_HINT}"
         ) from exc
 
 
 def _guess_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) or GB18030, from the first 64 KiB.
+    """UTF-16 (with its BOM), UTF-8 (with or without BOM) or GB18030, from the first 64 KiB.
 
     A UTF-8 guess is confirmed by Polars, which validates every byte while reading; a file that
-    turns out not to be UTF-8 further on is then read again as GB18030 (`read_csv`).
+    turns out not to be UTF-8 further on is examined whole (`_not_utf8`).
     """
     with open(path, "rb") as fh:
         head = fh.read(1 << 16)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
     if b"\x00" in head:
-        raise RefusedFile(f"{path}: not a text file (binary content); expected CSV, XLSX or Parquet")
+        raise RefusedFile(f"{path}: not a text file (binary content); expected CSV, XLSX, XLS, ODS or Parquet")
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
+        if _is_utf8_text(head[: exc.start]):
+            raise _mixed(path, head, exc.start) from exc
         return "gb18030"
     return "utf-8"
+
+
+def _not_utf8(path: Path) -> bytes:
+    """The file that Polars found not to be UTF-8 past its first 64 KiB: mixed encodings are refused
+    naming the line; a file with plain ASCII before the first bad byte is read as GB18030."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if _is_utf8_text(data[: exc.start]):
+            raise _mixed(path, data, exc.start) from exc
+        return _decode_whole(path, data, "gb18030")
+    return data
 
 
 def read_csv(path: Path, spec: KindSpec) -> RawTable:
     encoding = _guess_encoding(path)
     try:
-        return _read_csv(path, spec, encoding)
+        return _read_csv(path, spec, encoding, None)
     except _NotUtf8:
-        return _read_csv(path, spec, "gb18030")
+        return _read_csv(path, spec, "gb18030", _not_utf8(path))
 
 
 class _NotUtf8(Exception):
     """Polars met an invalid UTF-8 sequence after the first 64 KiB."""
 
 
-def _read_csv(path: Path, spec: KindSpec, encoding: str) -> RawTable:
-    if encoding == "gb18030":
-        decoded = _gb18030(path)
-        text_head = decoded[: 1 << 16].decode("utf-8", errors="ignore")
-        data: bytes | Path = decoded
+def _header_line(lines: list[str], spec: KindSpec) -> tuple[int, str, list[str]]:
+    """(index, separator, cells) of the line among `lines` that names the most known columns under
+    one of the usual separators: the separator is sniffed from the header line itself, so a title
+    line above it (without separators) does not decide."""
+    best: tuple[int, int, str, list[str]] = (0, 0, ",", [])
+    for sep in SEPARATORS:
+        for i, cells in enumerate(csv.reader(io.StringIO("\n".join(lines)), delimiter=sep)):
+            score = _header_score(cells, spec)
+            if score > best[0] or (score == best[0] and score and i < best[1]):
+                best = (score, i, sep, cells)
+    if best[0] == 0:
+        first = next(csv.reader(io.StringIO(lines[0])), []) if lines else []
+        return 0, ",", first
+    return best[1], best[2], best[3]
+
+
+def _read_csv(path: Path, spec: KindSpec, encoding: str, decoded: bytes | None) -> RawTable:
+    data: bytes | Path
+    if decoded is not None:
+        data = decoded
+    elif encoding in ("gb18030", "utf-16"):
+        data = _decode_whole(path, path.read_bytes(), encoding)
     else:
         data = path
+    if isinstance(data, bytes):
+        text_head = data[: 1 << 16].decode("utf-8", errors="ignore")
+    else:
         with open(path, encoding=encoding, errors="ignore") as fh:
             text_head = fh.read(1 << 16)
-    if b"\x00" in text_head.encode():
-        raise RefusedFile(f"{path}: not a text file (binary content); expected CSV, XLSX or Parquet")
+    if "\x00" in text_head:
+        raise RefusedFile(f"{path}: not a text file (binary content); expected CSV, XLSX, XLS, ODS or Parquet")
     lines = text_head.splitlines()[:HEADER_SCAN_ROWS]
-    delimiter = "\t" if lines and lines[0].count("\t") > lines[0].count(",") else ","
-    parsed = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
-    if not parsed:
+    if not any(line.strip() for line in lines):
         raise RefusedFile(f"{path}: the file is empty")
-    best = max(range(len(parsed)), key=lambda i: _header_score(parsed[i], spec))
-    header = parsed[best]
-    mapping, ignored = _map_headers(header, spec, str(path))
+    best, delimiter, header = _header_line(lines, spec)
+    mapping, ignored = _map_headers(header, spec, f"{path} line {best + 1}")
 
     def load(truncate: bool) -> pl.DataFrame:
         return pl.read_csv(
@@ -198,12 +279,14 @@ def _read_csv(path: Path, spec: KindSpec, encoding: str) -> RawTable:
 
     extra: pl.Expr = pl.lit(None, dtype=pl.String)
     try:
-        if len(text_head) < (1 << 16) and not any(line.strip(" ,\t") for line in text_head.splitlines()[best + 1 :]):
+        if len(text_head) < (1 << 16) and not any(
+            line.strip(" \t" + delimiter) for line in text_head.splitlines()[best + 1 :]
+        ):
             frame = pl.DataFrame(schema={f"c{i}": pl.String for i in range(len(header))})  # header only
         else:
             frame = load(False)
     except pl.exceptions.ComputeError as exc:
-        if "invalid utf-8" in str(exc) and encoding != "gb18030":
+        if "invalid utf-8" in str(exc) and encoding not in ("gb18030", "utf-16"):
             raise _NotUtf8 from exc
         if "more fields" not in str(exc):
             raise RefusedFile(f"{path}: cannot be read as CSV ({str(exc).strip().splitlines()[0]})") from exc
@@ -216,8 +299,8 @@ def _read_csv(path: Path, spec: KindSpec, encoding: str) -> RawTable:
         idx = pl.Series([i - best - 1 for i in ragged], dtype=pl.UInt32)
         extra = pl.when(pl.col("_idx").is_in(idx.implode())).then(
             pl.lit(
-                f"该行字段数多于表头（{len(header)}列），可能含未加引号的逗号 / "
-                f"the row has more fields than the header's {len(header)}; quote values that contain commas"
+                f"该行字段数多于表头（{len(header)}列），可能含未加引号的分隔符 / "
+                f"the row has more fields than the header's {len(header)}; quote values that contain '{delimiter}'"
             )
         )
     except pl.exceptions.PolarsError as exc:
@@ -228,103 +311,53 @@ def _read_csv(path: Path, spec: KindSpec, encoding: str) -> RawTable:
         extra.alias("_extra"),
         *[pl.col(f"c{i}").alias(name) for i, name in mapping.items()],
     )
-    return RawTable(str(path), sha256_file(path), "csv", frame, ignored_columns=ignored, encoding=encoding)
+    return RawTable(
+        str(path),
+        sha256_file(path),
+        "csv",
+        frame,
+        ignored_columns=ignored,
+        encoding=encoding,
+        separator={",": "comma", "\t": "tab", ";": "semicolon", "|": "bar"}[delimiter],
+    )
 
 
-def _cell_text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    return str(value)
-
-
-def read_xlsx(path: Path, spec: KindSpec, limits: Limits | None = None) -> RawTable:
-    import openpyxl  # imported here: CSV-only ingests should not pay for it
-
-    if limits is not None:
+def read_workbook(path: Path, spec: KindSpec, fmt: str, limits: Limits | None = None) -> RawTable:
+    """An .xlsx, .xls or .ods workbook: every sheet carrying the header (ingest/workbook_reader.py)."""
+    if limits is not None and fmt in ("xlsx", "ods"):
         _check_zip(path, limits)
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:
-        raise RefusedFile(f"{path}: cannot be opened as an Excel workbook ({type(exc).__name__}: {exc})") from exc
-    from openpyxl.utils import get_column_letter
-
-    frames: list[pl.DataFrame] = []
-    letters: dict[tuple[str, str], str] = {}
-    sheets: list[str] = []
-    skipped: list[str] = []
-    ignored: list[str] = []
-    first_problem: str | None = None
-    try:
-        for ws in wb.worksheets:
-            it = ws.iter_rows(values_only=True)
-            head: list[tuple] = []
-            for row in it:
-                head.append(row)
-                if len(head) >= HEADER_SCAN_ROWS:
-                    break
-            if not head:
-                skipped.append(ws.title)
-                continue
-            best = max(range(len(head)), key=lambda i: _header_score(list(head[i]), spec))
-            if _header_score(list(head[best]), spec) == 0:
-                skipped.append(ws.title)
-                continue
-            where = f"{path} sheet '{ws.title}' row {best + 1}"
-            try:
-                mapping, ign = _map_headers(list(head[best]), spec, where)
-            except RefusedFile as exc:
-                first_problem = first_problem or str(exc)
-                skipped.append(ws.title)
-                continue
-            ignored += ign
-            letters.update({(ws.title, name): get_column_letter(i + 1) for i, name in mapping.items()})
-            columns: dict[str, list[str | None]] = {name: [] for name in mapping.values()}
-            row_numbers: list[str] = []
-            rownum = best + 1
-
-            def take(row: tuple, rownum: int) -> None:
-                row_numbers.append(str(rownum))
-                for i, name in mapping.items():
-                    columns[name].append(_cell_text(row[i]) if i < len(row) else None)
-
-            for row in head[best + 1 :]:
-                rownum += 1
-                take(row, rownum)
-            for row in it:
-                rownum += 1
-                take(row, rownum)
-                if limits is not None and len(row_numbers) > limits.max_rows:
-                    raise RefusedFile(
-                        f"{path}: sheet '{ws.title}' has more than {limits.max_rows} rows, more than "
-                        "an upload may hold; split it or load it with `ipdash ingest`"
-                    )
-            frames.append(
-                pl.DataFrame(
-                    {"_sheet": [ws.title] * len(row_numbers), "_row": row_numbers, **columns},
-                    schema={"_sheet": pl.String, "_row": pl.String, **dict.fromkeys(columns, pl.String)},
-                )
-            )
-            sheets.append(ws.title)
-    except RefusedFile:
-        raise
-    except Exception as exc:
-        raise RefusedFile(f"{path}: the workbook is damaged and cannot be read ({type(exc).__name__}: {exc})") from exc
-    finally:
-        wb.close()
-    if not frames:
-        raise RefusedFile(first_problem or f"{path}: no sheet has a header row for {spec.kind}")
-    frame = pl.concat(frames, how="diagonal")
-    return RawTable(str(path), sha256_file(path), "xlsx", frame, sheets, skipped, ignored, column_letters=letters)
+        book = read_sheets(
+            path,
+            spec,
+            fmt,
+            max_rows=limits.max_rows if limits is not None else None,
+            map_headers=lambda cells, where: _map_headers(cells, spec, where),
+        )
+    except SheetProblem as exc:
+        raise RefusedFile(str(exc)) from exc
+    if not book.frames:
+        raise RefusedFile(
+            f"{path}: no sheet has a header row for {spec.kind} in its first {HEADER_SCAN_ROWS} rows "
+            f"(sheets: {', '.join(book.skipped) or 'none'})"
+        )
+    frame = pl.concat(book.frames, how="diagonal")
+    issues = pl.DataFrame(book.issues, schema=list(ISSUE_SCHEMA), orient="row") if book.issues else None
+    return RawTable(
+        str(path),
+        sha256_file(path),
+        fmt,
+        frame,
+        book.sheets,
+        book.skipped,
+        book.ignored,
+        column_letters=book.letters,
+        hidden_sheets=book.hidden_sheets,
+        hidden_columns=book.hidden_columns,
+        merged_fills=book.merged_fills,
+        sheet_rows=book.sheet_rows,
+        cell_issues=issues,
+    )
 
 
 def read_parquet(path: Path, spec: KindSpec) -> RawTable:
@@ -354,18 +387,34 @@ def read_parquet(path: Path, spec: KindSpec) -> RawTable:
     return RawTable(str(path), sha256_file(path), "parquet", frame, ignored_columns=ignored)
 
 
+def _zip_kind(path: Path) -> str:
+    """'ods' for an OpenDocument spreadsheet, 'xlsx' for any other zip package."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            if "mimetype" in z.namelist() and z.read("mimetype").startswith(b"application/vnd.oasis.opendocument"):
+                return "ods"
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise RefusedFile(f"{path}: cannot be opened as an Excel workbook (damaged: {exc})") from exc
+    return "xlsx"
+
+
 def read_any(path: str | Path, spec: KindSpec, limits: Limits | None = None) -> RawTable:
-    """Read `path` by its content (not its name): XLSX, Parquet or CSV text, within `limits` if given."""
+    """Read `path` by its content (not its name): XLSX, XLS, ODS, Parquet or CSV text, within
+    `limits` if given."""
     p = Path(path)
     if not p.is_file():
         raise RefusedFile(f"{p}: no such file")
     with open(p, "rb") as fh:
-        magic = fh.read(4)
+        magic = fh.read(8)
     if not magic:
         raise RefusedFile(f"{p}: the file is empty")
-    if magic == b"PK\x03\x04":
-        table = read_xlsx(p, spec, limits)
-    elif magic == b"PAR1":
+    if magic.startswith(b"PK\x03\x04"):
+        table = read_workbook(p, spec, _zip_kind(p), limits)
+    elif magic == OLE2_MAGIC:
+        table = read_workbook(p, spec, "xls", limits)
+    elif magic.startswith(b"PAR1"):
         if limits is not None:
             raise RefusedFile(
                 f"{p}: upload a checklist workbook (.xlsx) or CSV here; Parquet goes through `ipdash ingest`"

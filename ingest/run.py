@@ -85,7 +85,7 @@ def _parse_in_chunks(table: RawTable, contract: Contract, kind: str, bar: tqdm) 
     spec = contract.kinds[kind]
     parts = []
     for start in range(0, max(table.frame.height, 1), CHUNK):
-        parts.append(parse(table.frame.slice(start, CHUNK), spec, contract))
+        parts.append(parse(table.frame.slice(start, CHUNK), spec, contract, table.cell_issues))
         bar.update(min(CHUNK, table.frame.height - start))
     return Parsed(
         typed=pl.concat([p.typed for p in parts], how="vertical_relaxed"),

@@ -197,7 +197,7 @@ EXPECTED_ERRORS = [  # (row, column, a phrase of the reason) — see fixtures/in
     (13, "case_no", "rows 13, 14"),
     (14, "case_no", "rows 13, 14"),
     (15, "on_the_spot", "yes or no"),
-    (16, "fine_cny", "number of 0 or more"),
+    (16, "fine_cny", "amount of 0 or more"),
     (16, "patent_type", "not an accepted value"),
     (17, "received_date", "not a date"),
     (19, "closed_date", "closed_date is before accepted_date"),
