@@ -79,33 +79,44 @@ def split_in_file(good: pl.DataFrame, key: list[str]) -> tuple[pl.DataFrame, int
     repeated = good.select(pl.struct(key).is_duplicated()).to_series()
     if not repeated.any():  # the usual case: nothing to hash
         return good, 0, pl.DataFrame(schema=ERROR_SCHEMA)
+    good = good.with_row_index("__pos")
     single, good = good.filter(~repeated), good.filter(repeated)
+    csv_like = good["_sheet"].null_count() == good.height
+    zh = pl.format("第{}行", "_row") if csv_like else pl.format("工作表“{}”第{}行", "_sheet", "_row")
+    en = pl.format("row {}", "_row") if csv_like else pl.format("sheet '{}' row {}", "_sheet", "_row")
     marked = good.with_columns(
         pl.struct(data).hash().alias("__h"),
         pl.len().over(key).alias("__n"),
+        zh.alias("__zh"),
+        en.alias("__where"),
     ).with_columns(pl.col("__h").n_unique().over(key).alias("__variants"))
     conflict = marked.filter(pl.col("__variants") > 1)
     errors = pl.DataFrame(schema=ERROR_SCHEMA)
     if conflict.height:
         rows_of = conflict.group_by(key).agg(
-            pl.col("_row").cast(pl.Int64).sort().cast(pl.String).str.join(", ").alias("__rows")
+            pl.col("__zh").sort_by("__pos").str.join("、").alias("__zhrows"),
+            pl.col("__where").sort_by("__pos").str.join(", ").alias("__rows"),
         )
         conflict = conflict.join(rows_of, on=key, how="left")
         errors = _errors(
             conflict,
             key[-1],
             pl.format(
-                "同一文件中该记录出现多次且内容不同（第{}行），请保留一条 / the same key appears in rows {} "
+                "同一文件中该记录出现多次且内容不同（{}），请保留一条 / the same key appears in {} "
                 "of this file with different values; keep one",
-                pl.col("__rows"),
+                pl.col("__zhrows"),
                 pl.col("__rows"),
             ),
         )
     clean = marked.filter(pl.col("__variants") == 1)
-    first = clean.filter(pl.col("_row").cast(pl.Int64) == pl.col("_row").cast(pl.Int64).min().over(key))
+    # The first occurrence in reading order (sheet by sheet), not the smallest row number: the same
+    # row number in two sheets is two rows.
+    first = clean.filter(pl.col("__pos") == pl.col("__pos").min().over(key))
     duplicates = clean.height - first.height
-    kept = pl.concat([single, first.drop("__h", "__n", "__variants")]).sort(
-        pl.col("_sheet"), pl.col("_row").cast(pl.Int64), nulls_last=False
+    kept = (
+        pl.concat([single, first.drop("__h", "__n", "__variants", "__zh", "__where")])
+        .sort("__pos")
+        .drop("__pos")
     )
     return kept, duplicates, errors
 

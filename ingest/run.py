@@ -46,6 +46,24 @@ class FileResult:
     blank_rows: int
     counts: Counts = field(default_factory=Counts)
     not_filled: int = 0  # checklist rows whose scores, veto and date are all still empty
+    hidden_sheets: list[str] = field(default_factory=list)
+    hidden_columns: list[str] = field(default_factory=list)
+    merged_fills: int = 0
+    sheet_rows: dict[str, int] = field(default_factory=dict)
+    separator: str | None = None
+    rows_seen: int = 0  # every row under the header, blank and not-filled ones included
+
+    def check(self) -> None:
+        """What the reader saw reconciles with the summary: rows seen = read + blank + not filled,
+        and read = loaded + updated + unchanged + rejected + duplicate_in_file. A mismatch is a
+        bug, never bad input: refuse to publish a summary that lies."""
+        c = self.counts
+        accounted = c.loaded + c.updated + c.unchanged + c.rejected + c.duplicate_in_file
+        if accounted != c.read or self.rows_seen != c.read + self.blank_rows + self.not_filled:
+            raise AssertionError(
+                f"{self.path}: saw {self.rows_seen} rows, read {c.read}, blank {self.blank_rows}, "
+                f"not filled {self.not_filled}, accounted for {accounted}"
+            )
 
 
 @dataclass
@@ -73,11 +91,18 @@ class Summary:
                     "ignored_columns": f.ignored_columns,
                     "blank_rows": f.blank_rows,
                     "not_filled": f.not_filled,
+                    "hidden_sheets": f.hidden_sheets,
+                    "hidden_columns": f.hidden_columns,
+                    "merged_fills": f.merged_fills,
+                    "sheet_rows": f.sheet_rows,
+                    "separator": f.separator,
+                    "rows_seen": f.rows_seen,
                     **f.counts.as_dict(),
                 }
                 for f in self.files
             ],
             "not_filled": sum(f.not_filled for f in self.files),
+            "merged_fills": sum(f.merged_fills for f in self.files),
         }
 
 
@@ -197,8 +222,10 @@ def ingest(
     spec = contract.kinds[kind]
     tables: list[RawTable] = []
     unfilled: list[int] = []
+    seen: list[int] = []
     for p in paths:
         table = read_any(p, spec, limits)
+        seen.append(table.frame.height)
         if kind == "appraisals":
             table, n = _without_unfilled(table, contract)
             unfilled.append(n)
@@ -252,15 +279,19 @@ def ingest(
                 p.blank_rows,
                 c,
                 unfilled[len(results)] if unfilled else 0,
+                table.hidden_sheets,
+                table.hidden_columns,
+                table.merged_fills,
+                table.sheet_rows,
+                table.separator,
+                seen[len(results)],
             )
+            result.check()
             results.append(result)
             counts.add(c)
             errors = pl.concat([p.errors, refused, applied.errors])
             if errors.height:
                 quarantine.append(_quarantine_rows(table, errors, run_id, kind))
-            reconciled = c.loaded + c.updated + c.unchanged + c.rejected + c.duplicate_in_file
-            if reconciled != c.read:  # a bug, never bad input: refuse to publish a summary that lies
-                raise AssertionError(f"{table.path}: read {c.read} rows but accounted for {reconciled}")
         q = pl.concat(quarantine) if quarantine else None
         files = [{"path": r.path, "sha256": r.sha256, "format": r.format, "sheets": r.sheets} for r in results]
         rejects_file = None
@@ -381,8 +412,18 @@ def format_summary(s: Summary) -> str:
             extra.append(f.encoding)
         if f.sheets:
             extra.append("sheets: " + ", ".join(f.sheets))
+        if f.separator and f.separator != "comma":
+            extra.append(f"separator: {f.separator}")
+        if f.sheet_rows:
+            extra.append("rows per sheet: " + ", ".join(f"{k} {v}" for k, v in f.sheet_rows.items()))
         if f.skipped_sheets:
-            extra.append("skipped sheets without the header: " + ", ".join(f.skipped_sheets))
+            extra.append("skipped sheets without a header row: " + ", ".join(f.skipped_sheets))
+        if f.hidden_sheets:
+            extra.append("hidden sheets loaded: " + ", ".join(f.hidden_sheets))
+        if f.hidden_columns:
+            extra.append("hidden columns loaded: " + ", ".join(f.hidden_columns))
+        if f.merged_fills:
+            extra.append(f"merged cells filled from their range: {f.merged_fills}")
         if f.ignored_columns:
             extra.append("ignored columns: " + ", ".join(f.ignored_columns))
         if f.blank_rows:

@@ -297,7 +297,7 @@ def read_sheets(path: Path, spec: KindSpec, fmt: str, *, max_rows: int | None, m
             out.hidden_columns += [f"{meta.name}!{h}" for h in read.hidden_columns]
             out.merged_fills += read.merged_fills
             out.issues += read.issues
-            out.ignored += read.ignored
+            out.ignored += [c for c in read.ignored if c not in out.ignored]
     finally:
         if zf is not None:
             zf.close()
@@ -343,7 +343,12 @@ def _read_sheet(sheet, parts: SheetParts, spec: KindSpec, path: Path, max_rows: 
     where = f"{path} sheet '{name}' row {at + 1}"
     mapping, ignored = map_headers(combined_header(titled, at, spec), where)
     letters = {col: column_letter(col0 + i) for i, col in mapping.items()}
-    hidden_columns = [str(titled[at][i]).strip() for i in mapping if col0 + i in parts.hidden_columns]
+    header_cells = titled[at]
+    hidden_columns = [
+        str(header_cells[i]).strip()
+        for i in range(len(header_cells))
+        if col0 + i in parts.hidden_columns and header_cells[i] not in (None, "")
+    ]
     columns: dict[str, list[str | None]] = {c: [] for c in mapping.values()}
     row_numbers: list[str] = []
     fills = 0
