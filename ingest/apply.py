@@ -113,11 +113,7 @@ def split_in_file(good: pl.DataFrame, key: list[str]) -> tuple[pl.DataFrame, int
     # row number in two sheets is two rows.
     first = clean.filter(pl.col("__pos") == pl.col("__pos").min().over(key))
     duplicates = clean.height - first.height
-    kept = (
-        pl.concat([single, first.drop("__h", "__n", "__variants", "__zh", "__where")])
-        .sort("__pos")
-        .drop("__pos")
-    )
+    kept = pl.concat([single, first.drop("__h", "__n", "__variants", "__zh", "__where")]).sort("__pos").drop("__pos")
     return kept, duplicates, errors
 
 

@@ -36,7 +36,9 @@ def _fold_expr(col: pl.Expr) -> pl.Expr:
     return col.str.to_lowercase().str.replace_all(r"[\s_\-]+", "")
 
 
-EXCEL_ERRORS = r"^#(N/A|REF!|VALUE!|DIV/0!|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA|FIELD!|BLOCKED!|CONNECT!|BUSY!|UNKNOWN!)$"
+EXCEL_ERRORS = (
+    r"^#(N/A|REF!|VALUE!|DIV/0!|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA|FIELD!|BLOCKED!|CONNECT!|BUSY!|UNKNOWN!)$"
+)
 _CN_DIGITS = (["〇", "○", "零", "一", "二", "三", "四", "五", "六", "七", "八", "九"], list("001123456789"))
 # A date followed by a time of day, as Excel and clerks write date-times.
 DATE_TIME = r"^([^\sT]+)[\sT]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$"

@@ -107,7 +107,13 @@ def _cell_at(chunk: bytes, pos: int) -> tuple[tuple[int, int], bytes] | None:
 
 def _unescape(raw: bytes) -> str:
     text = raw.decode("utf-8", errors="replace")
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
+    return (
+        text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", '"')
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+    )
 
 
 def _scan_chunk(chunk: bytes, found: SheetParts) -> None:
@@ -315,12 +321,12 @@ class _Sheet:
     ignored: list[str]
 
 
-def _read_sheet(sheet, parts: SheetParts, spec: KindSpec, path: Path, max_rows: int | None, map_headers) -> _Sheet | None:
+def _read_sheet(
+    sheet, parts: SheetParts, spec: KindSpec, path: Path, max_rows: int | None, map_headers
+) -> _Sheet | None:
     name = sheet.name
     col0 = sheet.start[1] if sheet.start else 0
-    merges = sorted(
-        (r0, r1, c0 - col0, c1 - col0) for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])
-    )
+    merges = sorted((r0, r1, c0 - col0, c1 - col0) for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or []))
     rows = iter(sheet.iter_rows())
 
     def with_errors(r: int, row: list[object]) -> list[object]:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ipdash.commands import EXIT_MISMATCH, EXIT_OK, BadInput, cli_actor, emit, office_level
+from ipdash.validate import output_file
 from queries.statements import duck_sql
 
 
@@ -104,6 +105,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from access import audit
     from access.opstore import OpStore, default_path
 
+    if args.action == "anchor" and args.out:
+        output_file(args.out, "--out")
     ops = OpStore(default_path(args.db))
     if args.action == "anchor":
         head = audit.anchor(ops)

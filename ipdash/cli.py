@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
+import duckdb
+
+from ipdash import validate
 from ipdash.admin_commands import cmd_audit, cmd_users
 from ipdash.commands import (
     EXIT_BAD_INPUT,
@@ -34,7 +39,7 @@ def _common(suppress: bool) -> argparse.ArgumentParser:
     The copy attached to each sub-command uses SUPPRESS defaults, so that a value given before the
     command name is not overwritten by the sub-command's default.
     """
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     default = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
     common.add_argument(
         "--db",
@@ -53,31 +58,22 @@ def _common(suppress: bool) -> argparse.ArgumentParser:
     return common
 
 
-def _date(text: str):
-    import datetime as dt
-
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from exc
-
-
 def _count(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of entries (0 or more)")
     return int(text)
 
 
-def _weights(text: str) -> dict[str, float]:
-    try:
-        return {k.strip(): float(v) for k, v in (part.split("=", 1) for part in text.split(",") if part.strip())}
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a list like effort=30,level=20") from exc
+class Parser(argparse.ArgumentParser):
+    """argparse with its error as one line (what was wrong, and where to look), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = _common(suppress=True)
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="ipdash",
         description="专利行政执法绩效评估与监督 / patent enforcement performance assessment and supervision",
         parents=[_common(suppress=False)],
@@ -89,10 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", help="CSV (UTF-8/GB18030), XLSX or Parquet files, applied in this order")
     p.set_defaults(func=cmd_ingest)
 
-    serve_opts = argparse.ArgumentParser(add_help=False)
+    serve_opts = Parser(add_help=False)
     serve_opts.add_argument("--host", default="127.0.0.1")
-    serve_opts.add_argument("--port", type=int, default=8050)
-    serve_opts.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve_opts.add_argument("--port", type=validate.port, default=8050)
+    serve_opts.add_argument("--workers", type=validate.workers, default=1, help="worker processes (1–64)")
     serve_opts.add_argument(
         "--warm",
         choices=["provinces", "prefectures"],
@@ -105,15 +101,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", parents=[common, serve_opts], help="build the demo data set if absent, then serve")
     p.add_argument("--build-only", action="store_true", help="build and exit, do not serve")
     p.add_argument("--rebuild", action="store_true", help="replace an existing store with fresh demo data")
-    p.add_argument("--cases", type=int, default=275_000, help="total cases over the five years (default 275,000)")
+    p.add_argument(
+        "--cases",
+        type=validate.cases,
+        default=275_000,
+        help="total cases over the five years (1–10,000,000; default 275,000)",
+    )
     p.add_argument("--seed", type=int, default=20240101, help="random seed; the same seed gives the same data")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("scores", parents=[common], help="indicators, scores, ranks and rank intervals")
-    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--year", type=validate.year, required=True)
     p.add_argument("--level", choices=["provincial", "prefecture", "county"], default="provincial")
-    p.add_argument("--within", help="rank only the offices below this office code")
-    p.add_argument("--as-of", type=_date, dest="as_of", help="judge open cases at this date (default Dec 31)")
+    p.add_argument("--within", type=validate.office_code, help="rank only the offices below this office code")
+    p.add_argument("--as-of", type=validate.date, dest="as_of", help="judge open cases at this date (default Dec 31)")
     p.add_argument("--format", choices=["csv", "json"], default="csv")
     p.add_argument(
         "--method",
@@ -121,17 +122,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="normalisation (default from metrics/scoring.toml)",
     )
     p.add_argument(
-        "--weights", type=_weights, help="dimension weights, e.g. effort=30,level=20,timeliness=30,quality=20"
+        "--weights", type=validate.weights, help="dimension weights, e.g. effort=30,level=20,timeliness=30,quality=20"
     )
-    p.add_argument("--runs", type=int, help="Monte Carlo runs (default from metrics/scoring.toml)")
+    p.add_argument("--runs", type=validate.runs, help="Monte Carlo runs (default from metrics/scoring.toml)")
     p.set_defaults(func=cmd_scores)
 
     p = sub.add_parser("sensitivity", parents=[common], help="what drives one office's rank")
-    p.add_argument("office", help="office code")
-    p.add_argument("--year", type=int, required=True)
+    p.add_argument("office", type=validate.office_code, help="office code")
+    p.add_argument("--year", type=validate.year, required=True)
     p.add_argument("--level", choices=["provincial", "prefecture", "county"], default="provincial")
-    p.add_argument("--within", help="rank only the offices below this office code")
-    p.add_argument("--as-of", type=_date, dest="as_of")
+    p.add_argument("--within", type=validate.office_code, help="rank only the offices below this office code")
+    p.add_argument("--as-of", type=validate.date, dest="as_of")
     p.add_argument("--method", choices=["minmax", "zscore", "percentile", "target"])
     p.set_defaults(func=cmd_sensitivity)
 
@@ -181,13 +182,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_verify_draw)
 
     p = sub.add_parser("report", parents=[common], help="the annual assessment workbook (Excel)")
-    p.add_argument("--year", type=int, required=True)
-    p.add_argument("--scope", help="an office code: report on its subtree (default: the nation)")
+    p.add_argument("--year", type=validate.year, required=True)
+    p.add_argument(
+        "--scope", type=validate.office_code, help="an office code: report on its subtree (default: the nation)"
+    )
     p.add_argument("-o", "--output", required=True, help="the .xlsx file to write")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="labels in Chinese (default) or English")
-    p.add_argument("--as-of", type=_date, dest="as_of")
+    p.add_argument("--as-of", type=validate.date, dest="as_of")
     p.add_argument("--with-cases", action="store_true", help="add a sheet with every case of the year in scope")
-    p.add_argument("--runs", type=int, help="Monte Carlo runs (default from metrics/scoring.toml)")
+    p.add_argument("--runs", type=validate.runs, help="Monte Carlo runs (default from metrics/scoring.toml)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("users", parents=[common], help="user management (passwords from a prompt or stdin)")
@@ -227,6 +230,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
+
+
+# Commands that need no store, and those that build one when it is absent; every other command only
+# reads or adds to an existing store and refuses a --db where there is none.
+STORELESS = {"sample-size", "verify-draw"}
+CREATES_STORE = {"ingest", "demo"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # Every file the product writes (the stores, rejects, population files, uploads, reports, the
     # SQLite operational store with its password hashes) is readable by its owner only.
@@ -235,9 +248,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
+        if args.command not in STORELESS:
+            validate.require_store(args.db, may_create=args.command in CREATES_STORE)
         return func(args)
-    except BadInput as exc:
+    except (BadInput, validate.Invalid) as exc:
         print(f"ipdash: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (OSError, sqlite3.Error, duckdb.Error) as exc:
+        # A read-only folder, a full disk, a store another program holds: one line, never a traceback.
+        folder = os.path.dirname(os.path.abspath(args.db))
+        print(
+            f"ipdash: could not complete the command (is the folder {folder} read-only or full?); "
+            f"nothing more was changed: {_one_line(exc)}",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     except BrokenPipeError:  # output piped into `head`: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

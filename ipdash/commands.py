@@ -12,8 +12,10 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from ipdash.validate import check_store, output_file
 from queries.statements import duck_sql
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT = 0, 1, 2
@@ -250,6 +252,7 @@ def cmd_scores(args: argparse.Namespace) -> int:
     from metrics.ranking import rank_offices
     from queries.store import Store, StoreError
 
+    check_store(args.db, year_=args.year, as_of=args.as_of, offices={"--within": args.within})
     try:
         config = default_config()
         with contextlib.closing(Store(args.db).reader()) as con:
@@ -282,10 +285,15 @@ def cmd_scores(args: argparse.Namespace) -> int:
 
 def audit_export(args: argparse.Namespace, action: str, *, target: str | None, detail: dict) -> None:
     """Every export from the command line is on record, with who ran it (`cli_actor`)."""
+    import sqlite3
+
     from access import audit
     from access.opstore import OpStore, default_path
 
-    audit.record(OpStore(default_path(args.db)), actor=cli_actor(args), action=action, target=target, detail=detail)
+    try:
+        audit.record(OpStore(default_path(args.db)), actor=cli_actor(args), action=action, target=target, detail=detail)
+    except (OSError, sqlite3.Error) as exc:
+        raise BadInput(f"could not record the export in the audit log ({exc}); nothing was exported") from exc
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
@@ -295,6 +303,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from metrics.ranking import sensitivity
     from queries.store import Store, StoreError
 
+    check_store(args.db, year_=args.year, as_of=args.as_of, offices={"office": args.office, "--within": args.within})
     try:
         with contextlib.closing(Store(args.db).reader()) as con:
             got = sensitivity(
@@ -338,6 +347,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from reports.data import ReportError, collect
     from reports.workbook import stream_cases, write_workbook
 
+    output_file(args.output, "--output")
+    check_store(args.db, year_=args.year, as_of=args.as_of, offices={"--scope": args.scope})
     config = default_config()
     bar = tqdm(total=100, desc="生成报告 building report", unit="%", file=sys.stderr, disable=args.quiet, leave=False)
 
@@ -365,17 +376,21 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise BadInput(str(exc)) from exc
     finally:
         bar.close()
-    audit_export(
-        args,
-        "export.report",
-        target=data.scope,
-        detail={
-            "year": args.year,
-            "file": str(args.output),
-            "lang": args.lang,
-            **{k: v for k, v in written.items() if k != "sheets"},
-        },
-    )
+    try:
+        audit_export(
+            args,
+            "export.report",
+            target=data.scope,
+            detail={
+                "year": args.year,
+                "file": str(args.output),
+                "lang": args.lang,
+                **{k: v for k, v in written.items() if k != "sheets"},
+            },
+        )
+    except BadInput:
+        Path(args.output).unlink(missing_ok=True)  # an export that is not on record is not handed out
+        raise
     emit(
         args,
         {"output": str(args.output), **written},

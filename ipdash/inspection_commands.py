@@ -6,6 +6,7 @@ import argparse
 import json
 
 from ipdash.commands import EXIT_MISMATCH, EXIT_OK, BadInput, cli_actor, emit
+from ipdash.validate import output_file
 
 
 def cmd_sample_size(args: argparse.Namespace) -> int:
@@ -71,6 +72,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
             plan = create_plan(ops, store, Path(args.file).read_text(encoding="utf-8"), actor=actor)
             emit(args, {"plan_id": plan["plan_id"], "plan": plan}, f"已创建抽查计划 plan created: {plan['plan_id']}")
         elif args.action == "lock":
+            if args.out_dir and not Path(args.out_dir).is_dir():
+                raise BadInput(f"--out-dir {args.out_dir}: no such folder; create it first")
             out = Path(args.out_dir) if args.out_dir else store.path.parent / "plans"
             got = lock_plan(ops, store, args.plan_id, out_dir=out, actor=actor)
             emit(
@@ -131,6 +134,7 @@ def cmd_checklist(args: argparse.Namespace) -> int:
     from inspection.plans import PlanError
     from queries.store import StoreError
 
+    output_file(args.output, "--output")
     ops, store, actor = _plans_context(args)
     try:
         draw_id, archives = assigned_archives(ops, store, args.plan_id, args.inspector)
@@ -158,6 +162,8 @@ def cmd_draw(args: argparse.Namespace) -> int:
     from inspection.plans import PlanError, run_draw
     from queries.store import StoreError
 
+    if args.out:
+        output_file(args.out, "--out")  # before the draw is recorded, not after
     ops, store, actor = _plans_context(args)
     try:
         manifest = run_draw(ops, store, args.plan_id, seed=args.seed, actor=actor)

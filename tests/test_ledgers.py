@@ -41,7 +41,9 @@ def case(store: Store, case_no: str, *columns: str) -> tuple:
     return got[0]
 
 
-def test_quarter_sheets_with_an_extra_column_hidden_parts_and_a_key_in_two_sheets(tree_store: Store, tmp_path: Path) -> None:
+def test_quarter_sheets_with_an_extra_column_hidden_parts_and_a_key_in_two_sheets(
+    tree_store: Store, tmp_path: Path
+) -> None:
     s = ingest(tree_store, "cases", [str(build.quarters(tmp_path))], progress=False)
     f = s.files[0]
     assert f.sheets == ["Q1", "Q2", "Q3", "Q4"] and f.skipped_sheets == ["说明"]
@@ -112,7 +114,9 @@ def test_amounts_line_breaks_date_times_and_chinese_numeral_dates(tree_store: St
 
 
 def test_two_row_header_under_a_title_and_a_header_below_instructions(tree_store: Store, tmp_path: Path) -> None:
-    s = ingest(tree_store, "cases", [str(build.group_header(tmp_path)), str(build.instructions(tmp_path))], progress=False)
+    s = ingest(
+        tree_store, "cases", [str(build.group_header(tmp_path)), str(build.instructions(tmp_path))], progress=False
+    )
     assert counts(s) == (3, 3, 0, 0, 0, 0)
     assert case(tree_store, "G-2", "cross_region", "handlers", "source_row") == (True, ["张三"], 5)
     assert case(tree_store, "I-1", "source_row") == (24,)

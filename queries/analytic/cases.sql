@@ -4,6 +4,15 @@ SELECT count(*) FROM cases WHERE year(accepted_date) = $y
 -- name: count_in_year
 SELECT count(*) FROM cases WHERE year(accepted_date) = $y OR year(closed_date) = $y
 
+-- name: year_span
+-- Cases accepted or closed in year $y, and the first and last year any case was accepted or closed
+-- (the command line names them when a year has none).
+SELECT
+  count(*) FILTER (WHERE year(accepted_date) = $y OR year(closed_date) = $y),
+  min(year(accepted_date)),
+  max(greatest(year(accepted_date), coalesce(year(closed_date), year(accepted_date))))
+FROM cases
+
 -- name: last_closed_year
 SELECT max(year(closed_date)) FROM cases WHERE closed_date < make_date(year(current_date), 1, 1)
 
