@@ -12,6 +12,8 @@ import contextlib
 import csv
 import datetime as dt
 import json
+import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -356,7 +358,8 @@ def ingest(
                 },
             )
             if q is not None and rejects_file:
-                _write_rejects(Path(rejects_file), q)
+                # Written aside now and put in place once the run is published (`finish`).
+                finish = publish_rejects(lambda path: _write_rejects(path, q), Path(rejects_file))
     if finish is not None:
         finish()
     if not operational:
@@ -391,11 +394,45 @@ def _without_unfilled(table: RawTable, contract: Contract) -> tuple[RawTable, in
     return table, int(n)
 
 
+_REJECTS_NAME = re.compile(r"^run-(\d+)-[a-z]+-rejects\.csv(\.part-\d+)?$")
+
+
+def _settle_rejects(folder: Path, published: set[int]) -> int:
+    """Put the rejects files of runs that ended abnormally right, and return the highest run id any
+    file names (so that no id is ever given twice, even one whose run was never published).
+
+    A `.part-PID` file of a published run (killed between the publish and the rename) is put in
+    place; one of a run that was never published is removed; a finished file of a run the store
+    does not know (left by an older version killed mid-run) is marked `.orphaned.csv`."""
+    highest = 0
+    if not folder.is_dir():
+        return highest
+    for path in folder.iterdir():
+        m = _REJECTS_NAME.match(path.name)
+        if m is None:
+            continue
+        run_id = int(m.group(1))
+        highest = max(highest, run_id)
+        final = path.with_name(path.name.split(".csv", 1)[0] + ".csv")
+        if m.group(2):
+            if run_id in published:
+                os.replace(path, final)
+            else:
+                path.unlink(missing_ok=True)
+        elif run_id not in published:
+            path.rename(path.with_name(path.name.removesuffix(".csv") + ".orphaned.csv"))
+    return highest
+
+
 @contextlib.contextmanager
 def _analytic_session(store: Store, wait: float):
-    """(connection to the new version, no operational connection, run id) inside one publish."""
+    """(connection to the new version, no operational connection, run id) inside one publish.
+
+    The run id is past every id the store or the rejects folder has seen, so it is never reused."""
     with store.writer(wait=wait) as con:
-        yield con, None, int(scalar(con, duck_sql("ingest.next_run_id")))
+        published = {int(r[0]) for r in con.execute(duck_sql("ingest.run_ids")).fetchall()}
+        on_disk = _settle_rejects(store.rejects_dir, published)
+        yield con, None, max(int(scalar(con, duck_sql("ingest.next_run_id"))), on_disk + 1)
 
 
 def format_summary(s: Summary) -> str:

@@ -238,6 +238,7 @@ def _one_line(exc: BaseException) -> str:
 # reads or adds to an existing store and refuses a --db where there is none.
 STORELESS = {"sample-size", "verify-draw"}
 CREATES_STORE = {"ingest", "demo"}
+OPERATIONAL_ONLY = {"users", "audit"}  # they read the operational store, which may stand alone
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -249,7 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         if args.command not in STORELESS:
-            validate.require_store(args.db, may_create=args.command in CREATES_STORE)
+            validate.require_store(
+                args.db, may_create=args.command in CREATES_STORE, operational_only=args.command in OPERATIONAL_ONLY
+            )
         return func(args)
     except (BadInput, validate.Invalid) as exc:
         print(f"ipdash: {exc}", file=sys.stderr)

@@ -111,10 +111,18 @@ def is_store_file(path: Path) -> bool:
         return False
 
 
-def require_store(db: str, *, may_create: bool) -> None:
+def require_store(db: str, *, may_create: bool, operational_only: bool = False) -> None:
     """Refuse a `--db` that is not a store: a folder, another kind of file, or (unless the command
-    builds one) nothing at all. Nothing is created here."""
+    builds one) nothing at all. Nothing is created here.
+
+    `operational_only`: the command (users, audit) reads only the operational store, which may
+    exist without the analytic file: beside it, at $IPDASH_OPS_DB, or at $IPDASH_DATABASE_URL."""
     path = Path(db)
+    if operational_only and not path.exists() and not path.is_dir():
+        from access.opstore import default_path
+
+        if os.environ.get("IPDASH_DATABASE_URL") or default_path(db).is_file():
+            return
     if path.is_dir():
         raise Invalid(f"--db {db} is a folder; give the store file (such as ./data/ipdash.duckdb)")
     if path.exists():

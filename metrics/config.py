@@ -72,6 +72,7 @@ class TimeRule:
     limit: Duration
     max_extension: Duration
     acceptance_working_days: int | None
+    collective_extension: bool = False  # a collective decision may extend beyond max_extension
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,9 @@ def load_time_limits(text: str, file: str = "time_limits.toml") -> TimeLimits:
         awd = raw.get("acceptance_working_days")
         if awd is not None and (not isinstance(awd, int) or awd < 0):
             raise _fail(file, f"{where}.acceptance_working_days", "must be a whole number of 0 or more")
+        collective = raw.get("collective_extension", False)
+        if not isinstance(collective, bool):
+            raise _fail(file, f"{where}.collective_extension", "must be true or false")
         rules.append(
             TimeRule(
                 raw["case_kind"],
@@ -252,6 +256,7 @@ def load_time_limits(text: str, file: str = "time_limits.toml") -> TimeLimits:
                 _duration(raw.get("limit"), file, f"{where}.limit"),
                 _duration(raw.get("max_extension"), file, f"{where}.max_extension"),
                 awd,
+                collective,
             )
         )
     keys = [(r.case_kind, r.start) for r in rules]

@@ -58,6 +58,7 @@ def register_inputs(con: duckdb.DuckDBPyConnection, config: Config) -> tuple[int
                     "ext_months": r.max_extension.months,
                     "ext_days": r.max_extension.days,
                     "acceptance_working_days": r.acceptance_working_days,
+                    "collective_extension": r.collective_extension,
                 }
             )
     con.register(
@@ -73,6 +74,7 @@ def register_inputs(con: duckdb.DuckDBPyConnection, config: Config) -> tuple[int
                 "ext_months": pl.Int32,
                 "ext_days": pl.Int32,
                 "acceptance_working_days": pl.Int32,
+                "collective_extension": pl.Boolean,
             },
         ),
     )

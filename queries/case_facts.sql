@@ -10,7 +10,7 @@
 WITH relevant AS (
     SELECT c.office_code, c.case_no, c.case_kind, c.source, c.received_date, c.accepted_date,
            c.closed_date, c.closing_type, c.suspended_days, c.extension_days, c.sectors,
-           c.review_outcome, o.province_code, o.prefecture_code
+           c.review_outcome, o.province_code, o.prefecture_code, c.extension_collective
     FROM cases AS c
     JOIN offices AS o ON o.office_code = c.office_code
     WHERE year(c.accepted_date) = $year
@@ -21,6 +21,7 @@ ruled AS (
     SELECT r.*, t.limit_months, t.limit_days, t.ext_months, t.ext_days, t.acceptance_working_days,
            t.rule_start,
            t.case_kind IS NOT NULL AS has_limit,
+           coalesce(r.extension_collective AND t.collective_extension, false) AS extension_in_full,
            CAST(r.accepted_date + to_months(t.limit_months) + to_days(t.limit_days) AS DATE) AS d0
     FROM relevant AS r
     LEFT JOIN time_limit_rules AS t
@@ -40,10 +41,11 @@ facts AS (
            r.accepted_date <= $as_of AND (r.closed_date IS NULL OR r.closed_date > $as_of) AS open_at_as_of,
            CAST($as_of AS DATE) AS as_of,
            date_diff('day', r.d0, CAST(r.d0 + to_months(r.ext_months) + to_days(r.ext_days) AS DATE)) AS max_extension_days,
-           CAST(r.d0 + to_days(least(r.extension_days,
-                date_diff('day', r.d0, CAST(r.d0 + to_months(r.ext_months) + to_days(r.ext_days) AS DATE))))
+           CAST(r.d0 + to_days(CASE WHEN r.extension_in_full THEN r.extension_days ELSE least(r.extension_days,
+                date_diff('day', r.d0, CAST(r.d0 + to_months(r.ext_months) + to_days(r.ext_days) AS DATE))) END)
                 + to_days(r.suspended_days) AS DATE) AS deadline,
-           r.extension_days > date_diff('day', r.d0, CAST(r.d0 + to_months(r.ext_months) + to_days(r.ext_days) AS DATE))
+           NOT r.extension_in_full
+               AND r.extension_days > date_diff('day', r.d0, CAST(r.d0 + to_months(r.ext_months) + to_days(r.ext_days) AS DATE))
                AS extension_over_cap,
            CASE WHEN r.acceptance_working_days IS NOT NULL THEN d.due_date END AS acceptance_due,
            date_diff('day', r.accepted_date, r.closed_date) - r.suspended_days AS net_days,

@@ -28,6 +28,7 @@ REGISTERED = {
         "ext_months": "INTEGER",
         "ext_days": "INTEGER",
         "acceptance_working_days": "INTEGER",
+        "collective_extension": "BOOLEAN",
     },
     "acceptance_due": {"received_date": "DATE", "due_date": "DATE", "n": "INTEGER"},
     # The operational records every reader registers (queries/operational.py).

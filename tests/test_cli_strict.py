@@ -82,7 +82,11 @@ READERS = [
     "checklist p1 --inspector I -o {dir}/c.xlsx",
     "serve",
 ]
-BAD_DB = [("{dir}/typo.duckdb", "no store there"), ("{dir}/notes.txt", "not an ipdash store"), ("{dir}", "is a folder")]
+BAD_DB = [
+    ("{dir}/empty/typo.duckdb", "no store there"),
+    ("{dir}/notes.txt", "not an ipdash store"),
+    ("{dir}", "is a folder"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +97,7 @@ def world(tmp_path_factory) -> Path:
     for kind, name in (("offices", "offices.csv"), ("staffing", "staffing.csv"), ("cases", "cases_gb18030.csv")):
         ingest(store, kind, [str(INGEST / name)], progress=False)
     (folder / "notes.txt").write_text("not a store\n", encoding="utf-8")
+    (folder / "empty").mkdir()  # a mistyped --db points here: nothing may be created in it
     return folder
 
 
@@ -135,7 +140,9 @@ def test_bad_arguments_are_refused_in_one_line(world: Path, capsys, args: str, p
 
 @pytest.mark.parametrize("args", READERS)
 @pytest.mark.parametrize(("db", "phrase"), BAD_DB, ids=["missing", "text-file", "folder"])
-def test_a_bad_store_path_is_refused_and_nothing_is_created(world: Path, capsys, args: str, db: str, phrase: str) -> None:
+def test_a_bad_store_path_is_refused_and_nothing_is_created(
+    world: Path, capsys, args: str, db: str, phrase: str
+) -> None:
     check_refusal(world, capsys, args, phrase, db)
 
 

@@ -156,3 +156,60 @@ def test_files_refused_whole_name_the_sheet_or_line(tree_store: Store, tmp_path:
     for phrase in phrases:
         assert phrase in str(info.value)
     assert tree_store.path.read_bytes() == before
+
+
+def test_run_ids_are_never_reused_and_left_over_rejects_are_settled(tree_store: Store, tmp_path: Path) -> None:
+    """A run killed as its rejects file appeared left that file behind under an id the store never
+    published: the next run takes a later id, and the leftovers are removed, finished or marked."""
+    folder = tree_store.rejects_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    published = q(tree_store, "SELECT max(run_id) FROM ingest_runs")[0][0]  # the tree's three runs
+    orphan = folder / f"run-{published + 1:05d}-cases-rejects.csv"  # finished, but its run never published
+    orphan.write_text("stale\n", encoding="utf-8")
+    unpublished_part = folder / f"run-{published + 2:05d}-cases-rejects.csv.part-999"
+    unpublished_part.write_text("stale\n", encoding="utf-8")
+    published_part = folder / f"run-{published:05d}-inspectors-rejects.csv.part-998"  # killed after its publish
+    published_part.write_text("kept\n", encoding="utf-8")
+
+    s = ingest(tree_store, "cases", [str(build.amounts(tmp_path))], progress=False)
+    assert s.run_id == published + 3
+    assert s.rejects_file == str(folder / f"run-{published + 3:05d}-cases-rejects.csv")
+    assert Path(s.rejects_file).read_text(encoding="utf-8-sig").count("\n") == 1 + 4
+    assert not orphan.exists() and (folder / f"run-{published + 1:05d}-cases-rejects.orphaned.csv").exists()
+    assert not unpublished_part.exists()
+    assert (folder / f"run-{published:05d}-inspectors-rejects.csv").read_text(encoding="utf-8") == "kept\n"
+    assert not list(folder.glob("*.part-*"))
+
+
+def test_a_collective_further_extension_counts_in_full_where_the_rule_allows_it(
+    tree_store: Store, tmp_path: Path
+) -> None:
+    """Golden rows of tests/fixtures/ledgers/README.md ("collective extension"), worked by hand:
+    counterfeit cases accepted 2024-06-03 fall under the 2021 rule (90 days, 30 days' extension,
+    collective extension allowed): D0 = 2024-09-01. C-YES (45 days, 集体讨论延期 是) -> deadline
+    2024-10-16, not flagged; C-NO (45 days, 否) -> capped at 30: 2024-10-01, flagged. C-OLD, accepted
+    2021-01-04 under the 2015 rule (1 month + at most 15 days, no collective extension): D0 2021-02-04,
+    20 days asked with 是 -> capped at 15: 2021-02-19, flagged."""
+    from metrics.config import default_config
+    from metrics.monitor import open_cases
+
+    path = tmp_path / "collective.csv"
+    header = "案号,办案机构代码,案件类型,专利类型,案件来源,收到日期,立案日期,延长天数,集体讨论延期\n"
+    path.write_text(
+        header
+        + "C-YES,330100,假冒专利,发明,依职权,2024-06-03,2024-06-03,45,是\n"
+        + "C-NO,330100,假冒专利,发明,依职权,2024-06-03,2024-06-03,45,否\n"
+        + "C-OLD,330100,假冒专利,发明,依职权,2021-01-04,2021-01-04,20,是\n",
+        encoding="utf-8",
+    )
+    s = ingest(tree_store, "cases", [str(path)], progress=False)
+    assert counts(s) == (3, 3, 0, 0, 0, 0)
+    assert case(tree_store, "C-YES", "extension_collective") == (True,)
+    with contextlib.closing(tree_store.reader()) as con:
+        got = open_cases(con, default_config(), scope="100000", as_of=dt.date(2024, 9, 20))
+    by_case = {r["case_no"]: (r["deadline"], r["extension_over_cap"]) for r in got.to_dicts()}
+    assert by_case == {
+        "C-YES": (dt.date(2024, 10, 16), False),
+        "C-NO": (dt.date(2024, 10, 1), True),
+        "C-OLD": (dt.date(2021, 2, 19), True),
+    }

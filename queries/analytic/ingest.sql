@@ -25,6 +25,9 @@ INSERT INTO ingest_runs VALUES ($run, $kind, $start, $end, $ver, $files, $read, 
 -- name: next_run_id
 SELECT coalesce(max(run_id), 0) + 1 FROM ingest_runs
 
+-- name: run_ids
+SELECT run_id FROM ingest_runs
+
 -- name: staged_offices
 SELECT office_code, level, parent_code, _sheet, _row FROM stg
 
