@@ -222,6 +222,7 @@ def build_frames(spec: DemoSpec, progress: bool = False) -> dict[str, pl.DataFra
             "closing_type": closing,
             "suspended_days": suspended.astype(np.int32),
             "extension_days": ext.astype(np.int32),
+            "extension_collective": np.zeros(n, dtype=bool),  # the demo's extensions stay within the maximum
             "hearing": hearing,
             "on_the_spot": rng.random(n) < 0.04,
             "cross_region": rng.random(n) < 0.08,

@@ -257,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BadInput, validate.Invalid) as exc:
         print(f"ipdash: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (OSError, sqlite3.Error, duckdb.Error) as exc:
+    except (OSError, sqlite3.Error, duckdb.IOException, duckdb.PermissionException) as exc:
         # A read-only folder, a full disk, a store another program holds: one line, never a traceback.
         folder = os.path.dirname(os.path.abspath(args.db))
         print(
