@@ -72,17 +72,10 @@ def check_password_strength(password: str) -> None:
         raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
 
 
-def add_user(
-    ops: OpStore,
-    *,
-    username: str,
-    role: str,
-    password: str,
-    scope_code: str | None = None,
-    scope_level: str | None = None,
-    actor: str = "cli",
-) -> User:
-    """Create a user. `scope_level` is the level of `scope_code` in the office roster (None: unknown)."""
+def check_new_user(*, username: str, role: str, scope_code: str | None, scope_level: str | None) -> None:
+    """Raise UserError when a new user's name, role or scope cannot be used; the command line asks
+    this before it asks for the password. `scope_level`: the level of `scope_code` in the office
+    roster (None: not in it)."""
     if not USERNAME.match(username):
         raise UserError("a username has 2–40 letters, digits, '.', '_' or '-'")
     if role not in ROLES:
@@ -97,6 +90,20 @@ def add_user(
             raise UserError(f"office {scope_code} is {scope_level}, but role {role} needs a {needs} office")
     elif role != "inspector" and scope_code:
         raise UserError(f"role {role} is national and takes no --scope")
+
+
+def add_user(
+    ops: OpStore,
+    *,
+    username: str,
+    role: str,
+    password: str,
+    scope_code: str | None = None,
+    scope_level: str | None = None,
+    actor: str = "cli",
+) -> User:
+    """Create a user. `scope_level` is the level of `scope_code` in the office roster (None: unknown)."""
+    check_new_user(username=username, role=role, scope_code=scope_code, scope_level=scope_level)
     check_password_strength(password)
     digest = _hasher.hash(password)
     with ops.write() as con:

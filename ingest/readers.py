@@ -404,6 +404,8 @@ def read_any(path: str | Path, spec: KindSpec, limits: Limits | None = None) -> 
     """Read `path` by its content (not its name): XLSX, XLS, ODS, Parquet or CSV text, within
     `limits` if given."""
     p = Path(path)
+    if p.is_dir():
+        raise RefusedFile(f"{p}: is a folder; give the files in it")
     if not p.is_file():
         raise RefusedFile(f"{p}: no such file")
     with open(p, "rb") as fh:

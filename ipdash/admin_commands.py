@@ -38,7 +38,7 @@ def _inspector_exists(db: str, inspector_id: str) -> bool:
 
 def cmd_users(args: argparse.Namespace) -> int:
     from access.opstore import OpStore, default_path
-    from access.users import UserError, add_user, list_users, reset_password, set_disabled
+    from access.users import UserError, add_user, check_new_user, list_users, reset_password, set_disabled
 
     ops = OpStore(default_path(args.db))
     try:
@@ -46,6 +46,7 @@ def cmd_users(args: argparse.Namespace) -> int:
             if args.role == "inspector" and args.scope and not _inspector_exists(args.db, args.scope):
                 raise BadInput(f"inspector {args.scope} is not in the inspector roster (ipdash ingest inspectors)")
             level = None if args.role == "inspector" else office_level(args.db, args.scope)
+            check_new_user(username=args.name, role=args.role, scope_code=args.scope, scope_level=level)
             user = add_user(
                 ops,
                 username=args.name,

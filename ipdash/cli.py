@@ -33,7 +33,14 @@ from ipdash.inspection_commands import cmd_checklist, cmd_draw, cmd_plan, cmd_sa
 from ipdash.settings import DEFAULT_DB
 
 
-def _common(suppress: bool) -> argparse.ArgumentParser:
+class Parser(argparse.ArgumentParser):
+    """argparse with its error as one line (what was wrong, and where to look), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _common(suppress: bool) -> Parser:
     """Options every command takes, before or after the command name.
 
     The copy attached to each sub-command uses SUPPRESS defaults, so that a value given before the
@@ -64,14 +71,7 @@ def _count(text: str) -> int:
     return int(text)
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse with its error as one line (what was wrong, and where to look), exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> Parser:
     common = _common(suppress=True)
     parser = Parser(
         prog="ipdash",

@@ -32,7 +32,10 @@ def cmd_verify_draw(args: argparse.Namespace) -> int:
     from inspection.draw import DrawError, verify
 
     try:
-        manifest = json.loads(Path(args.manifest).read_text(encoding="utf-8"))
+        try:
+            manifest = json.loads(Path(args.manifest).read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise BadInput(f"cannot verify: {args.manifest} is not a draw manifest (not JSON: {exc})") from exc
         population = Path(args.population).read_bytes()
         problems = verify(manifest, population)
     except (OSError, ValueError, DrawError) as exc:
@@ -69,6 +72,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     ops, store, actor = _plans_context(args)
     try:
         if args.action == "create":
+            if not Path(args.file).is_file():
+                raise BadInput(f"plan create {args.file}: no such file; give the plan's TOML file")
             plan = create_plan(ops, store, Path(args.file).read_text(encoding="utf-8"), actor=actor)
             emit(args, {"plan_id": plan["plan_id"], "plan": plan}, f"已创建抽查计划 plan created: {plan['plan_id']}")
         elif args.action == "lock":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +67,18 @@ BAD = [
     ("audit verify --accept-unkeyed -1", "--accept-unkeyed"),
     ("ingest nonsense x.csv", "kind"),
     ("ingest cases missing.csv", "missing.csv: no such file"),
+    ("ingest cases {dir}/empty", "is a folder"),
+    ("ingest cases {dir}/notes.txt", "unknown column(s) 'not a store'"),
+    ("plan create missing.toml", "missing.toml: no such file"),
+    ("plan lock nosuchplan", "no plan nosuchplan"),
+    ("plan publish nosuchplan", "nosuchplan"),
+    ("plan void-draw nosuchdraw --reason x", "reason"),
+    ("users add bob --role provincial --scope 999999", "999999 is not in the office roster"),
+    ("users add bob --role provincial", "needs --scope"),
+    ("users add bob --role emperor", "--role"),
+    ("users disable nobody", "no user nobody"),
+    ("verify-draw {dir}/notes.txt --population {dir}/notes.txt", "not a draw manifest"),
+    ("scores", "the following arguments are required: --year"),
     ("sample-size --confidence 1.5 --tolerable 0.05 --expected 0", "confidence"),
     ("verify-draw missing.json --population missing.csv", "missing.json"),
     ("nosuchcommand", "invalid choice"),
@@ -102,8 +115,19 @@ def world(tmp_path_factory) -> Path:
 
 
 def snapshot(folder: Path) -> dict[str, str]:
+    """Every file by content; the SQLite operational store by what it holds (its -wal and -shm
+    files come and go with any reader and say nothing about a change)."""
     out = {}
     for p in sorted(folder.rglob("*")):
+        if p.name.endswith(("-wal", "-shm")):
+            continue
+        if p.suffix == ".sqlite":
+            con = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+            try:
+                out[str(p.relative_to(folder))] = hashlib.sha256("\n".join(con.iterdump()).encode()).hexdigest()
+            finally:
+                con.close()
+            continue
         out[str(p.relative_to(folder))] = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
     return out
 

@@ -84,6 +84,16 @@ def test_formulas_and_excel_errors(tree_store: Store, tmp_path: Path) -> None:
     assert all("Excel error value" in r[5] for r in got[1:])
 
 
+def test_real_date_time_cells(tree_store: Store, tmp_path: Path) -> None:
+    s = ingest(tree_store, "cases", [str(build.date_cells(tmp_path))], progress=False)
+    assert counts(s) == (3, 2, 0, 0, 1, 0)
+    assert case(tree_store, "D-1", "received_date") == (dt.date(2024, 3, 1),)
+    assert case(tree_store, "D-3", "accepted_date") == (dt.date(2024, 3, 5),)
+    got = quarantine(tree_store, s.run_id)
+    assert [r[1:5] for r in got] == [(3, "F3", "received_date", "2024-03-01 10:30:00")]
+    assert "time of day" in got[0][5]
+
+
 def test_amounts_line_breaks_date_times_and_chinese_numeral_dates(tree_store: Store, tmp_path: Path) -> None:
     s = ingest(tree_store, "cases", [str(build.amounts(tmp_path))], progress=False)
     assert counts(s) == (12, 8, 0, 0, 4, 0)
