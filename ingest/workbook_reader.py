@@ -272,7 +272,7 @@ def read_sheets(path: Path, spec: KindSpec, fmt: str, *, max_rows: int | None, m
 
     `map_headers(cells, where)` maps header cells to columns or raises RefusedFile; `max_rows`
     bounds the data rows of one sheet (uploads). Raises `SheetProblem` or the mapper's refusal."""
-    from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+    from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
     try:
         wb = CalamineWorkbook.from_path(str(path))
@@ -289,8 +289,15 @@ def read_sheets(path: Path, spec: KindSpec, fmt: str, *, max_rows: int | None, m
                 out.skipped.append(meta.name)
                 continue
             hidden = meta.visible != SheetVisibleEnum.Visible
-            parts = _scan_sheet_part(zf, part_names[meta.name]) if zf and part_names.get(meta.name) else SheetParts()
-            read = _read_sheet(wb.get_sheet_by_name(meta.name), parts, spec, path, max_rows, map_headers)
+            try:
+                part = part_names.get(meta.name)
+                parts = _scan_sheet_part(zf, part) if zf is not None and part else SheetParts()
+                read = _read_sheet(wb.get_sheet_by_name(meta.name), parts, spec, path, max_rows, map_headers)
+            except (CalamineError, zipfile.BadZipFile, KeyError, OSError, EOFError) as exc:
+                raise SheetProblem(
+                    f"{path}: sheet '{meta.name}' is damaged and cannot be read ({str(exc)[:200]}); open the "
+                    "file in Excel, save it again and ingest it again"
+                ) from exc
             if read is None:
                 out.skipped.append(meta.name)
                 continue
