@@ -56,8 +56,8 @@ INSPECTION_LABELS: dict[str, tuple[str, str]] = {
     ),
     "insp.locked": ("锁定：", "Locked: "),
     "insp.locked_summary": (
-        "已锁定：{archives:,} 件，SHA-256 {sha256}",
-        "Locked: {archives:,} archives, SHA-256 {sha256}",
+        "已锁定：{archives:,} 件（复议或诉讼未结的 {pending:,} 件不列入），SHA-256 {sha256}",
+        "Locked: {archives:,} archives ({pending:,} still under reconsideration or litigation left out), SHA-256 {sha256}",
     ),
     "insp.max_per_stratum": ("每层最多", "Max per stratum"),
     "insp.min_per_stratum": ("每层最少", "Min per stratum"),
@@ -93,8 +93,9 @@ INSPECTION_LABELS: dict[str, tuple[str, str]] = {
     "insp.plans": ("抽查计划", "Plans"),
     "insp.population": ("总体", "Population"),
     "insp.population_preview": (
-        "总体 {archives:,} 件，{strata} 层，样本共 {sample:,} 件（尚未锁定，可修改）",
-        "Population {archives:,} archives in {strata} strata; sample {sample:,} (not locked: you may still change the plan)",
+        "总体 {archives:,} 件（复议或诉讼未结的 {pending:,} 件不列入），{strata} 层，样本共 {sample:,} 件（尚未锁定，可修改）",
+        "Population {archives:,} archives ({pending:,} still under reconsideration or litigation left out) in {strata} "
+        "strata; sample {sample:,} (not locked: you may still change the plan)",
     ),
     "insp.preview_population_sample": ("预览总体与样本量", "Preview population and sample"),
     "insp.publish_ask": (
@@ -175,7 +176,11 @@ INSPECTION_LABELS: dict[str, tuple[str, str]] = {
     "results.mean_score": ("平均分", "Mean score"),
     "results.office": ("机构", "Office"),
     "results.population": ("总体", "Population"),
-    "results.projected_unqualified": ("推算不合格数", "Projected unqualified"),
+    "results.projected_unqualified": (
+        "推算不合格数（分层估计，区间≥95%）",
+        "Projected unqualified (stratified, ≥95% interval)",
+    ),
+    "results.strata_unappraised": ("部分层未评查", "Some strata not yet appraised"),
     "results.unqualified_ci": ("不合格率 (95% 区间)", "Unqualified (95% CI)"),
     "strata.case_kind": ("案件类型", "case kind"),
     "strata.office_code": ("办案机构", "office"),

@@ -230,6 +230,12 @@ def results_block(ops: OpStore, store: Store, plan_id: str, plan: dict, lang: st
             return "—"
         return f"{pct(o['unqualified_rate'], lang)} ({pct(o['interval'][0], lang)}–{pct(o['interval'][1], lang)})"
 
+    def projected(o: dict) -> str:
+        if o["projected_unqualified"] is None:
+            return t("results.strata_unappraised", lang) if o.get("strata_unappraised") else "—"
+        lo, hi = o["projected_interval"]
+        return f"{num(o['projected_unqualified'], lang, 1)} ({num(lo, lang, 1)}–{num(hi, lang, 1)})"
+
     rows = [
         html.Tr(
             [
@@ -240,7 +246,7 @@ def results_block(ops: OpStore, store: Store, plan_id: str, plan: dict, lang: st
                 html.Td(num(o["mean_score"], lang, 1), className="num"),
                 html.Td(f"{o['excellent']} / {o['qualified']} / {o['unqualified']}", className="num"),
                 html.Td(rate(o), className="num"),
-                html.Td(num(o["projected_unqualified"], lang, 1), className="num"),
+                html.Td(projected(o), className="num"),
             ]
         )
         for o in res["offices"]

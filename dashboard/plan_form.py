@@ -71,9 +71,15 @@ def plan_toml(
 def preview(store: Store, text: str) -> dict:
     """Population and sample size per stratum of a plan that is not yet created or locked."""
     plan = parse_plan(text)
-    items = population_items(store, plan)
+    items, pending = population_items(store, plan)
     sizes = stratum_sizes(items, plan["rule"])
-    return {"plan": plan, "population": len(items), "sample": sum(s["sample"] for s in sizes.values()), "strata": sizes}
+    return {
+        "plan": plan,
+        "population": len(items),
+        "excluded_pending_review": pending,
+        "sample": sum(s["sample"] for s in sizes.values()),
+        "strata": sizes,
+    }
 
 
 def plans_page(ops: OpStore, years: list[int], national_code: str, lang: str, admin: bool) -> html.Div:
@@ -232,7 +238,10 @@ def preview_block(got: dict, lang: str) -> html.Div:
         children=[
             html.P(
                 t("insp.population_preview", lang).format(
-                    archives=got["population"], strata=len(strata), sample=got["sample"]
+                    archives=got["population"],
+                    pending=got["excluded_pending_review"],
+                    strata=len(strata),
+                    sample=got["sample"],
                 ),
                 className="count",
             ),

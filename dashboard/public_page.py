@@ -39,13 +39,13 @@ PAGE = """<!doctype html>
 <code>{{ p.audit_anchor.hash }}</code> — <code>ipdash audit verify --anchor</code> checks the log still holds it</p>{% endif %}
 <table class="audit"><thead><tr><th>机构 Office</th><th>总体 Population</th><th>抽取 Sampled</th><th>已评查 Appraised</th>
 <th>平均分 Mean</th><th>优秀 Excellent</th><th>合格 Qualified</th><th>不合格 Unqualified</th>
-<th>不合格率 Unqualified rate (95% CI)</th><th>推算不合格 Projected</th></tr></thead><tbody>
+<th>不合格率 Unqualified rate (95% CI)</th><th>推算不合格（分层，区间≥95%） Projected, stratified (≥95% interval)</th></tr></thead><tbody>
 {% for o in p.offices %}<tr><td>{{ o.office_code }} {{ o.name }}</td><td class="num">{{ "{:,}".format(o.population) }}</td><td class="num">{{ o.sampled }}</td>
 <td class="num">{{ o.appraised }}</td>
 {% if o.appraised %}<td class="num">{{ "%.1f"|format(o.mean_score) }}</td><td class="num">{{ o.excellent }}</td><td class="num">{{ o.qualified }}</td>
 <td class="num">{{ o.unqualified }}</td>
 <td>{{ "%.1f%%"|format(o.unqualified_rate * 100) }} ({{ "%.1f"|format(o.interval[0] * 100) }}–{{ "%.1f"|format(o.interval[1] * 100) }}%)</td>
-<td class="num">{{ "%.1f"|format(o.projected_unqualified) if o.projected_unqualified is not none else "" }}</td>
+<td class="num">{% if o.projected_unqualified is not none %}{{ "%.1f"|format(o.projected_unqualified) }}{% if o.projected_interval %} ({{ "%.1f"|format(o.projected_interval[0]) }}–{{ "%.1f"|format(o.projected_interval[1]) }}){% endif %}{% elif o.strata_unappraised %}部分层未评查 · strata not yet appraised{% endif %}</td>
 {% else %}<td colspan="6">尚未评查 · not yet appraised</td>{% endif %}</tr>{% endfor %}
 </tbody></table></section>{% endfor %}
 </div></body></html>"""

@@ -28,6 +28,7 @@ from queries.store import Store, rows
 
 DEFAULTS: dict[str, Any] = {
     "population": "closed_in_year",
+    "exclude_pending_review": True,  # SPEC §4.3: archives under reconsideration or litigation are not appraised
     "strata": ["office_code", "case_kind"],
     "rule": {"kind": "ratio", "ratio": 0.05, "min_per_stratum": 2, "max_per_stratum": 20},
     "inspectors": {"per_office": 2, "workload_cap": 6, "exclude": ["own_office", "own_province"]},
@@ -78,6 +79,8 @@ def parse_plan(text: str) -> dict:
         raise PlanError("title: a text of at most 200 characters (shown on the public page)")
     if plan["population"] != "closed_in_year":
         raise PlanError("population: only 'closed_in_year' is supported")
+    if not isinstance(plan["exclude_pending_review"], bool):
+        raise PlanError("exclude_pending_review: true or false")
     if not set(plan["strata"]) <= STRATA_COLUMNS or not plan["strata"]:
         raise PlanError(f"strata: choose from {', '.join(sorted(STRATA_COLUMNS))}")
     rule = plan["rule"]
@@ -123,16 +126,20 @@ def _plan_row(ops: OpStore, plan_id: str):
     return found[0]
 
 
-def population_items(store: Store, plan: dict) -> list[Item]:
-    """Cases closed in the plan's year below its scope, with their stratum."""
+def population_items(store: Store, plan: dict) -> tuple[list[Item], int]:
+    """Cases closed in the plan's year below its scope, with their stratum; and how many archives
+    were left out because their review is still pending (0 when the plan keeps them)."""
     stratum: exp.Expr = exp.column(plan["strata"][0], table="c")  # validated against STRATA_COLUMNS
     for column in plan["strata"][1:]:
         joined = exp.DPipe(this=stratum, expression=exp.Literal.string("|"))
         stratum = exp.DPipe(this=joined, expression=exp.column(column, table="c"))
     query = select_tree(duck_sql("inspection.population")).select(exp.alias_(stratum, "stratum"))
+    exclude = bool(plan.get("exclude_pending_review", True))  # plans created before the key: the default
+    params = {"y": int(plan["year"]), "s": plan["scope"]}
     with contextlib.closing(store.reader()) as con:
-        got = rows(con, query.sql(dialect="duckdb"), {"y": int(plan["year"]), "s": plan["scope"]})
-    return [Item(o, c, s) for o, c, s in got]
+        got = rows(con, query.sql(dialect="duckdb"), {**params, "exclude_pending": exclude})
+        pending = int(rows(con, duck_sql("inspection.population_pending"), params)[0][0]) if exclude else 0
+    return [Item(o, c, s) for o, c, s in got], pending
 
 
 def lock_plan(ops: OpStore, store: Store, plan_id: str, *, out_dir: Path, actor: str) -> dict:
@@ -140,9 +147,12 @@ def lock_plan(ops: OpStore, store: Store, plan_id: str, *, out_dir: Path, actor:
     if row["locked_at"]:
         raise PlanError(f"plan {plan_id} is already locked (population {row['population_sha256']})")
     plan = json.loads(row["spec"])
-    items = population_items(store, plan)
+    items, pending = population_items(store, plan)
     if not items:
-        raise PlanError(f"plan {plan_id}: no cases closed in {plan['year']} below {plan['scope']}")
+        raise PlanError(
+            f"plan {plan_id}: no cases closed in {plan['year']} below {plan['scope']}"
+            + (f" other than {pending} still under reconsideration or litigation" if pending else "")
+        )
     data = population_file(items)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{plan_id}-population.csv"
@@ -163,9 +173,20 @@ def lock_plan(ops: OpStore, store: Store, plan_id: str, *, out_dir: Path, actor:
             actor=actor,
             action="plan.lock",
             target=plan_id,
-            detail={"population_sha256": digest, "population": len(items), "file": recorded},
+            detail={
+                "population_sha256": digest,
+                "population": len(items),
+                "excluded_pending_review": pending,
+                "file": recorded,
+            },
         )
-    return {"plan_id": plan_id, "population_file": str(path), "population_sha256": digest, "population": len(items)}
+    return {
+        "plan_id": plan_id,
+        "population_file": str(path),
+        "population_sha256": digest,
+        "population": len(items),
+        "excluded_pending_review": pending,
+    }
 
 
 def draw_inputs(store: Store) -> tuple[list[dict[str, Any]], dict[str, str]]:

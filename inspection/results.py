@@ -1,7 +1,10 @@
 """Appraisal results of a draw and their publication (SPEC §4.3).
 
 Per office: mean score, grade counts, unqualified rate with its 95% Clopper–Pearson interval and
-the projected number of unqualified archives among the office's archives in the plan's population.
+the projected number of unqualified archives among the office's archives in the plan's population:
+the stratified estimate Σ N_h·p_h over the office's strata (N_h the stratum's population, p_h its
+appraised sample's unqualified rate), so that a stratum sampled more densely than another does not
+weigh more than its archives do (`stratified_projection`).
 Every office of the population is listed, with its population and sample size, also before any of
 its archives is appraised. Publishing stores a snapshot of these results in the operational store,
 with its audit entry in the same transaction: what the public page shows cannot change afterwards,
@@ -50,18 +53,49 @@ def plan_record(ops: OpStore, plan_id: str) -> dict:
     return dict(found[0])
 
 
+class Projection(TypedDict):
+    estimate: float | None
+    interval: list[float] | None
+    strata_unappraised: int
+
+
+def stratified_projection(strata: dict[str, tuple[int, int, int]], level: float = 0.95) -> Projection:
+    """The projected number of unqualified archives Σ N_h·p_h of one office, with its interval.
+
+    `strata`: {stratum: (N_h population, n_h appraised, x_h unqualified)}. The interval sums each
+    stratum's Clopper–Pearson bounds taken at the level 1 − (1 − `level`)/H (Bonferroni over the H
+    strata), times N_h: all H intervals hold together with probability at least `level`, so the sum
+    does too; with one stratum it is the plain 95% interval times N. While a stratum with archives
+    has none appraised, there is no estimate (`strata_unappraised` says how many)."""
+    present = {h: v for h, v in strata.items() if v[0] > 0}
+    missing = sum(1 for big_n, n, _ in present.values() if n == 0)
+    if not present or missing:
+        return {"estimate": None, "interval": None, "strata_unappraised": missing}
+    big_n = np.array([v[0] for v in present.values()], float)
+    n = np.array([v[1] for v in present.values()], float)
+    x = np.array([v[2] for v in present.values()], float)
+    lo, hi = clopper_pearson(x, n, level=1 - (1 - level) / len(present))
+    return {
+        "estimate": round(float((big_n * x / n).sum()), 1),
+        "interval": [round(float((big_n * lo).sum()), 1), round(float((big_n * hi).sum()), 1)],
+        "strata_unappraised": 0,
+    }
+
+
 def draw_results(ops: OpStore, store: Store, plan_id: str) -> dict:
     """The results of the plan's standing draw, office by office (every office of the population)."""
     draw = standing_draw(ops, plan_id)
     manifest = draw["manifest"]
     plan = plan_record(ops, plan_id)
-    population = Counter(
-        i.office_code for i in read_population(resolve_path(store, plan["population_file"]).read_bytes())
-    )
+    items = read_population(resolve_path(store, plan["population_file"]).read_bytes())
+    population = Counter(i.office_code for i in items)
+    stratum_population = Counter((i.office_code, i.stratum) for i in items)
+    stratum_of = {(s["office_code"], s["case_no"]): s["stratum"] for s in manifest["sample"]}
     sampled = Counter(s["office_code"] for s in manifest["sample"])
     got: dict[str, list] = {}
     for r in ops.read(op_sql("appraisals.totals_of_draw"), (draw["draw_id"],)):
-        got.setdefault(r["office_code"], []).append((Decimal(r["total"]), r["grade"]))
+        stratum = stratum_of.get((r["office_code"], r["case_no"]))
+        got.setdefault(r["office_code"], []).append((Decimal(r["total"]), r["grade"], stratum))
     codes = sorted(set(population) | set(sampled))
     with contextlib.closing(store.reader()) as con:
         names = dict(rows(con, duck_sql("offices.names"), {"c": codes}))
@@ -73,7 +107,7 @@ def draw_results(ops: OpStore, store: Store, plan_id: str) -> dict:
     for code in codes:
         mine = got.get(code, [])
         n = len(mine)
-        grades = Counter(g for _, g in mine)
+        grades = Counter(g for _, g, _ in mine)
         row = {
             "office_code": code,
             "name": names.get(code, code),
@@ -87,15 +121,28 @@ def draw_results(ops: OpStore, store: Store, plan_id: str) -> dict:
             "unqualified_rate": None,
             "interval": None,
             "projected_unqualified": None,
+            "projected_interval": None,
+            "strata_unappraised": None,
         }
         if n:
             lo, hi = clopper_pearson(np.array([grades["unqualified"]]), np.array([n]))
-            rate = grades["unqualified"] / n
+            strata = {
+                h: (
+                    big_n,
+                    sum(1 for _, _, sh in mine if sh == h),
+                    sum(1 for _, g, sh in mine if sh == h and g == "unqualified"),
+                )
+                for (office, h), big_n in stratum_population.items()
+                if office == code
+            }
+            projection = stratified_projection(strata)
             row.update(
-                mean_score=round(float(sum(t for t, _ in mine) / n), 2),
-                unqualified_rate=rate,
+                mean_score=round(float(sum(t for t, _, _ in mine) / n), 2),
+                unqualified_rate=grades["unqualified"] / n,
                 interval=[float(lo[0]), float(hi[0])],
-                projected_unqualified=round(rate * population[code], 1) if code in population else None,
+                projected_unqualified=projection["estimate"],
+                projected_interval=projection["interval"],
+                strata_unappraised=projection["strata_unappraised"],
             )
         offices.append(row)
     appraised = sum(o["appraised"] for o in offices)

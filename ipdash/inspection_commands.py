@@ -84,8 +84,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
             emit(
                 args,
                 got,
-                f"已锁定 locked {got['plan_id']}: {got['population']} archives, population file "
-                f"{got['population_file']}, SHA-256 {got['population_sha256']}",
+                f"已锁定 locked {got['plan_id']}: {got['population']} archives (复议诉讼未结而不列入 left out "
+                f"as still under reconsideration or litigation: {got['excluded_pending_review']}), population "
+                f"file {got['population_file']}, SHA-256 {got['population_sha256']}",
             )
         elif args.action == "publish":
             from inspection.results import publish
@@ -130,8 +131,15 @@ def _result_line(o: dict) -> str:
         return head
     return (
         f"{head}, mean {o['mean_score']}, unqualified {o['unqualified']} ({o['unqualified_rate']:.1%}, "
-        f"95% CI {o['interval'][0]:.1%}–{o['interval'][1]:.1%}), projected {o['projected_unqualified']}"
+        f"95% CI {o['interval'][0]:.1%}–{o['interval'][1]:.1%}), projected {_projected(o)}"
     )
+
+
+def _projected(o: dict) -> str:
+    if o["projected_unqualified"] is None:
+        return f"— ({o['strata_unappraised']} strata not yet appraised)"
+    lo, hi = o["projected_interval"]
+    return f"{o['projected_unqualified']} ({lo}–{hi}, stratified)"
 
 
 def cmd_checklist(args: argparse.Namespace) -> int:

@@ -154,7 +154,7 @@ def callbacks(app, ctx: Context) -> None:
         def act(actor):
             got = lock_plan(ops, store, plan_id, out_dir=store.path.parent / "plans", actor=actor)
             return t("insp.locked_summary", lang or "zh").format(
-                archives=got["population"], sha256=got["population_sha256"]
+                archives=got["population"], pending=got["excluded_pending_review"], sha256=got["population_sha256"]
             )
 
         return admin_action(clicks, act, lang)

@@ -26,11 +26,21 @@ SELECT w.office_code, o.name, w.case_no, c.case_kind FROM wanted AS w
             ORDER BY w.office_code, w.case_no
 
 -- name: population
--- The cases closed in the plan's year below its scope; inspection/plans.py adds the stratum.
+-- The cases closed in the plan's year below its scope; inspection/plans.py adds the stratum. With
+-- $exclude_pending, archives whose reconsideration or litigation is still pending are left out
+-- (the archive-appraisal measures do not appraise them; SPEC §4.3).
 SELECT c.office_code, c.case_no
 FROM cases AS c
 JOIN offices AS o ON o.office_code = c.office_code
 WHERE year(c.closed_date) = $y AND in_subtree(o.office_code, $s)
+  AND NOT ($exclude_pending AND c.review_outcome = 'pending')
+
+-- name: population_pending
+-- How many archives the population left out as pending review (the lock reports it).
+SELECT count(*)
+FROM cases AS c
+JOIN offices AS o ON o.office_code = c.office_code
+WHERE year(c.closed_date) = $y AND in_subtree(o.office_code, $s) AND c.review_outcome = 'pending'
 
 -- name: draw_samples_view
 -- The operational store's draw samples as the analytic side reads them (queries/operational.py).

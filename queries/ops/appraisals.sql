@@ -17,7 +17,7 @@ SELECT * FROM appraisals WHERE draw_id = ?
 SELECT closed_year, total, inspector_id FROM appraisals WHERE office_code = ? AND case_no = ? AND draw_id = ?
 
 -- name: totals_of_draw
-SELECT office_code, total, grade FROM appraisals WHERE draw_id = ?
+SELECT office_code, case_no, total, grade FROM appraisals WHERE draw_id = ?
 
 -- name: stored
 -- The stored appraisals with the columns the analytic side reads (queries/operational.py _RAW_SCHEMA).
