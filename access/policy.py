@@ -38,7 +38,13 @@ PERMISSIONS = {
 OFFICE_ACTIONS = {
     "office.read": "an office's figures, cases and profile",
     "office.rows": "an office's ranking rows (names, scores, ranks)",
+    "rectification.respond": "answer an office's rectification notice: a user of that office or an office above it",
+    "rectification.review": "return or accept an office's response: the national administrator, or the province "
+    "for the offices below it (never the office's own user)",
 }
+# Roles that answer and review notices; the national leader reads them only.
+_RESPONDERS = frozenset({"national_admin", "provincial", "prefecture"})
+_REVIEWERS = frozenset({"national_admin", "provincial"})
 SITE_ACTIONS = {"site.read": "the office tree (codes, names, levels) and the years on record: any signed-in user"}
 ARCHIVE_ACTIONS = {"case.read": "one case's page: in the user's subtree, or assigned to the inspector"}
 
@@ -102,6 +108,12 @@ def allowed(*, actor: User | None, action: str, resource: Resource = None) -> bo
         return False
     if actor.role == "inspector":
         return False  # an inspector reads archives, never an office as such
+    if action == "rectification.respond":
+        return actor.role in _RESPONDERS and (actor.national or actor.scope_code in resource.chain)
+    if action == "rectification.review":
+        if actor.role not in _REVIEWERS:
+            return False
+        return actor.national or (actor.scope_code in resource.chain and actor.scope_code != resource.code)
     if actor.national or (actor.scope_code is not None and actor.scope_code in resource.chain):
         return True
     return action == "office.rows" and actor.scope_code in resource.children

@@ -23,6 +23,7 @@ from sqlglot import exp
 from access import audit
 from access.opstore import OpStore, bump
 from inspection.draw import Item, Manifest, make_manifest, manifest_sha256, population_file
+from inspection.rectification import DEFAULT_DUE_WORKING_DAYS
 from queries.statements import duck_sql, op_sql, select_tree
 from queries.store import Store, rows
 
@@ -95,6 +96,9 @@ def parse_plan(text: str) -> dict:
         raise PlanError("inspectors: per_office and workload_cap must be at least 1")
     if not set(ins["exclude"]) <= {"own_office", "own_province"}:
         raise PlanError("inspectors.exclude: 'own_office' and/or 'own_province'")
+    days = plan.setdefault("rectification", {}).setdefault("due_working_days", DEFAULT_DUE_WORKING_DAYS)
+    if not isinstance(days, int) or not 1 <= days <= 250:
+        raise PlanError("rectification.due_working_days: a whole number of working days from 1 to 250")
     return plan
 
 

@@ -26,6 +26,7 @@ from access import audit
 from access.opstore import OpStore
 from inspection.draw import Manifest, read_population
 from inspection.plans import PlanError, resolve_path
+from inspection.rectification import open_notices
 from metrics.indicators import clopper_pearson
 from queries.statements import duck_sql, op_sql
 from queries.store import Store, rows
@@ -184,16 +185,10 @@ def publish(ops: OpStore, store: Store, plan_id: str, *, actor: str, partial_rea
         if standing is None or standing["draw_id"] != results["draw_id"]:
             raise PlanError(f"the draw of plan {plan_id} changed meanwhile; look at the results again")
         results["audit_anchor"] = audit.anchor(ops, con)  # the published copy anchors the audit log
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         con.execute(
             op_sql("publications.insert"),
-            (
-                plan_id,
-                results["draw_id"],
-                dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                actor,
-                json.dumps(results, ensure_ascii=False),
-                reason,
-            ),
+            (plan_id, results["draw_id"], now, actor, json.dumps(results, ensure_ascii=False), reason),
         )
         audit.append(
             con,
@@ -206,6 +201,11 @@ def publish(ops: OpStore, store: Store, plan_id: str, *, actor: str, partial_rea
                 "unappraised": results["unappraised"],
                 "partial_reason": reason,
             },
+        )
+        # What the inspection found goes back to the offices: one notice each, in this transaction.
+        spec = json.loads(plan_record(ops, plan_id)["spec"])
+        results["rectification_notices"] = open_notices(
+            con, plan=spec, draw_id=results["draw_id"], published_at=now, actor=actor
         )
     return results
 

@@ -29,7 +29,14 @@ from ipdash.commands import (
     cmd_sensitivity,
     cmd_serve,
 )
-from ipdash.inspection_commands import cmd_checklist, cmd_draw, cmd_plan, cmd_sample_size, cmd_verify_draw
+from ipdash.inspection_commands import (
+    cmd_checklist,
+    cmd_draw,
+    cmd_plan,
+    cmd_rectify,
+    cmd_sample_size,
+    cmd_verify_draw,
+)
 from ipdash.settings import DEFAULT_DB
 
 
@@ -163,6 +170,26 @@ def build_parser() -> Parser:
     q.add_argument("draw_id")
     q.add_argument("--reason", required=True)
     p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("rectify", parents=[common], help="rectification notices that follow a published inspection")
+    rsub = p.add_subparsers(dest="action", required=True)
+    r = rsub.add_parser("list", parents=[common], help="notices, with their status and due date")
+    r.add_argument("--plan", help="only this plan's notices")
+    r.add_argument("--office", type=validate.office_code, help="only the notices of this office's subtree")
+    r.add_argument(
+        "--status", choices=["open", "responded", "returned", "accepted", "overdue"], help="only notices in this state"
+    )
+    r.add_argument("--as-of", type=validate.date, dest="as_of", help="judge overdue at this date (default today)")
+    r = rsub.add_parser("respond", parents=[common], help="the office's response (text and attachments)")
+    r.add_argument("notice_id")
+    r.add_argument("--text", required=True, help="what the office corrected")
+    r.add_argument("--attach", action="append", help="a PDF, PNG, JPEG or Office file (at most 5, 10 MB each)")
+    r = rsub.add_parser("return", parents=[common], help="send a response back, with the reason")
+    r.add_argument("notice_id")
+    r.add_argument("--reason", required=True)
+    r = rsub.add_parser("accept", parents=[common], help="accept a response: the notice is closed")
+    r.add_argument("notice_id")
+    p.set_defaults(func=cmd_rectify)
 
     p = sub.add_parser("draw", parents=[common], help="draw a locked plan with a seed (SPEC §4.2)")
     p.add_argument("plan_id")

@@ -197,3 +197,58 @@ def cmd_draw(args: argparse.Namespace) -> int:
         f"{len(manifest['assignments'])} assignments; manifest {out}",
     )
     return EXIT_OK
+
+
+def cmd_rectify(args: argparse.Namespace) -> int:
+    """Rectification notices (整改): list them, respond, return or accept (issue 18)."""
+    import contextlib
+    from pathlib import Path
+
+    from inspection.rectification import Attachment, RectificationError, act, list_notices
+    from queries.statements import duck_sql
+    from queries.store import rows
+
+    ops, store, actor = _plans_context(args)
+    try:
+        if args.action == "list":
+            offices = None
+            if args.office:
+                with contextlib.closing(store.reader()) as con:
+                    offices = {c for (c,) in rows(con, duck_sql("offices.subtree"), {"s": args.office})}
+                if not offices:
+                    raise BadInput(f"--office {args.office}: no such office in the store's office tree")
+            notices = list_notices(ops, offices=offices, plan_id=args.plan, status=args.status, as_of=args.as_of)
+            emit(
+                args,
+                {"notices": notices},
+                "\n".join(_notice_line(n) for n in notices) or "没有整改通知 no rectification notices",
+            )
+            return EXIT_OK
+        attachments = []
+        for name in getattr(args, "attach", None) or []:
+            try:
+                attachments.append(Attachment(Path(name).name, Path(name).read_bytes()))
+            except OSError as exc:
+                raise BadInput(f"--attach {name}: cannot be read ({exc.strerror})") from exc
+        got = act(
+            ops,
+            args.notice_id,
+            args.action,
+            actor=actor,
+            text=getattr(args, "text", None) or getattr(args, "reason", None),
+            attachments=attachments,
+            attachment_dir=store.path.parent / "attachments",
+        )
+    except RectificationError as exc:
+        raise BadInput(str(exc)) from exc
+    emit(args, got, f"整改通知 notice {got['notice_id']}: {got['status']}")
+    return EXIT_OK
+
+
+def _notice_line(n: dict) -> str:
+    lost = sum(item["lost"] for a in n["findings"] for item in a["lost"])
+    unqualified = sum(1 for a in n["findings"] if a["grade"] == "unqualified")
+    return (
+        f"{n['notice_id']}  {n['office_code']}  {n['status']}{' (overdue)' if n['overdue'] else ''}  due {n['due_date']}  "
+        f"{len(n['findings'])} archives, {unqualified} unqualified, {lost:g} points lost"
+    )

@@ -84,3 +84,18 @@ CREATE TABLE IF NOT EXISTS data_versions (name TEXT PRIMARY KEY, version INTEGER
 CREATE TABLE IF NOT EXISTS sessions (
     session_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL, created_at TEXT NOT NULL,
     expires_at TEXT NOT NULL, ended_at TEXT, address TEXT)
+
+-- name: rectifications
+-- Rectification notices (整改通知), one per office with findings in a published plan. `findings`:
+-- JSON list of the office's archives that were unqualified or lost points, with the items and
+-- points lost. `version` grows with every transition, so two reviewers never both act on one state.
+CREATE TABLE IF NOT EXISTS rectifications (
+    notice_id TEXT PRIMARY KEY, plan_id TEXT NOT NULL, draw_id TEXT NOT NULL, office_code TEXT NOT NULL,
+    findings TEXT NOT NULL, status TEXT NOT NULL, due_date TEXT NOT NULL, created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL, version INTEGER NOT NULL)
+
+-- name: rectification_events
+-- Every step of a notice: opened, responded (text and attachments), returned (reason), accepted.
+CREATE TABLE IF NOT EXISTS rectification_events (
+    notice_id TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    text TEXT, attachments TEXT NOT NULL, PRIMARY KEY (notice_id, seq))

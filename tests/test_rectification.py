@@ -1,0 +1,233 @@
+"""Rectification notices from the command line, end to end (issue 18 item 1), and who may act on
+them (the permission policy, with users as the web hands them over)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from access.opstore import OpStore, default_path
+from access.users import User
+from ingest.run import ingest
+from inspection.rectification import RectificationError, act, due_date, findings, list_notices
+from queries.store import Store
+from tests.conftest import ipdash_cli
+
+HEADER = "案号,办案机构代码,案件类型,专利类型,案件来源,收到日期,立案日期,结案日期,结案方式\n"
+PLAN = """plan_id = "R"
+year = 2024
+scope = "100000"
+[rule]
+min_per_stratum = 2
+max_per_stratum = 2
+[inspectors]
+per_office = 1
+[rectification]
+due_working_days = 10
+"""
+FULL = "10,20,20,20,15,15"  # 100: excellent, nothing lost
+UNQUALIFIED = "6,12,12,12,9,9"  # 60
+MINUS_FIVE = "10,20,20,20,15,10"  # 95: excellent, but 5 points lost on documents
+
+
+def published_world(tree_store: Store, tmp_path: Path) -> tuple[Path, dict]:
+    """330100 (杭州): 2 infringement disputes scored 100, 2 counterfeit cases scored 60; 320100 (南京):
+    2 infringement disputes, one 100 and one 95; 330102 (上城区): 2 disputes, both 100. Published."""
+    lines = [f"H-{i},330100,专利侵权纠纷,外观设计,当事人请求,2024-03-01,2024-03-04,2024-05-06,调解" for i in (1, 2)]
+    lines += [f"K-{i},330100,假冒专利,发明,依职权,2024-03-01,2024-03-04,2024-04-01,行政处罚" for i in (1, 2)]
+    lines += [f"N-{i},320100,专利侵权纠纷,外观设计,当事人请求,2024-03-01,2024-03-04,2024-05-06,调解" for i in (1, 2)]
+    lines += [f"S-{i},330102,专利侵权纠纷,外观设计,当事人请求,2024-03-01,2024-03-04,2024-05-06,调解" for i in (1, 2)]
+    (tmp_path / "cases.csv").write_text(HEADER + "\n".join(lines) + "\n", encoding="utf-8")
+    assert ingest(tree_store, "cases", [str(tmp_path / "cases.csv")], progress=False).counts.loaded == 8
+    (tmp_path / "plan.toml").write_text(PLAN, encoding="utf-8")
+    db = str(tree_store.path)
+    for args in (("plan", "create", str(tmp_path / "plan.toml")), ("plan", "lock", "R"), ("draw", "R", "--seed", "1")):
+        done = ipdash_cli(*args, "--db", db, "--json")
+        assert done.returncode == 0, (args, done.stderr)
+    manifest = json.loads((Path.cwd() / "R-D1-manifest.json").read_text(encoding="utf-8"))
+    (Path.cwd() / "R-D1-manifest.json").unlink()
+    inspector = {a["office_code"]: a["inspector_id"] for a in manifest["assignments"]}
+    score = {"H-1": FULL, "H-2": FULL, "K-1": UNQUALIFIED, "K-2": UNQUALIFIED, "N-1": FULL, "N-2": MINUS_FIVE}
+    rows = ["抽查批次,办案机构代码,案号,评查人员,立案受理,调查取证,事实认定,法律适用,办案程序,文书归档,评查日期"]
+    for s in manifest["sample"]:
+        rows.append(
+            f"R-D1,{s['office_code']},{s['case_no']},{inspector[s['office_code']]},{score.get(s['case_no'], FULL)},2025-01-10"
+        )
+    (tmp_path / "a.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert ingest(tree_store, "appraisals", [str(tmp_path / "a.csv")], progress=False).counts.loaded == 8
+    published = ipdash_cli("plan", "publish", "R", "--db", db, "--json")
+    assert published.returncode == 0, published.stderr
+    return Path(db), json.loads(published.stdout)
+
+
+def cli(db: Path, *args: str):
+    return ipdash_cli("rectify", *args, "--db", str(db), "--json")
+
+
+def test_a_publication_opens_notices_and_the_workflow_is_audited(
+    tree_store: Store, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    db, published = published_world(tree_store, tmp_path)
+    assert published["rectification_notices"] == ["R-R-320100", "R-R-330100"]
+    notices = json.loads(cli(db, "list").stdout)["notices"]
+    assert [n["office_code"] for n in notices] == ["320100", "330100"]  # not 330102: nothing lost there
+    hz = next(n for n in notices if n["office_code"] == "330100")
+    assert [(a["case_no"], a["grade"], a["total"]) for a in hz["findings"]] == [
+        ("K-1", "unqualified", 60.0),
+        ("K-2", "unqualified", 60.0),
+    ]
+    assert [(i["item"], i["lost"]) for i in hz["findings"][0]["lost"]] == [
+        ("acceptance", 4.0),
+        ("evidence", 8.0),
+        ("facts", 8.0),
+        ("law", 8.0),
+        ("procedure", 6.0),
+        ("documents", 6.0),
+    ]
+    nj = next(n for n in notices if n["office_code"] == "320100")
+    assert [(a["case_no"], a["grade"], [(i["item"], i["lost"]) for i in a["lost"]]) for a in nj["findings"]] == [
+        ("N-2", "excellent", [("documents", 5.0)])
+    ]
+    published_on = dt.date.fromisoformat(hz["created_at"][:10])
+    assert hz["due_date"] == due_date(published_on, 10).isoformat() and hz["status"] == "open"
+
+    attachment = tmp_path / "整改报告.pdf"
+    attachment.write_bytes(b"%PDF-1.4 rectification report")
+    steps = [
+        ("respond", "R-R-330100", "--text", "已重新制作决定书并归档", "--attach", str(attachment)),
+        ("return", "R-R-330100", "--reason", "缺少送达回证，请补充"),
+        ("respond", "R-R-330100", "--text", "已补充送达回证"),
+        ("accept", "R-R-330100"),
+    ]
+    for step in steps:
+        done = cli(db, *step)
+        assert done.returncode == 0, (step, done.stderr)
+    final = json.loads(done.stdout)
+    assert final["status"] == "accepted"
+    assert [e["action"] for e in final["events"]] == ["open", "respond", "return", "respond", "accept"]
+    sent = final["events"][1]["attachments"][0]
+    assert (sent["name"], sent["type"]) == ("整改报告.pdf", "application/pdf")
+    kept = db.parent / "attachments" / sent["sha256"]
+    assert kept.read_bytes() == attachment.read_bytes() and kept.stat().st_mode & 0o077 == 0
+
+    wrong = cli(db, "accept", "R-R-330100")  # an accepted notice takes no more steps
+    assert wrong.returncode == 2 and "is accepted" in wrong.stderr
+    short = cli(db, "return", "R-R-320100", "--reason", "no")
+    assert short.returncode == 2 and "applies to a notice that is responded" in short.stderr
+
+    audit = ipdash_cli("audit", "verify", "--db", str(db))
+    assert audit.returncode == 0, audit.stdout
+    ops = OpStore(default_path(db))
+    logged = [r["action"] for r in ops.read("SELECT action FROM audit_log WHERE target LIKE 'R-R-%' ORDER BY seq")]
+    assert logged == ["rectification.open"] * 2 + [
+        "rectification.respond",
+        "rectification.return",
+        "rectification.respond",
+        "rectification.accept",
+    ]
+
+    due = dt.date.fromisoformat(nj["due_date"])
+    on_time = json.loads(cli(db, "list", "--status", "overdue", "--as-of", due.isoformat()).stdout)["notices"]
+    late = json.loads(
+        cli(db, "list", "--status", "overdue", "--as-of", (due + dt.timedelta(days=1)).isoformat()).stdout
+    )
+    assert on_time == [] and [n["notice_id"] for n in late["notices"]] == ["R-R-320100"]  # 330100 is accepted
+    only_zj = json.loads(cli(db, "list", "--office", "330000").stdout)["notices"]
+    assert [n["notice_id"] for n in only_zj] == ["R-R-330100"]
+
+
+def user(role: str, scope: str | None) -> User:
+    return User(user_id=1, username=f"{role}-{scope}", role=role, scope_code=scope, disabled=False, session_version=1)
+
+
+HZ_CHAIN = ("100000", "330000", "330100")
+
+
+@pytest.mark.parametrize(
+    ("role", "scope", "respond", "review"),
+    [
+        ("national_admin", None, True, True),
+        ("national_leader", None, False, False),
+        ("provincial", "330000", True, True),
+        ("provincial", "320000", False, False),
+        ("prefecture", "330100", True, False),  # its own office: answers, never reviews itself
+        ("prefecture", "320100", False, False),
+        ("inspector", None, False, False),
+    ],
+)
+def test_who_may_respond_and_review(role: str, scope: str | None, respond: bool, review: bool) -> None:
+    from access import policy
+
+    office = policy.Office("330100", HZ_CHAIN)
+    actor = user(role, scope)
+    assert policy.allowed(actor=actor, action="rectification.respond", resource=office) is respond
+    assert policy.allowed(actor=actor, action="rectification.review", resource=office) is review
+
+
+def test_another_province_cannot_act_and_the_refusal_is_audited(tree_store: Store, tmp_path: Path, monkeypatch) -> None:
+    from access import policy
+
+    monkeypatch.chdir(tmp_path)
+    db, _ = published_world(tree_store, tmp_path)
+    ops = OpStore(default_path(db))
+    office = policy.Office("330100", HZ_CHAIN)
+    with pytest.raises(PermissionError):
+        act(
+            ops,
+            "R-R-330100",
+            "respond",
+            actor="js",
+            user=user("provincial", "320000"),
+            office=office,
+            text="不是我省的案件",
+        )
+    denied = ops.read("SELECT action, target FROM audit_log WHERE action = 'scope.denied' ORDER BY seq DESC")
+    assert (denied[0]["action"], denied[0]["target"]) == ("scope.denied", "330100")
+    assert list_notices(ops, plan_id="R", status="open")[1]["notice_id"] == "R-R-330100"  # nothing moved
+    with pytest.raises(RectificationError, match="not about office"):
+        act(
+            ops,
+            "R-R-330100",
+            "respond",
+            actor="js",
+            user=user("provincial", "320000"),
+            office=policy.Office("320100", ("100000", "320000", "320100")),
+            text="换个机构试试看",
+        )
+    got = act(
+        ops, "R-R-330100", "respond", actor="zj", user=user("provincial", "330000"), office=office, text="已整改完毕"
+    )
+    assert got["status"] == "responded"
+
+
+def test_findings_list_what_was_lost() -> None:
+    rows = [
+        {
+            "office_code": "1",
+            "case_no": "a",
+            "grade": "excellent",
+            "total": "100",
+            "veto": "[]",
+            "inspector_id": "i",
+            "scores": json.dumps(
+                {"acceptance": 10, "evidence": 20, "facts": 20, "law": 20, "procedure": 15, "documents": 15}
+            ),
+        },
+        {
+            "office_code": "2",
+            "case_no": "b",
+            "grade": "unqualified",
+            "total": "100",
+            "veto": '["wrong_party"]',
+            "inspector_id": "i",
+            "scores": json.dumps(
+                {"acceptance": 10, "evidence": 20, "facts": 20, "law": 20, "procedure": 15, "documents": 15}
+            ),
+        },
+    ]
+    got = findings(rows)
+    assert list(got) == ["2"] and got["2"][0]["veto"] == ["wrong_party"] and got["2"][0]["lost"] == []
