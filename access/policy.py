@@ -34,6 +34,7 @@ PERMISSIONS = {
     "inspection": "the inspection plans, their draws and results",
     "inspection.manage": "creating, locking, drawing, voiding and publishing inspection plans",
     "audit": "the audit log",
+    "rectification": "the rectification notices of the user's offices (answering and reviewing: per office, below)",
 }
 OFFICE_ACTIONS = {
     "office.read": "an office's figures, cases and profile",
@@ -48,7 +49,7 @@ _REVIEWERS = frozenset({"national_admin", "provincial"})
 SITE_ACTIONS = {"site.read": "the office tree (codes, names, levels) and the years on record: any signed-in user"}
 ARCHIVE_ACTIONS = {"case.read": "one case's page: in the user's subtree, or assigned to the inspector"}
 
-_OFFICE = {"rankings", "monitor", "cases", "report", "methodology"}
+_OFFICE = {"rankings", "monitor", "cases", "report", "methodology", "rectification"}
 GRANTS: dict[str, frozenset[str]] = {
     "national_leader": frozenset(_OFFICE | {"inspection"}),
     "national_admin": frozenset(_OFFICE | {"inspection", "inspection.manage", "audit"}),

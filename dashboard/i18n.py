@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from dashboard.labels_inspection import INSPECTION_LABELS
+from dashboard.labels_rectification import RECTIFICATION_LABELS
 
 LANGS = ("zh", "en")
 
@@ -185,9 +186,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "none": ("无数据", "No data"),
     "not_found": ("找不到该页面", "Page not found"),
 }
-_clash = set(LABELS) & set(INSPECTION_LABELS)
-assert not _clash, f"labels defined twice: {sorted(_clash)}"
-LABELS.update(INSPECTION_LABELS)
+for _more in (INSPECTION_LABELS, RECTIFICATION_LABELS):
+    _clash = set(LABELS) & set(_more)
+    assert not _clash, f"labels defined twice: {sorted(_clash)}"
+    LABELS.update(_more)
 
 
 def t(key: str, lang: str) -> str:

@@ -40,6 +40,8 @@ PAGES = {  # path: outcome for leader, admin, p1, pref, insp
     "/inspection": (V, V, D, D, D),
     "/methodology": (V, V, V, V, V),
     "/archives": (D, D, D, D, V),
+    "/rectification": (V, V, V, V, D),
+    "/rectification/R-nosuch-110000": (D, D, D, D, D),  # no such notice: nothing shown, to anyone
 }
 
 ROUTES = {  # (method, path): status for anonymous, leader, admin, p1, pref, insp
@@ -212,6 +214,7 @@ CALLBACK_NEEDS = {
     f"..{ids.REPORT_PROGRESS}.value": "report",
     f"..{ids.CONTENT}.children": "rankings",  # the router: each page is checked by the page table above
     f"{ids.ARCHIVES_TABLE}.getRowsResponse": "archives",
+    f"..{ids.RECT_MESSAGE}.children": "rectification",  # and per office: rectification.respond / .review
 }
 
 

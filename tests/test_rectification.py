@@ -231,3 +231,54 @@ def test_findings_list_what_was_lost() -> None:
     ]
     got = findings(rows)
     assert list(got) == ["2"] and got["2"][0]["veto"] == ["wrong_party"] and got["2"][0]["lost"] == []
+
+
+def test_the_pages_and_steps_through_hand_crafted_requests(tree_store: Store, tmp_path: Path, monkeypatch) -> None:
+    """Zhejiang (330000) sees and reviews its own offices' notices; Hangzhou (330100) answers its own
+    and cannot review it; neither reads or acts on Jiangsu's (320100) — refused on the server, audited."""
+    from access.users import add_user
+    from dashboard import ids
+    from dashboard.app import create_app
+    from tests import dash_helpers as dh
+
+    monkeypatch.chdir(tmp_path)
+    db, _ = published_world(tree_store, tmp_path)
+    ops = OpStore(default_path(db))
+    password = "correct horse battery staple"
+    add_user(ops, username="zj", role="provincial", scope_code="330000", scope_level="provincial", password=password)
+    add_user(ops, username="hz", role="prefecture", scope_code="330100", scope_level="prefecture", password=password)
+    monkeypatch.setenv("IPDASH_SECRET_KEY", "test")
+    app = create_app(db=str(db), ops_path=str(ops.path))
+    clients = {}
+    for name in ("zj", "hz"):
+        clients[name] = app.server.test_client()
+        assert dh.login(clients[name], name, password).status_code == 302
+
+    listed = dh.text(dh.content(clients["zj"], "/rectification"))
+    assert "R-R-330100" in listed and "R-R-320100" not in listed
+    assert ids.DENIED in json.dumps(dh.content(clients["zj"], "/rectification/R-R-320100"))
+    page = dh.content(clients["hz"], "/rectification/R-R-330100")
+    assert dh.by_id(page, ids.RECT_RESPOND) is not None and dh.by_id(page, ids.RECT_ACCEPT) is None
+
+    key = next(k for k in app.callback_map if k.startswith(f"..{ids.RECT_MESSAGE}.children"))
+
+    def step(client, button: str, notice_id: str, text: str | None = None) -> str:
+        values = {ids.RECT_NOTICE: notice_id, ids.RECT_TEXT: text, ids.LANG: "en", button: 1}
+
+        def value_of(_where, _k, dep):
+            return values.get(dep["id"])
+
+        body = dh.callback_body(app, key, value_of, changed=f"{button}.n_clicks")
+        got = client.post("/_dash-update-component", json=body)
+        assert got.status_code == 200, got.data[:300]
+        return got.get_data(as_text=True)
+
+    before = len(ops.read("SELECT seq FROM audit_log WHERE action = 'scope.denied'"))
+    assert "may not" in step(clients["zj"], ids.RECT_RESPOND, "R-R-320100", "这不是我们的通知")
+    assert "may not" in step(clients["hz"], ids.RECT_ACCEPT, "R-R-330100")  # nothing to accept, and not theirs to
+    assert "Done" in step(clients["hz"], ids.RECT_RESPOND, "R-R-330100", "已重新制作决定书")
+    assert "may not" in step(clients["hz"], ids.RECT_ACCEPT, "R-R-330100")  # never review one's own answer
+    assert "Done" in step(clients["zj"], ids.RECT_ACCEPT, "R-R-330100")
+    assert len(ops.read("SELECT seq FROM audit_log WHERE action = 'scope.denied'")) == before + 3
+    states = {n["notice_id"]: n["status"] for n in list_notices(ops)}
+    assert states == {"R-R-320100": "open", "R-R-330100": "accepted"}

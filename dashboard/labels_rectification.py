@@ -1,0 +1,53 @@
+"""Words of the rectification pages (zh, en), merged into the one catalogue of `dashboard.i18n`."""
+
+from __future__ import annotations
+
+RECTIFICATION_LABELS: dict[str, tuple[str, str]] = {
+    "nav.rectification": ("整改", "Rectification"),
+    "rect.title": ("整改通知", "Rectification notices"),
+    "rect.intro": (
+        "案卷评查结果公开后，有不合格案卷或扣分的机构收到整改通知，须在期限内答复；上级审核后退回或通过。",
+        "After an inspection is published, every office with an unqualified archive or lost points gets a notice; "
+        "it answers by the due date, and the level above returns or accepts the answer.",
+    ),
+    "rect.none": ("没有整改通知", "No rectification notices"),
+    "rect.notice": ("通知", "Notice"),
+    "rect.plan": ("抽查计划", "Inspection plan"),
+    "rect.office": ("机构", "Office"),
+    "rect.status": ("状态", "Status"),
+    "rect.due": ("整改期限", "Due"),
+    "rect.archives": ("案卷", "Archives"),
+    "rect.points_lost": ("扣分", "Points lost"),
+    "rect.status.open": ("待整改", "Open"),
+    "rect.status.responded": ("已答复，待审核", "Answered, awaiting review"),
+    "rect.status.returned": ("已退回，待重新答复", "Returned, to answer again"),
+    "rect.status.accepted": ("已通过", "Accepted"),
+    "rect.overdue": ("已逾期", "Overdue"),
+    "rect.overdue_count": ("逾期未整改 {n} 件", "{n} overdue"),
+    "rect.findings": ("评查发现", "Findings"),
+    "rect.case_no": ("案号", "Case number"),
+    "rect.grade": ("等级", "Grade"),
+    "rect.total": ("总分", "Total"),
+    "rect.veto": ("否决项", "Veto items"),
+    "rect.items_lost": ("扣分项目", "Items that lost points"),
+    "rect.history": ("办理经过", "Steps"),
+    "rect.event.open": ("下发整改通知", "Notice issued"),
+    "rect.event.respond": ("答复", "Answered"),
+    "rect.event.return": ("退回", "Returned"),
+    "rect.event.accept": ("审核通过", "Accepted"),
+    "rect.attachments": ("附件", "Attachments"),
+    "rect.text": ("答复内容或退回理由", "Answer, or the reason for returning it"),
+    "rect.upload": (
+        "附件（PDF、图片或Office文件，每个不超过10 MB）",
+        "Attachments (PDF, images or Office files, 10 MB each)",
+    ),
+    "rect.respond": ("提交答复", "Send the answer"),
+    "rect.return": ("退回", "Return"),
+    "rect.accept": ("审核通过", "Accept"),
+    "rect.done": ("已办理", "Done"),
+    "rect.refused": ("您无权对该通知进行此项操作", "You may not take this step on this notice"),
+    "rect.grade.excellent": ("优秀", "Excellent"),
+    "rect.grade.qualified": ("合格", "Qualified"),
+    "rect.grade.unqualified": ("不合格", "Unqualified"),
+    "rect.back": ("返回整改通知列表", "Back to the notices"),
+}
