@@ -282,3 +282,29 @@ def test_the_pages_and_steps_through_hand_crafted_requests(tree_store: Store, tm
     assert len(ops.read("SELECT seq FROM audit_log WHERE action = 'scope.denied'")) == before + 3
     states = {n["notice_id"]: n["status"] for n in list_notices(ops)}
     assert states == {"R-R-320100": "open", "R-R-330100": "accepted"}
+
+
+def test_overdue_notices_show_on_monitoring_and_the_profile(tree_store: Store, tmp_path: Path, monkeypatch) -> None:
+    from access.users import add_user
+    from dashboard.app import create_app
+    from tests import dash_helpers as dh
+
+    monkeypatch.chdir(tmp_path)
+    db, _ = published_world(tree_store, tmp_path)
+    ops = OpStore(default_path(db))
+    add_user(ops, username="zj", role="provincial", scope_code="330000", scope_level="provincial", password="pw-zj-2024-ok")
+    monkeypatch.setenv("IPDASH_SECRET_KEY", "test")
+    client = create_app(db=str(db), ops_path=str(ops.path)).server.test_client()
+    assert dh.login(client, "zj", "pw-zj-2024-ok").status_code == 302
+    due = dt.date.fromisoformat(list_notices(ops, plan_id="R")[1]["due_date"])
+
+    def panel(path: str, search: str, day: dt.date) -> str:
+        return dh.text(dh.content(client, path, search, year=day.year, as_of=day.isoformat(), lang="en"))
+
+    on_time = panel("/monitor", "?office=330000", due)
+    assert "No rectification notice is overdue" in on_time and "R-R-330100" not in on_time
+    late = panel("/monitor", "?office=330000", due + dt.timedelta(days=3))
+    assert "1 overdue" in late and "R-R-330100" in late and "3 days late" in late
+    assert "R-R-320100" not in late  # Jiangsu's, overdue too, is not Zhejiang's to see
+    assert "R-R-330100" in panel("/office/330100", "", due + dt.timedelta(days=3))
+    assert "R-R-330100" not in panel("/office/330102", "", due + dt.timedelta(days=3))  # another office's subtree

@@ -8,6 +8,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from dashboard import case_views, charts, ids, views
 from dashboard.context import Context, Request, first, parse_controls, query_of
 from dashboard.i18n import num, t
+from dashboard.rectification_panel import overdue_panel
 from dashboard.registry import Page
 from dashboard.view_types import Denied, Monitor
 from dashboard.widgets import case_href, denied
@@ -159,13 +160,14 @@ def render(req: Request) -> html.Div:
     status = req.arg("status")
     status = status if status in STATUSES else None
     code = req.arg("office") or views.home(req.viewer)
-    return req.ctx.cached_page(
+    page = req.ctx.cached_page(
         req,
         "monitor",
         code,
         lambda: monitor_page(case_views.monitor(req.viewer, req.controls, code), req.lang, req.palette, status),
         extra=status,
     )
+    return html.Div([page, overdue_panel(req.viewer, code, req.controls.as_of_date, req.lang)])
 
 
 PAGES = [Page("/monitor", "monitor", render, nav="nav.monitor", order=20)]

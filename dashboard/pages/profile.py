@@ -7,6 +7,7 @@ from dash import dcc, html
 from dashboard import charts, ids, views
 from dashboard.context import Request
 from dashboard.i18n import num, pct, t
+from dashboard.rectification_panel import overdue_panel
 from dashboard.registry import Page
 from dashboard.view_types import Denied, Profile, ProfileMissing, ProfileNational
 from dashboard.widgets import breadcrumb, change, data_attr, denied, signal_cell
@@ -272,9 +273,10 @@ def profile_page(v: Profile | ProfileNational | ProfileMissing | Denied, lang: s
 
 def render(req: Request) -> html.Div:
     v, code = req.viewer, req.params["code"]
-    return req.ctx.cached_page(
+    page = req.ctx.cached_page(
         req, "profile", code, lambda: profile_page(views.profile(v, code, req.controls), req.lang, req.palette)
     )
+    return html.Div([page, overdue_panel(v, code, req.controls.as_of_date, req.lang)])
 
 
 PAGES = [Page("/office/<code>", "rankings", render, order=12)]
