@@ -31,6 +31,7 @@ from pathlib import Path
 from access import audit, policy
 from access.opstore import OpStore
 from access.users import User
+from inspection.rectification import for_report
 from metrics.config import Config
 from metrics.ranking import TableOf
 from queries.statements import duck_sql, op_sql, update_sql
@@ -172,6 +173,10 @@ class ReportJobs:
             with contextlib.closing(self.store.reader()) as con:
                 progress(0.05, "figures")
                 data = collect(con, self.config, year=job.year, scope=job.scope, table_of=self.table_of)
+                data.rectification_as_of = dt.date.today()
+                data.rectifications = for_report(
+                    self.ops, con, year=job.year, scope=data.scope, as_of=data.rectification_as_of
+                )
                 progress(0.25, "writing")
                 published = scalar(con, duck_sql("meta.published_at"))
             written = write_workbook(

@@ -33,7 +33,7 @@ from access.opstore import OpStore
 from access.users import User
 from ingest.contract import default_contract
 from metrics.calendar import acceptance_due
-from queries.statements import op_sql
+from queries.statements import duck_sql, op_sql
 
 DEFAULT_DUE_WORKING_DAYS = 20
 STATUSES = ("open", "responded", "returned", "accepted")
@@ -286,3 +286,18 @@ def act(
             detail={"from": current["status"], "to": target, "text": body[:500] or None, "attachments": kept},
         )
     return notice(ops, notice_id)
+
+
+def for_report(ops: OpStore, con: Any, *, year: int, scope: str, as_of: dt.date) -> list[dict]:
+    """The notices of `year`'s plans for the offices of `scope`'s subtree (read on the analytic
+    connection `con`), judged overdue at `as_of`: the workbook's rectification sheet."""
+    from queries.store import rows
+
+    below = {c for (c,) in rows(con, duck_sql("offices.subtree"), {"s": scope})}
+    years = {r["plan_id"]: json.loads(r["spec"]).get("year") for r in ops.read(op_sql("plans.all"))}
+    got = [n for n in list_notices(ops, offices=below, as_of=as_of) if years.get(n["plan_id"]) == year]
+    if got:
+        names = dict(rows(con, duck_sql("offices.names"), {"c": sorted({n["office_code"] for n in got})}))
+        for n in got:
+            n["office_name"] = names.get(n["office_code"], n["office_code"])
+    return got

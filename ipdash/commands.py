@@ -337,11 +337,13 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     import contextlib
+    import datetime as dt
 
     from tqdm import tqdm
 
     from access import audit
     from access.opstore import OpStore, default_path
+    from inspection.rectification import for_report
     from metrics.config import default_config
     from queries.store import Store, StoreError, scalar
     from reports.data import ReportError, collect
@@ -360,6 +362,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         # DuckDB capped at 200 MB: the national workbook at 5M cases then peaks under 500 MB in all.
         with contextlib.closing(Store(args.db).reader(memory_limit="200MB")) as con:
             data = collect(con, config, year=args.year, scope=args.scope, as_of=args.as_of, runs=args.runs)
+            data.rectification_as_of = dt.date.today()
+            data.rectifications = for_report(
+                OpStore(default_path(args.db)), con, year=args.year, scope=data.scope, as_of=data.rectification_as_of
+            )
             progress(0.2, "figures")
             rows = stream_cases(con, scope_code=data.scope, year=args.year) if args.with_cases else None
             written = write_workbook(

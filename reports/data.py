@@ -44,6 +44,10 @@ class ReportData:
     integrity: pl.DataFrame
     demo: str | None
     offices: set[str] = field(default_factory=set)
+    # The rectification notices of the year's inspections in scope (inspection.rectification.for_report),
+    # filled by the caller, which reads the operational store; judged overdue at `rectification_as_of`.
+    rectifications: list[dict] = field(default_factory=list)
+    rectification_as_of: dt.date | None = None
 
 
 def scope_of(con: duckdb.DuckDBPyConnection, scope: str | None) -> tuple[str, str, str]:

@@ -319,6 +319,43 @@ def write_workbook(
         ],
     ).as_table("Inspections")
 
+    # Rectification of the year's inspections (notices after publication), overdue at the day written.
+    rl = lab["rect"]
+    day = data.rectification_as_of or data.as_of
+    Sheet(
+        wb,
+        sh["rectification"],
+        [
+            (rl["notice"], None),
+            (lab["code"], None),
+            (lab["name"], None),
+            (rl["plan"], None),
+            (rl["status"], None),
+            (rl["due"], None),
+            (rl["overdue"].format(day=day.isoformat()), None),
+            (rl["archives"], COUNT),
+            (rl["unqualified"], COUNT),
+            (rl["points_lost"], DECIMAL),
+            (rl["updated"], None),
+        ],
+        [
+            [
+                n["notice_id"],
+                n["office_code"],
+                n.get("office_name") or names.get(n["office_code"]),
+                n["plan_id"],
+                rl["statuses"].get(n["status"], n["status"]),
+                n["due_date"],
+                rl["yes"] if n["overdue"] else rl["no"],
+                len(n["findings"]),
+                sum(1 for a in n["findings"] if a["grade"] == "unqualified"),
+                sum(item["lost"] for a in n["findings"] for item in a["lost"]),
+                n["updated_at"][:10],
+            ]
+            for n in data.rectifications
+        ],
+    ).as_table("Rectification")
+
     # Integrity signals beside the peer median.
     sig_cols: list[tuple[str, str | None]] = [
         (lab["code"], None),

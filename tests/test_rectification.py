@@ -292,7 +292,9 @@ def test_overdue_notices_show_on_monitoring_and_the_profile(tree_store: Store, t
     monkeypatch.chdir(tmp_path)
     db, _ = published_world(tree_store, tmp_path)
     ops = OpStore(default_path(db))
-    add_user(ops, username="zj", role="provincial", scope_code="330000", scope_level="provincial", password="pw-zj-2024-ok")
+    add_user(
+        ops, username="zj", role="provincial", scope_code="330000", scope_level="provincial", password="pw-zj-2024-ok"
+    )
     monkeypatch.setenv("IPDASH_SECRET_KEY", "test")
     client = create_app(db=str(db), ops_path=str(ops.path)).server.test_client()
     assert dh.login(client, "zj", "pw-zj-2024-ok").status_code == 302
@@ -308,3 +310,20 @@ def test_overdue_notices_show_on_monitoring_and_the_profile(tree_store: Store, t
     assert "R-R-320100" not in late  # Jiangsu's, overdue too, is not Zhejiang's to see
     assert "R-R-330100" in panel("/office/330100", "", due + dt.timedelta(days=3))
     assert "R-R-330100" not in panel("/office/330102", "", due + dt.timedelta(days=3))  # another office's subtree
+
+
+def test_the_workbook_has_a_rectification_sheet(tree_store: Store, tmp_path: Path, monkeypatch) -> None:
+    import openpyxl
+
+    monkeypatch.chdir(tmp_path)
+    db, _ = published_world(tree_store, tmp_path)
+    assert cli(db, "respond", "R-R-330100", "--text", "已重新制作决定书").returncode == 0
+    done = ipdash_cli("report", "--year", "2024", "-o", str(tmp_path / "r.xlsx"), "--db", str(db), "--runs", "20")
+    assert done.returncode == 0, done.stderr
+    ws = openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True)["整改"]
+    got = [list(r) for r in ws.iter_rows(values_only=True)]
+    assert got[0][:7] == ["通知编号", "机构代码", "机构名称", "抽查计划", "状态", "整改期限", f"逾期（截至{dt.date.today()}）"]
+    assert [r[:5] + r[6:10] for r in got[1:]] == [
+        ["R-R-320100", "320100", "南京市知识产权局", "R", "待整改", "否", 1, 0, 5],
+        ["R-R-330100", "330100", "杭州市知识产权局", "R", "已答复待审核", "否", 2, 2, 80],
+    ]
