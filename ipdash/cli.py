@@ -284,6 +284,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BadInput, validate.Invalid) as exc:
         print(f"ipdash: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # output piped into `head`: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except (OSError, sqlite3.Error, duckdb.IOException, duckdb.PermissionException) as exc:
         # A read-only folder, a full disk, a store another program holds: one line, never a traceback.
         folder = os.path.dirname(os.path.abspath(args.db))
@@ -293,9 +296,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    except BrokenPipeError:  # output piped into `head`: not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ipdash.demo_plans import demo_plan, demo_published_plan
 from ipdash.validate import check_store, output_file
 from queries.statements import duck_sql
 
@@ -141,7 +142,8 @@ def _demo_users(store) -> list[dict]:
     from access.users import add_user, get_user
 
     ops = OpStore(default_path(store.path))
-    inspector = _demo_plan(store, ops)
+    inspector = demo_plan(store, ops)
+    demo_published_plan(store, ops)
     out = []
     for name, role, scope in DEMO_USERS:
         password = f"{name}-demo-2024"
@@ -158,44 +160,6 @@ def _demo_users(store) -> list[dict]:
             )
         out.append({"username": name, "password": password, "role": role, "scope": scope})
     return out
-
-
-DEMO_SEED = "20250110"  # the demo plan's seed, so that its draw can be verified by hand
-
-
-def _demo_plan(store, ops) -> str | None:
-    """A locked and drawn demo plan of Zhejiang's latest complete year (created once); the inspector
-    id of its first assignment, which the demo inspector login is bound to."""
-    import contextlib
-
-    from inspection.plans import create_plan, list_plans, lock_plan, run_draw
-    from inspection.results import standing_draw
-    from queries.store import scalar
-
-    plans = [p for p in list_plans(ops) if p["plan_id"].startswith("demo-")]
-    if not plans:
-        with contextlib.closing(store.reader()) as con:
-            year = scalar(con, duck_sql("cases.last_closed_year"))
-        if year is None:
-            return None
-        plan_id = f"demo-{int(year)}-330000"
-        create_plan(
-            ops,
-            store,
-            f'plan_id = "{plan_id}"\nyear = {int(year)}\nscope = "330000"\n'
-            f'title = "{int(year)}年度浙江省专利行政执法案卷抽查（演示）"\n'
-            "[rule]\nratio = 0.02\nmin_per_stratum = 1\nmax_per_stratum = 3\n"
-            "[inspectors]\nper_office = 2\nworkload_cap = 12\n",
-            actor="demo",
-        )
-        lock_plan(ops, store, plan_id, out_dir=store.path.parent / "plans", actor="demo")
-        run_draw(ops, store, plan_id, seed=DEMO_SEED, actor="demo")
-        plans = [p for p in list_plans(ops) if p["plan_id"] == plan_id]
-    try:
-        manifest = standing_draw(ops, plans[0]["plan_id"])["manifest"]
-    except ValueError:
-        return None
-    return manifest["assignments"][0]["inspector_id"] if manifest["assignments"] else None
 
 
 def _serve(args: argparse.Namespace) -> int:

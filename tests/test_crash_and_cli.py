@@ -133,3 +133,7 @@ def test_demo_build_only_reports_counts(tmp_path: Path) -> None:
     assert payload["built"] is True and payload["cases"] == 5000 and payload["offices"] > 3000
     again = json.loads(cli("demo", "--build-only", "--json", db=db).stdout)
     assert again["built"] is False
+    # A published inspection with its rectification notices in every state (issue 18), created once.
+    notices = json.loads(cli("rectify", "list", "--json", db=db).stdout)["notices"]
+    assert {n["status"] for n in notices} == {"open", "responded", "returned", "accepted"}
+    assert len({n["plan_id"] for n in notices}) == 1 and notices[0]["plan_id"].startswith("demo-published-")

@@ -322,7 +322,15 @@ def test_the_workbook_has_a_rectification_sheet(tree_store: Store, tmp_path: Pat
     assert done.returncode == 0, done.stderr
     ws = openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True)["整改"]
     got = [list(r) for r in ws.iter_rows(values_only=True)]
-    assert got[0][:7] == ["通知编号", "机构代码", "机构名称", "抽查计划", "状态", "整改期限", f"逾期（截至{dt.date.today()}）"]
+    assert got[0][:7] == [
+        "通知编号",
+        "机构代码",
+        "机构名称",
+        "抽查计划",
+        "状态",
+        "整改期限",
+        f"逾期（截至{dt.date.today()}）",
+    ]
     assert [r[:5] + r[6:10] for r in got[1:]] == [
         ["R-R-320100", "320100", "南京市知识产权局", "R", "待整改", "否", 1, 0, 5],
         ["R-R-330100", "330100", "杭州市知识产权局", "R", "已答复待审核", "否", 2, 2, 80],

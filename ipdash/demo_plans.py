@@ -1,0 +1,137 @@
+"""The demo's inspection plans: one drawn and waiting for its inspectors, and one published a year
+earlier with its rectification notices in every state, so that every inspection page shows real
+content on first start (issue 18). Synthetic, seeded, created once."""
+
+from __future__ import annotations
+
+import hashlib
+
+from queries.statements import duck_sql
+
+PUBLISHED = "demo-published-"
+
+
+DEMO_SEED = "20250110"  # the demo plan's seed, so that its draw can be verified by hand
+
+
+def demo_plan(store, ops) -> str | None:
+    """A locked and drawn demo plan of Zhejiang's latest complete year (created once); the inspector
+    id of its first assignment, which the demo inspector login is bound to."""
+    import contextlib
+
+    from inspection.plans import create_plan, list_plans, lock_plan, run_draw
+    from inspection.results import standing_draw
+    from queries.store import scalar
+
+    plans = [p for p in list_plans(ops) if p["plan_id"].startswith("demo-") and not p["plan_id"].startswith(PUBLISHED)]
+    if not plans:
+        with contextlib.closing(store.reader()) as con:
+            year = scalar(con, duck_sql("cases.last_closed_year"))
+        if year is None:
+            return None
+        plan_id = f"demo-{int(year)}-330000"
+        create_plan(
+            ops,
+            store,
+            f'plan_id = "{plan_id}"\nyear = {int(year)}\nscope = "330000"\n'
+            f'title = "{int(year)}年度浙江省专利行政执法案卷抽查（演示）"\n'
+            "[rule]\nratio = 0.02\nmin_per_stratum = 1\nmax_per_stratum = 3\n"
+            "[inspectors]\nper_office = 2\nworkload_cap = 12\n",
+            actor="demo",
+        )
+        lock_plan(ops, store, plan_id, out_dir=store.path.parent / "plans", actor="demo")
+        run_draw(ops, store, plan_id, seed=DEMO_SEED, actor="demo")
+        plans = [p for p in list_plans(ops) if p["plan_id"] == plan_id]
+    try:
+        manifest = standing_draw(ops, plans[0]["plan_id"])["manifest"]
+    except ValueError:
+        return None
+    return manifest["assignments"][0]["inspector_id"] if manifest["assignments"] else None
+
+
+PUBLISHED_SEED = "20240110"
+# Points lost per checklist item for each of ten appraisal patterns, chosen by an archive's key:
+# five with full marks, three excellent or qualified with deductions, two unqualified.
+PATTERNS = [
+    {},
+    {},
+    {},
+    {},
+    {},
+    {"documents": 3, "procedure": 2},
+    {"evidence": 6, "law": 5, "facts": 4},
+    {"acceptance": 2, "documents": 4},
+    {"evidence": 10, "facts": 8, "law": 8, "documents": 5},
+    {"evidence": 12, "facts": 10, "procedure": 6, "documents": 6},
+]
+
+
+def demo_published_plan(store, ops) -> None:
+    """Zhejiang's inspection of the year before the demo plan's: drawn, every sampled archive
+    appraised, published, and its rectification notices moved to every state (once)."""
+    import contextlib
+    import os
+    import tempfile
+
+    from ingest.contract import default_contract
+    from ingest.run import ingest
+    from inspection.plans import create_plan, list_plans, lock_plan, run_draw
+    from inspection.rectification import act, list_notices
+    from inspection.results import publish
+    from queries.store import scalar
+
+    if any(p["plan_id"].startswith(PUBLISHED) for p in list_plans(ops)):
+        return
+    with contextlib.closing(store.reader()) as con:
+        last = scalar(con, duck_sql("cases.last_closed_year"))
+    if last is None:
+        return
+    year = int(last) - 1
+    plan_id = f"{PUBLISHED}{year}-330000"
+    create_plan(
+        ops,
+        store,
+        f'plan_id = "{plan_id}"\nyear = {year}\nscope = "330000"\n'
+        f'title = "{year}年度浙江省专利行政执法案卷抽查（演示，已公开）"\n'
+        "[rule]\nratio = 0.01\nmin_per_stratum = 1\nmax_per_stratum = 2\n"
+        "[inspectors]\nper_office = 1\nworkload_cap = 20\n",
+        actor="demo",
+    )
+    lock_plan(ops, store, plan_id, out_dir=store.path.parent / "plans", actor="demo")
+    manifest = run_draw(ops, store, plan_id, seed=PUBLISHED_SEED, actor="demo")
+    inspector = {a["office_code"]: a["inspector_id"] for a in manifest["assignments"]}
+    items = default_contract().checklist.items
+    lines = [",".join(["draw_id", "office_code", "case_no", "inspector_id", *(i.id for i in items), "inspected_at"])]
+    for s in manifest["sample"]:
+        lost = PATTERNS[int(hashlib.sha256(s["key"].encode()).hexdigest()[:8], 16) % len(PATTERNS)]
+        scores = [f"{i.max - lost.get(i.id, 0):g}" for i in items]
+        case_no = '"' + s["case_no"].replace('"', '""') + '"'
+        lines.append(
+            ",".join(
+                [
+                    manifest["draw_id"],
+                    s["office_code"],
+                    case_no,
+                    inspector[s["office_code"]],
+                    *scores,
+                    f"{year + 1}-03-15",
+                ]
+            )
+        )
+    fd, name = tempfile.mkstemp(suffix=".csv", dir=store.path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+        ingest(store, "appraisals", [name], progress=False, actor="demo")
+    finally:
+        os.unlink(name)
+    publish(ops, store, plan_id, actor="demo")
+    folder = store.path.parent / "attachments"
+    steps = [
+        [("respond", "已补齐送达回证并重新归档，附整改报告。")],
+        [("respond", "已组织办案人员学习证据规则。"), ("return", "整改报告未说明具体案卷的补正情况，请补充。")],
+        [("respond", "已重新制作行政决定书并送达当事人。"), ("accept", "")],
+    ]
+    for notice, plan in zip(list_notices(ops, plan_id=plan_id), steps):
+        for step, text in plan:
+            act(ops, notice["notice_id"], step, actor="demo", text=text or None, attachment_dir=folder)
