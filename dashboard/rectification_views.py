@@ -13,6 +13,7 @@ import datetime as dt
 from access import policy
 from dashboard import views
 from dashboard.viewer import Viewer, office_resource
+from inspection.plans import list_plans
 from inspection.rectification import (
     TRANSITIONS,
     Attachment,
@@ -38,9 +39,11 @@ def notices(viewer: Viewer, *, status: str | None = None, as_of: dt.date | None 
     if not policy.require(viewer.ops, actor=viewer.user, action="rectification", what="rectification notices"):
         return []
     names = views.tree(viewer).offices
+    titles = {p["plan_id"]: p["spec"].get("title") or p["plan_id"] for p in list_plans(viewer.ops)}
     got = list_notices(viewer.ops, offices=offices_of(viewer), status=status, as_of=as_of)
     for n in got:
         n["office_name"] = names.get(n["office_code"], {}).get("name", n["office_code"])
+        n["plan_title"] = titles.get(n["plan_id"], n["plan_id"])
     return got
 
 

@@ -33,6 +33,9 @@ PAGES = [
     ("inspection", "/inspection", "admin"),
     ("plan", "/inspection/{plan}", "admin"),
     ("archives", "/archives", "inspector"),
+    ("rectification", "/rectification", "zhejiang"),
+    ("notice", "/rectification/{notice}", "zhejiang"),
+    ("monitor-overdue", "/monitor?office=330000", "zhejiang"),
     ("public", "/public", None),
 ]
 
@@ -72,8 +75,20 @@ def demo_plan(db: str) -> str:
     sys.path.insert(0, str(ROOT))
     from access.opstore import OpStore, default_path
     from inspection.plans import list_plans
+    from ipdash.demo_plans import PUBLISHED
 
-    return next(p["plan_id"] for p in list_plans(OpStore(default_path(db))) if p["plan_id"].startswith("demo-"))
+    plans = list_plans(OpStore(default_path(db)))
+    return next(
+        p["plan_id"] for p in plans if p["plan_id"].startswith("demo-") and not p["plan_id"].startswith(PUBLISHED)
+    )
+
+
+def demo_notice(db: str) -> str:
+    """A rectification notice of the demo's published inspection with a history (Hangzhou's)."""
+    from access.opstore import OpStore, default_path
+    from inspection.rectification import list_notices
+
+    return next(n["notice_id"] for n in list_notices(OpStore(default_path(db))) if n["office_code"] == "330100")
 
 
 def settle(d: webdriver.Chrome) -> None:
@@ -121,6 +136,7 @@ def main() -> int:
                 time.sleep(0.2)
         current = None
         plan = demo_plan(args.db)
+        notice = demo_notice(args.db)
         for lang in ("zh", "en"):
             for name, path, user in PAGES:
                 if user is None:  # the public page: one HTML page, both languages on it
@@ -134,7 +150,7 @@ def main() -> int:
                     if user != current:
                         login(d, base, user)
                         current = user
-                    d.get(base + path.format(plan=plan))
+                    d.get(base + path.format(plan=plan, notice=notice))
                     settle(d)
                     set_lang(d, lang)
                 total = d.execute_script("return document.body.scrollHeight")

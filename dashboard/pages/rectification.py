@@ -56,7 +56,7 @@ def list_view(req: Request) -> html.Section:
             [
                 html.Td(dcc.Link(n["notice_id"], href=f"/rectification/{n['notice_id']}")),
                 html.Td(n["office_name"]),
-                html.Td(n["plan_id"]),
+                html.Td(n["plan_title"]),
                 html.Td(_status(n, lang)),
                 html.Td(n["due_date"]),
                 html.Td(num(len(n["findings"]), lang), className="num"),
@@ -84,6 +84,7 @@ def list_view(req: Request) -> html.Section:
 
 
 def detail_block(n: dict, lang: str) -> html.Div:
+    colon, sep = ("：", "；") if lang == "zh" else (": ", "; ")
     findings = html.Table(
         className="ranking compact",
         children=[
@@ -104,7 +105,7 @@ def detail_block(n: dict, lang: str) -> html.Div:
                             html.Td(num(a["total"], lang, 1), className="num"),
                             html.Td("、".join(_veto(v, lang) for v in a["veto"]) or "—"),
                             html.Td(
-                                "；".join(
+                                sep.join(
                                     f"{i['zh'] if lang == 'zh' else i['en']} −{num(i['lost'], lang, 1)}"
                                     for i in a["lost"]
                                 )
@@ -134,7 +135,7 @@ def detail_block(n: dict, lang: str) -> html.Div:
     )
     return html.Div(
         [
-            html.P([t("rect.status", lang), "：", _status(n, lang), " · ", t("rect.due", lang), "：", n["due_date"]]),
+            html.P([t("rect.status", lang), colon, _status(n, lang), " · ", t("rect.due", lang), colon, n["due_date"]]),
             html.H3(t("rect.findings", lang)),
             findings,
             html.H3(t("rect.history", lang)),
