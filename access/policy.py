@@ -42,6 +42,8 @@ OFFICE_ACTIONS = {
     "rectification.respond": "answer an office's rectification notice: a user of that office or an office above it",
     "rectification.review": "return or accept an office's response: the national administrator, or the province "
     "for the offices below it (never the office's own user)",
+    "supervision.manage": "supervise a case of an office and conclude it: the national administrator, or the "
+    "province for the offices below it",
 }
 # Roles that answer and review notices; the national leader reads them only.
 _RESPONDERS = frozenset({"national_admin", "provincial", "prefecture"})
@@ -111,7 +113,7 @@ def allowed(*, actor: User | None, action: str, resource: Resource = None) -> bo
         return False  # an inspector reads archives, never an office as such
     if action == "rectification.respond":
         return actor.role in _RESPONDERS and (actor.national or actor.scope_code in resource.chain)
-    if action == "rectification.review":
+    if action in ("rectification.review", "supervision.manage"):
         if actor.role not in _REVIEWERS:
             return False
         return actor.national or (actor.scope_code in resource.chain and actor.scope_code != resource.code)

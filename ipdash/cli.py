@@ -35,6 +35,7 @@ from ipdash.inspection_commands import (
     cmd_plan,
     cmd_rectify,
     cmd_sample_size,
+    cmd_supervise,
     cmd_verify_draw,
 )
 from ipdash.settings import DEFAULT_DB
@@ -190,6 +191,24 @@ def build_parser() -> Parser:
     r = rsub.add_parser("accept", parents=[common], help="accept a response: the notice is closed")
     r.add_argument("notice_id")
     p.set_defaults(func=cmd_rectify)
+
+    p = sub.add_parser("supervise", parents=[common], help="supervised cases (督办): mark, list, conclude")
+    ssub = p.add_subparsers(dest="action", required=True)
+    r = ssub.add_parser("add", parents=[common], help="mark an open case as supervised")
+    r.add_argument("office", type=validate.office_code, help="the case's office")
+    r.add_argument("case_no")
+    r.add_argument("--due", type=validate.date, required=True, help="when the supervision is due (YYYY-MM-DD)")
+    r.add_argument("--note", required=True, help="why the case is supervised")
+    r.add_argument("--by", type=validate.office_code, help="the supervising office (default the national office)")
+    r = ssub.add_parser("list", parents=[common], help="supervised cases with their status")
+    r.add_argument("--office", type=validate.office_code, help="only the cases of this office's subtree")
+    r.add_argument("--status", choices=["open", "overdue", "closed_in_time", "closed_late"])
+    r.add_argument("--as-of", type=validate.date, dest="as_of", help="judge the status at this date (default today)")
+    r = ssub.add_parser("close", parents=[common], help="conclude the supervision of a closed case")
+    r.add_argument("office", type=validate.office_code)
+    r.add_argument("case_no")
+    r.add_argument("--note", required=True, help="the conclusion")
+    p.set_defaults(func=cmd_supervise)
 
     p = sub.add_parser("draw", parents=[common], help="draw a locked plan with a seed (SPEC §4.2)")
     p.add_argument("plan_id")

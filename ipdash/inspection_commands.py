@@ -252,3 +252,54 @@ def _notice_line(n: dict) -> str:
         f"{n['notice_id']}  {n['office_code']}  {n['status']}{' (overdue)' if n['overdue'] else ''}  due {n['due_date']}  "
         f"{len(n['findings'])} archives, {unqualified} unqualified, {lost:g} points lost"
     )
+
+
+def cmd_supervise(args: argparse.Namespace) -> int:
+    """Supervised cases (督办): mark, list and conclude (issue 18)."""
+    import contextlib
+
+    from inspection.supervision import SupervisionError, conclude, supervise, supervised
+    from metrics.config import default_config
+    from queries.statements import duck_sql
+    from queries.store import rows
+
+    ops, store, actor = _plans_context(args)
+    try:
+        if args.action == "list":
+            offices = None
+            if args.office:
+                with contextlib.closing(store.reader()) as con:
+                    offices = {c for (c,) in rows(con, duck_sql("offices.subtree"), {"s": args.office})}
+                if not offices:
+                    raise BadInput(f"--office {args.office}: no such office in the store's office tree")
+            got = supervised(ops, store, default_config(), offices=offices, as_of=args.as_of, status=args.status)
+            lines = [
+                f"{r['office_code']} {r['case_no']}  {r['status']}  due {r['due_date']}"
+                + (f"  deadline {r['deadline']}" if r["deadline"] else "")
+                + (f"  closed {r['closed_date']}" if r["closed_date"] else "")
+                + f"  by {r['supervisor']}"
+                for r in got
+            ]
+            emit(args, {"supervised": got}, "\n".join(lines) or "没有督办案件 no supervised cases")
+            return EXIT_OK
+        if args.action == "add":
+            with contextlib.closing(store.reader()) as con:
+                national = rows(con, duck_sql("offices.national_code"))
+            record = supervise(
+                ops,
+                store,
+                office_code=args.office,
+                case_no=args.case_no,
+                due_date=args.due,
+                note=args.note,
+                supervisor=args.by or (national[0][0] if national else "100000"),
+                actor=actor,
+            )
+        else:
+            record = conclude(
+                ops, store, office_code=args.office, case_no=args.case_no, conclusion=args.note, actor=actor
+            )
+    except SupervisionError as exc:
+        raise BadInput(str(exc)) from exc
+    emit(args, record, f"督办 supervision {record['office_code']}/{record['case_no']}: due {record['due_date']}")
+    return EXIT_OK

@@ -49,3 +49,7 @@ FROM cases AS c
 JOIN offices AS o ON o.office_code = c.office_code
 WHERE in_subtree(o.office_code, $s) AND (year(c.accepted_date) = $y OR year(c.closed_date) = $y)
 ORDER BY c.office_code, c.case_no
+
+-- name: closing_of
+-- A case's office, accepted and closed dates (inspection/supervision.py reads the supervised ones).
+SELECT c.office_code, c.case_no, c.accepted_date, c.closed_date FROM cases AS c WHERE c.office_code = $office AND c.case_no = $case_no

@@ -99,3 +99,11 @@ CREATE TABLE IF NOT EXISTS rectifications (
 CREATE TABLE IF NOT EXISTS rectification_events (
     notice_id TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
     text TEXT, attachments TEXT NOT NULL, PRIMARY KEY (notice_id, seq))
+
+-- name: supervisions
+-- Cases the level above supervises (督办): one row per case, with who supervises it, until when and
+-- why; `concluded_at` once the supervising office concludes it (after the case is closed).
+CREATE TABLE IF NOT EXISTS supervisions (
+    office_code TEXT NOT NULL, case_no TEXT NOT NULL, supervisor TEXT NOT NULL, level TEXT NOT NULL,
+    due_date TEXT NOT NULL, note TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+    concluded_at TEXT, concluded_by TEXT, conclusion TEXT, PRIMARY KEY (office_code, case_no))
