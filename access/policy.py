@@ -35,6 +35,7 @@ PERMISSIONS = {
     "inspection.manage": "creating, locking, drawing, voiding and publishing inspection plans",
     "audit": "the audit log",
     "rectification": "the rectification notices of the user's offices (answering and reviewing: per office, below)",
+    "supervision": "the supervised cases of the user's offices (marking and concluding: per office, below)",
 }
 OFFICE_ACTIONS = {
     "office.read": "an office's figures, cases and profile",
@@ -51,7 +52,7 @@ _REVIEWERS = frozenset({"national_admin", "provincial"})
 SITE_ACTIONS = {"site.read": "the office tree (codes, names, levels) and the years on record: any signed-in user"}
 ARCHIVE_ACTIONS = {"case.read": "one case's page: in the user's subtree, or assigned to the inspector"}
 
-_OFFICE = {"rankings", "monitor", "cases", "report", "methodology", "rectification"}
+_OFFICE = {"rankings", "monitor", "cases", "report", "methodology", "rectification", "supervision"}
 GRANTS: dict[str, frozenset[str]] = {
     "national_leader": frozenset(_OFFICE | {"inspection"}),
     "national_admin": frozenset(_OFFICE | {"inspection", "inspection.manage", "audit"}),

@@ -131,3 +131,13 @@ RECT_RESPOND = "rect-respond"
 RECT_RETURN = "rect-return"
 RECT_ACCEPT = "rect-accept"
 RECT_MESSAGE = "rect-message"
+
+# Supervised cases (dashboard/pages/supervision.py, and the form on a case's page)
+SUP_LIST = "sup-list"
+SUP_CASE = "sup-case"
+SUP_DUE = "sup-due"
+SUP_NOTE = "sup-note"
+SUP_ADD = "sup-add"
+SUP_CONCLUDE = "sup-conclude"
+SUP_MESSAGE = "sup-message"
+SUP_BLOCK = "sup-block"

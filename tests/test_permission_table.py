@@ -42,6 +42,7 @@ PAGES = {  # path: outcome for leader, admin, p1, pref, insp
     "/archives": (D, D, D, D, V),
     "/rectification": (V, V, V, V, D),
     "/rectification/R-nosuch-110000": (D, D, D, D, D),  # no such notice: nothing shown, to anyone
+    "/supervision": (V, V, V, V, D),
 }
 
 ROUTES = {  # (method, path): status for anonymous, leader, admin, p1, pref, insp
@@ -215,6 +216,7 @@ CALLBACK_NEEDS = {
     f"..{ids.CONTENT}.children": "rankings",  # the router: each page is checked by the page table above
     f"{ids.ARCHIVES_TABLE}.getRowsResponse": "archives",
     f"..{ids.RECT_MESSAGE}.children": "rectification",  # and per office: rectification.respond / .review
+    f"..{ids.SUP_MESSAGE}.children": "supervision",  # and per office: supervision.manage
 }
 
 

@@ -196,3 +196,60 @@ def test_the_command_line(tree_store: Store, tmp_path: Path) -> None:
     early = ipdash_cli("supervise", "close", "330100", "SUP-4", "--note", "尚未办结", "--db", db)
     assert early.returncode == 2 and "still open" in early.stderr
     assert ipdash_cli("audit", "verify", "--db", db).returncode == 0
+
+
+def test_the_case_page_form_and_the_list_through_hand_crafted_requests(
+    tree_store: Store, tmp_path: Path, monkeypatch
+) -> None:
+    from access.users import add_user
+    from dashboard import ids
+    from dashboard.app import create_app
+    from tests import dash_helpers as dh
+
+    (tmp_path / "c.csv").write_text(HEADER + "\n".join(CASES) + "\n", encoding="utf-8")
+    assert ingest(tree_store, "cases", [str(tmp_path / "c.csv")], progress=False).counts.loaded == 4
+    ops = OpStore(default_path(tree_store.path))
+    password = "correct horse battery staple"
+    for name, role, scope in (
+        ("zj", "provincial", "330000"),
+        ("js", "provincial", "320000"),
+        ("hz", "prefecture", "330100"),
+    ):
+        add_user(ops, username=name, role=role, scope_code=scope, scope_level=role, password=password)
+    monkeypatch.setenv("IPDASH_SECRET_KEY", "test")
+    app = create_app(db=str(tree_store.path), ops_path=str(ops.path))
+    clients = {}
+    for name in ("zj", "js", "hz"):
+        clients[name] = app.server.test_client()
+        assert dh.login(clients[name], name, password).status_code == 302
+
+    page = dh.content(clients["zj"], "/case/330100/SUP-1", lang="en")
+    assert dh.by_id(page, ids.SUP_ADD) is not None and "This case is not supervised" in dh.text(page)
+    assert dh.by_id(dh.content(clients["hz"], "/case/330100/SUP-1"), ids.SUP_ADD) is None  # its own case: no form
+    key = next(k for k in app.callback_map if k.startswith(f"..{ids.SUP_MESSAGE}.children"))
+    due = (dt.date.today() + dt.timedelta(days=20)).isoformat()
+
+    def mark(client, case: str) -> str:
+        values = {
+            ids.SUP_CASE: case,
+            ids.SUP_DUE: due,
+            ids.SUP_NOTE: "群众多次反映，挂牌督办",
+            ids.LANG: "en",
+            ids.SUP_ADD: 1,
+        }
+        body = dh.callback_body(app, key, lambda _w, _k, dep: values.get(dep["id"]), changed=f"{ids.SUP_ADD}.n_clicks")
+        got = client.post("/_dash-update-component", json=body)
+        assert got.status_code == 200, got.data[:300]
+        return got.get_data(as_text=True)
+
+    denied_before = len(ops.read("SELECT seq FROM audit_log WHERE action = 'scope.denied'"))
+    assert "may not" in mark(clients["js"], "330100|SUP-1")
+    assert "may not" in mark(clients["hz"], "330100|SUP-1")
+    assert len(ops.read("SELECT seq FROM audit_log WHERE action = 'scope.denied'")) == denied_before + 2
+    assert "Done" in mark(clients["zj"], "330100|SUP-1")
+    assert "already supervised" in mark(clients["zj"], "330100|SUP-1")
+    listed = dh.text(dh.content(clients["zj"], "/supervision", lang="en"))
+    assert "SUP-1" in listed and "Overdue" in listed  # opened 2024-06-03: its 3 months ran out long ago
+    assert "SUP-1" not in dh.text(dh.content(clients["js"], "/supervision", lang="en"))
+    panel = dh.text(dh.content(clients["zj"], "/monitor", "?office=330000", year=2024, as_of="2024-12-31", lang="en"))
+    assert "Overdue supervised cases" in panel and "SUP-1" in panel

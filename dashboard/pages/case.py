@@ -9,6 +9,7 @@ from dash import dcc, html
 from dashboard import case_views, charts, ids
 from dashboard.case_views import ENUM_COLUMNS
 from dashboard.context import Request
+from dashboard.followup import supervision_block
 from dashboard.i18n import date, t
 from dashboard.registry import Page
 from dashboard.widgets import breadcrumb
@@ -77,7 +78,12 @@ def case_page(c: dict | None, lang: str, palette: str) -> html.Div:
 
 def render(req: Request) -> html.Div:
     p = req.params
-    return case_page(case_views.case_detail(req.viewer, p["office"], p["case_no"], req.controls), req.lang, req.palette)
+    detail = case_views.case_detail(req.viewer, p["office"], p["case_no"], req.controls)
+    page = case_page(detail, req.lang, req.palette)
+    if detail is None or req.viewer.user.role == "inspector":
+        return page
+    # The case's supervision (督办) and, for a user the policy allows, its form.
+    return html.Div([page, supervision_block(req.viewer, detail["office_code"], detail["case_no"], req.lang)])
 
 
 PAGES = [Page("/case/<office>/<case_no>", "cases", render, order=31)]

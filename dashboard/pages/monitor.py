@@ -7,8 +7,8 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard import case_views, charts, ids, views
 from dashboard.context import Context, Request, first, parse_controls, query_of
+from dashboard.followup import overdue_panel
 from dashboard.i18n import num, t
-from dashboard.rectification_panel import overdue_panel
 from dashboard.registry import Page
 from dashboard.view_types import Denied, Monitor
 from dashboard.widgets import case_href, denied

@@ -6,8 +6,8 @@ from dash import dcc, html
 
 from dashboard import charts, ids, views
 from dashboard.context import Request
+from dashboard.followup import overdue_panel
 from dashboard.i18n import num, pct, t
-from dashboard.rectification_panel import overdue_panel
 from dashboard.registry import Page
 from dashboard.view_types import Denied, Profile, ProfileMissing, ProfileNational
 from dashboard.widgets import breadcrumb, change, data_attr, denied, signal_cell

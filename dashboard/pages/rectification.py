@@ -156,7 +156,17 @@ def _form(n: dict, lang: str) -> html.Div | None:
             dcc.Upload(id=ids.RECT_UPLOAD, multiple=True, children=html.Div(t("rect.upload", lang)), className="upload")
             if "respond" in n["may"]
             else None,
-            *[html.Button(t(f"rect.{step}", lang), id=buttons[step], n_clicks=0) for step in n["may"]],
+            # Every button is in the page (a callback fires only when all its inputs exist); those the
+            # policy does not allow now are hidden, and the server asks the policy again anyway.
+            *[
+                html.Button(
+                    t(f"rect.{step}", lang),
+                    id=button,
+                    n_clicks=0,
+                    style=None if step in n["may"] else {"display": "none"},
+                )
+                for step, button in buttons.items()
+            ],
         ],
     )
 

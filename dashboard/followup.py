@@ -1,0 +1,108 @@
+"""What follows an inspection and what the level above watches, as blocks other pages show: the
+overdue rectification notices and supervised cases of an office's subtree (under the monitoring
+page and the office profile), and a case's supervision with its form (on the case's page).
+
+Built on every request: notices and supervisions change without a new analytic publish, so they
+never sit in the page cache."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dash import dcc, html
+
+from dashboard import ids, views
+from dashboard import rectification_views as rv
+from dashboard import supervision_views as sv
+from dashboard.i18n import num, t
+from dashboard.viewer import Viewer
+
+
+def overdue_panel(viewer: Viewer, code: str | None, as_of: dt.date, lang: str) -> html.Section | None:
+    """Notices past their due date and still waiting for the office, and supervised cases overdue,
+    of `code`'s subtree at `as_of`; None when the user may not read `code` fully (the page itself
+    says so)."""
+    if code is None or views.access(viewer, code, what="follow-up panel", need="full", log=False) != "full":
+        return None
+    tree = views.tree(viewer)
+    below = {c for c in tree.offices if code in tree.chain(c)}
+    late = [n for n in rv.notices(viewer, status="overdue", as_of=as_of) if n["office_code"] in below]
+    cases = [r for r in sv.listed(viewer, status="overdue", as_of=as_of) if r["office_code"] in below]
+    notices = [
+        html.Li(
+            [
+                dcc.Link(n["notice_id"], href=f"/rectification/{n['notice_id']}"),
+                f" · {n['office_name']} · {t('rect.due', lang)} {n['due_date']} · "
+                + t("rect.days_late", lang).format(days=num((as_of - dt.date.fromisoformat(n["due_date"])).days, lang)),
+            ]
+        )
+        for n in late
+    ]
+    supervised = [
+        html.Li(
+            [
+                dcc.Link(r["case_no"], href=f"/case/{r['office_code']}/{r['case_no']}"),
+                f" · {r['office_name']} · {t('sup.due', lang)} {r['due_date']}"
+                + (f" · {t('sup.deadline', lang)} {r['deadline']}" if r["deadline"] else ""),
+            ]
+        )
+        for r in cases
+    ]
+    return html.Section(
+        className="card rectification-panel",
+        children=[
+            html.H3(t("rect.overdue_title", lang)),
+            html.P(t("rect.overdue_count", lang).format(n=len(late)), className="warning")
+            if late
+            else html.P(t("rect.none_overdue", lang), className="note"),
+            html.Ul(notices) if notices else None,
+            html.H3(t("sup.overdue_title", lang)),
+            html.Ul(supervised) if supervised else html.P(t("sup.none_overdue", lang), className="note"),
+        ],
+    )
+
+
+def supervision_block(viewer: Viewer, office_code: str, case_no: str, lang: str) -> html.Section:
+    """A case's supervision, and the form to mark or conclude it for a user the policy allows."""
+    got = sv.of_case(viewer, office_code, case_no)
+    r = got["record"]
+    facts: list = []
+    if r is None:
+        facts = [html.P(t("sup.not_supervised", lang), className="note")]
+    else:
+        facts = [
+            html.P(
+                [
+                    html.Strong(t(f"sup.status.{r['status']}", lang)),
+                    f" · {t('sup.supervisor', lang)} {r['supervisor']} · {t('sup.due', lang)} {r['due_date']}",
+                    f" · {t('sup.concluded', lang)}" if r["concluded_at"] else "",
+                ]
+            ),
+            html.Blockquote(r["note"]),
+        ]
+    form = None
+    hidden = {"display": "none"}
+    if got["may"] and (r is None or not r["concluded_at"]):
+        form = html.Div(
+            className="rect-form",
+            children=[
+                dcc.Store(id=ids.SUP_CASE, data=f"{office_code}|{case_no}"),
+                # Both buttons and the date are in the page (a callback fires only when all its inputs
+                # exist); what does not apply is hidden.
+                html.Div(
+                    [
+                        html.Label(t("sup.due_input", lang), htmlFor=ids.SUP_DUE),
+                        dcc.DatePickerSingle(id=ids.SUP_DUE, display_format="YYYY-MM-DD"),
+                    ],
+                    style=None if r is None else {"display": "none"},
+                ),
+                html.Label(t("sup.note_input", lang), htmlFor=ids.SUP_NOTE),
+                dcc.Textarea(id=ids.SUP_NOTE, style={"width": "100%", "height": "4em"}, maxLength=2000),
+                html.Button(t("sup.add", lang), id=ids.SUP_ADD, n_clicks=0, style=None if r is None else hidden),
+                html.Button(
+                    t("sup.conclude", lang), id=ids.SUP_CONCLUDE, n_clicks=0, style=hidden if r is None else None
+                ),
+                html.Div(id=ids.SUP_MESSAGE),
+            ],
+        )
+    return html.Section(className="card", id=ids.SUP_BLOCK, children=[html.H3(t("sup.block", lang)), *facts, form])
