@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ipdash.demo_plans import demo_plan, demo_published_plan
+from ipdash.demo_plans import demo_plan, demo_published_plan, demo_supervisions
 from ipdash.validate import check_store, output_file
 from queries.statements import duck_sql
 
@@ -144,6 +144,7 @@ def _demo_users(store) -> list[dict]:
     ops = OpStore(default_path(store.path))
     inspector = demo_plan(store, ops)
     demo_published_plan(store, ops)
+    demo_supervisions(store, ops)
     out = []
     for name, role, scope in DEMO_USERS:
         password = f"{name}-demo-2024"

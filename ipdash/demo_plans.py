@@ -1,6 +1,7 @@
 """The demo's inspection plans: one drawn and waiting for its inspectors, and one published a year
-earlier with its rectification notices in every state, so that every inspection page shows real
-content on first start (issue 18). Synthetic, seeded, created once."""
+earlier with its rectification notices in every state; and supervised cases in every state, so
+that every inspection and follow-up page shows real content on first start (issue 18).
+Synthetic, seeded, created once."""
 
 from __future__ import annotations
 
@@ -135,3 +136,39 @@ def demo_published_plan(store, ops) -> None:
     for notice, plan in zip(list_notices(ops, plan_id=plan_id), steps):
         for step, text in plan:
             act(ops, notice["notice_id"], step, actor="demo", text=text or None, attachment_dir=folder)
+
+
+def demo_supervisions(store, ops) -> None:
+    """Four supervised cases of Zhejiang's offices (created once): two still open — supervised now,
+    one past its legal deadline — and two closed, one within and one after its supervision's due date."""
+    import contextlib
+    import datetime as dt
+
+    from inspection.supervision import supervise, supervised
+    from metrics.config import default_config
+    from queries.store import rows
+
+    if supervised(ops, store, default_config()):
+        return
+    with contextlib.closing(store.reader()) as con:
+        cases = rows(con, duck_sql("cases.latest_in_subtree"), {"s": "330000"})
+    today = dt.date.today()
+    still_open = [c for c in cases if c[3] is None][:2]
+    closed = [c for c in cases if c[3] is not None and (c[3] - c[2]).days >= 20][:2]
+    picks = [(c, today, today + dt.timedelta(days=30)) for c in still_open]
+    # Supervised a week after acceptance; due 10 days before (late) or 10 days after (in time) the closing.
+    picks += [
+        (c, c[2] + dt.timedelta(days=7), c[3] + dt.timedelta(days=10 if i == 0 else -10)) for i, c in enumerate(closed)
+    ]
+    for (office, case_no, _accepted, _closed), on, due in picks:
+        supervise(
+            ops,
+            store,
+            office_code=office,
+            case_no=case_no,
+            due_date=max(due, on),
+            note="社会关注度高，省局挂牌督办（演示）",
+            supervisor="330000",
+            actor="demo",
+            today=on,
+        )

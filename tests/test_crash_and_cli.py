@@ -137,3 +137,5 @@ def test_demo_build_only_reports_counts(tmp_path: Path) -> None:
     notices = json.loads(cli("rectify", "list", "--json", db=db).stdout)["notices"]
     assert {n["status"] for n in notices} == {"open", "responded", "returned", "accepted"}
     assert len({n["plan_id"] for n in notices}) == 1 and notices[0]["plan_id"].startswith("demo-published-")
+    cases = json.loads(cli("supervise", "list", "--json", db=db).stdout)["supervised"]
+    assert len(cases) == 4 and {"closed_in_time", "closed_late"} <= {c["status"] for c in cases}

@@ -53,3 +53,8 @@ ORDER BY c.office_code, c.case_no
 -- name: closing_of
 -- A case's office, accepted and closed dates (inspection/supervision.py reads the supervised ones).
 SELECT c.office_code, c.case_no, c.accepted_date, c.closed_date FROM cases AS c WHERE c.office_code = $office AND c.case_no = $case_no
+
+-- name: latest_in_subtree
+-- The latest accepted cases below an office (the demo picks cases to supervise among them).
+SELECT c.office_code, c.case_no, c.accepted_date, c.closed_date FROM cases AS c
+WHERE in_subtree(c.office_code, $s) ORDER BY c.accepted_date DESC, c.office_code, c.case_no LIMIT 400
