@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 
 import pytest
 
@@ -314,3 +315,48 @@ def test_a_plan_from_form_to_public_page(dash_duo, golden_metrics, tmp_path, mon
     assert "WEB1" in body and "先公开已评查部分" in body
     for s in mine(first)[:1] + mine(second):
         assert s["office_code"] in body
+
+
+def test_a_rectification_notice_answered_and_accepted_in_the_browser(
+    dash_duo, tree_store, tmp_path, monkeypatch
+) -> None:
+    """Issue 18: after a publication, Zhejiang answers Hangzhou's notice with an attachment; the
+    national administrator accepts it; every step shows on the notice's page."""
+    from tests.test_rectification import published_world
+
+    monkeypatch.chdir(tmp_path)
+    db, _ = published_world(tree_store, tmp_path)
+    monkeypatch.setenv("IPDASH_SECRET_KEY", "browser-test-secret")
+    ops = OpStore(db.parent / "ipdash-ops.sqlite")
+    add_user(ops, username="zj", role="provincial", password=PASSWORD, scope_code="330000", scope_level="provincial")
+    add_user(ops, username="admin", role="national_admin", password=PASSWORD)
+    base = start(dash_duo, create_app(db=str(db), ops_path=str(ops.path)))
+    sign_in(dash_duo, base, "zj", landing="#content")
+
+    dash_duo.driver.get(base + "/rectification")
+    dash_duo.wait_for_element("#rect-list", timeout=30)
+    assert "R-R-320100" not in dash_duo.find_element("#rect-list").text  # Jiangsu's is not Zhejiang's
+    click_link(dash_duo, "R-R-330100")
+    dash_duo.wait_for_element("#rect-text", timeout=30).send_keys("已重新制作决定书并归档")
+    report = tmp_path / "report.pdf"
+    report.write_bytes(b"%PDF-1.4 rectification report")
+    dash_duo.find_element("#rect-upload input[type=file]").send_keys(str(report))
+    time.sleep(1)  # the upload's contents reach the page before the click
+    dash_duo.find_element("#rect-respond").click()
+    dash_duo.wait_for_contains_text("#rect-message", "已办理", timeout=30)
+    dash_duo.wait_for_contains_text("#rect-detail", "已答复，待审核", timeout=30)
+    assert "report.pdf" in dash_duo.find_element("#rect-detail").text
+
+    dash_duo.driver.get(base + "/logout")
+    sign_in(dash_duo, base, "admin", landing="#content")
+    dash_duo.driver.get(base + "/rectification/R-R-330100")
+    dash_duo.wait_for_element("#rect-accept", timeout=30).click()
+    dash_duo.wait_for_contains_text("#rect-detail", "已通过", timeout=30)
+    listed = json.loads(ipdash_cli("rectify", "list", "--db", str(db), "--json").stdout)["notices"]
+    assert {n["notice_id"]: n["status"] for n in listed} == {"R-R-320100": "open", "R-R-330100": "accepted"}
+    from inspection.rectification import notice
+
+    assert [e["action"] for e in notice(ops, "R-R-330100")["events"]] == ["open", "respond", "accept"]
+    assert settled(dash_duo) is None
+    logs = [e for e in dash_duo.get_logs() if e.get("level") == "SEVERE"]
+    assert logs == [], logs

@@ -153,9 +153,13 @@ def _form(n: dict, lang: str) -> html.Div | None:
         children=[
             html.Label(t("rect.text", lang), htmlFor=ids.RECT_TEXT),
             dcc.Textarea(id=ids.RECT_TEXT, style={"width": "100%", "height": "6em"}, maxLength=4000),
-            dcc.Upload(id=ids.RECT_UPLOAD, multiple=True, children=html.Div(t("rect.upload", lang)), className="upload")
-            if "respond" in n["may"]
-            else None,
+            dcc.Upload(
+                id=ids.RECT_UPLOAD,
+                multiple=True,
+                children=html.Div(t("rect.upload", lang)),
+                className="upload",
+                style=None if "respond" in n["may"] else {"display": "none"},
+            ),
             # Every button is in the page (a callback fires only when all its inputs exist); those the
             # policy does not allow now are hidden, and the server asks the policy again anyway.
             *[
