@@ -313,6 +313,37 @@ def results_block(ops: OpStore, store: Store, plan_id: str, plan: dict, lang: st
                 id=ids.PLAN_RESULTS,
                 children=[html.Thead(html.Tr([html.Th(t(h, lang)) for h in head])), html.Tbody(rows)],
             ),
+            items_lost_table(res["items_lost"]["scope"], lang) if res["appraised"] else None,
             *action,
         ],
+    )
+
+
+def items_lost_table(entries: list[dict], lang: str) -> html.Div:
+    """Where the appraised archives lost points, the item that lost most first (issue 18)."""
+    head = ("results.item", "results.points_lost", "results.with_loss", "results.share")
+    return html.Div(
+        [
+            html.H4(t("results.items_lost", lang)),
+            html.Table(
+                className="ranking compact",
+                id=ids.PLAN_ITEMS_LOST,
+                children=[
+                    html.Thead(html.Tr([html.Th(t(h, lang)) for h in head])),
+                    html.Tbody(
+                        [
+                            html.Tr(
+                                [
+                                    html.Td(e["zh"] if lang == "zh" else e["en"]),
+                                    html.Td(num(e["points"], lang, 1), className="num"),
+                                    html.Td(f"{e['with_loss']} / {e['archives']}", className="num"),
+                                    html.Td(pct(e["share"], lang), className="num"),
+                                ]
+                            )
+                            for e in entries
+                        ]
+                    ),
+                ],
+            ),
+        ]
     )

@@ -8,12 +8,14 @@ of each publication download here, so that anyone can run `ipdash verify-draw` o
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from flask import Flask, Response, abort, render_template_string
 
 from access.opstore import OpStore
 from inspection.plans import resolve_path, valid_plan_id
+from inspection.rectification import STATUSES, list_notices
 from inspection.results import published
 from queries.statements import op_sql
 from queries.store import Store
@@ -47,7 +49,25 @@ PAGE = """<!doctype html>
 <td>{{ "%.1f%%"|format(o.unqualified_rate * 100) }} ({{ "%.1f"|format(o.interval[0] * 100) }}–{{ "%.1f"|format(o.interval[1] * 100) }}%)</td>
 <td class="num">{% if o.projected_unqualified is not none %}{{ "%.1f"|format(o.projected_unqualified) }}{% if o.projected_interval %} ({{ "%.1f"|format(o.projected_interval[0]) }}–{{ "%.1f"|format(o.projected_interval[1]) }}){% endif %}{% elif o.strata_unappraised %}部分层未评查 · strata not yet appraised{% endif %}</td>
 {% else %}<td colspan="6">尚未评查 · not yet appraised</td>{% endif %}</tr>{% endfor %}
-</tbody></table></section>{% endfor %}
+</tbody></table>
+{% if p.items_lost and p.items_lost.scope and p.items_lost.scope[0].archives %}
+<h3>失分最多的评查项目 · Where the archives lost points</h3>
+<table class="audit"><thead><tr><th>评查项目 Item</th><th>失分合计 Points lost</th><th>失分案卷 Archives that lost points</th>
+<th>占该项满分 Share of the item's points</th></tr></thead><tbody>
+{% for e in p.items_lost.scope %}<tr><td>{{ e.zh }} · {{ e.en }}</td><td class="num">{{ "%.1f"|format(e.points) }}</td>
+<td class="num">{{ e.with_loss }} / {{ e.archives }}</td><td class="num">{{ "%.1f%%"|format(e.share * 100) }}</td></tr>{% endfor %}
+</tbody></table>
+{% if p.items_lost.provinces|length > 1 %}<h4>各省失分最多的项目 · The item that lost most, by province</h4>
+<table class="audit"><thead><tr><th>省份 Province</th><th>评查案卷 Archives</th><th>失分最多的项目 Item</th><th>失分 Points lost</th></tr></thead><tbody>
+{% for code, items in p.items_lost.provinces.items() %}<tr><td>{{ (p.province_names or {}).get(code, code) }}</td>
+<td class="num">{{ items[0].archives }}</td><td>{% if items[0].points %}{{ items[0].zh }} · {{ items[0].en }}{% else %}无失分 · none{% endif %}</td>
+<td class="num">{{ "%.1f"|format(items[0].points) }}</td></tr>{% endfor %}</tbody></table>{% endif %}{% endif %}
+{% if p.rectification %}<h3>整改情况 · Rectification</h3>
+<p>整改通知 Notices {{ p.rectification.total }}：待整改 open {{ p.rectification.open }} · 已答复待审核 answered {{ p.rectification.responded }}
+· 已退回 returned {{ p.rectification.returned }} · 已通过 accepted {{ p.rectification.accepted }}
+{% if p.rectification.overdue %}· <strong>逾期 overdue {{ p.rectification.overdue }}</strong>{% endif %}
+（截至 as of {{ p.rectification.as_of }}）</p>{% endif %}
+</section>{% endfor %}
 </div></body></html>"""
 
 
@@ -65,7 +85,18 @@ def init_public_page(server: Flask, ops: OpStore, store: Store) -> None:
 
     @server.route("/public")
     def public_results():
-        return render_template_string(PAGE, plans=published(ops))
+        today = dt.date.today()
+        plans = published(ops)
+        for p in plans:  # the state of rectification now, beside the snapshot of the results
+            notices = list_notices(ops, plan_id=p["plan_id"], as_of=today)
+            if notices:
+                p["rectification"] = {
+                    "total": len(notices),
+                    **{s: sum(1 for n in notices if n["status"] == s) for s in STATUSES},
+                    "overdue": sum(1 for n in notices if n["overdue"]),
+                    "as_of": today.isoformat(),
+                }
+        return render_template_string(PAGE, plans=plans)
 
     @server.route("/public/<plan_id>/manifest.json")
     def public_manifest(plan_id: str):

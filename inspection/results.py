@@ -24,6 +24,7 @@ import numpy as np
 
 from access import audit
 from access.opstore import OpStore
+from ingest.contract import default_contract
 from inspection.draw import Manifest, read_population
 from inspection.plans import PlanError, resolve_path
 from inspection.rectification import open_notices
@@ -83,6 +84,37 @@ def stratified_projection(strata: dict[str, tuple[int, int, int]], level: float 
     }
 
 
+def items_lost(appraisals: list[dict], province_of: dict[str, str]) -> dict:
+    """Where the appraised archives lost points, item by item: for the whole scope and for each
+    province. Each entry: the item, its labels and maximum, the archives appraised, how many lost
+    points on it, the points lost and their share of the points available; the most lost first."""
+    checklist = default_contract().checklist
+
+    def table(rows: list[dict]) -> list[dict]:
+        out = []
+        for item in checklist.items:
+            lost = [item.max - float(json.loads(r["scores"])[item.id]) for r in rows]
+            points = round(sum(lost), 2)
+            out.append(
+                {
+                    "item": item.id,
+                    "zh": item.zh,
+                    "en": item.en,
+                    "max": item.max,
+                    "archives": len(rows),
+                    "with_loss": sum(1 for x in lost if x > 0),
+                    "points": points,
+                    "share": round(points / (item.max * len(rows)), 4) if rows else None,
+                }
+            )
+        return sorted(out, key=lambda e: (-e["points"], e["item"]))
+
+    provinces: dict[str, list[dict]] = {}
+    for r in appraisals:
+        provinces.setdefault(province_of.get(r["office_code"], r["office_code"]), []).append(r)
+    return {"scope": table(appraisals), "provinces": {p: table(rows) for p, rows in sorted(provinces.items())}}
+
+
 def draw_results(ops: OpStore, store: Store, plan_id: str) -> dict:
     """The results of the plan's standing draw, office by office (every office of the population)."""
     draw = standing_draw(ops, plan_id)
@@ -99,7 +131,9 @@ def draw_results(ops: OpStore, store: Store, plan_id: str) -> dict:
         got.setdefault(r["office_code"], []).append((Decimal(r["total"]), r["grade"], stratum))
     codes = sorted(set(population) | set(sampled))
     with contextlib.closing(store.reader()) as con:
-        names = dict(rows(con, duck_sql("offices.names"), {"c": codes}))
+        province_of = dict(rows(con, duck_sql("offices.provinces")))
+        provinces = sorted({province_of.get(c, c) for c in codes})
+        names = dict(rows(con, duck_sql("offices.names"), {"c": sorted({*codes, *provinces})}))
         scope_name = (
             names.get(manifest["plan"]["scope"])
             or (rows(con, duck_sql("offices.name"), {"s": manifest["plan"]["scope"]}) or [(None,)])[0][0]
@@ -161,6 +195,10 @@ def draw_results(ops: OpStore, store: Store, plan_id: str) -> dict:
         "population_sha256": plan["population_sha256"],
         "manifest_sha256": ops.read(op_sql("plans.manifest_sha256"), (draw["draw_id"],))[0]["manifest_sha256"],
         "offices": offices,
+        "items_lost": items_lost(
+            [dict(r) for r in ops.read(op_sql("appraisals.of_draw"), (draw["draw_id"],))], province_of
+        ),
+        "province_names": {p: names.get(p) or p for p in provinces},
     }
 
 

@@ -338,3 +338,45 @@ def test_the_workbook_has_a_rectification_sheet(tree_store: Store, tmp_path: Pat
         ["R-R-320100", "320100", "南京市知识产权局", "R", "待整改", "否", 1, 0, 5],
         ["R-R-330100", "330100", "杭州市知识产权局", "R", "已答复待审核", "否", 2, 2, 80],
     ]
+
+
+def test_the_released_report_says_where_points_were_lost(tree_store: Store, tmp_path: Path, monkeypatch) -> None:
+    """Issue 18 item 4, worked by hand from the scores of `published_world`: 8 archives; K-1 and K-2
+    lost 4, 8, 8, 8, 6, 6 on acceptance … documents; N-2 lost 5 on documents. Points lost: documents
+    6 + 6 + 5 = 17 (3 archives, 17 / (15 × 8) = 14.17% of the points available), evidence, facts and
+    law 16 each, procedure 12, acceptance 8. Jiangsu (320000): documents 5 only."""
+    from inspection.results import published
+
+    monkeypatch.chdir(tmp_path)
+    db, _ = published_world(tree_store, tmp_path)
+    snapshot = published(OpStore(default_path(db)))[0]
+    scope = snapshot["items_lost"]["scope"]
+    assert [(e["item"], e["points"], e["with_loss"]) for e in scope] == [
+        ("documents", 17.0, 3),
+        ("evidence", 16.0, 2),
+        ("facts", 16.0, 2),
+        ("law", 16.0, 2),
+        ("procedure", 12.0, 2),
+        ("acceptance", 8.0, 2),
+    ]
+    assert scope[0]["share"] == 0.1417 and scope[0]["archives"] == 8
+    js = snapshot["items_lost"]["provinces"]["320000"]
+    assert [(e["item"], e["points"]) for e in js if e["points"]] == [("documents", 5.0)]
+    assert snapshot["province_names"]["320000"] == "江苏省知识产权局"
+
+
+def test_the_public_page_releases_where_points_were_lost_and_the_rectification(
+    tree_store: Store, tmp_path: Path, monkeypatch
+) -> None:
+    from dashboard.app import create_app
+
+    monkeypatch.chdir(tmp_path)
+    db, _ = published_world(tree_store, tmp_path)
+    assert cli(db, "respond", "R-R-330100", "--text", "已重新制作决定书").returncode == 0
+    monkeypatch.setenv("IPDASH_SECRET_KEY", "test")
+    client = create_app(db=str(db), ops_path=str(default_path(db))).server.test_client()
+    page = client.get("/public").get_data(as_text=True)  # no login
+    assert "Where the archives lost points" in page and "文书归档 · Documents and archiving" in page
+    assert "3 / 8" in page and "14.2%" in page  # documents: 3 of 8 archives, 17 / 120 of its points
+    assert "江苏省知识产权局" in page and "浙江省知识产权局" in page  # one row per province
+    assert "整改通知 Notices 2：待整改 open 1 · 已答复待审核 answered 1" in page.replace("\n", " ")
