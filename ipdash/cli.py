@@ -160,6 +160,12 @@ def build_parser() -> Parser:
     q.add_argument("--out-dir", help="where the population file goes (default: plans/ beside the store)")
     q = psub.add_parser("results", parents=[common], help="appraisal results of the plan's draw, by office")
     q.add_argument("plan_id")
+    q = psub.add_parser(
+        "report", parents=[common], help="the released appraisal report of a published plan (Excel workbook)"
+    )
+    q.add_argument("plan_id")
+    q.add_argument("-o", "--output", required=True, help="the .xlsx file to write")
+    q.add_argument("--lang", choices=["zh", "en"], default="zh")
     q = psub.add_parser("publish", parents=[common], help="publish the results (shown at /public without login)")
     q.add_argument("plan_id")
     q.add_argument(

@@ -112,6 +112,22 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 "\n".join(_result_line(o) for o in got["offices"])
                 + f"\n{got['appraised']} of {got['sampled']} sampled archives appraised",
             )
+        elif args.action == "report":
+            from inspection.rectification import list_notices
+            from inspection.results import published
+            from reports.appraisal_report import write_appraisal_report
+
+            output_file(args.output, "--output")
+            snapshot = next((p for p in published(ops) if p["plan_id"] == args.plan_id), None)
+            if snapshot is None:
+                raise BadInput(f"plan {args.plan_id} is not published; its report is released with its results")
+            written = write_appraisal_report(
+                snapshot, list_notices(ops, plan_id=args.plan_id), args.output, lang=args.lang
+            )
+            from access import audit
+
+            audit.record(ops, actor=actor, action="export.appraisal_report", target=args.plan_id, detail=written)
+            emit(args, {"output": args.output, **written}, f"评查报告已生成 appraisal report written: {args.output}")
         elif args.action == "void-draw":
             done = void_draw(ops, args.draw_id, reason=args.reason, actor=actor)
             emit(

@@ -380,3 +380,25 @@ def test_the_public_page_releases_where_points_were_lost_and_the_rectification(
     assert "3 / 8" in page and "14.2%" in page  # documents: 3 of 8 archives, 17 / 120 of its points
     assert "江苏省知识产权局" in page and "浙江省知识产权局" in page  # one row per province
     assert "整改通知 Notices 2：待整改 open 1 · 已答复待审核 answered 1" in page.replace("\n", " ")
+
+
+def test_the_appraisal_report_workbook(tree_store: Store, tmp_path: Path, monkeypatch) -> None:
+    import openpyxl
+
+    monkeypatch.chdir(tmp_path)
+    db, _ = published_world(tree_store, tmp_path)
+    out = tmp_path / "report.xlsx"
+    done = ipdash_cli("plan", "report", "R", "-o", str(out), "--db", str(db), "--json")
+    assert done.returncode == 0, done.stderr
+    wb = openpyxl.load_workbook(out, read_only=True)
+    assert wb.sheetnames == ["评查结果", "失分项目", "整改"]
+    results = [list(r) for r in wb["评查结果"].iter_rows(values_only=True)]
+    hz = next(r for r in results if r[0] == "330100")
+    assert hz[2:5] == [4, 4, 4] and hz[8] == 2 and hz[12] == 2.0  # 2 unqualified; projected 0 + 2 = 2
+    items = [list(r) for r in wb["失分项目"].iter_rows(values_only=True)]
+    assert items[1] == ["全部", "文书归档", 17, 3, 8, 0.1417]
+    assert ["江苏省知识产权局", "文书归档", 5, 1, 2, 0.1667] in items
+    notices = [list(r)[:3] for r in wb["整改"].iter_rows(values_only=True)][1:]
+    assert notices == [["R-R-320100", "320100", "待整改"], ["R-R-330100", "330100", "待整改"]]
+    unpublished = ipdash_cli("plan", "report", "nope", "-o", str(out), "--db", str(db))
+    assert unpublished.returncode == 2 and "not published" in unpublished.stderr

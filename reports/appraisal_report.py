@@ -1,0 +1,185 @@
+"""The released appraisal report of one published inspection, as a workbook (issue 18 item 4):
+the results office by office, where the archives lost points (the scope and each province) and
+the state of rectification. Built from plain data the caller reads (`inspection.results`,
+`inspection.rectification`): reports never import the inspection package (a layer contract)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+
+from reports.sheet import COUNT, DECIMAL, PERCENT, SCORE, Sheet
+
+WORDS: dict[str, dict[str, Any]] = {
+    "zh": {
+        "results": "评查结果",
+        "items": "失分项目",
+        "rect": "整改",
+        "code": "机构代码",
+        "name": "机构名称",
+        "population": "总体案卷",
+        "sampled": "抽取",
+        "appraised": "已评查",
+        "mean": "平均分",
+        "excellent": "优秀",
+        "qualified": "合格",
+        "unqualified": "不合格",
+        "rate": "不合格率",
+        "ci_low": "95%区间下限",
+        "ci_high": "95%区间上限",
+        "projected": "推算不合格案卷（分层）",
+        "projected_low": "推算区间下限",
+        "projected_high": "推算区间上限",
+        "where": "范围",
+        "scope": "全部",
+        "item": "评查项目",
+        "points": "失分合计",
+        "with_loss": "失分案卷",
+        "archives": "评查案卷",
+        "share": "占该项满分",
+        "notice": "通知编号",
+        "status": "状态",
+        "due": "整改期限",
+        "overdue": "逾期",
+        "statuses": {"open": "待整改", "responded": "已答复待审核", "returned": "已退回", "accepted": "已通过"},
+        "yes": "是",
+        "no": "否",
+    },
+    "en": {
+        "results": "Results",
+        "items": "Points lost",
+        "rect": "Rectification",
+        "code": "Office code",
+        "name": "Office",
+        "population": "Population",
+        "sampled": "Sampled",
+        "appraised": "Appraised",
+        "mean": "Mean score",
+        "excellent": "Excellent",
+        "qualified": "Qualified",
+        "unqualified": "Unqualified",
+        "rate": "Unqualified rate",
+        "ci_low": "95% interval, low",
+        "ci_high": "95% interval, high",
+        "projected": "Projected unqualified (stratified)",
+        "projected_low": "Projection, low",
+        "projected_high": "Projection, high",
+        "where": "Where",
+        "scope": "All",
+        "item": "Item",
+        "points": "Points lost",
+        "with_loss": "Archives that lost points",
+        "archives": "Archives appraised",
+        "share": "Share of the item's points",
+        "notice": "Notice",
+        "status": "Status",
+        "due": "Due",
+        "overdue": "Overdue",
+        "statuses": {
+            "open": "Open",
+            "responded": "Answered, awaiting review",
+            "returned": "Returned",
+            "accepted": "Accepted",
+        },
+        "yes": "Yes",
+        "no": "No",
+    },
+}
+
+
+def write_appraisal_report(results: dict, notices: list[dict], path: str | Path, *, lang: str = "zh") -> dict:
+    """Write the report of a published plan's `results` (its snapshot) and its `notices`; what was written."""
+    w = WORDS[lang]
+    wb = Workbook(write_only=True)
+    Sheet(
+        wb,
+        w["results"],
+        [
+            (w["code"], None),
+            (w["name"], None),
+            (w["population"], COUNT),
+            (w["sampled"], COUNT),
+            (w["appraised"], COUNT),
+            (w["mean"], SCORE),
+            (w["excellent"], COUNT),
+            (w["qualified"], COUNT),
+            (w["unqualified"], COUNT),
+            (w["rate"], PERCENT),
+            (w["ci_low"], PERCENT),
+            (w["ci_high"], PERCENT),
+            (w["projected"], DECIMAL),
+            (w["projected_low"], DECIMAL),
+            (w["projected_high"], DECIMAL),
+        ],
+        [
+            [
+                o["office_code"],
+                o["name"],
+                o["population"],
+                o["sampled"],
+                o["appraised"],
+                o["mean_score"],
+                o["excellent"],
+                o["qualified"],
+                o["unqualified"],
+                o["unqualified_rate"],
+                *(o["interval"] or [None, None]),
+                o["projected_unqualified"],
+                *(o.get("projected_interval") or [None, None]),
+            ]
+            for o in results["offices"]
+        ],
+    ).as_table("Results")
+    lost = results.get("items_lost") or {"scope": [], "provinces": {}}
+    provinces = results.get("province_names") or {}
+    blocks = [(w["scope"], lost["scope"])] + [(provinces.get(p, p), items) for p, items in lost["provinces"].items()]
+    Sheet(
+        wb,
+        w["items"],
+        [
+            (w["where"], None),
+            (w["item"], None),
+            (w["points"], DECIMAL),
+            (w["with_loss"], COUNT),
+            (w["archives"], COUNT),
+            (w["share"], PERCENT),
+        ],
+        [
+            [where, e["zh"] if lang == "zh" else e["en"], e["points"], e["with_loss"], e["archives"], e["share"]]
+            for where, items in blocks
+            for e in items
+        ],
+    ).as_table("PointsLost")
+    Sheet(
+        wb,
+        w["rect"],
+        [
+            (w["notice"], None),
+            (w["code"], None),
+            (w["status"], None),
+            (w["due"], None),
+            (w["overdue"], None),
+            (w["archives"], COUNT),
+            (w["points"], DECIMAL),
+        ],
+        [
+            [
+                n["notice_id"],
+                n["office_code"],
+                w["statuses"].get(n["status"], n["status"]),
+                n["due_date"],
+                w["yes"] if n["overdue"] else w["no"],
+                len(n["findings"]),
+                sum(i["lost"] for a in n["findings"] for i in a["lost"]),
+            ]
+            for n in notices
+        ],
+    ).as_table("Rectification")
+    wb.save(str(path))
+    return {
+        "offices": len(results["offices"]),
+        "notices": len(notices),
+        "sheets": [w["results"], w["items"], w["rect"]],
+    }
