@@ -630,10 +630,12 @@ def test_the_demo_inspector_has_archives_in_a_demo_plan(tmp_path) -> None:
     from inspection.plans import archives_of_inspector
 
     assert logins["inspector"]["scope"] and archives_of_inspector(ops, logins["inspector"]["scope"])
-    plans = list_plans(ops)
-    assert plans and plans[0]["draws"] and plans[0]["spec"]["title"]
+    plans = {p["plan_id"].rsplit("-", 2)[0]: p for p in list_plans(ops)}
+    assert set(plans) == {"demo", "demo-published"}  # the drawn plan and the published one (issue 18)
+    assert all(p["draws"] and p["spec"]["title"] for p in plans.values())
+    assert plans["demo-published"]["published_at"] and not plans["demo"]["published_at"]
     again = ipdash_cli("demo", "--build-only", "--db", str(db), "--quiet", "--json")  # once, not again
-    assert again.returncode == 0 and len(list_plans(ops)) == 1
+    assert again.returncode == 0 and len(list_plans(ops)) == 2
 
 
 def test_concurrent_uploads_of_one_archive_count_once(world, tmp_path) -> None:
