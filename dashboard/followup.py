@@ -24,8 +24,7 @@ def overdue_panel(viewer: Viewer, code: str | None, as_of: dt.date, lang: str) -
     says so)."""
     if code is None or views.access(viewer, code, what="follow-up panel", need="full", log=False) != "full":
         return None
-    tree = views.tree(viewer)
-    below = {c for c in tree.offices if code in tree.chain(c)}
+    below = rv.subtree(viewer, code)
     late = [n for n in rv.notices(viewer, status="overdue", as_of=as_of) if n["office_code"] in below]
     cases = [r for r in sv.listed(viewer, status="overdue", as_of=as_of) if r["office_code"] in below]
     notices = [

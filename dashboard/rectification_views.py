@@ -25,13 +25,15 @@ from inspection.rectification import (
 )
 
 
-def offices_of(viewer: Viewer) -> set[str] | None:
-    """The offices whose notices the user may read: None for all (national users)."""
-    if viewer.user.national:
-        return None
-    scope = viewer.user.scope_code
+def subtree(viewer: Viewer, code: str | None) -> set[str]:
+    """Office `code` and every office below it, from the office tree."""
     tree = views.tree(viewer)
-    return {code for code in tree.offices if scope in tree.chain(code)}
+    return {c for c in tree.offices if code in tree.chain(c)}
+
+
+def offices_of(viewer: Viewer) -> set[str] | None:
+    """The offices whose notices and supervised cases the user may read: None for all (national users)."""
+    return None if viewer.user.national else subtree(viewer, viewer.user.scope_code)
 
 
 def notices(viewer: Viewer, *, status: str | None = None, as_of: dt.date | None = None) -> list[dict]:

@@ -28,6 +28,7 @@ from access.opstore import OpStore
 from access.users import User
 from metrics.config import Config
 from metrics.monitor import open_cases
+from queries.loader import national_office
 from queries.statements import duck_sql, op_sql
 from queries.store import Store, rows
 
@@ -69,13 +70,14 @@ def supervise(
     case_no: str,
     due_date: dt.date,
     note: str,
-    supervisor: str,
+    supervisor: str | None,
     actor: str,
     user: User | None = None,
     office: policy.Office | None = None,
     today: dt.date | None = None,
 ) -> dict:
-    """Mark an open case as supervised by office `supervisor` until `due_date`; the record."""
+    """Mark an open case as supervised by office `supervisor` (None: the national office) until
+    `due_date`; the record."""
     _check(ops, user, office, office_code, f"supervise {office_code}/{case_no}")
     case = _case(store, office_code, case_no)
     today = today or dt.date.today()
@@ -86,7 +88,9 @@ def supervise(
     note = (note or "").strip()
     if len(note) < MIN_NOTE:
         raise SupervisionError(f"say why the case is supervised (at least {MIN_NOTE} characters)")
-    level = "national" if supervisor == _national(store) else "provincial"
+    national = _national(store)
+    supervisor = supervisor or national or ""
+    level = "national" if supervisor == national else "provincial"
     with ops.write() as con:
         if con.execute(op_sql("supervisions.one"), (office_code, case_no)).fetchone():
             raise SupervisionError(f"case {case_no} of office {office_code} is already supervised")
@@ -139,8 +143,7 @@ def conclude(
 
 def _national(store: Store) -> str | None:
     with contextlib.closing(store.reader(operational=False)) as con:
-        got = rows(con, duck_sql("offices.national_code"))
-    return got[0][0] if got else None
+        return national_office(con)
 
 
 def status_of(record: dict, *, closed: dt.date | None, deadline: dt.date | None, as_of: dt.date) -> str:
@@ -176,8 +179,8 @@ def supervised(
         for r in records:
             got = rows(con, duck_sql("cases.closing_of"), {"office": r["office_code"], "case_no": r["case_no"]})
             closing[(r["office_code"], r["case_no"])] = got[0][3] if got else None
-        national = rows(con, duck_sql("offices.national_code"))
-        open_now = open_cases(con, config, scope=national[0][0], as_of=as_of) if national else None
+        nation = national_office(con)
+        open_now = open_cases(con, config, scope=nation, as_of=as_of) if nation else None
     deadlines: dict[tuple[str, str], Any] = {}
     if open_now is not None and open_now.height:
         wanted = {(r["office_code"], r["case_no"]) for r in records}

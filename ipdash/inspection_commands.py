@@ -217,22 +217,14 @@ def cmd_draw(args: argparse.Namespace) -> int:
 
 def cmd_rectify(args: argparse.Namespace) -> int:
     """Rectification notices (整改): list them, respond, return or accept (issue 18)."""
-    import contextlib
     from pathlib import Path
 
     from inspection.rectification import Attachment, RectificationError, act, list_notices
-    from queries.statements import duck_sql
-    from queries.store import rows
 
     ops, store, actor = _plans_context(args)
     try:
         if args.action == "list":
-            offices = None
-            if args.office:
-                with contextlib.closing(store.reader()) as con:
-                    offices = {c for (c,) in rows(con, duck_sql("offices.subtree"), {"s": args.office})}
-                if not offices:
-                    raise BadInput(f"--office {args.office}: no such office in the store's office tree")
+            offices = _subtree(store, args.office)
             notices = list_notices(ops, offices=offices, plan_id=args.plan, status=args.status, as_of=args.as_of)
             emit(
                 args,
@@ -272,22 +264,14 @@ def _notice_line(n: dict) -> str:
 
 def cmd_supervise(args: argparse.Namespace) -> int:
     """Supervised cases (督办): mark, list and conclude (issue 18)."""
-    import contextlib
 
     from inspection.supervision import SupervisionError, conclude, supervise, supervised
     from metrics.config import default_config
-    from queries.statements import duck_sql
-    from queries.store import rows
 
     ops, store, actor = _plans_context(args)
     try:
         if args.action == "list":
-            offices = None
-            if args.office:
-                with contextlib.closing(store.reader()) as con:
-                    offices = {c for (c,) in rows(con, duck_sql("offices.subtree"), {"s": args.office})}
-                if not offices:
-                    raise BadInput(f"--office {args.office}: no such office in the store's office tree")
+            offices = _subtree(store, args.office)
             got = supervised(ops, store, default_config(), offices=offices, as_of=args.as_of, status=args.status)
             lines = [
                 f"{r['office_code']} {r['case_no']}  {r['status']}  due {r['due_date']}"
@@ -299,8 +283,6 @@ def cmd_supervise(args: argparse.Namespace) -> int:
             emit(args, {"supervised": got}, "\n".join(lines) or "没有督办案件 no supervised cases")
             return EXIT_OK
         if args.action == "add":
-            with contextlib.closing(store.reader()) as con:
-                national = rows(con, duck_sql("offices.national_code"))
             record = supervise(
                 ops,
                 store,
@@ -308,7 +290,7 @@ def cmd_supervise(args: argparse.Namespace) -> int:
                 case_no=args.case_no,
                 due_date=args.due,
                 note=args.note,
-                supervisor=args.by or (national[0][0] if national else "100000"),
+                supervisor=args.by,
                 actor=actor,
             )
         else:
@@ -319,3 +301,19 @@ def cmd_supervise(args: argparse.Namespace) -> int:
         raise BadInput(str(exc)) from exc
     emit(args, record, f"督办 supervision {record['office_code']}/{record['case_no']}: due {record['due_date']}")
     return EXIT_OK
+
+
+def _subtree(store, code: str | None) -> set[str] | None:
+    """The offices of `code`'s subtree (None for no --office); BadInput for an office not in the tree."""
+    import contextlib
+
+    from queries.statements import duck_sql
+    from queries.store import rows
+
+    if not code:
+        return None
+    with contextlib.closing(store.reader()) as con:
+        offices = {c for (c,) in rows(con, duck_sql("offices.subtree"), {"s": code})}
+    if not offices:
+        raise BadInput(f"--office {code}: no such office in the store's office tree")
+    return offices

@@ -10,6 +10,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from reports.labels import LABELS
 from reports.sheet import COUNT, DECIMAL, PERCENT, SCORE, Sheet
 
 WORDS: dict[str, dict[str, Any]] = {
@@ -43,9 +44,6 @@ WORDS: dict[str, dict[str, Any]] = {
         "status": "状态",
         "due": "整改期限",
         "overdue": "逾期",
-        "statuses": {"open": "待整改", "responded": "已答复待审核", "returned": "已退回", "accepted": "已通过"},
-        "yes": "是",
-        "no": "否",
     },
     "en": {
         "results": "Results",
@@ -77,14 +75,6 @@ WORDS: dict[str, dict[str, Any]] = {
         "status": "Status",
         "due": "Due",
         "overdue": "Overdue",
-        "statuses": {
-            "open": "Open",
-            "responded": "Answered, awaiting review",
-            "returned": "Returned",
-            "accepted": "Accepted",
-        },
-        "yes": "Yes",
-        "no": "No",
     },
 }
 
@@ -92,6 +82,7 @@ WORDS: dict[str, dict[str, Any]] = {
 def write_appraisal_report(results: dict, notices: list[dict], path: str | Path, *, lang: str = "zh") -> dict:
     """Write the report of a published plan's `results` (its snapshot) and its `notices`; what was written."""
     w = WORDS[lang]
+    rect = LABELS[lang]["rect"]  # the annual workbook's words for the same notices
     wb = Workbook(write_only=True)
     Sheet(
         wb,
@@ -168,9 +159,9 @@ def write_appraisal_report(results: dict, notices: list[dict], path: str | Path,
             [
                 n["notice_id"],
                 n["office_code"],
-                w["statuses"].get(n["status"], n["status"]),
+                rect["statuses"].get(n["status"], n["status"]),
                 n["due_date"],
-                w["yes"] if n["overdue"] else w["no"],
+                rect["yes"] if n["overdue"] else rect["no"],
                 len(n["findings"]),
                 sum(i["lost"] for a in n["findings"] for i in a["lost"]),
             ]
