@@ -73,7 +73,7 @@ def supervision_block(viewer: Viewer, office_code: str, case_no: str, lang: str)
             html.P(
                 [
                     html.Strong(t(f"sup.status.{r['status']}", lang)),
-                    f" · {t('sup.supervisor', lang)} {r['supervisor']} · {t('sup.due', lang)} {r['due_date']}",
+                    f" · {t('sup.supervisor', lang)} {r['supervisor_name']} · {t('sup.due', lang)} {r['due_date']}",
                     f" · {t('sup.concluded', lang)}" if r["concluded_at"] else "",
                 ]
             ),

@@ -24,6 +24,7 @@ def listed(viewer: Viewer, *, status: str | None = None, as_of: dt.date | None =
     got = supervised(viewer.ops, viewer.store, viewer.config, offices=offices_of(viewer), as_of=as_of, status=status)
     for r in got:
         r["office_name"] = names.get(r["office_code"], {}).get("name", r["office_code"])
+        r["supervisor_name"] = names.get(r["supervisor"], {}).get("name", r["supervisor"])
     return got
 
 
@@ -35,6 +36,9 @@ def of_case(viewer: Viewer, office_code: str, case_no: str) -> dict:
     ]
     office = office_resource(viewer, office_code)
     may = policy.allowed(actor=viewer.user, action="supervision.manage", resource=office)
+    if records:
+        names = views.tree(viewer).offices
+        records[0]["supervisor_name"] = names.get(records[0]["supervisor"], {}).get("name", records[0]["supervisor"])
     return {"record": records[0] if records else None, "may": may}
 
 

@@ -151,7 +151,8 @@ def demo_supervisions(store, ops) -> None:
     if supervised(ops, store, default_config()):
         return
     with contextlib.closing(store.reader()) as con:
-        cases = rows(con, duck_sql("cases.latest_in_subtree"), {"s": "330000"})
+        # Offices below the province: the level above supervises, never its own office's cases.
+        cases = [c for c in rows(con, duck_sql("cases.latest_in_subtree"), {"s": "330000"}) if c[0] != "330000"]
     today = dt.date.today()
     still_open = [c for c in cases if c[3] is None][:2]
     closed = [c for c in cases if c[3] is not None and (c[3] - c[2]).days >= 20][:2]

@@ -36,6 +36,8 @@ PAGES = [
     ("rectification", "/rectification", "zhejiang"),
     ("notice", "/rectification/{notice}", "zhejiang"),
     ("monitor-overdue", "/monitor?office=330000", "zhejiang"),
+    ("supervision", "/supervision", "zhejiang"),
+    ("supervised-case", "/case/{supervised}", "zhejiang"),
     ("public", "/public", None),
 ]
 
@@ -81,6 +83,14 @@ def demo_plan(db: str) -> str:
     return next(
         p["plan_id"] for p in plans if p["plan_id"].startswith("demo-") and not p["plan_id"].startswith(PUBLISHED)
     )
+
+
+def demo_supervised(db: str) -> str:
+    """`office/case_no` of a case the demo supervises (its page shows the supervision)."""
+    from access.opstore import OpStore, default_path
+
+    row = OpStore(default_path(db)).read("SELECT office_code, case_no FROM supervisions ORDER BY due_date DESC")[0]
+    return f"{row['office_code']}/{row['case_no']}"
 
 
 def demo_notice(db: str) -> str:
@@ -137,6 +147,7 @@ def main() -> int:
         current = None
         plan = demo_plan(args.db)
         notice = demo_notice(args.db)
+        supervised = demo_supervised(args.db)
         for lang in ("zh", "en"):
             for name, path, user in PAGES:
                 if user is None:  # the public page: one HTML page, both languages on it
@@ -150,7 +161,7 @@ def main() -> int:
                     if user != current:
                         login(d, base, user)
                         current = user
-                    d.get(base + path.format(plan=plan, notice=notice))
+                    d.get(base + path.format(plan=plan, notice=notice, supervised=supervised))
                     settle(d)
                     set_lang(d, lang)
                 total = d.execute_script("return document.body.scrollHeight")

@@ -39,7 +39,7 @@ def list_view(req: Request) -> html.Section:
             [
                 html.Td(dcc.Link(r["case_no"], href=f"/case/{r['office_code']}/{r['case_no']}"), className="mono"),
                 html.Td(r["office_name"]),
-                html.Td(r["supervisor"]),
+                html.Td(r["supervisor_name"]),
                 html.Td(t(f"sup.status.{r['status']}", lang)),
                 html.Td(r["due_date"]),
                 html.Td(r["deadline"] or "—"),
