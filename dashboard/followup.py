@@ -61,9 +61,12 @@ def overdue_panel(viewer: Viewer, code: str | None, as_of: dt.date, lang: str) -
     )
 
 
-def supervision_block(viewer: Viewer, office_code: str, case_no: str, lang: str) -> html.Section:
-    """A case's supervision, and the form to mark or conclude it for a user the policy allows."""
-    got = sv.of_case(viewer, office_code, case_no)
+def supervision_block(
+    viewer: Viewer, office_code: str, case_no: str, lang: str, as_of: dt.date | None = None
+) -> html.Section:
+    """A case's supervision (its status at the page's `as_of`), and the form to mark or conclude it
+    for a user the policy allows."""
+    got = sv.of_case(viewer, office_code, case_no, as_of)
     r = got["record"]
     facts: list = []
     if r is None:

@@ -28,9 +28,10 @@ def listed(viewer: Viewer, *, status: str | None = None, as_of: dt.date | None =
     return got
 
 
-def of_case(viewer: Viewer, office_code: str, case_no: str) -> dict:
-    """{"record": the case's supervision or None, "may": the user may mark or conclude it}. Called
-    for a case whose page the user may read (the page asked the policy first)."""
+def of_case(viewer: Viewer, office_code: str, case_no: str, as_of: dt.date | None = None) -> dict:
+    """{"record": the case's supervision (its status at `as_of`, default today) or None, "may": the
+    user may mark or conclude it}. Called for a case whose page the user may read (the page asked
+    the policy first)."""
     records = [
         r for r in supervised(viewer.ops, viewer.store, viewer.config, offices={office_code}) if r["case_no"] == case_no
     ]

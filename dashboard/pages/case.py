@@ -83,7 +83,8 @@ def render(req: Request) -> html.Div:
     if detail is None or req.viewer.user.role == "inspector":
         return page
     # The case's supervision (督办) and, for a user the policy allows, its form.
-    return html.Div([page, supervision_block(req.viewer, detail["office_code"], detail["case_no"], req.lang)])
+    block = supervision_block(req.viewer, detail["office_code"], detail["case_no"], req.lang, req.controls.as_of_date)
+    return html.Div([page, block])
 
 
 PAGES = [Page("/case/<office>/<case_no>", "cases", render, order=31)]
