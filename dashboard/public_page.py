@@ -16,7 +16,7 @@ from flask import Flask, Response, abort, render_template_string
 from access.opstore import OpStore
 from inspection.plans import resolve_path, valid_plan_id
 from inspection.rectification import STATUSES, list_notices
-from inspection.results import published
+from inspection.results import published, published_version
 from queries.statements import op_sql
 from queries.store import Store
 
@@ -26,7 +26,10 @@ PAGE = """<!doctype html>
 <body><div class="page">
 <h1>“双随机、一公开”案卷评查结果 · Published random-inspection results</h1>
 {% if not plans %}<p>尚无公开结果 · Nothing has been published yet.</p>{% endif %}
-{% for p in plans %}<section class="card publication{% if p.withdrawn_at %} withdrawn{% endif %}">
+{% for p in plans %}<section class="card publication{% if p.versions and p.versions|length > 1 %}{% set last = p.versions[-1] %}<p class="note">更正 · Corrected: 第{{ last.version }}版，{{ last.published_at[:16]|replace("T", " ") }} UTC 发布，取代 {{ last.replaces[:16]|replace("T", " ") }} UTC 发布的版本 · version {{ last.version }} replaces the one published at {{ last.replaces[:16]|replace("T", " ") }} UTC. 理由 Reason: {{ last.reason }}<br>
+历次发布（原样保留） · Every version as published:
+{% for v in p.versions %}<a href="/public/{{ p.plan_id }}/v{{ v.version }}.json">v{{ v.version }} {{ v.published_at[:10] }}</a>{% if not loop.last %} · {% endif %}{% endfor %}</p>{% endif %}
+{% if p.withdrawn_at %} withdrawn{% endif %}">
 <h2>{{ p.year }} 年度 · {{ p.scope_name or p.scope }}{% if p.title %} · {{ p.title }}{% endif %}</h2>
 <p>计划 Plan {{ p.plan_id }} · 抽取 Draw {{ p.draw_id }} · 公开于 Published {{ p.published_at[:16]|replace("T", " ") }} UTC ·
 总体 Population {{ "{:,}".format(p.population) }} · 抽取 Sampled {{ "{:,}".format(p.sampled) }} · 已评查 Appraised {{ p.appraised }}</p>
@@ -105,6 +108,18 @@ def init_public_page(server: Flask, ops: OpStore, store: Store) -> None:
             json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True),
             mimetype="application/json",
             headers={"Content-Disposition": f'attachment; filename="{plan_id}-manifest.json"'},
+        )
+
+    @server.route("/public/<plan_id>/v<int:version>.json")
+    def public_version(plan_id: str, version: int):
+        publication(plan_id)  # 404 unless published
+        got = published_version(ops, plan_id, version)
+        if got is None:
+            abort(404)
+        return Response(
+            json.dumps(got, ensure_ascii=False, indent=1, sort_keys=True),
+            mimetype="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{plan_id}-v{version}.json"'},
         )
 
     @server.route("/public/<plan_id>/population.csv")

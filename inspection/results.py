@@ -248,15 +248,93 @@ def publish(ops: OpStore, store: Store, plan_id: str, *, actor: str, partial_rea
     return results
 
 
+def correct(ops: OpStore, store: Store, plan_id: str, *, actor: str, reason: str) -> dict:
+    """Publish corrected results of a published plan (an appraisal changed after publication): a
+    new, dated snapshot naming the one it replaces. Nothing published before is changed; a withdrawn
+    publication is not corrected, and a correction that changes nothing is refused."""
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON:
+        raise PlanError(f"say why the published results are corrected (at least {MIN_REASON} characters)")
+    results = draw_results(ops, store, plan_id)
+    with ops.write() as con:
+        original = con.execute(op_sql("publications.one"), (plan_id,)).fetchone()
+        if original is None:
+            raise PlanError(f"plan {plan_id} is not published; publish it first")
+        if original["withdrawn_at"]:
+            raise PlanError(f"the publication of plan {plan_id} was withdrawn; it is not corrected")
+        if original["draw_id"] != results["draw_id"]:
+            raise PlanError(f"the draw of plan {plan_id} changed since publication; look at the results again")
+        earlier = con.execute(op_sql("publications.corrections_of"), (plan_id,)).fetchall()
+        current = earlier[-1] if earlier else original
+        if json.loads(current["results"])["offices"] == results["offices"]:
+            raise PlanError(f"the results of plan {plan_id} are those published on {current['published_at'][:10]}")
+        version = (earlier[-1]["version"] if earlier else 1) + 1
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        results["audit_anchor"] = audit.anchor(ops, con)
+        con.execute(
+            op_sql("publications.insert_correction"),
+            (
+                plan_id,
+                version,
+                results["draw_id"],
+                now,
+                actor,
+                json.dumps(results, ensure_ascii=False),
+                reason,
+                current["published_at"],
+            ),
+        )
+        audit.append(
+            con,
+            actor=actor,
+            action="plan.correct",
+            target=plan_id,
+            detail={"version": version, "replaces": current["published_at"], "reason": reason},
+        )
+    return {**results, "version": version, "replaces": current["published_at"], "reason": reason}
+
+
 def published(ops: OpStore) -> list[dict]:
-    """Every published plan's snapshot, newest first: all the public may see (withdrawn ones say so)."""
-    return [
-        {
-            **json.loads(r["results"]),
-            "published_at": r["published_at"],
-            "partial_reason": r["partial_reason"],
-            "withdrawn_at": r["withdrawn_at"],
-            "withdraw_reason": r["withdraw_reason"],
-        }
-        for r in ops.read(op_sql("publications.all"))
-    ]
+    """Every published plan's current snapshot, newest first: all the public may see (withdrawn ones
+    say so). A corrected plan shows its latest correction, with `versions`: every snapshot it was
+    published as (version 1 the original), each dated and naming the one it replaced."""
+    corrections: dict[str, list] = {}
+    for c in ops.read(op_sql("publications.corrections")):
+        corrections.setdefault(c["plan_id"], []).append(c)
+    out = []
+    for r in ops.read(op_sql("publications.all")):
+        later = corrections.get(r["plan_id"], [])
+        versions = [{"version": 1, "published_at": r["published_at"], "reason": None, "replaces": None}]
+        versions += [
+            {
+                "version": c["version"],
+                "published_at": c["published_at"],
+                "reason": c["reason"],
+                "replaces": c["replaces"],
+            }
+            for c in later
+        ]
+        current = later[-1] if later else r
+        out.append(
+            {
+                **json.loads(current["results"]),
+                "published_at": current["published_at"],
+                "first_published_at": r["published_at"],
+                "partial_reason": r["partial_reason"],
+                "withdrawn_at": r["withdrawn_at"],
+                "withdraw_reason": r["withdraw_reason"],
+                "versions": versions,
+            }
+        )
+    return out
+
+
+def published_version(ops: OpStore, plan_id: str, version: int) -> dict | None:
+    """The snapshot of one published version of a plan (1: the original), as it was published."""
+    if version == 1:
+        found = ops.read(op_sql("publications.one"), (plan_id,))
+        return json.loads(found[0]["results"]) if found else None
+    for c in ops.read(op_sql("publications.corrections_of"), (plan_id,)):
+        if c["version"] == version:
+            return json.loads(c["results"])
+    return None

@@ -173,6 +173,12 @@ def build_parser() -> Parser:
         default=None,
         help="publish although sampled archives are still unappraised, for this reason (recorded, shown)",
     )
+    q.add_argument(
+        "--correct",
+        metavar="REASON",
+        help="publish corrected results of a published plan, for this reason: a new dated version naming the one "
+        "it replaces (nothing published before changes)",
+    )
     q = psub.add_parser("void-draw", parents=[common], help="void a draw so the plan can be drawn again")
     q.add_argument("draw_id")
     q.add_argument("--reason", required=True)

@@ -88,6 +88,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 f"as still under reconsideration or litigation: {got['excluded_pending_review']}), population "
                 f"file {got['population_file']}, SHA-256 {got['population_sha256']}",
             )
+        elif args.action == "publish" and args.correct is not None:
+            from inspection.results import correct
+
+            got = correct(ops, store, args.plan_id, actor=actor, reason=args.correct)
+            emit(
+                args,
+                got,
+                f"已更正 corrected {args.plan_id}: version {got['version']}, replaces the one published {got['replaces']}",
+            )
         elif args.action == "publish":
             from inspection.results import publish
 

@@ -402,3 +402,44 @@ def test_the_appraisal_report_workbook(tree_store: Store, tmp_path: Path, monkey
     assert notices == [["R-R-320100", "320100", "待整改"], ["R-R-330100", "330100", "待整改"]]
     unpublished = ipdash_cli("plan", "report", "nope", "-o", str(out), "--db", str(db))
     assert unpublished.returncode == 2 and "not published" in unpublished.stderr
+
+
+def test_a_correction_is_a_new_dated_publication_and_the_old_one_stays(
+    tree_store: Store, tmp_path: Path, monkeypatch
+) -> None:
+    from dashboard.app import create_app
+    from inspection.results import published_version
+
+    monkeypatch.chdir(tmp_path)
+    db, _ = published_world(tree_store, tmp_path)
+    ops = OpStore(default_path(db))
+    same = ipdash_cli("plan", "publish", "R", "--correct", "复核后无变化", "--db", str(db))
+    assert same.returncode == 2 and "are those published on" in same.stderr
+    # On review K-1's archive is re-scored 100 (an appraisal change, on record), then corrected.
+    manifest_rows = ops.read("SELECT inspector_id FROM appraisals WHERE case_no = 'K-1'")
+    rows = ["抽查批次,办案机构代码,案号,评查人员,立案受理,调查取证,事实认定,法律适用,办案程序,文书归档,评查日期"]
+    rows.append(f"R-D1,330100,K-1,{manifest_rows[0]['inspector_id']},{FULL},2025-02-01")
+    (tmp_path / "fix.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert ingest(tree_store, "appraisals", [str(tmp_path / "fix.csv")], progress=False).counts.updated == 1
+    fixed = ipdash_cli("plan", "publish", "R", "--correct", "复核后更正K-1评分", "--db", str(db), "--json")
+    assert fixed.returncode == 0, fixed.stderr
+    assert json.loads(fixed.stdout)["version"] == 2
+
+    def hz(snapshot: dict) -> int:
+        return next(o["unqualified"] for o in snapshot["offices"] if o["office_code"] == "330100")
+
+    assert (hz(published_version(ops, "R", 1)), hz(published_version(ops, "R", 2))) == (2, 1)
+    monkeypatch.setenv("IPDASH_SECRET_KEY", "test")
+    client = create_app(db=str(db), ops_path=str(ops.path)).server.test_client()
+    page = client.get("/public").get_data(as_text=True)
+    assert (
+        "Corrected" in page
+        and "复核后更正K-1评分" in page
+        and "/public/R/v1.json" in page
+        and "/public/R/v2.json" in page
+    )
+    v1 = client.get("/public/R/v1.json")
+    assert v1.status_code == 200 and hz(json.loads(v1.data)) == 2  # the original, as it was published
+    assert client.get("/public/R/v3.json").status_code == 404
+    assert ops.read("SELECT action FROM audit_log ORDER BY seq DESC")[0]["action"] == "plan.correct"
+    assert ipdash_cli("audit", "verify", "--db", str(db)).returncode == 0

@@ -18,3 +18,15 @@ SELECT p.plan_id, p.draw_id, d.manifest, l.population_file FROM publications AS 
 
 -- name: withdraw
 UPDATE publications SET withdrawn_at = ?, withdrawn_by = ?, withdraw_reason = ? WHERE draw_id = ? AND withdrawn_at IS NULL
+
+-- name: corrections
+SELECT * FROM publication_corrections ORDER BY plan_id, version
+
+-- name: corrections_of
+SELECT * FROM publication_corrections WHERE plan_id = ? ORDER BY version
+
+-- name: insert_correction
+INSERT INTO publication_corrections (plan_id, version, draw_id, published_at, published_by, results, reason, replaces) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+
+-- name: one
+SELECT * FROM publications WHERE plan_id = ?

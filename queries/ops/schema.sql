@@ -107,3 +107,11 @@ CREATE TABLE IF NOT EXISTS supervisions (
     office_code TEXT NOT NULL, case_no TEXT NOT NULL, supervisor TEXT NOT NULL, level TEXT NOT NULL,
     due_date TEXT NOT NULL, note TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
     concluded_at TEXT, concluded_by TEXT, conclusion TEXT, PRIMARY KEY (office_code, case_no))
+
+-- name: publication_corrections
+-- Corrections of a published plan's results (issue 18): each a new, dated snapshot that names the
+-- one it replaces; the original publication and every earlier correction stay as they were.
+CREATE TABLE IF NOT EXISTS publication_corrections (
+    plan_id TEXT NOT NULL, version INTEGER NOT NULL, draw_id TEXT NOT NULL, published_at TEXT NOT NULL,
+    published_by TEXT NOT NULL, results TEXT NOT NULL, reason TEXT NOT NULL, replaces TEXT NOT NULL,
+    PRIMARY KEY (plan_id, version))
