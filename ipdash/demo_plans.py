@@ -139,8 +139,9 @@ def demo_published_plan(store, ops) -> None:
 
 
 def demo_supervisions(store, ops) -> None:
-    """Four supervised cases of Zhejiang's offices (created once): two still open — supervised now,
-    one past its legal deadline — and two closed, one within and one after its supervision's due date."""
+    """Four supervised cases of Zhejiang's offices (created once): two still open, supervised now —
+    one without a legal time limit, one with it (overdue once that passes) — and two closed, one
+    within and one after its supervision's due date."""
     import contextlib
     import datetime as dt
 
@@ -151,17 +152,20 @@ def demo_supervisions(store, ops) -> None:
     if supervised(ops, store, default_config()):
         return
     with contextlib.closing(store.reader()) as con:
-        # Offices below the province: the level above supervises, never its own office's cases.
-        cases = [c for c in rows(con, duck_sql("cases.latest_in_subtree"), {"s": "330000"}) if c[0] != "330000"]
+        cases = rows(con, duck_sql("cases.latest_in_subtree"), {"s": "330000"})  # offices below the province
     today = dt.date.today()
-    still_open = [c for c in cases if c[3] is None][:2]
+    # One open case without a legal time limit (still "open" whatever the date) and one with it.
+    still_open = [
+        *[c for c in cases if c[3] is None and c[4] == "other_dispute"][:1],
+        *[c for c in cases if c[3] is None and c[4] != "other_dispute"][:1],
+    ]
     closed = [c for c in cases if c[3] is not None and (c[3] - c[2]).days >= 20][:2]
     picks = [(c, today, today + dt.timedelta(days=30)) for c in still_open]
     # Supervised a week after acceptance; due 10 days before (late) or 10 days after (in time) the closing.
     picks += [
         (c, c[2] + dt.timedelta(days=7), c[3] + dt.timedelta(days=10 if i == 0 else -10)) for i, c in enumerate(closed)
     ]
-    for (office, case_no, _accepted, _closed), on, due in picks:
+    for (office, case_no, *_), on, due in picks:
         supervise(
             ops,
             store,

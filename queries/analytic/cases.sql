@@ -55,6 +55,17 @@ ORDER BY c.office_code, c.case_no
 SELECT c.office_code, c.case_no, c.accepted_date, c.closed_date FROM cases AS c WHERE c.office_code = $office AND c.case_no = $case_no
 
 -- name: latest_in_subtree
--- The latest accepted cases below an office (the demo picks cases to supervise among them).
-SELECT c.office_code, c.case_no, c.accepted_date, c.closed_date FROM cases AS c
-WHERE in_subtree(c.office_code, $s) ORDER BY c.accepted_date DESC, c.office_code, c.case_no LIMIT 400
+-- Cases of the offices below an office (never its own: the level above supervises) that the demo
+-- supervises: the latest accepted open ones without a legal time limit
+-- (other disputes) and with one, five of each, and the latest closed at least 20 days after acceptance.
+(SELECT c.office_code, c.case_no, c.accepted_date, c.closed_date, c.case_kind FROM cases AS c
+ WHERE in_subtree(c.office_code, $s) AND c.office_code <> $s AND c.closed_date IS NULL AND c.case_kind = 'other_dispute'
+ ORDER BY c.accepted_date DESC, c.office_code, c.case_no LIMIT 5)
+UNION ALL
+(SELECT c.office_code, c.case_no, c.accepted_date, c.closed_date, c.case_kind FROM cases AS c
+ WHERE in_subtree(c.office_code, $s) AND c.office_code <> $s AND c.closed_date IS NULL AND c.case_kind <> 'other_dispute'
+ ORDER BY c.accepted_date DESC, c.office_code, c.case_no LIMIT 5)
+UNION ALL
+(SELECT c.office_code, c.case_no, c.accepted_date, c.closed_date, c.case_kind FROM cases AS c
+ WHERE in_subtree(c.office_code, $s) AND c.office_code <> $s AND c.closed_date >= c.accepted_date + 20
+ ORDER BY c.closed_date DESC, c.office_code, c.case_no LIMIT 5)
