@@ -50,6 +50,10 @@ RECTIFICATION_LABELS: dict[str, tuple[str, str]] = {
     "rect.grade.qualified": ("合格", "Qualified"),
     "rect.grade.unqualified": ("不合格", "Unqualified"),
     "rect.back": ("返回整改通知列表", "Back to the notices"),
+    "rect.weekdays_only": (
+        "（期限按周一至周五计算：官方节假日历尚未覆盖该年）",
+        " (counted Monday–Friday: the official holiday calendar does not cover that year yet)",
+    ),
     "rect.overdue_title": ("逾期整改", "Overdue rectification"),
     "rect.none_overdue": ("没有逾期的整改通知", "No rectification notice is overdue"),
     "rect.days_late": ("逾期 {days} 天", "{days} days late"),

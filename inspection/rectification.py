@@ -64,10 +64,12 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def due_date(published: dt.date, working_days: int) -> dt.date:
-    """The `working_days`-th working day after `published` (the day itself not counted)."""
+def due_date(published: dt.date, working_days: int) -> tuple[dt.date, bool]:
+    """The `working_days`-th working day after `published` (the day itself not counted), and
+    whether any of those days was counted Monday–Friday because the official calendar does not
+    cover its year (the notice then says so, SPEC §3.1)."""
     table = acceptance_due(published, published, working_days)
-    return table.due["due_date"][0]
+    return table.due["due_date"][0], bool(table.fallback_years)
 
 
 def findings(appraisals: list[dict]) -> dict[str, list[dict]]:
@@ -108,7 +110,8 @@ def findings(appraisals: list[dict]) -> dict[str, list[dict]]:
 def open_notices(con: Any, *, plan: dict, draw_id: str, published_at: str, actor: str) -> list[str]:
     """Write the notices of a publication on `con` (the publication's own transaction); their ids."""
     days = int(plan.get("rectification", {}).get("due_working_days", DEFAULT_DUE_WORKING_DAYS))
-    due = due_date(dt.date.fromisoformat(published_at[:10]), days).isoformat()
+    day, weekdays_only = due_date(dt.date.fromisoformat(published_at[:10]), days)
+    due = day.isoformat()
     rows = [dict(r) for r in con.execute(op_sql("appraisals.of_draw"), (draw_id,)).fetchall()]
     made = []
     for office, archives in findings(rows).items():
@@ -124,6 +127,7 @@ def open_notices(con: Any, *, plan: dict, draw_id: str, published_at: str, actor
                 due,
                 published_at,
                 published_at,
+                int(weekdays_only),
             ),
         )
         con.execute(op_sql("rectifications.insert_event"), (notice_id, 1, published_at, actor, "open", None, "[]"))

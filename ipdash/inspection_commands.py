@@ -266,7 +266,8 @@ def _notice_line(n: dict) -> str:
     lost = sum(item["lost"] for a in n["findings"] for item in a["lost"])
     unqualified = sum(1 for a in n["findings"] if a["grade"] == "unqualified")
     return (
-        f"{n['notice_id']}  {n['office_code']}  {n['status']}{' (overdue)' if n['overdue'] else ''}  due {n['due_date']}  "
+        f"{n['notice_id']}  {n['office_code']}  {n['status']}{' (overdue)' if n['overdue'] else ''}  due {n['due_date']}"
+        f"{' (Mon–Fri: no official calendar for that year)' if n['due_weekdays_only'] else ''}  "
         f"{len(n['findings'])} archives, {unqualified} unqualified, {lost:g} points lost"
     )
 

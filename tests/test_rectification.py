@@ -93,7 +93,9 @@ def test_a_publication_opens_notices_and_the_workflow_is_audited(
         ("N-2", "excellent", [("documents", 5.0)])
     ]
     published_on = dt.date.fromisoformat(hz["created_at"][:10])
-    assert hz["due_date"] == due_date(published_on, 10).isoformat() and hz["status"] == "open"
+    due, weekdays_only = due_date(published_on, 10)
+    assert hz["due_date"] == due.isoformat() and hz["status"] == "open"
+    assert hz["due_weekdays_only"] == int(weekdays_only)
 
     attachment = tmp_path / "整改报告.pdf"
     attachment.write_bytes(b"%PDF-1.4 rectification report")
@@ -443,3 +445,12 @@ def test_a_correction_is_a_new_dated_publication_and_the_old_one_stays(
     assert client.get("/public/R/v3.json").status_code == 404
     assert ops.read("SELECT action FROM audit_log ORDER BY seq DESC")[0]["action"] == "plan.correct"
     assert ipdash_cli("audit", "verify", "--db", str(db)).returncode == 0
+
+
+def test_due_dates_follow_the_official_calendar_and_say_when_they_cannot() -> None:
+    # 2025-10-01..08 are the National Day holidays: the first working day after 09-30 is 10-09.
+    assert due_date(dt.date(2025, 9, 30), 1) == (dt.date(2025, 10, 9), False)
+    # 2025-09-28 (a Sunday) is a make-up working day: 5 working days after 09-26 (Fri) end on 10-10.
+    assert due_date(dt.date(2025, 9, 26), 5) == (dt.date(2025, 10, 10), False)
+    day, weekdays_only = due_date(dt.date(2026, 12, 21), 20)  # runs into 2027, which the calendar lacks
+    assert weekdays_only and day.weekday() < 5

@@ -135,7 +135,18 @@ def detail_block(n: dict, lang: str) -> html.Div:
     )
     return html.Div(
         [
-            html.P([t("rect.status", lang), colon, _status(n, lang), " · ", t("rect.due", lang), colon, n["due_date"]]),
+            html.P(
+                [
+                    t("rect.status", lang),
+                    colon,
+                    _status(n, lang),
+                    " · ",
+                    t("rect.due", lang),
+                    colon,
+                    n["due_date"],
+                    t("rect.weekdays_only", lang) if n.get("due_weekdays_only") else "",
+                ]
+            ),
             html.H3(t("rect.findings", lang)),
             findings,
             html.H3(t("rect.history", lang)),

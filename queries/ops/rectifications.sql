@@ -1,7 +1,7 @@
 -- Rectification notices and their steps (inspection/rectification.py).
 
 -- name: insert
-INSERT INTO rectifications (notice_id, plan_id, draw_id, office_code, findings, status, due_date, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, 1)
+INSERT INTO rectifications (notice_id, plan_id, draw_id, office_code, findings, status, due_date, created_at, updated_at, version, due_weekdays_only) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, 1, ?)
 
 -- name: insert_event
 INSERT INTO rectification_events (notice_id, seq, at, actor, action, text, attachments) VALUES (?, ?, ?, ?, ?, ?, ?)

@@ -89,10 +89,11 @@ CREATE TABLE IF NOT EXISTS sessions (
 -- Rectification notices (整改通知), one per office with findings in a published plan. `findings`:
 -- JSON list of the office's archives that were unqualified or lost points, with the items and
 -- points lost. `version` grows with every transition, so two reviewers never both act on one state.
+-- `due_weekdays_only`: the due date was counted Monday–Friday, the official calendar not covering it.
 CREATE TABLE IF NOT EXISTS rectifications (
     notice_id TEXT PRIMARY KEY, plan_id TEXT NOT NULL, draw_id TEXT NOT NULL, office_code TEXT NOT NULL,
     findings TEXT NOT NULL, status TEXT NOT NULL, due_date TEXT NOT NULL, created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL, version INTEGER NOT NULL)
+    updated_at TEXT NOT NULL, version INTEGER NOT NULL, due_weekdays_only INTEGER NOT NULL DEFAULT 0)
 
 -- name: rectification_events
 -- Every step of a notice: opened, responded (text and attachments), returned (reason), accepted.
