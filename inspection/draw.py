@@ -360,10 +360,14 @@ def manifest_sha256(manifest: Manifest) -> str:
 
 def verify(manifest: Mapping[str, Any], population: bytes) -> list[str]:
     """Recompute `manifest` (as read from its JSON file: any shape) from `population` and its own parameters; return every difference."""
+    if manifest.get("algorithm") == "sha256-visit-v1":  # a return-visit draw (inspection/visits.py)
+        from inspection.visits import verify_visits
+
+        return verify_visits(manifest, population)
     problems = []
     if manifest.get("algorithm") not in ALGORITHMS:
         problems.append(
-            f"unknown algorithm {manifest.get('algorithm')!r}; this verifier implements {', '.join(ALGORITHMS)}"
+            f"unknown algorithm {manifest.get('algorithm')!r}; this verifier implements {', '.join((*ALGORITHMS, 'sha256-visit-v1'))}"
         )
         return problems
     digest = hashlib.sha256(population).hexdigest()
