@@ -14,7 +14,7 @@ import io
 import json
 import os
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
@@ -361,22 +361,30 @@ def manifest_sha256(manifest: Manifest) -> str:
 def verify(manifest: Mapping[str, Any], population: bytes) -> list[str]:
     """Recompute `manifest` (as read from its JSON file: any shape) from `population` and its own parameters; return every difference."""
     if manifest.get("algorithm") == "sha256-visit-v1":  # a return-visit draw (inspection/visits.py)
-        from inspection.visits import verify_visits
+        from inspection.visits import make_visit_manifest
 
-        return verify_visits(manifest, population)
-    problems = []
+        return compare(
+            manifest,
+            population,
+            lambda: make_visit_manifest(
+                plan=manifest["plan"],
+                population=population,
+                seed=manifest["seed"],
+                pool=manifest["visitor_pool"],
+                handlers=manifest["handlers"],
+                created_at=manifest["created_at"],
+                created_by=manifest["created_by"],
+            ),
+        )
     if manifest.get("algorithm") not in ALGORITHMS:
-        problems.append(
-            f"unknown algorithm {manifest.get('algorithm')!r}; this verifier implements {', '.join((*ALGORITHMS, 'sha256-visit-v1'))}"
-        )
-        return problems
-    digest = hashlib.sha256(population).hexdigest()
-    if digest != manifest.get("population_sha256"):
-        problems.append(
-            f"population file SHA-256 {digest} differs from the manifest's {manifest.get('population_sha256')}"
-        )
-    try:
-        again = make_manifest(
+        return [
+            f"unknown algorithm {manifest.get('algorithm')!r}; this verifier implements "
+            f"{', '.join((*ALGORITHMS, 'sha256-visit-v1'))}"
+        ]
+    return compare(
+        manifest,
+        population,
+        lambda: make_manifest(
             plan=manifest["plan"],
             population=population,
             seed=manifest["seed"],
@@ -385,8 +393,21 @@ def verify(manifest: Mapping[str, Any], population: bytes) -> list[str]:
             created_at=manifest["created_at"],
             created_by=manifest["created_by"],
             algorithm=manifest["algorithm"],
+        ),
+    )
+
+
+def compare(manifest: Mapping[str, Any], population: bytes, rebuild: Callable[[], Mapping[str, Any]]) -> list[str]:
+    """Every difference between `manifest` and the draw `rebuild()` makes again from `population`."""
+    problems = []
+    digest = hashlib.sha256(population).hexdigest()
+    if digest != manifest.get("population_sha256"):
+        problems.append(
+            f"population file SHA-256 {digest} differs from the manifest's {manifest.get('population_sha256')}"
         )
-    except (DrawError, KeyError, ValueError) as exc:
+    try:
+        again = rebuild()
+    except (DrawError, KeyError, ValueError, TypeError) as exc:
         return problems + [f"cannot recompute the draw: {exc}"]
     for part in ("stratum_sizes", "sample", "assignments"):
         if again[part] != manifest.get(part):

@@ -92,29 +92,3 @@ def make_visit_manifest(
         "created_at": created_at,
         "created_by": created_by,
     }
-
-
-def verify_visits(manifest: Mapping[str, Any], population: bytes) -> list[str]:
-    """Recompute a visit manifest from `population` and its own parameters; every difference."""
-    problems = []
-    digest = hashlib.sha256(population).hexdigest()
-    if digest != manifest.get("population_sha256"):
-        problems.append(
-            f"population file SHA-256 {digest} differs from the manifest's {manifest.get('population_sha256')}"
-        )
-    try:
-        again = make_visit_manifest(
-            plan=manifest["plan"],
-            population=population,
-            seed=manifest["seed"],
-            pool=manifest["visitor_pool"],
-            handlers=manifest["handlers"],
-            created_at=manifest["created_at"],
-            created_by=manifest["created_by"],
-        )
-    except (DrawError, KeyError, ValueError, TypeError) as exc:
-        return problems + [f"cannot recompute the draw: {exc}"]
-    for part in ("stratum_sizes", "sample", "assignments"):
-        if again[part] != manifest.get(part):
-            problems.append(f"{part} differ from the recomputed draw")
-    return problems
