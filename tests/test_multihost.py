@@ -253,3 +253,82 @@ def test_the_workbook_download_through_nginx_arrives_every_time(dash_br, golden_
             proxy.wait(10)
     finally:
         stop(server)
+
+
+def test_two_reviewers_on_two_hosts_act_on_a_notice_once(tmp_path: Path, pg_url: str) -> None:
+    """Issue 18: the same answered notice accepted from one host and returned from the other at the
+    same moment — exactly one step is taken (the version check of the operational store), the other
+    reviewer is told the notice changed, and the audit chain holds one step."""
+    import datetime as dt
+
+    from ingest.run import ingest
+    from inspection.plans import create_plan, lock_plan, run_draw
+    from inspection.rectification import act, notice
+    from inspection.results import publish
+
+    db = tmp_path / "shared" / "ipdash.duckdb"
+    db.parent.mkdir()
+    ops = OpStore(default_path(db), url=pg_url)
+    store = Store(db, ops=ops)
+    fixtures = Path(__file__).parent / "fixtures" / "ingest"
+    for kind, name in (("offices", "offices.csv"), ("staffing", "staffing.csv"), ("inspectors", "inspectors.csv")):
+        ingest(store, kind, [str(fixtures / name)], progress=False)
+    (tmp_path / "c.csv").write_text(
+        "案号,办案机构代码,案件类型,专利类型,案件来源,收到日期,立案日期,结案日期,结案方式\n"
+        "K-1,330100,假冒专利,发明,依职权,2024-03-01,2024-03-04,2024-04-01,行政处罚\n",
+        encoding="utf-8",
+    )
+    ingest(store, "cases", [str(tmp_path / "c.csv")], progress=False)
+    create_plan(
+        ops,
+        store,
+        'plan_id = "M"\nyear = 2024\nscope = "330000"\n[rule]\nmin_per_stratum = 1\n[inspectors]\nper_office = 1\n',
+        actor="t",
+    )
+    lock_plan(ops, store, "M", out_dir=tmp_path, actor="t")
+    manifest = run_draw(ops, store, "M", seed="1", actor="t")
+    inspector = manifest["assignments"][0]["inspector_id"]
+    (tmp_path / "a.csv").write_text(
+        "抽查批次,办案机构代码,案号,评查人员,立案受理,调查取证,事实认定,法律适用,办案程序,文书归档,评查日期\n"
+        f"M-D1,330100,K-1,{inspector},6,12,12,12,9,9,{dt.date(2025, 1, 10)}\n",
+        encoding="utf-8",
+    )
+    assert ingest(store, "appraisals", [str(tmp_path / "a.csv")], progress=False).counts.loaded == 1
+    publish(ops, store, "M", actor="t")
+    act(ops, "R-M-330100", "respond", actor="t", text="已重新制作决定书", attachment_dir=tmp_path)
+    add_user(ops, username="admin", role="national_admin", password=PASSWORD)
+    env = {"IPDASH_DATABASE_URL": pg_url}
+    a, base_a = launch("serve", "--db", str(db), "--workers", "1", env=env)
+    try:
+        b, base_b = launch("serve", "--db", str(db), "--workers", "1", env=env)
+        try:
+            sessions = {base_a: sign_in(base_a, "admin"), base_b: sign_in(base_b, "admin")}
+            dep = dash_output(sessions[base_a], base_a, "rect-message.children")
+
+            def step(base: str, button: str) -> str:
+                values = {"rect-notice": "R-M-330100", "rect-text": "送达回证缺失，请补充", "lang": "en", button: 1}
+                body = {
+                    "output": dep["output"],
+                    "outputs": [
+                        {"id": "rect-message", "property": "children"},
+                        {"id": "rect-detail", "property": "children"},
+                    ],
+                    "inputs": [{**i, "value": values.get(i["id"], 0)} for i in dep["inputs"]],
+                    "state": [{**st, "value": values.get(st["id"])} for st in dep["state"]],
+                    "changedPropIds": [f"{button}.n_clicks"],
+                }
+                got = sessions[base].post(base + "/_dash-update-component", json=body)
+                assert got.status_code == 200, got.text[:300]
+                return got.text
+
+            with ThreadPoolExecutor(2) as pool:
+                answers = list(pool.map(lambda job: step(*job), [(base_a, "rect-accept"), (base_b, "rect-return")]))
+        finally:
+            stop(b)
+    finally:
+        stop(a)
+    assert sum("Done" in text for text in answers) == 1, answers
+    assert any("changed meanwhile" in text or "applies to a notice that is responded" in text for text in answers)
+    steps = [e["action"] for e in notice(ops, "R-M-330100")["events"]]
+    assert steps[:2] == ["open", "respond"] and len(steps) == 3 and steps[2] in ("accept", "return")
+    assert audit.verify(ops).ok
