@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from ingest.contract import KindSpec, fold
-from ingest.workbook_reader import HEADER_SCAN_ROWS, SheetProblem, read_sheets
+from ingest.workbook_reader import HEADER_SCAN_ROWS, SheetProblem, header_score, read_sheets
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (Excel 97-2003)
 ISSUE_SCHEMA = {"_sheet": pl.String, "_row": pl.String, "column": pl.String, "value": pl.String, "reason": pl.String}
@@ -127,10 +127,6 @@ def _map_headers(raw: Sequence[object], spec: KindSpec, where: str) -> tuple[dic
     return mapping, ignored
 
 
-def _header_score(raw: Sequence[object], spec: KindSpec) -> int:
-    return sum(1 for c in raw if c is not None and fold(str(c)) in spec.header_map)
-
-
 ENCODING_HINT = "save it as UTF-8 (Excel: Save As > CSV UTF-8)"
 SEPARATORS = (",", "\t", ";", "|")
 
@@ -235,7 +231,7 @@ def _header_line(lines: list[str], spec: KindSpec) -> tuple[int, str, list[str]]
     best: tuple[int, int, str, list[str]] = (0, 0, ",", [])
     for sep in SEPARATORS:
         for i, cells in enumerate(csv.reader(io.StringIO("\n".join(lines)), delimiter=sep)):
-            score = _header_score(cells, spec)
+            score = header_score(cells, spec)
             if score > best[0] or (score == best[0] and score and i < best[1]):
                 best = (score, i, sep, cells)
     if best[0] == 0:

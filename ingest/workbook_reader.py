@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -188,11 +189,16 @@ class SheetProblem(ValueError):
     """A sheet carries the header but cannot be mapped: the message names it."""
 
 
+def header_score(cells: Sequence[object], spec: KindSpec) -> int:
+    """How many of `cells` name a known column of `spec` (a header row of any format)."""
+    return sum(1 for c in cells if c is not None and fold(str(c)) in spec.header_map)
+
+
 def header_row(head: list[list[object]], spec: KindSpec) -> int:
     """The index of the row in `head` that names the most known columns (-1 when none does)."""
     best, score = -1, 0
     for i, row in enumerate(head):
-        s = sum(1 for c in row if c not in (None, "") and fold(str(c)) in spec.header_map)
+        s = header_score(row, spec)
         if s > score:
             best, score = i, s
     return best if score >= min(2, len(spec.columns)) else -1
@@ -342,7 +348,7 @@ def _read_sheet(
                 row[ec - col0] = text
         return row
 
-    errors_by_row: dict[int, bool] = {r: True for r, _ in parts.errors}
+    errors_by_row = {r for r, _ in parts.errors}
     head: list[list[object]] = []
     for r, row in enumerate(rows):
         head.append(with_errors(r, list(row)) if r in errors_by_row else list(row))

@@ -193,6 +193,9 @@ def notice(ops: OpStore, notice_id: str) -> dict:
 def _shape(row: Any, events: list[Any] | None = None) -> dict:
     got = dict(row)
     got["findings"] = json.loads(got["findings"])
+    # Derived once here for every list, page, command and workbook that shows them.
+    got["points_lost"] = round(sum(item["lost"] for a in got["findings"] for item in a["lost"]), 2)
+    got["unqualified"] = sum(1 for a in got["findings"] if a["grade"] == "unqualified")
     if events is not None:
         got["events"] = [{**dict(e), "attachments": json.loads(e["attachments"])} for e in events]
     return got

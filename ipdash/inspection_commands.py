@@ -263,12 +263,10 @@ def cmd_rectify(args: argparse.Namespace) -> int:
 
 
 def _notice_line(n: dict) -> str:
-    lost = sum(item["lost"] for a in n["findings"] for item in a["lost"])
-    unqualified = sum(1 for a in n["findings"] if a["grade"] == "unqualified")
     return (
         f"{n['notice_id']}  {n['office_code']}  {n['status']}{' (overdue)' if n['overdue'] else ''}  due {n['due_date']}"
         f"{' (Mon–Fri: no official calendar for that year)' if n['due_weekdays_only'] else ''}  "
-        f"{len(n['findings'])} archives, {unqualified} unqualified, {lost:g} points lost"
+        f"{len(n['findings'])} archives, {n['unqualified']} unqualified, {n['points_lost']:g} points lost"
     )
 
 

@@ -163,7 +163,7 @@ def write_appraisal_report(results: dict, notices: list[dict], path: str | Path,
                 n["due_date"],
                 rect["yes"] if n["overdue"] else rect["no"],
                 len(n["findings"]),
-                sum(i["lost"] for a in n["findings"] for i in a["lost"]),
+                n["points_lost"],
             ]
             for n in notices
         ],

@@ -348,8 +348,8 @@ def write_workbook(
                 n["due_date"],
                 rl["yes"] if n["overdue"] else rl["no"],
                 len(n["findings"]),
-                sum(1 for a in n["findings"] if a["grade"] == "unqualified"),
-                sum(item["lost"] for a in n["findings"] for item in a["lost"]),
+                n["unqualified"],
+                n["points_lost"],
                 n["updated_at"][:10],
             ]
             for n in data.rectifications

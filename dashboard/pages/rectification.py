@@ -42,10 +42,6 @@ def _status(n: dict, lang: str) -> html.Span:
     return html.Span(words)
 
 
-def _points(n: dict) -> float:
-    return sum(item["lost"] for a in n["findings"] for item in a["lost"])
-
-
 def list_view(req: Request) -> html.Section:
     lang = req.lang
     got = rv.notices(req.viewer)
@@ -60,7 +56,7 @@ def list_view(req: Request) -> html.Section:
                 html.Td(_status(n, lang)),
                 html.Td(n["due_date"]),
                 html.Td(num(len(n["findings"]), lang), className="num"),
-                html.Td(num(_points(n), lang, 1), className="num"),
+                html.Td(num(n["points_lost"], lang, 1), className="num"),
             ],
             className="overdue" if n["overdue"] else None,
         )
