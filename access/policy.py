@@ -36,6 +36,7 @@ PERMISSIONS = {
     "audit": "the audit log",
     "rectification": "the rectification notices of the user's offices (answering and reviewing: per office, below)",
     "supervision": "the supervised cases of the user's offices (marking and concluding: per office, below)",
+    "visits": "the return visits of the user's offices and their figures; for a visitor, the visits assigned to them",
 }
 OFFICE_ACTIONS = {
     "office.read": "an office's figures, cases and profile",
@@ -50,15 +51,18 @@ OFFICE_ACTIONS = {
 _RESPONDERS = frozenset({"national_admin", "provincial", "prefecture"})
 _REVIEWERS = frozenset({"national_admin", "provincial"})
 SITE_ACTIONS = {"site.read": "the office tree (codes, names, levels) and the years on record: any signed-in user"}
-ARCHIVE_ACTIONS = {"case.read": "one case's page: in the user's subtree, or assigned to the inspector"}
+ARCHIVE_ACTIONS = {
+    "case.read": "one case's page: in the user's subtree, or assigned to the inspector",
+    "visit.record": "record the return visit of a case: the visitor assigned to it, or the national administrator",
+}
 
-_OFFICE = {"rankings", "monitor", "cases", "report", "methodology", "rectification", "supervision"}
+_OFFICE = {"rankings", "monitor", "cases", "report", "methodology", "rectification", "supervision", "visits"}
 GRANTS: dict[str, frozenset[str]] = {
     "national_leader": frozenset(_OFFICE | {"inspection"}),
     "national_admin": frozenset(_OFFICE | {"inspection", "inspection.manage", "audit"}),
     "provincial": frozenset(_OFFICE),
     "prefecture": frozenset(_OFFICE),
-    "inspector": frozenset({"archives", "cases", "methodology"}),
+    "inspector": frozenset({"archives", "cases", "methodology", "visits"}),
 }
 assert set(GRANTS) == set(ROLES), "every role has its grants"
 assert all(p in PERMISSIONS for grants in GRANTS.values() for p in grants), "every grant is a known action"
@@ -69,7 +73,8 @@ NO_SCOPE = "-"  # a user without an office scope matches no office
 @dataclass(frozen=True)
 class Archive:
     """A case as a resource: its office, and whether it is among the archives assigned to the
-    acting inspector in standing draws (the list the inspector's scope is made of)."""
+    acting inspector in standing draws (the list the inspector's scope is made of) — for
+    `visit.record`, whether the acting inspector is the case's visitor."""
 
     office: Office
     assigned: bool = False
@@ -101,6 +106,8 @@ def allowed(*, actor: User | None, action: str, resource: Resource = None) -> bo
     if action in SITE_ACTIONS:
         return True
     if isinstance(resource, Archive):
+        if action == "visit.record":
+            return actor.admin or (actor.role == "inspector" and resource.assigned)
         if action != "case.read" or "cases" not in GRANTS[actor.role]:
             return False
         return (
@@ -156,7 +163,7 @@ def grant(*, actor: User | None, action: str, resource: Resource = None) -> Gran
     return Grant(_MINT, actor.username, action, _office_code(resource))
 
 
-def require(ops: OpStore, *, actor: User | None, action: str, resource: Office | None = None, what: str) -> bool:
+def require(ops: OpStore, *, actor: User | None, action: str, resource: Resource = None, what: str) -> bool:
     """`allowed(...)`, writing a refusal to the audit log: `access.denied` for a kind of page or
     action, `scope.denied` for an office."""
     if allowed(actor=actor, action=action, resource=resource):

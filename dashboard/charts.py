@@ -206,3 +206,40 @@ def timeline(case: dict, *, lang: str, palette: str) -> go.Figure:
         )
     fig.update_yaxes(visible=False, range=[-1, 1])
     return _base(fig, 220).update_layout(title=dict(text=t("case.timeline", lang), x=0.01))
+
+
+def visit_rates(by_office: Mapping[str, Mapping[str, Any]], *, lang: str, palette: str) -> go.Figure:
+    """Parties reached and agreements carried out, per office, each a dot with its 95% interval."""
+    offices = sorted(by_office, key=lambda o: -by_office[o]["drawn"])[:30][::-1]
+    names = [by_office[o]["office_name"] for o in offices]
+    traces = []
+    for key, label, colour, symbol in (
+        ("coverage", "visit.coverage", accent(palette), "circle"),
+        ("fulfilment", "visit.fulfilment", OKABE_ITO[1], "diamond"),
+    ):
+        rates = [by_office[o][key] for o in offices]
+        traces.append(
+            go.Scatter(
+                x=[None if r["rate"] is None else r["rate"] * 100 for r in rates],
+                y=names,
+                mode="markers",
+                name=t(label, lang),
+                marker=dict(color=colour, size=9, symbol=symbol),
+                error_x=dict(
+                    type="data",
+                    symmetric=False,
+                    array=[0 if r["rate"] is None else (r["high"] - r["rate"]) * 100 for r in rates],
+                    arrayminus=[0 if r["rate"] is None else (r["rate"] - r["low"]) * 100 for r in rates],
+                    color=colour,
+                    thickness=1.2,
+                ),
+            )
+        )
+    fig = go.Figure(traces)
+    fig.update_xaxes(range=[0, 100], ticksuffix="%")
+    return _base(fig, max(220, 60 + 24 * len(offices))).update_layout(
+        showlegend=True,
+        title=dict(text=t("visit.chart", lang), x=0.01),
+        legend=dict(orientation="h", y=-0.12),
+        margin=dict(l=160, r=20, t=36, b=48),
+    )

@@ -11,6 +11,7 @@ import datetime as dt
 from dashboard.labels_inspection import INSPECTION_LABELS
 from dashboard.labels_rectification import RECTIFICATION_LABELS
 from dashboard.labels_supervision import SUPERVISION_LABELS
+from dashboard.labels_visits import VISIT_LABELS
 
 LANGS = ("zh", "en")
 
@@ -187,7 +188,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "none": ("无数据", "No data"),
     "not_found": ("找不到该页面", "Page not found"),
 }
-for _more in (INSPECTION_LABELS, RECTIFICATION_LABELS, SUPERVISION_LABELS):
+for _more in (INSPECTION_LABELS, RECTIFICATION_LABELS, SUPERVISION_LABELS, VISIT_LABELS):
     _clash = set(LABELS) & set(_more)
     assert not _clash, f"labels defined twice: {sorted(_clash)}"
     LABELS.update(_more)

@@ -354,7 +354,7 @@ def make_manifest(
     return manifest
 
 
-def manifest_sha256(manifest: Manifest) -> str:
+def manifest_sha256(manifest: Mapping[str, Any]) -> str:
     return sha256_hex(json.dumps(manifest, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
 
 

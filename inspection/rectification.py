@@ -116,30 +116,47 @@ def open_notices(con: Any, *, plan: dict, draw_id: str, published_at: str, actor
     made = []
     for office, archives in findings(rows).items():
         notice_id = f"R-{plan['plan_id']}-{office}"
-        con.execute(
-            op_sql("rectifications.insert"),
-            (
-                notice_id,
-                plan["plan_id"],
-                draw_id,
-                office,
-                json.dumps(archives, ensure_ascii=False),
-                due,
-                published_at,
-                published_at,
-                int(weekdays_only),
-            ),
-        )
-        con.execute(op_sql("rectifications.insert_event"), (notice_id, 1, published_at, actor, "open", None, "[]"))
-        audit.append(
+        insert_notice(
             con,
+            notice_id=notice_id,
+            plan_id=plan["plan_id"],
+            draw_id=draw_id,
+            office=office,
+            findings=archives,
+            due=(due, weekdays_only),
+            at=published_at,
             actor=actor,
-            action="rectification.open",
-            target=notice_id,
-            detail={"plan_id": plan["plan_id"], "office": office, "archives": len(archives), "due_date": due},
         )
         made.append(notice_id)
     return made
+
+
+def insert_notice(
+    con: Any,
+    *,
+    notice_id: str,
+    plan_id: str,
+    draw_id: str,
+    office: str,
+    findings: list[dict],
+    due: tuple[str, bool],
+    at: str,
+    actor: str,
+) -> None:
+    """Open one notice on `con` (the transaction of what opened it), with its first step and its
+    audit entry. `due`: the due date and whether it was counted Monday–Friday."""
+    con.execute(
+        op_sql("rectifications.insert"),
+        (notice_id, plan_id, draw_id, office, json.dumps(findings, ensure_ascii=False), due[0], at, at, int(due[1])),
+    )
+    con.execute(op_sql("rectifications.insert_event"), (notice_id, 1, at, actor, "open", None, "[]"))
+    audit.append(
+        con,
+        actor=actor,
+        action="rectification.open",
+        target=notice_id,
+        detail={"plan_id": plan_id, "office": office, "archives": len(findings), "due_date": due[0]},
+    )
 
 
 @dataclass(frozen=True)
@@ -196,6 +213,8 @@ def _shape(row: Any, events: list[Any] | None = None) -> dict:
     # Derived once here for every list, page, command and workbook that shows them.
     got["points_lost"] = round(sum(item["lost"] for a in got["findings"] for item in a["lost"]), 2)
     got["unqualified"] = sum(1 for a in got["findings"] if a["grade"] == "unqualified")
+    # A notice opened by a return visit (inspection/visits.py) rather than by a publication.
+    got["kind"] = "visit" if any("visit" in a for a in got["findings"]) else "inspection"
     if events is not None:
         got["events"] = [{**dict(e), "attachments": json.loads(e["attachments"])} for e in events]
     return got
@@ -301,7 +320,8 @@ def for_report(ops: OpStore, con: Any, *, year: int, scope: str, as_of: dt.date)
     from queries.store import rows
 
     below = {c for (c,) in rows(con, duck_sql("offices.subtree"), {"s": scope})}
-    years = {r["plan_id"]: json.loads(r["spec"]).get("year") for r in ops.read(op_sql("plans.all"))}
+    plans = [*ops.read(op_sql("plans.all")), *ops.read(op_sql("visits.plans"))]  # return visits open notices too
+    years = {r["plan_id"]: json.loads(r["spec"]).get("year") for r in plans}
     got = [n for n in list_notices(ops, offices=below, as_of=as_of) if years.get(n["plan_id"]) == year]
     if got:
         names = dict(rows(con, duck_sql("offices.names"), {"c": sorted({n["office_code"] for n in got})}))

@@ -16,7 +16,7 @@ from typing import NoReturn
 
 import duckdb
 
-from ipdash import validate
+from ipdash import validate, visit_commands
 from ipdash.admin_commands import cmd_audit, cmd_users
 from ipdash.commands import (
     EXIT_BAD_INPUT,
@@ -221,6 +221,8 @@ def build_parser() -> Parser:
     r.add_argument("case_no")
     r.add_argument("--note", required=True, help="the conclusion")
     p.set_defaults(func=cmd_supervise)
+
+    visit_commands.add_parser(sub, common)
 
     p = sub.add_parser("draw", parents=[common], help="draw a locked plan with a seed (SPEC §4.2)")
     p.add_argument("plan_id")

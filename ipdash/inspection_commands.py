@@ -263,10 +263,17 @@ def cmd_rectify(args: argparse.Namespace) -> int:
 
 
 def _notice_line(n: dict) -> str:
+    what = (
+        "return visit of "
+        + ", ".join(
+            f"{a['case_no']} ({' and '.join(r.replace('_', ' ') for r in a['visit']['reasons'])})" for a in n["findings"]
+        )
+        if n["kind"] == "visit"
+        else f"{len(n['findings'])} archives, {n['unqualified']} unqualified, {n['points_lost']:g} points lost"
+    )
     return (
         f"{n['notice_id']}  {n['office_code']}  {n['status']}{' (overdue)' if n['overdue'] else ''}  due {n['due_date']}"
-        f"{' (Mon–Fri: no official calendar for that year)' if n['due_weekdays_only'] else ''}  "
-        f"{len(n['findings'])} archives, {n['unqualified']} unqualified, {n['points_lost']:g} points lost"
+        f"{' (Mon–Fri: no official calendar for that year)' if n['due_weekdays_only'] else ''}  {what}"
     )
 
 

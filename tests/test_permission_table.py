@@ -43,6 +43,7 @@ PAGES = {  # path: outcome for leader, admin, p1, pref, insp
     "/rectification": (V, V, V, V, D),
     "/rectification/R-nosuch-110000": (D, D, D, D, D),  # no such notice: nothing shown, to anyone
     "/supervision": (V, V, V, V, D),
+    "/visits": (V, V, V, V, V),  # an inspector sees only the visits assigned to them as visitor
 }
 
 ROUTES = {  # (method, path): status for anonymous, leader, admin, p1, pref, insp
@@ -217,6 +218,7 @@ CALLBACK_NEEDS = {
     f"{ids.ARCHIVES_TABLE}.getRowsResponse": "archives",
     f"..{ids.RECT_MESSAGE}.children": "rectification",  # and per office: rectification.respond / .review
     f"..{ids.SUP_MESSAGE}.children": "supervision",  # and per office: supervision.manage
+    f"{ids.VISIT_MESSAGE}.children": "visits",  # and per case: visit.record
 }
 
 

@@ -60,3 +60,17 @@ SELECT a.draw_id, a.office_code, a.case_no, a.inspector_id,
     year(c.closed_date) AS closed_year, a.source_sha256, a.source_row, a.run_id
 FROM appraisals AS a LEFT JOIN cases AS c ON c.office_code = a.office_code AND c.case_no = a.case_no
 WHERE a.run_id = $run
+
+-- name: visitor_pool
+-- Who may make a return visit: the active, certified inspectors of the plan's scope (a province
+-- visits its own offices' parties), with their names (a case's handlers may be recorded by id or
+-- by name).
+SELECT i.inspector_id, i.office_code, i.name FROM inspectors AS i
+WHERE i.active AND i.certified AND in_subtree(i.office_code, $s) ORDER BY 1
+
+-- name: visit_cases
+-- The handlers and closing type of the cases closed in a visit plan's year below its scope.
+SELECT c.office_code, c.case_no, c.handlers, c.closing_type
+FROM cases AS c
+JOIN offices AS o ON o.office_code = c.office_code
+WHERE year(c.closed_date) = $y AND in_subtree(o.office_code, $s)

@@ -116,3 +116,22 @@ CREATE TABLE IF NOT EXISTS publication_corrections (
     plan_id TEXT NOT NULL, version INTEGER NOT NULL, draw_id TEXT NOT NULL, published_at TEXT NOT NULL,
     published_by TEXT NOT NULL, results TEXT NOT NULL, reason TEXT NOT NULL, replaces TEXT NOT NULL,
     PRIMARY KEY (plan_id, version))
+
+-- name: visit_plans
+-- Return-visit plans (回访, issue 18 item 3): kept apart from inspection plans and draws, whose
+-- readers expect inspector assignments. Locked like an inspection plan (population file and its
+-- SHA-256), then drawn once: `manifest` is the whole draw (algorithm sha256-visit-v1).
+CREATE TABLE IF NOT EXISTS visit_plans (
+    plan_id TEXT PRIMARY KEY, spec TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+    locked_at TEXT, population_sha256 TEXT, population_file TEXT, excluded_pending INTEGER,
+    seed TEXT, manifest TEXT, manifest_sha256 TEXT, drawn_at TEXT, drawn_by TEXT)
+
+-- name: visits
+-- One row per drawn case of a visit plan, with its visitor; the record once the visit is made:
+-- party reached (1/0), satisfaction 1–5, for a mediated case whether the agreement was carried out
+-- (yes/partly/no), a complaint, the day. `notice_id`: the rectification notice the visit opened.
+CREATE TABLE IF NOT EXISTS visits (
+    plan_id TEXT NOT NULL, office_code TEXT NOT NULL, case_no TEXT NOT NULL, visitor_id TEXT NOT NULL,
+    mediated INTEGER NOT NULL, reached INTEGER, satisfaction INTEGER, fulfilment TEXT, complaint TEXT,
+    visited_on TEXT, recorded_at TEXT, recorded_by TEXT, notice_id TEXT,
+    PRIMARY KEY (plan_id, office_code, case_no))
