@@ -210,8 +210,8 @@ def timeline(case: dict, *, lang: str, palette: str) -> go.Figure:
 
 def visit_rates(by_office: Mapping[str, Mapping[str, Any]], *, lang: str, palette: str) -> go.Figure:
     """Parties reached and agreements carried out, per office, each a dot with its 95% interval."""
-    offices = sorted(by_office, key=lambda o: -by_office[o]["drawn"])[:30][::-1]
-    names = [by_office[o]["office_name"] for o in offices]
+    offices = list(by_office)[:40][::-1]  # in the order given, top to bottom
+    names = [by_office[o]["label"] for o in offices]
     traces = []
     for key, label, colour, symbol in (
         ("coverage", "visit.coverage", accent(palette), "circle"),
@@ -243,3 +243,11 @@ def visit_rates(by_office: Mapping[str, Mapping[str, Any]], *, lang: str, palett
         legend=dict(orientation="h", y=-0.12),
         margin=dict(l=160, r=20, t=36, b=48),
     )
+
+
+def satisfaction_bars(distribution: Sequence[int], *, lang: str, palette: str) -> go.Figure:
+    """How many parties answered each satisfaction score, 1 to 5."""
+    labels = [t(f"visit.score_{k}", lang) for k in range(1, 6)]
+    colours = ["#D55E00", "#E69F00", "#BFC5CC", "#56B4E9", accent(palette)]
+    fig = go.Figure([go.Bar(x=labels, y=list(distribution), marker_color=colours, text=list(distribution))])
+    return _base(fig, 260).update_layout(title=dict(text=t("visit.distribution", lang), x=0.01))

@@ -14,7 +14,8 @@ from dash import dcc, html
 from dashboard import ids, views
 from dashboard import rectification_views as rv
 from dashboard import supervision_views as sv
-from dashboard.i18n import num, t
+from dashboard import visit_views as vv
+from dashboard.i18n import num, pct, t
 from dashboard.viewer import Viewer
 
 
@@ -108,3 +109,40 @@ def supervision_block(
             ],
         )
     return html.Section(className="card", id=ids.SUP_BLOCK, children=[html.H3(t("sup.block", lang)), *facts, form])
+
+
+def visit_panel(viewer: Viewer, code: str | None, year: int, lang: str) -> html.Section | None:
+    """The return visits of `code`'s subtree in `year`'s visit plans: coverage, mean satisfaction
+    and fulfilment rate with their intervals (shown, not scored); None when the user may not read
+    `code` fully."""
+    if code is None or views.access(viewer, code, what="return-visit panel", need="full", log=False) != "full":
+        return None
+    f = vv.office_figures(viewer, code, year)
+
+    def rate(r: dict) -> str:
+        if r["rate"] is None:
+            return "—"
+        return f"{pct(r['rate'], lang)} ({r['k']}/{r['n']}, 95% {pct(r['low'], lang)}–{pct(r['high'], lang)})"
+
+    body = (
+        html.P(
+            t("visit.panel_line", lang).format(
+                drawn=num(f["drawn"], lang),
+                recorded=num(f["recorded"], lang),
+                coverage=rate(f["coverage"]),
+                mean=num(f["satisfaction"]["mean"], lang, 2),
+                fulfilment=rate(f["fulfilment"]),
+                notices=num(f["notices"], lang),
+            )
+        )
+        if f
+        else html.P(t("visit.panel_none", lang), className="note")
+    )
+    return html.Section(
+        className="card visit-panel",
+        children=[
+            html.H3(t("visit.panel", lang).format(year=year)),
+            body,
+            dcc.Link(t("nav.visits", lang), href="/visits") if f else None,
+        ],
+    )

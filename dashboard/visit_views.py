@@ -13,7 +13,7 @@ from access import policy
 from dashboard import views
 from dashboard.rectification_views import offices_of, subtree
 from dashboard.viewer import Viewer, office_resource
-from inspection.visits import figures, figures_by_office, list_visit_plans, list_visits, record_visit
+from inspection.visits import figures, list_visit_plans, list_visits, record_visit
 
 
 def _visitor(viewer: Viewer) -> str | None:
@@ -49,10 +49,31 @@ def readable(viewer: Viewer) -> dict:
     shown = [p for p in plans.values() if p["plan_id"] in seen or (viewer.user.national and visitor is None)]
     if visitor is not None:
         return {**empty, "plans": shown, "visits": got}
-    by = figures_by_office(got)
-    for office, f in by.items():
-        f["office_name"] = names.get(office, {}).get("name", office)
-    return {"plans": shown, "visits": got, "figures": by, "total": figures(got) if got else None}
+    return {"plans": shown, "visits": got, "figures": by_group(viewer, got), "total": figures(got) if got else None}
+
+
+def by_group(viewer: Viewer, visits: list[dict]) -> dict[str, dict]:
+    """The figures of each office directly below the user's own (each with its whole subtree; the
+    user's own office's cases on a row of their own), as the rest of the dashboard drills down: a
+    province's prefectures, the nation's provinces. One visit or two per office says little; a
+    prefecture's dozen says more."""
+    t = views.tree(viewer)
+    root = t.national if viewer.user.national else viewer.user.scope_code
+    grouped: dict[str, list[dict]] = {}
+    for v in visits:
+        chain = t.chain(v["office_code"])
+        below = (
+            chain[chain.index(root) + 1] if root in chain and chain.index(root) + 1 < len(chain) else v["office_code"]
+        )
+        grouped.setdefault(below, []).append(v)
+    out = {}
+    for code in sorted(grouped):
+        out[code] = {
+            **figures(grouped[code]),
+            "office_name": t.offices.get(code, {}).get("name", code),
+            "own": code == root,  # the user's own office's cases only, not its subtree
+        }
+    return out
 
 
 def office_figures(viewer: Viewer, code: str | None, year: int) -> dict | None:

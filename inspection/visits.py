@@ -252,7 +252,8 @@ def draw_visit_plan(ops: OpStore, store: Store, plan_id: str, *, seed: str, acto
     plan = json.loads(row["spec"])
     with contextlib.closing(store.reader()) as con:
         pool = [
-            {"visitor_id": i, "office_code": o, "name": n} for i, o, n in rows(con, duck_sql("inspection.visitor_pool"), {"s": plan["scope"]})
+            {"visitor_id": i, "office_code": o, "name": n}
+            for i, o, n in rows(con, duck_sql("inspection.visitor_pool"), {"s": plan["scope"]})
         ]
         cases = rows(con, duck_sql("inspection.visit_cases"), {"y": int(plan["year"]), "s": plan["scope"]})
     handlers = {f"{o}|{c}": list(h or []) for o, c, h, _ in cases}
@@ -337,7 +338,14 @@ def list_visits(
     year: int | None = None,
 ) -> list[dict]:
     """Visits (recorded or not) limited to `offices` (None: all), a plan, a visitor, a plan year."""
-    years = {r["plan_id"]: json.loads(r["spec"])["year"] for r in ops.read(op_sql("visits.plans"))}
+    plans = ops.read(op_sql("visits.plans"))
+    years = {r["plan_id"]: json.loads(r["spec"])["year"] for r in plans}
+    names = {
+        (r["plan_id"], p["visitor_id"]): p.get("name") or p["visitor_id"]
+        for r in plans
+        if r["manifest"]
+        for p in json.loads(r["manifest"])["visitor_pool"]
+    }
     out = []
     for r in ops.read(op_sql("visits.all_visits")):
         v = dict(r)
@@ -350,6 +358,7 @@ def list_visits(
         if year is not None and years.get(v["plan_id"]) != year:
             continue
         v["year"] = years.get(v["plan_id"])
+        v["visitor_name"] = names.get((v["plan_id"], v["visitor_id"]), v["visitor_id"])
         out.append(v)
     return out
 
@@ -506,7 +515,11 @@ def figures(visits: list[dict]) -> dict:
         "drawn": drawn,
         "recorded": len(recorded),
         "coverage": _rate(len(reached), drawn),
-        "satisfaction": {"n": len(scores), "mean": sum(scores) / len(scores) if scores else None},
+        "satisfaction": {
+            "n": len(scores),
+            "mean": sum(scores) / len(scores) if scores else None,
+            "distribution": [scores.count(k) for k in range(1, 6)],  # parties answering 1, 2, 3, 4, 5
+        },
         "fulfilment": _rate(sum(1 for v in mediated if v["fulfilment"] == "yes"), len(mediated)),
         "complaints": sum(1 for v in recorded if v["complaint"]),
         "notices": sum(1 for v in recorded if v["notice_id"]),

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ipdash.demo_plans import demo_plan, demo_published_plan, demo_supervisions
+from ipdash.demo_plans import demo_plan, demo_published_plan, demo_supervisions, demo_visits
 from ipdash.validate import check_store, output_file
 from queries.statements import duck_sql
 
@@ -145,6 +145,7 @@ def _demo_users(store) -> list[dict]:
     inspector = demo_plan(store, ops)
     demo_published_plan(store, ops)
     demo_supervisions(store, ops)
+    demo_visits(store, ops)
     out = []
     for name, role, scope in DEMO_USERS:
         password = f"{name}-demo-2024"

@@ -177,3 +177,78 @@ def demo_supervisions(store, ops) -> None:
             actor="demo",
             today=on,
         )
+
+
+VISIT_SEED = "20250301"
+# What each demo visit found, chosen by its case's key: (reached, satisfaction, fulfilment of a
+# mediated agreement, complaint); None: not visited yet.
+VISIT_PATTERNS: list[tuple[bool, int | None, str | None, str | None] | None] = [
+    None,
+    (False, None, None, None),
+    (True, 2, "partly", "办案周期过长，处理结果没有及时告知。"),
+    (True, 4, "no", "对方至今未按调解协议支付赔偿款。"),
+    (True, 1, "no", "认为调解过程中办案人员偏向对方。"),
+    (True, 3, "yes", None),
+    (True, 3, "yes", "希望执法人员多解释处理依据。"),
+    *[(True, 4, "yes", None)] * 5,
+    *[(True, 5, "yes", None)] * 8,
+]
+
+
+def demo_visits(store, ops) -> None:
+    """Zhejiang's return visits of the cases concluded in the latest complete year (created once):
+    drawn, most visits recorded in every outcome (not reached, unsatisfied, agreements carried out,
+    partly, not), the notices they opened, one answered; a few still to visit."""
+    import contextlib
+    import datetime as dt
+
+    from inspection.rectification import act, list_notices
+    from inspection.visits import (
+        create_visit_plan,
+        draw_visit_plan,
+        list_visit_plans,
+        list_visits,
+        lock_visit_plan,
+        record_visit,
+    )
+    from queries.store import scalar
+
+    if list_visit_plans(ops):
+        return
+    with contextlib.closing(store.reader()) as con:
+        last = scalar(con, duck_sql("cases.last_closed_year"))
+    if last is None:
+        return
+    year = int(last)
+    plan_id = f"demo-visits-{year}-330000"
+    create_visit_plan(
+        ops,
+        store,
+        f'plan_id = "{plan_id}"\nyear = {year}\nscope = "330000"\nstrata = ["office_code"]\n'
+        f'title = "{year}年度浙江省结案回访（演示）"\n'
+        "[rule]\nratio = 0.01\nmin_per_stratum = 1\nmax_per_stratum = 2\n",
+        actor="demo",
+    )
+    lock_visit_plan(ops, store, plan_id, out_dir=store.path.parent / "plans", actor="demo")
+    manifest = draw_visit_plan(ops, store, plan_id, seed=VISIT_SEED, actor="demo")
+    mediated = {(v["office_code"], v["case_no"]): v["mediated"] for v in list_visits(ops, plan_id=plan_id)}
+    for s in manifest["sample"]:
+        found = VISIT_PATTERNS[int(hashlib.sha256(s["key"].encode()).hexdigest()[:8], 16) % len(VISIT_PATTERNS)]
+        if found is None:
+            continue
+        reached, satisfaction, fulfilment, complaint = found
+        record_visit(
+            ops,
+            plan_id,
+            s["office_code"],
+            s["case_no"],
+            reached=reached,
+            satisfaction=satisfaction,
+            fulfilment=fulfilment if reached and mediated[(s["office_code"], s["case_no"])] else None,
+            complaint=complaint,
+            visited_on=dt.date.today(),
+            actor="demo",
+        )
+    opened = list_notices(ops, plan_id=plan_id)
+    if opened:
+        act(ops, opened[0]["notice_id"], "respond", actor="demo", text="已约谈办案人员，督促当事人履行调解协议。")

@@ -266,7 +266,8 @@ def _notice_line(n: dict) -> str:
     what = (
         "return visit of "
         + ", ".join(
-            f"{a['case_no']} ({' and '.join(r.replace('_', ' ') for r in a['visit']['reasons'])})" for a in n["findings"]
+            f"{a['case_no']} ({' and '.join(r.replace('_', ' ') for r in a['visit']['reasons'])})"
+            for a in n["findings"]
         )
         if n["kind"] == "visit"
         else f"{len(n['findings'])} archives, {n['unqualified']} unqualified, {n['points_lost']:g} points lost"

@@ -38,6 +38,9 @@ PAGES = [
     ("monitor-overdue", "/monitor?office=330000", "zhejiang"),
     ("supervision", "/supervision", "zhejiang"),
     ("supervised-case", "/case/{supervised}", "zhejiang"),
+    ("visits", "/visits", "zhejiang"),
+    ("visits-record", "/visits", "admin"),
+    ("visit-notice", "/rectification/{visit_notice}", "zhejiang"),
     ("public", "/public", None),
 ]
 
@@ -101,6 +104,14 @@ def demo_notice(db: str) -> str:
     return next(n["notice_id"] for n in list_notices(OpStore(default_path(db))) if n["office_code"] == "330100")
 
 
+def demo_visit_notice(db: str) -> str:
+    """A notice opened by a demo return visit, answered (the first one)."""
+    from access.opstore import OpStore, default_path
+    from inspection.rectification import list_notices
+
+    return next(n["notice_id"] for n in list_notices(OpStore(default_path(db))) if n["kind"] == "visit")
+
+
 def settle(d: webdriver.Chrome) -> None:
     """Wait until Dash has no callback in flight and the page has content."""
     WebDriverWait(d, 120).until(
@@ -126,6 +137,7 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     ap.add_argument("--width", type=int, default=1280)
     ap.add_argument("--height", type=int, default=900)
+    ap.add_argument("--only", nargs="*", help="only these pages (names of PAGES), e.g. visits notice")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -148,8 +160,11 @@ def main() -> int:
         plan = demo_plan(args.db)
         notice = demo_notice(args.db)
         supervised = demo_supervised(args.db)
+        visit_notice = demo_visit_notice(args.db)
         for lang in ("zh", "en"):
             for name, path, user in PAGES:
+                if args.only and name not in args.only:
+                    continue
                 if user is None:  # the public page: one HTML page, both languages on it
                     if lang == "en":
                         continue
@@ -161,7 +176,9 @@ def main() -> int:
                     if user != current:
                         login(d, base, user)
                         current = user
-                    d.get(base + path.format(plan=plan, notice=notice, supervised=supervised))
+                    d.get(
+                        base + path.format(plan=plan, notice=notice, supervised=supervised, visit_notice=visit_notice)
+                    )
                     settle(d)
                     set_lang(d, lang)
                 total = d.execute_script("return document.body.scrollHeight")

@@ -6,7 +6,7 @@ from dash import dcc, html
 
 from dashboard import charts, ids, views
 from dashboard.context import Request
-from dashboard.followup import overdue_panel
+from dashboard.followup import overdue_panel, visit_panel
 from dashboard.i18n import num, pct, t
 from dashboard.registry import Page
 from dashboard.view_types import Denied, Profile, ProfileMissing, ProfileNational
@@ -276,7 +276,13 @@ def render(req: Request) -> html.Div:
     page = req.ctx.cached_page(
         req, "profile", code, lambda: profile_page(views.profile(v, code, req.controls), req.lang, req.palette)
     )
-    return html.Div([page, overdue_panel(v, code, req.controls.as_of_date, req.lang)])
+    return html.Div(
+        [
+            page,
+            overdue_panel(v, code, req.controls.as_of_date, req.lang),
+            visit_panel(v, code, req.controls.year, req.lang),
+        ]
+    )
 
 
 PAGES = [Page("/office/<code>", "rankings", render, order=12)]

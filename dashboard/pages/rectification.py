@@ -56,7 +56,7 @@ def list_view(req: Request) -> html.Section:
                 html.Td(_status(n, lang)),
                 html.Td(n["due_date"]),
                 html.Td(num(len(n["findings"]), lang), className="num"),
-                html.Td(num(n["points_lost"], lang, 1), className="num"),
+                html.Td("—" if n["kind"] == "visit" else num(n["points_lost"], lang, 1), className="num"),
             ],
             className="overdue" if n["overdue"] else None,
         )
@@ -79,40 +79,74 @@ def list_view(req: Request) -> html.Section:
     )
 
 
-def detail_block(n: dict, lang: str) -> html.Div:
-    colon, sep = ("：", "；") if lang == "zh" else (": ", "; ")
-    findings = html.Table(
+def _visit_findings(n: dict, lang: str) -> html.Table:
+    """What the return visit found (a notice opened by a visit, inspection/visits.py)."""
+    head = ("visit.case", "visit.date", "visit.score", "visit.fulfilled", "visit.complaint", "visit.reasons")
+    return html.Table(
         className="ranking compact",
         children=[
-            html.Thead(
-                html.Tr(
-                    [
-                        html.Th(t(k, lang))
-                        for k in ("rect.case_no", "rect.grade", "rect.total", "rect.veto", "rect.items_lost")
-                    ]
-                )
-            ),
+            html.Thead(html.Tr([html.Th(t(k, lang)) for k in head])),
             html.Tbody(
                 [
                     html.Tr(
                         [
                             html.Td(a["case_no"], className="mono"),
-                            html.Td(t(f"rect.grade.{a['grade']}", lang)),
-                            html.Td(num(a["total"], lang, 1), className="num"),
-                            html.Td("、".join(_veto(v, lang) for v in a["veto"]) or "—"),
+                            html.Td(a["visit"]["visited_on"]),
+                            html.Td(num(a["visit"]["satisfaction"], lang) if a["visit"]["satisfaction"] else "—"),
                             html.Td(
-                                sep.join(
-                                    f"{i['zh'] if lang == 'zh' else i['en']} −{num(i['lost'], lang, 1)}"
-                                    for i in a["lost"]
-                                )
-                                or "—"
+                                t(f"visit.fulfilment.{a['visit']['fulfilment']}", lang)
+                                if a["visit"]["fulfilment"]
+                                else t("visit.not_mediated", lang)
                             ),
+                            html.Td(a["visit"]["complaint"] or "—"),
+                            html.Td("、".join(t(f"visit.reason.{r}", lang) for r in a["visit"]["reasons"])),
                         ]
                     )
                     for a in n["findings"]
                 ]
             ),
         ],
+    )
+
+
+def detail_block(n: dict, lang: str) -> html.Div:
+    colon, sep = ("：", "；") if lang == "zh" else (": ", "; ")
+    findings = (
+        _visit_findings(n, lang)
+        if n["kind"] == "visit"
+        else html.Table(
+            className="ranking compact",
+            children=[
+                html.Thead(
+                    html.Tr(
+                        [
+                            html.Th(t(k, lang))
+                            for k in ("rect.case_no", "rect.grade", "rect.total", "rect.veto", "rect.items_lost")
+                        ]
+                    )
+                ),
+                html.Tbody(
+                    [
+                        html.Tr(
+                            [
+                                html.Td(a["case_no"], className="mono"),
+                                html.Td(t(f"rect.grade.{a['grade']}", lang)),
+                                html.Td(num(a["total"], lang, 1), className="num"),
+                                html.Td("、".join(_veto(v, lang) for v in a["veto"]) or "—"),
+                                html.Td(
+                                    sep.join(
+                                        f"{i['zh'] if lang == 'zh' else i['en']} −{num(i['lost'], lang, 1)}"
+                                        for i in a["lost"]
+                                    )
+                                    or "—"
+                                ),
+                            ]
+                        )
+                        for a in n["findings"]
+                    ]
+                ),
+            ],
+        )
     )
     steps = html.Ol(
         [
@@ -143,7 +177,7 @@ def detail_block(n: dict, lang: str) -> html.Div:
                     t("rect.weekdays_only", lang) if n.get("due_weekdays_only") else "",
                 ]
             ),
-            html.H3(t("rect.findings", lang)),
+            html.H3(t("visit.finding" if n["kind"] == "visit" else "rect.findings", lang)),
             findings,
             html.H3(t("rect.history", lang)),
             steps,

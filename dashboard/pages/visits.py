@@ -86,7 +86,7 @@ def _figures(by: dict, total: dict, lang: str) -> html.Table:
         className="ranking compact",
         children=[
             html.Thead(html.Tr([html.Th(t(k, lang)) for k in head])),
-            html.Tbody([*(row(f["office_name"], f) for f in by.values()), row(t("visit.total", lang), total, "total")]),
+            html.Tbody([*(row(f["label"], f) for f in by.values()), row(t("visit.total", lang), total, "total")]),
         ],
     )
 
@@ -110,7 +110,7 @@ def _visits(got: list[dict], lang: str, link_cases: bool) -> html.Table:
         return dcc.Link(v["case_no"], href=f"/case/{v['office_code']}/{v['case_no']}") if link_cases else v["case_no"]
 
     return html.Table(
-        className="ranking compact",
+        className="ranking compact visits",
         children=[
             html.Thead(html.Tr([html.Th(t(k, lang)) for k in head])),
             html.Tbody(
@@ -119,7 +119,7 @@ def _visits(got: list[dict], lang: str, link_cases: bool) -> html.Table:
                         [
                             html.Td(case(v), className="mono"),
                             html.Td(v["office_name"]),
-                            html.Td(v["visitor_id"], className="mono"),
+                            html.Td(v["visitor_name"]),
                             html.Td(t("visit.done" if v["recorded_at"] else "visit.pending", lang)),
                             html.Td(v["visited_on"] or "—"),
                             html.Td("—" if v["reached"] is None else (yes if v["reached"] else no)),
@@ -188,6 +188,8 @@ def view(req: Request) -> html.Section:
     got = vv.readable(req.viewer)
     link_cases = req.viewer.user.role != "inspector"
     figures = got["figures"]
+    for f in (figures or {}).values():
+        f["label"] = t("visit.own", lang).format(name=f["office_name"]) if f["own"] else f["office_name"]
     return html.Section(
         className="card",
         id=ids.VISIT_LIST,
@@ -199,9 +201,20 @@ def view(req: Request) -> html.Section:
             *(
                 [
                     html.H3(t("visit.figures", lang)),
-                    dcc.Graph(
-                        figure=charts.visit_rates(figures, lang=lang, palette=req.palette),
-                        config={"displayModeBar": False},
+                    html.Div(
+                        className="two-col",
+                        children=[
+                            dcc.Graph(
+                                figure=charts.visit_rates(figures, lang=lang, palette=req.palette),
+                                config={"displayModeBar": False},
+                            ),
+                            dcc.Graph(
+                                figure=charts.satisfaction_bars(
+                                    got["total"]["satisfaction"]["distribution"], lang=lang, palette=req.palette
+                                ),
+                                config={"displayModeBar": False},
+                            ),
+                        ],
                     ),
                     _figures(figures, got["total"], lang),
                     html.P(t("visit.interval_note", lang), className="note"),

@@ -31,3 +31,4 @@ UPDATE visits SET reached = ?, satisfaction = ?, fulfilment = ?, complaint = ?, 
 
 -- name: notices_of
 SELECT count(*) AS n FROM rectifications WHERE plan_id = ? AND office_code = ?
+
