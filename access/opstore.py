@@ -31,7 +31,10 @@ from queries.statements import OPS, collection, op_sql
 # each backend (schema_sqlite.sql, schema_postgres.sql).
 _COMMON = list(collection(OPS, "schema").values())
 # Columns added to tables that older stores created without them.
-ADDED_COLUMNS = {"publications": ("partial_reason", "withdrawn_at", "withdrawn_by", "withdraw_reason")}
+ADDED_COLUMNS = {
+    "publications": ("partial_reason", "withdrawn_at", "withdrawn_by", "withdraw_reason"),
+    "appraisals": ("notes",),
+}
 SQLITE_SCHEMA = [
     op_sql("schema_sqlite.users"),
     *_COMMON,

@@ -107,12 +107,30 @@ def existing(ops: OpStore, user: User, archive: str | None) -> dict | None:
 
 
 def record_online(
-    ops: OpStore, store: Store, user: User, archive: str, scores: list, veto: list | None, day: str | None
+    ops: OpStore,
+    store: Store,
+    user: User,
+    archive: str,
+    scores: list,
+    veto: list | None,
+    day: str | None,
+    notes: list | None = None,
 ) -> Summary:
-    """The online form's appraisal of one archive, recorded as one row of a checklist file."""
+    """The online form's appraisal of one archive, recorded as one row of a checklist file;
+    `notes`: the inspector's note on each item's deduction, in checklist order (None or "" for none)."""
     draw_id, office, case_no = split_archive(archive)
     checklist = default_contract().checklist
-    header = ["抽查批次", "办案机构代码", "案号", "评查人员", *[i.zh for i in checklist.items], "否决项", "评查日期"]
+    header = [
+        "抽查批次",
+        "办案机构代码",
+        "案号",
+        "评查人员",
+        *[i.zh for i in checklist.items],
+        "否决项",
+        "评查日期",
+        *[f"{i.zh}扣分说明" for i in checklist.items],
+    ]
+    given = list(notes or [])
     row = [
         draw_id,
         office,
@@ -121,6 +139,7 @@ def record_online(
         *["" if v is None else v for v in (scores or [])],
         "；".join(veto or []),
         day or "",
+        *[(given[k] if k < len(given) and given[k] else "") for k in range(len(checklist.items))],
     ]
     buf = io.StringIO()
     csv.writer(buf).writerows([header, row])

@@ -81,6 +81,18 @@ def inspector_block(ops: OpStore, store: Store, inspector_id: str, lang: str) ->
                         )
                         for i in checklist.items
                     ],
+                    *[
+                        field(
+                            t("insp.note_for", lang).format(item=i.zh if lang == "zh" else i.en),
+                            dcc.Textarea(
+                                id={"type": ids.APPRAISAL_NOTE, "item": i.id},
+                                value=None,
+                                maxLength=500,
+                                style={"width": "100%", "height": "3em"},
+                            ),
+                        )
+                        for i in checklist.items
+                    ],
                     field(
                         t("insp.veto_items", lang),
                         dcc.Checklist(

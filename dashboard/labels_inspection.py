@@ -143,6 +143,7 @@ INSPECTION_LABELS: dict[str, tuple[str, str]] = {
     "insp.upload_filled_checklist": ("上传填好的评查表", "Upload the filled checklist"),
     "insp.upload_unreadable": ("无法读取上传的文件", "The upload could not be read"),
     "insp.veto_items": ("否决项", "Veto items"),
+    "insp.note_for": ("{item}扣分说明（扣分时填写）", "Why points were lost on {item} (when they were)"),
     "insp.void_ask": (
         "作废后本次抽取及其评查结果不再有效；作废记录永久保留。确定作废？",
         "Voiding ends this draw and its results; the void stays on record. Void it?",
@@ -184,6 +185,8 @@ INSPECTION_LABELS: dict[str, tuple[str, str]] = {
     "results.items_lost": ("失分最多的评查项目", "Where the archives lost points"),
     "results.item": ("评查项目", "Item"),
     "results.points_lost": ("失分合计", "Points lost"),
+    "results.typical": ("典型问题（评查人员意见）", "Typical problems (inspectors' notes)"),
+    "results.typical_line": ("{note}（{archives}件，失{points}分）", "{note} ({archives} archives, {points} points)"),
     "results.with_loss": ("失分案卷", "Archives that lost points"),
     "results.share": ("占该项满分", "Share of the item's points"),
     "results.unqualified_ci": ("不合格率 (95% 区间)", "Unqualified (95% CI)"),

@@ -321,7 +321,7 @@ def results_block(ops: OpStore, store: Store, plan_id: str, plan: dict, lang: st
 
 def items_lost_table(entries: list[dict], lang: str) -> html.Div:
     """Where the appraised archives lost points, the item that lost most first (issue 18)."""
-    head = ("results.item", "results.points_lost", "results.with_loss", "results.share")
+    head = ("results.item", "results.points_lost", "results.with_loss", "results.share", "results.typical")
     return html.Div(
         [
             html.H4(t("results.items_lost", lang)),
@@ -338,6 +338,23 @@ def items_lost_table(entries: list[dict], lang: str) -> html.Div:
                                     html.Td(num(e["points"], lang, 1), className="num"),
                                     html.Td(f"{e['with_loss']} / {e['archives']}", className="num"),
                                     html.Td(pct(e["share"], lang), className="num"),
+                                    html.Td(
+                                        html.Ul(
+                                            className="plain",
+                                            children=[
+                                                html.Li(
+                                                    t("results.typical_line", lang).format(
+                                                        note=n["note"],
+                                                        archives=num(n["archives"], lang),
+                                                        points=num(n["points"], lang, 1),
+                                                    )
+                                                )
+                                                for n in e.get("typical") or []
+                                            ],
+                                        )
+                                        if e.get("typical")
+                                        else "—"
+                                    ),
                                 ]
                             )
                             for e in entries

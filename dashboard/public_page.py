@@ -56,9 +56,10 @@ PAGE = """<!doctype html>
 {% if p.items_lost and p.items_lost.scope and p.items_lost.scope[0].archives %}
 <h3>失分最多的评查项目 · Where the archives lost points</h3>
 <table class="audit"><thead><tr><th>评查项目 Item</th><th>失分合计 Points lost</th><th>失分案卷 Archives that lost points</th>
-<th>占该项满分 Share of the item's points</th></tr></thead><tbody>
+<th>占该项满分 Share of the item's points</th><th>典型问题（评查人员意见） Typical problems (inspectors' notes)</th></tr></thead><tbody>
 {% for e in p.items_lost.scope %}<tr><td>{{ e.zh }} · {{ e.en }}</td><td class="num">{{ "%.1f"|format(e.points) }}</td>
-<td class="num">{{ e.with_loss }} / {{ e.archives }}</td><td class="num">{{ "%.1f%%"|format(e.share * 100) }}</td></tr>{% endfor %}
+<td class="num">{{ e.with_loss }} / {{ e.archives }}</td><td class="num">{{ "%.1f%%"|format(e.share * 100) }}</td>
+<td>{% for n in e.typical or [] %}<div>{{ n.note }}（{{ n.archives }}件 archives，失{{ "%.1f"|format(n.points) }}分 points）</div>{% else %}—{% endfor %}</td></tr>{% endfor %}
 </tbody></table>
 {% if p.items_lost.provinces|length > 1 %}<h4>各省失分最多的项目 · The item that lost most, by province</h4>
 <table class="audit"><thead><tr><th>省份 Province</th><th>评查案卷 Archives</th><th>失分最多的项目 Item</th><th>失分 Points lost</th></tr></thead><tbody>

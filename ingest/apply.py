@@ -159,6 +159,14 @@ def _stage(
                 keys=exp.Array(expressions=[exp.Literal.string(i) for i in items]),
                 values=exp.Array(expressions=[exp.cast(_q(i), "DECIMAL(6,2)") for i in items]),
             )
+        elif col == "notes" and items:  # the inspector's note on each item's deduction, where given
+            notes = exp.Map(
+                keys=exp.Array(expressions=[exp.Literal.string(i) for i in items]),
+                values=exp.Array(
+                    expressions=[_q(f"note_{i}") if f"note_{i}" in present else exp.Null() for i in items]
+                ),
+            )
+            expr = exp.Anonymous(this="given_notes", expressions=[notes])
         elif col in present:
             expr = _q(col)
         else:

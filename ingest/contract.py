@@ -178,6 +178,9 @@ def load_contract(contract_text: str, checklist_text: str, file: str = "contract
         if kind == "appraisals":
             for item in checklist.items:
                 columns.append(Column(item.id, "score", True, (item.zh, item.en)))
+            for item in checklist.items:  # the inspector's note on what lost the item's points
+                notes = (f"{item.zh}扣分说明", f"{item.zh}说明", f"{item.en} note")
+                columns.append(Column(f"note_{item.id}", "text", False, notes))
         header_map: dict[str, str] = {}
         for c in columns:
             for spelling in (c.name, *c.headers):

@@ -2,7 +2,9 @@
 
 One row per archive assigned to the inspector in the plan's standing draw; the checklist items of
 `ingest/checklist.toml` are columns with their maximum shown above the header and enforced by data
-validation; the veto column offers the veto items in a drop-down. The header row uses the accepted
+validation; the veto column offers the veto items in a drop-down; after the date, one column per
+item for the inspector's note on what lost its points (the rectification notice and the released
+report quote them). The header row uses the accepted
 Chinese headers, so the filled workbook goes back in through `ipdash ingest appraisals`, which
 checks every cell and names the cell of each problem.
 """
@@ -66,10 +68,24 @@ def write_checklist(path: str | Path, *, draw_id: str, inspector_id: str, archiv
         *[i.zh for i in items],
         "否决项",
         "评查日期",
+        *[f"{i.zh}扣分说明" for i in items],  # the inspector's note on what lost the item's points
     ]
     first_item = 7
     append_row(ws, [f"案卷评查表 · Archive checklist — {draw_id} — {inspector_id}"])
-    ws.append(["满分 max →", None, None, None, None, None, *[i.max for i in items], None, None])
+    ws.append(
+        [
+            "满分 max →",
+            None,
+            None,
+            None,
+            None,
+            None,
+            *[i.max for i in items],
+            None,
+            None,
+            *["扣分时填写 note when points are lost"] * len(items),
+        ]
+    )
     ws.append(header)
     ws["A1"].font = Font(bold=True, size=13)
     for cell in ws[3]:
@@ -78,7 +94,21 @@ def write_checklist(path: str | Path, *, draw_id: str, inspector_id: str, archiv
         cell.alignment = Alignment(wrap_text=True)
     for office, name, case_no, kind in archives:
         # office names and case numbers are data: a leading "=" must stay text (access.cells)
-        append_row(ws, [draw_id, office, name, case_no, kind, inspector_id, *[None] * len(items), None, None])
+        append_row(
+            ws,
+            [
+                draw_id,
+                office,
+                name,
+                case_no,
+                kind,
+                inspector_id,
+                *[None] * len(items),
+                None,
+                None,
+                *[None] * len(items),
+            ],
+        )
     last = 3 + len(archives)
     for j, item in enumerate(items):
         col = get_column_letter(first_item + j)
@@ -114,7 +144,7 @@ def write_checklist(path: str | Path, *, draw_id: str, inspector_id: str, archiv
     )
     when.add(f"{date_col}4:{date_col}{max(last, 4)}")
     ws.add_data_validation(when)
-    for j, width in enumerate([14, 12, 22, 22, 18, 12, *[10] * len(items), 14, 12], start=1):
+    for j, width in enumerate([14, 12, 22, 22, 18, 12, *[10] * len(items), 14, 12, *[24] * len(items)], start=1):
         ws.column_dimensions[get_column_letter(j)].width = width
     ws.freeze_panes = "A4"
     wb.save(path)

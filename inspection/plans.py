@@ -349,5 +349,6 @@ def recorded_appraisals(ops: OpStore, inspector_id: str) -> dict[tuple[str, str,
                 **dict(r),
                 "scores": json.loads(r["scores"]),
                 "veto": json.loads(r["veto"]),
+                "notes": json.loads(r["notes"]) if r["notes"] else {},
             }
     return out

@@ -74,11 +74,13 @@ def due_date(published: dt.date, working_days: int) -> tuple[dt.date, bool]:
 
 def findings(appraisals: list[dict]) -> dict[str, list[dict]]:
     """Office -> its archives that were unqualified or lost points, from one draw's appraisals
-    (rows of the operational store: scores and veto as JSON text)."""
+    (rows of the operational store: scores, veto and notes as JSON text), each lost item with the
+    inspector's note on it."""
     checklist = default_contract().checklist
     out: dict[str, list[dict]] = {}
     for a in sorted(appraisals, key=lambda r: (r["office_code"], r["case_no"])):
         scores = json.loads(a["scores"])
+        notes = json.loads(a["notes"]) if a.get("notes") else {}
         lost = [
             {
                 "item": item.id,
@@ -87,6 +89,7 @@ def findings(appraisals: list[dict]) -> dict[str, list[dict]]:
                 "max": item.max,
                 "score": float(scores[item.id]),
                 "lost": round(item.max - float(scores[item.id]), 2),
+                "note": notes.get(item.id),  # the inspector's note on the deduction, when given
             }
             for item in checklist.items
             if item.id in scores and float(scores[item.id]) < item.max

@@ -84,10 +84,30 @@ def stratified_projection(strata: dict[str, tuple[int, int, int]], level: float 
     }
 
 
+TYPICAL_NOTES = 3
+
+
+def typical_notes(notes: list[str | None], lost: list[float]) -> list[dict]:
+    """The inspectors' notes on one item's deductions that recur most: the same words (spaces and
+    trailing punctuation aside) counted once per archive, with the points those archives lost;
+    the `TYPICAL_NOTES` most frequent (then most points, then the text), for the released report."""
+    tally: dict[str, list[float]] = {}
+    for note, points in zip(notes, lost, strict=True):
+        text = " ".join((note or "").split()).rstrip("。.；;，, ")
+        if text and points > 0:
+            tally.setdefault(text, []).append(points)
+    ranked = sorted(tally.items(), key=lambda kv: (-len(kv[1]), -sum(kv[1]), kv[0]))
+    return [
+        {"note": text, "archives": len(points), "points": round(sum(points), 2)}
+        for text, points in ranked[:TYPICAL_NOTES]
+    ]
+
+
 def items_lost(appraisals: list[dict], province_of: dict[str, str]) -> dict:
     """Where the appraised archives lost points, item by item: for the whole scope and for each
     province. Each entry: the item, its labels and maximum, the archives appraised, how many lost
-    points on it, the points lost and their share of the points available; the most lost first."""
+    points on it, the points lost and their share of the points available, and the inspectors'
+    notes on it that recur most (`typical`); the most lost first."""
     checklist = default_contract().checklist
 
     def table(rows: list[dict]) -> list[dict]:
@@ -95,6 +115,7 @@ def items_lost(appraisals: list[dict], province_of: dict[str, str]) -> dict:
         for item in checklist.items:
             lost = [item.max - float(json.loads(r["scores"])[item.id]) for r in rows]
             points = round(sum(lost), 2)
+            notes = [json.loads(r["notes"]).get(item.id) if r.get("notes") else None for r in rows]
             out.append(
                 {
                     "item": item.id,
@@ -105,6 +126,7 @@ def items_lost(appraisals: list[dict], province_of: dict[str, str]) -> dict:
                     "with_loss": sum(1 for x in lost if x > 0),
                     "points": points,
                     "share": round(points / (item.max * len(rows)), 4) if rows else None,
+                    "typical": typical_notes(notes, lost),
                 }
             )
         return sorted(out, key=lambda e: (-e["points"], e["item"]))

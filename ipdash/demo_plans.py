@@ -67,6 +67,17 @@ PATTERNS = [
 ]
 
 
+# What the demo inspectors wrote about each item's deduction (a few recurring problems each).
+NOTES = {
+    "acceptance": ["立案审批表缺少负责人签字", "受理通知书未载明受理日期"],
+    "evidence": ["现场勘验笔录无当事人签名", "证据未编目，来源不明", "未核实专利权有效性"],
+    "facts": ["侵权比对意见过于简单", "认定事实的证据不充分"],
+    "law": ["适用法律条款错误", "处理决定未引用具体条款"],
+    "procedure": ["超过法定期限未办理延长审批", "未告知当事人陈述申辩权利"],
+    "documents": ["送达回证缺失", "卷内文书未按顺序装订", "卷内目录与文书不符"],
+}
+
+
 def demo_published_plan(store, ops) -> None:
     """Zhejiang's inspection of the year before the demo plan's: drawn, every sampled archive
     appraised, published, and its rectification notices moved to every state (once)."""
@@ -102,10 +113,13 @@ def demo_published_plan(store, ops) -> None:
     manifest = run_draw(ops, store, plan_id, seed=PUBLISHED_SEED, actor="demo")
     inspector = {a["office_code"]: a["inspector_id"] for a in manifest["assignments"]}
     items = default_contract().checklist.items
-    lines = [",".join(["draw_id", "office_code", "case_no", "inspector_id", *(i.id for i in items), "inspected_at"])]
+    header = ["draw_id", "office_code", "case_no", "inspector_id", *(i.id for i in items), "inspected_at"]
+    lines = [",".join([*header, *(f"{i.zh}扣分说明" for i in items)])]
     for s in manifest["sample"]:
-        lost = PATTERNS[int(hashlib.sha256(s["key"].encode()).hexdigest()[:8], 16) % len(PATTERNS)]
+        pick = int(hashlib.sha256(s["key"].encode()).hexdigest()[:8], 16)
+        lost = PATTERNS[pick % len(PATTERNS)]
         scores = [f"{i.max - lost.get(i.id, 0):g}" for i in items]
+        notes = [NOTES[i.id][(pick // len(PATTERNS)) % len(NOTES[i.id])] if lost.get(i.id) else "" for i in items]
         case_no = '"' + s["case_no"].replace('"', '""') + '"'
         lines.append(
             ",".join(
@@ -116,6 +130,7 @@ def demo_published_plan(store, ops) -> None:
                     inspector[s["office_code"]],
                     *scores,
                     f"{year + 1}-03-15",
+                    *notes,
                 ]
             )
         )

@@ -46,13 +46,14 @@ APPRAISALS = {
     "source_sha256": "VARCHAR",
     "source_row": "INTEGER",
     "run_id": "INTEGER",
+    "notes": "MAP(VARCHAR, VARCHAR)",  # checklist item -> the inspector's note on its deduction
 }
 DRAW_SAMPLES = {"draw_id": "VARCHAR", "office_code": "VARCHAR", "case_no": "VARCHAR"}
 APPRAISAL_VERSIONS = {"year": "INTEGER", "version": "BIGINT"}
 RELATIONS = {"appraisals": APPRAISALS, "draw_samples": DRAW_SAMPLES, "appraisal_versions": APPRAISAL_VERSIONS}
 
 # Stored values kept as JSON text (the rest are cast straight to their DuckDB type).
-_JSON = {"scores", "veto"}
+_JSON = {"scores", "veto", "notes"}
 _RAW_SCHEMA = {
     "draw_id": pl.String,
     "office_code": pl.String,
@@ -69,6 +70,7 @@ _RAW_SCHEMA = {
     "source_sha256": pl.String,
     "source_row": pl.Int64,
     "run_id": pl.Int64,
+    "notes": pl.String,
 }
 WATCHED = ("appraisals", "draws")  # the version counters a snapshot depends on
 

@@ -1,6 +1,6 @@
 """The released appraisal report of one published inspection, as a workbook (issue 18 item 4):
-the results office by office, where the archives lost points (the scope and each province) and
-the state of rectification. Built from plain data the caller reads (`inspection.results`,
+the results office by office, where the archives lost points (the scope and each province), the
+typical problems in the inspectors' notes, and the state of rectification. Built from plain data the caller reads (`inspection.results`,
 `inspection.rectification`): reports never import the inspection package (a layer contract)."""
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ WORDS: dict[str, dict[str, Any]] = {
         "with_loss": "失分案卷",
         "archives": "评查案卷",
         "share": "占该项满分",
+        "typical": "典型问题",
+        "note": "评查人员意见",
+        "note_archives": "涉及案卷",
         "notice": "通知编号",
         "status": "状态",
         "due": "整改期限",
@@ -71,6 +74,9 @@ WORDS: dict[str, dict[str, Any]] = {
         "with_loss": "Archives that lost points",
         "archives": "Archives appraised",
         "share": "Share of the item's points",
+        "typical": "Typical problems",
+        "note": "Inspectors' note",
+        "note_archives": "Archives with this note",
         "notice": "Notice",
         "status": "Status",
         "due": "Due",
@@ -145,6 +151,23 @@ def write_appraisal_report(results: dict, notices: list[dict], path: str | Path,
     ).as_table("PointsLost")
     Sheet(
         wb,
+        w["typical"],
+        [
+            (w["where"], None),
+            (w["item"], None),
+            (w["note"], None),
+            (w["note_archives"], COUNT),
+            (w["points"], DECIMAL),
+        ],
+        [
+            [where, e["zh"] if lang == "zh" else e["en"], n["note"], n["archives"], n["points"]]
+            for where, items in blocks
+            for e in items
+            for n in e.get("typical") or []
+        ],
+    ).as_table("TypicalProblems")
+    Sheet(
+        wb,
         w["rect"],
         [
             (w["notice"], None),
@@ -172,5 +195,5 @@ def write_appraisal_report(results: dict, notices: list[dict], path: str | Path,
     return {
         "offices": len(results["offices"]),
         "notices": len(notices),
-        "sheets": [w["results"], w["items"], w["rect"]],
+        "sheets": [w["results"], w["items"], w["typical"], w["rect"]],
     }

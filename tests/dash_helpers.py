@@ -180,7 +180,14 @@ def _items() -> tuple[str, ...]:
 APPRAISAL_ITEMS = _items()  # the checklist's items, in the form's order
 
 
-def appraisal_body(archive: str, scores: list, *, day: str = "2025-01-15", confirm_output: str | None = None) -> dict:
+def appraisal_body(
+    archive: str,
+    scores: list,
+    *,
+    day: str = "2025-01-15",
+    confirm_output: str | None = None,
+    notes: list | None = None,
+) -> dict:
     """The inspection page's online-entry request for one archive (`archive` as the drop-down's value,
     "draw|office|case"), as the browser sends it: the submit button, or with `confirm_output` (the
     overwrite callback's output key, from /_dash-dependencies) the confirmed overwrite."""
@@ -192,6 +199,10 @@ def appraisal_body(archive: str, scores: list, *, day: str = "2025-01-15", confi
         ],
         {"id": ids.APPRAISAL_VETO, "property": "value", "value": []},
         {"id": ids.APPRAISAL_DATE, "property": "value", "value": day},
+        [
+            {"id": {"type": ids.APPRAISAL_NOTE, "item": i}, "property": "value", "value": n}
+            for i, n in zip(APPRAISAL_ITEMS, notes or [None] * len(APPRAISAL_ITEMS))
+        ],
         {"id": ids.LANG, "property": "value", "value": "zh"},
     ]
     if confirm_output:

@@ -472,6 +472,7 @@ def test_the_inspector_sees_done_and_pending_and_overwriting_asks_first(world, m
             {"id": "appraisal-veto", "property": "value"},
             {"id": "appraisal-date", "property": "value"},
             {"id": "appraisal-existing", "property": "children"},
+            [{"id": {"type": "appraisal-note", "item": i}, "property": "value"} for i in ITEMS],
         ],
         "inputs": [{"id": "appraisal-archive", "property": "value", "value": first}],
         "state": [
@@ -500,9 +501,18 @@ def test_the_inspector_sees_done_and_pending_and_overwriting_asks_first(world, m
         ]
         == "100.00"
     )
-    body = dh.appraisal_body(first, [10, 20, 20, 20, 15, 1], confirm_output=_overwrite_key(client))
+    body = dh.appraisal_body(
+        first, [10, 20, 20, 20, 15, 1], confirm_output=_overwrite_key(client), notes=[None] * 5 + ["送达回证缺失 "]
+    )
     confirmed = json.loads(client.post("/_dash-update-component", json=body).data)["response"]
     assert "更新 1" in dh.text(confirmed["appraisal-result"]["children"])
+    stored = ops.read("SELECT notes FROM appraisals WHERE draw_id = 'P-D1' AND case_no = ?", (mine[0]["case_no"],))
+    assert json.loads(stored[0]["notes"]) == {"documents": "送达回证缺失"}  # the inspector's note, trimmed
+    reloaded = json.loads(client.post("/_dash-update-component", json=load).data)["response"]
+    notes = {
+        i: reloaded[json.dumps({"item": i, "type": "appraisal-note"}, separators=(",", ":"))]["value"] for i in ITEMS
+    }
+    assert notes == {**dict.fromkeys(ITEMS), "documents": "送达回证缺失"}  # the form shows the note on record
     assert any(e["action"] == "appraisal.change" and e["actor"] == "insp" for e in audit.recent(ops))
 
 

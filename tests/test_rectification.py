@@ -51,10 +51,16 @@ def published_world(tree_store: Store, tmp_path: Path) -> tuple[Path, dict]:
     (Path.cwd() / "R-D1-manifest.json").unlink()
     inspector = {a["office_code"]: a["inspector_id"] for a in manifest["assignments"]}
     score = {"H-1": FULL, "H-2": FULL, "K-1": UNQUALIFIED, "K-2": UNQUALIFIED, "N-1": FULL, "N-2": MINUS_FIVE}
-    rows = ["抽查批次,办案机构代码,案号,评查人员,立案受理,调查取证,事实认定,法律适用,办案程序,文书归档,评查日期"]
+    # The inspectors' notes (调查取证, 文书归档): the same problem twice, in two spellings.
+    notes = {"K-1": "证据未编目,送达回证缺失", "K-2": ",送达回证缺失。", "N-2": ",卷内目录与文书不符"}
+    rows = [
+        "抽查批次,办案机构代码,案号,评查人员,立案受理,调查取证,事实认定,法律适用,办案程序,文书归档,评查日期,"
+        "调查取证扣分说明,文书归档扣分说明"
+    ]
     for s in manifest["sample"]:
         rows.append(
-            f"R-D1,{s['office_code']},{s['case_no']},{inspector[s['office_code']]},{score.get(s['case_no'], FULL)},2025-01-10"
+            f"R-D1,{s['office_code']},{s['case_no']},{inspector[s['office_code']]},{score.get(s['case_no'], FULL)},"
+            f"2025-01-10,{notes.get(s['case_no'], ',')}"
         )
     (tmp_path / "a.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     assert ingest(tree_store, "appraisals", [str(tmp_path / "a.csv")], progress=False).counts.loaded == 8
@@ -393,13 +399,29 @@ def test_the_appraisal_report_workbook(tree_store: Store, tmp_path: Path, monkey
     done = ipdash_cli("plan", "report", "R", "-o", str(out), "--db", str(db), "--json")
     assert done.returncode == 0, done.stderr
     wb = openpyxl.load_workbook(out, read_only=True)
-    assert wb.sheetnames == ["评查结果", "失分项目", "整改"]
+    assert wb.sheetnames == ["评查结果", "失分项目", "典型问题", "整改"]
     results = [list(r) for r in wb["评查结果"].iter_rows(values_only=True)]
     hz = next(r for r in results if r[0] == "330100")
     assert hz[2:5] == [4, 4, 4] and hz[8] == 2 and hz[12] == 2.0  # 2 unqualified; projected 0 + 2 = 2
     items = [list(r) for r in wb["失分项目"].iter_rows(values_only=True)]
     assert items[1] == ["全部", "文书归档", 17, 3, 8, 0.1417]
     assert ["江苏省知识产权局", "文书归档", 5, 1, 2, 0.1667] in items
+    hz = next(n for n in list_notices(OpStore(default_path(db))) if n["office_code"] == "330100")
+    k1 = next(a for a in hz["findings"] if a["case_no"] == "K-1")
+    assert {i["item"]: i["note"] for i in k1["lost"]} == {
+        "acceptance": None,
+        "evidence": "证据未编目",
+        "facts": None,
+        "law": None,
+        "procedure": None,
+        "documents": "送达回证缺失",
+    }
+    typical = [list(r) for r in wb["典型问题"].iter_rows(values_only=True)][1:]
+    assert typical[:3] == [  # documents: 送达回证缺失 twice (K-1, K-2: 6 + 6), then N-2's; evidence: K-1's
+        ["全部", "文书归档", "送达回证缺失", 2, 12],
+        ["全部", "文书归档", "卷内目录与文书不符", 1, 5],
+        ["全部", "调查取证", "证据未编目", 1, 8],
+    ]
     notices = [list(r)[:3] for r in wb["整改"].iter_rows(values_only=True)][1:]
     assert notices == [["R-R-320100", "320100", "待整改"], ["R-R-330100", "330100", "待整改"]]
     unpublished = ipdash_cli("plan", "report", "nope", "-o", str(out), "--db", str(db))

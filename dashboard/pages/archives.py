@@ -215,6 +215,7 @@ def callbacks(app, ctx: Context) -> None:
         Output(ids.APPRAISAL_VETO, "value"),
         Output(ids.APPRAISAL_DATE, "value"),
         Output(ids.APPRAISAL_EXISTING, "children"),
+        Output({"type": ids.APPRAISAL_NOTE, "item": ALL}, "value"),
         Input(ids.APPRAISAL_ARCHIVE, "value"),
         State({"type": ids.APPRAISAL_ITEM, "item": ALL}, "id"),
         State(ids.LANG, "value"),
@@ -223,19 +224,23 @@ def callbacks(app, ctx: Context) -> None:
         """The online form shows what is recorded for the chosen archive (empty when nothing is)."""
         got = iv.existing(ops, current_user.user, archive)
         if got is None:
-            return [None] * len(items), [], dt.date.today().isoformat(), ""
+            return [None] * len(items), [], dt.date.today().isoformat(), "", [None] * len(items)
         scores = [
             float(got["scores"].get(i["item"])) if got["scores"].get(i["item"]) is not None else None for i in items
         ]
         note = t("insp.recorded_before", lang or "zh").format(
             day=got["recorded_at"][:10], who=got["recorded_by"], total=got["total"]
         )
-        return scores, [veto_labels().get(v, v) for v in got["veto"]], got["inspected_at"], note
+        notes = [(got.get("notes") or {}).get(i["item"]) for i in items]
+        return scores, [veto_labels().get(v, v) for v in got["veto"]], got["inspected_at"], note, notes
 
-    def online(archive, scores, veto, day, lang):
+    def online(archive, scores, veto, day, notes, lang):
         user = current_user.user
+        notes = [inputs.text(n, "note", limit=500) for n in (inputs.items(notes, "notes") or [])]
         return recorded(
-            lambda: iv.record_online(ops, store, user, archive, scores, veto, day), lang or "zh", "online-entry.csv"
+            lambda: iv.record_online(ops, store, user, archive, scores, veto, day, notes),
+            lang or "zh",
+            "online-entry.csv",
         )
 
     @app.callback(
@@ -247,16 +252,17 @@ def callbacks(app, ctx: Context) -> None:
         State({"type": ids.APPRAISAL_ITEM, "item": ALL}, "value"),
         State(ids.APPRAISAL_VETO, "value"),
         State(ids.APPRAISAL_DATE, "value"),
+        State({"type": ids.APPRAISAL_NOTE, "item": ALL}, "value"),
         State(ids.LANG, "value"),
         prevent_initial_call=True,
     )
-    def _online(clicks, archive, scores, veto, day, lang):
+    def _online(clicks, archive, scores, veto, day, notes, lang):
         if not clicks or not archive:
             return no_update, False, no_update
         got = iv.existing(ops, current_user.user, archive)
         if got is not None:  # overwriting a recorded result asks first
             return no_update, True, t("insp.overwrite_ask", lang or "zh").format(total=got["total"])
-        return online(archive, scores, veto, day, lang), False, no_update
+        return online(archive, scores, veto, day, notes, lang), False, no_update
 
     @app.callback(
         Output(ids.APPRAISAL_RESULT, "children", allow_duplicate=True),
@@ -265,10 +271,11 @@ def callbacks(app, ctx: Context) -> None:
         State({"type": ids.APPRAISAL_ITEM, "item": ALL}, "value"),
         State(ids.APPRAISAL_VETO, "value"),
         State(ids.APPRAISAL_DATE, "value"),
+        State({"type": ids.APPRAISAL_NOTE, "item": ALL}, "value"),
         State(ids.LANG, "value"),
         prevent_initial_call=True,
     )
-    def _overwrite(clicks, archive, scores, veto, day, lang):
+    def _overwrite(clicks, archive, scores, veto, day, notes, lang):
         if not clicks or not archive:
             return no_update
-        return online(archive, scores, veto, day, lang)
+        return online(archive, scores, veto, day, notes, lang)

@@ -79,6 +79,22 @@ def list_view(req: Request) -> html.Section:
     )
 
 
+def _lost(items: list[dict], lang: str, colon: str) -> html.Ul:
+    """Each item that lost points, with the inspector's note on it when one was given."""
+    return html.Ul(
+        className="plain",
+        children=[
+            html.Li(
+                [
+                    f"{i['zh'] if lang == 'zh' else i['en']} −{num(i['lost'], lang, 1)}",
+                    html.Span(f"{colon}{i['note']}", className="inspector-note") if i.get("note") else None,
+                ]
+            )
+            for i in items
+        ],
+    )
+
+
 def _visit_findings(n: dict, lang: str) -> html.Table:
     """What the return visit found (a notice opened by a visit, inspection/visits.py)."""
     head = ("visit.case", "visit.date", "visit.score", "visit.fulfilled", "visit.complaint", "visit.reasons")
@@ -110,7 +126,7 @@ def _visit_findings(n: dict, lang: str) -> html.Table:
 
 
 def detail_block(n: dict, lang: str) -> html.Div:
-    colon, sep = ("：", "；") if lang == "zh" else (": ", "; ")
+    colon = "：" if lang == "zh" else ": "
     findings = (
         _visit_findings(n, lang)
         if n["kind"] == "visit"
@@ -133,13 +149,7 @@ def detail_block(n: dict, lang: str) -> html.Div:
                                 html.Td(t(f"rect.grade.{a['grade']}", lang)),
                                 html.Td(num(a["total"], lang, 1), className="num"),
                                 html.Td("、".join(_veto(v, lang) for v in a["veto"]) or "—"),
-                                html.Td(
-                                    sep.join(
-                                        f"{i['zh'] if lang == 'zh' else i['en']} −{num(i['lost'], lang, 1)}"
-                                        for i in a["lost"]
-                                    )
-                                    or "—"
-                                ),
+                                html.Td(_lost(a["lost"], lang, colon) if a["lost"] else "—"),
                             ]
                         )
                         for a in n["findings"]

@@ -10,3 +10,12 @@ CREATE OR REPLACE TEMP MACRO in_subtree(_office, _root) AS _office IN (
     WHERE s.office_code = _root OR s.province_code = _root OR s.prefecture_code = _root OR s.parent_code = _root
        OR _root = (SELECT n.office_code FROM offices AS n WHERE n.level = 'national')
 )
+
+-- name: given_notes
+-- An appraisal's notes (checklist item -> the inspector's note) without the items left blank;
+-- NULL when no item has one, so that a re-upload without notes compares equal to what is stored.
+CREATE OR REPLACE TEMP MACRO given_notes(_notes) AS (
+    CASE WHEN _notes IS NULL THEN NULL ELSE nullif(
+        map_from_entries(list_filter(map_entries(_notes), lambda e: e.value IS NOT NULL AND trim(e.value) <> '')),
+        MAP {}) END
+)
