@@ -368,3 +368,53 @@ def test_record_visit_refuses_without_the_policy(tree_store: Store, tmp_path: Pa
             resource=policy.Archive(policy.Office("320100", ("100000", "320000", "320100"))),
         )
     assert list_visits(ops, plan_id="VP")[1]["recorded_at"] is None
+
+
+def test_one_visit_recorded_at_once_from_two_hosts_counts_once(tmp_path: Path, ops_url) -> None:
+    """Two hosts (two operational-store connections, SQLite or PostgreSQL) record the same visit at
+    the same moment: exactly one record stands, with its one notice; the other is told it was
+    recorded; the audit chain verifies."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from access import audit
+    from tests.conftest import INGEST
+
+    db = tmp_path / "data" / "ipdash.duckdb"
+    ops = OpStore(default_path(db), url=ops_url)
+    store = Store(db, ops=ops)
+    for kind, name in (("offices", "offices.csv"), ("staffing", "staffing.csv"), ("inspectors", "inspectors.csv")):
+        ingest(store, kind, [str(INGEST / name)], progress=False)
+    (tmp_path / "c.csv").write_text(HEADER + CASES[0] + "\n", encoding="utf-8")
+    ingest(store, "cases", [str(tmp_path / "c.csv")], progress=False)
+    from inspection.visits import create_visit_plan, draw_visit_plan, lock_visit_plan
+
+    create_visit_plan(ops, store, PLAN, actor="t")
+    lock_visit_plan(ops, store, "VP", out_dir=tmp_path, actor="t")
+    draw_visit_plan(ops, store, "VP", seed="1", actor="t")
+    hosts = [OpStore(default_path(db), url=ops_url), OpStore(default_path(db), url=ops_url)]
+
+    def attempt(k: int) -> str:
+        try:
+            record_visit(
+                hosts[k],
+                "VP",
+                "330100",
+                "V-1",
+                reached=True,
+                satisfaction=1 + k,
+                fulfilment="no",
+                complaint=None,
+                visited_on=dt.date.today(),
+                actor=f"host{k}",
+            )
+            return "recorded"
+        except VisitError as exc:
+            return str(exc)
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(attempt, [0, 1]))
+    assert answers.count("recorded") == 1, answers
+    assert any("recorded" in a and a != "recorded" for a in answers), answers
+    assert len(list_notices(ops)) == 1
+    assert [r["action"] for r in ops.read("SELECT action FROM audit_log")].count("visit.record") == 1
+    assert audit.verify(ops).ok
