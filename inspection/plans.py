@@ -102,11 +102,39 @@ def parse_plan(text: str) -> dict:
     return plan
 
 
-def create_plan(ops: OpStore, store: Store, text: str, *, actor: str) -> dict:
-    plan = parse_plan(text)
+def check_scope(store: Store, plan: dict) -> None:
+    """PlanError unless the plan's scope is an office of the roster."""
     with contextlib.closing(store.reader()) as con:
         if not rows(con, duck_sql("offices.exists"), {"c": plan["scope"]}):
             raise PlanError(f"scope: office {plan['scope']} is not in the office roster")
+
+
+def write_population(store: Store, plan_id: str, items: list[Item], out_dir: Path) -> tuple[Path, str, str]:
+    """Write a plan's population file (atomically); its path, SHA-256 and path as recorded."""
+    data = population_file(items)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{plan_id}-population.csv"
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path, hashlib.sha256(data).hexdigest(), stored_path(store, path)
+
+
+def locked_population(store: Store, recorded: str, digest: str) -> bytes:
+    """The population file recorded at lock, checked against its SHA-256 (PlanError otherwise)."""
+    path = resolve_path(store, recorded)
+    try:
+        population = path.read_bytes()
+    except OSError as exc:
+        raise PlanError(f"the population file {path} recorded at lock cannot be read ({exc.strerror})") from exc
+    if hashlib.sha256(population).hexdigest() != digest:
+        raise PlanError(f"the population file {path} no longer matches the hash recorded at lock")
+    return population
+
+
+def create_plan(ops: OpStore, store: Store, text: str, *, actor: str) -> dict:
+    plan = parse_plan(text)
+    check_scope(store, plan)
     with ops.write() as con:
         if con.execute(op_sql("plans.exists"), (plan["plan_id"],)).fetchone():
             raise PlanError(f"plan {plan['plan_id']} already exists")
@@ -157,14 +185,7 @@ def lock_plan(ops: OpStore, store: Store, plan_id: str, *, out_dir: Path, actor:
             f"plan {plan_id}: no cases closed in {plan['year']} below {plan['scope']}"
             + (f" other than {pending} still under reconsideration or litigation" if pending else "")
         )
-    data = population_file(items)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{plan_id}-population.csv"
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    digest = hashlib.sha256(data).hexdigest()
-    recorded = stored_path(store, path)
+    path, digest, recorded = write_population(store, plan_id, items, out_dir)
     with ops.write() as con:
         done = con.execute(
             op_sql("plans.lock"),
@@ -212,13 +233,7 @@ def run_draw(ops: OpStore, store: Store, plan_id: str, *, seed: str, actor: str)
     if not row["locked_at"]:
         raise PlanError(f"plan {plan_id} is not locked; lock it before the seed is chosen")
     _refuse_standing(ops.read(op_sql("plans.standing_draw_ids"), (plan_id,)), plan_id)
-    path = resolve_path(store, row["population_file"])
-    try:
-        population = path.read_bytes()
-    except OSError as exc:
-        raise PlanError(f"the population file {path} recorded at lock cannot be read ({exc.strerror})") from exc
-    if hashlib.sha256(population).hexdigest() != row["population_sha256"]:
-        raise PlanError(f"the population file {path} no longer matches the hash recorded at lock")
+    population = locked_population(store, row["population_file"], row["population_sha256"])
     pool, provinces = draw_inputs(store)
     manifest = make_manifest(
         plan=json.loads(row["spec"]),

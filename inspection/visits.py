@@ -33,7 +33,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -48,13 +47,19 @@ from inspection.draw import (
     DrawError,
     Drawn,
     manifest_sha256,
-    population_file,
     population_frame,
     sha256_hex,
     sizes_from_counts,
 )
 from inspection.draw import _sample as sample_of
-from inspection.plans import PlanError, parse_plan, population_items, resolve_path, stored_path
+from inspection.plans import (
+    PlanError,
+    check_scope,
+    locked_population,
+    parse_plan,
+    population_items,
+    write_population,
+)
 from inspection.rectification import DEFAULT_DUE_WORKING_DAYS, due_date, insert_notice
 from metrics.indicators import clopper_pearson
 from queries.statements import duck_sql, op_sql
@@ -174,9 +179,10 @@ def parse_visit_plan(text: str) -> dict:
 
 def create_visit_plan(ops: OpStore, store: Store, text: str, *, actor: str) -> dict:
     plan = parse_visit_plan(text)
-    with contextlib.closing(store.reader()) as con:
-        if not rows(con, duck_sql("offices.exists"), {"c": plan["scope"]}):
-            raise VisitError(f"scope: office {plan['scope']} is not in the office roster")
+    try:
+        check_scope(store, plan)
+    except PlanError as exc:
+        raise VisitError(str(exc)) from exc
     with ops.write() as con:
         if con.execute(op_sql("visits.plan"), (plan["plan_id"],)).fetchone():
             raise VisitError(f"visit plan {plan['plan_id']} already exists")
@@ -205,14 +211,7 @@ def lock_visit_plan(ops: OpStore, store: Store, plan_id: str, *, out_dir: Path, 
     items, pending = population_items(store, plan)
     if not items:
         raise VisitError(f"visit plan {plan_id}: no cases closed in {plan['year']} below {plan['scope']}")
-    data = population_file(items)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{plan_id}-population.csv"
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    digest = hashlib.sha256(data).hexdigest()
-    recorded = stored_path(store, path)
+    path, digest, recorded = write_population(store, plan_id, items, out_dir)
     with ops.write() as con:
         if not con.execute(op_sql("visits.lock"), (_now(), digest, recorded, pending, plan_id)).rowcount:
             raise VisitError(f"visit plan {plan_id} was locked meanwhile")
@@ -242,13 +241,10 @@ def draw_visit_plan(ops: OpStore, store: Store, plan_id: str, *, seed: str, acto
         raise VisitError(f"visit plan {plan_id} is not locked; lock it before the seed is chosen")
     if row["drawn_at"]:
         raise VisitError(f"visit plan {plan_id} was already drawn on {row['drawn_at'][:10]}")
-    path = resolve_path(store, row["population_file"])
     try:
-        population = path.read_bytes()
-    except OSError as exc:
-        raise VisitError(f"the population file {path} recorded at lock cannot be read ({exc.strerror})") from exc
-    if hashlib.sha256(population).hexdigest() != row["population_sha256"]:
-        raise VisitError(f"the population file {path} no longer matches the hash recorded at lock")
+        population = locked_population(store, row["population_file"], row["population_sha256"])
+    except PlanError as exc:
+        raise VisitError(str(exc)) from exc
     plan = json.loads(row["spec"])
     with contextlib.closing(store.reader()) as con:
         pool = [

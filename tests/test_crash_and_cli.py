@@ -134,8 +134,16 @@ def test_demo_build_only_reports_counts(tmp_path: Path) -> None:
     again = json.loads(cli("demo", "--build-only", "--json", db=db).stdout)
     assert again["built"] is False
     # A published inspection with its rectification notices in every state (issue 18), created once.
-    notices = json.loads(cli("rectify", "list", "--json", db=db).stdout)["notices"]
+    every = json.loads(cli("rectify", "list", "--json", db=db).stdout)["notices"]
+    notices = [n for n in every if n["kind"] == "inspection"]
     assert {n["status"] for n in notices} == {"open", "responded", "returned", "accepted"}
     assert len({n["plan_id"] for n in notices}) == 1 and notices[0]["plan_id"].startswith("demo-published-")
+    # A return-visit plan whose unsatisfied visits and unfulfilled agreements opened notices, one answered.
+    from_visits = [n for n in every if n["kind"] == "visit"]
+    assert from_visits and {n["plan_id"] for n in from_visits} == {from_visits[0]["plan_id"]}
+    assert from_visits[0]["plan_id"].startswith("demo-visits-") and "responded" in {n["status"] for n in from_visits}
+    visits = json.loads(cli("visit", "list", "--json", db=db).stdout)["visits"]
+    assert any(v["recorded_at"] is None for v in visits) and any(v["reached"] == 0 for v in visits)
+    assert sum(1 for v in visits if v["notice_id"]) == len(from_visits)
     cases = json.loads(cli("supervise", "list", "--json", db=db).stdout)["supervised"]
     assert len(cases) == 4 and {"closed_in_time", "closed_late"} <= {c["status"] for c in cases}

@@ -337,36 +337,27 @@ def test_record_visit_refuses_without_the_policy(tree_store: Store, tmp_path: Pa
     db = drawn(tree_store, tmp_path)
     ops = OpStore(default_path(db))
     office = policy.Office("330100", ("100000", "330000", "330100"))
+
+    def attempt(who: User, resource: policy.Archive) -> None:
+        record_visit(
+            ops,
+            "VP",
+            "330100",
+            "V-2",
+            reached=False,
+            satisfaction=None,
+            fulfilment=None,
+            complaint=None,
+            visited_on=dt.date.today(),
+            actor=who.username,
+            user=who,
+            resource=resource,
+        )
+
     with pytest.raises(PermissionError):
-        record_visit(
-            ops,
-            "VP",
-            "330100",
-            "V-2",
-            reached=False,
-            satisfaction=None,
-            fulfilment=None,
-            complaint=None,
-            visited_on=dt.date.today(),
-            actor="zj",
-            user=user("provincial", "330000"),
-            resource=policy.Archive(office),
-        )
+        attempt(user("provincial", "330000"), policy.Archive(office))
     with pytest.raises(VisitError, match="not of office"):
-        record_visit(
-            ops,
-            "VP",
-            "330100",
-            "V-2",
-            reached=False,
-            satisfaction=None,
-            fulfilment=None,
-            complaint=None,
-            visited_on=dt.date.today(),
-            actor="a",
-            user=user("national_admin", None),
-            resource=policy.Archive(policy.Office("320100", ("100000", "320000", "320100"))),
-        )
+        attempt(user("national_admin", None), policy.Archive(policy.Office("320100", ("100000", "320000", "320100"))))
     assert list_visits(ops, plan_id="VP")[1]["recorded_at"] is None
 
 
