@@ -37,6 +37,8 @@ PERMISSIONS = {
     "rectification": "the rectification notices of the user's offices (answering and reviewing: per office, below)",
     "supervision": "the supervised cases of the user's offices (marking and concluding: per office, below)",
     "visits": "the return visits of the user's offices and their figures; for a visitor, the visits assigned to them",
+    "subscriptions": "one's own subscriptions (digests, scheduled workbooks, alerts) and in-app notifications",
+    "subscriptions.manage": "anyone's subscriptions: the national administrator",
 }
 OFFICE_ACTIONS = {
     "office.read": "an office's figures, cases and profile",
@@ -56,13 +58,23 @@ ARCHIVE_ACTIONS = {
     "visit.record": "record the return visit of a case: the visitor assigned to it, or the national administrator",
 }
 
-_OFFICE = {"rankings", "monitor", "cases", "report", "methodology", "rectification", "supervision", "visits"}
+_OFFICE = {
+    "rankings",
+    "monitor",
+    "cases",
+    "report",
+    "methodology",
+    "rectification",
+    "supervision",
+    "visits",
+    "subscriptions",
+}
 GRANTS: dict[str, frozenset[str]] = {
     "national_leader": frozenset(_OFFICE | {"inspection"}),
-    "national_admin": frozenset(_OFFICE | {"inspection", "inspection.manage", "audit"}),
+    "national_admin": frozenset(_OFFICE | {"inspection", "inspection.manage", "audit", "subscriptions.manage"}),
     "provincial": frozenset(_OFFICE),
     "prefecture": frozenset(_OFFICE),
-    "inspector": frozenset({"archives", "cases", "methodology", "visits"}),
+    "inspector": frozenset({"archives", "cases", "methodology", "visits", "subscriptions"}),
 }
 assert set(GRANTS) == set(ROLES), "every role has its grants"
 assert all(p in PERMISSIONS for grants in GRANTS.values() for p in grants), "every grant is a known action"

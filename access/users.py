@@ -168,6 +168,37 @@ def set_disabled(ops: OpStore, username: str, disabled: bool = True, *, actor: s
     audit.record(ops, actor=actor, action="user.disable" if disabled else "user.enable", target=username)
 
 
+def set_scope(
+    ops: OpStore,
+    username: str,
+    scope_code: str,
+    scope_level: str | None,
+    *,
+    role: str | None = None,
+    actor: str = "cli",
+) -> User:
+    """Move a provincial or prefecture user to another office — of their role's level, or of the
+    level of a new `role` (a province's user moved to one of its prefectures). Their sessions end;
+    what they read and receive follows the new scope at once."""
+    user = get_user(ops, username)
+    if user is None:
+        raise UserError(f"no user {username}")
+    role = role or user.role
+    if role not in ROLES or not ROLES[role][1] or not ROLES[user.role][1]:
+        raise UserError("only a provincial or prefecture user's office scope can be changed, to one of those roles")
+    check_new_user(username=username, role=role, scope_code=scope_code, scope_level=scope_level)
+    with ops.write() as con:
+        con.execute(op_sql("users.set_scope"), (role, scope_code, _now(), username))
+        audit.append(
+            con,
+            actor=actor,
+            action="user.set_scope",
+            target=username,
+            detail={"from": [user.role, user.scope_code], "to": [role, scope_code]},
+        )
+    return get_user(ops, username) or user
+
+
 def reset_password(ops: OpStore, username: str, password: str, *, actor: str = "cli") -> None:
     check_password_strength(password)
     digest = _hasher.hash(password)

@@ -38,7 +38,7 @@ def _inspector_exists(db: str, inspector_id: str) -> bool:
 
 def cmd_users(args: argparse.Namespace) -> int:
     from access.opstore import OpStore, default_path
-    from access.users import UserError, add_user, check_new_user, list_users, reset_password, set_disabled
+    from access.users import UserError, add_user, check_new_user, list_users, reset_password, set_disabled, set_scope
 
     ops = OpStore(default_path(args.db))
     try:
@@ -80,6 +80,13 @@ def cmd_users(args: argparse.Namespace) -> int:
         elif args.action in ("disable", "enable"):
             set_disabled(ops, args.name, args.action == "disable", actor=cli_actor(args))
             emit(args, {"username": args.name, "disabled": args.action == "disable"}, f"{args.name}: {args.action}d")
+        elif args.action == "set-scope":
+            user = set_scope(
+                ops, args.name, args.scope, office_level(args.db, args.scope), role=args.role, actor=cli_actor(args)
+            )
+            emit(
+                args, {"username": user.username, "scope": user.scope_code}, f"{user.username}: scope {user.scope_code}"
+            )
         elif args.action == "reset-password":
             reset_password(ops, args.name, _read_password(args), actor=cli_actor(args))
             emit(args, {"username": args.name}, f"{args.name}: password reset; existing sessions ended")

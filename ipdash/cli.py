@@ -16,7 +16,7 @@ from typing import NoReturn
 
 import duckdb
 
-from ipdash import validate, visit_commands
+from ipdash import notify_commands, validate, visit_commands
 from ipdash.admin_commands import cmd_audit, cmd_users
 from ipdash.commands import (
     EXIT_BAD_INPUT,
@@ -223,6 +223,7 @@ def build_parser() -> Parser:
     p.set_defaults(func=cmd_supervise)
 
     visit_commands.add_parser(sub, common)
+    notify_commands.add_parsers(sub, common)
 
     p = sub.add_parser("draw", parents=[common], help="draw a locked plan with a seed (SPEC §4.2)")
     p.add_argument("plan_id")
@@ -268,6 +269,10 @@ def build_parser() -> Parser:
     usub.add_parser("list", parents=[common], help="list users")
     for action in ("disable", "enable", "reset-password"):
         usub.add_parser(action, parents=[common]).add_argument("name")
+    u = usub.add_parser("set-scope", parents=[common], help="move a provincial or prefecture user to another office")
+    u.add_argument("name")
+    u.add_argument("--scope", required=True, help="the office whose subtree the user sees from now on")
+    u.add_argument("--role", choices=["provincial", "prefecture"], help="with a new role of that office's level")
     p.set_defaults(func=cmd_users)
 
     p = sub.add_parser("audit", parents=[common], help="the audit log")

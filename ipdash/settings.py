@@ -34,6 +34,17 @@ SETTINGS: dict[str, str] = {
     "optionally callbacks), besides those of dashboard/pages/.",
     "IPDASH_MAX_REQUEST_MB": "The largest request body the server accepts, in MB (default 30: a 20 MB checklist "
     "upload arrives base64-encoded); larger ones get HTTP 413 with a message.",
+    "IPDASH_SMTP_HOST": "The SMTP server that delivers e-mail (digests, workbooks, alerts). Unset: messages are "
+    "written as .eml files to IPDASH_OUTBOX instead.",
+    "IPDASH_SMTP_PORT": "The SMTP server's port (default 587 with STARTTLS, else 25).",
+    "IPDASH_SMTP_STARTTLS": "1 (default when a server is set) upgrades the SMTP connection with STARTTLS; 0 does not.",
+    "IPDASH_SMTP_USER": "The SMTP user name, when the server wants one (from the environment, never the repository).",
+    "IPDASH_SMTP_PASSWORD": "The SMTP password (from the environment or a secret store, never the repository).",
+    "IPDASH_MAIL_FROM": "The sender address of e-mail (default ipdash@localhost).",
+    "IPDASH_OUTBOX": "Where e-mail goes as .eml files when no SMTP server is set (default outbox/ beside the store).",
+    "IPDASH_NOTIFY_MINUTES": "When set, `ipdash serve` runs the deliveries that are due every this many minutes "
+    "in-process (each item is delivered once, whatever the number of workers and hosts); unset: use cron and "
+    "`ipdash notify run`.",
     "IPDASH_REQUIRE_BROWSER": "Tests only: 1 makes a missing chromium/chromedriver a failure, not a skip (CI).",
     "IPDASH_TEST_REDIS_URL": "Tests only: a Redis server (redis://host:port/db) for the two-host tests.",
     "IPDASH_REQUIRE_REDIS": "Tests only: 1 makes a missing IPDASH_TEST_REDIS_URL a failure, not a skip (CI).",

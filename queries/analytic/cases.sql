@@ -69,3 +69,9 @@ UNION ALL
 (SELECT c.office_code, c.case_no, c.accepted_date, c.closed_date, c.case_kind FROM cases AS c
  WHERE in_subtree(c.office_code, $s) AND c.office_code <> $s AND c.closed_date >= c.accepted_date + 20
  ORDER BY c.closed_date DESC, c.office_code, c.case_no LIMIT 5)
+
+-- name: open_handlers
+-- The handlers of the cases of an office's subtree still open at a date (notify/compose.py groups
+-- the digest's cases by handler).
+SELECT c.office_code, c.case_no, c.handlers FROM cases AS c
+WHERE in_subtree(c.office_code, $s) AND c.accepted_date <= $d AND (c.closed_date IS NULL OR c.closed_date > $d)

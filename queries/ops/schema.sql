@@ -136,3 +136,35 @@ CREATE TABLE IF NOT EXISTS visits (
     mediated INTEGER NOT NULL, reached INTEGER, satisfaction INTEGER, fulfilment TEXT, complaint TEXT,
     visited_on TEXT, recorded_at TEXT, recorded_by TEXT, notice_id TEXT,
     PRIMARY KEY (plan_id, office_code, case_no))
+
+-- name: subscriptions
+-- What a user asked to receive (issue 21): `kind` digest, workbook or alert; `params` JSON (the
+-- alert's rule and threshold, the workbook's report); `schedule` e.g. "mon 08:00" in Beijing time
+-- (NULL for an alert: judged at every run); `channel` email, app or both; `email` the address.
+CREATE TABLE IF NOT EXISTS subscriptions (
+    sub_id TEXT PRIMARY KEY, username TEXT NOT NULL, kind TEXT NOT NULL, params TEXT NOT NULL,
+    schedule TEXT, channel TEXT NOT NULL, email TEXT, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+    removed_at TEXT, removed_by TEXT)
+
+-- name: deliveries
+-- One delivery per subscription and slot (a scheduled time, or an alert's change of state): the
+-- primary key is what makes several schedulers deliver each item exactly once. `worker` and
+-- `lease_until`: who is sending it now; `state` pending, retry, sent, failed or skipped.
+CREATE TABLE IF NOT EXISTS deliveries (
+    sub_id TEXT NOT NULL, slot TEXT NOT NULL, username TEXT NOT NULL, state TEXT NOT NULL,
+    attempts INTEGER NOT NULL, next_attempt_at TEXT, worker TEXT, lease_until TEXT, subject TEXT,
+    body TEXT, attachment TEXT, error TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    PRIMARY KEY (sub_id, slot))
+
+-- name: alert_states
+-- The last known state of each thing an alert watches (an office's overdue share, a notice), so
+-- that an alert fires once per change of state, not at every run.
+CREATE TABLE IF NOT EXISTS alert_states (
+    sub_id TEXT NOT NULL, item TEXT NOT NULL, state TEXT NOT NULL, changed_at TEXT NOT NULL,
+    PRIMARY KEY (sub_id, item))
+
+-- name: notifications
+-- The in-app notification list: one row per message shown to a user in the dashboard.
+CREATE TABLE IF NOT EXISTS notifications (
+    notif_id TEXT PRIMARY KEY, username TEXT NOT NULL, created_at TEXT NOT NULL, subject TEXT NOT NULL,
+    body TEXT NOT NULL, read_at TEXT)

@@ -21,3 +21,6 @@ UPDATE users SET password_hash = ?, session_version = session_version + 1, updat
 
 -- name: set_disabled
 UPDATE users SET disabled = ?, session_version = session_version + 1, updated_at = ? WHERE username = ?
+
+-- name: set_scope
+UPDATE users SET role = ?, scope_code = ?, session_version = session_version + 1, updated_at = ? WHERE username = ?
