@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from dashboard.labels_inspection import INSPECTION_LABELS
+from dashboard.labels_notify import NOTIFY_LABELS
 from dashboard.labels_rectification import RECTIFICATION_LABELS
 from dashboard.labels_supervision import SUPERVISION_LABELS
 from dashboard.labels_visits import VISIT_LABELS
@@ -188,7 +189,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "none": ("无数据", "No data"),
     "not_found": ("找不到该页面", "Page not found"),
 }
-for _more in (INSPECTION_LABELS, RECTIFICATION_LABELS, SUPERVISION_LABELS, VISIT_LABELS):
+for _more in (INSPECTION_LABELS, RECTIFICATION_LABELS, SUPERVISION_LABELS, VISIT_LABELS, NOTIFY_LABELS):
     _clash = set(LABELS) & set(_more)
     assert not _clash, f"labels defined twice: {sorted(_clash)}"
     LABELS.update(_more)
@@ -233,3 +234,12 @@ def date(value: dt.date | str | None, lang: str) -> str:
         return "—"
     d = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
     return f"{d.year}年{d.month}月{d.day}日" if lang == "zh" else d.isoformat()
+
+
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+def when(iso: str, lang: str) -> str:
+    """A recorded UTC time in Beijing time, as people here read it."""
+    at = dt.datetime.fromisoformat(iso).astimezone(BEIJING)
+    return at.strftime("%Y-%m-%d %H:%M") + (" 北京时间" if lang == "zh" else " Beijing time")

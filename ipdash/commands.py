@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ipdash.demo_plans import demo_plan, demo_published_plan, demo_supervisions, demo_visits
+from ipdash.demo_plans import demo_plan, demo_published_plan, demo_subscriptions, demo_supervisions, demo_visits
 from ipdash.validate import check_store, output_file
 from queries.statements import duck_sql
 
@@ -161,6 +161,7 @@ def _demo_users(store) -> list[dict]:
                 actor="demo",
             )
         out.append({"username": name, "password": password, "role": role, "scope": scope})
+    demo_subscriptions(store, ops)  # after the users: each delivery is computed as its recipient
     return out
 
 
@@ -173,6 +174,14 @@ def _serve(args: argparse.Namespace) -> int:
         raise BadInput(f"no store at {store.path}; run `ipdash demo` or `ipdash ingest` first")
     if args.workers < 1:
         raise BadInput("--workers must be at least 1")
+    from notify.scheduler import minutes_from_env
+
+    try:
+        minutes = minutes_from_env()  # checked here, before any worker starts
+    except ValueError as exc:
+        raise BadInput(str(exc)) from exc
+    if minutes:
+        print(f"ipdash delivers digests, workbooks and alerts every {minutes} minutes in-process", file=sys.stderr)
     print(f"ipdash serving on http://{args.host}:{args.port}/ with {args.workers} worker process(es)", file=sys.stderr)
     serve(db=str(store.path), host=args.host, port=args.port, workers=args.workers, warm_depth=args.warm)
     return EXIT_OK

@@ -267,3 +267,30 @@ def demo_visits(store, ops) -> None:
     opened = list_notices(ops, plan_id=plan_id)
     if opened:
         act(ops, opened[0]["notice_id"], "respond", actor="demo", text="已约谈办案人员，督促当事人履行调解协议。")
+
+
+def demo_subscriptions(store, ops) -> None:
+    """A weekday digest and an overdue-share alert for the Zhejiang login, overdue-share and
+    overdue-notice alerts for Hangzhou's (created once), and one delivery run, so that the alerts show
+    in their in-app lists on first start."""
+    from metrics.config import default_config
+    from notify import subscriptions as subs
+    from notify.run import Mailer, run
+
+    if subs.listed(ops) or not all(_user_exists(ops, u) for u in ("zhejiang", "hangzhou")):
+        return
+
+    def subscribe(user: str, kind: str, schedule: str | None = None, **what) -> None:
+        subs.add(ops, username=user, kind=kind, schedule=schedule, channel="app", email=None, actor="demo", **what)
+
+    subscribe("zhejiang", "digest", "weekdays 08:00")
+    subscribe("zhejiang", "alert", rule="overdue_share", threshold=0.3)
+    subscribe("hangzhou", "alert", rule="overdue_share", threshold=0.2)
+    subscribe("hangzhou", "alert", rule="notice_overdue")
+    run(ops, store, default_config(), mailer=Mailer(outbox=store.path.parent / "outbox"))
+
+
+def _user_exists(ops, name: str) -> bool:
+    from access.users import get_user
+
+    return get_user(ops, name) is not None

@@ -62,8 +62,13 @@ class Server(BaseApplication):
 
     def load(self):
         from dashboard.app import create_app
+        from notify.scheduler import minutes_from_env, start
 
-        return create_app(db=self.db, warm=True, warm_depth=self.warm_depth).server
+        app = create_app(db=self.db, warm=True, warm_depth=self.warm_depth).server
+        minutes = minutes_from_env()
+        if minutes:  # deliveries in-process, in every worker: each item still goes out once
+            start(self.db, minutes)
+        return app
 
 
 def serve(*, db: str, host: str, port: int, workers: int, warm_depth: str = "provinces") -> None:

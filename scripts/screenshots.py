@@ -41,6 +41,7 @@ PAGES = [
     ("visits", "/visits", "zhejiang"),
     ("visits-record", "/visits", "admin"),
     ("visit-notice", "/rectification/{visit_notice}", "zhejiang"),
+    ("subscriptions", "/subscriptions", "zhejiang"),
     ("public", "/public", None),
 ]
 

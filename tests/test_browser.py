@@ -360,3 +360,57 @@ def test_a_rectification_notice_answered_and_accepted_in_the_browser(
     assert settled(dash_duo) is None
     logs = [e for e in dash_duo.get_logs() if e.get("level") == "SEVERE"]
     assert logs == [], logs
+
+
+def test_a_subscription_managed_and_its_notification_read_in_both_languages(dash_duo, tmp_path, monkeypatch) -> None:
+    """Issue 21: Zhejiang subscribes to the weekly digest in the app; the delivery run computes it as
+    Zhejiang (its own offices' overdue cases only) and it appears in the in-app list, unread until
+    marked read; in English, the same page unsubscribes."""
+    import datetime as dt
+
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from metrics.config import default_config
+    from notify.run import Mailer, run
+    from notify.subscriptions import BEIJING
+    from queries.store import Store
+    from tests.test_notify import PASSWORD as NOTIFY_PASSWORD
+    from tests.test_notify import build_world
+
+    ops, store = build_world(tmp_path, None)
+    monkeypatch.setenv("IPDASH_SECRET_KEY", "browser-test-secret")
+    base = start(dash_duo, create_app(db=str(store.path), ops_path=str(ops.path)))
+    dash_duo.driver.get(base + "/login")
+    dash_duo.find_element("#username").send_keys("zj")
+    dash_duo.find_element("#password").send_keys(NOTIFY_PASSWORD)
+    dash_duo.find_element("button[type=submit]").click()
+    dash_duo.wait_for_element("#content", timeout=60)
+    dash_duo.driver.get(base + "/subscriptions")
+    dash_duo.wait_for_contains_text("#sub-list", "还没有订阅", timeout=30)
+    assert not dash_duo.find_element("#sub-user").is_displayed()  # a provincial user subscribes only themself
+    dash_duo.find_element("#sub-add").click()
+    dash_duo.wait_for_contains_text("#sub-message", "已订阅", timeout=30)
+    dash_duo.wait_for_contains_text("#sub-list", "逾期与临近期限案件摘要", timeout=30)
+    assert "每周一 08:00" in dash_duo.find_element("#sub-list").text
+
+    day = dt.date.today() + dt.timedelta(days=7)
+    monday = day + dt.timedelta(days=(7 - day.weekday()) % 7)
+    at = dt.datetime.combine(monday, dt.time(8, 5), tzinfo=BEIJING)
+    got = run(ops, Store(store.path, ops=ops), default_config(), at=at, mailer=Mailer(outbox=tmp_path / "outbox"))
+    assert len(got.sent) == 1
+    dash_duo.driver.get(base + "/subscriptions")
+    dash_duo.wait_for_contains_text("#notif-list", "未读", timeout=30)
+    listed = dash_duo.find_element("#notif-list").text
+    assert "逾期与临近期限案件" in listed and "Z-3" in listed and "J-1" not in listed
+    dash_duo.find_element("#notif-read").click()
+    WebDriverWait(dash_duo.driver, 30).until(lambda d: "未读" not in d.find_element("id", "notif-list").text)
+
+    dash_duo.find_element("#lang input[value='en']").click()
+    dash_duo.wait_for_contains_text("#sub-list", "Digest of overdue and near-deadline cases", timeout=30)
+    assert "Mondays 08:00" in dash_duo.find_element("#sub-list").text
+    assert "Mark all as read" in dash_duo.find_element("#notif-read").text
+    dash_duo.driver.find_element("xpath", "//button[text()='Unsubscribe']").click()
+    dash_duo.wait_for_contains_text("#sub-message", "Unsubscribed", timeout=30)
+    dash_duo.wait_for_contains_text("#sub-list", "No subscriptions yet", timeout=30)
+    actions = [e["action"] for e in ops.read("SELECT action FROM audit_log")]
+    assert actions.count("subscription.add") == 1 and actions.count("subscription.remove") == 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
 import signal
 import subprocess
@@ -57,7 +56,7 @@ def test_kill_9_mid_ingest_leaves_previous_data_intact(tmp_path: Path) -> None:
         )
         time.sleep(full * rng.uniform(0.05, 0.7))
         finished = proc.poll() is not None
-        os.kill(proc.pid, signal.SIGKILL)
+        proc.send_signal(signal.SIGKILL)  # SIGKILL; nothing when the ingest already finished (and was reaped)
         proc.wait()
         with contextlib.closing(store.reader()) as con:
             n_cases = rows(con, "SELECT count(*) FROM cases")[0][0]

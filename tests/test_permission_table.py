@@ -44,6 +44,7 @@ PAGES = {  # path: outcome for leader, admin, p1, pref, insp
     "/rectification/R-nosuch-110000": (D, D, D, D, D),  # no such notice: nothing shown, to anyone
     "/supervision": (V, V, V, V, D),
     "/visits": (V, V, V, V, V),  # an inspector sees only the visits assigned to them as visitor
+    "/subscriptions": (V, V, V, V, V),  # each user their own; the administrator everyone's
 }
 
 ROUTES = {  # (method, path): status for anonymous, leader, admin, p1, pref, insp
@@ -219,6 +220,9 @@ CALLBACK_NEEDS = {
     f"..{ids.RECT_MESSAGE}.children": "rectification",  # and per office: rectification.respond / .review
     f"..{ids.SUP_MESSAGE}.children": "supervision",  # and per office: supervision.manage
     f"{ids.VISIT_MESSAGE}.children": "visits",  # and per case: visit.record
+    f"..{ids.SUB_MESSAGE}.children": "subscriptions",  # and per recipient: subscriptions.manage
+    f"{ids.NOTIF_LIST}.children": "subscriptions",
+    f"..{ids.SUB_FOR_WORKBOOK}.style": None,  # shows the inputs of the chosen kind; reads nothing
 }
 
 

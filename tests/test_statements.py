@@ -28,7 +28,7 @@ from queries.statements import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("access", "queries", "ingest", "metrics", "inspection", "reports", "dashboard", "ipdash")
+PACKAGES = ("access", "queries", "ingest", "metrics", "inspection", "reports", "notify", "dashboard", "ipdash")
 SCHEMA_FILES = ("schema", "schema_sqlite", "schema_postgres")
 OPS_STATEMENTS = [(ref, text) for ref, text in every(OPS) if ref.split(".")[0] not in SCHEMA_FILES]
 

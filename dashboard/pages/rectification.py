@@ -7,8 +7,6 @@ decides on the server; the buttons drawn are only a convenience.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from dash import Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 from flask_login import current_user
@@ -17,18 +15,10 @@ from access import policy
 from dashboard import ids, inputs, widgets
 from dashboard import rectification_views as rv
 from dashboard.context import Context, Request
-from dashboard.i18n import num, t
+from dashboard.i18n import num, t, when
 from dashboard.registry import Page
 from ingest.contract import default_contract
 from inspection.rectification import RectificationError
-
-BEIJING = dt.timezone(dt.timedelta(hours=8))
-
-
-def _when(iso: str, lang: str) -> str:
-    """A recorded UTC time in Beijing time, as people here read it."""
-    at = dt.datetime.fromisoformat(iso).astimezone(BEIJING)
-    return at.strftime("%Y-%m-%d %H:%M") + (" 北京时间" if lang == "zh" else " Beijing time")
 
 
 def _veto(code: str, lang: str) -> str:
@@ -163,7 +153,7 @@ def detail_block(n: dict, lang: str) -> html.Div:
             html.Li(
                 [
                     html.Strong(t(f"rect.event.{e['action']}", lang)),
-                    f" · {_when(e['at'], lang)} · {e['actor']}",
+                    f" · {when(e['at'], lang)} · {e['actor']}",
                     html.Blockquote(e["text"]) if e["text"] else None,
                     html.Ul([html.Li(f"{a['name']} ({num(a['bytes'] / 1024, lang, 0)} KB)") for a in e["attachments"]])
                     if e["attachments"]
