@@ -48,6 +48,10 @@ OFFICE_ACTIONS = {
     "for the offices below it (never the office's own user)",
     "supervision.manage": "supervise a case of an office and conclude it: the national administrator, or the "
     "province for the offices below it",
+    "assessment.self": "enter an office's self-score on a manual item of an assessment scheme: a user of that "
+    "office or an office above it",
+    "assessment.assess": "enter the assessor's score of an office's manual item: the national administrator, or the "
+    "province for the offices below it (never the office's own user)",
 }
 # Roles that answer and review notices; the national leader reads them only.
 _RESPONDERS = frozenset({"national_admin", "provincial", "prefecture"})
@@ -131,9 +135,9 @@ def allowed(*, actor: User | None, action: str, resource: Resource = None) -> bo
         return False
     if actor.role == "inspector":
         return False  # an inspector reads archives, never an office as such
-    if action == "rectification.respond":
+    if action in ("rectification.respond", "assessment.self"):
         return actor.role in _RESPONDERS and (actor.national or actor.scope_code in resource.chain)
-    if action in ("rectification.review", "supervision.manage"):
+    if action in ("rectification.review", "supervision.manage", "assessment.assess"):
         if actor.role not in _REVIEWERS:
             return False
         return actor.national or (actor.scope_code in resource.chain and actor.scope_code != resource.code)

@@ -16,7 +16,7 @@ from typing import NoReturn
 
 import duckdb
 
-from ipdash import notify_commands, validate, visit_commands
+from ipdash import assess_commands, notify_commands, validate, visit_commands
 from ipdash.admin_commands import cmd_audit, cmd_users
 from ipdash.commands import (
     EXIT_BAD_INPUT,
@@ -224,6 +224,7 @@ def build_parser() -> Parser:
 
     visit_commands.add_parser(sub, common)
     notify_commands.add_parsers(sub, common)
+    assess_commands.add_parsers(sub, common)
 
     p = sub.add_parser("draw", parents=[common], help="draw a locked plan with a seed (SPEC §4.2)")
     p.add_argument("plan_id")

@@ -373,3 +373,35 @@ def test_the_command_line_end_to_end(cli_world, tmp_path) -> None:
     assert gone.returncode == 2 and "already removed" in gone.stderr
     bad = ipdash_cli("notify", "run", "--as-of", "tomorrow", "--db", db)
     assert bad.returncode == 2 and "not a date and time" in bad.stderr
+
+
+def test_serve_runs_the_deliveries_in_process(cli_world, monkeypatch) -> None:
+    """IPDASH_NOTIFY_MINUTES: `ipdash serve` starts an APScheduler job every that many minutes that
+    delivers what is due (the job run here by hand); a value that is not minutes is refused."""
+    from notify.scheduler import minutes_from_env, start
+
+    ops, store = cli_world
+    monkeypatch.setenv("IPDASH_NOTIFY_MINUTES", "5")
+    assert minutes_from_env() == 5
+    subs.add(
+        ops,
+        username="hz",
+        kind="alert",
+        schedule=None,
+        channel="app",
+        email=None,
+        actor="t",
+        rule="overdue_share",
+        threshold=0.6,
+    )
+    scheduler = start(str(store.path), 5)
+    try:
+        job = scheduler.get_job("notify")
+        assert job.trigger.interval == dt.timedelta(minutes=5)
+        job.func()
+    finally:
+        scheduler.shutdown(wait=False)
+    assert len(notifications(ops, "hz")) == 1
+    monkeypatch.setenv("IPDASH_NOTIFY_MINUTES", "often")
+    refused = ipdash_cli("serve", "--db", str(store.path), env={"IPDASH_NOTIFY_MINUTES": "often"})
+    assert refused.returncode == 2 and "IPDASH_NOTIFY_MINUTES='often'" in refused.stderr

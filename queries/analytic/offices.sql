@@ -43,3 +43,7 @@ SELECT office_code FROM offices WHERE level = 'national'
 
 -- name: provinces
 SELECT office_code, coalesce(province_code, office_code) AS province FROM offices
+
+-- name: of_level
+-- The offices of one level, the ones an assessment scheme scores (metrics/schemes.py).
+SELECT o.office_code, o.name FROM offices AS o WHERE o.level = $level ORDER BY o.office_code

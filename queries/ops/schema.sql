@@ -168,3 +168,20 @@ CREATE TABLE IF NOT EXISTS alert_states (
 CREATE TABLE IF NOT EXISTS notifications (
     notif_id TEXT PRIMARY KEY, username TEXT NOT NULL, created_at TEXT NOT NULL, subject TEXT NOT NULL,
     body TEXT NOT NULL, read_at TEXT)
+
+-- name: manual_scores
+-- The manual items of an assessment scheme (issue 19): per scheme version, year, office and item,
+-- the office's self-score and the assessor's score, each with who and when, and the evidence files.
+CREATE TABLE IF NOT EXISTS manual_scores (
+    scheme_id TEXT NOT NULL, scheme_version TEXT NOT NULL, year INTEGER NOT NULL, office_code TEXT NOT NULL,
+    item TEXT NOT NULL, self_score TEXT, self_by TEXT, self_at TEXT, assessor_score TEXT, assessor_by TEXT,
+    assessor_at TEXT, evidence TEXT NOT NULL,
+    PRIMARY KEY (scheme_id, scheme_version, year, office_code, item))
+
+-- name: assessment_publications
+-- A year's results published under a scheme version: the snapshot and the scheme text's SHA-256.
+-- An edit of the scheme cannot change them; an edited scheme is a new version.
+CREATE TABLE IF NOT EXISTS assessment_publications (
+    scheme_id TEXT NOT NULL, scheme_version TEXT NOT NULL, year INTEGER NOT NULL, scheme_sha256 TEXT NOT NULL,
+    results TEXT NOT NULL, published_at TEXT NOT NULL, published_by TEXT NOT NULL,
+    PRIMARY KEY (scheme_id, scheme_version, year))
