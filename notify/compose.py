@@ -140,7 +140,7 @@ def chain(code: str, parent: dict[str, str | None]) -> list[str]:
     out: list[str] = []
     at: str | None = code
     while at is not None and at in parent and at not in out:
-        out.append(at)
+        out += [at]
         at = parent[at]
     return out[::-1]
 
@@ -180,14 +180,14 @@ def digest(
             f"{w['overdue'] if late else w['near']} | {c['deadline']} | {days}"
         )
         who = handlers.get((c["office_code"], c["case_no"])) or w["no_handler"]
-        groups.setdefault(_below(r, c["office_code"]), {}).setdefault(who, []).append(line)
+        groups.setdefault(_below(r, c["office_code"]), {}).setdefault(who, []).extend([line])
     for office in sorted(groups):
         count = sum(len(v) for v in groups[office].values())
-        lines.append(f"== {w['office']}：{r.names.get(office, office)} ({office}) · {count} ==")
+        lines += [f"== {w['office']}：{r.names.get(office, office)} ({office}) · {count} =="]
         for who in sorted(groups[office]):
-            lines.append(f" {w['handler']}：{who}")
+            lines += [f" {w['handler']}：{who}"]
             lines += groups[office][who]
-        lines.append("")
+        lines += [""]
     if not groups:
         lines += [w["none"], ""]
     extra = 0
@@ -198,17 +198,17 @@ def digest(
         for title, chosen in ((w["new_notices"], new), (w["late_notices"], late)):
             if chosen:
                 extra += len(chosen)
-                lines.append(f"== {title} · {len(chosen)} ==")
+                lines += [f"== {title} · {len(chosen)} =="]
                 lines += [
                     f"  * {n['notice_id']} | {n['office_code']} {r.names.get(n['office_code'], '')} | {w['due']} {n['due_date']}"
                     for n in chosen
                 ]
-                lines.append("")
+                lines += [""]
     if policy.allowed(actor=r.user, action="supervision"):
         late_cases = supervised(ops, store, config, offices=set(r.subtree), as_of=day, status="overdue")
         if late_cases:
             extra += len(late_cases)
-            lines.append(f"== {w['late_supervised']} · {len(late_cases)} ==")
+            lines += [f"== {w['late_supervised']} · {len(late_cases)} =="]
             lines += [
                 f"  * {s['case_no']} | {s['office_code']} {r.names.get(s['office_code'], '')} | {s['due_date']}"
                 for s in late_cases
