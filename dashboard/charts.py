@@ -251,3 +251,30 @@ def satisfaction_bars(distribution: Sequence[int], *, lang: str, palette: str) -
     colours = ["#D55E00", "#E69F00", "#BFC5CC", "#56B4E9", accent(palette)]
     fig = go.Figure([go.Bar(x=labels, y=list(distribution), marker_color=colours, text=list(distribution))])
     return _base(fig, 260).update_layout(title=dict(text=t("visit.distribution", lang), x=0.01))
+
+
+def scheme_sections(
+    offices: Sequence[Mapping[str, Any]], sections: Sequence[tuple[str, str]], *, lang: str
+) -> go.Figure:
+    """Each office's total as a stacked bar of its section subtotals (at most 40 offices, best first)."""
+    shown = list(offices)[:40][::-1]
+    names = [o["name"] for o in shown]
+    fig = go.Figure(
+        [
+            go.Bar(
+                y=names,
+                x=[o["sections"][sid]["points"] for o in shown],
+                name=label,
+                orientation="h",
+                marker_color=OKABE_ITO[k % len(OKABE_ITO)],
+            )
+            for k, (sid, label) in enumerate(sections)
+        ]
+    )
+    return _base(fig, max(240, 60 + 22 * len(shown))).update_layout(
+        barmode="stack",
+        showlegend=True,
+        title=dict(text=t("assess.chart", lang), x=0.01),
+        legend=dict(orientation="h", y=-0.08),
+        margin=dict(l=160, r=20, t=36, b=48),
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from dashboard.labels_assessment import ASSESSMENT_LABELS
 from dashboard.labels_inspection import INSPECTION_LABELS
 from dashboard.labels_notify import NOTIFY_LABELS
 from dashboard.labels_rectification import RECTIFICATION_LABELS
@@ -189,7 +190,14 @@ LABELS: dict[str, tuple[str, str]] = {
     "none": ("无数据", "No data"),
     "not_found": ("找不到该页面", "Page not found"),
 }
-for _more in (INSPECTION_LABELS, RECTIFICATION_LABELS, SUPERVISION_LABELS, VISIT_LABELS, NOTIFY_LABELS):
+for _more in (
+    INSPECTION_LABELS,
+    RECTIFICATION_LABELS,
+    SUPERVISION_LABELS,
+    VISIT_LABELS,
+    NOTIFY_LABELS,
+    ASSESSMENT_LABELS,
+):
     _clash = set(LABELS) & set(_more)
     assert not _clash, f"labels defined twice: {sorted(_clash)}"
     LABELS.update(_more)

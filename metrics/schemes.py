@@ -28,14 +28,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import polars as pl
 import sqlglot
 from sqlglot import exp
 
 from metrics.config import Config
 from metrics.indicators import register_inputs
 from metrics.ranking import composites
-from queries.loader import facts_sql
+from queries.loader import FACT_INPUTS, facts_sql, facts_versions
+from queries.result_cache import cached_frame
 from queries.statements import duck_sql
 
 KINDS = ("per_unit", "growth", "band", "indicator", "manual")
@@ -270,22 +270,78 @@ def default_scheme_path() -> Path:
     return Path(__file__).parent / "schemes" / "example-provincial.toml"
 
 
+# The year-bound facts, as the year before sees them: a growth item counts both years in one pass.
+YEAR_BEFORE = {
+    "accepted_in_year": "year(accepted_date) = $year - 1",
+    "closed_in_year": "coalesce(year(closed_date) = $year - 1, false)",
+    "as_of": "make_date($year - 1, 12, 31)",
+    "open_at_as_of": "accepted_date <= make_date($year - 1, 12, 31) AND (closed_date IS NULL OR closed_date > "
+    "make_date($year - 1, 12, 31))",
+}
+
+
+def year_before(condition: exp.Expr) -> exp.Expr:
+    """`condition` with the year-bound columns of the case facts read for the year before."""
+
+    def swap(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Column) and node.name in YEAR_BEFORE:
+            return exp.Paren(this=sqlglot.parse_one(YEAR_BEFORE[node.name], read="duckdb"))
+        return node
+
+    return condition.copy().transform(swap)
+
+
+# A case is in the facts of a year when accepted or closed in it, or open at its end. With growth
+# items the facts also hold the year before's cases, and every count says which year's it is.
+RELEVANT = "accepted_in_year OR closed_in_year OR open_at_as_of"
+RELEVANT_BEFORE = (
+    "year(c.accepted_date) = $year - 1 OR year(c.closed_date) = $year - 1 OR (c.accepted_date <= "
+    "make_date($year - 1, 12, 31) AND (c.closed_date IS NULL OR c.closed_date > make_date($year - 1, 12, 31)))"
+)
+
+
+def _widened(facts: exp.Expr) -> exp.Expr:
+    """The case facts with the year before's cases as well (its `relevant` step's condition widened)."""
+    for cte in facts.find_all(exp.CTE):
+        if cte.alias == "relevant":
+            select = cte.this
+            where = select.args["where"].this
+            select.set(
+                "where",
+                exp.Where(this=exp.or_(exp.Paren(this=where), sqlglot.parse_one(RELEVANT_BEFORE, read="duckdb"))),
+            )
+            return facts
+    raise AssertionError("the case facts have no `relevant` step")  # queries/case_facts.sql changed
+
+
 def _counts_sql(scheme: Scheme) -> tuple[str, list[str]]:
-    """SELECT unit, one count per filter of the scheme FROM the case facts GROUP BY unit; the names."""
+    """SELECT unit, one count per filter of the scheme (and, for a growth item, its count of the year
+    before) FROM the case facts GROUP BY unit — one pass over the facts; the names."""
     facts = sqlglot.parse_one(facts_sql(False), read="duckdb")
+    growth = any(i.kind == "growth" for i in scheme.items)
+    if growth:
+        facts = _widened(facts)
+    now = sqlglot.parse_one(RELEVANT, read="duckdb")
     names: list[str] = []
     projections: list[exp.Expr] = [exp.column("unit").as_("office_code")]
+
+    def count(condition: exp.Expr, name: str) -> None:
+        projections.append(exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=condition)).as_(name))
+        names.append(name)
+
     for item in scheme.items:
         for part in ("count", "numerator", "denominator"):
             text = getattr(item, part)
             if text is None:
                 continue
-            name = f"{item.id}__{part}"
             condition = sqlglot.parse_one(text, read="duckdb")
-            projections.append(
-                exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=condition)).as_(name)
-            )
-            names.append(name)
+            if not growth:
+                count(condition, f"{item.id}__{part}")
+                continue
+            count(exp.and_(exp.Paren(this=now.copy()), exp.Paren(this=condition)), f"{item.id}__{part}")
+            if item.kind == "growth":
+                before = year_before(exp.Paren(this=exp.and_(exp.Paren(this=now.copy()), exp.Paren(this=condition))))
+                count(before, f"{item.id}__before")
     query = (
         exp.select(*projections)
         .from_(exp.Subquery(this=facts, alias=exp.TableAlias(this=exp.to_identifier("cf"))))
@@ -326,10 +382,16 @@ def assess(
     manual, outside = manual or {}, outside or {}
     register_inputs(con, config)
     query, names = _counts_sql(scheme)
-    frames = {}
-    for y in (year, year - 1):
-        got = con.sql(query, params={"year": y, "as_of": dt.date(y, 12, 31)}).pl() if names else pl.DataFrame()
-        frames[y] = {r["office_code"]: r for r in got.iter_rows(named=True)} if names else {}
+    counts: dict[str, dict] = {}
+    if names:  # one pass; kept in the result cache of the publish, like the indicators
+        got = cached_frame(
+            con,
+            query,
+            {"year": year, "as_of": dt.date(year, 12, 31)},
+            depends=FACT_INPUTS,
+            versions=facts_versions(con, False, year),
+        )
+        counts = {r["office_code"]: r for r in got.iter_rows(named=True)}
     offices = con.sql(duck_sql("offices.of_level"), params={"level": scheme.level}).pl()
     composite = (
         composites(con, config, year=year, level=scheme.level, within=None)
@@ -338,8 +400,8 @@ def assess(
     )
     out = []
     for code, name in offices.iter_rows():
-        now, before = frames[year].get(code, {}), frames[year - 1].get(code, {})
-        items = {i.id: _score(i, code, now, before, composite, manual, outside) for i in scheme.items}
+        now = counts.get(code, {})
+        items = {i.id: _score(i, code, now, composite, manual, outside) for i in scheme.items}
         sections = {}
         for s in scheme.sections:
             raw = sum(v["points"] for i, v in items.items() if _section(scheme, i) == s.id)
@@ -367,7 +429,7 @@ def _section(scheme: Scheme, item_id: str) -> str:
     return next(i.section for i in scheme.items if i.id == item_id)
 
 
-def _score(item: Item, code: str, now: dict, before: dict, composite: dict, manual: dict, outside: dict) -> dict:
+def _score(item: Item, code: str, now: dict, composite: dict, manual: dict, outside: dict) -> dict:
     def n(row: dict, part: str) -> int:
         return int(row.get(f"{item.id}__{part}") or 0)
 
@@ -376,7 +438,7 @@ def _score(item: Item, code: str, now: dict, before: dict, composite: dict, manu
         points, capped = _capped(count * item.points, item.cap)
         return {"count": count, "points": round(points, 4), "capped": capped}
     if item.kind == "growth":
-        count, base = n(now, "count"), n(before, "count")
+        count, base = n(now, "count"), n(now, "before")
         if base == 0:
             growth = None
             raw = (item.cap or 0.0) if item.zero_base == "cap" and count > 0 else 0.0

@@ -42,6 +42,7 @@ PAGES = [
     ("visits-record", "/visits", "admin"),
     ("visit-notice", "/rectification/{visit_notice}", "zhejiang"),
     ("subscriptions", "/subscriptions", "zhejiang"),
+    ("assessment", "/assessment", "zhejiang"),
     ("public", "/public", None),
 ]
 

@@ -45,6 +45,7 @@ PAGES = {  # path: outcome for leader, admin, p1, pref, insp
     "/supervision": (V, V, V, V, D),
     "/visits": (V, V, V, V, V),  # an inspector sees only the visits assigned to them as visitor
     "/subscriptions": (V, V, V, V, V),  # each user their own; the administrator everyone's
+    "/assessment": (V, V, V, V, D),  # the rows each user may read, as on the ranking pages
 }
 
 ROUTES = {  # (method, path): status for anonymous, leader, admin, p1, pref, insp

@@ -257,3 +257,23 @@ def test_assess_from_the_command_line(golden: Store, tmp_path: Path) -> None:
     assert entered.returncode == 0, entered.stderr
     assert json.loads(entered.stdout)["evidence"][0]["name"] == "公开清单.pdf"
     assert oct((golden.path.parent / "evidence").stat().st_mode & 0o777) == "0o700"
+
+
+def test_the_page_shows_the_rows_each_user_may_read(golden: Store, tmp_path: Path, monkeypatch) -> None:
+    """Zhejiang reads the provinces' rows (the national ranking its office appears in); Hangzhou, a
+    prefecture, reads none of them; the scheme's source and the self/assessor difference show."""
+    from access.users import add_user
+    from dashboard.app import create_app
+    from tests import dash_helpers as dh
+
+    ops = OpStore(default_path(golden.path))
+    password = "correct horse battery staple"
+    add_user(ops, username="zj", role="provincial", scope_code="330000", scope_level="provincial", password=password)
+    add_user(ops, username="hz", role="prefecture", scope_code="330100", scope_level="prefecture", password=password)
+    monkeypatch.setenv("IPDASH_SECRET_KEY", "test")
+    app = create_app(db=str(golden.path), ops_path=str(ops.path))
+    zj, hz = app.server.test_client(), app.server.test_client()
+    assert dh.login(zj, "zj", password).status_code == 302 and dh.login(hz, "hz", password).status_code == 302
+    seen = dh.text(dh.content(zj, "/assessment", "?year=2024"))
+    assert "浙江省知识产权局" in seen and "江苏省知识产权局" in seen and "示例" in seen
+    assert "浙江省知识产权局" not in dh.text(dh.content(hz, "/assessment", "?year=2024"))

@@ -1,0 +1,28 @@
+"""Words of the assessment-scheme page (zh, en), merged into `dashboard.i18n`."""
+
+from __future__ import annotations
+
+ASSESSMENT_LABELS: dict[str, tuple[str, str]] = {
+    "nav.assessment": ("考核评分", "Points table"),
+    "assess.intro": (
+        "按考核评分表逐项计分：计件、增长、分档、综合指标和人工评分（自评与考核评分并列，以考核评分计入）。"
+        "带 * 的分项或分组已达上限。",
+        "Scored item by item on the points table: per case, growth, bands, the composite and manual items "
+        "(the self-score beside the assessor's, which counts). * marks an item or section at its cap.",
+    ),
+    "assess.source": ("依据", "Source"),
+    "assess.published": ("已于 {day} 公布，结果不再变动", "Published on {day}; the results no longer change"),
+    "assess.not_published": (
+        "尚未公布：人工评分录入后结果会变化",
+        "Not yet published: manual scores may still change it",
+    ),
+    "assess.rank": ("名次", "Rank"),
+    "assess.office": ("机构", "Office"),
+    "assess.total": ("总分", "Total"),
+    "assess.self": ("自评", "Self"),
+    "assess.assessor": ("考核", "Assessor"),
+    "assess.diff": ("差", "Difference"),
+    "assess.pending": ("待考核评分", "Assessor's score pending"),
+    "assess.chart": ("各机构得分构成", "What each office's total is made of"),
+    "assess.none": ("没有可显示的机构", "No office to show"),
+}
