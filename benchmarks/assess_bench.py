@@ -24,13 +24,13 @@ import datetime as dt
 import os
 import shutil
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.ingest_bench import machine, write_results  # noqa: E402
+from benchmarks.metrics_bench import best  # noqa: E402
 from ingest.demo import DemoSpec, build_demo  # noqa: E402
 from metrics.config import default_config  # noqa: E402
 from metrics.schemes import assess, default_scheme_path, load_scheme  # noqa: E402
@@ -55,15 +55,6 @@ FROM cases AS c JOIN offices AS o ON o.office_code = c.office_code
 GROUP BY 1
 """
 UNITS = {"provincial": "o.province_code", "prefecture": "o.prefecture_code", "county": "c.office_code"}
-
-
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
