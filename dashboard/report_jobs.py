@@ -31,9 +31,11 @@ from pathlib import Path
 from access import audit, policy
 from access.opstore import OpStore
 from access.users import User
+from inspection.assessment import for_workbook
 from inspection.rectification import for_report
 from metrics.config import Config
 from metrics.ranking import TableOf
+from metrics.schemes import default_scheme_path, load_scheme
 from queries.statements import duck_sql, op_sql, update_sql
 from queries.store import Store, scalar
 from reports.data import ReportError, collect
@@ -176,6 +178,14 @@ class ReportJobs:
                 data.rectification_as_of = dt.date.today()
                 data.rectifications = for_report(
                     self.ops, con, year=job.year, scope=data.scope, as_of=data.rectification_as_of
+                )
+                data.assessment = for_workbook(
+                    self.ops,
+                    self.store,
+                    self.config,
+                    load_scheme(default_scheme_path()),
+                    year=job.year,
+                    scope=data.scope,
                 )
                 progress(0.25, "writing")
                 published = scalar(con, duck_sql("meta.published_at"))

@@ -178,3 +178,28 @@ def publish(ops: OpStore, store: Store, config: Config, scheme: Scheme, *, year:
             detail={"sha256": scheme.sha256, "offices": len(got["offices"])},
         )
     return {**body, "published_at": now}
+
+
+def for_workbook(ops: OpStore, store: Store, config: Config, scheme: Scheme, *, year: int, scope: str) -> dict | None:
+    """The year's results under `scheme` for the offices of `scope`'s subtree, as the annual
+    workbook's sheets take them; None when the scheme is another year's or cannot be scored."""
+    try:
+        got = results(ops, store, config, scheme, year=year)
+    except AssessmentError:
+        return None
+    with contextlib.closing(store.reader(operational=False)) as con:
+        below = {c for (c,) in rows(con, duck_sql("offices.subtree"), {"s": scope})}
+    return {
+        "title": scheme.zh,
+        "version": scheme.version,
+        "sections": [
+            {
+                "id": s.id,
+                "zh": s.zh,
+                "en": s.en,
+                "items": [{"id": i.id, "zh": i.zh, "en": i.en} for i in scheme.items if i.section == s.id],
+            }
+            for s in scheme.sections
+        ],
+        "offices": [o for o in got["offices"] if o["office_code"] in below],
+    }

@@ -338,8 +338,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         with contextlib.closing(Store(args.db).reader(memory_limit="200MB")) as con:
             data = collect(con, config, year=args.year, scope=args.scope, as_of=args.as_of, runs=args.runs)
             data.rectification_as_of = dt.date.today()
-            data.rectifications = for_report(
-                OpStore(default_path(args.db)), con, year=args.year, scope=data.scope, as_of=data.rectification_as_of
+            ops = OpStore(default_path(args.db))
+            data.rectifications = for_report(ops, con, year=args.year, scope=data.scope, as_of=data.rectification_as_of)
+            data.assessment = workbook_assessment(
+                ops, Store(args.db, ops=ops), config, year=args.year, scope=data.scope
             )
             progress(0.2, "figures")
             rows = stream_cases(con, scope_code=data.scope, year=args.year) if args.with_cases else None
@@ -378,3 +380,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         f"报告已生成 report written: {args.output} ({written['offices']} offices, sheets: {', '.join(written['sheets'])})",
     )
     return EXIT_OK
+
+
+def workbook_assessment(ops, store, config, *, year: int, scope: str) -> dict | None:
+    """The shipped points-table scheme's results for the workbook's sheets (issue 19)."""
+    from inspection.assessment import for_workbook
+    from metrics.schemes import default_scheme_path, load_scheme
+
+    return for_workbook(ops, store, config, load_scheme(default_scheme_path()), year=year, scope=scope)

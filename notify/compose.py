@@ -22,10 +22,12 @@ from openpyxl import Workbook
 from access import audit, policy
 from access.opstore import OpStore
 from access.users import User, get_user
+from inspection.assessment import for_workbook
 from inspection.rectification import for_report, list_notices
 from inspection.supervision import supervised
 from metrics.config import Config
 from metrics.monitor import open_cases
+from metrics.schemes import default_scheme_path, load_scheme
 from notify.subscriptions import needs
 from queries.loader import national_office
 from queries.statements import duck_sql
@@ -235,6 +237,9 @@ def workbook(ops: OpStore, store: Store, config: Config, username: str, params: 
                 raise Nothing(str(exc)) from exc
             data.rectification_as_of = day
             data.rectifications = for_report(ops, con, year=year, scope=data.scope, as_of=day)
+            data.assessment = for_workbook(
+                ops, store, config, load_scheme(default_scheme_path()), year=year, scope=data.scope
+            )
             published = scalar(con, duck_sql("meta.published_at"))
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "report.xlsx"

@@ -48,6 +48,10 @@ class ReportData:
     # filled by the caller, which reads the operational store; judged overdue at `rectification_as_of`.
     rectifications: list[dict] = field(default_factory=list)
     rectification_as_of: dt.date | None = None
+    # The points-table assessment of the offices in scope (inspection.assessment.for_workbook), filled
+    # by the caller: {"title", "version", "sections": [{"id", "zh", "en", "items": [{"id", "zh", "en"}]}],
+    # "offices": [the scheme's rows]}; None: no sheets for it.
+    assessment: dict | None = None
 
 
 def scope_of(con: duckdb.DuckDBPyConnection, scope: str | None) -> tuple[str, str, str]:

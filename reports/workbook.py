@@ -356,6 +356,38 @@ def write_workbook(
         ],
     ).as_table("Rectification")
 
+    # The points-table assessment: one sheet per section of the scheme (issue 19).
+    if data.assessment is not None:
+        al = lab["assess"]
+        for k, section in enumerate(data.assessment["sections"]):
+            label = section["zh"] if lang == "zh" else section["en"]
+            items = section["items"]
+            Sheet(
+                wb,
+                sh["assessment"].format(section=label)[:31],
+                [
+                    (al["rank"], COUNT),
+                    (lab["code"], None),
+                    (lab["name"], None),
+                    *((al["points"].format(item=i["zh"] if lang == "zh" else i["en"]), DECIMAL) for i in items),
+                    (al["subtotal"], DECIMAL),
+                    (al["capped"], None),
+                    (al["total"], DECIMAL),
+                ],
+                [
+                    [
+                        o["rank"],
+                        o["office_code"],
+                        o["name"],
+                        *(o["items"][i["id"]]["points"] for i in items),
+                        o["sections"][section["id"]]["points"],
+                        al["yes"] if o["sections"][section["id"]]["capped"] else al["no"],
+                        o["total"],
+                    ]
+                    for o in data.assessment["offices"]
+                ],
+            ).as_table(f"Points{k + 1}")
+
     # Integrity signals beside the peer median.
     sig_cols: list[tuple[str, str | None]] = [
         (lab["code"], None),

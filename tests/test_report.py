@@ -27,6 +27,9 @@ ZH_SHEETS = [
     "超期未结案件",
     "案卷评查",
     "整改",
+    "考核·办案数量",
+    "考核·办案质量与效率",
+    "考核·督办与信息公开",
     "诚信信号",
 ]
 
@@ -251,3 +254,29 @@ def test_sheet_rows_are_the_xml_openpyxl_itself_writes(tmp_path: Path) -> None:
     assert b"<v>45293</v>" in part(tmp_path / "ours.xlsx", "xl/worksheets/sheet1.xml")  # 2024-01-02
     for name in ("xl/worksheets/sheet1.xml", "xl/styles.xml"):  # the rows, and the formats they use
         assert part(tmp_path / "ours.xlsx", name) == part(tmp_path / "theirs.xlsx", name), name
+
+
+def test_the_points_table_sheets_equal_ipdash_assess(golden: Store, tmp_path: Path) -> None:
+    """Issue 19: one sheet per section of the shipped scheme; every office's section points, cap
+    flag, total and rank as `ipdash assess` gives them for the same year."""
+    wb = report(golden.path, tmp_path / "national.xlsx")
+    done = ipdash("assess", "--year", "2024", "--db", str(golden.path), "--json")
+    assert done.returncode == 0, done.stderr
+    expected = {o["office_code"]: o for o in json.loads(done.stdout)["offices"]}
+    for sheet, section in (
+        ("考核·办案数量", "volume"),
+        ("考核·办案质量与效率", "quality"),
+        ("考核·督办与信息公开", "supervision"),
+    ):
+        rows = list(wb[sheet].iter_rows(values_only=True))
+        header, body = rows[0], rows[1:]
+        assert header[:3] == ("名次", "机构代码", "机构名称") and header[-3:] == ("本组得分", "本组已达上限", "总分")
+        assert {r[1] for r in body} == set(expected)
+        for r in body:
+            o = expected[r[1]]
+            assert (r[0], r[-3], r[-1]) == (
+                o["rank"],
+                pytest.approx(o["sections"][section]["points"]),
+                pytest.approx(o["total"]),
+            )
+            assert r[-2] == ("是" if o["sections"][section]["capped"] else "否")
