@@ -7,7 +7,7 @@ from __future__ import annotations
 from access import policy
 from dashboard import views
 from dashboard.viewer import Viewer, office_resource
-from inspection.assessment import AssessmentError, results
+from inspection.assessment import AssessmentError, record_manual, results
 from metrics.schemes import Scheme, SchemeError, default_scheme_path, load_scheme
 
 
@@ -35,3 +35,35 @@ def scored(viewer: Viewer, year: int) -> dict:
         return {"scheme": chosen, "offices": [], "published_at": None, "error": str(exc)}
     rows = [o for o in got["offices"] if visible(viewer, o["office_code"])]
     return {"scheme": chosen, "offices": rows, "published_at": got["published_at"], "error": None}
+
+
+def may_score(viewer: Viewer, code: str) -> list[str]:
+    """The manual scores the user may enter for office `code`: "self" and/or "assessor"."""
+    office = office_resource(viewer, code)
+    if office is None:
+        return []
+    return [
+        role
+        for role, action in (("self", "assessment.self"), ("assessor", "assessment.assess"))
+        if policy.allowed(actor=viewer.user, action=action, resource=office)
+    ]
+
+
+def enter(
+    viewer: Viewer, *, year: int, office_code: str, item_id: str, role: str, score: float, evidence: list
+) -> dict:
+    """Enter a manual score as the signed-in user (the policy decides: PermissionError if not)."""
+    return record_manual(
+        viewer.ops,
+        scheme(),
+        year=year,
+        office_code=office_code,
+        item_id=item_id,
+        score=score,
+        role=role,
+        actor=viewer.user.username,
+        evidence=evidence,
+        evidence_dir=viewer.store.path.parent / "evidence",
+        user=viewer.user,
+        office=office_resource(viewer, office_code),
+    )

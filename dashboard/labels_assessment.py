@@ -25,4 +25,22 @@ ASSESSMENT_LABELS: dict[str, tuple[str, str]] = {
     "assess.pending": ("待考核评分", "Assessor's score pending"),
     "assess.chart": ("各机构得分构成", "What each office's total is made of"),
     "assess.none": ("没有可显示的机构", "No office to show"),
+    "assess.form": ("录入人工评分", "Enter a manual score"),
+    "assess.item": ("评分项目", "Item"),
+    "assess.role": ("评分类型", "Score"),
+    "assess.score": ("分数", "Points"),
+    "assess.evidence": (
+        "拖放或点击选择佐证材料（PDF、图片、Office 文件）",
+        "Drop or choose evidence (PDF, images, Office files)",
+    ),
+    "assess.save": ("保存评分", "Save the score"),
+    "assess.saved": (
+        "已保存：自评 {own}，考核 {assessor}，佐证 {n} 份",
+        "Saved: self {own}, assessor {assessor}, {n} evidence files",
+    ),
+    "assess.refused": ("您无权录入该机构的这项评分", "You may not enter this score for this office"),
+    "assess.missing": (
+        "请选择机构、项目、评分类型并填写分数",
+        "Choose the office, item and kind of score, and give the points",
+    ),
 }

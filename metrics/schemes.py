@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 import sqlglot
 from sqlglot import exp
 
@@ -323,7 +324,7 @@ def _counts_sql(scheme: Scheme) -> tuple[str, list[str]]:
         facts = _widened(facts)
     now = sqlglot.parse_one(RELEVANT, read="duckdb")
     names: list[str] = []
-    projections: list[exp.Expr] = [exp.column("unit").as_("office_code")]
+    projections: list[exp.Expr] = [exp.column(c) for c in PATH]
 
     def count(condition: exp.Expr, name: str) -> None:
         projections.append(exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=condition)).as_(name))
@@ -342,12 +343,27 @@ def _counts_sql(scheme: Scheme) -> tuple[str, list[str]]:
             if item.kind == "growth":
                 before = year_before(exp.Paren(this=exp.and_(exp.Paren(this=now.copy()), exp.Paren(this=condition))))
                 count(before, f"{item.id}__before")
-    query = (
-        exp.select(*projections)
-        .from_(exp.Subquery(this=facts, alias=exp.TableAlias(this=exp.to_identifier("cf"))))
-        .group_by(exp.column("unit"))
-    )
+    # Counts add up: one row per case (the facts before they are repeated for every office of the
+    # case's path), grouped by the path, and summed up to the scheme's level in `_rolled_up`.
+    query = exp.select(*projections).from_(exp.to_table("facts")).group_by(*(exp.column(c) for c in PATH))
+    query.set("with_", facts.args["with_"])
     return query.sql(dialect="duckdb"), names
+
+
+PATH = ("office_code", "province_code", "prefecture_code")
+UNIT_OF_LEVEL = {"provincial": "province_code", "prefecture": "prefecture_code", "county": "office_code"}
+
+
+def _rolled_up(counts: pl.DataFrame, names: list[str], level: str) -> dict[str, dict]:
+    """Office of `level` -> its subtree's counts, summed from the counts per case office."""
+    unit = UNIT_OF_LEVEL[level]
+    summed = (
+        counts.filter(pl.col(unit).is_not_null())
+        .group_by(unit)
+        .agg([pl.col(n).sum() for n in names])
+        .rename({unit: "office_code"})
+    )
+    return {r["office_code"]: r for r in summed.iter_rows(named=True)}
 
 
 def _capped(points: float, cap: float | None) -> tuple[float, bool]:
@@ -391,7 +407,7 @@ def assess(
             depends=FACT_INPUTS,
             versions=facts_versions(con, False, year),
         )
-        counts = {r["office_code"]: r for r in got.iter_rows(named=True)}
+        counts = _rolled_up(got, names, scheme.level)
     offices = con.sql(duck_sql("offices.of_level"), params={"level": scheme.level}).pl()
     composite = (
         composites(con, config, year=year, level=scheme.level, within=None)

@@ -224,6 +224,7 @@ CALLBACK_NEEDS = {
     f"..{ids.SUB_MESSAGE}.children": "subscriptions",  # and per recipient: subscriptions.manage
     f"{ids.NOTIF_LIST}.children": "subscriptions",
     f"..{ids.SUB_FOR_WORKBOOK}.style": None,  # shows the inputs of the chosen kind; reads nothing
+    f"{ids.ASSESS_MESSAGE}.children": "rankings",  # and per office: assessment.self / assessment.assess
 }
 
 

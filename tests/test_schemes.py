@@ -277,3 +277,56 @@ def test_the_page_shows_the_rows_each_user_may_read(golden: Store, tmp_path: Pat
     seen = dh.text(dh.content(zj, "/assessment", "?year=2024"))
     assert "浙江省知识产权局" in seen and "江苏省知识产权局" in seen and "示例" in seen
     assert "浙江省知识产权局" not in dh.text(dh.content(hz, "/assessment", "?year=2024"))
+
+
+def test_manual_scores_through_the_form_by_hand_crafted_requests(golden: Store, monkeypatch) -> None:
+    """Zhejiang enters its self-score with evidence; its assessor's score is refused (audited) until
+    the national administrator enters it; the page then shows both and their difference."""
+    import base64
+
+    from access.users import add_user
+    from dashboard import ids
+    from dashboard.app import create_app
+    from tests import dash_helpers as dh
+
+    ops = OpStore(default_path(golden.path))
+    password = "correct horse battery staple"
+    add_user(ops, username="zj", role="provincial", scope_code="330000", scope_level="provincial", password=password)
+    add_user(ops, username="admin", role="national_admin", password=password)
+    monkeypatch.setenv("IPDASH_SECRET_KEY", "test")
+    app = create_app(db=str(golden.path), ops_path=str(ops.path))
+    zj, admin = app.server.test_client(), app.server.test_client()
+    assert dh.login(zj, "zj", password).status_code == 302 and dh.login(admin, "admin", password).status_code == 302
+    key = next(k for k in app.callback_map if k.startswith(f"{ids.ASSESS_MESSAGE}.children"))
+    pdf = "data:application/pdf;base64," + base64.b64encode(b"%PDF-1.4 list of items published").decode()
+
+    def save(client, role: str, score: float, evidence: bool = False) -> str:
+        values = {
+            ids.ASSESS_SAVE: 1,
+            ids.ASSESS_OFFICE: "330000",
+            ids.ASSESS_ITEM: "publicity",
+            ids.ASSESS_ROLE: role,
+            ids.ASSESS_SCORE: score,
+            ids.YEAR: 2024,
+            ids.LANG: "en",
+        }
+
+        def value_of(_where, _k, dep):
+            if dep["id"] == ids.ASSESS_EVIDENCE:
+                if not evidence:
+                    return None
+                return [pdf] if dep["property"] == "contents" else ["公开清单.pdf"]
+            return values.get(dep["id"])
+
+        body = dh.callback_body(app, key, value_of, changed=f"{ids.ASSESS_SAVE}.n_clicks")
+        got = client.post("/_dash-update-component", json=body)
+        assert got.status_code == 200, got.data[:300]
+        return got.get_data(as_text=True)
+
+    assert "Saved: self 8.0" in save(zj, "self", 8, evidence=True) and "1 evidence files" in save(zj, "self", 8)
+    before = len(ops.read("SELECT seq FROM audit_log WHERE action = 'scope.denied'"))
+    assert "may not" in save(zj, "assessor", 10)
+    assert len(ops.read("SELECT seq FROM audit_log WHERE action = 'scope.denied'")) == before + 1
+    assert "assessor 6.0" in save(admin, "assessor", 6)
+    shown = dh.text(dh.content(zj, "/assessment", "?year=2024"))
+    assert "8.0" in shown and "6.0" in shown and "-2.0" in shown

@@ -4,13 +4,19 @@ self-scores beside the assessor's with their difference."""
 
 from __future__ import annotations
 
-from dash import dcc, html
+from dash import Input, Output, State, dcc, html, no_update
+from flask_login import current_user
 
+from access import policy
 from dashboard import assessment_views as av
-from dashboard import charts
-from dashboard.context import Request
+from dashboard import charts, ids, inputs
+from dashboard.context import Context, Request
 from dashboard.i18n import num, t
+from dashboard.rectification_views import decode_uploads
 from dashboard.registry import Page
+from dashboard.widgets import field
+from inspection.assessment import AssessmentError
+from inspection.rectification import RectificationError
 
 
 def _points(value: float, capped: bool, lang: str) -> str:
@@ -63,6 +69,55 @@ def view(req: Request) -> html.Section:
                 html.Td(num(diff, lang, 1), className="num warning" if diff else "num"),
             ]
         rows.append(html.Tr(cells))
+    scorable = [o for o in got["offices"] if av.may_score(req.viewer, o["office_code"])] if manual else []
+    form = html.Div(
+        className="sub-form",
+        style=None if scorable and not got["published_at"] else {"display": "none"},
+        children=[
+            html.H3(t("assess.form", lang)),
+            html.Div(
+                className="fields",
+                children=[
+                    field(
+                        t("assess.office", lang),
+                        dcc.Dropdown(
+                            id=ids.ASSESS_OFFICE,
+                            options=[{"label": o["name"], "value": o["office_code"]} for o in scorable],
+                        ),
+                    ),
+                    field(
+                        t("assess.item", lang),
+                        dcc.Dropdown(
+                            id=ids.ASSESS_ITEM,
+                            options=[{"label": i.zh if lang == "zh" else i.en, "value": i.id} for i in manual],
+                            value=manual[0].id if manual else None,
+                        ),
+                    ),
+                    field(
+                        t("assess.role", lang),
+                        dcc.RadioItems(
+                            id=ids.ASSESS_ROLE,
+                            options=[
+                                {"label": t("assess.self", lang), "value": "self"},
+                                {"label": t("assess.assessor", lang), "value": "assessor"},
+                            ],
+                            value="self",
+                            inline=True,
+                        ),
+                    ),
+                    field(
+                        t("assess.score", lang),
+                        dcc.Input(id=ids.ASSESS_SCORE, type="number", min=0, step=0.5, className="num-input"),
+                    ),
+                ],
+            ),
+            dcc.Upload(
+                id=ids.ASSESS_EVIDENCE, multiple=True, className="upload", children=html.Div(t("assess.evidence", lang))
+            ),
+            html.Button(t("assess.save", lang), id=ids.ASSESS_SAVE, n_clicks=0, className="button"),
+            html.Div(id=ids.ASSESS_MESSAGE, role="status"),
+        ],
+    )
     return html.Section(
         className="card",
         children=[
@@ -79,8 +134,57 @@ def view(req: Request) -> html.Section:
             html.Table(className="ranking compact", children=[html.Thead(html.Tr(head)), html.Tbody(rows)])
             if rows
             else html.P(t("assess.none", lang)),
+            form,
         ],
     )
 
 
 PAGES = [Page("/assessment", "rankings", view, nav="nav.assessment", order=15)]
+
+
+def callbacks(app, ctx: Context) -> None:
+    @app.callback(
+        Output(ids.ASSESS_MESSAGE, "children"),
+        Input(ids.ASSESS_SAVE, "n_clicks"),
+        State(ids.ASSESS_OFFICE, "value"),
+        State(ids.ASSESS_ITEM, "value"),
+        State(ids.ASSESS_ROLE, "value"),
+        State(ids.ASSESS_SCORE, "value"),
+        State(ids.ASSESS_EVIDENCE, "contents"),
+        State(ids.ASSESS_EVIDENCE, "filename"),
+        State(ids.YEAR, "value"),
+        State(ids.LANG, "value"),
+        prevent_initial_call=True,
+    )
+    def _save(clicks, office, item, role, score, contents, filenames, year, lang):
+        lang = inputs.choice(lang or "zh", "language", ("zh", "en")) or "zh"
+        if not clicks or not policy.require(ctx.ops, actor=current_user.user, action="rankings", what="manual score"):
+            return no_update
+        office = inputs.text(office, "office", limit=12)
+        item = inputs.text(item, "item", limit=64)
+        role = inputs.choice(role, "score", ("self", "assessor"))
+        points = inputs.number(score, "score", low=0, high=1000)
+        if not office or not item or role is None or points is None:
+            return html.P(t("assess.missing", lang), className="error")
+        files = [inputs.text(c, "evidence", limit=64 << 20) or "" for c in (inputs.items(contents, "evidence") or [])]
+        names = [inputs.text(n, "file name", limit=255) or "" for n in (inputs.items(filenames, "file names") or [])]
+        try:
+            got = av.enter(
+                ctx.viewer(),
+                year=inputs.year(year),
+                office_code=office,
+                item_id=item,
+                role=role,
+                score=points,
+                evidence=decode_uploads(files, names),
+            )
+        except PermissionError:
+            return html.P(t("assess.refused", lang), className="error")
+        except (AssessmentError, RectificationError) as exc:
+            return html.P(str(exc), className="error")
+        return html.P(
+            t("assess.saved", lang).format(
+                own=num(got["self"], lang, 1), assessor=num(got["assessor"], lang, 1), n=len(got["evidence"])
+            ),
+            className="ok",
+        )
