@@ -8,10 +8,16 @@ from access import policy
 from dashboard import views
 from dashboard.viewer import Viewer, office_resource
 from inspection.assessment import AssessmentError, record_manual, results
-from metrics.schemes import Scheme, SchemeError, default_scheme_path, load_scheme
+from metrics.schemes import Scheme, SchemeError, available_schemes, default_scheme_path, load_scheme
 
 
-def scheme() -> Scheme:
+def scheme(wanted: str | None = None) -> Scheme:
+    """The scheme whose `id version` (or id) is `wanted` among the available ones; the shipped
+    example when none is asked for or none matches."""
+    schemes, _ = available_schemes()
+    for s in schemes:
+        if wanted in (f"{s.id} {s.version}", s.id):
+            return s
     return load_scheme(default_scheme_path())
 
 
@@ -24,9 +30,9 @@ def visible(viewer: Viewer, code: str) -> bool:
     )
 
 
-def scored(viewer: Viewer, year: int) -> dict:
+def scored(viewer: Viewer, year: int, wanted: str | None = None) -> dict:
     """{"scheme", "offices" (the rows the user may read), "published_at", "error"}."""
-    chosen = scheme()
+    chosen = scheme(wanted)
     if not policy.require(viewer.ops, actor=viewer.user, action="rankings", what="assessment scheme"):
         return {"scheme": chosen, "offices": [], "published_at": None, "error": None}
     try:
@@ -50,12 +56,20 @@ def may_score(viewer: Viewer, code: str) -> list[str]:
 
 
 def enter(
-    viewer: Viewer, *, year: int, office_code: str, item_id: str, role: str, score: float, evidence: list
+    viewer: Viewer,
+    *,
+    year: int,
+    office_code: str,
+    item_id: str,
+    role: str,
+    score: float,
+    evidence: list,
+    wanted: str | None = None,
 ) -> dict:
     """Enter a manual score as the signed-in user (the policy decides: PermissionError if not)."""
     return record_manual(
         viewer.ops,
-        scheme(),
+        scheme(wanted),
         year=year,
         office_code=office_code,
         item_id=item_id,

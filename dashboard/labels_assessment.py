@@ -25,6 +25,8 @@ ASSESSMENT_LABELS: dict[str, tuple[str, str]] = {
     "assess.pending": ("待考核评分", "Assessor's score pending"),
     "assess.chart": ("各机构得分构成", "What each office's total is made of"),
     "assess.none": ("没有可显示的机构", "No office to show"),
+    "assess.schemes": ("评分表", "Tables"),
+    "assess.unusable": ("无法使用的评分表文件", "A table file that cannot be used"),
     "assess.form": ("录入人工评分", "Enter a manual score"),
     "assess.item": ("评分项目", "Item"),
     "assess.role": ("评分类型", "Score"),

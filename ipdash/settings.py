@@ -30,6 +30,8 @@ SETTINGS: dict[str, str] = {
     "IPDASH_SESSION_HOURS": "How long a sign-in lasts, in hours (1-720, default 12); signing out ends it at once.",
     "IPDASH_RESULT_CACHE": "off turns off the on-disk cache of aggregate results beside the store "
     "(<store>.cache/, one directory per publish); on by default.",
+    "IPDASH_SCHEMES": "A folder of assessment-scheme files (*.toml) the dashboard's points-table page offers "
+    "besides the shipped example.",
     "IPDASH_EXTRA_PAGES": "Comma-separated Python modules with more dashboard pages (each defines PAGES and "
     "optionally callbacks), besides those of dashboard/pages/.",
     "IPDASH_MAX_REQUEST_MB": "The largest request body the server accepts, in MB (default 30: a 20 MB checklist "

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -269,6 +270,22 @@ def load_scheme(path: str | Path) -> Scheme:
 
 def default_scheme_path() -> Path:
     return Path(__file__).parent / "schemes" / "example-provincial.toml"
+
+
+def available_schemes() -> tuple[list[Scheme], list[str]]:
+    """The shipped example and every scheme file of the folder $IPDASH_SCHEMES (*.toml), each loaded
+    and checked; and the problems of those that could not be (file, key, problem)."""
+    paths = [default_scheme_path()]
+    folder = os.environ.get("IPDASH_SCHEMES", "").strip()
+    if folder:
+        paths += sorted(Path(folder).glob("*.toml"))
+    schemes, problems = [], []
+    for path in paths:
+        try:
+            schemes.append(load_scheme(path))
+        except SchemeError as exc:
+            problems.append(str(exc))
+    return schemes, problems
 
 
 # The year-bound facts, as the year before sees them: a growth item counts both years in one pass.

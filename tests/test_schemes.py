@@ -330,3 +330,30 @@ def test_manual_scores_through_the_form_by_hand_crafted_requests(golden: Store, 
     assert "assessor 6.0" in save(admin, "assessor", 6)
     shown = dh.text(dh.content(zj, "/assessment", "?year=2024"))
     assert "8.0" in shown and "6.0" in shown and "-2.0" in shown
+
+
+def test_the_page_offers_the_schemes_of_the_folder(golden: Store, tmp_path: Path, monkeypatch) -> None:
+    """IPDASH_SCHEMES: the page lists the shipped example and the folder's schemes, shows the one
+    chosen in the address, and tells the administrator which file cannot be used and why."""
+    import shutil
+
+    from access.users import add_user
+    from dashboard.app import create_app
+    from tests import dash_helpers as dh
+
+    folder = tmp_path / "schemes"
+    folder.mkdir()
+    shutil.copy(FIXTURE / "test-scheme.toml", folder / "golden.toml")
+    (folder / "broken.toml").write_text(BASE.replace('kind = "band"', 'kind = "bands"'), encoding="utf-8")
+    monkeypatch.setenv("IPDASH_SCHEMES", str(folder))
+    ops = OpStore(default_path(golden.path))
+    password = "correct horse battery staple"
+    add_user(ops, username="admin", role="national_admin", password=password)
+    monkeypatch.setenv("IPDASH_SECRET_KEY", "test")
+    client = create_app(db=str(golden.path), ops_path=str(ops.path)).server.test_client()
+    assert dh.login(client, "admin", password).status_code == 302
+    first = dh.text(dh.content(client, "/assessment", "?year=2024"))
+    assert "专利行政执法绩效考核评分表（示例，省级）" in first and "测试评分表" in first
+    assert "broken.toml: item[3].kind: unknown item kind 'bands'" in first
+    chosen = dh.text(dh.content(client, "/assessment", "?year=2024&scheme=golden%201"))
+    assert "测试评分表 · 2024" in chosen and "数量" in chosen

@@ -4,6 +4,8 @@ self-scores beside the assessor's with their difference."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from dash import Input, Output, State, dcc, html, no_update
 from flask_login import current_user
 
@@ -17,6 +19,7 @@ from dashboard.registry import Page
 from dashboard.widgets import field
 from inspection.assessment import AssessmentError
 from inspection.rectification import RectificationError
+from metrics.schemes import available_schemes
 
 
 def _points(value: float, capped: bool, lang: str) -> str:
@@ -25,8 +28,29 @@ def _points(value: float, capped: bool, lang: str) -> str:
 
 def view(req: Request) -> html.Section:
     lang, year = req.lang, req.controls.year
-    got = av.scored(req.viewer, year)
+    wanted = inputs.text(req.arg("scheme"), "scheme", limit=200)
+    got = av.scored(req.viewer, year, wanted)
     scheme = got["scheme"]
+    schemes, problems = available_schemes()
+    choices = html.P(
+        [
+            f"{t('assess.schemes', lang)}：",
+            *[
+                html.Span(
+                    [
+                        html.Strong(s.zh if lang == "zh" else s.en)
+                        if (s.id, s.version) == (scheme.id, scheme.version)
+                        else dcc.Link(
+                            s.zh if lang == "zh" else s.en, href=f"/assessment?scheme={quote(s.id + ' ' + s.version)}"
+                        ),
+                        " · " if k < len(schemes) - 1 else "",
+                    ]
+                )
+                for k, s in enumerate(schemes)
+            ],
+        ],
+        className="note",
+    )
     title = scheme.zh if lang == "zh" else scheme.en
     sections = [(s.id, s.zh if lang == "zh" else s.en) for s in scheme.sections]
     manual = [i for i in scheme.items if i.kind == "manual"]
@@ -122,6 +146,12 @@ def view(req: Request) -> html.Section:
         className="card",
         children=[
             html.H2(f"{title} · {year}"),
+            choices if len(schemes) > 1 else None,
+            *(
+                html.P(f"{t('assess.unusable', lang)}：{p}", className="error")
+                for p in (problems if req.viewer.user.admin else [])
+            ),
+            dcc.Store(id=ids.ASSESS_SCHEME, data=f"{scheme.id} {scheme.version}"),
             html.P(t("assess.intro", lang), className="note"),
             html.P(f"{t('assess.source', lang)}：{scheme.source} · {scheme.id} {scheme.version}", className="note"),
             html.P(status, className="note"),
@@ -152,11 +182,12 @@ def callbacks(app, ctx: Context) -> None:
         State(ids.ASSESS_SCORE, "value"),
         State(ids.ASSESS_EVIDENCE, "contents"),
         State(ids.ASSESS_EVIDENCE, "filename"),
+        State(ids.ASSESS_SCHEME, "data"),
         State(ids.YEAR, "value"),
         State(ids.LANG, "value"),
         prevent_initial_call=True,
     )
-    def _save(clicks, office, item, role, score, contents, filenames, year, lang):
+    def _save(clicks, office, item, role, score, contents, filenames, wanted, year, lang):
         lang = inputs.choice(lang or "zh", "language", ("zh", "en")) or "zh"
         if not clicks or not policy.require(ctx.ops, actor=current_user.user, action="rankings", what="manual score"):
             return no_update
@@ -177,6 +208,7 @@ def callbacks(app, ctx: Context) -> None:
                 role=role,
                 score=points,
                 evidence=decode_uploads(files, names),
+                wanted=inputs.text(wanted, "scheme", limit=200),
             )
         except PermissionError:
             return html.P(t("assess.refused", lang), className="error")
