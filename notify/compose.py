@@ -36,6 +36,15 @@ from reports.data import ReportError, collect
 from reports.sheet import COUNT, Sheet
 from reports.workbook import write_workbook
 
+STATUS_WORDS = {  # an open case's status, as the monitoring extract says it
+    "zh": {"overdue": "已超期", "warning": "临近期限", "ok": "期限内", "no_limit": "无法定期限"},
+    "en": {
+        "overdue": "overdue",
+        "warning": "near its deadline",
+        "ok": "within its limit",
+        "no_limit": "no legal limit",
+    },
+}
 COLUMNS = {  # the monitoring extract's columns
     "zh": ["案号", "办案机构代码", "办案机构", "状态", "期限", "剩余天数"],
     "en": ["Case", "Office code", "Office", "Status", "Deadline", "Days left"],
@@ -259,7 +268,7 @@ def workbook(ops: OpStore, store: Store, config: Config, username: str, params: 
                     c["case_no"],
                     c["office_code"],
                     r.names.get(c["office_code"], ""),
-                    c["status"],
+                    STATUS_WORDS[lang].get(c["status"], c["status"]),
                     c["deadline"],
                     c["days_left"],
                 ]

@@ -311,8 +311,9 @@ def test_without_a_server_messages_go_to_the_outbox(world, tmp_path) -> None:
     import openpyxl
 
     sheet = openpyxl.load_workbook(io.BytesIO(attached.get_content()), read_only=True).active
-    cases = {r[0] for r in list(sheet.iter_rows(values_only=True))[1:]}
-    assert cases == {"J-1", "J-2"}  # the recipient's open cases only
+    body = list(sheet.iter_rows(values_only=True))[1:]
+    assert {r[0] for r in body} == {"J-1", "J-2"}  # the recipient's open cases only
+    assert {r[3] for r in body} == {"已超期"}  # a status in words, never its code
     assert [n["subject"] for n in notifications(ops, "js")][0].startswith("[ipdash]")  # both: also in the app
 
 
