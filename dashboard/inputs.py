@@ -95,6 +95,11 @@ def choice(value: Any, field: str, options: Iterable[str]) -> str | None:
     return value
 
 
+def language(value: Any) -> str:
+    """The page's language from its selector: zh when none is given, else zh or en."""
+    return choice(value or "zh", "language", ("zh", "en")) or "zh"
+
+
 def mapping(value: Any, field: str) -> dict:
     """None (as {}) or a JSON object."""
     if value is None:

@@ -23,7 +23,7 @@ from inspection.rectification import (
     notice,
     overdue,
 )
-from inspection.visits import list_visit_plans
+from inspection.visits import plan_titles
 
 
 def subtree(viewer: Viewer, code: str | None) -> set[str]:
@@ -43,7 +43,7 @@ def notices(viewer: Viewer, *, status: str | None = None, as_of: dt.date | None 
         return []
     names = views.tree(viewer).offices
     titles = {p["plan_id"]: p["spec"].get("title") or p["plan_id"] for p in list_plans(viewer.ops)}
-    titles.update({p["plan_id"]: p["spec"].get("title") or p["plan_id"] for p in list_visit_plans(viewer.ops)})
+    titles.update(plan_titles(viewer.ops))  # a return visit's notice: its visit plan's title
     got = list_notices(viewer.ops, offices=offices_of(viewer), status=status, as_of=as_of)
     for n in got:
         n["office_name"] = names.get(n["office_code"], {}).get("name", n["office_code"])

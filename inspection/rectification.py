@@ -22,13 +22,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from access import audit, policy
+from access.files import write_private
 from access.opstore import OpStore
 from access.users import User
 from ingest.contract import default_contract
@@ -192,12 +192,8 @@ def store_attachments(folder: Path, files: list[Attachment]) -> list[dict]:
             )
         digest = hashlib.sha256(f.data).hexdigest()
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        target = folder / digest
-        if not target.exists():
-            fd = os.open(folder / f".{digest}.part", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(f.data)
-            os.replace(folder / f".{digest}.part", target)
+        if not (folder / digest).exists():
+            write_private(folder / digest, f.data)
         kept.append({"name": name, "sha256": digest, "bytes": len(f.data), "type": kind[1]})
     return kept
 

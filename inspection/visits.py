@@ -305,6 +305,11 @@ def draw_visit_plan(ops: OpStore, store: Store, plan_id: str, *, seed: str, acto
     return manifest
 
 
+def plan_titles(ops: OpStore) -> dict[str, str]:
+    """Visit plan -> its title (its id when it has none), without reading the visits."""
+    return {r["plan_id"]: json.loads(r["spec"]).get("title") or r["plan_id"] for r in ops.read(op_sql("visits.plans"))}
+
+
 def list_visit_plans(ops: OpStore) -> list[dict]:
     """Every visit plan, its spec parsed, with how many visits it has and how many are recorded."""
     visits = [dict(r) for r in ops.read(op_sql("visits.all_visits"))]

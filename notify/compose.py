@@ -135,14 +135,14 @@ def recipient(ops: OpStore, store: Store, username: str, permission: str) -> Rec
     with contextlib.closing(store.reader()) as con:
         nation = national_office(con)
         code = nation if user.national else user.scope_code
+        if code is None:
+            raise Nothing(f"user {username} has no office scope")
         paths = rows(con, duck_sql("offices.paths"))
-    if code is None:
-        raise Nothing(f"user {username} has no office scope")
+        below = frozenset(c for (c,) in rows(con, duck_sql("offices.subtree"), {"s": code}))
     names = {c: n for c, n, *_ in paths}
     parent = {c: p for c, _, _, p, *_ in paths}
     if code not in names:
         raise Nothing(f"user {username}'s office {code} is not in the office tree")
-    below = frozenset(c for c in names if code in chain(c, parent))
     return Recipient(user, code, names[code], below, names, parent)
 
 

@@ -31,6 +31,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from access import audit
+from access.files import write_private
 from access.opstore import OpStore
 from access.users import get_user
 from metrics.config import Config
@@ -77,12 +78,8 @@ class Mailer:
         """Send `message` (or write it to the outbox as `name`.eml); how it went."""
         message["From"] = self.sender
         if self.host is None:
-            self.outbox.mkdir(parents=True, exist_ok=True, mode=0o700)
             target = self.outbox / f"{name}.eml"
-            fd = os.open(target.with_suffix(".part"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(message.as_bytes())
-            os.replace(target.with_suffix(".part"), target)
+            write_private(target, message.as_bytes())
             return f"outbox {target}"
         with smtplib.SMTP(self.host, self.port, timeout=30) as smtp:
             if self.starttls:
@@ -231,11 +228,8 @@ def _deliver(
             content = _compose(ops, store, config, sub, slot, at)
             attachment = None
             if content.attachment is not None:
-                folder.mkdir(parents=True, exist_ok=True, mode=0o700)
                 name = f"{sub['sub_id']}-{hashlib.sha256(slot.encode()).hexdigest()[:10]}-{content.attachment[0]}"
-                fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(content.attachment[1])
+                write_private(folder / name, content.attachment[1])
                 attachment = name
             with ops.write() as con:
                 con.execute(

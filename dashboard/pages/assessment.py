@@ -188,7 +188,7 @@ def callbacks(app, ctx: Context) -> None:
         prevent_initial_call=True,
     )
     def _save(clicks, office, item, role, score, contents, filenames, wanted, year, lang):
-        lang = inputs.choice(lang or "zh", "language", ("zh", "en")) or "zh"
+        lang = inputs.language(lang)
         if not clicks or not policy.require(ctx.ops, actor=current_user.user, action="rankings", what="manual score"):
             return no_update
         office = inputs.text(office, "office", limit=12)

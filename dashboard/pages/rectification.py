@@ -255,7 +255,7 @@ def callbacks(app, ctx: Context) -> None:
         prevent_initial_call=True,
     )
     def _step(_respond, _return, _accept, notice_id, text, contents, filenames, lang):
-        lang = inputs.choice(lang or "zh", "language", ("zh", "en"))
+        lang = inputs.language(lang)
         step = {ids.RECT_RESPOND: "respond", ids.RECT_RETURN: "return", ids.RECT_ACCEPT: "accept"}.get(
             dash_ctx.triggered_id or ""
         )

@@ -218,9 +218,6 @@ PAGES = [Page("/subscriptions", "subscriptions", view, nav="nav.subscriptions", 
 
 
 def callbacks(app, ctx: Context) -> None:
-    def language(value) -> str:
-        return inputs.choice(value or "zh", "language", ("zh", "en")) or "zh"
-
     @app.callback(
         Output(ids.SUB_FOR_WORKBOOK, "style"),
         Output(ids.SUB_FOR_ALERT, "style"),
@@ -255,7 +252,7 @@ def callbacks(app, ctx: Context) -> None:
         prevent_initial_call=True,
     )
     def _add(clicks, who, kind, report, rule, threshold, days, time, channel, address, sub_lang, lang):
-        lang = language(lang)
+        lang = inputs.language(lang)
         user = current_user.user
         if not clicks or not policy.require(ctx.ops, actor=user, action="subscriptions", what="subscribe"):
             return html.P(t("sub.refused", lang), className="error"), no_update
@@ -291,7 +288,7 @@ def callbacks(app, ctx: Context) -> None:
         prevent_initial_call=True,
     )
     def _remove(clicks, lang):
-        lang = language(lang)
+        lang = inputs.language(lang)
         trigger = dash_ctx.triggered_id
         if not any(clicks or []) or not isinstance(trigger, dict):
             return no_update, no_update
@@ -317,4 +314,4 @@ def callbacks(app, ctx: Context) -> None:
         if not clicks or not policy.require(ctx.ops, actor=user, action="subscriptions", what="notifications"):
             return no_update
         mark_read(ctx.ops, user.username)
-        return inbox(user, ctx.ops, language(lang))
+        return inbox(user, ctx.ops, inputs.language(lang))

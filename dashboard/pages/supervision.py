@@ -82,7 +82,7 @@ def callbacks(app, ctx: Context) -> None:
         prevent_initial_call=True,
     )
     def _supervise(_add, _conclude, case, due, note, lang):
-        lang = inputs.choice(lang or "zh", "language", ("zh", "en")) or "zh"
+        lang = inputs.language(lang)
         if not policy.require(ctx.ops, actor=current_user.user, action="supervision", what="supervision step"):
             return html.P(t("sup.refused", lang), className="error"), no_update
         step = {ids.SUP_ADD: "add", ids.SUP_CONCLUDE: "conclude"}.get(dash_ctx.triggered_id or "")

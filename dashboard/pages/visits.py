@@ -246,7 +246,7 @@ def callbacks(app, ctx: Context) -> None:
         prevent_initial_call=True,
     )
     def _record(clicks, pick, reached, satisfaction, fulfilment, complaint, day, lang):
-        lang = inputs.choice(lang or "zh", "language", ("zh", "en")) or "zh"
+        lang = inputs.language(lang)
         if not clicks:
             return no_update
         if not policy.require(ctx.ops, actor=current_user.user, action="visits", what="record a visit"):
