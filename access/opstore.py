@@ -33,7 +33,7 @@ _COMMON = list(collection(OPS, "schema").values())
 # Columns added to tables that older stores created without them.
 ADDED_COLUMNS = {
     "publications": ("partial_reason", "withdrawn_at", "withdrawn_by", "withdraw_reason"),
-    "appraisals": ("notes",),
+    "appraisals": ("notes", "defects"),
 }
 SQLITE_SCHEMA = [
     op_sql("schema_sqlite.users"),

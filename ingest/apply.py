@@ -144,7 +144,7 @@ def _stage(
         )
     )
     present = set(frame.columns)
-    items = [i.id for i in contract.checklist.items] if table == "appraisals" else []
+    items = [i.id for i in contract.items] if table == "appraisals" else []
     select: list[exp.Expr] = []
     for col, dtype in types.items():
         expr: exp.Expr
@@ -154,11 +154,14 @@ def _stage(
             expr = exp.cast(exp.column("_row"), "INTEGER")
         elif col == "run_id":
             expr = exp.Literal.number(int(run_id))
-        elif col == "scores" and items:
-            expr = exp.Map(
+        elif col == "scores" and items:  # the items of the row's checklist (the others are empty)
+            scores = exp.Map(
                 keys=exp.Array(expressions=[exp.Literal.string(i) for i in items]),
                 values=exp.Array(expressions=[exp.cast(_q(i), "DECIMAL(6,2)") for i in items]),
             )
+            expr = exp.Anonymous(this="given_scores", expressions=[scores])
+        elif col == "defects" and col in present:  # JSON text (ingest/parse.py finish_appraisals)
+            expr = exp.cast(_q(col), "JSON")
         elif col == "notes" and items:  # the inspector's note on each item's deduction, where given
             notes = exp.Map(
                 keys=exp.Array(expressions=[exp.Literal.string(i) for i in items]),

@@ -22,11 +22,19 @@ import polars as pl
 
 from access.opstore import bump
 from ingest.apply import Counts
+from ingest.contract import default_contract
 from queries.operational import _RAW_SCHEMA, DRAW_SAMPLES, raw_frame, typed_appraisals
 from queries.statements import duck_sql, insert_sql, op_sql, where_in
 from queries.store import Store
 
 _STORED = list(_RAW_SCHEMA)
+
+
+def draw_checklists(ops) -> dict[str, str]:
+    """draw_id -> the checklist version of its plan (plans made before checklists were versioned:
+    the shipped default's)."""
+    default = default_contract().checklist.version
+    return {r["draw_id"]: json.loads(r["spec"]).get("checklist", default) for r in ops.read(op_sql("plans.draw_specs"))}
 
 
 def stage_operational(con: duckdb.DuckDBPyConnection, ocon, incoming: pl.DataFrame | None = None) -> None:

@@ -8,12 +8,13 @@ reasons are written for the clerk who must fix the file, in Chinese and English.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
-from ingest.contract import Column, Contract, KindSpec
+from ingest.contract import Checklist, Column, Contract, KindSpec
 
 LIST_SEPARATORS = r"[;,，；、|/\r\n]+"  # a line break (Alt+Enter in Excel) separates too
 EARLIEST = dt.date(1985, 1, 1)  # the Patent Law took effect on 1985-04-01
@@ -326,20 +327,17 @@ def _rule_errors(kind: str, contract: Contract) -> list[tuple[str, pl.Expr]]:
             ),
         ]
     if kind == "appraisals":
-        out: list[tuple[str, pl.Expr]] = []
-        for item in contract.checklist.items:
-            mx = item.max
-            out.append(
-                (
-                    item.id,
-                    pl.when(c(item.id) > mx).then(pl.lit(f"超过该项满分{mx:g} / above this item's maximum of {mx:g}")),
-                )
-            )
-        return out
+        return _appraisal_rules(contract)
     return []
 
 
-def parse(frame: pl.DataFrame, spec: KindSpec, contract: Contract, issues: pl.DataFrame | None = None) -> Parsed:
+def parse(
+    frame: pl.DataFrame,
+    spec: KindSpec,
+    contract: Contract,
+    issues: pl.DataFrame | None = None,
+    draws: dict[str, str] | None = None,
+) -> Parsed:
     """Type every column of `frame`, apply the row rules, and split good rows from bad ones.
 
     `issues`: cell problems the reader found (ERROR_SCHEMA), such as a formula without a value;
@@ -348,6 +346,8 @@ def parse(frame: pl.DataFrame, spec: KindSpec, contract: Contract, issues: pl.Da
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(EXTRA))
     data_cols = [c for c in frame.columns if c not in META and c != EXTRA]
     typed = _typed_frame(frame, spec, contract)
+    if spec.kind == "appraisals":  # the checklist each row is scored under; `draws`: draw_id -> its plan's
+        typed = resolve_versions(typed, contract, draws or {})
     if issues is not None:
         issues = issues.join(frame.select(META), on=list(META), how="semi", nulls_equal=True)
     flagged = issues is not None and issues.height > 0
@@ -400,22 +400,149 @@ def parse(frame: pl.DataFrame, spec: KindSpec, contract: Contract, issues: pl.Da
     return Parsed(good, err_frame, raw_bad.drop(EXTRA), n_blank)
 
 
+def _per_version(contract: Contract, value: Callable[[Checklist], pl.Expr | None]) -> pl.Expr:
+    """`value(checklist)` for the row's checklist version (null where it gives None)."""
+    out: Any = pl
+    for version, cl in contract.checklists.items():
+        got = value(cl)
+        if got is not None:
+            out = out.when(pl.col("checklist_version") == version).then(got)
+    return out.otherwise(None) if out is not pl else pl.lit(None)
+
+
+def _appraisal_rules(contract: Contract) -> list[tuple[str, pl.Expr]]:
+    """Each item is scored under the row's checklist: its items present and no other, points at
+    most the item's maximum, defects counted in whole numbers, veto items of that checklist."""
+    c = pl.col
+    version = c("checklist_version")
+    known = list(contract.checklists)
+    given = c(GIVEN_VERSION)
+    out: list[tuple[str, pl.Expr]] = [
+        (
+            "checklist_version",
+            pl.when(given.is_not_null() & ~given.is_in(known))
+            .then(pl.lit(f"未知的评查表版本 / unknown checklist version; 可用 known: {'、'.join(known)}"))
+            .when(given.is_not_null() & c(DRAW_VERSION).is_not_null() & (given != c(DRAW_VERSION)))
+            .then(
+                pl.lit("该批次的评查表版本不同 / the plan of this draw uses another checklist version: ")
+                + c(DRAW_VERSION)
+            ),
+        )
+    ]
+    for item in contract.items:
+        versions = [v for v, cl in contract.checklists.items() if cl.item(item.id)]
+        has = version.is_in(versions)
+        rule = (
+            pl.when(has & c(item.id).is_null())
+            .then(pl.lit("缺少该项（评查表 ") + version + pl.lit("） / missing: an item of checklist ") + version)
+            .when(~has & c(item.id).is_not_null())
+            .then(
+                pl.lit("评查表 ")
+                + version
+                + pl.lit(" 没有该项，请留空 / not an item of checklist ")
+                + version
+                + pl.lit("; leave it empty")
+            )
+        )
+        for v in versions:
+            it = contract.checklists[v].item(item.id)
+            assert it is not None
+            if it.kind == "points":
+                rule = rule.when((version == v) & (c(item.id) > it.max)).then(
+                    pl.lit(f"超过该项满分{it.max:g} / above this item's maximum of {it.max:g}")
+                )
+            else:
+                rule = rule.when((version == v) & (c(item.id) != c(item.id).floor())).then(
+                    pl.lit("填写缺陷处数（整数） / the number of defects, a whole number")
+                )
+        out.append((item.id, rule))
+    restricted = [(v, [x.id for x in cl.vetoes]) for v, cl in contract.checklists.items()]
+    if any(set(ids) != set(contract.enum_values.get("veto", ())) for _, ids in restricted):
+        veto_rule: Any = pl
+        for v, ids in restricted:
+            foreign = c("veto").list.eval(~pl.element().is_in(ids)).list.any()
+            veto_rule = veto_rule.when((version == v) & foreign).then(
+                pl.lit(f"含评查表 {v} 以外的否决项 / a veto item that checklist {v} does not have; 可用 allowed: ")
+                + pl.lit("、".join(x.zh for x in contract.checklists[v].vetoes))
+            )
+        out.append(("veto", veto_rule))
+    return out
+
+
+GIVEN_VERSION, DRAW_VERSION = "__given_version", "__draw_version"
+
+
+def resolve_versions(typed: pl.DataFrame, contract: Contract, draws: dict[str, str]) -> pl.DataFrame:
+    """The checklist each appraisal row is scored under: the version it names, else its draw's plan's
+    (`draws`: draw_id -> version), else the default. What the row named and what its plan uses are
+    kept aside for the rules."""
+    if "checklist_version" not in typed.columns:
+        typed = typed.with_columns(pl.lit(None, pl.String).alias("checklist_version"))
+    named = pl.when(pl.col("checklist_version").str.strip_chars() != "").then(
+        pl.col("checklist_version").str.strip_chars()
+    )
+    of_draw = (
+        pl.col("draw_id").replace_strict(draws, default=None, return_dtype=pl.String)
+        if draws
+        else pl.lit(None, pl.String)
+    )
+    return typed.with_columns(named.alias(GIVEN_VERSION), of_draw.alias(DRAW_VERSION)).with_columns(
+        pl.coalesce(pl.col(GIVEN_VERSION), pl.col(DRAW_VERSION), pl.lit(contract.checklist.version)).alias(
+            "checklist_version"
+        )
+    )
+
+
 def finish_appraisals(typed: pl.DataFrame, contract: Contract) -> pl.DataFrame:
-    """Add total, grade, historical flag and checklist version to parsed appraisal rows."""
-    items = [i.id for i in contract.checklist.items]
-    cl = contract.checklist
-    total = pl.sum_horizontal([pl.col(i) for i in items]).round(2)
+    """Score parsed appraisal rows under each row's checklist: an item scored by deduction turns its
+    defect count into points (max − per defect × defects, never below zero; the count is kept in
+    `defects`, JSON); then total (zero on a veto where the checklist says so), grade, historical flag."""
+    if "checklist_version" not in typed.columns or typed["checklist_version"].null_count() == typed.height:
+        typed = typed.with_columns(pl.lit(contract.checklist.version).alias("checklist_version"))
+    typed = typed.drop([c for c in (GIVEN_VERSION, DRAW_VERSION) if c in typed.columns])
+
+    def counted(cl: Checklist, item_id: str) -> bool:
+        it = cl.item(item_id)
+        return it is not None and it.kind == "deduction"
+
+    deducted = [i.id for i in contract.items if any(counted(cl, i.id) for cl in contract.checklists.values())]
+
+    def points(item_id: str) -> Callable[[Checklist], pl.Expr | None]:
+        def of(cl: Checklist) -> pl.Expr | None:
+            it = cl.item(item_id)
+            if it is None:
+                return None
+            if it.kind == "points":
+                return pl.col(item_id)
+            return pl.max_horizontal(pl.lit(0.0), pl.lit(it.max) - pl.lit(it.per_defect) * pl.col(item_id))
+
+        return of
+
+    def defect_pair(item_id: str) -> pl.Expr:
+        counts_here = _per_version(contract, lambda cl: pl.lit(True) if counted(cl, item_id) else None)
+        return pl.when(counts_here).then(pl.lit(f'"{item_id}":') + pl.col(item_id).cast(pl.Int64).cast(pl.String))
+
+    if deducted:
+        pairs = pl.concat_list([defect_pair(i) for i in deducted]).list.drop_nulls().list.join(",")
+        typed = typed.with_columns(pl.when(pairs != "").then(pl.lit("{") + pairs + pl.lit("}")).alias("defects"))
+    else:  # no item of any checklist is scored by deduction
+        typed = typed.with_columns(pl.lit(None, pl.String).alias("defects"))
+    typed = typed.with_columns(
+        [_per_version(contract, points(i.id)).cast(pl.Float64).alias(i.id) for i in contract.items]
+    )
     vetoed = pl.col("veto").list.len() > 0
-    return typed.with_columns(
-        total.alias("total"),
-        pl.when(vetoed)
-        .then(pl.lit("unqualified"))
-        .when(total >= cl.excellent)
-        .then(pl.lit("excellent"))
-        .when(total >= cl.qualified)
-        .then(pl.lit("qualified"))
-        .otherwise(pl.lit("unqualified"))
-        .alias("grade"),
+    summed = pl.sum_horizontal([pl.col(i.id) for i in contract.items]).round(2)
+    total = _per_version(
+        contract, lambda cl: pl.when(vetoed).then(pl.lit(0.0)).otherwise(summed) if cl.veto_total_zero else summed
+    )
+
+    def grade(cl: Checklist) -> pl.Expr:
+        out: Any = pl.when(vetoed).then(pl.lit(cl.grades[-1].id))
+        for g in cl.grades:
+            out = out.when(pl.col("total") >= g.min).then(pl.lit(g.id))
+        return out.otherwise(pl.lit(cl.grades[-1].id))
+
+    return typed.with_columns(total.alias("total")).with_columns(
+        _per_version(contract, grade).alias("grade"),
         (pl.col("draw_id") == "").alias("historical"),
-        pl.lit(cl.version).alias("checklist_version"),
     )

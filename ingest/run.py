@@ -24,7 +24,7 @@ from tqdm import tqdm
 from access import audit
 from access.cells import csv_value
 from ingest.apply import Counts, apply_rows
-from ingest.appraisals import publish_rejects, record_run, write_back
+from ingest.appraisals import draw_checklists, publish_rejects, record_run, write_back
 from ingest.appraisals import session as appraisal_session
 from ingest.contract import KINDS, Contract, default_contract
 from ingest.parse import ERROR_SCHEMA, META, Parsed, finish_appraisals, parse
@@ -108,11 +108,13 @@ class Summary:
         }
 
 
-def _parse_in_chunks(table: RawTable, contract: Contract, kind: str, bar: tqdm) -> Parsed:
+def _parse_in_chunks(
+    table: RawTable, contract: Contract, kind: str, bar: tqdm, draws: dict[str, str] | None = None
+) -> Parsed:
     spec = contract.kinds[kind]
     parts = []
     for start in range(0, max(table.frame.height, 1), CHUNK):
-        parts.append(parse(table.frame.slice(start, CHUNK), spec, contract, table.cell_issues))
+        parts.append(parse(table.frame.slice(start, CHUNK), spec, contract, table.cell_issues, draws))
         bar.update(min(CHUNK, table.frame.height - start))
     return Parsed(
         typed=pl.concat([p.typed for p in parts], how="vertical_relaxed"),
@@ -243,7 +245,9 @@ def ingest(
         disable=not progress or total < 20_000,
         leave=False,
     ) as bar:
-        parsed = [_parse_in_chunks(t, contract, kind, bar) for t in tables]
+        # appraisals: each draw's archives are scored under its plan's checklist
+        draws = draw_checklists(store.ops) if kind == "appraisals" else None
+        parsed = [_parse_in_chunks(t, contract, kind, bar, draws) for t in tables]
 
     store.ensure()
     counts = Counts()
@@ -381,9 +385,7 @@ def ingest(
 
 def _without_unfilled(table: RawTable, contract: Contract) -> tuple[RawTable, int]:
     """The table without checklist rows nobody has filled in yet, and how many there were."""
-    columns = [
-        c for c in (*(i.id for i in contract.checklist.items), "veto", "inspected_at") if c in table.frame.columns
-    ]
+    columns = [c for c in (*(i.id for i in contract.items), "veto", "inspected_at") if c in table.frame.columns]
     if not columns:
         return table, 0
     empty = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in columns])

@@ -22,6 +22,7 @@ from sqlglot import exp
 
 from access import audit
 from access.opstore import OpStore, bump
+from ingest.contract import default_contract
 from inspection.draw import Item, Manifest, make_manifest, manifest_sha256, population_file
 from inspection.rectification import DEFAULT_DUE_WORKING_DAYS
 from queries.statements import duck_sql, op_sql, select_tree
@@ -96,6 +97,12 @@ def parse_plan(text: str) -> dict:
         raise PlanError("inspectors: per_office and workload_cap must be at least 1")
     if not set(ins["exclude"]) <= {"own_office", "own_province"}:
         raise PlanError("inspectors.exclude: 'own_office' and/or 'own_province'")
+    known = default_contract().checklists
+    plan.setdefault("checklist", default_contract().checklist.version)
+    if plan["checklist"] not in known:
+        raise PlanError(
+            f"checklist: '{plan['checklist']}' is not a configured checklist version; use one of {', '.join(known)}"
+        )
     days = plan.setdefault("rectification", {}).setdefault("due_working_days", DEFAULT_DUE_WORKING_DAYS)
     if not isinstance(days, int) or not 1 <= days <= 250:
         raise PlanError("rectification.due_working_days: a whole number of working days from 1 to 250")

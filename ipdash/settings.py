@@ -32,6 +32,9 @@ SETTINGS: dict[str, str] = {
     "(<store>.cache/, one directory per publish); on by default.",
     "IPDASH_SCHEMES": "A folder of assessment-scheme files (*.toml) the dashboard's points-table page offers "
     "besides the shipped example.",
+    "IPDASH_CHECKLISTS": "A folder of archive-appraisal checklist files (*.toml, one version each) besides the "
+    "shipped default; a plan names the version its archives are scored under. A bad file stops start-up with "
+    "its name, key and problem.",
     "IPDASH_EXTRA_PAGES": "Comma-separated Python modules with more dashboard pages (each defines PAGES and "
     "optionally callbacks), besides those of dashboard/pages/.",
     "IPDASH_MAX_REQUEST_MB": "The largest request body the server accepts, in MB (default 30: a 20 MB checklist "

@@ -47,13 +47,14 @@ APPRAISALS = {
     "source_row": "INTEGER",
     "run_id": "INTEGER",
     "notes": "MAP(VARCHAR, VARCHAR)",  # checklist item -> the inspector's note on its deduction
+    "defects": "MAP(VARCHAR, INTEGER)",  # item scored by deduction -> the defects the inspector counted
 }
 DRAW_SAMPLES = {"draw_id": "VARCHAR", "office_code": "VARCHAR", "case_no": "VARCHAR"}
 APPRAISAL_VERSIONS = {"year": "INTEGER", "version": "BIGINT"}
 RELATIONS = {"appraisals": APPRAISALS, "draw_samples": DRAW_SAMPLES, "appraisal_versions": APPRAISAL_VERSIONS}
 
 # Stored values kept as JSON text (the rest are cast straight to their DuckDB type).
-_JSON = {"scores", "veto", "notes"}
+_JSON = {"scores", "veto", "notes", "defects"}
 _RAW_SCHEMA = {
     "draw_id": pl.String,
     "office_code": pl.String,
@@ -71,6 +72,7 @@ _RAW_SCHEMA = {
     "source_row": pl.Int64,
     "run_id": pl.Int64,
     "notes": pl.String,
+    "defects": pl.String,
 }
 WATCHED = ("appraisals", "draws")  # the version counters a snapshot depends on
 

@@ -58,7 +58,7 @@ SELECT a.draw_id, a.office_code, a.case_no, a.inspector_id,
     CAST(to_json(a.veto) AS VARCHAR) AS veto, a.grade, CAST(a.historical AS INTEGER) AS historical,
     a.checklist_version, strftime(a.inspected_at, '%Y-%m-%d') AS inspected_at,
     year(c.closed_date) AS closed_year, a.source_sha256, a.source_row, a.run_id,
-    CAST(to_json(given_notes(a.notes)) AS VARCHAR) AS notes
+    CAST(to_json(given_notes(a.notes)) AS VARCHAR) AS notes, CAST(to_json(a.defects) AS VARCHAR) AS defects
 FROM appraisals AS a LEFT JOIN cases AS c ON c.office_code = a.office_code AND c.case_no = a.case_no
 WHERE a.run_id = $run
 

@@ -11,6 +11,13 @@ CREATE OR REPLACE TEMP MACRO in_subtree(_office, _root) AS _office IN (
        OR _root = (SELECT n.office_code FROM offices AS n WHERE n.level = 'national')
 )
 
+-- name: given_scores
+-- An appraisal's scores without the items its checklist does not have (the staged row carries a
+-- column for every item of every checklist; those of other versions are empty).
+CREATE OR REPLACE TEMP MACRO given_scores(_scores) AS (
+    map_from_entries(list_filter(map_entries(_scores), lambda e: e.value IS NOT NULL))
+)
+
 -- name: given_notes
 -- An appraisal's notes (checklist item -> the inspector's note) without the items left blank;
 -- NULL when no item has one, so that a re-upload without notes compares equal to what is stored.

@@ -21,15 +21,15 @@ SELECT office_code, case_no, total, grade FROM appraisals WHERE draw_id = ?
 
 -- name: stored
 -- The stored appraisals with the columns the analytic side reads (queries/operational.py _RAW_SCHEMA).
-SELECT draw_id, office_code, case_no, inspector_id, scores, total, veto, grade, historical, checklist_version, inspected_at, closed_year, source_sha256, source_row, run_id, notes
+SELECT draw_id, office_code, case_no, inspector_id, scores, total, veto, grade, historical, checklist_version, inspected_at, closed_year, source_sha256, source_row, run_id, notes, defects
 FROM appraisals
 
 -- name: stored_after_run
-SELECT draw_id, office_code, case_no, inspector_id, scores, total, veto, grade, historical, checklist_version, inspected_at, closed_year, source_sha256, source_row, run_id, notes
+SELECT draw_id, office_code, case_no, inspector_id, scores, total, veto, grade, historical, checklist_version, inspected_at, closed_year, source_sha256, source_row, run_id, notes, defects
 FROM appraisals WHERE run_id > ?
 
 -- name: stored_all
-SELECT draw_id, office_code, case_no, inspector_id, scores, total, veto, grade, historical, checklist_version, inspected_at, closed_year, source_sha256, source_row, run_id, notes
+SELECT draw_id, office_code, case_no, inspector_id, scores, total, veto, grade, historical, checklist_version, inspected_at, closed_year, source_sha256, source_row, run_id, notes, defects
 FROM appraisals ORDER BY office_code, case_no, draw_id
 
 -- name: last_run_id

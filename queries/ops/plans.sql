@@ -7,6 +7,10 @@ SELECT draw_id, plan_id, seed, manifest_sha256, created_at, created_by, voided_a
 -- name: all_samples
 SELECT draw_id, office_code, case_no FROM draw_samples
 
+-- name: draw_specs
+-- Each draw with its plan's specification (the checklist version its archives are scored under).
+SELECT d.draw_id, p.spec FROM draws AS d JOIN plans AS p ON p.plan_id = d.plan_id
+
 -- name: by_id
 SELECT * FROM plans WHERE plan_id = ?
 

@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS draw_samples (
 -- name: appraisals
 -- One row per appraised archive and draw ('' for historical appraisals made before any draw).
 -- `notes`: JSON object, checklist item -> the inspector's note on what lost its points (or null).
+-- `defects`: JSON object, item scored by deduction -> the defects counted (null: no such item).
 -- closed_year: the year the case was closed in when appraised (from the analytic store); the
 -- quality figures of that year are the ones an appraisal changes (see docs/data-versions.md).
 CREATE TABLE IF NOT EXISTS appraisals (
@@ -40,7 +41,7 @@ CREATE TABLE IF NOT EXISTS appraisals (
     scores TEXT NOT NULL, total TEXT NOT NULL, veto TEXT NOT NULL, grade TEXT NOT NULL,
     historical INTEGER NOT NULL, checklist_version TEXT NOT NULL, inspected_at TEXT NOT NULL,
     closed_year INTEGER, source_sha256 TEXT, source_row INTEGER, run_id INTEGER,
-    recorded_at TEXT NOT NULL, recorded_by TEXT NOT NULL, notes TEXT,
+    recorded_at TEXT NOT NULL, recorded_by TEXT NOT NULL, notes TEXT, defects TEXT,
     PRIMARY KEY (office_code, case_no, draw_id))
 
 -- name: appraisal_runs
