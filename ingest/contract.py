@@ -400,6 +400,7 @@ def load_contract(
         enum_values[name] = tuple(values)
         display[name] = {canonical: spellings[0] for canonical, spellings in values.items() if spellings}
 
+    own_vetoes = dict(display.get("veto", {}))  # the contract's: those of a checklist without [[vetoes]]
     for cl in extras:  # a checklist's own veto items join the veto labels the files may use
         labels, values = enums.setdefault("veto", {}), list(enum_values.get("veto", ()))
         for k, v in enumerate(cl.vetoes):
@@ -411,7 +412,7 @@ def load_contract(
                 values.append(v.id)
                 display.setdefault("veto", {})[v.id] = v.zh
         enum_values["veto"] = tuple(values)
-    checklists = _combine(checklist, extras, display.get("veto", {}))
+    checklists = _combine(checklist, extras, own_vetoes)
     checklist = checklists[checklist.version]
     every: dict[str, ChecklistItem] = {}
     for cl in checklists.values():
@@ -441,7 +442,14 @@ def load_contract(
             # one column per item of any checklist; required in the file where every checklist has it,
             # and in each row where the row's checklist has it (ingest/parse.py)
             for item in every.values():
-                columns.append(Column(item.id, "score", item.id in needed, (item.zh, item.en)))
+                headers: tuple[str, ...] = (item.zh, item.en)
+                if any(x.kind == "deduction" for cl in checklists.values() if (x := cl.item(item.id))):
+                    headers += (
+                        f"{item.zh}（缺陷数）",
+                        f"{item.zh}缺陷数",
+                        f"{item.en} (defects)",
+                    )  # the workbook's header
+                columns.append(Column(item.id, "score", item.id in needed, headers))
             for item in every.values():  # the inspector's note on what lost the item's points
                 notes = (f"{item.zh}扣分说明", f"{item.zh}说明", f"{item.en} note")
                 columns.append(Column(f"note_{item.id}", "text", False, notes))

@@ -435,7 +435,7 @@ def _appraisal_rules(contract: Contract) -> list[tuple[str, pl.Expr]]:
         rule = (
             pl.when(has & c(item.id).is_null())
             .then(pl.lit("缺少该项（评查表 ") + version + pl.lit("） / missing: an item of checklist ") + version)
-            .when(~has & c(item.id).is_not_null())
+            .when(~has & version.is_in(known) & c(item.id).is_not_null())  # an unknown version: said once
             .then(
                 pl.lit("评查表 ")
                 + version
@@ -473,9 +473,9 @@ GIVEN_VERSION, DRAW_VERSION = "__given_version", "__draw_version"
 
 
 def resolve_versions(typed: pl.DataFrame, contract: Contract, draws: dict[str, str]) -> pl.DataFrame:
-    """The checklist each appraisal row is scored under: the version it names, else its draw's plan's
-    (`draws`: draw_id -> version), else the default. What the row named and what its plan uses are
-    kept aside for the rules."""
+    """The checklist each appraisal row is scored under: its draw's plan's (`draws`: draw_id ->
+    version), else the version it names, else the default. What the row named and what its plan
+    uses are kept aside for the rules (naming another version than the plan's is an error)."""
     if "checklist_version" not in typed.columns:
         typed = typed.with_columns(pl.lit(None, pl.String).alias("checklist_version"))
     named = pl.when(pl.col("checklist_version").str.strip_chars() != "").then(
@@ -487,7 +487,7 @@ def resolve_versions(typed: pl.DataFrame, contract: Contract, draws: dict[str, s
         else pl.lit(None, pl.String)
     )
     return typed.with_columns(named.alias(GIVEN_VERSION), of_draw.alias(DRAW_VERSION)).with_columns(
-        pl.coalesce(pl.col(GIVEN_VERSION), pl.col(DRAW_VERSION), pl.lit(contract.checklist.version)).alias(
+        pl.coalesce(pl.col(DRAW_VERSION), pl.col(GIVEN_VERSION), pl.lit(contract.checklist.version)).alias(
             "checklist_version"
         )
     )

@@ -108,24 +108,30 @@ def items_lost(appraisals: list[dict], province_of: dict[str, str]) -> dict:
     province. Each entry: the item, its labels and maximum, the archives appraised, how many lost
     points on it, the points lost and their share of the points available, and the inspectors'
     notes on it that recur most (`typical`); the most lost first."""
-    checklist = default_contract().checklist
+    contract = default_contract()
 
     def table(rows: list[dict]) -> list[dict]:
+        # each archive against the checklist it was scored under (a draw's are all of its plan's)
+        scored = [(r, contract.checklist_of(r.get("checklist_version")), json.loads(r["scores"])) for r in rows]
         out = []
-        for item in checklist.items:
-            lost = [item.max - float(json.loads(r["scores"])[item.id]) for r in rows]
+        for item in contract.items:
+            mine = [(r, cl.item(item.id), s) for r, cl, s in scored if item.id in s and cl.item(item.id)]
+            if not mine:
+                continue
+            lost = [it.max - float(s[item.id]) for _, it, s in mine if it is not None]
+            available = sum(it.max for _, it, _ in mine if it is not None)
             points = round(sum(lost), 2)
-            notes = [json.loads(r["notes"]).get(item.id) if r.get("notes") else None for r in rows]
+            notes = [json.loads(r["notes"]).get(item.id) if r.get("notes") else None for r, _, _ in mine]
             out.append(
                 {
                     "item": item.id,
                     "zh": item.zh,
                     "en": item.en,
-                    "max": item.max,
-                    "archives": len(rows),
+                    "max": max(it.max for _, it, _ in mine if it is not None),
+                    "archives": len(mine),
                     "with_loss": sum(1 for x in lost if x > 0),
                     "points": points,
-                    "share": round(points / (item.max * len(rows)), 4) if rows else None,
+                    "share": round(points / available, 4) if available else None,
                     "typical": typical_notes(notes, lost),
                 }
             )
@@ -152,6 +158,7 @@ def draw_results(ops: OpStore, store: Store, plan_id: str) -> dict:
         stratum = stratum_of.get((r["office_code"], r["case_no"]))
         got.setdefault(r["office_code"], []).append((Decimal(r["total"]), r["grade"], stratum))
     codes = sorted(set(population) | set(sampled))
+    checklist = default_contract().checklist_of(manifest["plan"].get("checklist"))
     with contextlib.closing(store.reader()) as con:
         province_of = dict(rows(con, duck_sql("offices.provinces")))
         provinces = sorted({province_of.get(c, c) for c in codes})
@@ -175,6 +182,7 @@ def draw_results(ops: OpStore, store: Store, plan_id: str) -> dict:
             "excellent": grades["excellent"],
             "qualified": grades["qualified"],
             "unqualified": grades["unqualified"],
+            "grades": {g.id: grades[g.id] for g in checklist.grades},  # every grade of the plan's checklist
             "unqualified_rate": None,
             "interval": None,
             "projected_unqualified": None,
@@ -214,6 +222,8 @@ def draw_results(ops: OpStore, store: Store, plan_id: str) -> dict:
         "sampled": len(manifest["sample"]),
         "appraised": appraised,
         "unappraised": len(manifest["sample"]) - appraised,
+        "checklist": checklist.version,
+        "grades": [{"id": g.id, "zh": g.zh, "en": g.en, "min": g.min} for g in checklist.grades],
         "population_sha256": plan["population_sha256"],
         "manifest_sha256": ops.read(op_sql("plans.manifest_sha256"), (draw["draw_id"],))[0]["manifest_sha256"],
         "offices": offices,
