@@ -17,10 +17,11 @@ from pathlib import Path
 from access import audit, policy
 from access.opstore import OpStore
 from access.users import User
-from ingest.contract import default_contract
+from ingest.appraisals import draw_checklists
+from ingest.contract import Checklist, default_contract
 from ingest.readers import Limits, RefusedFile
 from ingest.run import Assignment, Summary, ingest
-from inspection.checklist import assigned_archives, write_checklist
+from inspection.checklist import assigned_archives, item_header, plan_checklist, write_checklist
 from inspection.draw import DrawError
 from inspection.plans import PlanError, archives_of_inspector, recorded_appraisals
 from inspection.results import standing_draw
@@ -56,7 +57,9 @@ def checklist_export(ops: OpStore, store: Store, user: User, plan_id: str) -> tu
     draw_id, archives = assigned_archives(ops, store, plan_id, inspector)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{draw_id}-{inspector}-checklist.xlsx"
-        n = write_checklist(path, draw_id=draw_id, inspector_id=inspector, archives=archives)
+        n = write_checklist(
+            path, draw_id=draw_id, inspector_id=inspector, archives=archives, checklist=plan_checklist(ops, plan_id)
+        )
         content = path.read_bytes()
     audit.record(
         ops,
@@ -99,6 +102,13 @@ def split_archive(archive: str) -> tuple[str, str, str]:
     return draw_id, office, case_no
 
 
+def archive_checklist(ops: OpStore, archive: str | None) -> Checklist:
+    """The checklist the chosen archive (draw|office|case) is scored under: its draw's plan's."""
+    contract = default_contract()
+    draw_id = split_archive(archive)[0] if archive else ""
+    return contract.checklist_of(draw_checklists(ops).get(draw_id))
+
+
 def existing(ops: OpStore, user: User, archive: str | None) -> dict | None:
     """The stored appraisal of the chosen archive, when this inspector may record it."""
     if not archive or not policy.require(ops, actor=user, action="archives", what="stored appraisal"):
@@ -115,31 +125,40 @@ def record_online(
     veto: list | None,
     day: str | None,
     notes: list | None = None,
+    items: list | None = None,
 ) -> Summary:
-    """The online form's appraisal of one archive, recorded as one row of a checklist file;
-    `notes`: the inspector's note on each item's deduction, in checklist order (None or "" for none)."""
+    """The online form's appraisal of one archive, recorded as one row of a checklist file.
+    `scores` and `notes` (the inspector's note on each item's deduction; None or "" for none) are
+    in the order of `items` (item ids; default: the items of the archive's checklist); only the
+    items of the archive's checklist are recorded."""
     draw_id, office, case_no = split_archive(archive)
-    checklist = default_contract().checklist
+    checklist = archive_checklist(ops, archive)
+    order = list(items) if items else [i.id for i in checklist.items]
+    given_scores, given_notes = list(scores or []), list(notes or [])
+
+    def at(values: list, item_id: str):
+        k = order.index(item_id) if item_id in order else len(values)
+        return values[k] if k < len(values) and values[k] not in (None, "") else ""
+
     header = [
         "抽查批次",
         "办案机构代码",
         "案号",
         "评查人员",
-        *[i.zh for i in checklist.items],
+        *[item_header(i) for i in checklist.items],
         "否决项",
         "评查日期",
         *[f"{i.zh}扣分说明" for i in checklist.items],
     ]
-    given = list(notes or [])
     row = [
         draw_id,
         office,
         case_no,
         user.scope_code or "",
-        *["" if v is None else v for v in (scores or [])],
+        *[at(given_scores, i.id) for i in checklist.items],
         "；".join(veto or []),
         day or "",
-        *[(given[k] if k < len(given) and given[k] else "") for k in range(len(checklist.items))],
+        *[at(given_notes, i.id) for i in checklist.items],
     ]
     buf = io.StringIO()
     csv.writer(buf).writerows([header, row])

@@ -10,8 +10,7 @@ from access.opstore import OpStore
 from dashboard import ids
 from dashboard.i18n import t
 from dashboard.widgets import field, number_input
-from ingest.contract import default_contract
-from inspection.checklist import veto_labels
+from ingest.contract import ChecklistItem, Veto, default_contract
 from inspection.plans import (
     archives_of_inspector,
     standing_assignments,
@@ -24,10 +23,13 @@ def inspector_block(ops: OpStore, store: Store, inspector_id: str, lang: str) ->
     """Checklist download per standing draw, the workbook upload and the online form."""
     draws = standing_assignments(ops, inspector_id)
     archives = archives_of_inspector(ops, inspector_id)
-    checklist = default_contract().checklist
+    contract = default_contract()
     options = []
+    versions: list[str] = []  # the checklists of the inspector's plans: the form has their items
     for plan_id, draw_id in draws:
         manifest = standing_draw(ops, plan_id)["manifest"]
+        version = contract.checklist_of(manifest["plan"].get("checklist")).version
+        versions += [version] if version not in versions else []
         mine = {a["office_code"] for a in manifest["assignments"] if a["inspector_id"] == inspector_id}
         options += [
             {"label": f"{s['office_code']} · {s['case_no']}", "value": f"{draw_id}|{s['office_code']}|{s['case_no']}"}
@@ -72,27 +74,8 @@ def inspector_block(ops: OpStore, store: Store, inspector_id: str, lang: str) ->
                             id=ids.APPRAISAL_ARCHIVE, options=options, value=options[0]["value"] if options else None
                         ),
                     ),
-                    *[
-                        field(
-                            f"{i.zh if lang == 'zh' else i.en} (≤ {i.max:g})",
-                            number_input(
-                                {"type": ids.APPRAISAL_ITEM, "item": i.id}, None, min=0, max=i.max, step="any"
-                            ),
-                        )
-                        for i in checklist.items
-                    ],
-                    *[
-                        field(
-                            t("insp.note_for", lang).format(item=i.zh if lang == "zh" else i.en),
-                            dcc.Textarea(
-                                id={"type": ids.APPRAISAL_NOTE, "item": i.id},
-                                value=None,
-                                maxLength=500,
-                                style={"width": "100%", "height": "3em"},
-                            ),
-                        )
-                        for i in checklist.items
-                    ],
+                    html.P(id=ids.APPRAISAL_CHECKLIST, className="note"),
+                    *[item_fields(i, lang) for i in form_items(versions or [contract.checklist.version])],
                     field(
                         t("insp.veto_items", lang),
                         dcc.Checklist(
@@ -100,8 +83,8 @@ def inspector_block(ops: OpStore, store: Store, inspector_id: str, lang: str) ->
                             value=[],
                             inline=True,
                             options=[
-                                {"label": zh if lang == "zh" else v.replace("_", " "), "value": zh}
-                                for v, zh in veto_labels().items()
+                                {"label": v.name(lang), "value": v.zh}
+                                for v in form_vetoes(versions or [contract.checklist.version])
                             ],
                         ),
                     ),
@@ -115,6 +98,58 @@ def inspector_block(ops: OpStore, store: Store, inspector_id: str, lang: str) ->
             html.Button(t("insp.submit_appraisal", lang), id=ids.APPRAISAL_SUBMIT, n_clicks=0, className="button"),
             dcc.ConfirmDialog(id=ids.APPRAISAL_OVERWRITE),
             html.Div(id=ids.APPRAISAL_RESULT, role="status"),
+        ],
+    )
+
+
+def form_items(versions: list[str]) -> list[ChecklistItem]:
+    """The items of these checklist versions, once each, as the form lays them out."""
+    contract = default_contract()
+    wanted = [contract.checklist_of(v) for v in versions]
+    return [i for i in contract.items if any(cl.item(i.id) for cl in wanted)]
+
+
+def form_vetoes(versions: list[str]) -> list[Veto]:
+    contract = default_contract()
+    seen: dict[str, Veto] = {}
+    for v in versions:
+        for veto in contract.checklist_of(v).vetoes:
+            seen.setdefault(veto.id, veto)
+    return list(seen.values())
+
+
+def item_label(item: ChecklistItem, lang: str) -> str:
+    """The form's label of an item of the archive's checklist (deduction: the defects to count)."""
+    if item.kind == "deduction":
+        return t("insp.defects_of", lang).format(item=item.name(lang), per=f"{item.per_defect:g}", max=f"{item.max:g}")
+    return f"{item.name(lang)} (≤ {item.max:g})"
+
+
+def item_fields(item: ChecklistItem, lang: str) -> html.Div:
+    """An item's score (or defects) and note, in one wrapper the archive's checklist shows or hides."""
+    return html.Div(
+        id={"type": ids.APPRAISAL_ITEM_FIELD, "item": item.id},
+        className="item-fields",
+        children=[
+            field(
+                item_label(item, lang),
+                number_input(
+                    {"type": ids.APPRAISAL_ITEM, "item": item.id},
+                    None,
+                    min=0,
+                    max=None if item.kind == "deduction" else item.max,
+                    step=1 if item.kind == "deduction" else "any",
+                ),
+            ),
+            field(
+                t("insp.note_for", lang).format(item=item.name(lang)),
+                dcc.Textarea(
+                    id={"type": ids.APPRAISAL_NOTE, "item": item.id},
+                    value=None,
+                    maxLength=500,
+                    style={"width": "100%", "height": "3em"},
+                ),
+            ),
         ],
     )
 

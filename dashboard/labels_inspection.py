@@ -143,6 +143,14 @@ INSPECTION_LABELS: dict[str, tuple[str, str]] = {
     "insp.upload_filled_checklist": ("上传填好的评查表", "Upload the filled checklist"),
     "insp.upload_unreadable": ("无法读取上传的文件", "The upload could not be read"),
     "insp.veto_items": ("否决项", "Veto items"),
+    "insp.defects_of": (
+        "{item}：缺陷处数（每处扣{per}分，满分{max}分，扣完为止）",
+        "{item}: number of defects ({per} points each, of {max})",
+    ),
+    "insp.scored_under": (
+        "本案卷按评查表 {version} 评查{title}",
+        "This archive is scored under checklist {version}{title}",
+    ),
     "insp.note_for": ("{item}扣分说明（扣分时填写）", "Why points were lost on {item} (when they were)"),
     "insp.void_ask": (
         "作废后本次抽取及其评查结果不再有效；作废记录永久保留。确定作废？",
@@ -173,7 +181,7 @@ INSPECTION_LABELS: dict[str, tuple[str, str]] = {
     "plans.year": ("年度", "Year"),
     "results.appraised_sampled": ("已评/抽中", "Appraised/sampled"),
     "results.code": ("机构代码", "Code"),
-    "results.grades": ("优秀/合格/不合格", "Excellent/qualified/unqualified"),
+    "results.grades": ("评查等级", "Grades"),
     "results.mean_score": ("平均分", "Mean score"),
     "results.office": ("机构", "Office"),
     "results.population": ("总体", "Population"),

@@ -47,6 +47,7 @@ RECTIFICATION_LABELS: dict[str, tuple[str, str]] = {
     "rect.done": ("已办理", "Done"),
     "rect.refused": ("您无权对该通知进行此项操作", "You may not take this step on this notice"),
     "rect.grade.excellent": ("优秀", "Excellent"),
+    "rect.grade.good": ("良好", "Good"),
     "rect.grade.qualified": ("合格", "Qualified"),
     "rect.grade.unqualified": ("不合格", "Unqualified"),
     "rect.back": ("返回整改通知列表", "Back to the notices"),

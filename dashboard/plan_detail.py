@@ -244,7 +244,7 @@ def results_block(ops: OpStore, store: Store, plan_id: str, plan: dict, lang: st
                 html.Td(num(o["population"], lang), className="num"),
                 html.Td(f"{o['appraised']}/{o['sampled']}", className="num"),
                 html.Td(num(o["mean_score"], lang, 1), className="num"),
-                html.Td(f"{o['excellent']} / {o['qualified']} / {o['unqualified']}", className="num"),
+                html.Td(" / ".join(str(o["grades"].get(g["id"], 0)) for g in res["grades"]), className="num"),
                 html.Td(rate(o), className="num"),
                 html.Td(projected(o), className="num"),
             ]
@@ -311,7 +311,20 @@ def results_block(ops: OpStore, store: Store, plan_id: str, plan: dict, lang: st
             html.Table(
                 className="ranking compact",
                 id=ids.PLAN_RESULTS,
-                children=[html.Thead(html.Tr([html.Th(t(h, lang)) for h in head])), html.Tbody(rows)],
+                children=[
+                    html.Thead(
+                        html.Tr(
+                            [
+                                # the grades of the plan's checklist, by their names there
+                                html.Th(
+                                    "/".join(g[lang] for g in res["grades"]) if h == "results.grades" else t(h, lang)
+                                )
+                                for h in head
+                            ]
+                        )
+                    ),
+                    html.Tbody(rows),
+                ],
             ),
             items_lost_table(res["items_lost"]["scope"], lang) if res["appraised"] else None,
             *action,

@@ -14,6 +14,7 @@ import json
 from flask import Flask, Response, abort, render_template_string
 
 from access.opstore import OpStore
+from ingest.contract import default_contract
 from inspection.plans import resolve_path, valid_plan_id
 from inspection.rectification import STATUSES, list_notices
 from inspection.results import published, published_version
@@ -26,7 +27,7 @@ PAGE = """<!doctype html>
 <body><div class="page">
 <h1>“双随机、一公开”案卷评查结果 · Published random-inspection results</h1>
 {% if not plans %}<p>尚无公开结果 · Nothing has been published yet.</p>{% endif %}
-{% for p in plans %}<section class="card publication{% if p.versions and p.versions|length > 1 %}{% set last = p.versions[-1] %}<p class="note">更正 · Corrected: 第{{ last.version }}版，{{ last.published_at[:16]|replace("T", " ") }} UTC 发布，取代 {{ last.replaces[:16]|replace("T", " ") }} UTC 发布的版本 · version {{ last.version }} replaces the one published at {{ last.replaces[:16]|replace("T", " ") }} UTC. 理由 Reason: {{ last.reason }}<br>
+{% for p in plans %}{% set grades = p.grades or three_grades %}<section class="card publication{% if p.versions and p.versions|length > 1 %}{% set last = p.versions[-1] %}<p class="note">更正 · Corrected: 第{{ last.version }}版，{{ last.published_at[:16]|replace("T", " ") }} UTC 发布，取代 {{ last.replaces[:16]|replace("T", " ") }} UTC 发布的版本 · version {{ last.version }} replaces the one published at {{ last.replaces[:16]|replace("T", " ") }} UTC. 理由 Reason: {{ last.reason }}<br>
 历次发布（原样保留） · Every version as published:
 {% for v in p.versions %}<a href="/public/{{ p.plan_id }}/v{{ v.version }}.json">v{{ v.version }} {{ v.published_at[:10] }}</a>{% if not loop.last %} · {% endif %}{% endfor %}</p>{% endif %}
 {% if p.withdrawn_at %} withdrawn{% endif %}">
@@ -43,15 +44,14 @@ PAGE = """<!doctype html>
 {% if p.audit_anchor %}<p class="note">审计链锚点 Audit chain anchor at publication: #{{ p.audit_anchor.seq }}
 <code>{{ p.audit_anchor.hash }}</code> — <code>ipdash audit verify --anchor</code> checks the log still holds it</p>{% endif %}
 <table class="audit"><thead><tr><th>机构 Office</th><th>总体 Population</th><th>抽取 Sampled</th><th>已评查 Appraised</th>
-<th>平均分 Mean</th><th>优秀 Excellent</th><th>合格 Qualified</th><th>不合格 Unqualified</th>
+<th>平均分 Mean</th>{% for g in grades %}<th>{{ g.zh }} {{ g.en }}</th>{% endfor %}
 <th>不合格率 Unqualified rate (95% CI)</th><th>推算不合格（分层，区间≥95%） Projected, stratified (≥95% interval)</th></tr></thead><tbody>
 {% for o in p.offices %}<tr><td>{{ o.office_code }} {{ o.name }}</td><td class="num">{{ "{:,}".format(o.population) }}</td><td class="num">{{ o.sampled }}</td>
 <td class="num">{{ o.appraised }}</td>
-{% if o.appraised %}<td class="num">{{ "%.1f"|format(o.mean_score) }}</td><td class="num">{{ o.excellent }}</td><td class="num">{{ o.qualified }}</td>
-<td class="num">{{ o.unqualified }}</td>
+{% if o.appraised %}<td class="num">{{ "%.1f"|format(o.mean_score) }}</td>{% for g in grades %}<td class="num">{{ (o.grades or o)[g.id] }}</td>{% endfor %}
 <td>{{ "%.1f%%"|format(o.unqualified_rate * 100) }} ({{ "%.1f"|format(o.interval[0] * 100) }}–{{ "%.1f"|format(o.interval[1] * 100) }}%)</td>
 <td class="num">{% if o.projected_unqualified is not none %}{{ "%.1f"|format(o.projected_unqualified) }}{% if o.projected_interval %} ({{ "%.1f"|format(o.projected_interval[0]) }}–{{ "%.1f"|format(o.projected_interval[1]) }}){% endif %}{% elif o.strata_unappraised %}部分层未评查 · strata not yet appraised{% endif %}</td>
-{% else %}<td colspan="6">尚未评查 · not yet appraised</td>{% endif %}</tr>{% endfor %}
+{% else %}<td colspan="{{ 3 + grades|length }}">尚未评查 · not yet appraised</td>{% endif %}</tr>{% endfor %}
 </tbody></table>
 {% if p.items_lost and p.items_lost.scope and p.items_lost.scope[0].archives %}
 <h3>失分最多的评查项目 · Where the archives lost points</h3>
@@ -100,7 +100,9 @@ def init_public_page(server: Flask, ops: OpStore, store: Store) -> None:
                     "overdue": sum(1 for n in notices if n["overdue"]),
                     "as_of": today.isoformat(),
                 }
-        return render_template_string(PAGE, plans=plans)
+        # publications made before checklists were configurable carry the three grades of the default
+        three = [{"id": g.id, "zh": g.zh, "en": g.en} for g in default_contract().checklist.grades]
+        return render_template_string(PAGE, plans=plans, three_grades=three)
 
     @server.route("/public/<plan_id>/manifest.json")
     def public_manifest(plan_id: str):

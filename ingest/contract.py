@@ -187,8 +187,10 @@ def _fail(file: str, key: str, problem: str) -> ContractError:
 
 ITEM_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 ITEM_KINDS = ("points", "deduction")
-# The quality indicators count the best grade (excellent rate) and the worst (unqualified rate).
-BEST, WORST = "excellent", "unqualified"
+# A grade's id is its place: three grades are excellent, qualified, unqualified; four add good
+# (names and thresholds are the checklist's). The quality indicators count the best grade
+# (excellent rate) and the worst (unqualified rate); results and reports count each place.
+GRADE_IDS = {3: ("excellent", "qualified", "unqualified"), 4: ("excellent", "good", "qualified", "unqualified")}
 # The old form of the grades: a table of two thresholds, named as the shipped default names them.
 _OLD_GRADES = {
     "excellent": ("优秀", "Excellent"),
@@ -238,11 +240,11 @@ def _grades(data: dict, file: str) -> tuple[Grade, ...]:
         if grades and not low < grades[-1].min:
             raise _fail(file, f"{where}.min", f"must be below the grade above ({grades[-1].min:g}): best grade first")
         grades.append(Grade(gid, _text(g, "zh", file, where), _text(g, "en", file, where), float(low)))
-    if grades[0].id != BEST or grades[-1].id != WORST:
+    if tuple(g.id for g in grades) != GRADE_IDS[len(grades)]:
         raise _fail(
             file,
             "grades",
-            f"the best grade's id must be '{BEST}' and the worst's '{WORST}' (the quality indicators count them)",
+            f"the ids of {len(grades)} grades, best first, are {', '.join(GRADE_IDS[len(grades)])} (name them as you like)",
         )
     if grades[-1].min != 0:
         raise _fail(file, f"grades[{len(grades) - 1}].min", "the worst grade takes every total: its min must be 0")

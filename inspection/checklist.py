@@ -1,8 +1,8 @@
 """The pre-filled checklist workbook an inspector downloads, fills offline and uploads (SPEC §4.3).
 
 One row per archive assigned to the inspector in the plan's standing draw; the checklist items of
-`ingest/checklist.toml` are columns with their maximum shown above the header and enforced by data
-validation; the veto column offers the veto items in a drop-down; after the date, one column per
+plan's checklist version are columns with their maximum (and, for an item scored by deduction, the
+points per defect) shown above the header and enforced by data validation; the veto column offers the veto items in a drop-down; after the date, one column per
 item for the inspector's note on what lost its points (the rectification notice and the released
 report quote them). The header row uses the accepted
 Chinese headers, so the filled workbook goes back in through `ipdash ingest appraisals`, which
@@ -12,6 +12,7 @@ checks every cell and names the cell of each problem.
 from __future__ import annotations
 
 import contextlib
+import json
 from pathlib import Path
 
 import polars as pl
@@ -22,16 +23,23 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from access.cells import append_row
 from access.opstore import OpStore
-from ingest.contract import default_contract
+from ingest.contract import Checklist, ChecklistItem, default_contract
 from inspection.plans import PlanError
-from inspection.results import standing_draw
+from inspection.results import plan_record, standing_draw
 from queries.statements import duck_sql
 from queries.store import Store, rows
 
 
 def veto_labels() -> dict[str, str]:
-    """Each veto item's Chinese name (the first label of `enums.veto` in ingest/contract.toml)."""
+    """Each veto item's Chinese name (the first label of `enums.veto` in ingest/contract.toml, and
+    the veto items of the configured checklists)."""
     return default_contract().display["veto"]
+
+
+def plan_checklist(ops: OpStore, plan_id: str) -> Checklist:
+    """The checklist version the plan's archives are scored under."""
+    plan = plan_record(ops, plan_id)
+    return default_contract().checklist_of(json.loads(plan["spec"]).get("checklist"))
 
 
 def assigned_archives(ops: OpStore, store: Store, plan_id: str, inspector_id: str) -> tuple[str, list[tuple]]:
@@ -51,9 +59,26 @@ def assigned_archives(ops: OpStore, store: Store, plan_id: str, inspector_id: st
     return draw["draw_id"], got
 
 
-def write_checklist(path: str | Path, *, draw_id: str, inspector_id: str, archives: list[tuple]) -> int:
-    """Write the workbook; return the number of archive rows."""
-    checklist = default_contract().checklist
+def item_header(item: ChecklistItem) -> str:
+    """The item's column header: its name; for an item scored by deduction, the defects to count."""
+    return f"{item.zh}（缺陷数）" if item.kind == "deduction" else item.zh
+
+
+def _rule_text(item: ChecklistItem, checklist: Checklist) -> str:
+    """What the row above the header says of the item: section, maximum, deduction per defect."""
+    section = next((s for s in checklist.sections if item.id in s.items), None)
+    where = f"{section.zh}（{section.max:g}分）· " if section else ""
+    if item.kind == "deduction":
+        return f"{where}满分{item.max:g}，每处扣{item.per_defect:g}分，扣完为止"
+    return f"{where}满分{item.max:g}"
+
+
+def write_checklist(
+    path: str | Path, *, draw_id: str, inspector_id: str, archives: list[tuple], checklist: Checklist | None = None
+) -> int:
+    """Write the workbook of `checklist` (the plan's; the default when None); return the number of
+    archive rows."""
+    checklist = checklist or default_contract().checklist
     items = checklist.items
     wb = Workbook()
     ws = wb.active
@@ -65,14 +90,17 @@ def write_checklist(path: str | Path, *, draw_id: str, inspector_id: str, archiv
         "案号",
         "案件类型",
         "评查人员",
-        *[i.zh for i in items],
+        *[item_header(i) for i in items],
         "否决项",
         "评查日期",
         *[f"{i.zh}扣分说明" for i in items],  # the inspector's note on what lost the item's points
+        "评查表版本",
     ]
     first_item = 7
-    append_row(ws, [f"案卷评查表 · Archive checklist — {draw_id} — {inspector_id}"])
-    ws.append(
+    title = f"案卷评查表 · Archive checklist — {draw_id} — {inspector_id} — 评查表版本 {checklist.version}"
+    append_row(ws, [title + (f"（{checklist.title}）" if checklist.title else "")])
+    append_row(
+        ws,
         [
             "满分 max →",
             None,
@@ -80,14 +108,17 @@ def write_checklist(path: str | Path, *, draw_id: str, inspector_id: str, archiv
             None,
             None,
             None,
-            *[i.max for i in items],
-            None,
+            *[i.max if i.kind == "points" and not checklist.sections else _rule_text(i, checklist) for i in items],
+            "任一否决项：" + checklist.grades[-1].zh + ("，总分记0分" if checklist.veto_total_zero else ""),
             None,
             *["扣分时填写 note when points are lost"] * len(items),
-        ]
+            None,
+        ],
     )
-    ws.append(header)
+    append_row(ws, header)
     ws["A1"].font = Font(bold=True, size=13)
+    for cell in ws[2]:
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
     for cell in ws[3]:
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = PatternFill("solid", fgColor="12355B")
@@ -107,27 +138,39 @@ def write_checklist(path: str | Path, *, draw_id: str, inspector_id: str, archiv
                 None,
                 None,
                 *[None] * len(items),
+                checklist.version,
             ],
         )
     last = 3 + len(archives)
     for j, item in enumerate(items):
         col = get_column_letter(first_item + j)
-        dv = DataValidation(
-            type="decimal",
-            operator="between",
-            formula1="0",
-            formula2=str(item.max),
-            allow_blank=False,
-            showErrorMessage=True,
-            errorTitle="超出满分 above the maximum",
-            error=f"{item.zh}：0–{item.max:g} 分 / {item.en}: 0 to {item.max:g}",
-        )
+        if item.kind == "deduction":
+            dv = DataValidation(
+                type="whole",
+                operator="greaterThanOrEqual",
+                formula1="0",
+                allow_blank=False,
+                showErrorMessage=True,
+                errorTitle="缺陷处数 number of defects",
+                error=f"{item.zh}：填写缺陷处数（0 或正整数） / {item.en}: the number of defects, 0 or more",
+            )
+        else:
+            dv = DataValidation(
+                type="decimal",
+                operator="between",
+                formula1="0",
+                formula2=str(item.max),
+                allow_blank=False,
+                showErrorMessage=True,
+                errorTitle="超出满分 above the maximum",
+                error=f"{item.zh}：0–{item.max:g} 分 / {item.en}: 0 to {item.max:g}",
+            )
         dv.add(f"{col}4:{col}{max(last, 4)}")
         ws.add_data_validation(dv)
     veto_col = get_column_letter(first_item + len(items))
     veto = DataValidation(
         type="list",
-        formula1='"' + ",".join(veto_labels().values()) + '"',
+        formula1='"' + ",".join(v.zh for v in checklist.vetoes) + '"',
         allow_blank=True,
         showErrorMessage=True,
         error="从下拉列表中选择否决项 / choose a veto item from the list",
@@ -144,8 +187,16 @@ def write_checklist(path: str | Path, *, draw_id: str, inspector_id: str, archiv
     )
     when.add(f"{date_col}4:{date_col}{max(last, 4)}")
     ws.add_data_validation(when)
-    for j, width in enumerate([14, 12, 22, 22, 18, 12, *[10] * len(items), 14, 12, *[24] * len(items)], start=1):
+    widths = [14, 12, 22, 22, 18, 12, *[12] * len(items), 14, 12, *[24] * len(items), 12]
+    for j, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(j)].width = width
     ws.freeze_panes = "A4"
+    # printed landscape, one page wide, the three heading rows on every page
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:3"
     wb.save(path)
     return len(archives)

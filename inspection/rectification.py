@@ -76,11 +76,13 @@ def findings(appraisals: list[dict]) -> dict[str, list[dict]]:
     """Office -> its archives that were unqualified or lost points, from one draw's appraisals
     (rows of the operational store: scores, veto and notes as JSON text), each lost item with the
     inspector's note on it."""
-    checklist = default_contract().checklist
+    contract = default_contract()
     out: dict[str, list[dict]] = {}
     for a in sorted(appraisals, key=lambda r: (r["office_code"], r["case_no"])):
+        checklist = contract.checklist_of(a.get("checklist_version"))  # the one it was scored under
         scores = json.loads(a["scores"])
         notes = json.loads(a["notes"]) if a.get("notes") else {}
+        defects = json.loads(a["defects"]) if a.get("defects") else {}
         lost = [
             {
                 "item": item.id,
@@ -90,17 +92,20 @@ def findings(appraisals: list[dict]) -> dict[str, list[dict]]:
                 "score": float(scores[item.id]),
                 "lost": round(item.max - float(scores[item.id]), 2),
                 "note": notes.get(item.id),  # the inspector's note on the deduction, when given
+                **({"defects": defects[item.id]} if item.id in defects else {}),  # items scored by deduction
             }
             for item in checklist.items
             if item.id in scores and float(scores[item.id]) < item.max
         ]
         veto = json.loads(a["veto"]) or []
-        if a["grade"] != "unqualified" and not lost and not veto:
+        if a["grade"] != checklist.grades[-1].id and not lost and not veto:
             continue
         out.setdefault(a["office_code"], []).append(
             {
                 "case_no": a["case_no"],
                 "grade": a["grade"],
+                "grade_name": {lang: g.name(lang) for lang in ("zh", "en") if (g := checklist.grade(a["grade"]))},
+                "checklist": checklist.version,
                 "total": float(a["total"]),
                 "veto": veto,
                 "lost": lost,

@@ -168,7 +168,7 @@ def _projected(o: dict) -> str:
 
 
 def cmd_checklist(args: argparse.Namespace) -> int:
-    from inspection.checklist import assigned_archives, write_checklist
+    from inspection.checklist import assigned_archives, plan_checklist, write_checklist
     from inspection.plans import PlanError
     from queries.store import StoreError
 
@@ -176,7 +176,13 @@ def cmd_checklist(args: argparse.Namespace) -> int:
     ops, store, actor = _plans_context(args)
     try:
         draw_id, archives = assigned_archives(ops, store, args.plan_id, args.inspector)
-        n = write_checklist(args.output, draw_id=draw_id, inspector_id=args.inspector, archives=archives)
+        n = write_checklist(
+            args.output,
+            draw_id=draw_id,
+            inspector_id=args.inspector,
+            archives=archives,
+            checklist=plan_checklist(ops, args.plan_id),
+        )
     except (PlanError, StoreError, OSError) as exc:
         raise BadInput(str(exc)) from exc
     from access import audit

@@ -5,6 +5,7 @@ SELECT f.unit AS office_code,
        count(*) FILTER (WHERE f.closed_in_year AND f.appraised) AS appraised,
        avg(f.appraisal_total) FILTER (WHERE f.closed_in_year AND f.appraised) AS mean_total,
        count(*) FILTER (WHERE f.closed_in_year AND f.grade = 'excellent') AS excellent,
+       count(*) FILTER (WHERE f.closed_in_year AND f.grade = 'good') AS good,
        count(*) FILTER (WHERE f.closed_in_year AND f.grade = 'qualified') AS qualified,
        count(*) FILTER (WHERE f.closed_in_year AND f.grade = 'unqualified') AS unqualified,
        count(*) FILTER (WHERE f.closed_in_year) AS closed_cases

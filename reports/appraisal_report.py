@@ -89,6 +89,8 @@ def write_appraisal_report(results: dict, notices: list[dict], path: str | Path,
     """Write the report of a published plan's `results` (its snapshot) and its `notices`; what was written."""
     w = WORDS[lang]
     rect = LABELS[lang]["rect"]  # the annual workbook's words for the same notices
+    # the grades of the plan's checklist (publications before checklists were versioned: the three)
+    grades = results.get("grades") or [{"id": g, lang: w[g]} for g in ("excellent", "qualified", "unqualified")]
     wb = Workbook(write_only=True)
     Sheet(
         wb,
@@ -100,9 +102,7 @@ def write_appraisal_report(results: dict, notices: list[dict], path: str | Path,
             (w["sampled"], COUNT),
             (w["appraised"], COUNT),
             (w["mean"], SCORE),
-            (w["excellent"], COUNT),
-            (w["qualified"], COUNT),
-            (w["unqualified"], COUNT),
+            *[(g[lang], COUNT) for g in grades],
             (w["rate"], PERCENT),
             (w["ci_low"], PERCENT),
             (w["ci_high"], PERCENT),
@@ -118,9 +118,7 @@ def write_appraisal_report(results: dict, notices: list[dict], path: str | Path,
                 o["sampled"],
                 o["appraised"],
                 o["mean_score"],
-                o["excellent"],
-                o["qualified"],
-                o["unqualified"],
+                *[(o.get("grades") or o).get(g["id"], 0) for g in grades],
                 o["unqualified_rate"],
                 *(o["interval"] or [None, None]),
                 o["projected_unqualified"],

@@ -76,7 +76,10 @@ def inspection_results(
         pl.DataFrame({"office_code": offices})
         .join(agg, on="office_code", how="left")
         .with_columns(
-            [pl.col(c).fill_null(0) for c in ("appraised", "excellent", "qualified", "unqualified", "closed_cases")]
+            [
+                pl.col(c).fill_null(0)
+                for c in ("appraised", "excellent", "good", "qualified", "unqualified", "closed_cases")
+            ]
         )
     )
     lo, hi = clopper_pearson(frame["unqualified"].to_numpy(), frame["appraised"].to_numpy())

@@ -283,6 +283,7 @@ def write_workbook(
     # Inspection results by office.
     names = {o["office_code"]: o["name"] for o in offices}
     ins = data.inspections
+    four = any(len(cl.grades) == 4 for cl in default_contract().checklists.values())  # a 良好 column then
     Sheet(
         wb,
         sh["inspections"],
@@ -292,6 +293,7 @@ def write_workbook(
             (lab["appraised"], COUNT),
             (lab["mean_total"], DECIMAL),
             (lab["excellent"], COUNT),
+            *([(lab["good"], COUNT)] if four else []),
             (lab["qualified"], COUNT),
             (lab["unqualified"], COUNT),
             (lab["unqualified_rate"], PERCENT),
@@ -307,6 +309,7 @@ def write_workbook(
                 r["appraised"],
                 r["mean_total"],
                 r["excellent"],
+                *([r["good"]] if four else []),
                 r["qualified"],
                 r["unqualified"],
                 r["unqualified_rate"],

@@ -242,7 +242,11 @@ A_TEXT = (FIXTURE / "a.toml").read_text("utf-8")
         ),
         ("min = 80", "min = 95", "a.toml: grades[1].min: must be below the grade above (90): best grade first"),
         ("min = 0", "min = 10", "a.toml: grades[3].min: the worst grade takes every total: its min must be 0"),
-        ('id = "good"', 'id = "excellent"', "a.toml: grades[1].id: 'excellent'"),
+        (
+            'id = "good"',
+            'id = "fine"',
+            "a.toml: grades: the ids of 4 grades, best first, are excellent, good, qualified, unqualified",
+        ),
         (
             'section = "decision"\nkind',
             'section = "appeal"\nkind',

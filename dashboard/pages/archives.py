@@ -216,29 +216,42 @@ def callbacks(app, ctx: Context) -> None:
         Output(ids.APPRAISAL_DATE, "value"),
         Output(ids.APPRAISAL_EXISTING, "children"),
         Output({"type": ids.APPRAISAL_NOTE, "item": ALL}, "value"),
+        Output({"type": ids.APPRAISAL_ITEM_FIELD, "item": ALL}, "style"),
+        Output(ids.APPRAISAL_CHECKLIST, "children"),
         Input(ids.APPRAISAL_ARCHIVE, "value"),
         State({"type": ids.APPRAISAL_ITEM, "item": ALL}, "id"),
         State(ids.LANG, "value"),
     )
     def _load(archive, items, lang):
-        """The online form shows what is recorded for the chosen archive (empty when nothing is)."""
-        got = iv.existing(ops, current_user.user, archive)
+        """The online form shows the items of the chosen archive's checklist, with what is recorded
+        for it (empty when nothing is; an item scored by deduction shows the defects counted)."""
+        lang = lang or "zh"
+        got = iv.existing(ops, current_user.user, archive)  # asks the policy
+        items = [i if isinstance(i, dict) else {} for i in (inputs.items(items, "items") or [])]
+        checklist = iv.archive_checklist(ops, archive if isinstance(archive, str) else None)
+        shown = [None if checklist.item(str(i.get("item"))) else {"display": "none"} for i in items]
+        said = t("insp.scored_under", lang).format(
+            version=checklist.version, title=f"（{checklist.title}）" if checklist.title else ""
+        )
         if got is None:
-            return [None] * len(items), [], dt.date.today().isoformat(), "", [None] * len(items)
-        scores = [
-            float(got["scores"].get(i["item"])) if got["scores"].get(i["item"]) is not None else None for i in items
-        ]
-        note = t("insp.recorded_before", lang or "zh").format(
+            return [None] * len(items), [], dt.date.today().isoformat(), "", [None] * len(items), shown, said
+        entered = {**got["scores"], **(got.get("defects") or {})}
+        scores = [float(entered[i["item"]]) if entered.get(i["item"]) is not None else None for i in items]
+        note = t("insp.recorded_before", lang).format(
             day=got["recorded_at"][:10], who=got["recorded_by"], total=got["total"]
         )
         notes = [(got.get("notes") or {}).get(i["item"]) for i in items]
-        return scores, [veto_labels().get(v, v) for v in got["veto"]], got["inspected_at"], note, notes
+        return scores, [veto_labels().get(v, v) for v in got["veto"]], got["inspected_at"], note, notes, shown, said
 
-    def online(archive, scores, veto, day, notes, lang):
+    def online(archive, scores, veto, day, notes, lang, items):
         user = current_user.user
         notes = [inputs.text(n, "note", limit=500) for n in (inputs.items(notes, "notes") or [])]
+        item_ids = [
+            inputs.text(i.get("item") if isinstance(i, dict) else None, "item", limit=64)
+            for i in (inputs.items(items, "items") or [])
+        ]
         return recorded(
-            lambda: iv.record_online(ops, store, user, archive, scores, veto, day, notes),
+            lambda: iv.record_online(ops, store, user, archive, scores, veto, day, notes, item_ids),
             lang or "zh",
             "online-entry.csv",
         )
@@ -254,15 +267,16 @@ def callbacks(app, ctx: Context) -> None:
         State(ids.APPRAISAL_DATE, "value"),
         State({"type": ids.APPRAISAL_NOTE, "item": ALL}, "value"),
         State(ids.LANG, "value"),
+        State({"type": ids.APPRAISAL_ITEM, "item": ALL}, "id"),
         prevent_initial_call=True,
     )
-    def _online(clicks, archive, scores, veto, day, notes, lang):
+    def _online(clicks, archive, scores, veto, day, notes, lang, items):
         if not clicks or not archive:
             return no_update, False, no_update
         got = iv.existing(ops, current_user.user, archive)
         if got is not None:  # overwriting a recorded result asks first
             return no_update, True, t("insp.overwrite_ask", lang or "zh").format(total=got["total"])
-        return online(archive, scores, veto, day, notes, lang), False, no_update
+        return online(archive, scores, veto, day, notes, lang, items), False, no_update
 
     @app.callback(
         Output(ids.APPRAISAL_RESULT, "children", allow_duplicate=True),
@@ -273,9 +287,10 @@ def callbacks(app, ctx: Context) -> None:
         State(ids.APPRAISAL_DATE, "value"),
         State({"type": ids.APPRAISAL_NOTE, "item": ALL}, "value"),
         State(ids.LANG, "value"),
+        State({"type": ids.APPRAISAL_ITEM, "item": ALL}, "id"),
         prevent_initial_call=True,
     )
-    def _overwrite(clicks, archive, scores, veto, day, notes, lang):
+    def _overwrite(clicks, archive, scores, veto, day, notes, lang, items):
         if not clicks or not archive:
             return no_update
-        return online(archive, scores, veto, day, notes, lang)
+        return online(archive, scores, veto, day, notes, lang, items)

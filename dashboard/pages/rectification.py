@@ -136,7 +136,7 @@ def detail_block(n: dict, lang: str) -> html.Div:
                         html.Tr(
                             [
                                 html.Td(a["case_no"], className="mono"),
-                                html.Td(t(f"rect.grade.{a['grade']}", lang)),
+                                html.Td((a.get("grade_name") or {}).get(lang) or t(f"rect.grade.{a['grade']}", lang)),
                                 html.Td(num(a["total"], lang, 1), className="num"),
                                 html.Td("、".join(_veto(v, lang) for v in a["veto"]) or "—"),
                                 html.Td(_lost(a["lost"], lang, colon) if a["lost"] else "—"),
