@@ -287,3 +287,79 @@ def test_checklist_errors_name_file_key_and_problem(old: str, new: str, message:
     with pytest.raises(ContractError) as info:
         load_contract(*shipped, extra=[("a.toml", text)])
     assert message in str(info.value)
+
+
+def test_the_workbook_and_the_online_form_follow_the_plans_checklist(
+    checklists, tree_store: Store, tmp_path: Path, monkeypatch
+) -> None:
+    """Plan A's workbook asks for defects where 2024-A deducts, names its version and its veto
+    items, prints landscape one page wide; filled in and uploaded it scores as the README works
+    out; the online form records an archive of the same plan the same way."""
+    import openpyxl
+
+    from access.users import User
+    from dashboard import inspection_views as iv
+    from dashboard.inspector_forms import form_items
+    from inspection.checklist import assigned_archives, plan_checklist, write_checklist
+
+    inspectors = _world(tree_store, tmp_path, monkeypatch)
+    ops = OpStore(default_path(tree_store.path))
+    ins = inspectors["A"]["330100"]
+    draw_id, archives = assigned_archives(ops, tree_store, "A", ins)
+    path = tmp_path / "a.xlsx"
+    write_checklist(path, draw_id=draw_id, inspector_id=ins, archives=archives, checklist=plan_checklist(ops, "A"))
+    wb = openpyxl.load_workbook(path)
+    ws = wb.active
+    header = [c.value for c in ws[3]]
+    assert header[6:12] == [
+        "立案受理",
+        "立案时限（缺陷数）",
+        "调查取证",
+        "笔录瑕疵（缺陷数）",
+        "文书归档",
+        "文书瑕疵（缺陷数）",
+    ]
+    assert "事实认定" not in header and header[-1] == "评查表版本"
+    assert ws.cell(2, 8).value == "立案（20分）· 满分10，每处扣5分，扣完为止"
+    assert "总分记0分" in ws.cell(2, 13).value
+    assert (ws.page_setup.orientation, ws.page_setup.fitToWidth, ws.print_title_rows) == ("landscape", 1, "$1:$3")
+    veto_list = next(dv for dv in ws.data_validations.dataValidation if dv.type == "list").formula1
+    assert "事实不清" in veto_list and "执法人员未持证" in veto_list
+    whole = [dv for dv in ws.data_validations.dataValidation if dv.type == "whole"]
+    assert len(whole) == 3
+    filled = 0
+    for r in range(4, ws.max_row + 1):
+        case = ws.cell(r, 4).value
+        assert ws.cell(r, len(header)).value == "2024-A"
+        *values, veto = A_ROWS[case].split(",")
+        for k, v in enumerate(values):
+            ws.cell(r, 7 + k).value = float(v)
+        ws.cell(r, 13).value = veto or None
+        ws.cell(r, 14).value = "2025-01-10"
+        filled += 1
+    wb.save(path)
+    summary = ingest(tree_store, "appraisals", [str(path)], progress=False)
+    assert (summary.counts.loaded, summary.counts.rejected) == (filled, 0) == (2, 0)
+    stored = _stored(tree_store)
+    assert {k: float(r["total"]) for k, r in stored.items()} == {("A-D1", "H-1"): 90, ("A-D1", "H-2"): 67}
+
+    # the online form lays out the items of both plans' checklists; N-1 of plan A records 2024-A's
+    n_ins = inspectors["A"]["320100"]
+    user = User(user_id=1, username=n_ins, role="inspector", scope_code=n_ins, disabled=False, session_version=1)
+    order = [i.id for i in form_items(["2024-A", "2024-B"])]
+    assert order == ["acceptance", "evidence", "documents", "filing_time", "record_defects", "document_defects"]
+    given = {
+        "acceptance": 10,
+        "evidence": 20,
+        "documents": 13,
+        "filing_time": 0,
+        "record_defects": 1,
+        "document_defects": 15,
+    }
+    got = iv.record_online(
+        ops, tree_store, user, "A-D1|320100|N-1", [given[i] for i in order], [], "2025-01-11", None, order
+    )
+    assert (got.counts.loaded, got.counts.rejected) == (1, 0)
+    row = _stored(tree_store)[("A-D1", "N-1")]
+    assert (float(row["total"]), row["grade"], row["checklist_version"]) == (80, "good", "2024-A")
+    assert json.loads(row["defects"]) == {"filing_time": 0, "record_defects": 1, "document_defects": 15}
