@@ -119,6 +119,7 @@ def write_checklist(
     ws["A1"].font = Font(bold=True, size=13)
     for cell in ws[2]:
         cell.alignment = Alignment(wrap_text=True, vertical="top")
+        cell.font = Font(size=9)
     for cell in ws[3]:
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = PatternFill("solid", fgColor="12355B")
@@ -187,9 +188,12 @@ def write_checklist(
     )
     when.add(f"{date_col}4:{date_col}{max(last, 4)}")
     ws.add_data_validation(when)
-    widths = [14, 12, 22, 22, 18, 12, *[12] * len(items), 14, 12, *[24] * len(items), 12]
+    # narrow columns with wrapped headings: printed one page wide, the text stays legible
+    widths = [9, 9, 14, 16, 10, 8, *[9] * len(items), 11, 10, *[13] * len(items), 8]
     for j, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(j)].width = width
+    ws.row_dimensions[2].height = 52  # the wrapped rules and headings (no spreadsheet sizes rows itself on open)
+    ws.row_dimensions[3].height = 40
     ws.freeze_panes = "A4"
     # printed landscape, one page wide, the three heading rows on every page
     ws.page_setup.orientation = "landscape"
