@@ -16,6 +16,7 @@ ASSESSMENT_LABELS: dict[str, tuple[str, str]] = {
         "尚未公布：人工评分录入后结果会变化",
         "Not yet published: manual scores may still change it",
     ),
+    "assess.rank_interval": ("（区间 {lo}–{hi}）", " (interval {lo}–{hi})"),
     "assess.rank": ("名次", "Rank"),
     "assess.office": ("机构", "Office"),
     "assess.total": ("总分", "Total"),

@@ -28,7 +28,8 @@ def _context(args: argparse.Namespace):
 def _line(o: dict, scheme) -> str:
     sections = "  ".join(f"{s}={v['points']:g}{'*' if v['capped'] else ''}" for s, v in o["sections"].items())
     pending = f"  (assessor's score missing: {', '.join(o['pending'])})" if o["pending"] else ""
-    return f"{o['rank']:>3}  {o['office_code']} {o['name']}  {o['total']:g}  [{sections}]{pending}"
+    interval = f" ({o['rank_interval'][0]}–{o['rank_interval'][1]})" if o.get("rank_interval") else ""
+    return f"{o['rank']:>3}{interval}  {o['office_code']} {o['name']}  {o['total']:g}  [{sections}]{pending}"
 
 
 def cmd_assess(args: argparse.Namespace) -> int:

@@ -182,12 +182,14 @@ def monte_carlo(
     archives: Archives | None,
     runs: int | None = None,
     seed: int | None = None,
+    composites: np.ndarray | None = None,
 ) -> np.ndarray:
     """Simulated ranks, offices × runs (SPEC §3.3 item 6): Dirichlet weights, random method, resampling.
 
     The random draws are made run by run in a fixed order (so a seed always gives the same
     intervals); the scoring of the runs is batched: runs that drew the same method are stacked into
     one matrix whose peer groups are (run, group) pairs, and scored in one vectorised call.
+    `composites` (offices × runs), when given, receives each run's composites as well.
     """
     mc = config.scoring.monte_carlo
     runs = mc.runs if runs is None else runs
@@ -208,9 +210,11 @@ def monte_carlo(
         stacked = np.concatenate([v for _, v, _ in batch])
         weights = np.repeat(np.stack([w for _, _, w in batch]), n, axis=0)
         stacked_groups = np.concatenate([k * gmax + groups for k in range(len(batch))])
-        got = score_group(stacked, model, method=method, dimension_weights=weights, groups=stacked_groups).rank
+        got = score_group(stacked, model, method=method, dimension_weights=weights, groups=stacked_groups)
         for k, (r, _, _) in enumerate(batch):
-            ranks[:, r] = got[k * n : (k + 1) * n]
+            ranks[:, r] = got.rank[k * n : (k + 1) * n]
+            if composites is not None:
+                composites[:, r] = got.composite[k * n : (k + 1) * n]
 
     for r in range(runs):
         w = rng.dirichlet(alpha) * model.dimension_weights.sum()
@@ -262,6 +266,36 @@ def composites(
     peers, groups = peer_set(table.frame, level=level, within=within, config=config)
     _, _, comp, _ = _score_all(_values(peers, config), groups, Model.from_config(config), method=config.scoring.method)
     return {c: _num(v) for c, v in zip(peers["office_code"].to_list(), comp)}
+
+
+def composite_runs(
+    con: duckdb.DuckDBPyConnection, config: Config, *, year: int, level: str
+) -> tuple[list[str], np.ndarray]:
+    """The offices of `level` and their composites in each Monte Carlo run (offices × runs): the
+    same runs, seed and resampling that give the ranking its rank intervals."""
+    table = compute_indicators(con, config, year=year, as_of=dt.date(year, 12, 31))
+    peers, groups = peer_set(table.frame, level=level, within=None, config=config)
+    values = _values(peers, config)
+    model = Model.from_config(config)
+    archives = (
+        load_archives(con, peers, year=year, as_of=dt.date(year, 12, 31))
+        if any(i.bootstrap for i in config.indicators)
+        else None
+    )
+    out = np.full((values.shape[0], config.scoring.monte_carlo.runs), np.nan)
+    monte_carlo(values, groups, model, config, archives=archives, composites=out)
+    return peers["office_code"].to_list(), out
+
+
+def rank_interval(totals: np.ndarray, lo_pct: float, hi_pct: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rank intervals of simulated totals (offices × runs; higher is better, equal totals share the
+    better rank), at the configured percentiles."""
+    ranks = np.empty(totals.shape)
+    for r in range(totals.shape[1]):  # 1 + how many totals of the run are higher
+        ordered = np.sort(-totals[:, r])
+        ranks[:, r] = np.searchsorted(ordered, -totals[:, r], side="left") + 1
+    lo, hi, _ = _interval(ranks, lo_pct, hi_pct)
+    return lo, hi
 
 
 def rank_offices(

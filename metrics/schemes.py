@@ -29,13 +29,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import polars as pl
 import sqlglot
 from sqlglot import exp
 
 from metrics.config import Config
 from metrics.indicators import register_inputs
-from metrics.ranking import composites
+from metrics.ranking import composite_runs, composites, rank_interval
 from queries.loader import FACT_INPUTS, facts_sql, facts_versions
 from queries.result_cache import cached_frame
 from queries.statements import duck_sql
@@ -102,6 +103,7 @@ class Scheme:
     year: int | None = None
     file: str = ""
     filters: dict[str, str] = field(default_factory=dict, compare=False)
+    rank_interval: bool = False  # rank intervals from the Monte Carlo of its indicator items
 
 
 def _number(file: str, key: str, value: Any, *, low: float = 0.0) -> float:
@@ -173,6 +175,13 @@ def parse_scheme(text: str, file: str = "scheme.toml") -> Scheme:
         raise SchemeError(f"{file}: item: at least one item")
     if len({i.id for i in items}) != len(items):
         raise SchemeError(f"{file}: item: two items share an id")
+    interval = raw.get("rank_interval", False)
+    if not isinstance(interval, bool):
+        raise SchemeError(f"{file}: rank_interval: true or false")
+    if interval and not any(i.kind == "indicator" for i in items):
+        raise SchemeError(
+            f"{file}: rank_interval: only a scheme with an indicator item has one (its other points are exact counts)"
+        )
     return Scheme(
         raw["id"],
         str(raw["version"]),
@@ -185,6 +194,7 @@ def parse_scheme(text: str, file: str = "scheme.toml") -> Scheme:
         hashlib.sha256(text.encode("utf-8")).hexdigest(),
         year,
         file,
+        rank_interval=interval,
     )
 
 
@@ -455,7 +465,36 @@ def assess(
     out.sort(key=lambda o: (-o["total"], o["office_code"]))
     for k, o in enumerate(out):
         o["rank"] = k + 1 if k == 0 or o["total"] != out[k - 1]["total"] else out[k - 1]["rank"]
+        o["rank_interval"] = None
+    if scheme.rank_interval and out:
+        _rank_intervals(con, config, scheme, year, out)
     return out
+
+
+def _rank_intervals(con: duckdb.DuckDBPyConnection, config: Config, scheme: Scheme, year: int, out: list[dict]) -> None:
+    """Each office's rank interval: its total recomputed in every Monte Carlo run of the composite
+    (the indicator items take that run's composite, through the same item and section caps; the
+    other points are exact) and ranked within the run."""
+    codes, runs = composite_runs(con, config, year=year, level=scheme.level)
+    at = {c: k for k, c in enumerate(codes)}
+    totals = np.zeros((len(out), runs.shape[1]))
+    for k, o in enumerate(out):
+        comp = runs[at[o["office_code"]]] if o["office_code"] in at else np.full(runs.shape[1], np.nan)
+        comp = np.nan_to_num(comp, nan=0.0)  # no composite: the item gives 0, as in the official total
+        for s in scheme.sections:
+            section = np.zeros(runs.shape[1])
+            for item in scheme.items:
+                if _section(scheme, item.id) != s.id:
+                    continue
+                if item.kind == "indicator":
+                    raw = comp * item.scale
+                    section += np.minimum(raw, item.cap) if item.cap is not None else raw
+                else:
+                    section += o["items"][item.id]["points"]
+            totals[k] += np.minimum(section, s.cap) if s.cap is not None else section
+    lo, hi = rank_interval(totals, *config.scoring.monte_carlo.interval)
+    for k, o in enumerate(out):
+        o["rank_interval"] = [int(lo[k]), int(hi[k])]
 
 
 def _section(scheme: Scheme, item_id: str) -> str:

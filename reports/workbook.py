@@ -365,11 +365,13 @@ def write_workbook(
         for k, section in enumerate(data.assessment["sections"]):
             label = section["zh"] if lang == "zh" else section["en"]
             items = section["items"]
+            interval = any(o.get("rank_interval") for o in data.assessment["offices"])  # a scheme that has one
             Sheet(
                 wb,
                 sh["assessment"].format(section=label)[:31],
                 [
                     (al["rank"], COUNT),
+                    *([(lab["rank_low"], COUNT), (lab["rank_high"], COUNT)] if interval else []),
                     (lab["code"], None),
                     (lab["name"], None),
                     *((al["points"].format(item=i["zh"] if lang == "zh" else i["en"]), DECIMAL) for i in items),
@@ -380,6 +382,7 @@ def write_workbook(
                 [
                     [
                         o["rank"],
+                        *((o.get("rank_interval") or [None, None]) if interval else []),
                         o["office_code"],
                         o["name"],
                         *(o["items"][i["id"]]["points"] for i in items),

@@ -39,6 +39,7 @@ CASES = [
     "JA-1,320100,专利侵权纠纷,外观设计,当事人请求,2024-03-04,2024-03-04,2024-05-06,调解",
     "JA-2,320102,专利侵权纠纷,外观设计,当事人请求,2024-03-04,2024-03-04,2024-04-06,调解",
 ]
+OUTSIDE = {"supervised_closed": {"330000": 3}}
 MANUAL = {("330000", "publicity"): {"self": 5.0, "assessor": 4.0}, ("320000", "publicity"): {"self": 3.0}}
 
 
@@ -124,6 +125,62 @@ def test_the_indicator_item_is_the_composite_times_its_scale(golden: Store) -> N
     for code in ("330000", "320000"):
         value = expected.get(code)
         assert got[code]["items"]["composite"]["points"] == pytest.approx(0.0 if value is None else value * 0.1)
+
+
+def test_rank_intervals_come_from_the_monte_carlo_of_the_indicator_item(golden: Store, monkeypatch) -> None:
+    """rank_interval = true: each run's composite (here four runs given by hand) goes through the
+    indicator item's cap (3) into each total; the ranks of each run give the interval (5th–95th
+    percentile, the configured one). Totals without the item: 330000 20.5, 320000 20.0.
+
+    | run | 330000 composite → points → total | 320000 | ranks (330000, 320000) |
+    |---|---|---|---|
+    | 1 | 0 → 0 → 20.5 | 20 → 2 → 22.0 | 2, 1 |
+    | 2 | 10 → 1 → 21.5 | 0 → 0 → 20.0 | 1, 2 |
+    | 3 | 50 → 3 (cap) → 23.5 | 30 → 3 → 23.0 | 1, 2 |
+    | 4 | 25 → 2.5 → 23.0 | 40 → 3 (cap) → 23.0 | 1, 1 (tie) |
+
+    330000's ranks {2, 1, 1, 1} and 320000's {1, 2, 2, 1}: both [1, 2]. With every run at 0 the
+    totals are exact and each interval is its rank alone."""
+    import numpy as np
+
+    import metrics.schemes as schemes
+
+    text = BASE.replace('level = "provincial"', 'level = "provincial"\nrank_interval = true', 1) + (
+        '\n[[item]]\nid = "composite"\nsection = "B"\nkind = "indicator"\nzh = "综合"\nen = "Composite"\nscale = 0.1\ncap = 3\n'
+    )
+    scheme = parse_scheme(text, "with-interval.toml")
+    assert scheme.rank_interval
+    runs = np.array([[0.0, 10.0, 50.0, 25.0], [20.0, 0.0, 30.0, 40.0]])
+    monkeypatch.setattr(schemes, "composite_runs", lambda con, config, year, level: (["330000", "320000"], runs))
+    monkeypatch.setattr(schemes, "composites", lambda *a, **k: {})  # the official composite: none (0 points)
+    with contextlib.closing(golden.reader()) as con:
+        got = {
+            o["office_code"]: o
+            for o in assess(con, default_config(), scheme, year=2024, manual=MANUAL, outside=OUTSIDE)
+        }
+        assert (got["330000"]["rank"], got["330000"]["rank_interval"]) == (1, [1, 2])
+        assert (got["320000"]["rank"], got["320000"]["rank_interval"]) == (2, [1, 2])
+        monkeypatch.setattr(
+            schemes, "composite_runs", lambda con, config, year, level: (["330000", "320000"], runs * 0)
+        )
+        got = {
+            o["office_code"]: o
+            for o in assess(con, default_config(), scheme, year=2024, manual=MANUAL, outside=OUTSIDE)
+        }
+        assert got["330000"]["rank_interval"] == [1, 1] and got["320000"]["rank_interval"] == [2, 2]
+    with pytest.raises(SchemeError, match="rank_interval: only a scheme with an indicator item"):
+        parse_scheme(BASE.replace('level = "provincial"', 'level = "provincial"\nrank_interval = true', 1), "x.toml")
+
+
+def test_rank_intervals_from_the_real_monte_carlo_hold_the_rank(golden: Store) -> None:
+    text = BASE.replace('level = "provincial"', 'level = "provincial"\nrank_interval = true', 1) + (
+        '\n[[item]]\nid = "composite"\nsection = "B"\nkind = "indicator"\nzh = "综合"\nen = "Composite"\nscale = 0.1\n'
+    )
+    with contextlib.closing(golden.reader()) as con:
+        got = assess(con, default_config(), parse_scheme(text, "i.toml"), year=2024, manual=MANUAL)
+    for o in got:
+        lo, hi = o["rank_interval"]
+        assert 1 <= lo <= hi <= len(got)
 
 
 BASE = (FIXTURE / "test-scheme.toml").read_text(encoding="utf-8")

@@ -73,7 +73,15 @@ def view(req: Request) -> html.Section:
     rows = []
     for o in got["offices"]:
         cells = [
-            html.Td(str(o["rank"]), className="num"),
+            html.Td(
+                str(o["rank"])
+                + (
+                    t("assess.rank_interval", lang).format(lo=o["rank_interval"][0], hi=o["rank_interval"][1])
+                    if o.get("rank_interval")
+                    else ""
+                ),
+                className="num",
+            ),
             html.Td(o["name"]),
             html.Td(num(o["total"], lang, 1), className="num"),
             *(
