@@ -245,6 +245,46 @@ def visit_rates(by_office: Mapping[str, Mapping[str, Any]], *, lang: str, palett
     )
 
 
+def open_by_office(rows: Sequence[Mapping[str, Any]], *, lang: str, palette: str, top: int = 12) -> go.Figure:
+    """Overdue and near-deadline open cases by office, most overdue on top (at most `top` offices;
+    the title says when more have some)."""
+    shown = list(rows[:top])[::-1]
+    names = [r["name"] for r in shown]
+    fig = go.Figure(
+        [
+            go.Bar(
+                y=names,
+                x=[r["overdue"] for r in shown],
+                orientation="h",
+                name=t("status.overdue", lang),
+                marker_color="#D55E00",
+                hovertemplate="%{y}: %{x}<extra>" + t("status.overdue", lang) + "</extra>",
+            ),
+            go.Bar(
+                y=names,
+                x=[r["warning"] for r in shown],
+                orientation="h",
+                name=t("status.warning", lang),
+                marker_color="#E69F00",
+                hovertemplate="%{y}: %{x}<extra>" + t("status.warning", lang) + "</extra>",
+            ),
+        ]
+    )
+    _base(fig, height=max(180, 40 + 26 * len(shown)))
+    more = len(rows) - len(shown)
+    fig.update_layout(
+        barmode="stack",
+        showlegend=True,
+        legend=dict(orientation="h", y=-0.15),
+        margin=dict(l=150, r=20, t=30 if more > 0 else 10, b=40),
+        title=dict(text=t("stand.more", lang).format(shown=len(shown), n=len(rows)), font=dict(size=12))
+        if more > 0
+        else None,
+    )
+    fig.update_xaxes(title=None, rangemode="tozero", dtick=None)
+    return fig
+
+
 def satisfaction_bars(distribution: Sequence[int], *, lang: str, palette: str) -> go.Figure:
     """How many parties answered each satisfaction score, 1 to 5."""
     labels = [t(f"visit.score_{k}", lang) for k in range(1, 6)]

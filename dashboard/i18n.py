@@ -62,6 +62,45 @@ LABELS: dict[str, tuple[str, str]] = {
     "h.appraised": ("已评查案卷", "Archives appraised"),
     "h.vs_last_year": ("较上年", "vs last year"),
     "rank.title": ("下级机构排名", "Ranking of the offices below"),
+    "rank.of": ("{rank} / {n}", "{rank} of {n}"),
+    "stand.title": ("我在哪里，为什么", "Where we stand, and why"),
+    "stand.rank_nation": (
+        "在全国 {n} 个{level}知识产权局中排第 {rank} 位",
+        "Ranked {rank} of {n} {level_en} offices nationwide",
+    ),
+    "stand.rank_group": (
+        "在{group}的 {n} 个{level}知识产权局中排第 {rank} 位",
+        "Ranked {rank} of {n} {level_en} offices in {group}",
+    ),
+    "stand.unranked": ("本年度案件不足，未参与排名", "Not ranked this year: too few cases"),
+    "stand.interval": (
+        "排名区间第 {lo}–{hi} 位：权重和标准化方法在合理范围内变动时，九成的模拟排名落在这一区间",
+        "Rank interval {lo}–{hi}: with the weights and the scoring method varied within reason, nine in ten "
+        "simulated ranks fall in this range",
+    ),
+    "stand.interval_tight": (
+        "排名稳定：权重和标准化方法在合理范围内变动时，九成的模拟排名都是第 {lo} 位",
+        "A steady rank: with the weights and the scoring method varied within reason, nine in ten simulated ranks "
+        "are {lo}",
+    ),
+    "stand.up": ("比上年上升 {n} 位", "Up {n} on last year"),
+    "stand.down": ("比上年下降 {n} 位", "Down {n} on last year"),
+    "stand.same": ("与上年名次相同", "The same place as last year"),
+    "stand.no_change": ("上年无可比排名", "No comparable rank last year"),
+    "stand.weakest": ("与同级中位数差距最大的指标", "Furthest below the peers' median"),
+    "stand.weak_line": ("{name}：本单位 {value}，同级中位数 {median}", "{name}: {value} here, peers' median {median}"),
+    "stand.none_weak": ("没有低于同级中位数的指标", "No indicator below the peers' median"),
+    "stand.open": ("超期与临期未结案件分布（截至 {as_of}）", "Overdue and near-deadline open cases (as of {as_of})"),
+    "stand.open_none": (
+        "截至 {as_of} 没有超期或临期的未结案件",
+        "No overdue or near-deadline open cases as of {as_of}",
+    ),
+    "stand.to_monitor": ("查看全部未结案件 ›", "All open cases ›"),
+    "stand.own": ("本级", "This office"),
+    "stand.more": (
+        "案件最多的 {shown} 个（共 {n} 个机构有超期或临期案件）",
+        "The {shown} with most ({n} offices have some)",
+    ),
     "rank.peers_only": ("仅显示公开排名行", "Published ranking rows only"),
     "col.rank": ("排名", "Rank"),
     "col.interval": ("排名区间 (5%–95%)", "Rank interval (5th–95th)"),

@@ -53,6 +53,41 @@ class RankRow(TypedDict):
     has_figures: bool  # the user may see its figures (its own subtree)
 
 
+class Weak(TypedDict):
+    """An indicator on which the office stands furthest below its peers' median score."""
+
+    id: str
+    zh: str
+    en: str
+    value_kind: str
+    value: float | None
+    peer_median: float | None  # of the value
+    gap: float  # its score minus the peers' median score (negative: below)
+
+
+class OpenByOffice(TypedDict):
+    code: str
+    name: str
+    overdue: int
+    warning: int
+
+
+class Standing(TypedDict):
+    """Where an office stands and why (the first screen): its rank among its peers with the
+    interval and the change on last year, the indicators furthest below the peer median, and
+    where its open overdue and near-deadline cases sit by subordinate office."""
+
+    rank: int | None
+    peers: int  # offices ranked in its peer group
+    level: str
+    group: str | None  # the office whose subtree is the peer group (None: the whole level)
+    group_name: str | None
+    rank_interval: list[int] | None
+    rank_change: int | None
+    weakest: list[Weak]
+    open_by_office: list[OpenByOffice]
+
+
 class Place(TypedDict):
     denied: Literal[False]
     code: str
@@ -66,6 +101,8 @@ class Place(TypedDict):
     headline: dict[str, Figure] | None  # None when the user sees the office as a peer only
     trend: dict[int, list[float]]  # year -> composites of the children
     national: bool
+    standing: Standing | None  # where the office stands (full access only)
+    peers: int  # offices ranked in the children's peer group (a rank reads "n of peers")
 
 
 class ProfileIndicator(IndicatorEntry):

@@ -28,12 +28,15 @@ from dashboard.view_types import (
     Crumb,
     Denied,
     Figure,
+    OpenByOffice,
     Place,
     Profile,
     ProfileIndicator,
     ProfileMissing,
     ProfileNational,
     RankRow,
+    Standing,
+    Weak,
 )
 from dashboard.viewer import (  # noqa: F401  (the viewer and the access decision, used as views.* too)
     Controls,
@@ -47,7 +50,7 @@ from dashboard.viewer import (  # noqa: F401  (the viewer and the access decisio
 )
 from metrics.config import DIMENSIONS, Config
 from metrics.indicators import compute_indicators, register_inputs
-from metrics.monitor import office_monitor
+from metrics.monitor import office_monitor, open_cases
 from metrics.ranking import Ranking, TableOf, composites, rank_offices, sensitivity
 from metrics.results import RankedOffice
 from queries.loader import run_on_facts
@@ -251,6 +254,7 @@ def place(viewer: Viewer, code: str, controls: Controls) -> Place | Denied:
     child_level = LEVEL_BELOW[office["level"]]
     rows: list[RankRow] = []
     methodology = None
+    r: Ranking | None = None
     trend: dict[int, list[float]] = {}
     if child_level:
         r = _child_ranking(viewer, grant, code, child_level, controls)
@@ -277,7 +281,99 @@ def place(viewer: Viewer, code: str, controls: Controls) -> Place | Denied:
         "headline": headline(viewer, grant, code, controls) if how == "full" else None,
         "trend": trend,
         "national": office["level"] == "national",
+        "standing": standing(viewer, grant, code, controls) if how == "full" else None,
+        "peers": peer_count(viewer, r, child_level, rows) if child_level and r is not None else 0,
     }
+
+
+def peer_count(viewer: Viewer, r: Ranking, level: str, rows: list[RankRow]) -> int:
+    """How many offices the rows are ranked among: the whole ranking, or, where the level's peer
+    group is the province, the province of the rows."""
+    within = r.methodology.get("within")
+    by_province = within is None and viewer.config.scoring.peer_groups.get(level) == "province"
+    ranked = [o for o in r.offices if o["rank"] is not None]
+    if not by_province:
+        return len(ranked)
+    shown = {o["office_code"] for o in rows}
+    provinces = {o["province_code"] for o in r.offices if o["office_code"] in shown}
+    return max((sum(1 for o in ranked if o["province_code"] == p) for p in provinces), default=len(ranked))
+
+
+WEAKEST = 3  # indicators named on the first screen
+
+
+def standing(viewer: Viewer, grant: policy.Grant | None, code: str, controls: Controls) -> Standing:
+    """Where office `code` stands and why (`grant`: the caller's full access to it)."""
+    t = tree(viewer)
+    office = t.offices[code]
+    level = office["level"]
+    out: Standing = {
+        "rank": None,
+        "peers": 0,
+        "level": level,
+        "group": None,
+        "group_name": None,
+        "rank_interval": None,
+        "rank_change": None,
+        "weakest": [],
+        "open_by_office": open_by_office(viewer, grant, code, controls),
+    }
+    if level == "national":
+        return out
+    within = None if controls.peer == "configured" or level == "provincial" else office["parent_code"]
+    r = ranking(viewer, grant, controls, level=level, within=within)
+    me = next((o for o in r.offices if o["office_code"] == code), None)
+    if me is None:
+        return out
+    by_province = within is None and viewer.config.scoring.peer_groups.get(level) == "province"
+    group = within or (me["province_code"] if by_province else None)
+    peers = [o for o in r.offices if o["rank"] is not None and (not by_province or o["province_code"] == group)]
+    weak: list[Weak] = []
+    for ind in viewer.config.indicators:
+        mine = me["indicators"][ind.id]["score"]
+        median = _median([o["indicators"][ind.id]["score"] for o in peers])
+        if mine is None or median is None or mine >= median:
+            continue
+        weak.append(
+            {
+                "id": ind.id,
+                "zh": ind.zh,
+                "en": ind.en,
+                "value_kind": ind.value,
+                "value": me["indicators"][ind.id]["value"],
+                "peer_median": _median([o["indicators"][ind.id]["value"] for o in peers]),
+                "gap": mine - median,
+            }
+        )
+    weak.sort(key=lambda w: w["gap"])
+    out["rank"], out["peers"], out["group"] = me["rank"], len(peers), group
+    out["group_name"] = t.offices[group]["name"] if group in t.offices else None
+    out["rank_interval"], out["rank_change"], out["weakest"] = me["rank_interval"], me["rank_change"], weak[:WEAKEST]
+    return out
+
+
+def open_by_office(viewer: Viewer, grant: policy.Grant | None, code: str, controls: Controls) -> list[OpenByOffice]:
+    """The open overdue and near-deadline (warning) cases below `code` at the as-of date, by the
+    office directly below it whose subtree holds them (the office's own cases under its own name);
+    most overdue first. Every office directly below is listed, with zeros where it has none."""
+    as_of = controls.as_of_date
+    frame = viewer.cache.get(
+        ("open", as_of, code),
+        lambda: viewer.national_read(grant, lambda con: open_cases(con, viewer.config, scope=code, as_of=as_of)),
+    )
+    t = tree(viewer)
+    counts: dict[str, list[int]] = {c: [0, 0] for c in [*t.children.get(code, [])]}
+    if frame.height:
+        got = frame.filter(pl.col("status").is_in(["overdue", "warning"])).group_by("office_code", "status").len()
+        for office, status, n in got.iter_rows():
+            chain = t.chain(office)
+            below = chain[chain.index(code) + 1] if code in chain and chain[-1] != code else code
+            counts.setdefault(below, [0, 0])[0 if status == "overdue" else 1] += int(n)
+    rows: list[OpenByOffice] = [
+        {"code": c, "name": t.offices[c]["name"] if c in t.offices else c, "overdue": o, "warning": w}
+        for c, (o, w) in counts.items()
+    ]
+    return sorted(rows, key=lambda r: (-r["overdue"], -r["warning"], r["code"]))
 
 
 def profile(viewer: Viewer, code: str, controls: Controls) -> Profile | ProfileNational | ProfileMissing | Denied:

@@ -45,11 +45,21 @@ def breadcrumb(crumbs: list[Crumb], lang: str, *, last_linked: bool = False) -> 
     return html.Nav(items, className="breadcrumb", id=ids.BREADCRUMB, **ARIA_BREADCRUMB)
 
 
-def _tile(label: str, fig: Figure, lang: str, *, kind: str = "num") -> html.Div:
+# Which way a headline figure is better: its change is coloured better/worse, never by its sign
+# (more overdue cases is worse, more closed cases better); the open cases and archives appraised
+# are workload, neither better nor worse.
+BETTER = {"accepted": 1, "closed": 1, "on_time_rate": 1, "open_cases": 0, "overdue": -1, "appraised": 0}
+
+
+def _tile(label: str, fig: Figure, lang: str, *, kind: str = "num", better: int = 0) -> html.Div:
     value, change = fig["value"], fig["change"]
     shown = pct(value, lang) if kind == "pct" else num(value, lang)
     delta = signed(change, 1, pct_points=True) if kind == "pct" else signed(change)
-    cls = "delta" if change in (None, 0) else ("delta up" if change > 0 else "delta down")
+    if change in (None, 0) or not better:
+        cls = "delta"
+    else:
+        assert change is not None
+        cls = "delta better" if change * better > 0 else "delta worse"
     return html.Div(
         className="kpi",
         children=[
@@ -65,7 +75,7 @@ def headline(fig: dict[str, Figure], lang: str) -> html.Div:
         className="kpis",
         id=ids.HEADLINE,
         children=[
-            _tile(t(f"h.{k}", lang), fig[k], lang, kind="pct" if k == "on_time_rate" else "num")
+            _tile(t(f"h.{k}", lang), fig[k], lang, kind="pct" if k == "on_time_rate" else "num", better=BETTER[k])
             for k in ("accepted", "closed", "on_time_rate", "open_cases", "overdue", "appraised")
         ],
     )
@@ -74,7 +84,7 @@ def headline(fig: dict[str, Figure], lang: str) -> html.Div:
 def _interval_bar(interval: list[int] | None, rank: int | None, n: int) -> html.Div:
     if not interval or n < 1:
         return html.Div("—")
-    lo, hi = interval
+    lo, hi = min(interval[0], n), min(interval[1], n)  # never past the cell
     scale = max(n - 1, 1)
     return html.Div(
         className="ibar-cell",
@@ -110,8 +120,13 @@ def change(value: int | None) -> html.Span:
     return html.Span(("▲" if value > 0 else "▼") + str(abs(value)), className="chg up" if value > 0 else "chg down")
 
 
-def ranking_table(rows: list[RankRow], lang: str, *, child_level: str | None) -> html.Table:
-    n = len(rows)
+def ranking_table(
+    rows: list[RankRow], lang: str, *, child_level: str | None, peers: int | None = None, mine: str | None = None
+) -> html.Table:
+    """The ranking rows; a rank reads "n of N" (`peers`: how many are ranked in the peer group, more
+    than the rows when the peer group is wider than the offices shown); `mine`: the viewer's own
+    office, its row highlighted."""
+    n = max(peers or 0, len(rows), *(r["rank"] or 0 for r in rows), *((r["rank_interval"] or [0, 0])[1] for r in rows))
     head = html.Tr(
         [
             html.Th(t("col.rank", lang)),
@@ -134,10 +149,13 @@ def ranking_table(rows: list[RankRow], lang: str, *, child_level: str | None) ->
             name = dcc.Link(r["name"], href=f"/place/{code}")
         body.append(
             html.Tr(
-                className="rank-row",
+                className="rank-row mine" if code == mine else "rank-row",
                 **data_attr("code", code),
                 children=[
-                    html.Td(r["rank"] if r["rank"] is not None else "—", className="num rank"),
+                    html.Td(
+                        t("rank.of", lang).format(rank=r["rank"], n=n) if r["rank"] is not None else "—",
+                        className="num rank",
+                    ),
                     html.Td([name, html.Span(code, className="code")]),
                     html.Td(num(r["composite"], lang, 1), className="num composite"),
                     *[html.Td(num((r["dimensions"] or {}).get(d), lang, 1), className="num") for d in DIMENSIONS],
@@ -173,3 +191,13 @@ def number_input(id_, value, **kw):
 
 def field(label: str, widget) -> html.Div:
     return html.Div(className="field", children=[html.Label(label), widget])
+
+
+def indicator_figure(value: float | None, key: str, lang: str, kind: str) -> str:
+    """An indicator figure; `key` (value, numerator, denominator, peer_median) decides its format."""
+    if value is None:
+        return "—"
+    if kind in ("ratio",) and key in ("value", "peer_median"):
+        return pct(value, lang)
+    whole = key in ("numerator", "denominator") or kind in ("count", "median")
+    return num(value, lang, 0 if whole else 2)

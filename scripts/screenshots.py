@@ -30,6 +30,7 @@ PAGES = [
     ("cases", "/cases", "leader"),
     ("methodology", "/methodology", "leader"),
     ("provincial-user", "/", "zhejiang"),
+    ("provincial-user-nation", "/place/100000", "zhejiang"),
     ("inspection", "/inspection", "admin"),
     ("plan", "/inspection/{plan}", "admin"),
     ("archives", "/archives", "inspector"),

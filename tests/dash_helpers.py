@@ -121,16 +121,21 @@ def text(node) -> str:
 
 
 def rank_rows(node) -> list[dict]:
-    """The ranking table's rows: code, rank, composite and whether the office name is a link."""
+    """The ranking table's rows: code, rank (and of how many), composite, whether the office name is a
+    link and whether the row is the viewer's own office."""
     rows = []
     for n in walk(node):
-        if n["props"].get("className") == "rank-row":
+        if n["props"].get("className") in ("rank-row", "rank-row mine"):
             cells = n["props"]["children"]
             name = cells[1]["props"]["children"][0]
+            shown = str(cells[0]["props"]["children"])  # "3 / 32" (zh) or "3 of 32" (en), "—" unranked
+            parts = shown.replace(" of ", " / ").split(" / ")
             rows.append(
                 {
                     "code": n["props"]["data-code"],
-                    "rank": cells[0]["props"]["children"],
+                    "rank": int(parts[0]) if parts[0].isdigit() else parts[0],
+                    "of": int(parts[1]) if len(parts) > 1 else None,
+                    "mine": n["props"]["className"] == "rank-row mine",
                     "composite": cells[2]["props"]["children"],
                     "link": name.get("props", {}).get("href") if name.get("type") == "Link" else None,
                 }

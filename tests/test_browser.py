@@ -66,7 +66,8 @@ def rows(dash_duo) -> dict[str, dict]:
     out = {}
     for tr in dash_duo.find_elements("#ranking tr.rank-row"):
         cells = tr.find_elements("css selector", "td")
-        out[tr.get_attribute("data-code")] = {"rank": cells[0].text, "composite": cells[2].text}
+        # the rank reads "3 / 32" (of how many are ranked): the rank is its first part
+        out[tr.get_attribute("data-code")] = {"rank": cells[0].text.split(" ")[0], "composite": cells[2].text}
     return out
 
 

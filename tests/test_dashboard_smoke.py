@@ -254,3 +254,63 @@ def test_the_case_explorer_shows_and_filters_kinds_by_name(leader) -> None:
     assert rest["rowCount"] == zh["rowCount"] - n
     none = cases(leader, {"filterModel": {"case_kind": {"filterType": "text", "type": "equals", "filter": "nothing"}}})
     assert none["rowCount"] == 0
+
+
+@pytest.fixture(scope="module")
+def province_users(golden_metrics, leader):
+    """Provincial users of P3 (130000) and P1 (110000) signed in on the golden data."""
+    out = {}
+    for code in ("130000", "110000"):
+        add_user(
+            leader.ops,
+            username=f"p{code}",
+            role="provincial",
+            password="a-long-password",
+            scope_code=code,
+            scope_level="provincial",
+        )
+        client = create_app(db=str(golden_metrics.path), ops_path=str(leader.ops.path)).server.test_client()
+        assert dh.login(client, f"p{code}", "a-long-password").status_code == 302
+        out[code] = client
+    return out
+
+
+def test_a_provincial_users_first_screen_says_where_it_stands_and_why(province_users, golden_metrics) -> None:
+    """P3's home (tests/fixtures/metrics/README.md): 2nd of the 3 provinces, its interval and change
+    as `ipdash scores` gives them; the indicators furthest below the peers' median score are L1
+    (0 vs 100), T1 (0 vs 58.1197) and E1 (0 vs 54.2857); E2, E4 and L3 are the median itself and
+    not named. P1's open cases: the 3 overdue P1f cases are its own (本级), none below it."""
+    got = json.loads(ipdash_cli("scores", "--db", str(golden_metrics.path), "--year", "2024", "--json").stdout)
+    p3 = next(o for o in got["offices"] if o["office_code"] == "130000")
+    lo, hi = p3["rank_interval"]
+    body = content(province_users["130000"], "/", year=2024)
+    said = text(by_id(body, ids.STANDING_RANK))
+    assert "在全国 3 个省级知识产权局中排第 2 位" in said
+    change = p3["rank_change"]
+    assert ("上年无可比排名" if change is None else "与上年名次相同" if change == 0 else f"{abs(change)} 位") in said
+    assert f"排名区间第 {lo}–{hi} 位" in text(by_id(body, ids.STANDING)) or lo == hi
+    weakest = [li["props"]["children"] for li in by_id(body, ids.STANDING_WEAKEST)["props"]["children"]]
+    assert [w.split("：")[0] for w in weakest] == ["实体结案率", "按期结案率", "办案量"]
+    en = text(by_id(content(province_users["130000"], "/", year=2024, lang="en"), ids.STANDING_RANK))
+    assert "Ranked 2 of 3 provincial offices nationwide" in en
+
+    p1 = content(province_users["110000"], "/", year=2024)
+    chart = by_id(p1, ids.STANDING_OPEN)["props"]["figure"]
+    overdue, warning = chart["data"]
+    assert (overdue["y"], overdue["x"], warning["x"]) == (["本级"], [3], [0])
+
+
+def test_the_viewers_own_row_is_highlighted_and_ranks_read_of_how_many(province_users) -> None:
+    rows = rank_rows(content(province_users["130000"], "/place/100000", year=2024))
+    assert {r["code"]: r["mine"] for r in rows} == {"110000": False, "130000": True, "120000": False}
+    assert {r["of"] for r in rows} == {3}
+
+
+def test_headline_changes_are_coloured_better_or_worse_not_by_sign(leader) -> None:
+    """More overdue cases than last year is worse, more closed cases better; open cases are neither."""
+    from dashboard.widgets import _tile
+
+    up = {"value": 10, "previous": 4, "change": 6}
+    assert _tile("x", up, "zh", better=-1).children[2].children[0].className == "delta worse"
+    assert _tile("x", up, "zh", better=1).children[2].children[0].className == "delta better"
+    assert _tile("x", up, "zh", better=0).children[2].children[0].className == "delta"

@@ -46,6 +46,8 @@ def case_page(c: dict | None, lang: str, palette: str) -> html.Div:
         v = c.get(k)
         if k == "status":
             return t(f"status.{v}", lang)
+        if k == "grade":  # by its name, never its code
+            return "—" if v is None else t(f"rect.grade.{v}", lang)
         if k in ENUM_COLUMNS:
             return "—" if v is None else default_contract().label(ENUM_COLUMNS[k], v, lang)
         if k.endswith("_date") or k in ("deadline", "acceptance_due"):

@@ -11,15 +11,20 @@ from dashboard import charts, ids, inputs, views
 from dashboard.context import Context, Request, parse_controls
 from dashboard.i18n import t
 from dashboard.registry import Page
-from dashboard.view_types import Denied, Place
-from dashboard.widgets import breadcrumb, denied, headline, ranking_table
+from dashboard.view_types import Denied, Place, Standing
+from dashboard.widgets import breadcrumb, denied, headline, indicator_figure, ranking_table
 from metrics.config import DIMENSIONS
 
 
-def place_page(v: Place | Denied, lang: str, palette: str, map_key: str) -> html.Div:
+def place_page(
+    v: Place | Denied, lang: str, palette: str, map_key: str, *, mine: str | None = None, as_of: str = ""
+) -> html.Div:
+    """`mine`: the viewer's own office (its row highlighted); `as_of`: the date open cases are judged at."""
     if v["denied"]:
         return denied(lang)
     parts: list = [breadcrumb(v["crumbs"], lang), html.H2(v["name"], id=ids.PLACE_TITLE)]
+    if v["standing"]:
+        parts.append(standing_card(v["standing"], v["code"], lang, palette, as_of))
     if v["headline"]:
         parts.append(headline(v["headline"], lang))
     if v["child_level"]:
@@ -28,7 +33,11 @@ def place_page(v: Place | Denied, lang: str, palette: str, map_key: str) -> html
         parts.append(
             html.Section(
                 className="card",
-                children=[html.H3(title), *note, ranking_table(v["rows"], lang, child_level=v["child_level"])],
+                children=[
+                    html.H3(title),
+                    *note,
+                    ranking_table(v["rows"], lang, child_level=v["child_level"], peers=v["peers"], mine=mine),
+                ],
             )
         )
         charts_row = []
@@ -79,6 +88,82 @@ def place_page(v: Place | Denied, lang: str, palette: str, map_key: str) -> html
     return html.Div(parts)
 
 
+def standing_card(s: Standing, code: str, lang: str, palette: str, as_of: str) -> html.Section:
+    """Where the office stands and why, in words: rank of N with the interval said plainly, the change
+    on last year, the indicators furthest below the peers' median; and a chart of where its overdue
+    and near-deadline cases sit by the offices below it."""
+    level = t(f"level.{s['level']}", "zh")
+    level_en = t(f"level.{s['level']}", "en").lower()
+    lines: list = []
+    if s["level"] != "national":
+        if s["rank"] is None:
+            lines.append(html.P(t("stand.unranked", lang), id=ids.STANDING_RANK))
+        else:
+            key = "stand.rank_group" if s["group"] else "stand.rank_nation"
+            said = t(key, lang).format(
+                n=s["peers"], rank=s["rank"], level=level, level_en=level_en, group=s["group_name"] or ""
+            )
+            change = s["rank_change"]
+            moved = (
+                t("stand.no_change", lang)
+                if change is None
+                else t("stand.same", lang)
+                if change == 0
+                else t("stand.up" if change > 0 else "stand.down", lang).format(n=abs(change))
+            )
+            lines.append(html.P([html.Strong(said), "；" if lang == "zh" else "; ", moved], id=ids.STANDING_RANK))
+            if s["rank_interval"]:
+                lo, hi = s["rank_interval"]
+                lines.append(
+                    html.P(
+                        t("stand.interval_tight" if lo == hi else "stand.interval", lang).format(lo=lo, hi=hi),
+                        className="note",
+                    )
+                )
+        weak = [
+            html.Li(
+                t("stand.weak_line", lang).format(
+                    name=w["zh"] if lang == "zh" else w["en"],
+                    value=indicator_figure(w["value"], "value", lang, w["value_kind"]),
+                    median=indicator_figure(w["peer_median"], "peer_median", lang, w["value_kind"]),
+                )
+            )
+            for w in s["weakest"]
+        ]
+        lines += [
+            html.H4(t("stand.weakest", lang)),
+            html.Ul(weak, id=ids.STANDING_WEAKEST)
+            if weak
+            else html.P(t("stand.none_weak", lang), id=ids.STANDING_WEAKEST),
+        ]
+    rows = [r for r in s["open_by_office"] if r["overdue"] or r["warning"]]
+    open_part: list = [html.H4(t("stand.open", lang).format(as_of=as_of))]
+    if rows:
+        named = [{**r, "name": t("stand.own", lang) if r["code"] == code else r["name"]} for r in rows]
+        open_part.append(
+            dcc.Graph(
+                id=ids.STANDING_OPEN,
+                figure=charts.open_by_office(named, lang=lang, palette=palette),
+                config={"displayModeBar": False},
+            )
+        )
+    else:
+        open_part.append(html.P(t("stand.open_none", lang).format(as_of=as_of), id=ids.STANDING_OPEN))
+    open_part.append(dcc.Link(t("stand.to_monitor", lang), href=f"/monitor?office={code}"))
+    return html.Section(
+        className="card standing",
+        id=ids.STANDING,
+        children=[
+            html.H3(t("stand.title", lang)),
+            html.Div(
+                className="row", children=[html.Div(lines, className="half"), html.Div(open_part, className="half")]
+            )
+            if lines
+            else html.Div(open_part),
+        ],
+    )
+
+
 def render(req: Request) -> html.Div:
     """The overview ("/": the nation, or the user's own office) or the page of office `code`."""
     v = req.viewer
@@ -87,7 +172,14 @@ def render(req: Request) -> html.Div:
         req,
         "place",
         code,
-        lambda: place_page(views.place(v, code or "", req.controls), req.lang, req.palette, "composite"),
+        lambda: place_page(
+            views.place(v, code or "", req.controls),
+            req.lang,
+            req.palette,
+            "composite",
+            mine=v.user.scope_code,
+            as_of=req.controls.as_of_date.isoformat(),
+        ),
         need="peers",  # a user sees its parent office's page as ranking rows
     )
 

@@ -10,18 +10,8 @@ from dashboard.followup import overdue_panel, visit_panel
 from dashboard.i18n import num, pct, t
 from dashboard.registry import Page
 from dashboard.view_types import Denied, Profile, ProfileMissing, ProfileNational
-from dashboard.widgets import breadcrumb, change, data_attr, denied, signal_cell
+from dashboard.widgets import breadcrumb, change, data_attr, denied, indicator_figure, signal_cell
 from metrics.config import DIMENSIONS
-
-
-def _ind_cell(value: float | None, key: str, lang: str, kind: str) -> str:
-    """An indicator figure; `key` (value, numerator, denominator, peer_median) decides its format."""
-    if value is None:
-        return "—"
-    if kind in ("ratio",) and key in ("value", "peer_median"):
-        return pct(value, lang)
-    whole = key in ("numerator", "denominator") or kind in ("count", "median")
-    return num(value, lang, 0 if whole else 2)
 
 
 def profile_page(v: Profile | ProfileNational | ProfileMissing | Denied, lang: str, palette: str) -> html.Div:
@@ -105,12 +95,12 @@ def profile_page(v: Profile | ProfileNational | ProfileMissing | Denied, lang: s
                 html.Td(
                     t("ind.insufficient", lang)
                     if e["status"] == "insufficient"
-                    else _ind_cell(e["value"], "value", lang, e["value_kind"]),
+                    else indicator_figure(e["value"], "value", lang, e["value_kind"]),
                     className="num",
                 ),
-                html.Td(_ind_cell(e["numerator"], "numerator", lang, e["value_kind"]), className="num"),
-                html.Td(_ind_cell(e["denominator"], "denominator", lang, e["value_kind"]), className="num"),
-                html.Td(_ind_cell(e["peer_median"], "peer_median", lang, e["value_kind"]), className="num"),
+                html.Td(indicator_figure(e["numerator"], "numerator", lang, e["value_kind"]), className="num"),
+                html.Td(indicator_figure(e["denominator"], "denominator", lang, e["value_kind"]), className="num"),
+                html.Td(indicator_figure(e["peer_median"], "peer_median", lang, e["value_kind"]), className="num"),
                 html.Td(num(e["score"], lang, 1), className="num"),
             ],
         )
