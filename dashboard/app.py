@@ -27,7 +27,7 @@ from dashboard import ids, inputs, shell, views
 from dashboard.audit_page import init_audit_page
 from dashboard.auth import init_auth
 from dashboard.cache import VersionedCache
-from dashboard.context import Context, Request, parse_controls, query_of
+from dashboard.context import Context, OutsideYear, Request, parse_controls, query_of
 from dashboard.i18n import LANGS, t
 from dashboard.protection import init_protection
 from dashboard.public_page import init_public_page
@@ -125,7 +125,11 @@ def create_app(
             if not years:
                 return html.P(t("none", lang)), ""
             year = years[-1]
-        controls = parse_controls(year, as_of, method, peer, weights, config)
+        try:
+            controls = parse_controls(year, as_of, method, peer, weights, config)
+        except OutsideYear as exc:  # refused with a message, not ignored
+            message = t("asof.outside", lang).format(day=exc.day.isoformat(), year=exc.year)
+            return html.P(message, className="error", role="alert", id=ids.AS_OF_REFUSED), ""
         note = ("⚠ " + t("ctl.weights", lang)) if controls.weights or controls.method else ""
         return render(v, path or "/", query_of(search), controls, lang, palette), note
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,13 +87,24 @@ def first(query: dict[str, list[str]], name: str) -> str | None:
     return got[0] if got else None
 
 
+class OutsideYear(inputs.BadRequest):
+    """An as-of date outside the chosen year: refused with a message, never silently dropped."""
+
+    def __init__(self, day: dt.date, year: int) -> None:
+        super().__init__(
+            f"as of {day.isoformat()} is not in {year}: choose a date of {year}, or none (31 December)",
+            f"截至日期 {day.isoformat()} 不在 {year} 年内",
+        )
+        self.day, self.year = day, year
+
+
 def parse_controls(year, as_of, method, peer, weights, config: Config) -> views.Controls:
     """Controls from the widgets' values; defaults become None so that the default view shares its
     cache entry (and its numbers) with `ipdash scores`."""
     chosen_year = inputs.year(year)
     day = inputs.date(as_of, "as of")
-    if day is not None and day.year < chosen_year:
-        day = None
+    if day is not None and day.year != chosen_year:
+        raise OutsideYear(day, chosen_year)
     given = inputs.items(weights, "weights")
     if given and len(given) != len(DIMENSIONS):
         raise inputs.BadRequest(f"weights must be {len(DIMENSIONS)} numbers, one per dimension", "维度权重数目不符")

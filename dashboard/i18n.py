@@ -63,6 +63,24 @@ LABELS: dict[str, tuple[str, str]] = {
     "h.vs_last_year": ("较上年", "vs last year"),
     "rank.title": ("下级机构排名", "Ranking of the offices below"),
     "rank.of": ("{rank} / {n}", "{rank} of {n}"),
+    "what.banner": ("模拟视图，不是正式结果：", "What-if view, not the official result: "),
+    "what.method": ("标准化方法为{chosen}（正式：{official}）", "scoring method {chosen} (official: {official})"),
+    "what.weights": ("维度权重为 {chosen}（正式：{official}）", "dimension weights {chosen} (official: {official})"),
+    "what.as_of": (
+        "未结案件按 {chosen} 判断（正式：12 月 31 日）",
+        "open cases judged on {chosen} (official: 31 December)",
+    ),
+    "what.workbook_official": (
+        "年度报告工作簿始终采用正式设置（不含页面上的模拟设置）：{settings}",
+        "The annual workbook always uses the official settings, not the page's what-if ones: {settings}",
+    ),
+    "what.weights_word": ("维度权重", "dimension weights"),
+    "what.year_end": ("未结案件按 12 月 31 日判断", "open cases judged on 31 December"),
+    "asof.outside": (
+        "截至日期 {day} 不在 {year} 年内：请选择 {year}-01-01 至 {year}-12-31 之间的日期，或清空它（即 12 月 31 日）。",
+        "The as-of date {day} is not in {year}: choose a date from {year}-01-01 to {year}-12-31, or clear it "
+        "(31 December).",
+    ),
     "stand.title": ("我在哪里，为什么", "Where we stand, and why"),
     "stand.rank_nation": (
         "在全国 {n} 个{level}知识产权局中排第 {rank} 位",

@@ -68,6 +68,8 @@ def envelope_problem(app: dash.Dash, body: object) -> str | None:
     if not isinstance(key, str) or key not in app.callback_map:
         return "the request names no callback of this page"
     cb = app.callback_map[key]
+    if "callback" not in cb:  # a clientside callback (assets/*.js): it runs in the browser only
+        return "the callback runs in the browser, not on the server"
     parts = output_parts(key)
     outputs = body.get("outputs")
     several = key.startswith("..")

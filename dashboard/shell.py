@@ -5,15 +5,18 @@ The navigation comes from the page registry, so it lists exactly the pages the u
 
 from __future__ import annotations
 
-from dash import ALL, Input, Output, dcc, html
+import datetime as dt
+
+import dash
+from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html, no_update
 from flask import has_request_context
 from flask_login import current_user
 
 from access import policy
-from dashboard import data, ids, views
+from dashboard import data, ids, inputs, views
 from dashboard.auth import role_label
-from dashboard.context import Context
-from dashboard.i18n import t
+from dashboard.context import Context, first, query_of
+from dashboard.i18n import LANGS, t
 from dashboard.registry import Registry
 from metrics.config import DIMENSIONS, METHODS
 
@@ -33,7 +36,10 @@ def layout(ctx: Context) -> html.Div:
     return html.Div(
         className="page",
         children=[
-            dcc.Location(id=ids.URL),
+            # callback-nav: an address set by a callback (a tile clicked) changes the page without a reload
+            dcc.Location(id=ids.URL, refresh="callback-nav"),
+            dcc.Store(id=ids.ADDRESS),  # the query string the controls last wrote (assets/address.js)
+            dcc.Store(id=ids.DEFAULTS, data={"weights": [config.scoring.dimension_weights[d] for d in DIMENSIONS]}),
             html.Header(
                 className="masthead",
                 children=[
@@ -164,6 +170,7 @@ def layout(ctx: Context) -> html.Div:
                     ),
                 ],
             ),
+            html.Div(id=ids.UNOFFICIAL, role="status", className="unofficial", hidden=True),
             dcc.Loading(html.Main(id=ids.CONTENT), type="dot", delay_show=300),
             dcc.Download(id=ids.MONITOR_DOWNLOAD),
         ],
@@ -200,13 +207,127 @@ def callbacks(app, ctx: Context, registry: Registry) -> None:
             t("ctl.reset", lang),
         )
 
-    @app.callback(
-        Output({"type": ids.WEIGHT, "dim": ALL}, "value"),
-        Input(ids.WEIGHTS_RESET, "n_clicks"),
-        prevent_initial_call=True,
+    app.clientside_callback(
+        ClientsideFunction(namespace="address", function_name="write"),
+        Output(ids.ADDRESS, "data"),
+        Input(ids.URL, "pathname"),
+        Input(ids.URL, "search"),
+        Input(ids.YEAR, "value"),
+        Input(ids.AS_OF, "date"),
+        Input(ids.METHOD, "value"),
+        Input(ids.PEER, "value"),
+        Input({"type": ids.WEIGHT, "dim": ALL}, "value"),
+        Input(ids.LANG, "value"),
+        Input(ids.PALETTE, "value"),
+        State(ids.DEFAULTS, "data"),
     )
-    def _reset(_n):
-        return [config.scoring.dimension_weights[d] for d in DIMENSIONS]
+
+    @app.callback(
+        Output(ids.UNOFFICIAL, "children"),
+        Output(ids.UNOFFICIAL, "hidden"),
+        Input(ids.YEAR, "value"),
+        Input(ids.AS_OF, "date"),
+        Input(ids.METHOD, "value"),
+        Input({"type": ids.WEIGHT, "dim": ALL}, "value"),
+        Input(ids.LANG, "value"),
+    )
+    def _unofficial(year, as_of, method, weights, lang):
+        """Over every figure: whether the view differs from the official settings, and how."""
+        lang = lang if lang in LANGS else "zh"
+        said = unofficial(config, year, as_of, method, weights, lang)
+        return "⚠ " + t("what.banner", lang) + ("；" if lang == "zh" else "; ").join(said), not said
+
+    @app.callback(
+        Output(ids.YEAR, "value"),
+        Output(ids.AS_OF, "date"),
+        Output(ids.METHOD, "value"),
+        Output(ids.PEER, "value"),
+        Output({"type": ids.WEIGHT, "dim": ALL}, "value"),
+        Output(ids.LANG, "value"),
+        Output(ids.PALETTE, "value"),
+        Input(ids.URL, "search"),
+        Input(ids.WEIGHTS_RESET, "n_clicks"),
+        State(ids.YEAR, "options"),
+    )
+    def _from_address(search, _reset, year_options):
+        """A page opened from a link, a bookmark or the back button takes the view of its address:
+        each control the address names (and the control accepts) is set; the others keep theirs.
+        The what-if reset puts the weights back to the configured ones. (An as-of date outside the
+        chosen year is kept, and the page refuses it with a message saying what to choose.)"""
+        defaults = [config.scoring.dimension_weights[d] for d in DIMENSIONS]
+        keep = no_update
+        if dash.ctx.triggered_id == ids.WEIGHTS_RESET:
+            return keep, keep, keep, keep, defaults, keep, keep
+        q = query_of(search)
+        listed = inputs.items(year_options, "year options") or []
+        years = {str(o.get("value")): o.get("value") for o in listed if isinstance(o, dict)}
+        return (
+            years.get(first(q, "year") or "", no_update),
+            _as_of(first(q, "as_of")),
+            _one_of(first(q, "method"), METHODS),
+            _one_of(first(q, "peer"), PEERS),
+            _weights(first(q, "w"), len(defaults)),
+            _one_of(first(q, "lang"), LANGS),
+            _one_of(first(q, "palette"), PALETTES),
+        )
+
+
+def unofficial(config, year, as_of, method, weights, lang: str) -> list[str]:
+    """How the controls differ from the official settings (the configured method and weights,
+    open cases judged on 31 December), one phrase each; [] for the official view."""
+    out = []
+    if method in METHODS and method != config.scoring.method:
+        out.append(
+            t("what.method", lang).format(
+                chosen=t(f"method.{method}", lang), official=t(f"method.{config.scoring.method}", lang)
+            )
+        )
+    official = [float(config.scoring.dimension_weights[d]) for d in DIMENSIONS]
+    try:
+        given = [float(w) for w in (weights or [])]
+    except (TypeError, ValueError):
+        given = []
+    if len(given) == len(DIMENSIONS) and given != official:
+        sep = "、" if lang == "zh" else ", "
+        out.append(
+            t("what.weights", lang).format(
+                chosen=sep.join(f"{t(f'dim.{d}', lang)} {w:g}" for d, w in zip(DIMENSIONS, given)),
+                official=sep.join(f"{t(f'dim.{d}', lang)} {w:g}" for d, w in zip(DIMENSIONS, official)),
+            )
+        )
+    day = _as_of(as_of) if isinstance(as_of, str) else no_update
+    if isinstance(day, str) and day[5:] != "12-31":
+        out.append(t("what.as_of", lang).format(chosen=day))
+    return out
+
+
+def _one_of(value: str | None, accepted) -> object:
+    return value if value in accepted else no_update
+
+
+def _as_of(value: str | None) -> object:
+    """An address's as-of date as the date picker takes it (the router judges it against the year)."""
+    if value is None:
+        return no_update
+    try:
+        return dt.date.fromisoformat(value[:10]).isoformat()
+    except ValueError:
+        return no_update
+
+
+def _weights(value: str | None, n: int) -> list:
+    """The address's dimension weights ("30,20,25,25"): n numbers from 0 to 100; else each slider
+    unchanged (a pattern-matched output takes a list, one entry per slider)."""
+    keep = [no_update] * n
+    if not value:
+        return keep
+    try:
+        got = [float(x) for x in value.split(",")]
+    except ValueError:
+        return keep
+    if len(got) != n or not all(0 <= x <= 100 for x in got):
+        return keep
+    return [int(x) if x.is_integer() else x for x in got]
 
 
 def _options(kind: str, values, lang: str) -> list[dict]:

@@ -415,3 +415,65 @@ def test_a_subscription_managed_and_its_notification_read_in_both_languages(dash
     dash_duo.wait_for_contains_text("#sub-list", "No subscriptions yet", timeout=30)
     actions = [e["action"] for e in ops.read("SELECT action FROM audit_log")]
     assert actions.count("subscription.add") == 1 and actions.count("subscription.remove") == 1
+
+
+def until(check, timeout: float = 30.0):
+    """Wait until `check()` returns something true; return it (fail after `timeout` seconds)."""
+    end = time.time() + timeout
+    while True:
+        got = check()
+        if got or time.time() > end:
+            assert got, "timed out"
+            return got
+        time.sleep(0.3)
+
+
+def test_a_shared_link_reproduces_the_view_and_says_it_is_not_official(dash_duo, site, golden_metrics) -> None:
+    """Every control lives in the address: a link opens the same view (its ranking that of
+    `ipdash scores` with the same method and weights), a banner says how it differs from the
+    official settings, a change is written back to the address, and the back button returns to it;
+    an as-of date outside the year is refused with a message."""
+    base = start(dash_duo, site)
+    sign_in(dash_duo, base, "leader")
+    dash_duo.driver.get(base + "/place/100000?year=2024&method=zscore&w=0,25,25,25&lang=en&palette=okabe")
+    expected = scores(golden_metrics.path, "--method", "zscore", "--weights", "effort=0,level=1,timeliness=1,quality=1")
+    want = {c: fmt(o["composite"]) for c, o in expected.items()}
+    until(lambda: {c: r["composite"] for c, r in rows(dash_duo).items()} == want)
+    banner = until(lambda: dash_duo.find_element("#unofficial").text)
+    assert "What-if view" in banner and "Z-score" in banner and "Effort 0" in banner, banner
+    assert dash_duo.find_element("#place-title").text == "国家知识产权局"
+    assert "Rank change" in dash_duo.find_element("#ranking").text  # the page is in English
+    for part in ("year=2024", "method=zscore", "w=0%2C25%2C25%2C25", "lang=en", "palette=okabe"):
+        assert part in dash_duo.driver.current_url, (part, dash_duo.driver.current_url)
+
+    # A change is written to the address in place; a drill-down keeps the view; back returns to it.
+    dash_duo.find_element("#lang input[value='zh']").click()
+    until(lambda: "lang=zh" in dash_duo.driver.current_url)
+    until(lambda: "模拟视图" in dash_duo.find_element("#unofficial").text)
+    click_link(dash_duo, "P3 省局")
+    dash_duo.wait_for_text_to_equal("#place-title", "P3 省局", timeout=30)
+    until(lambda: "method=zscore" in dash_duo.driver.current_url and "/place/130000" in dash_duo.driver.current_url)
+    dash_duo.driver.back()
+    dash_duo.wait_for_text_to_equal("#place-title", "国家知识产权局", timeout=30)
+    until(lambda: {c: r["composite"] for c, r in rows(dash_duo).items()} == want)
+
+    # The official settings: no banner.
+    dash_duo.driver.get(base + "/place/100000?year=2024&method=minmax&w=25,25,25,25&lang=zh")
+    until(lambda: not dash_duo.find_element("#unofficial").is_displayed())
+    # An as-of date outside the year is refused, with a message saying what is accepted.
+    dash_duo.driver.get(base + "/place/100000?year=2024&as_of=2023-06-30")
+    refused = until(lambda: dash_duo.find_elements("#as-of-refused"))
+    assert "2024-01-01 至 2024-12-31" in refused[0].text
+
+
+def test_a_provincial_users_home_shows_its_own_national_rank(dash_duo, site, golden_metrics) -> None:
+    base = start(dash_duo, site)
+    sign_in(dash_duo, base, "p3")
+    choose_year(dash_duo, 2024)
+    p3 = scores(golden_metrics.path)["130000"]
+    said = until(lambda: dash_duo.find_element("#standing-rank").text)
+    assert f"在全国 3 个省级知识产权局中排第 {p3['rank']} 位" in said
+    assert dash_duo.find_element("#standing-weakest").text.startswith("实体结案率")
+    dash_duo.driver.get(base + "/place/100000?year=2024")
+    mine = until(lambda: dash_duo.find_elements("#ranking tr.rank-row.mine"))
+    assert [tr.get_attribute("data-code") for tr in mine] == ["130000"]

@@ -39,9 +39,11 @@ def leader(golden_metrics, tmp_path_factory):
     os.environ.setdefault("IPDASH_SECRET_KEY", "test-only")
     ops = with_appraisals_of(golden_metrics, OpStore(tmp_path_factory.mktemp("ops") / "ops.sqlite"))
     add_user(ops, username="leader", role="national_leader", password="a-long-password")
-    client = create_app(db=str(golden_metrics.path), ops_path=str(ops.path)).server.test_client()
+    app = create_app(db=str(golden_metrics.path), ops_path=str(ops.path))
+    client = app.server.test_client()
     assert dh.login(client, "leader", "a-long-password").status_code == 302
     client.ops = ops  # the app's operational store, for tests that look behind the pages
+    client.callback_keys = list(app.callback_map)
     return client
 
 
@@ -314,3 +316,64 @@ def test_headline_changes_are_coloured_better_or_worse_not_by_sign(leader) -> No
     assert _tile("x", up, "zh", better=-1).children[2].children[0].className == "delta worse"
     assert _tile("x", up, "zh", better=1).children[2].children[0].className == "delta better"
     assert _tile("x", up, "zh", better=0).children[2].children[0].className == "delta"
+
+
+@pytest.mark.parametrize(
+    ("search", "applied"),
+    [
+        ("?year=2024&as_of=2024-06-30&method=zscore&w=0,25,25,25&lang=en&palette=okabe", True),
+        ("?office=110000", False),  # a page's own parameter only: every control keeps its value
+        ("?year=1999&method=nonsense&w=1,2&lang=fr", False),  # values no control accepts are not applied
+    ],
+)
+def test_the_controls_take_the_view_of_the_address(leader, search: str, applied: bool) -> None:
+    from dashboard.request_checks import output_parts
+
+    key = f"..{ids.YEAR}.value...{ids.AS_OF}.date...{ids.METHOD}.value...{ids.PEER}.value..."
+    callback = next(k for k in leader.callback_keys if k.startswith(key))
+    dims = ("effort", "level", "timeliness", "quality")
+    outputs = [
+        [{"id": {"type": ids.WEIGHT, "dim": d}, "property": p} for d in dims]
+        if isinstance(i, dict)
+        else {"id": i, "property": p}
+        for i, p in output_parts(callback)
+    ]
+    body = {
+        "output": callback,
+        "outputs": outputs,
+        "inputs": [
+            {"id": ids.URL, "property": "search", "value": search},
+            {"id": ids.WEIGHTS_RESET, "property": "n_clicks", "value": 0},
+        ],
+        "state": [{"id": ids.YEAR, "property": "options", "value": [{"label": "2024", "value": 2024}]}],
+        "changedPropIds": [f"{ids.URL}.search"],
+    }
+    got = leader.post("/_dash-update-component", json=body)
+    assert got.status_code in (200, 204), got.data[:300]
+    response = json.loads(got.data)["response"] if got.status_code == 200 else {}
+    if applied:
+        assert response[ids.YEAR]["value"] == 2024 and response[ids.AS_OF]["date"] == "2024-06-30"
+        assert response[ids.METHOD]["value"] == "zscore" and response[ids.LANG]["value"] == "en"
+        assert [response[json.dumps({"dim": d, "type": ids.WEIGHT}, separators=(",", ":"))]["value"] for d in dims] == [
+            0,
+            25,
+            25,
+            25,
+        ]
+    else:
+        assert response == {}
+
+
+def test_the_banner_names_every_setting_that_differs_from_the_official_one() -> None:
+    from dashboard.shell import unofficial
+    from metrics.config import default_config
+
+    config = default_config()
+    official = [config.scoring.dimension_weights[d] for d in ("effort", "level", "timeliness", "quality")]
+    assert unofficial(config, 2024, None, config.scoring.method, official, "zh") == []
+    assert unofficial(config, 2024, "2024-12-31", config.scoring.method, official, "zh") == []
+    said = unofficial(config, 2024, "2024-06-30", "zscore", [0, *official[1:]], "en")
+    assert said[0] == "scoring method Z-score (official: Min–max)"
+    assert said[1].startswith("dimension weights Effort 0, Level") and "(official: Effort 25" in said[1]
+    assert said[2] == "open cases judged on 2024-06-30 (official: 31 December)"
+    assert len(unofficial(config, 2024, None, "percentile", official, "zh")) == 1

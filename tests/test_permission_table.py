@@ -199,7 +199,9 @@ def test_every_guarded_callback_for_every_role(clients, golden) -> None:
 # callback fails `test_every_callback_is_classified` until it is entered here.
 CALLBACK_NEEDS = {
     f"..{ids.TITLE}.children": None,  # the page's words in the chosen language
-    '{"dim":["ALL"],"type":"weight"}.value': None,  # resets the what-if sliders
+    f"..{ids.YEAR}.value": None,  # the controls from the address (a link, the back button); the what-if reset
+    f"{ids.ADDRESS}.data": None,  # the controls written to the address (in the browser)
+    f"..{ids.UNOFFICIAL}.children": None,  # the what-if banner: how the controls differ from the official ones
     f"{ids.CHECKLIST_DOWNLOAD}.data": "archives",
     f"{ids.CHECKLIST_UPLOAD_RESULT}.children": "archives",
     '..{"item":["ALL"],"type":"appraisal-item"}.value': "archives",

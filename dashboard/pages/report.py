@@ -10,13 +10,20 @@ from dashboard import ids
 from dashboard.context import Context, Request
 from dashboard.i18n import t
 from dashboard.registry import Page
+from metrics.config import DIMENSIONS
 
 
-def report_page(lang: str) -> html.Section:
+def report_page(lang: str, settings: str = "", what_if: bool = False) -> html.Section:
+    """`settings`: the official settings in words; `what_if`: the page's view differs from them."""
     return html.Section(
         className="report card",
         children=[
             html.H2(t("report.title", lang)),
+            html.P(
+                t("what.workbook_official", lang).format(settings=settings),
+                id=ids.REPORT_SETTINGS,
+                className="warning" if what_if else "note",
+            ),
             html.Label(t("report.lang", lang)),
             dcc.RadioItems(
                 id=ids.REPORT_LANG,
@@ -34,7 +41,17 @@ def report_page(lang: str) -> html.Section:
 
 
 def render(req: Request) -> html.Section:
-    return report_page(req.lang)
+    config, lang, c = req.ctx.config, req.lang, req.controls
+    sep = "、" if lang == "zh" else ", "
+    settings = ("；" if lang == "zh" else "; ").join(
+        [
+            f"{t('ctl.method', lang)} {t(f'method.{config.scoring.method}', lang)}",
+            f"{t('what.weights_word', lang)} "
+            + sep.join(f"{t(f'dim.{d}', lang)} {config.scoring.dimension_weights[d]:g}" for d in DIMENSIONS),
+            t("what.year_end", lang),
+        ]
+    )
+    return report_page(lang, settings, bool(c.method or c.weights or c.as_of_date.strftime("%m-%d") != "12-31"))
 
 
 PAGES = [Page("/report", "report", render, nav="nav.report", order=40)]

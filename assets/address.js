@@ -1,0 +1,44 @@
+// The view's controls live in the address (issue 20): every change of year, as-of, method, weights,
+// peer group, language or palette rewrites the query string in place (history.replaceState: no new
+// history entry, no reload), keeping the page's own parameters (office=, status=, scheme=, ...).
+// A link, a bookmark or the back button then carries the view; dashboard/shell.py applies the
+// address's values to the controls when a page is opened.
+window.dash_clientside = Object.assign({}, window.dash_clientside, {
+  address: {
+    write: function (pathname, search, year, asOf, method, peer, weights, lang, palette, defaults) {
+      var params = new URLSearchParams(window.location.search);
+      // Opened from an address (a link, a bookmark, back): the address's values are the view and are
+      // being applied to the controls; only the values it lacks are added. A control changed: its
+      // value replaces the address's.
+      var triggered = (window.dash_clientside.callback_context || {}).triggered || [];
+      var byControl = triggered.some(function (t) { return t.prop_id && t.prop_id.indexOf("url.") !== 0; }) &&
+        triggered.every(function (t) { return t.prop_id && t.prop_id !== "."; });
+      var set = function (key, value) {
+        if (!byControl && params.has(key)) {
+          return;
+        }
+        if (value === null || value === undefined || value === "") {
+          params.delete(key);
+        } else {
+          params.set(key, String(value));
+        }
+      };
+      set("year", year);
+      set("as_of", asOf ? String(asOf).slice(0, 10) : null);
+      set("method", method);
+      set("peer", peer);
+      set("lang", lang);
+      set("palette", palette);
+      var w = (weights || []).map(Number);
+      var base = (defaults && defaults.weights) || [];
+      var same = w.length === base.length && w.every(function (x, i) { return x === base[i]; });
+      set("w", same || !w.length ? null : w.join(","));
+      var query = params.toString();
+      var target = window.location.pathname + (query ? "?" + query : "") + window.location.hash;
+      if (target !== window.location.pathname + window.location.search + window.location.hash) {
+        window.history.replaceState(window.history.state, "", target);
+      }
+      return query;
+    }
+  }
+});
