@@ -372,6 +372,6 @@ def recorded_appraisals(ops: OpStore, inspector_id: str) -> dict[tuple[str, str,
                 "scores": json.loads(r["scores"]),
                 "veto": json.loads(r["veto"]),
                 "notes": json.loads(r["notes"]) if r["notes"] else {},
-                "defects": json.loads(r["defects"]) if r.get("defects") else {},
+                "defects": json.loads(r["defects"]) if r["defects"] else {},
             }
     return out

@@ -209,6 +209,14 @@ def appraisal_body(
             for i, n in zip(APPRAISAL_ITEMS, notes or [None] * len(APPRAISAL_ITEMS))
         ],
         {"id": ids.LANG, "property": "value", "value": "zh"},
+        [  # the form's items, in their order (the scores and notes above follow it)
+            {
+                "id": {"type": ids.APPRAISAL_ITEM, "item": i},
+                "property": "id",
+                "value": {"type": ids.APPRAISAL_ITEM, "item": i},
+            }
+            for i in APPRAISAL_ITEMS
+        ],
     ]
     if confirm_output:
         return {

@@ -473,6 +473,8 @@ def test_the_inspector_sees_done_and_pending_and_overwriting_asks_first(world, m
             {"id": "appraisal-date", "property": "value"},
             {"id": "appraisal-existing", "property": "children"},
             [{"id": {"type": "appraisal-note", "item": i}, "property": "value"} for i in ITEMS],
+            [{"id": {"type": "appraisal-item-field", "item": i}, "property": "style"} for i in ITEMS],
+            {"id": "appraisal-checklist", "property": "children"},
         ],
         "inputs": [{"id": "appraisal-archive", "property": "value", "value": first}],
         "state": [
