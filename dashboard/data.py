@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import polars as pl
 
 from access.cells import csv_value
+from dashboard.i18n import when
 from queries.runner import QueryRunner
 from queries.statements import duck_sql
 
@@ -24,12 +26,13 @@ def meta(runner: QueryRunner) -> dict[str, str]:
 def banner(runner: QueryRunner) -> str:
     """A line saying what data is shown; synthetic demo data always says so."""
     info = meta(runner)
+    at = info.get("published_at")
+    published = f"{when(at, 'zh')[:16]}（北京时间 Beijing time）" if at else "—"
     if info.get("demo"):
-        return (
-            f"合成演示数据，非真实案件 · Synthetic demo data, not real cases ({info['demo']}; "
-            f"published {info.get('published_at')})"
-        )
-    return f"数据发布于 Data published {info.get('published_at')}"
+        numbers = re.findall(r"\d+", info["demo"])  # "synthetic demo data, seed N, M cases"
+        detail = f"种子 seed {numbers[0]}，{int(numbers[1]):,} 件 cases；" if len(numbers) >= 2 else ""
+        return f"合成演示数据，非真实案件 · Synthetic demo data, not real cases（{detail}发布于 published {published}）"
+    return f"数据发布于 Data published {published}"
 
 
 def assigned_archives(runner: QueryRunner) -> pl.DataFrame:

@@ -222,6 +222,28 @@ LABELS: dict[str, tuple[str, str]] = {
     "status.ok": ("正常", "on track"),
     "status.no_limit": ("无时限", "no time limit"),
     "meth.title": ("评估方法", "Methodology"),
+    "meth.data_line": (
+        "数据发布于 {published}（数据版本 {version}）",
+        "Data published {published} (data version {version})",
+    ),
+    "meth.versions_line": (
+        "配置版本：指标 {indicators}，办案时限 {limits}，计分 {scoring}",
+        "Configuration versions: indicators {indicators}, time limits {limits}, scoring {scoring}",
+    ),
+    "meth.peers_national": ("{level}机构在全国范围内比较", "{level} offices are compared nationwide"),
+    "meth.peers_province": ("{level}机构在本省范围内比较", "{level} offices are compared within their province"),
+    "meth.mc_line": (
+        "排名区间：模拟 {runs} 次，每次随机改变维度权重并在{methods}之间随机选用标准化方法（随机种子 {seed}），"
+        "取模拟排名的第 {lo}–{hi} 百分位",
+        "Rank intervals: {runs} simulations, each with randomly varied dimension weights and a scoring method "
+        "drawn from {methods} (random seed {seed}); the interval runs from the {lo}th to the {hi}th percentile "
+        "of the simulated ranks",
+    ),
+    "meth.scoring_line": (
+        "标准化方法：{method}；维度权重：{weights}",
+        "Scoring method: {method}; dimension weights: {weights}",
+    ),
+    "meth.working_days": ("{n} 个工作日", "{n} working days"),
     "meth.data": ("数据截至", "Data as of"),
     "meth.versions": ("配置版本", "Configuration versions"),
     "meth.rules": ("办案时限规则", "Time-limit rules"),

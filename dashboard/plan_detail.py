@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 
 import dash_ag_grid as dag
 from dash import dcc, html
@@ -11,10 +10,12 @@ from dash import dcc, html
 from access.opstore import OpStore
 from dashboard import ids
 from dashboard.i18n import label, num, pct, t
-from dashboard.widgets import confirmed
+from dashboard.widgets import confirmed, grid_words, office_names, stratum_words
+from ingest.contract import default_contract
 from inspection.plans import (
     list_plans,
 )
+from inspection.rectification import DEFAULT_DUE_WORKING_DAYS
 from inspection.results import draw_results, standing_draw
 from queries.statements import duck_sql, op_sql
 from queries.store import Store, StoreError
@@ -35,12 +36,6 @@ def plan_page(ops: OpStore, store: Store, plan_id: str, lang: str, admin: bool) 
             children=[
                 html.H3(t("insp.parameters", lang)),
                 _spec_summary(store, plan_id, spec, lang),
-                html.Details(
-                    [
-                        html.Summary(t("insp.all_parameters_recorded_manifest", lang)),
-                        html.Pre(json.dumps(spec, ensure_ascii=False, indent=1), className="spec"),
-                    ]
-                ),
                 html.P(
                     [
                         t("insp.locked", lang),
@@ -79,6 +74,7 @@ def plan_page(ops: OpStore, store: Store, plan_id: str, lang: str, admin: bool) 
             )
     if standing:
         manifest = standing_draw(ops, plan_id)["manifest"]
+        names = office_names(store, {s["office_code"] for s in manifest["sample"]})
         draw_parts += [
             html.P(
                 [
@@ -105,9 +101,26 @@ def plan_page(ops: OpStore, store: Store, plan_id: str, lang: str, admin: bool) 
                             dag.AgGrid(
                                 id=ids.DRAW_SAMPLE,
                                 rowData=[
-                                    {k: s[k] for k in ("office_code", "case_no", "stratum")} for s in manifest["sample"]
+                                    {
+                                        "office_code": s["office_code"],
+                                        "office": names.get(s["office_code"], s["office_code"]),
+                                        "case_no": s["case_no"],
+                                        "stratum": stratum_words(s["stratum"], spec["strata"], names, lang),
+                                    }
+                                    for s in manifest["sample"]
                                 ],
-                                columnDefs=[{"field": c} for c in ("office_code", "case_no", "stratum")],
+                                columnDefs=[
+                                    {
+                                        "field": "office_code",
+                                        "headerName": t("case.office_code", lang),
+                                        "minWidth": 100,
+                                    },
+                                    {"field": "office", "headerName": t("col.office", lang), "minWidth": 150},
+                                    {"field": "case_no", "headerName": t("case.case_no", lang), "minWidth": 180},
+                                    {"field": "stratum", "headerName": t("insp.stratum", lang), "minWidth": 200},
+                                ],
+                                defaultColDef={"sortable": True, "resizable": True, "filter": True},
+                                dashGridOptions=grid_words(lang),
                                 className="ag-theme-alpine",
                                 columnSize="responsiveSizeToFit",
                                 style={"height": "320px"},
@@ -120,8 +133,25 @@ def plan_page(ops: OpStore, store: Store, plan_id: str, lang: str, admin: bool) 
                             html.H3(t("insp.inspector_assignments", lang)),
                             dag.AgGrid(
                                 id=ids.DRAW_ASSIGNMENTS,
-                                rowData=manifest["assignments"],
-                                columnDefs=[{"field": c} for c in ("office_code", "inspector_id")],
+                                rowData=[
+                                    {**a, "office": names.get(a["office_code"], a["office_code"])}
+                                    for a in manifest["assignments"]
+                                ],
+                                columnDefs=[
+                                    {
+                                        "field": "office_code",
+                                        "headerName": t("case.office_code", lang),
+                                        "minWidth": 100,
+                                    },
+                                    {"field": "office", "headerName": t("col.office", lang), "minWidth": 150},
+                                    {
+                                        "field": "inspector_id",
+                                        "headerName": t("insp.inspector_no", lang),
+                                        "minWidth": 120,
+                                    },
+                                ],
+                                defaultColDef={"sortable": True, "resizable": True, "filter": True},
+                                dashGridOptions=grid_words(lang),
                                 className="ag-theme-alpine",
                                 columnSize="responsiveSizeToFit",
                                 style={"height": "320px"},
@@ -214,12 +244,28 @@ def _spec_summary(store: Store, plan_id: str, spec: dict, lang: str) -> html.Dl:
             t("insp.inspectors_rule", lang).format(per_office=ins["per_office"], cap=ins["workload_cap"])
             + (t("insp.inspectors_never", lang).format(exclude=exclude) if exclude else ""),
         ),
+        (t("insp.checklist", lang), _checklist_words(spec, lang)),
+        (
+            t("insp.pending_review", lang),
+            t("insp.pending_excluded" if spec.get("exclude_pending_review", True) else "insp.pending_included", lang),
+        ),
+        (
+            t("insp.due_days", lang),
+            t("meth.working_days", lang).format(
+                n=spec.get("rectification", {}).get("due_working_days", DEFAULT_DUE_WORKING_DAYS)
+            ),
+        ),
     ]
     return html.Dl(
         className="spec-summary",
         id=ids.PLAN_SPEC_SUMMARY,
         children=[x for k, v in items for x in (html.Dt(k), html.Dd(v))],
     )
+
+
+def _checklist_words(spec: dict, lang: str) -> str:
+    checklist = default_contract().checklist_of(spec.get("checklist"))
+    return checklist.version + (f"（{checklist.title}）" if checklist.title else "")
 
 
 def results_block(ops: OpStore, store: Store, plan_id: str, plan: dict, lang: str, admin: bool) -> html.Section:

@@ -10,7 +10,7 @@ from dash import dcc, html
 from access.opstore import OpStore
 from dashboard import ids
 from dashboard.i18n import num, t
-from dashboard.widgets import field, number_input
+from dashboard.widgets import field, number_input, office_names, stratum_words
 from inspection.draw import stratum_sizes
 from inspection.plans import (
     STRATA_COLUMNS,
@@ -73,8 +73,10 @@ def preview(store: Store, text: str) -> dict:
     plan = parse_plan(text)
     items, pending = population_items(store, plan)
     sizes = stratum_sizes(items, plan["rule"])
+    names = office_names(store, {i.office_code for i in items})
     return {
         "plan": plan,
+        "names": names,
         "population": len(items),
         "excluded_pending_review": pending,
         "sample": sum(s["sample"] for s in sizes.values()),
@@ -261,7 +263,7 @@ def preview_block(got: dict, lang: str) -> html.Div:
                         [
                             html.Tr(
                                 [
-                                    html.Td(k),
+                                    html.Td(stratum_words(k, got["plan"]["strata"], got.get("names", {}), lang)),
                                     html.Td(num(v["population"], lang), className="num"),
                                     html.Td(num(v["sample"], lang), className="num"),
                                 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 from urllib.parse import quote
 
@@ -11,7 +12,10 @@ from dash.development.base_component import Component
 from dashboard import ids
 from dashboard.i18n import num, pct, signed, t
 from dashboard.view_types import Crumb, Figure, RankRow
+from ingest.contract import default_contract
 from metrics.config import DIMENSIONS
+from queries.statements import duck_sql
+from queries.store import Store, StoreError
 
 
 def denied(lang: str) -> html.Div:
@@ -201,3 +205,100 @@ def indicator_figure(value: float | None, key: str, lang: str, kind: str) -> str
         return pct(value, lang)
     whole = key in ("numerator", "denominator") or kind in ("count", "median")
     return num(value, lang, 0 if whole else 2)
+
+
+STRATA_ENUMS = {"case_kind": "case_kind", "patent_type": "patent_type", "source": "source"}
+
+
+def stratum_words(stratum: str, columns: list[str], names: dict[str, str], lang: str) -> str:
+    """A draw's stratum key ("330000|infringement_dispute") in words ("浙江省知识产权局 · 专利侵权纠纷"):
+    each part by the plan's strata `columns`, an office by its name, a kind by its label."""
+    contract = default_contract()
+    parts = str(stratum).split("|")
+    out = []
+    for column, part in zip(columns, parts, strict=False):
+        if column == "office_code":
+            out.append(names.get(part, part))
+        elif column in STRATA_ENUMS:
+            out.append(contract.label(STRATA_ENUMS[column], part, lang) or part)
+        else:
+            out.append(part)
+    return " · ".join(out) if len(parts) == len(columns) else str(stratum)
+
+
+# AG Grid's own words (paging, filters, menus) in Chinese; English is the grid's default.
+GRID_ZH = {
+    "page": "页",
+    "more": "更多",
+    "to": "至",
+    "of": "共",
+    "next": "下一页",
+    "last": "末页",
+    "first": "首页",
+    "previous": "上一页",
+    "loadingOoo": "加载中…",
+    "loadingError": "加载失败",
+    "noRowsToShow": "没有记录",
+    "pageSizeSelectorLabel": "每页行数：",
+    "ariaPageSizeSelectorLabel": "每页行数",
+    "pageLastRowUnknown": "?",
+    "filterOoo": "筛选…",
+    "equals": "等于",
+    "notEqual": "不等于",
+    "blank": "为空",
+    "notBlank": "不为空",
+    "empty": "请选择",
+    "lessThan": "小于",
+    "greaterThan": "大于",
+    "lessThanOrEqual": "小于等于",
+    "greaterThanOrEqual": "大于等于",
+    "inRange": "介于",
+    "inRangeStart": "从",
+    "inRangeEnd": "到",
+    "contains": "包含",
+    "notContains": "不包含",
+    "startsWith": "开头是",
+    "endsWith": "结尾是",
+    "dateFormatOoo": "yyyy-mm-dd",
+    "before": "早于",
+    "after": "晚于",
+    "andCondition": "且",
+    "orCondition": "或",
+    "applyFilter": "应用",
+    "resetFilter": "重置",
+    "clearFilter": "清除",
+    "cancelFilter": "取消",
+    "columns": "列",
+    "filters": "筛选",
+    "pinColumn": "固定列",
+    "pinLeft": "固定在左侧",
+    "pinRight": "固定在右侧",
+    "noPin": "不固定",
+    "autosizeThisColumn": "自动调整此列宽度",
+    "autosizeAllColumns": "自动调整所有列宽度",
+    "resetColumns": "重置列",
+    "sortAscending": "升序",
+    "sortDescending": "降序",
+    "sortUnSort": "取消排序",
+    "copy": "复制",
+    "export": "导出",
+    "selectAll": "（全选）",
+    "searchOoo": "搜索…",
+    "ariaFilterInput": "筛选输入",
+    "ariaFilterValue": "筛选值",
+}
+
+
+def grid_words(lang: str) -> dict:
+    """The `dashGridOptions` entry that puts a grid's own words in the page's language."""
+    return {"localeText": GRID_ZH} if lang == "zh" else {}
+
+
+def office_names(store: Store, codes: set[str]) -> dict[str, str]:
+    """Office code -> name, for the codes the page shows."""
+
+    try:
+        with contextlib.closing(store.reader()) as con:
+            return dict(con.execute(duck_sql("offices.names"), {"c": sorted(codes)}).fetchall())
+    except StoreError:
+        return {}

@@ -48,6 +48,11 @@ class Indicator:
     shrinkage: float = 0.0
     interval: str | None = None
     bootstrap: str | None = None  # "total" or "grade:<grade>": resampled by the Monte Carlo
+    formula_zh: str = ""  # the formula in words (the methodology page)
+    formula_en: str = ""
+
+    def formula(self, lang: str) -> str:
+        return self.formula_zh if lang == "zh" else self.formula_en
 
 
 @dataclass(frozen=True)
@@ -61,8 +66,12 @@ class Duration:
             return f"CAST({date} + INTERVAL {int(self.months)} MONTH AS DATE)"
         return f"CAST({date} + INTERVAL {int(self.days)} DAY AS DATE)"
 
-    def label(self) -> str:
-        return f"{self.months} months" if self.months else f"{self.days} days"
+    def label(self, lang: str = "en") -> str:
+        """In words: "3 个月", "90 天"; "1 month", "30 days"."""
+        n, unit = (self.months, "month") if self.months else (self.days, "day")
+        if lang == "zh":
+            return f"{n} 个月" if unit == "month" else f"{n} 天"
+        return f"{n} {unit}" + ("" if n == 1 else "s")
 
 
 @dataclass(frozen=True)
@@ -214,6 +223,8 @@ def load_indicators(text: str, file: str = "indicators.toml") -> tuple[str, tupl
                 min_count=float(min_count),
                 shrinkage=float(raw.get("shrinkage", 0)),
                 interval=raw.get("interval"),
+                formula_zh=str(raw.get("formula_zh", "")),
+                formula_en=str(raw.get("formula_en", "")),
                 bootstrap=boot,
             )
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -411,6 +412,17 @@ def test_publication_voiding_and_the_public_page(world, tmp_path, monkeypatch) -
         "P1 省局（110000）" in summary and "办案机构、案件类型" in summary and "每人至多 10 件，回避本机构" in summary
     )
     assert "部分公开，理由：年底前公开已评查部分" in dh.text(dh.by_id(plan_page, "plan-published"))
+    # No code or identifier reaches the reader: the page's words, the grids' headers and cells
+    # (strata in words: "P1 省局 · 专利侵权纠纷"), the audit log's actions and details.
+    assert not SNAKE.findall(dh.text(plan_page)), SNAKE.findall(dh.text(plan_page))
+    sample = dh.by_id(plan_page, "draw-sample")["props"]
+    assert all("|" not in r["stratum"] and not SNAKE.findall(r["stratum"]) for r in sample["rowData"]), sample[
+        "rowData"
+    ][:3]
+    assert [c["headerName"] for c in sample["columnDefs"]] == ["机构代码", "机构", "案号", "层"]
+    assert "localeText" in sample["dashGridOptions"]
+    log = client.get("/audit").get_data(as_text=True)
+    assert "\\u" not in log and "公开抽查结果 · results published" in log and "北京时间" in log
 
     done = void_draw(ops, "P-D1", reason="抽取时种子录入错误", actor="admin")
     assert done["publication_withdrawn"]
@@ -424,6 +436,9 @@ def test_publication_voiding_and_the_public_page(world, tmp_path, monkeypatch) -
 
 
 # --- the inspector's pages, through hand-crafted callbacks -------------------------------------
+
+
+SNAKE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")  # an identifier such as infringement_dispute
 
 
 def _overwrite_key(client) -> str:

@@ -22,7 +22,7 @@ from dashboard.context import Context, Request
 from dashboard.i18n import t
 from dashboard.inspector_forms import ingest_result, inspector_block
 from dashboard.registry import Page
-from dashboard.widgets import case_href
+from dashboard.widgets import case_href, grid_words
 from ingest.contract import default_contract
 from inspection.checklist import veto_labels
 from inspection.plans import recorded_appraisals
@@ -122,6 +122,7 @@ def archives_page(req: Request) -> html.Div:
                     "cacheBlockSize": PAGE_ROWS,
                     "infiniteInitialRowCount": 1,
                     "pagination": True,
+                    **grid_words(lang),
                     "paginationPageSize": PAGE_ROWS,
                 },
                 style={"height": "560px"},

@@ -9,7 +9,7 @@ from dashboard import case_views, ids
 from dashboard.context import Context, Request
 from dashboard.i18n import t
 from dashboard.registry import Page
-from dashboard.widgets import case_href
+from dashboard.widgets import case_href, grid_words
 from ingest.contract import default_contract
 
 
@@ -55,6 +55,7 @@ def cases_page(lang: str, office: str | None) -> html.Div:
                     "infiniteInitialRowCount": 1,
                     "pagination": True,
                     "paginationPageSize": 100,
+                    **grid_words(lang),
                 },
                 columnSize="responsiveSizeToFit",
                 className="ag-theme-alpine",

@@ -6,8 +6,9 @@ from dash import html
 
 from dashboard import data, ids
 from dashboard.context import Request
-from dashboard.i18n import num, t
+from dashboard.i18n import date, num, t, when
 from dashboard.registry import Page
+from ingest.contract import default_contract
 from metrics.config import Config
 
 
@@ -33,7 +34,7 @@ def methodology_page(config: Config, meta: dict, lang: str) -> html.Div:
                             html.Td(t(f"dim.{i.dimension}", lang)),
                             html.Td(t(f"dir.{i.direction}", lang)),
                             html.Td(num(i.weight, lang, 1)),
-                            html.Td(html.Code(_formula(i))),
+                            html.Td(i.formula(lang) or getattr(i, lang)),  # in words, never the expression
                         ]
                     )
                     for i in config.indicators
@@ -45,7 +46,7 @@ def methodology_page(config: Config, meta: dict, lang: str) -> html.Div:
         className="ranking compact",
         children=[
             html.Thead(html.Tr([html.Th(t(f"rule.{h}", lang)) for h in RULE_COLUMNS])),
-            html.Tbody([html.Tr([html.Td(r[k]) for k in RULE_COLUMNS]) for r in _rule_rows(config)]),
+            html.Tbody([html.Tr([html.Td(r[k]) for k in RULE_COLUMNS]) for r in _rule_rows(config, lang)]),
         ],
     )
     sc = config.scoring
@@ -54,25 +55,42 @@ def methodology_page(config: Config, meta: dict, lang: str) -> html.Div:
         children=[
             html.H2(t("meth.title", lang)),
             html.P(
-                f"{t('meth.data', lang)}: {meta.get('published_at', '—')} · data_version {meta.get('data_version', '—')}"
+                t("meth.data_line", lang).format(
+                    published=when(meta["published_at"], lang) if meta.get("published_at") else "—",
+                    version=meta.get("data_version", "—"),
+                )
             ),
             html.P(
-                f"{t('meth.versions', lang)}: indicators {m['indicators_version']}, time limits "
-                f"{m['time_limits_version']}, scoring {m['scoring_version']}"
+                t("meth.versions_line", lang).format(
+                    indicators=m["indicators_version"], limits=m["time_limits_version"], scoring=m["scoring_version"]
+                )
             ),
             html.H3(t("meth.scoring", lang)),
             html.P(
-                f"{t('ctl.method', lang)}: {t('method.' + sc.method, lang)}; "
-                + "; ".join(f"{t('dim.' + d, lang)} {w:g}" for d, w in sc.dimension_weights.items())
+                t("meth.scoring_line", lang).format(
+                    method=t("method." + sc.method, lang),
+                    weights=("、" if lang == "zh" else ", ").join(
+                        f"{t('dim.' + d, lang)} {w:g}" for d, w in sc.dimension_weights.items()
+                    ),
+                )
             ),
             html.P(
-                f"{t('meth.peer_groups', lang)}: "
-                + "; ".join(f"{t('level.' + k, lang)} → {v}" for k, v in sc.peer_groups.items())
+                t("meth.peer_groups", lang)
+                + ("：" if lang == "zh" else ": ")
+                + ("；" if lang == "zh" else "; ").join(
+                    t(f"meth.peers_{v}", lang).format(level=t("level." + k, lang)) for k, v in sc.peer_groups.items()
+                )
             ),
             html.P(
-                f"{t('meth.mc', lang)}: {sc.monte_carlo.runs} runs, seed {sc.monte_carlo.seed}, Dirichlet "
-                f"concentration {sc.monte_carlo.concentration:g}, methods {', '.join(sc.monte_carlo.methods)}, "
-                f"interval {sc.monte_carlo.interval[0]:g}–{sc.monte_carlo.interval[1]:g} percentiles"
+                t("meth.mc_line", lang).format(
+                    runs=sc.monte_carlo.runs,
+                    methods=("、" if lang == "zh" else ", ").join(
+                        t(f"method.{x}", lang) for x in sc.monte_carlo.methods
+                    ),
+                    lo=f"{sc.monte_carlo.interval[0]:g}",
+                    hi=f"{sc.monte_carlo.interval[1]:g}",
+                    seed=sc.monte_carlo.seed,
+                )
             ),
             html.H3(t("profile.indicators", lang)),
             inds,
@@ -82,29 +100,20 @@ def methodology_page(config: Config, meta: dict, lang: str) -> html.Div:
     )
 
 
-def _formula(i) -> str:
-    if i.value == "count":
-        return i.numerator
-    if i.value == "per_staff":
-        return f"{i.numerator} / certified_staff"
-    if i.value == "median":
-        return i.numerator
-    if i.value == "shrunk_mean":
-        return f"({i.numerator} + {i.shrinkage:g}·national_mean) / ({i.denominator} + {i.shrinkage:g})"
-    return f"{i.numerator} / {i.denominator}"
-
-
 RULE_COLUMNS = ("case_kind", "start", "limit", "extension", "acceptance")
 
 
-def _rule_rows(config: Config) -> list[dict]:
+def _rule_rows(config: Config, lang: str) -> list[dict]:
+    contract = default_contract()
     return [
         {
-            "case_kind": r.case_kind,
-            "start": r.start.isoformat(),
-            "limit": r.limit.label(),
-            "extension": r.max_extension.label(),
-            "acceptance": f"{r.acceptance_working_days} working days" if r.acceptance_working_days is not None else "—",
+            "case_kind": contract.label("case_kind", r.case_kind, lang) or r.case_kind,
+            "start": date(r.start, lang),
+            "limit": r.limit.label(lang),
+            "extension": r.max_extension.label(lang),
+            "acceptance": t("meth.working_days", lang).format(n=r.acceptance_working_days)
+            if r.acceptance_working_days is not None
+            else "—",
         }
         for r in config.time_limits.rules
     ]

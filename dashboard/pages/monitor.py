@@ -11,7 +11,7 @@ from dashboard.followup import overdue_panel
 from dashboard.i18n import num, t
 from dashboard.registry import Page
 from dashboard.view_types import Denied, Monitor
-from dashboard.widgets import case_href, denied
+from dashboard.widgets import case_href, denied, grid_words
 from ingest.contract import default_contract
 
 MONITOR_SHOWN = 500  # rows sent to the browser; the CSV export has them all
@@ -80,7 +80,7 @@ def monitor_page(v: Monitor | Denied, lang: str, palette: str, status: str | Non
             "row-overdue": "params.data.status == 'overdue'",
             "row-warning": "params.data.status == 'warning'",
         },
-        dashGridOptions={"pagination": True, "paginationPageSize": 25},
+        dashGridOptions={"pagination": True, "paginationPageSize": 25, **grid_words(lang)},
         style={"height": "560px"},
         csvExportParams={"fileName": f"open-cases-{v['code']}.csv"},
     )
