@@ -15,6 +15,7 @@ from sqlglot import exp
 from access import audit, policy
 from dashboard import inputs
 from dashboard.data import safe_csv
+from dashboard.i18n import t
 from dashboard.inputs import BadRequest
 from dashboard.view_types import CasesPage, Denied, Monitor
 from dashboard.views import Controls, Viewer, access, crumbs, home, office_grant, office_resource, tree
@@ -63,11 +64,51 @@ def monitor(viewer: Viewer, controls: Controls, office: str | None) -> Monitor |
     }
 
 
+# The open-cases export: its columns, named as the page names them (never by their identifiers).
+EXPORT_COLUMNS = {
+    "office_code": "case.office_code",
+    "office_name": "case.office_name",
+    "case_no": "case.case_no",
+    "case_kind": "case.case_kind",
+    "received_date": "case.received_date",
+    "accepted_date": "case.accepted_date",
+    "deadline": "mon.deadline",
+    "suspended_days": "case.suspended_days",
+    "extension_days": "case.extension_days",
+    "extension_over_cap": "mon.over_cap",
+    "days_left": "mon.days_left",
+    "age_days": "mon.age",
+    "limit_used": "mon.limit_used",
+    "status": "mon.status",
+}
+
+
+def export_words(frame: pl.DataFrame, names: dict[str, str], lang: str) -> pl.DataFrame:
+    """The open cases as people read them: kinds and statuses by name, the share of the limit used
+    as a percentage, yes/no, and the columns headed in `lang`."""
+    contract = default_contract()
+    kinds = {v: contract.label("case_kind", v, lang) for v in contract.enum_values["case_kind"]}
+    statuses = {s: t(f"status.{s}", lang) for s in ("overdue", "warning", "ok", "no_limit")}
+    frame = frame.with_columns(
+        pl.col("office_code").replace_strict(names, default=pl.col("office_code")).alias("office_name"),
+        pl.col("case_kind").replace_strict(kinds, default=pl.col("case_kind")),
+        pl.col("status").replace_strict(statuses, default=pl.col("status")),
+        (pl.col("limit_used") * 100).round(1),
+        pl.when(pl.col("extension_over_cap"))
+        .then(pl.lit(t("yes", lang)))
+        .otherwise(pl.lit(t("no", lang)))
+        .alias("extension_over_cap"),
+    )
+    present = [c for c in EXPORT_COLUMNS if c in frame.columns]
+    return frame.select(present).rename({c: t(EXPORT_COLUMNS[c], lang) for c in present})
+
+
 def monitor_export(
-    viewer: Viewer, controls: Controls, *, office: str | None, status: str | None
+    viewer: Viewer, controls: Controls, *, office: str | None, status: str | None, lang: str = "zh"
 ) -> tuple[str, str] | None:
     """The open cases of `monitor(viewer, controls, office)` (of one status, when given) as a CSV
-    file name and text, defused against formula injection; the export is audited. None when refused."""
+    file name and text in `lang` (names, not codes), defused against formula injection; the export
+    is audited. None when refused."""
     if not policy.require(viewer.ops, actor=viewer.user, action="monitor", what="open-cases export"):
         return None
     got = monitor(viewer, controls, office)
@@ -81,7 +122,8 @@ def monitor_export(
         target=got["code"],
         detail={"rows": frame.height, "status": status},
     )
-    return f"open-cases-{got['code']}.csv", safe_csv(frame)
+    names = {c: o["name"] for c, o in tree(viewer).offices.items()}
+    return f"open-cases-{got['code']}.csv", safe_csv(export_words(frame, names, lang))
 
 
 # --- the case explorer: server-side paging, sorting and filtering through the scoped runner -----

@@ -14,6 +14,7 @@ from dashboard.labels_notify import NOTIFY_LABELS
 from dashboard.labels_rectification import RECTIFICATION_LABELS
 from dashboard.labels_supervision import SUPERVISION_LABELS
 from dashboard.labels_visits import VISIT_LABELS
+from reports.labels import LABELS as _BOOK
 
 LANGS = ("zh", "en")
 
@@ -46,10 +47,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "palette.viridis": ("Viridis（色盲友好）", "Viridis (colour-blind safe)"),
     "palette.cividis": ("Cividis（色盲友好）", "Cividis (colour-blind safe)"),
     "palette.okabe": ("Okabe–Ito 分类色", "Okabe–Ito categorical"),
-    "dim.effort": ("办案力度", "Effort"),
-    "dim.level": ("办案水平", "Level"),
-    "dim.timeliness": ("办案时效", "Timeliness"),
-    "dim.quality": ("案卷质量", "Quality"),
     "level.national": ("国家", "National"),
     "level.provincial": ("省级", "Provincial"),
     "level.prefecture": ("地市级", "Prefecture"),
@@ -162,10 +159,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "ind.direction": ("方向", "Direction"),
     "dir.higher": ("越高越好", "higher is better"),
     "dir.lower": ("越低越好", "lower is better"),
-    "sig.acceptance_gap_days": ("收案至立案天数（中位）", "Days from receipt to acceptance (median)"),
-    "sig.extension_rate": ("延长审限比例", "Extension rate"),
-    "sig.late_withdrawal_rate": ("临近期限撤回/终止比例", "Withdrawn or terminated in the last tenth"),
-    "sig.deadline_bunching_rate": ("期限前五日内集中结案比例", "Closed in the last five days"),
     "sig.disposition_days": ("处置时间（天）", "Disposition time (days)"),
     "sens.without": ("去掉该指标", "Without"),
     "sens.method": ("方法", "Method"),
@@ -192,6 +185,12 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "mon.deadline": ("期限", "Deadline"),
     "mon.days_left": ("剩余天数", "Days left"),
+    "mon.past_limit": ("已超期", "past the limit"),
+    "mon.overdue_by": ("超期 {n} 天", "{n} days overdue"),
+    "mon.days_n": ("{n} 天", "{n} days"),
+    "mon.over_cap": ("延长超过上限", "Extension over the cap"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
     "mon.limit_used": ("已用时限", "Limit used"),
     "mon.age": ("案龄（天）", "Age (days)"),
     "case.office_code": ("机构代码", "Office code"),
@@ -199,7 +198,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "case.case_no": ("案号", "Case no."),
     "case.case_kind": ("案件类型", "Kind"),
     "case.source": ("来源", "Source"),
-    "case.received_date": ("收案日期", "Received"),
+    "case.received_date": ("收到日期", "Received"),
     "case.accepted_date": ("立案日期", "Accepted"),
     "case.closed_date": ("结案日期", "Closed"),
     "case.closing_type": ("结案方式", "Closing"),
@@ -280,6 +279,13 @@ for _more in (
     _clash = set(LABELS) & set(_more)
     assert not _clash, f"labels defined twice: {sorted(_clash)}"
     LABELS.update(_more)
+
+# One vocabulary: what the dashboard and the annual workbook both name (the dimensions, the
+# integrity signals) is named once, in reports/labels.py, and taken from there.
+for _key, _zh in _BOOK["zh"]["dims"].items():
+    LABELS[f"dim.{_key}"] = (_zh, _BOOK["en"]["dims"][_key])
+for _key, _zh in _BOOK["zh"]["signals"].items():
+    LABELS[f"sig.{_key}"] = (_zh, _BOOK["en"]["signals"][_key])
 
 
 def t(key: str, lang: str) -> str:

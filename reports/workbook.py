@@ -43,7 +43,22 @@ Progress = Callable[[float, str], None]
 
 
 def _status(entry: IndicatorEntry, lab: dict) -> str:
-    return lab["insufficient"] if entry["status"] == "insufficient" else "ok"
+    return lab["insufficient"] if entry["status"] == "insufficient" else lab["sufficient"]
+
+
+def _beijing(at: str | None, lab: dict) -> str | None:
+    """A recorded time (naive: this machine's local time) in Beijing time, in words."""
+    if not at:
+        return at
+    when = dt.datetime.fromisoformat(at).astimezone(dt.timezone(dt.timedelta(hours=8)))
+    return f"{when:%Y-%m-%d %H:%M} {lab['beijing']}"
+
+
+def _peer_words(meth: Mapping[str, Any], level: str, lab: dict, names: Mapping[str, str]) -> str:
+    within = meth.get("within")
+    group = str(meth.get("peer_group") or "national")
+    how = lab["peers"]["within"].format(office=names.get(within, within)) if within else lab["peers"].get(group, group)
+    return f"{lab['levels'].get(level, level)} · {how}"
 
 
 def write_workbook(
@@ -104,21 +119,27 @@ def write_workbook(
         (lab["scope"], f"{data.scope} {data.scope_name}"),
         (lab["year"], str(data.year)),
         (lab["as_of"], data.as_of.isoformat()),
-        (lab["published"], published_at or meth.get("data_published_at")),
-        (lab["generated"], dt.datetime.now().isoformat(timespec="seconds")),
-        (lab["method"], meth["method"]),
+        (lab["published"], _beijing(published_at or meth.get("data_published_at"), lab)),
+        (lab["generated"], _beijing(dt.datetime.now().isoformat(timespec="seconds"), lab)),
+        (lab["method"], lab["methods"].get(meth["method"], meth["method"])),
         (lab["weights"], ", ".join(f"{lab['dims'][d]} {w:g}" for d, w in meth["dimension_weights"].items())),
-        (lab["peer_group"], f"{data.level} · {meth['peer_group']}"),
+        (lab["peer_group"], _peer_words(meth, data.level, lab, {data.scope: data.scope_name})),
         (
             lab["mc"],
-            f"{meth['monte_carlo_runs']} runs, P{meth['monte_carlo']['interval'][0]:g}–"
-            f"P{meth['monte_carlo']['interval'][1]:g}, seed {meth['monte_carlo']['seed']}, "
-            f"{meth.get('monte_carlo_bootstrap', '')}",
+            lab["mc_words"].format(
+                runs=meth["monte_carlo_runs"],
+                lo=f"{meth['monte_carlo']['interval'][0]:g}",
+                hi=f"{meth['monte_carlo']['interval'][1]:g}",
+                seed=meth["monte_carlo"]["seed"],
+            ),
         ),
         (
             lab["versions"],
-            f"indicators {meth['indicators_version']}, time limits {meth['time_limits_version']}, "
-            f"scoring {meth['scoring_version']}",
+            lab["versions_words"].format(
+                indicators=meth["indicators_version"],
+                limits=meth["time_limits_version"],
+                scoring=meth["scoring_version"],
+            ),
         ),
     ]
     if audit_anchor is not None:
@@ -132,17 +153,25 @@ def write_workbook(
     for ind in config.indicators:
         line(
             f"{ind.id} {ind.zh if lang == 'zh' else ind.en}",
-            f"{lab['dims'][ind.dimension]} · {ind.direction} · weight {ind.weight:g} · min {ind.min_count:g} · "
-            f"{ind.value}: {ind.numerator}" + (f" / {ind.denominator}" if ind.denominator else ""),
+            lab["indicator_words"].format(
+                dim=lab["dims"][ind.dimension],
+                direction=lab["directions"][ind.direction],
+                weight=f"{ind.weight:g}",
+                min=f"{ind.min_count:g}",
+                formula=ind.formula(lang) or (ind.zh if lang == "zh" else ind.en),
+            ),
         )
     cover.append([])
     line(lab["rules"], bold=True)
     for r in config.time_limits.rules:
         line(
             kind_label.get(r.case_kind, r.case_kind),
-            f"from {r.start.isoformat()}: limit {r.limit.label()}, max extension "
-            f"{r.max_extension.label()}"
-            + (f", accept within {r.acceptance_working_days} working days" if r.acceptance_working_days else ""),
+            lab["rule_words"].format(
+                start=f"{r.start.year}年{r.start.month}月{r.start.day}日" if lang == "zh" else r.start.isoformat(),
+                limit=r.limit.label(lang),
+                extension=r.max_extension.label(lang),
+            )
+            + (lab["rule_accept"].format(days=r.acceptance_working_days) if r.acceptance_working_days else ""),
         )
     step(0.3, "cover")
 

@@ -377,3 +377,39 @@ def test_the_banner_names_every_setting_that_differs_from_the_official_one() -> 
     assert said[1].startswith("dimension weights Effort 0, Level") and "(official: Effort 25" in said[1]
     assert said[2] == "open cases judged on 2024-06-30 (official: 31 December)"
     assert len(unofficial(config, 2024, None, "percentile", official, "zh")) == 1
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_open_cases_export_speaks_words_not_codes(leader, lang: str) -> None:
+    """P1's open cases at 2024-12-31 (tests/fixtures/metrics/README.md): the three P1f cases are
+    overdue infringement disputes; the CSV names columns, kinds and statuses in words."""
+    import csv
+    import io
+    import re
+
+    body = {
+        "output": f"{ids.MONITOR_DOWNLOAD}.data",
+        "outputs": {"id": ids.MONITOR_DOWNLOAD, "property": "data"},
+        "inputs": [{"id": ids.MONITOR_EXPORT, "property": "n_clicks", "value": 1}],
+        "state": [
+            {"id": ids.URL, "property": "search", "value": "?office=110000&status=overdue"},
+            {"id": ids.YEAR, "property": "value", "value": 2024},
+            {"id": ids.AS_OF, "property": "date", "value": None},
+            {"id": ids.LANG, "property": "value", "value": lang},
+        ],
+        "changedPropIds": [f"{ids.MONITOR_EXPORT}.n_clicks"],
+    }
+    got = leader.post("/_dash-update-component", json=body)
+    assert got.status_code == 200, got.data[:300]
+    content = json.loads(got.data)["response"][ids.MONITOR_DOWNLOAD]["data"]["content"]
+    rows = list(csv.reader(io.StringIO(content.lstrip("\ufeff"))))
+    head, data = rows[0], rows[1:]
+    assert head[:4] == (
+        ["机构代码", "机构", "案号", "案件类型"] if lang == "zh" else ["Office code", "Office", "Case no.", "Kind"]
+    )
+    assert len(data) == 3
+    status = head.index("状态" if lang == "zh" else "Status")
+    kind = head.index("案件类型" if lang == "zh" else "Kind")
+    assert {r[status] for r in data} == {"超期未结" if lang == "zh" else "overdue"}
+    assert {r[kind] for r in data} == {"专利侵权纠纷" if lang == "zh" else "Infringement dispute"}
+    assert not re.search(r"\b[a-z]+(?:_[a-z0-9]+)+\b", content)

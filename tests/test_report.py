@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,7 +22,7 @@ ZH_SHEETS = [
     "排名",
     "办案力度",
     "办案水平",
-    "办案效率",
+    "办案时效",
     "案卷质量",
     "趋势",
     "超期未结案件",
@@ -61,7 +62,7 @@ def test_national_workbook_equals_ipdash_scores(golden: Store, tmp_path: Path) -
     expected = scores(golden.path)
     ws = wb["排名"]
     header = [c.value for c in ws[1]]
-    assert header[:8] == ["排名", "机构代码", "机构名称", "综合得分", "办案力度", "办案水平", "办案效率", "案卷质量"]
+    assert header[:8] == ["排名", "机构代码", "机构名称", "综合得分", "办案力度", "办案水平", "办案时效", "案卷质量"]
     got = [[c.value for c in row] for row in ws.iter_rows(min_row=2, max_row=1 + len(expected["offices"]))]
     for row, o in zip(got, expected["offices"]):
         assert row[0] == o["rank"] and row[1] == o["office_code"] and row[2] == o["name"]
@@ -74,7 +75,7 @@ def test_national_workbook_equals_ipdash_scores(golden: Store, tmp_path: Path) -
         assert row[10] == o["rank_change"]
     assert ws.max_row == 1 + len(expected["offices"])
     # Every indicator on its dimension sheet: value, numerator, denominator, score, status.
-    timeliness = wb["办案效率"]
+    timeliness = wb["办案时效"]
     head = [c.value for c in timeliness[1]]
     for row in timeliness.iter_rows(min_row=2, values_only=True):
         o = next(x for x in expected["offices"] if x["office_code"] == row[0])
@@ -86,7 +87,9 @@ def test_national_workbook_equals_ipdash_scores(golden: Store, tmp_path: Path) -
             assert row[i + 1] == pytest.approx(e["numerator"])
             assert row[i + 2] == pytest.approx(e["denominator"])
             assert row[i + 3] == (pytest.approx(e["score"]) if e["score"] is not None else None)
-            assert row[i + 4] == ("数据不足" if e["status"] == "insufficient" else "ok")
+            assert row[i + 4] == (
+                "数据不足" if e["status"] == "insufficient" else "有效"
+            )  # the status in words, never its code
 
 
 def test_structure_freeze_panes_formats_tables_charts_and_print_setup(golden: Store, tmp_path: Path) -> None:
@@ -100,7 +103,7 @@ def test_structure_freeze_panes_formats_tables_charts_and_print_setup(golden: St
     ranking = wb["排名"]
     assert "Ranking" in ranking.tables and ranking.tables["Ranking"].ref == "A1:L4"
     assert ranking["D2"].number_format == "0.0"
-    assert wb["办案效率"]["D2"].number_format == "0.0%"
+    assert wb["办案时效"]["D2"].number_format == "0.0%"
     charts = ranking._charts
     assert len(charts) == 2
     bar, dims = charts
@@ -280,3 +283,27 @@ def test_the_points_table_sheets_equal_ipdash_assess(golden: Store, tmp_path: Pa
                 pytest.approx(o["total"]),
             )
             assert r[-2] == ("是" if o["sections"][section]["capped"] else "否")
+
+
+SNAKE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")  # an identifier such as infringement_dispute
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_no_code_or_identifier_reaches_the_workbook(golden: Store, tmp_path: Path, lang: str) -> None:
+    """Every cell of every sheet, in both languages: no enumeration code of the contract, no column
+    identifier, no scoring code ("minmax", "ok"); kinds, statuses and methods are in words."""
+    from ingest.contract import default_contract
+
+    contract = default_contract()
+    codes = {v for values in contract.enum_values.values() for v in values if v not in ("true", "false")}
+    codes |= {"minmax", "zscore", "percentile", "ok", "insufficient", "national", "province"}
+    wb = report(golden.path, tmp_path / f"r-{lang}.xlsx", "--lang", lang)
+    leaks = []
+    for ws in wb.worksheets:
+        for row in ws.iter_rows(values_only=True):
+            for value in row:
+                if not isinstance(value, str):
+                    continue
+                if SNAKE.search(value) or value in codes or (lang == "zh" and value.lower() in codes):
+                    leaks.append((ws.title, value[:80]))
+    assert not leaks, leaks[:20]

@@ -147,5 +147,5 @@ def test_the_download_reuses_the_pages_indicator_tables_and_keeps_the_cli_figure
     done = ipdash_cli("report", "--year", "2024", "-o", str(tmp_path / "cli.xlsx"), "--db", str(golden.path), "--quiet")
     assert done.returncode == 0, done.stderr  # the configured Monte Carlo runs, as the download
     cli = openpyxl.load_workbook(tmp_path / "cli.xlsx")
-    for name in ("排名", "办案力度", "办案水平", "办案效率", "案卷质量", "趋势"):
+    for name in ("排名", "办案力度", "办案水平", "办案时效", "案卷质量", "趋势"):
         assert list(got[name].iter_rows(values_only=True)) == list(cli[name].iter_rows(values_only=True)), name

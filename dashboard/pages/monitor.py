@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html, no_update
 
-from dashboard import case_views, charts, ids, views
+from dashboard import case_views, charts, ids, inputs, views
 from dashboard.context import Context, Request, first, parse_controls, query_of
 from dashboard.followup import overdue_panel
 from dashboard.i18n import num, t
@@ -65,9 +67,30 @@ def monitor_page(v: Monitor | Denied, lang: str, palette: str, status: str | Non
                 **({"minWidth": 100} if c == "office_code" else {}),  # six digits, never cut
                 **({"minWidth": 160} if c == "case_kind" else {}),  # "Infringement dispute" whole
                 **({"type": "numericColumn"} if c in ("days_left", "age_days", "limit_used") else {}),
+                # past 100%: the case is overdue, said as such
                 **(
-                    {"valueFormatter": {"function": "params.value == null ? '' : params.value + '%'"}}
+                    {
+                        "valueFormatter": {
+                            "function": "params.value == null ? '' : (params.value > 100 ? "
+                            + json.dumps(t("mon.past_limit", lang))
+                            + " : params.value + '%')"
+                        }
+                    }
                     if c == "limit_used"
+                    else {}
+                ),
+                # a negative number of days left reads "超期 N 天"; the column still sorts by number
+                **(
+                    {
+                        "valueFormatter": {
+                            "function": "params.value == null ? '' : (params.value < 0 ? "
+                            + json.dumps(t("mon.overdue_by", lang))
+                            + ".replace('{n}', -params.value) : "
+                            + json.dumps(t("mon.days_n", lang))
+                            + ".replace('{n}', params.value))"
+                        }
+                    }
+                    if c == "days_left"
                     else {}
                 ),
             }
@@ -194,15 +217,20 @@ def callbacks(app, ctx: Context) -> None:
         State(ids.URL, "search"),
         State(ids.YEAR, "value"),
         State(ids.AS_OF, "date"),
+        State(ids.LANG, "value"),
         prevent_initial_call=True,
     )
-    def _monitor_export(clicks, search, year, as_of):
+    def _monitor_export(clicks, search, year, as_of, lang):
         if not clicks:
             return no_update
         query = query_of(search)
         controls = parse_controls(year, as_of, None, None, None, ctx.config)
         got = case_views.monitor_export(
-            ctx.viewer(), controls, office=first(query, "office"), status=first(query, "status")
+            ctx.viewer(),
+            controls,
+            office=first(query, "office"),
+            status=first(query, "status"),
+            lang=inputs.language(lang),
         )
         if got is None:
             return no_update
