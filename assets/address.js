@@ -42,3 +42,22 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     }
   }
 });
+
+// Presentation mode (issue 20): the figures alone, full screen, for a meeting; the button or Esc ends it.
+window.dash_clientside.present = {
+  toggle: function (n) {
+    var on = !document.body.classList.contains("presenting");
+    document.body.classList.toggle("presenting", on);
+    if (on && document.documentElement.requestFullscreen) {
+      document.documentElement.requestFullscreen().catch(function () {});
+    } else if (!on && document.fullscreenElement && document.exitFullscreen) {
+      document.exitFullscreen().catch(function () {});
+    }
+    return on ? "button secondary present on" : "button secondary present";
+  }
+};
+document.addEventListener("fullscreenchange", function () {
+  if (!document.fullscreenElement) {
+    document.body.classList.remove("presenting");
+  }
+});

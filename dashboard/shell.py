@@ -65,7 +65,23 @@ def layout(ctx: Context) -> html.Div:
                             ),
                         ],
                     ),
-                    html.H1(id=ids.TITLE),
+                    html.Div(
+                        className="titlebar",
+                        children=[
+                            html.H1(id=ids.TITLE),
+                            dcc.Dropdown(
+                                id=ids.OFFICE_SEARCH,
+                                options=[],
+                                searchable=True,
+                                clearable=True,
+                                className="office-search",
+                                placeholder="搜索机构：名称、拼音首字母或代码 · Find an office",
+                            ),
+                            html.Button(
+                                "演示模式 Present", id=ids.PRESENT, n_clicks=0, className="button secondary present"
+                            ),
+                        ],
+                    ),
                     html.Nav(id=ids.NAV, className="nav"),
                     html.P(data.banner(v.runner()), className="banner", id=ids.BANNER),
                 ],
@@ -206,6 +222,39 @@ def callbacks(app, ctx: Context, registry: Registry) -> None:
             _options("palette", PALETTES, lang),
             t("ctl.reset", lang),
         )
+
+    @app.callback(Output(ids.OFFICE_SEARCH, "options"), Input(ids.OFFICE_SEARCH, "search_value"))
+    def _office_options(text):
+        """The offices the user may open that match what is typed (name, pinyin initials, code)."""
+        text = inputs.text(text, "search", limit=64) or ""
+        if not text.strip():
+            return no_update
+        v = ctx.viewer()
+        level_words = {k: t(f"level.{k}", "zh") for k in ("national", "provincial", "prefecture", "county")}
+        return [
+            {
+                "label": f"{o['name']} · {o['code']} · {level_words.get(o['level'], '')}",
+                "value": o["code"],
+            }
+            for o in views.search_offices(v, text)
+        ]
+
+    @app.callback(
+        Output(ids.URL, "pathname", allow_duplicate=True),
+        Input(ids.OFFICE_SEARCH, "value"),
+        prevent_initial_call=True,
+    )
+    def _office_open(code):
+        """Open the chosen office's page (the page itself asks the policy again)."""
+        code = inputs.text(code, "office", limit=32)
+        return f"/place/{code}" if code else no_update
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="present", function_name="toggle"),
+        Output(ids.PRESENT, "className"),
+        Input(ids.PRESENT, "n_clicks"),
+        prevent_initial_call=True,
+    )
 
     app.clientside_callback(
         ClientsideFunction(namespace="address", function_name="write"),

@@ -299,6 +299,57 @@ def peer_count(viewer: Viewer, r: Ranking, level: str, rows: list[RankRow]) -> i
     return max((sum(1 for o in ranked if o["province_code"] == p) for p in provinces), default=len(ranked))
 
 
+SEARCH_SHOWN = 20  # offices the search box offers at once
+
+
+def _search_keys(viewer: Viewer) -> list[tuple[str, str, str, str, str]]:
+    """(code, name, level, pinyin initials, full pinyin) of every office, computed once per data version."""
+
+    def build() -> list[tuple[str, str, str, str, str]]:
+        from pypinyin import Style, lazy_pinyin
+
+        return [
+            (
+                code,
+                o["name"],
+                o["level"],
+                "".join(lazy_pinyin(o["name"], style=Style.FIRST_LETTER)).lower().replace(" ", ""),
+                "".join(lazy_pinyin(o["name"])).lower().replace(" ", ""),
+            )
+            for code, o in tree(viewer).offices.items()
+        ]
+
+    return viewer.cache.get(("office-search",), build)
+
+
+def search_offices(viewer: Viewer, text: str) -> list[dict]:
+    """Offices the user may open whose name, code, pinyin initials or pinyin hold `text` (the code
+    or the initials it begins with first), at most SEARCH_SHOWN; each {code, name, level}."""
+    q = "".join(text.split()).lower()
+    if not q:
+        return []
+    order = {"national": 0, "provincial": 1, "prefecture": 2, "county": 3}
+    found = []
+    for code, name, level, initials, full in _search_keys(viewer):
+        if q in name or q in code or q in initials or q in full:
+            first = (
+                0 if code == q or initials.startswith(q) or name.startswith(text.strip()) or code.startswith(q) else 1
+            )
+            found.append((first, order.get(level, 4), code, name, level))
+    found.sort()
+    out = []
+    for _, _, code, name, level in found:
+        mine = viewer.user.scope_code
+        if access(viewer, code, what="search", need="full", log=False) is None and not (
+            mine and code in tree(viewer).chain(mine)
+        ):
+            continue  # an office the user may not open is not offered (its own chain is: ranking rows)
+        out.append({"code": code, "name": name, "level": level})
+        if len(out) >= SEARCH_SHOWN:
+            break
+    return out
+
+
 WEAKEST = 3  # indicators named on the first screen
 
 

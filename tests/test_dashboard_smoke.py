@@ -413,3 +413,28 @@ def test_the_open_cases_export_speaks_words_not_codes(leader, lang: str) -> None
     assert {r[status] for r in data} == {"超期未结" if lang == "zh" else "overdue"}
     assert {r[kind] for r in data} == {"专利侵权纠纷" if lang == "zh" else "Infringement dispute"}
     assert not re.search(r"\b[a-z]+(?:_[a-z0-9]+)+\b", content)
+
+
+def _search(client, text: str) -> list[str]:
+    body = {
+        "output": f"{ids.OFFICE_SEARCH}.options",
+        "outputs": {"id": ids.OFFICE_SEARCH, "property": "options"},
+        "inputs": [{"id": ids.OFFICE_SEARCH, "property": "search_value", "value": text}],
+        "changedPropIds": [f"{ids.OFFICE_SEARCH}.search_value"],
+    }
+    got = client.post("/_dash-update-component", json=body)
+    assert got.status_code == 200, got.data[:300]
+    return [o["value"] for o in json.loads(got.data)["response"][ids.OFFICE_SEARCH]["options"]]
+
+
+def test_the_office_search_finds_by_name_initials_and_code_within_what_the_user_may_open(
+    leader, province_users
+) -> None:
+    assert _search(leader, "130000")[0] == "130000"  # the code itself first
+    assert _search(leader, "P3") == ["130000", "130100", "130200", "130101", "130201"]  # by level, then code
+    assert "130000" in _search(leader, "p3sj")  # pinyin initials of "P3 省局"
+    assert set(_search(leader, "省局")) == {"110000", "120000", "130000"}
+    p3 = province_users["130000"]
+    assert set(_search(p3, "省局")) == {"130000"}  # another province's office is not offered
+    assert "100000" in _search(p3, "100000")  # its own chain: the nation's ranking rows
+    assert _search(p3, "110000") == []

@@ -200,7 +200,9 @@ def test_every_guarded_callback_for_every_role(clients, golden) -> None:
 CALLBACK_NEEDS = {
     f"..{ids.TITLE}.children": None,  # the page's words in the chosen language
     f"..{ids.YEAR}.value": None,  # the controls from the address (a link, the back button); the what-if reset
-    f"{ids.ADDRESS}.data": None,  # the controls written to the address (in the browser)
+    f"{ids.ADDRESS}.data": None,
+    f"{ids.OFFICE_SEARCH}.options": None,  # offers only the offices the policy lets the user open (views.access)
+    f"{ids.PRESENT}.className": None,  # presentation mode, in the browser  # the controls written to the address (in the browser)
     f"..{ids.UNOFFICIAL}.children": None,  # the what-if banner: how the controls differ from the official ones
     f"{ids.CHECKLIST_DOWNLOAD}.data": "archives",
     f"{ids.CHECKLIST_UPLOAD_RESULT}.children": "archives",

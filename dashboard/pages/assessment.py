@@ -164,9 +164,7 @@ def view(req: Request) -> html.Section:
             html.P(f"{t('assess.source', lang)}：{scheme.source} · {scheme.id} {scheme.version}", className="note"),
             html.P(status, className="note"),
             html.P(got["error"], className="error") if got["error"] else None,
-            dcc.Graph(
-                figure=charts.scheme_sections(got["offices"], sections, lang=lang), config={"displayModeBar": False}
-            )
+            dcc.Graph(figure=charts.scheme_sections(got["offices"], sections, lang=lang), config=charts.GRAPH_CONFIG)
             if got["offices"]
             else None,
             html.Table(className="ranking compact", children=[html.Thead(html.Tr(head)), html.Tbody(rows)])

@@ -63,9 +63,7 @@ def case_page(c: dict | None, lang: str, palette: str) -> html.Div:
             ),
             html.Div(
                 className="card",
-                children=[
-                    dcc.Graph(figure=charts.timeline(c, lang=lang, palette=palette), config={"displayModeBar": False})
-                ],
+                children=[dcc.Graph(figure=charts.timeline(c, lang=lang, palette=palette), config=charts.GRAPH_CONFIG)],
             ),
             html.Table(
                 className="ranking compact details",

@@ -56,7 +56,7 @@ def place_page(
                         ),
                         dcc.Graph(
                             id=ids.TILE_MAP,
-                            config={"displayModeBar": False},
+                            config=charts.GRAPH_CONFIG,
                             figure=charts.tile_map(
                                 v["rows"],
                                 value_key=map_key,
@@ -75,7 +75,7 @@ def place_page(
                     children=[
                         dcc.Graph(
                             id=ids.TREND,
-                            config={"displayModeBar": False},
+                            config=charts.GRAPH_CONFIG,
                             figure=charts.trend_box(v["trend"], lang=lang, palette=palette),
                         )
                     ],
@@ -144,7 +144,7 @@ def standing_card(s: Standing, code: str, lang: str, palette: str, as_of: str) -
             dcc.Graph(
                 id=ids.STANDING_OPEN,
                 figure=charts.open_by_office(named, lang=lang, palette=palette),
-                config={"displayModeBar": False},
+                config=charts.GRAPH_CONFIG,
             )
         )
     else:
@@ -223,10 +223,12 @@ def callbacks(app, ctx: Context) -> None:
 
     @app.callback(Output(ids.URL, "pathname"), Input(ids.TILE_MAP, "clickData"), prevent_initial_call=True)
     def _map_click(click):
+        """A click on a province opens its page, when the user may open it (else nothing happens:
+        no page that would only say it may not)."""
         try:
             code = str(click["points"][0]["customdata"])
         except (TypeError, KeyError, IndexError):
             return no_update
-        if not code:
+        if not code or views.access(ctx.viewer(), code, what="province map", need="full", log=False) is None:
             return no_update
         return f"/place/{code}"

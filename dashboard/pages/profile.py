@@ -192,7 +192,7 @@ def profile_page(v: Profile | ProfileNational | ProfileMissing | Denied, lang: s
                         children=[
                             dcc.Graph(
                                 figure=charts.dimension_bars(o, v["dimension_median"], lang=lang, palette=palette),
-                                config={"displayModeBar": False},
+                                config=charts.GRAPH_CONFIG,
                             )
                         ],
                     ),
@@ -201,7 +201,7 @@ def profile_page(v: Profile | ProfileNational | ProfileMissing | Denied, lang: s
                         children=[
                             dcc.Graph(
                                 figure=charts.trend_line(v["trend"], lang=lang, palette=palette),
-                                config={"displayModeBar": False},
+                                config=charts.GRAPH_CONFIG,
                             )
                         ],
                     ),
