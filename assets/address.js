@@ -61,3 +61,54 @@ document.addEventListener("fullscreenchange", function () {
     document.body.classList.remove("presenting");
   }
 });
+
+// Every table of figures (class "ranking") sorts by a click on its heading (numbers as numbers,
+// "3 / 32" by its first number, "—" last) and offers its rows as a CSV file (UTF-8, for Excel).
+(function () {
+  function key(cell) {
+    var text = (cell && cell.innerText || "").trim();
+    var number = parseFloat(text.replace(/[,，%]/g, "").replace(/^[▲▼+]/, ""));
+    if (text.indexOf("▼") === 0) { number = -number; }
+    return isNaN(number) ? (text === "—" || text === "" ? null : text) : number;
+  }
+  document.addEventListener("click", function (event) {
+    var th = event.target.closest && event.target.closest("table.ranking > thead th");
+    if (th) {
+      var table = th.closest("table");
+      var body = table.tBodies[0];
+      if (!body) { return; }
+      var col = Array.prototype.indexOf.call(th.parentNode.children, th);
+      var up = th.getAttribute("aria-sort") !== "ascending";
+      Array.prototype.forEach.call(th.parentNode.children, function (h) { h.removeAttribute("aria-sort"); });
+      th.setAttribute("aria-sort", up ? "ascending" : "descending");
+      var rows = Array.prototype.slice.call(body.rows);
+      rows.sort(function (a, b) {
+        var x = key(a.cells[col]), y = key(b.cells[col]);
+        if (x === null) { return y === null ? 0 : 1; }
+        if (y === null) { return -1; }
+        var c = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y), "zh");
+        return up ? c : -c;
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+      return;
+    }
+    var button = event.target.closest && event.target.closest("button.table-csv");
+    if (button) {
+      var target = button.parentNode.querySelector("table.ranking");
+      if (!target) { return; }
+      var lines = Array.prototype.map.call(target.rows, function (row) {
+        return Array.prototype.map.call(row.cells, function (cell) {
+          var text = cell.innerText.replace(/\s+/g, " ").trim();
+          if (/^[=+\-@]/.test(text)) { text = "'" + text; }  // never a formula in Excel
+          return '"' + text.replace(/"/g, '""') + '"';
+        }).join(",");
+      });
+      var blob = new Blob(["\ufeff" + lines.join("\r\n")], { type: "text/csv;charset=utf-8" });
+      var link = document.createElement("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = (button.getAttribute("data-name") || "ipdash-table") + ".csv";
+      link.click();
+      URL.revokeObjectURL(link.href);
+    }
+  });
+})();

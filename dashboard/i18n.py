@@ -59,6 +59,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "h.appraised": ("已评查案卷", "Archives appraised"),
     "h.vs_last_year": ("较上年", "vs last year"),
     "rank.title": ("下级机构排名", "Ranking of the offices below"),
+    "table.csv": ("导出 CSV", "Export CSV"),
     "rank.of": ("{rank} / {n}", "{rank} of {n}"),
     "what.banner": ("模拟视图，不是正式结果：", "What-if view, not the official result: "),
     "what.method": ("标准化方法为{chosen}（正式：{official}）", "scoring method {chosen} (official: {official})"),

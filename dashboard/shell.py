@@ -71,7 +71,7 @@ def layout(ctx: Context) -> html.Div:
                             html.H1(id=ids.TITLE),
                             dcc.Dropdown(
                                 id=ids.OFFICE_SEARCH,
-                                options=[],
+                                options=office_options(views.search_start(v)),
                                 searchable=True,
                                 clearable=True,
                                 className="office-search",
@@ -230,24 +230,17 @@ def callbacks(app, ctx: Context, registry: Registry) -> None:
         if not text.strip():
             return no_update
         v = ctx.viewer()
-        level_words = {k: t(f"level.{k}", "zh") for k in ("national", "provincial", "prefecture", "county")}
-        return [
-            {
-                "label": f"{o['name']} · {o['code']} · {level_words.get(o['level'], '')}",
-                "value": o["code"],
-            }
-            for o in views.search_offices(v, text)
-        ]
+        return office_options(views.search_offices(v, text))
 
     @app.callback(
-        Output(ids.URL, "pathname", allow_duplicate=True),
+        Output(ids.URL, "href", allow_duplicate=True),
         Input(ids.OFFICE_SEARCH, "value"),
         prevent_initial_call=True,
     )
     def _office_open(code):
         """Open the chosen office's page (the page itself asks the policy again)."""
         code = inputs.text(code, "office", limit=32)
-        return f"/place/{code}" if code else no_update
+        return f"/place/{code}" if code else no_update  # href: a path, relative to the site
 
     app.clientside_callback(
         ClientsideFunction(namespace="present", function_name="toggle"),
@@ -319,6 +312,19 @@ def callbacks(app, ctx: Context, registry: Registry) -> None:
             _one_of(first(q, "lang"), LANGS),
             _one_of(first(q, "palette"), PALETTES),
         )
+
+
+def office_options(offices: list[dict]) -> list[dict]:
+    """The search box's options: name, code and level shown; name, code and pinyin searched."""
+    level_words = {k: t(f"level.{k}", "zh") for k in ("national", "provincial", "prefecture", "county")}
+    return [
+        {
+            "label": f"{o['name']} · {o['code']} · {level_words.get(o['level'], '')}",
+            "value": o["code"],
+            "search": o["search"],
+        }
+        for o in offices
+    ]
 
 
 def unofficial(config, year, as_of, method, weights, lang: str) -> list[str]:

@@ -322,6 +322,22 @@ def _search_keys(viewer: Viewer) -> list[tuple[str, str, str, str, str]]:
     return viewer.cache.get(("office-search",), build)
 
 
+def search_start(viewer: Viewer) -> list[dict]:
+    """What the search box offers before anything is typed: the user's home office, the offices
+    above it and those directly below it."""
+    home_code = home(viewer)
+    if not home_code:
+        return []
+    t_ = tree(viewer)
+    codes = [*t_.chain(home_code), *t_.children.get(home_code, [])]
+    keys = {k[0]: k for k in _search_keys(viewer)}
+    return [
+        {"code": c, "name": keys[c][1], "level": keys[c][2], "search": " ".join(keys[c][:2] + keys[c][3:])}
+        for c in codes
+        if c in keys
+    ]
+
+
 def search_offices(viewer: Viewer, text: str) -> list[dict]:
     """Offices the user may open whose name, code, pinyin initials or pinyin hold `text` (the code
     or the initials it begins with first), at most SEARCH_SHOWN; each {code, name, level}."""
@@ -344,7 +360,7 @@ def search_offices(viewer: Viewer, text: str) -> list[dict]:
             mine and code in tree(viewer).chain(mine)
         ):
             continue  # an office the user may not open is not offered (its own chain is: ranking rows)
-        out.append({"code": code, "name": name, "level": level})
+        out.append({"code": code, "name": name, "level": level, "search": f"{name} {code} {initials} {full}"})
         if len(out) >= SEARCH_SHOWN:
             break
     return out

@@ -484,3 +484,32 @@ def test_a_provincial_users_home_shows_its_own_national_rank(dash_duo, site, gol
     dash_duo.driver.get(base + "/place/100000?year=2024")
     mine = until(lambda: dash_duo.find_elements("#ranking tr.rank-row.mine"))
     assert [tr.get_attribute("data-code") for tr in mine] == ["130000"]
+
+
+def test_sort_a_ranking_find_an_office_and_present(dash_duo, site, golden_metrics) -> None:
+    """A click on a heading sorts the ranking; the search box finds "P3 省局" by its pinyin initials
+    and opens it; presentation mode hides the controls."""
+    base = start(dash_duo, site)
+    sign_in(dash_duo, base, "leader")
+    choose_year(dash_duo, 2024)
+    national = scores(golden_metrics.path)
+    by_rank = [c for c, _ in sorted(national.items(), key=lambda kv: kv[1]["rank"] or 99)]
+    until(lambda: list(rows(dash_duo)) == by_rank)
+    composite = next(th for th in dash_duo.find_elements("#ranking thead th") if th.text == "综合得分")
+    composite.click()  # ascending: the lowest composite first
+    until(lambda: list(rows(dash_duo)) == by_rank[::-1])
+    composite.click()
+    until(lambda: list(rows(dash_duo)) == by_rank)
+
+    dash_duo.find_element("#office-search").click()
+    menu = dash_duo.find_element(".dash-dropdown-options")
+    menu.find_element("css selector", "input").send_keys("p3sj")  # the menu's search box
+    option = until(lambda: [o for o in dash_duo.find_elements(".dash-dropdown-option") if "P3 省局" in o.text])
+    option[0].click()
+    dash_duo.wait_for_text_to_equal("#place-title", "P3 省局", timeout=30)
+    assert path_of(dash_duo) == "/place/130000"
+
+    dash_duo.find_element("#present").click()
+    until(lambda: not dash_duo.find_element(".controls").is_displayed())
+    dash_duo.find_element("#present").click()
+    until(lambda: dash_duo.find_element(".controls").is_displayed())

@@ -217,7 +217,7 @@ CALLBACK_NEEDS = {
     f"{ids.URL}.search": None,  # rewrites the monitor's query string
     f"{ids.MONITOR_DOWNLOAD}.data": "monitor",
     f"{ids.TILE_MAP}.figure": "rankings",
-    f"{ids.URL}.pathname": None,  # a click on the map opens that province's address
+    f"{ids.URL}.href": None,  # a click on the map, or an office chosen in the search box, opens its address
     f"..{ids.REPORT_STATUS}.children": "report",
     f"..{ids.REPORT_PROGRESS}.value": "report",
     f"..{ids.CONTENT}.children": "rankings",  # the router: each page is checked by the page table above
@@ -257,6 +257,7 @@ PLAUSIBLE = {  # a value a browser would send for each input or state, by compon
     ("value", ids.MAP_KEY): "composite",
     ("value", ids.YEAR): 2024,
     ("pathname", None): "/",
+    ("href", None): "/",
     ("search", None): "?office=110000",
     ("value", ids.DRAW_SEED_INPUT): "1",
     ("value", None): None,

@@ -12,7 +12,7 @@ from dashboard.context import Context, Request, parse_controls
 from dashboard.i18n import t
 from dashboard.registry import Page
 from dashboard.view_types import Denied, Place, Standing
-from dashboard.widgets import breadcrumb, denied, headline, indicator_figure, ranking_table
+from dashboard.widgets import breadcrumb, data_attr, denied, headline, indicator_figure, ranking_table
 from metrics.config import DIMENSIONS
 
 
@@ -36,6 +36,11 @@ def place_page(
                 children=[
                     html.H3(title),
                     *note,
+                    html.Button(
+                        t("table.csv", lang),
+                        className="button secondary table-csv",
+                        **data_attr("name", f"ranking-{v['code']}"),
+                    ),
                     ranking_table(v["rows"], lang, child_level=v["child_level"], peers=v["peers"], mine=mine),
                 ],
             )
@@ -221,7 +226,8 @@ def callbacks(app, ctx: Context) -> None:
             place["rows"], value_key=key, title=title, lang=lang or "zh", palette=palette or "viridis"
         )
 
-    @app.callback(Output(ids.URL, "pathname"), Input(ids.TILE_MAP, "clickData"), prevent_initial_call=True)
+    # the address's href (a path): dcc.Location with callback-nav opens it without a reload
+    @app.callback(Output(ids.URL, "href"), Input(ids.TILE_MAP, "clickData"), prevent_initial_call=True)
     def _map_click(click):
         """A click on a province opens its page, when the user may open it (else nothing happens:
         no page that would only say it may not)."""
