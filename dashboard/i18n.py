@@ -82,11 +82,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "stand.title": ("我在哪里，为什么", "Where we stand, and why"),
     "stand.rank_nation": (
         "在全国 {n} 个{level}知识产权局中排第 {rank} 位",
-        "Ranked {rank} of {n} {level_en} offices nationwide",
+        "Ranked {rank} of {n} {level} offices nationwide",
     ),
     "stand.rank_group": (
         "在{group}的 {n} 个{level}知识产权局中排第 {rank} 位",
-        "Ranked {rank} of {n} {level_en} offices in {group}",
+        "Ranked {rank} of {n} {level} offices in {group}",
     ),
     "stand.unranked": ("本年度案件不足，未参与排名", "Not ranked this year: too few cases"),
     "stand.interval": (

@@ -97,17 +97,15 @@ def standing_card(s: Standing, code: str, lang: str, palette: str, as_of: str) -
     """Where the office stands and why, in words: rank of N with the interval said plainly, the change
     on last year, the indicators furthest below the peers' median; and a chart of where its overdue
     and near-deadline cases sit by the offices below it."""
-    level = t(f"level.{s['level']}", "zh")
-    level_en = t(f"level.{s['level']}", "en").lower()
+    level = t(f"level.{s['level']}", lang)
+    level = level if lang == "zh" else level.lower()
     lines: list = []
     if s["level"] != "national":
         if s["rank"] is None:
             lines.append(html.P(t("stand.unranked", lang), id=ids.STANDING_RANK))
         else:
             key = "stand.rank_group" if s["group"] else "stand.rank_nation"
-            said = t(key, lang).format(
-                n=s["peers"], rank=s["rank"], level=level, level_en=level_en, group=s["group_name"] or ""
-            )
+            said = t(key, lang).format(n=s["peers"], rank=s["rank"], level=level, group=s["group_name"] or "")
             change = s["rank_change"]
             moved = (
                 t("stand.no_change", lang)
