@@ -163,7 +163,9 @@ def age_profile(counts: list[int], bins: list[tuple[int, int | None]], *, lang: 
 
 
 def timeline(case: dict, *, lang: str, palette: str) -> go.Figure:
-    """The case's dates on one axis: received, accepted, suspensions and extension as spans, deadline, closed."""
+    """The case's dates, one row each so their labels never overlap however close the dates are:
+    received, acceptance due, accepted, deadline, closed; the time from acceptance to closing (or
+    to the deadline) and any suspension shaded behind them."""
     events = [
         ("case.received_date", case.get("received_date")),
         ("case.acceptance_due", case.get("acceptance_due")),
@@ -173,45 +175,46 @@ def timeline(case: dict, *, lang: str, palette: str) -> go.Figure:
     ]
     events = [(k, d) for k, d in events if d is not None]
     colours = {"case.deadline": "#D55E00", "case.acceptance_due": "#E69F00"}
+    names = [t(k, lang) for k, _ in events]
     fig = go.Figure(
         go.Scatter(
             x=[d for _, d in events],
-            y=[0] * len(events),
+            y=names,
             mode="markers+text",
-            text=[t(k, lang) for k, _ in events],
-            textposition=["top center", "bottom center"] * 3,
+            text=[str(d)[:10] for _, d in events],
+            textposition="middle right",
+            cliponaxis=False,
             marker=dict(
-                size=14,
+                size=13,
                 color=[colours.get(k, accent(palette)) for k, _ in events],
                 symbol=["diamond" if k in colours else "circle" for k, _ in events],
             ),
+            hovertemplate="%{y}: %{x|%Y-%m-%d}<extra></extra>",
         )
     )
     end = case.get("closed_date") or case.get("deadline")
     if case.get("accepted_date") and end:
-        fig.add_shape(
-            type="line",
-            x0=case["accepted_date"],
-            x1=end,
-            y0=0,
-            y1=0,
-            line=dict(color="#9AA5B1", width=6),
-            layer="below",
-        )
+        fig.add_vrect(x0=case["accepted_date"], x1=end, fillcolor="#9AA5B1", opacity=0.18, line_width=0, layer="below")
     if case.get("suspended_days") and case.get("accepted_date"):
         start = case["accepted_date"]
-        fig.add_shape(
-            type="rect",
+        fig.add_vrect(
             x0=start,
             x1=start + dt.timedelta(days=int(case["suspended_days"])),
-            y0=-0.15,
-            y1=0.15,
             fillcolor="#56B4E9",
             opacity=0.35,
             line_width=0,
+            layer="below",
         )
-    fig.update_yaxes(visible=False, range=[-1, 1])
-    return _base(fig, 220).update_layout(title=dict(text=t("case.timeline", lang), x=0.01))
+    fig.update_yaxes(autorange="reversed", title=None, automargin=True)
+    days = [dt.date.fromisoformat(str(d)[:10]) for _, d in events]
+    if days:  # whole days, never hours; a short case still spans a readable week or more
+        pad = max((max(days) - min(days)).days // 10, 3)
+        fig.update_xaxes(range=[min(days) - dt.timedelta(days=pad), max(days) + dt.timedelta(days=pad * 3)])
+    fig.update_xaxes(title=None, tickformat="%Y-%m-%d", nticks=8)
+    height = 90 + 34 * max(len(events), 1)
+    return _base(fig, height).update_layout(
+        title=dict(text=t("case.timeline", lang), x=0.01), margin=dict(l=20, r=90, t=36, b=30)
+    )
 
 
 def visit_rates(by_office: Mapping[str, Mapping[str, Any]], *, lang: str, palette: str) -> go.Figure:
