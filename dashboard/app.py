@@ -20,14 +20,14 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import dash
-from dash import ALL, Input, Output, html
+from dash import Input, Output, html
 
 from access.opstore import OpStore, default_path
 from dashboard import ids, inputs, shell, views
 from dashboard.audit_page import init_audit_page
 from dashboard.auth import init_auth
 from dashboard.cache import VersionedCache
-from dashboard.context import Context, OutsideYear, Request, parse_controls, query_of
+from dashboard.context import Context, OutsideYear, Request, control_deps, parse_controls, query_of
 from dashboard.i18n import LANGS, t
 from dashboard.protection import init_protection
 from dashboard.public_page import init_public_page
@@ -107,13 +107,7 @@ def create_app(
         Output(ids.WHATIF_NOTE, "children"),
         Input(ids.URL, "pathname"),
         Input(ids.URL, "search"),
-        Input(ids.YEAR, "value"),
-        Input(ids.AS_OF, "date"),
-        Input(ids.METHOD, "value"),
-        Input(ids.PEER, "value"),
-        Input({"type": ids.WEIGHT, "dim": ALL}, "value"),
-        Input(ids.LANG, "value"),
-        Input(ids.PALETTE, "value"),
+        *control_deps(Input),
     )
     def _route(path, search, year, as_of, method, peer, weights, lang, palette):
         lang = inputs.choice(lang, "language", LANGS) or "zh"

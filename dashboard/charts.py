@@ -263,20 +263,13 @@ def open_by_office(rows: Sequence[Mapping[str, Any]], *, lang: str, palette: str
         [
             go.Bar(
                 y=names,
-                x=[r["overdue"] for r in shown],
+                x=[r[status] for r in shown],
                 orientation="h",
-                name=t("status.overdue", lang),
-                marker_color="#D55E00",
-                hovertemplate="%{y}: %{x}<extra>" + t("status.overdue", lang) + "</extra>",
-            ),
-            go.Bar(
-                y=names,
-                x=[r["warning"] for r in shown],
-                orientation="h",
-                name=t("status.warning", lang),
-                marker_color="#E69F00",
-                hovertemplate="%{y}: %{x}<extra>" + t("status.warning", lang) + "</extra>",
-            ),
+                name=t(f"status.{status}", lang),
+                marker_color=colour,
+                hovertemplate="%{y}: %{x}<extra>" + t(f"status.{status}", lang) + "</extra>",
+            )
+            for status, colour in (("overdue", "#D55E00"), ("warning", "#E69F00"))
         ]
     )
     _base(fig, height=max(180, 40 + 26 * len(shown)))

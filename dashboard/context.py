@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from dash import ALL
 from flask_login import current_user
 
 from access.opstore import OpStore
-from dashboard import inputs, views, widgets
+from dashboard import ids, inputs, views, widgets
 from dashboard.cache import VersionedCache
 from dashboard.report_jobs import ReportJobs
 from dashboard.view_types import Need
@@ -96,6 +97,20 @@ class OutsideYear(inputs.BadRequest):
             f"截至日期 {day.isoformat()} 不在 {year} 年内",
         )
         self.day, self.year = day, year
+
+
+def control_deps(dep: Callable[[Any, str], Any]) -> list:
+    """The view's controls as callback dependencies (`dep`: Input or State), in the order
+    `parse_controls` and the pages take them: year, as-of, method, peer group, weights, language, palette."""
+    return [
+        dep(ids.YEAR, "value"),
+        dep(ids.AS_OF, "date"),
+        dep(ids.METHOD, "value"),
+        dep(ids.PEER, "value"),
+        dep({"type": ids.WEIGHT, "dim": ALL}, "value"),
+        dep(ids.LANG, "value"),
+        dep(ids.PALETTE, "value"),
+    ]
 
 
 def parse_controls(year, as_of, method, peer, weights, config: Config) -> views.Controls:

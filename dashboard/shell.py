@@ -15,7 +15,7 @@ from flask_login import current_user
 from access import policy
 from dashboard import data, ids, inputs, views
 from dashboard.auth import role_label
-from dashboard.context import Context, first, query_of
+from dashboard.context import Context, control_deps, first, query_of
 from dashboard.i18n import LANGS, t
 from dashboard.registry import Registry
 from metrics.config import DIMENSIONS, METHODS
@@ -254,13 +254,7 @@ def callbacks(app, ctx: Context, registry: Registry) -> None:
         Output(ids.ADDRESS, "data"),
         Input(ids.URL, "pathname"),
         Input(ids.URL, "search"),
-        Input(ids.YEAR, "value"),
-        Input(ids.AS_OF, "date"),
-        Input(ids.METHOD, "value"),
-        Input(ids.PEER, "value"),
-        Input({"type": ids.WEIGHT, "dim": ALL}, "value"),
-        Input(ids.LANG, "value"),
-        Input(ids.PALETTE, "value"),
+        *control_deps(Input),
         State(ids.DEFAULTS, "data"),
     )
 

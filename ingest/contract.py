@@ -48,8 +48,18 @@ class Column:
         return self.type.split(":", 1)[1] if ":" in self.type else None
 
 
+class _Named:
+    """Something a reader sees by its Chinese or English name."""
+
+    zh: str
+    en: str
+
+    def name(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
 @dataclass(frozen=True)
-class ChecklistItem:
+class ChecklistItem(_Named):
     """One scored item. `points`: the inspector gives 0..max points. `deduction`: the inspector
     counts defects and the item scores max − per_defect × defects, never below zero."""
 
@@ -61,24 +71,18 @@ class ChecklistItem:
     per_defect: float = 0.0
     section: str | None = None
 
-    def name(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
-
 
 @dataclass(frozen=True)
-class Section:
+class Section(_Named):
     id: str
     zh: str
     en: str
     max: float
     items: tuple[str, ...]
 
-    def name(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
-
 
 @dataclass(frozen=True)
-class Grade:
+class Grade(_Named):
     """A grade and the lowest total that earns it (grades run from best to worst)."""
 
     id: str
@@ -86,18 +90,12 @@ class Grade:
     en: str
     min: float
 
-    def name(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
-
 
 @dataclass(frozen=True)
-class Veto:
+class Veto(_Named):
     id: str
     zh: str
     en: str
-
-    def name(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
 
 
 @dataclass(frozen=True)

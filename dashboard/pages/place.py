@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from dash import ALL, Input, Output, State, dcc, html, no_update
+from dash import Input, Output, State, dcc, html, no_update
 
 from access import policy
 from dashboard import charts, ids, inputs, views
-from dashboard.context import Context, Request, parse_controls
+from dashboard.context import Context, Request, control_deps, parse_controls
 from dashboard.i18n import t
 from dashboard.registry import Page
 from dashboard.view_types import Denied, Place, Standing
@@ -198,13 +198,7 @@ def callbacks(app, ctx: Context) -> None:
         Output(ids.TILE_MAP, "figure"),
         Input(ids.MAP_KEY, "value"),
         State(ids.URL, "pathname"),
-        State(ids.YEAR, "value"),
-        State(ids.AS_OF, "date"),
-        State(ids.METHOD, "value"),
-        State(ids.PEER, "value"),
-        State({"type": ids.WEIGHT, "dim": ALL}, "value"),
-        State(ids.LANG, "value"),
-        State(ids.PALETTE, "value"),
+        *control_deps(State),
         prevent_initial_call=True,
     )
     def _map(key, path, year, as_of, method, peer, weights, lang, palette):
