@@ -154,6 +154,7 @@ VISIT_MESSAGE = "visit-message"
 APPRAISAL_NOTE = "appraisal-note"
 REPORT_SETTINGS = "report-settings"  # what settings the workbook uses
 AS_OF_REFUSED = "as-of-refused"  # the message for an as-of date outside the chosen year
+PLAN_CHECKLIST = "plan-checklist"  # the checklist version a new plan's archives are scored under
 OFFICE_SEARCH = "office-search"  # find an office by name, pinyin initials or code
 PRESENT = "present"  # presentation mode: the figures alone, full screen
 ADDRESS = "address"  # the query string the controls wrote (assets/address.js)

@@ -11,6 +11,7 @@ from access.opstore import OpStore
 from dashboard import ids
 from dashboard.i18n import num, t
 from dashboard.widgets import field, number_input, office_names, stratum_words
+from ingest.contract import default_contract
 from inspection.draw import stratum_sizes
 from inspection.plans import (
     STRATA_COLUMNS,
@@ -37,6 +38,7 @@ def plan_toml(
     per_office,
     cap,
     exclude,
+    checklist=None,
 ) -> str:
     """The plan form as the TOML `ipdash plan create` reads (json.dumps writes valid TOML strings)."""
     lines = []
@@ -46,6 +48,7 @@ def plan_toml(
         f"year = {int(year)}",
         f"scope = {json.dumps(str(scope or '').strip())}",
         f"strata = {json.dumps(list(strata or []))}",
+        *([f"checklist = {json.dumps(str(checklist))}"] if checklist else []),
         "",
         "[rule]",
         f"kind = {json.dumps(rule)}",
@@ -202,6 +205,18 @@ def plans_page(ops: OpStore, years: list[int], national_code: str, lang: str, ad
                                     options=[
                                         {"label": t("insp.own_office", lang), "value": "own_office"},
                                         {"label": t("insp.own_province", lang), "value": "own_province"},
+                                    ],
+                                ),
+                            ),
+                            field(  # the checklist version the plan's archives are scored under
+                                t("insp.checklist", lang),
+                                dcc.Dropdown(
+                                    id=ids.PLAN_CHECKLIST,
+                                    clearable=False,
+                                    value=default_contract().checklist.version,
+                                    options=[
+                                        {"label": v + (f"（{c.title}）" if c.title else ""), "value": v}
+                                        for v, c in default_contract().checklists.items()
                                     ],
                                 ),
                             ),

@@ -363,3 +363,26 @@ def test_the_workbook_and_the_online_form_follow_the_plans_checklist(
     row = _stored(tree_store)[("A-D1", "N-1")]
     assert (float(row["total"]), row["grade"], row["checklist_version"]) == (80, "good", "2024-A")
     assert json.loads(row["defects"]) == {"filing_time": 0, "record_defects": 1, "document_defects": 15}
+
+
+def test_the_web_plan_form_names_the_checklist(checklists) -> None:
+    from dashboard.plan_form import plan_toml
+
+    text = plan_toml(
+        plan_id="W",
+        year=2024,
+        scope="100000",
+        strata=["office_code"],
+        rule="ratio",
+        ratio=0.05,
+        minimum=2,
+        maximum=20,
+        confidence=0.95,
+        tolerable=0.05,
+        expected=0,
+        per_office=2,
+        cap=6,
+        exclude=["own_office"],
+        checklist="2024-A",
+    )
+    assert parse_plan(text)["checklist"] == "2024-A"

@@ -14,7 +14,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from flask_login import current_user
 
 from access import policy
-from dashboard import ids, views
+from dashboard import ids, inputs, views
 from dashboard import inspection_views as iv
 from dashboard.context import Context, Request
 from dashboard.i18n import t
@@ -76,6 +76,7 @@ def callbacks(app, ctx: Context) -> None:
         State(ids.PLAN_CAP, "value"),
         State(ids.PLAN_EXCLUDE, "value"),
         State(ids.LANG, "value"),
+        State(ids.PLAN_CHECKLIST, "value"),
         prevent_initial_call=True,
     )
     def _plan_form(
@@ -96,6 +97,7 @@ def callbacks(app, ctx: Context) -> None:
         cap,
         exclude,
         lang,
+        checklist=None,
     ):
         lang = lang or "zh"
         refused = admin_only(lang)
@@ -117,6 +119,7 @@ def callbacks(app, ctx: Context) -> None:
                 per_office=per_office,
                 cap=cap,
                 exclude=exclude,
+                checklist=inputs.text(checklist, "checklist", limit=64),
             )
             if dash.ctx.triggered_id == ids.PLAN_CREATE_BUTTON:
                 plan = create_plan(ops, store, text, actor=current_user.user.username)
