@@ -134,6 +134,12 @@ def collect(
         trend = trend.with_columns(pl.Series(str(y), [values.get(c) for c in codes], dtype=pl.Float64))
 
     overdue = open_cases(con, config, scope=code, as_of=as_of).filter(pl.col("status") == "overdue")
+    named = dict(
+        con.execute(duck_sql("offices.names"), {"c": sorted(set(overdue["office_code"].to_list()))}).fetchall()
+    )
+    overdue = overdue.with_columns(  # the workbook names each office, not only its code
+        pl.col("office_code").replace_strict(named, default=None, return_dtype=pl.String).alias("office_name")
+    )
     integrity = office_monitor(con, config, year=year, level=rank_level, within=within, as_of=as_of)
     integrity = integrity.filter(pl.col("office_code").is_in(codes))
     inspections = inspection_results(con, config, year=year, as_of=as_of, offices=codes)

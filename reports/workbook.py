@@ -287,6 +287,7 @@ def write_workbook(
         sh["overdue"],
         [
             (lab["code"], None),
+            (lab["name"], None),  # the office by name, not only its code
             (lab["case_no"], None),
             (lab["case_kind"], None),
             (lab["received"], DATE),
@@ -297,6 +298,7 @@ def write_workbook(
         [
             [
                 r["office_code"],
+                r["office_name"],
                 r["case_no"],
                 kind_label.get(r["case_kind"], r["case_kind"]),
                 r["received_date"],

@@ -120,14 +120,15 @@ def test_structure_freeze_panes_formats_tables_charts_and_print_setup(golden: St
 def test_overdue_and_inspection_sheets_hold_the_golden_figures(golden: Store, tmp_path: Path) -> None:
     wb = report(golden.path, tmp_path / "national.xlsx")
     overdue = list(wb["超期未结案件"].iter_rows(min_row=2, values_only=True))
-    assert sorted(r[1] for r in overdue) == ["P1f-01", "P1f-02", "P1f-03"]
-    assert {r[6] for r in overdue} == {89}
-    assert {r[2] for r in overdue} <= {"专利侵权纠纷", "假冒专利", "其他专利纠纷"}  # kinds by their Chinese names
+    assert sorted(r[2] for r in overdue) == ["P1f-01", "P1f-02", "P1f-03"]
+    assert {r[1] for r in overdue} == {"P1 省局"}  # the office by name beside its code
+    assert {r[7] for r in overdue} == {89}
+    assert {r[3] for r in overdue} <= {"专利侵权纠纷", "假冒专利", "其他专利纠纷"}  # kinds by their Chinese names
     first = list(wb["超期未结案件"].iter_rows(min_row=2, max_row=2))[0]
-    # plain values (code, case no., dates) and styled cells (the count) both keep their type and format
-    assert [c.data_type for c in first] == ["s", "s", "s", "d", "d", "d", "n"]
-    assert [c.number_format for c in first[3:]] == ["yyyy-mm-dd"] * 3 + ["#,##0"]
-    assert isinstance(first[3].value, dt.datetime) and first[0].number_format == "General"
+    # plain values (code, name, case no., dates) and styled cells (the count) both keep their type and format
+    assert [c.data_type for c in first] == ["s", "s", "s", "s", "d", "d", "d", "n"]
+    assert [c.number_format for c in first[4:]] == ["yyyy-mm-dd"] * 3 + ["#,##0"]
+    assert isinstance(first[4].value, dt.datetime) and first[0].number_format == "General"
     ins = {r[0]: r for r in wb["案卷评查"].iter_rows(min_row=2, values_only=True)}
     # P1: 6 archives, 2 excellent, 3 qualified, 1 unqualified; 52 cases closed: 52 / 6 = 8.7 projected.
     assert ins["110000"][2:8] == (6, pytest.approx(500 / 6), 2, 3, 1, pytest.approx(1 / 6))
@@ -167,7 +168,7 @@ def test_english_labels_and_text_that_looks_like_a_formula(golden: Store, tmp_pa
     assert ingest(Store(db), "offices", [str(evil)], progress=False).counts.updated == 1
     wb = report(db, tmp_path / "en.xlsx", "--lang", "en")
     assert wb.sheetnames[:2] == ["Cover", "Ranking"]
-    kinds = {r[2] for r in wb["Overdue open cases"].iter_rows(min_row=2, values_only=True)}
+    kinds = {r[3] for r in wb["Overdue open cases"].iter_rows(min_row=2, values_only=True)}
     assert kinds and kinds <= {"Infringement dispute", "Counterfeit", "Other dispute"}, kinds
     cell = next(
         c
