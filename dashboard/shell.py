@@ -105,6 +105,8 @@ def layout(ctx: Context) -> html.Div:
                         dcc.DatePickerSingle(
                             id=ids.AS_OF,
                             display_format="YYYY-MM-DD",
+                            month_format="YYYY-MM",  # numbers: no English month names in either language
+                            first_day_of_week=1,  # weeks start on Monday, as calendars here do
                             clearable=True,
                             placeholder="12-31",
                             persistence=True,
