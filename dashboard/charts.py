@@ -140,19 +140,37 @@ def dimension_bars(office: RankedOffice, median: Mapping[str, float | None], *, 
     )
 
 
-def trend_line(trend: dict[int, float | None], *, lang: str, palette: str) -> go.Figure:
+def trend_line(
+    trend: dict[int, float | None], *, lang: str, palette: str, median: dict[int, float | None] | None = None
+) -> go.Figure:
+    """The office's composite over the years, beside its peers' median (dashed) when given."""
     years = sorted(trend)
-    fig = go.Figure(
+    lines = [
         go.Scatter(
             x=[str(y) for y in years],
             y=[trend[y] for y in years],
             mode="lines+markers",
+            name=t("profile.this_office", lang),
             line=dict(color=accent(palette), width=3),
             connectgaps=False,
         )
-    )
+    ]
+    if median:
+        lines.append(
+            go.Scatter(
+                x=[str(y) for y in years],
+                y=[median.get(y) for y in years],
+                mode="lines+markers",
+                name=t("ind.median", lang),
+                line=dict(color="#7B8794", width=2, dash="dash"),
+                connectgaps=False,
+            )
+        )
+    fig = go.Figure(lines)
     fig.update_yaxes(range=[0, 100], title=t("col.composite", lang))
-    return _base(fig, 300).update_layout(title=dict(text=t("profile.trend", lang), x=0.01))
+    return _base(fig, 300).update_layout(
+        title=dict(text=t("profile.trend", lang), x=0.01), showlegend=bool(median), legend=dict(orientation="h", y=-0.2)
+    )
 
 
 def age_profile(counts: list[int], bins: list[tuple[int, int | None]], *, lang: str, palette: str) -> go.Figure:

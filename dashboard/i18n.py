@@ -79,6 +79,7 @@ LABELS: dict[str, tuple[str, str]] = {
         "The as-of date {day} is not in {year}: choose a date from {year}-01-01 to {year}-12-31, or clear it "
         "(31 December).",
     ),
+    "profile.this_office": ("本单位", "This office"),
     "stand.title": ("我在哪里，为什么", "Where we stand, and why"),
     "stand.rank_nation": (
         "在全国 {n} 个{level}知识产权局中排第 {rank} 位",

@@ -25,6 +25,7 @@ RANKING = "ranking"
 MAP_KEY = "map-key"
 TILE_MAP = "tile-map"
 TREND = "trend"
+PROFILE_TREND = "profile-trend"  # an office's composite over the years beside its peers' median
 
 PROFILE_TITLE = "profile-title"
 PROFILE_COMPOSITE = "profile-composite"

@@ -150,6 +150,7 @@ class Profile(TypedDict):
     indicators: list[ProfileIndicator]
     dimension_median: dict[str, float | None]
     trend: dict[int, float | None]
+    trend_median: dict[int, float | None]  # the peers' median composite each year
     sensitivity: Sensitivity
     signals: dict[str, Any]  # the office's integrity signals (metrics.monitor.office_monitor row)
     methodology: Methodology

@@ -485,6 +485,7 @@ def profile(viewer: Viewer, code: str, controls: Controls) -> Profile | ProfileN
             }
         )
     dims_median = {d: _median([o["dimensions"][d] for o in peers]) for d in DIMENSIONS}
+    peer_codes = {o["office_code"] for o in peers}
     trend = composite_trend(viewer, grant, controls, level=level, within=within)
     sens = viewer.cache.get(
         ("sensitivity", controls.key(), code, level, within),
@@ -527,6 +528,8 @@ def profile(viewer: Viewer, code: str, controls: Controls) -> Profile | ProfileN
         "indicators": indicators,
         "dimension_median": dims_median,
         "trend": {y: v.get(code) for y, v in trend.items()},
+        # the peers' median composite each year (the same peer group, the province where it is one)
+        "trend_median": {y: _median([c for k, c in v.items() if k in peer_codes]) for y, v in trend.items()},
         "sensitivity": sens,
         "signals": sig[0] if sig else {},
         "methodology": r.methodology,

@@ -438,3 +438,13 @@ def test_the_office_search_finds_by_name_initials_and_code_within_what_the_user_
     assert set(_search(p3, "省局")) == {"130000"}  # another province's office is not offered
     assert "100000" in _search(p3, "100000")  # its own chain: the nation's ranking rows
     assert _search(p3, "110000") == []
+
+
+def test_the_profile_trend_shows_the_peers_median(leader) -> None:
+    """2024 composites (tests/fixtures/metrics/README.md): P1 53.0196, P3 47.9088, P2 39.7976; the
+    peers' median is P3's 47.9088."""
+    body = content(leader, "/office/110000", year=2024)
+    mine, median = by_id(body, ids.PROFILE_TREND)["props"]["figure"]["data"]
+    at = mine["x"].index("2024")
+    assert mine["y"][at] == pytest.approx(53.0196, abs=1e-3)
+    assert median["y"][median["x"].index("2024")] == pytest.approx(47.9088, abs=1e-3)

@@ -200,7 +200,10 @@ def profile_page(v: Profile | ProfileNational | ProfileMissing | Denied, lang: s
                         className="card half",
                         children=[
                             dcc.Graph(
-                                figure=charts.trend_line(v["trend"], lang=lang, palette=palette),
+                                id=ids.PROFILE_TREND,
+                                figure=charts.trend_line(
+                                    v["trend"], lang=lang, palette=palette, median=v["trend_median"]
+                                ),
                                 config=charts.GRAPH_CONFIG,
                             )
                         ],
