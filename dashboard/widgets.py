@@ -74,15 +74,24 @@ def _tile(label: str, fig: Figure, lang: str, *, kind: str = "num", better: int 
     )
 
 
-def headline(fig: dict[str, Figure], lang: str) -> html.Div:
-    return html.Div(
-        className="kpis",
-        id=ids.HEADLINE,
-        children=[
-            _tile(t(f"h.{k}", lang), fig[k], lang, kind="pct" if k == "on_time_rate" else "num", better=BETTER[k])
-            for k in ("accepted", "closed", "on_time_rate", "open_cases", "overdue", "appraised")
-        ],
-    )
+# Where each headline figure's cases are listed (drill-through); {code} is the office.
+BEHIND = {
+    "accepted": "/cases?office={code}",
+    "closed": "/cases?office={code}",
+    "on_time_rate": "/cases?office={code}",
+    "open_cases": "/monitor?office={code}",
+    "overdue": "/monitor?office={code}&status=overdue",
+    "appraised": "/cases?office={code}",
+}
+
+
+def headline(fig: dict[str, Figure], lang: str, code: str | None = None) -> html.Div:
+    """The headline figures; with `code`, each opens the list of the office's cases behind it."""
+    tiles = []
+    for k in ("accepted", "closed", "on_time_rate", "open_cases", "overdue", "appraised"):
+        tile = _tile(t(f"h.{k}", lang), fig[k], lang, kind="pct" if k == "on_time_rate" else "num", better=BETTER[k])
+        tiles.append(dcc.Link(tile, href=BEHIND[k].format(code=code), className="kpi-link") if code else tile)
+    return html.Div(className="kpis", id=ids.HEADLINE, children=tiles)
 
 
 def _interval_bar(interval: list[int] | None, rank: int | None, n: int) -> html.Div:

@@ -448,3 +448,10 @@ def test_the_profile_trend_shows_the_peers_median(leader) -> None:
     at = mine["x"].index("2024")
     assert mine["y"][at] == pytest.approx(53.0196, abs=1e-3)
     assert median["y"][median["x"].index("2024")] == pytest.approx(47.9088, abs=1e-3)
+
+
+def test_every_headline_figure_opens_the_cases_behind_it(leader) -> None:
+    body = content(leader, "/place/130000")
+    shown = [n["props"]["href"] for n in dh.walk(by_id(body, ids.HEADLINE)) if n.get("type") == "Link"]
+    assert len(shown) == 6
+    assert "/monitor?office=130000&status=overdue" in shown and "/cases?office=130000" in shown

@@ -26,7 +26,7 @@ def place_page(
     if v["standing"]:
         parts.append(standing_card(v["standing"], v["code"], lang, palette, as_of))
     if v["headline"]:
-        parts.append(headline(v["headline"], lang))
+        parts.append(headline(v["headline"], lang, v["code"]))
     if v["child_level"]:
         title = f"{t('rank.title', lang)} · {t('level.' + v['child_level'], lang)}"
         note = [html.P(t("rank.peers_only", lang), className="note")] if v["access"] == "peers" else []
