@@ -131,6 +131,7 @@ def monitor_export(
 # The grid's columns are the select list of queries/analytic/cases.sql `grid` (a fixed list: user
 # input never becomes an identifier); filters, sorting and paging are added to its syntax tree.
 GRID = select_tree(duck_sql("cases.grid"))
+IN_YEAR = select_tree(duck_sql("cases.active_in_year")).args["where"].this  # the condition alone
 CASE_COLUMNS: dict[str, exp.Expr] = {e.alias: e.this for e in GRID.expressions}
 DATE_COLUMNS = {"received_date", "accepted_date", "closed_date"}
 ENUM_COLUMNS = {
@@ -233,7 +234,9 @@ def _filter(model: dict, params: dict) -> list[exp.Expr]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _grid_sql(filters: str, sorts: str, by_office: bool) -> tuple[str, str, tuple[tuple[str, Any], ...]]:
+def _grid_sql(
+    filters: str, sorts: str, by_office: bool, by_year: bool = False
+) -> tuple[str, str, tuple[tuple[str, Any], ...]]:
     """The count and page statements of one grid request (its filter and sort models as JSON) and
     the values they bind; built once per distinct request shape (building the trees costs
     milliseconds, a page of a cached count less)."""
@@ -241,6 +244,8 @@ def _grid_sql(filters: str, sorts: str, by_office: bool) -> tuple[str, str, tupl
     where = _filter(json.loads(filters), params)
     if by_office:
         where.append(exp.func("in_subtree", exp.column("office_code", table="o"), exp.Placeholder(this="office")))
+    if by_year:
+        where.append(exp.Paren(this=IN_YEAR.copy()))
     order = []
     for s in json.loads(sorts):
         if s.get("colId") not in CASE_COLUMNS or s.get("sort") not in ("asc", "desc"):
@@ -258,9 +263,10 @@ def _grid_sql(filters: str, sorts: str, by_office: bool) -> tuple[str, str, tupl
     return count, page, tuple(params.items())
 
 
-def cases_page(viewer: Viewer, request: dict, *, office: str | None = None) -> CasesPage:
+def cases_page(viewer: Viewer, request: dict, *, office: str | None = None, year: int | None = None) -> CasesPage:
     """One page of the case grid for an AG Grid infinite-row-model request {startRow, endRow,
-    sortModel, filterModel}: {"rowData": [...], "rowCount": total}. Scoped by the runner."""
+    sortModel, filterModel}: {"rowData": [...], "rowCount": total}. Scoped by the runner. `year`:
+    only the cases handled at some time in that year (the page's chosen year)."""
     if not policy.require(viewer.ops, actor=viewer.user, action="cases", what="case explorer"):
         raise BadRequest("no access to the case explorer")
     request = inputs.mapping(request, "grid request")
@@ -272,8 +278,13 @@ def cases_page(viewer: Viewer, request: dict, *, office: str | None = None) -> C
         json.dumps(request.get("filterModel") or {}, sort_keys=True),
         json.dumps(request.get("sortModel") or [], sort_keys=True),
         bool(office),
+        year is not None,
     )
-    params: dict[str, Any] = {**dict(bound), **({"office": office} if office else {})}
+    params: dict[str, Any] = {
+        **dict(bound),
+        **({"office": office} if office else {}),
+        **({"year": inputs.year(year)} if year is not None else {}),
+    }
     runner = viewer.runner()
     total = viewer.cache.get(
         ("case-count", viewer.user.username, count, tuple(sorted(params.items()))),

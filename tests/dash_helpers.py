@@ -147,8 +147,11 @@ def links(node) -> list[str]:
     return [n["props"]["href"] for n in walk(node) if n.get("type") == "Link"]
 
 
-def cases_body(request: dict | None = None, office: str | None = None, lang: str = "en") -> dict:
-    """The case explorer's server-side row request, as AG Grid sends it."""
+def cases_body(
+    request: dict | None = None, office: str | None = None, lang: str = "en", year: int | None = None
+) -> dict:
+    """The case explorer's server-side row request, as AG Grid sends it (`year`: the chosen year;
+    None, as before a year is chosen: every year)."""
     req = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}, **(request or {})}
     return {
         "output": f"..{ids.CASES_GRID}.getRowsResponse...{ids.CASES_TOTAL}.children..",
@@ -160,18 +163,19 @@ def cases_body(request: dict | None = None, office: str | None = None, lang: str
         "state": [
             {"id": ids.CASES_OFFICE, "property": "data", "value": office},
             {"id": ids.LANG, "property": "value", "value": lang},
+            {"id": ids.YEAR, "property": "value", "value": year},
         ],
         "changedPropIds": ["cases-grid.getRowsRequest"],
     }
 
 
-def case_rows(client, request: dict | None = None, office: str | None = None, lang: str = "en"):
+def case_rows(client, request: dict | None = None, office: str | None = None, lang: str = "en", year=None):
     """POST the case explorer's server-side row request; returns the Flask response."""
-    return client.post("/_dash-update-component", json=cases_body(request, office, lang))
+    return client.post("/_dash-update-component", json=cases_body(request, office, lang, year))
 
 
-def cases(client, request: dict | None = None, office: str | None = None, lang: str = "en") -> dict:
-    got = case_rows(client, request, office, lang)
+def cases(client, request: dict | None = None, office: str | None = None, lang: str = "en", year=None) -> dict:
+    got = case_rows(client, request, office, lang, year)
     assert got.status_code == 200, got.data[:500]
     return json.loads(got.data)["response"][ids.CASES_GRID]["getRowsResponse"]
 

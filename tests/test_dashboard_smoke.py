@@ -455,3 +455,22 @@ def test_every_headline_figure_opens_the_cases_behind_it(leader) -> None:
     shown = [n["props"]["href"] for n in dh.walk(by_id(body, ids.HEADLINE)) if n.get("type") == "Link"]
     assert len(shown) == 6
     assert "/monitor?office=130000&status=overdue" in shown and "/cases?office=130000" in shown
+
+
+def test_the_case_explorer_follows_the_year(leader, golden_metrics) -> None:
+    """The chosen year keeps the cases handled at some time in it: P1g-01 (accepted 2025-02-05) is a
+    2025 case, not a 2024 one; P3b2-01 (accepted 2023, closed 2024) is in both 2023 and 2024."""
+    import contextlib
+
+    def numbers(year: int | None) -> set[str]:
+        got = dh.cases(leader, {"endRow": 500, "filterModel": {}}, year=year)
+        return {r["case_no"] for r in got["rowData"]}
+
+    assert "P1g-01" in numbers(2025) and "P1g-01" not in numbers(2024)
+    assert "P3b2-01" in numbers(2024) and "P3b2-01" in numbers(2023)
+    with contextlib.closing(golden_metrics.reader()) as con:
+        (expected,) = con.execute(
+            "SELECT count(*) FROM cases WHERE accepted_date <= DATE '2024-12-31' "
+            "AND (closed_date IS NULL OR closed_date >= DATE '2024-01-01')"
+        ).fetchone()
+    assert dh.cases(leader, {"endRow": 1}, year=2024)["rowCount"] == expected

@@ -79,12 +79,13 @@ def callbacks(app, ctx: Context) -> None:
         Input(ids.CASES_GRID, "getRowsRequest"),
         State(ids.CASES_OFFICE, "data"),
         State(ids.LANG, "value"),
+        State(ids.YEAR, "value"),
     )
-    def _cases(request, office, lang):
+    def _cases(request, office, lang, year=None):
         if not request:
             return no_update, no_update
         try:
-            got = case_views.cases_page(ctx.viewer(), request, office=office)
+            got = case_views.cases_page(ctx.viewer(), request, office=office, year=year)
         except case_views.BadRequest as exc:
             return {"rowData": [], "rowCount": 0}, str(exc)
         contract = default_contract()

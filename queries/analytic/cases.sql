@@ -42,6 +42,12 @@ SELECT
 FROM cases AS c
 JOIN offices AS o ON o.office_code = c.office_code
 
+-- name: active_in_year
+-- The case explorer's year: cases handled at some time in $year (accepted by its end, not closed
+-- before its start); dashboard/case_views.py adds this condition to the grid's statement.
+SELECT 1 FROM cases AS c
+WHERE c.accepted_date <= make_date($year, 12, 31) AND (c.closed_date IS NULL OR c.closed_date >= make_date($year, 1, 1))
+
 -- name: of_year_in_subtree
 -- Every case of the year (accepted or closed in it) below office $s, for the workbook's case sheet.
 SELECT c.office_code, c.case_no, c.case_kind, c.received_date, c.accepted_date, c.closed_date, c.closing_type
