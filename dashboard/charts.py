@@ -305,6 +305,30 @@ def open_by_office(rows: Sequence[Mapping[str, Any]], *, lang: str, palette: str
     return fig
 
 
+def compare_dimensions(offices: Sequence[Mapping[str, Any]], *, lang: str, palette: str) -> go.Figure:
+    """The chosen offices' dimension scores and composite, grouped by dimension."""
+    keys = ["composite", "effort", "level", "timeliness", "quality"]
+    names = [t("col.composite", lang) if k == "composite" else t(f"dim.{k}", lang) for k in keys]
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=names,
+                y=[o["composite"] if k == "composite" else (o["dimensions"] or {}).get(k) for k in keys],
+                name=o["name"],
+                marker_color=OKABE_ITO[n % len(OKABE_ITO)],
+            )
+            for n, o in enumerate(offices)
+        ]
+    )
+    fig.update_yaxes(range=[0, 100])
+    return _base(fig, 340).update_layout(
+        barmode="group",
+        showlegend=True,
+        legend=dict(orientation="h", y=-0.2),
+        title=dict(text=t("cmp.dimensions", lang), x=0.01),
+    )
+
+
 def satisfaction_bars(distribution: Sequence[int], *, lang: str, palette: str) -> go.Figure:
     """How many parties answered each satisfaction score, 1 to 5."""
     labels = [t(f"visit.score_{k}", lang) for k in range(1, 6)]

@@ -80,6 +80,18 @@ LABELS: dict[str, tuple[str, str]] = {
         "(31 December).",
     ),
     "profile.this_office": ("本单位", "This office"),
+    "nav.compare": ("对比", "Compare"),
+    "cmp.title": ("机构对比", "Offices side by side"),
+    "cmp.hint": (
+        "选择至多 {most} 个机构并排比较；所选机构写在网址中，可分享",
+        "Choose up to {most} offices to compare; the choice is kept in the address, to share",
+    ),
+    "cmp.other_level": (
+        "与第一个机构层级不同，未并列：{codes}",
+        "Of another level than the first, not compared: {codes}",
+    ),
+    "cmp.row": ("项目", "Item"),
+    "cmp.dimensions": ("各维度得分对比", "Dimension scores side by side"),
     "stand.title": ("我在哪里，为什么", "Where we stand, and why"),
     "stand.rank_nation": (
         "在全国 {n} 个{level}知识产权局中排第 {rank} 位",

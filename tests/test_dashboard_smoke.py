@@ -474,3 +474,16 @@ def test_the_case_explorer_follows_the_year(leader, golden_metrics) -> None:
             "AND (closed_date IS NULL OR closed_date >= DATE '2024-01-01')"
         ).fetchone()
     assert dh.cases(leader, {"endRow": 1}, year=2024)["rowCount"] == expected
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_offices_side_by_side(leader, lang: str) -> None:
+    """P1 and P3 (tests/fixtures/metrics/README.md): ranks 1 and 2 of 3, composites 53.0 and 47.9."""
+    body = content(leader, "/compare", "?offices=110000,130000", lang=lang)
+    table = by_id(body, ids.COMPARE_TABLE)
+    rows = [[text(c) for c in tr["props"]["children"]] for tr in dh.walk(table) if tr.get("type") == "Tr"]
+    assert rows[0][1:] == ["P1 省局", "P3 省局"]
+    of = "/" if lang == "zh" else "of"
+    assert rows[1][1:] == [f"1 {of} 3", f"2 {of} 3"]
+    assert rows[2][1:] == ["53.0", "47.9"]
+    assert len(by_id(body, ids.COMPARE_CHART)["props"]["figure"]["data"]) == 2

@@ -45,7 +45,9 @@ PAGES = {  # path: outcome for leader, admin, p1, pref, insp
     "/supervision": (V, V, V, V, D),
     "/visits": (V, V, V, V, V),  # an inspector sees only the visits assigned to them as visitor
     "/subscriptions": (V, V, V, V, V),  # each user their own; the administrator everyone's
-    "/assessment": (V, V, V, V, D),  # the rows each user may read, as on the ranking pages
+    "/assessment": (V, V, V, V, D),
+    "/compare?offices=110000": (V, V, V, D, D),  # each chosen office is asked of the policy
+    "/compare?offices=130100": (V, V, D, V, D),  # the rows each user may read, as on the ranking pages
 }
 
 ROUTES = {  # (method, path): status for anonymous, leader, admin, p1, pref, insp
@@ -200,9 +202,9 @@ def test_every_guarded_callback_for_every_role(clients, golden) -> None:
 CALLBACK_NEEDS = {
     f"..{ids.TITLE}.children": None,  # the page's words in the chosen language
     f"..{ids.YEAR}.value": None,  # the controls from the address (a link, the back button); the what-if reset
-    f"{ids.ADDRESS}.data": None,
+    f"{ids.ADDRESS}.data": None,  # the controls written to the address (in the browser)
     f"{ids.OFFICE_SEARCH}.options": None,  # offers only the offices the policy lets the user open (views.access)
-    f"{ids.PRESENT}.className": None,  # presentation mode, in the browser  # the controls written to the address (in the browser)
+    f"{ids.PRESENT}.className": None,  # presentation mode, in the browser
     f"..{ids.UNOFFICIAL}.children": None,  # the what-if banner: how the controls differ from the official ones
     f"{ids.CHECKLIST_DOWNLOAD}.data": "archives",
     f"{ids.CHECKLIST_UPLOAD_RESULT}.children": "archives",
@@ -214,7 +216,7 @@ CALLBACK_NEEDS = {
     f"..{ids.PLAN_ACTION_MESSAGE}.children...": "inspection.manage",
     f"..{ids.PLAN_ACTION_MESSAGE}.children@": "inspection.manage",
     f"{ids.DRAW_MANIFEST_DOWNLOAD}.data": "inspection",
-    f"{ids.URL}.search": None,  # rewrites the monitor's query string
+    f"{ids.URL}.search": None,  # rewrites the query string: the monitor's filter, the offices compared
     f"{ids.MONITOR_DOWNLOAD}.data": "monitor",
     f"{ids.TILE_MAP}.figure": "rankings",
     f"{ids.URL}.href": None,  # a click on the map, or an office chosen in the search box, opens its address
