@@ -276,13 +276,7 @@ def callbacks(app, ctx: Context, registry: Registry) -> None:
         return "⚠ " + t("what.banner", lang) + ("；" if lang == "zh" else "; ").join(said), not said
 
     @app.callback(
-        Output(ids.YEAR, "value"),
-        Output(ids.AS_OF, "date"),
-        Output(ids.METHOD, "value"),
-        Output(ids.PEER, "value"),
-        Output({"type": ids.WEIGHT, "dim": ALL}, "value"),
-        Output(ids.LANG, "value"),
-        Output(ids.PALETTE, "value"),
+        *control_deps(Output),  # every control, set from the address
         Input(ids.URL, "search"),
         Input(ids.WEIGHTS_RESET, "n_clicks"),
         State(ids.YEAR, "options"),
