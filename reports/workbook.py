@@ -18,8 +18,11 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.chart.series import SeriesLabel
+from openpyxl.chart.text import RichText
+from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties
 from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Alignment, Font
+from openpyxl.worksheet.pagebreak import Break
 
 from access.cells import as_text
 from ingest.contract import default_contract
@@ -44,6 +47,44 @@ Progress = Callable[[float, str], None]
 
 def _status(entry: IndicatorEntry, lab: dict) -> str:
     return lab["insufficient"] if entry["status"] == "insufficient" else lab["sufficient"]
+
+
+PER_CHART = 16  # offices in one ranking chart: every name legible on its page
+CHART_ROWS = 30  # rows a chart's page spans: about 16 cm, what A4 landscape prints on one page
+
+
+def _small_labels(axis: Any, size: int = 800) -> None:
+    """Category labels at `size` hundredths of a point, so that every office's name fits."""
+    props = CharacterProperties(sz=size)
+    axis.txPr = RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=props), endParaRPr=props)])
+
+
+def _chart_pages(wb: Workbook, title: str, charts: list) -> None:
+    """A sheet holding `charts`, one per printed page: landscape, a page break after each, every
+    chart at the same legible size (charts under a table split across pages and under its
+    repeated header row)."""
+    if not charts:
+        return
+    ws = wb.create_sheet(title)
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = "9"  # A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    for k, chart in enumerate(charts):
+        chart.width, chart.height = 25, 14  # within the page's 30 rows
+        chart.x_axis.tickLblSkip = 1  # every office named, not every other one
+        _small_labels(chart.x_axis, 900)
+        ws.add_chart(chart, f"A{1 + k * CHART_ROWS}")
+        if k:
+            ws.row_breaks.append(Break(id=k * CHART_ROWS))
+    for _ in range(len(charts) * CHART_ROWS):  # the rows the charts lie on, so every page prints
+        ws.append([None])
+
+
+def _shown(title: str, shown: int, total: int, lab: dict) -> str:
+    """A chart's title, saying so when it shows the first `shown` of `total` offices."""
+    return title if shown >= total else f"{title}（{lab['first_n'].format(shown=shown, n=total)}）"
 
 
 def _beijing(at: str | None, lab: dict) -> str | None:
@@ -175,6 +216,7 @@ def write_workbook(
         )
     step(0.3, "cover")
 
+    charts: list = []  # the ranking's and the trend's charts, printed on pages of their own
     # Ranking with rank interval and year-on-year change.
     columns = [
         (lab["rank"], None),
@@ -211,25 +253,34 @@ def write_workbook(
             f"A2:A{last}", FormulaRule(formula=[f"AND(ISNUMBER($A2),$A2>=MAX($A$2:$A${last})-2)"], fill=BOTTOM_FILL)
         )
         ranked = sum(1 for o in offices if o["rank"] is not None)
-        shown = max(min(ranked, 30), 1)
-        bar = BarChart()
-        bar.type, bar.title, bar.y_axis.title = "bar", lab["chart_rank"], lab["composite"]
-        bar.add_data(Reference(ranking.ws, min_col=4, min_row=1, max_row=shown + 1), titles_from_data=True)
-        bar.set_categories(Reference(ranking.ws, min_col=3, min_row=2, max_row=shown + 1))
-        bar.y_axis.scaling.min, bar.y_axis.scaling.max = 0, 100
-        bar.x_axis.scaling.orientation = "maxMin"
-        bar.height, bar.width = max(7.5, 0.5 * shown), 18
-        below = n + 4  # charts go under the table, so the page prints at a readable size
-        ranking.ws.add_chart(bar, f"A{below}")
+        # the composite by rank, 16 offices to a chart (every name legible, one chart a page), up
+        # to the first 32; a chart that shows fewer offices than the table says which ones it shows
+        shown = max(min(ranked, 2 * PER_CHART), 1)
+        for first in range(0, shown, PER_CHART):
+            last_row = min(first + PER_CHART, shown) + 1
+            bar = BarChart()
+            bar.type, bar.y_axis.title = "bar", lab["composite"]
+            bar.title = _shown(lab["chart_rank"], shown, ranked, lab) + (
+                f" {first + 1}–{last_row - 1}" if shown > PER_CHART else ""
+            )
+            bar.add_data(Reference(ranking.ws, min_col=4, min_row=first + 2, max_row=last_row), titles_from_data=False)
+            bar.set_categories(Reference(ranking.ws, min_col=3, min_row=first + 2, max_row=last_row))
+            bar.y_axis.scaling.min, bar.y_axis.scaling.max = 0, 100
+            bar.x_axis.scaling.orientation = "maxMin"
+            bar.x_axis.delete = bar.y_axis.delete = False
+            bar.legend = None  # one series: its name is the axis title
+            charts.append(bar)  # each chart prints on a page of its own (the 图表 sheet below)
         dims = BarChart()
-        dims.type, dims.grouping, dims.title = "col", "clustered", lab["chart_dims"]
+        dims.type, dims.grouping = "col", "clustered"
+        dims.title = _shown(lab["chart_dims"], min(ranked, 15), ranked, lab)
         dims.add_data(
             Reference(ranking.ws, min_col=5, max_col=8, min_row=1, max_row=min(ranked, 15) + 1), titles_from_data=True
         )
         dims.set_categories(Reference(ranking.ws, min_col=3, min_row=2, max_row=min(ranked, 15) + 1))
         dims.y_axis.scaling.min, dims.y_axis.scaling.max = 0, 100
         dims.height, dims.width = 9, 24
-        ranking.ws.add_chart(dims, f"A{below + int(bar.height * 2) + 3}")
+        dims.x_axis.delete = dims.y_axis.delete = False
+        charts.append(dims)
     step(0.45, "ranking")
 
     # One sheet per dimension: every indicator's value, numerator, denominator, score, status.
@@ -265,8 +316,9 @@ def write_workbook(
     )
     if years and n:
         chart = LineChart()
-        chart.title, chart.y_axis.title = lab["chart_trend"], lab["composite"]
         top = min(n, 10)
+        chart.title, chart.y_axis.title = _shown(lab["chart_trend"], top, n, lab), lab["composite"]
+        chart.x_axis.delete = chart.y_axis.delete = False
         for row_no in range(2, top + 2):
             chart.add_data(
                 Reference(trend.ws, min_col=3, max_col=2 + len(years), min_row=row_no),
@@ -277,8 +329,8 @@ def write_workbook(
             s.tx = SeriesLabel(v=o["name"])
         chart.set_categories(Reference(trend.ws, min_col=3, max_col=2 + len(years), min_row=1))
         chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 100
-        chart.height, chart.width = 10, 22
-        trend.ws.add_chart(chart, f"A{n + 4}")
+        charts.append(chart)
+    _chart_pages(wb, sh["charts"], charts)
 
     # Overdue open cases.
     ov = data.overdue

@@ -25,6 +25,7 @@ ZH_SHEETS = [
     "办案时效",
     "案卷质量",
     "趋势",
+    "图表",
     "超期未结案件",
     "案卷评查",
     "整改",
@@ -94,7 +95,7 @@ def test_national_workbook_equals_ipdash_scores(golden: Store, tmp_path: Path) -
 
 def test_structure_freeze_panes_formats_tables_charts_and_print_setup(golden: Store, tmp_path: Path) -> None:
     wb = report(golden.path, tmp_path / "national.xlsx")
-    for name in ZH_SHEETS[1:]:
+    for name in [s for s in ZH_SHEETS[1:] if s != "图表"]:
         ws = wb[name]
         assert ws.freeze_panes == "A2", name
         assert ws.page_setup.orientation == "landscape", name
@@ -104,14 +105,16 @@ def test_structure_freeze_panes_formats_tables_charts_and_print_setup(golden: St
     assert "Ranking" in ranking.tables and ranking.tables["Ranking"].ref == "A1:L4"
     assert ranking["D2"].number_format == "0.0"
     assert wb["办案时效"]["D2"].number_format == "0.0%"
-    charts = ranking._charts
-    assert len(charts) == 2
-    bar, dims = charts
+    # the charts print on pages of their own: one per page, landscape, no repeated header row over them
+    pages = wb["图表"]
+    assert ranking._charts == [] and wb["趋势"]._charts == []
+    bar, dims, trend_chart = pages._charts
+    assert [b.id for b in pages.row_breaks.brk] == [30, 60]
+    assert pages.page_setup.orientation == "landscape" and not pages.print_title_rows
     assert bar.series[0].val.numRef.f == "'排名'!$D$2:$D$4"
     assert bar.series[0].cat.numRef.f == "'排名'!$C$2:$C$4"  # openpyxl writes categories as a reference
     assert [s.val.numRef.f for s in dims.series] == [f"'排名'!${c}$2:${c}$4" for c in "EFGH"]
-    trend = wb["趋势"]._charts
-    assert len(trend) == 1 and trend[0].series[0].val.numRef.f.startswith("'趋势'!$C$2")
+    assert trend_chart.series[0].val.numRef.f.startswith("'趋势'!$C$2")
     rules = ranking.conditional_formatting
     assert len(list(rules)) >= 1
     assert wb["排名"].column_dimensions["C"].width >= 8
