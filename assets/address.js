@@ -94,7 +94,8 @@ document.addEventListener("fullscreenchange", function () {
     }
     var button = event.target.closest && event.target.closest("button.table-csv");
     if (button) {
-      var target = button.parentNode.querySelector("table.ranking");
+      var holder = button.closest(".card") || button.parentNode;
+      var target = holder.querySelector("table.ranking");
       if (!target) { return; }
       var lines = Array.prototype.map.call(target.rows, function (row) {
         return Array.prototype.map.call(row.cells, function (cell) {

@@ -31,6 +31,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "export.open_cases": ("导出未结案件", "open cases exported"),
     "export.manifest": ("下载抽取清单", "draw manifest downloaded"),
     "export.appraisal_report": ("下载抽查报告", "inspection report downloaded"),
+    "export.ranking": ("导出排名表", "ranking exported"),
     "rectification.open": ("发出整改通知", "rectification notice opened"),
     "rectification.respond": ("答复整改通知", "notice answered"),
     "rectification.return": ("退回整改答复", "answer returned"),

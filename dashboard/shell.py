@@ -191,6 +191,7 @@ def layout(ctx: Context) -> html.Div:
             html.Div(id=ids.UNOFFICIAL, role="status", className="unofficial", hidden=True),
             dcc.Loading(html.Main(id=ids.CONTENT), type="dot", delay_show=300),
             dcc.Download(id=ids.MONITOR_DOWNLOAD),
+            dcc.Download(id=ids.TABLE_DOWNLOAD),
         ],
     )
 

@@ -487,3 +487,47 @@ def test_offices_side_by_side(leader, lang: str) -> None:
     assert rows[1][1:] == [f"1 {of} 3", f"2 {of} 3"]
     assert rows[2][1:] == ["53.0", "47.9"]
     assert len(by_id(body, ids.COMPARE_CHART)["props"]["figure"]["data"]) == 2
+
+
+def _ranking_xlsx(client, path: str, lang: str = "zh"):
+    dims = ("effort", "level", "timeliness", "quality")
+    body = {
+        "output": f"{ids.TABLE_DOWNLOAD}.data",
+        "outputs": {"id": ids.TABLE_DOWNLOAD, "property": "data"},
+        "inputs": [{"id": ids.TABLE_XLSX, "property": "n_clicks", "value": 1}],
+        "state": [
+            {"id": ids.URL, "property": "pathname", "value": path},
+            {"id": ids.YEAR, "property": "value", "value": 2024},
+            {"id": ids.AS_OF, "property": "date", "value": None},
+            {"id": ids.METHOD, "property": "value", "value": "minmax"},
+            {"id": ids.PEER, "property": "value", "value": "siblings"},
+            [{"id": {"type": ids.WEIGHT, "dim": d}, "property": "value", "value": 25} for d in dims],
+            {"id": ids.LANG, "property": "value", "value": lang},
+            {"id": ids.PALETTE, "property": "value", "value": "viridis"},
+        ],
+        "changedPropIds": [f"{ids.TABLE_XLSX}.n_clicks"],
+    }
+    return client.post("/_dash-update-component", json=body)
+
+
+def test_the_ranking_exports_as_an_excel_workbook_within_the_policy(leader, province_users, golden_metrics) -> None:
+    """The national ranking as `ipdash scores` gives it; another province's page exports nothing."""
+    import base64
+    import io
+
+    import openpyxl
+
+    got = _ranking_xlsx(leader, "/place/100000")
+    assert got.status_code == 200, got.data[:300]
+    data = json.loads(got.data)["response"][ids.TABLE_DOWNLOAD]["data"]
+    assert data["filename"] == "ranking-100000-2024.xlsx"
+    ws = openpyxl.load_workbook(io.BytesIO(base64.b64decode(data["content"]))).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:5] == ("排名", "参与排名机构数", "代码", "机构", "综合得分")
+    scores = json.loads(ipdash_cli("scores", "--db", str(golden_metrics.path), "--year", "2024", "--json").stdout)
+    expected = {o["office_code"]: (o["rank"], round(o["composite"], 4)) for o in scores["offices"]}
+    assert {r[2]: (r[0], round(r[4], 4)) for r in rows[1:]} == expected
+    assert {r[1] for r in rows[1:]} == {3}
+    refused = _ranking_xlsx(province_users["130000"], "/place/110000")
+    assert refused.status_code in (200, 204)
+    assert not (json.loads(refused.data).get("response") if refused.status_code == 200 else None)  # nothing sent

@@ -218,6 +218,7 @@ CALLBACK_NEEDS = {
     f"{ids.DRAW_MANIFEST_DOWNLOAD}.data": "inspection",
     f"{ids.URL}.search": None,  # rewrites the query string: the monitor's filter, the offices compared
     f"{ids.MONITOR_DOWNLOAD}.data": "monitor",
+    f"{ids.TABLE_DOWNLOAD}.data": "rankings",  # and the office's page, through views.place
     f"{ids.TILE_MAP}.figure": "rankings",
     f"{ids.URL}.href": None,  # a click on the map, or an office chosen in the search box, opens its address
     f"..{ids.REPORT_STATUS}.children": "report",

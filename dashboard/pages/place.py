@@ -7,7 +7,7 @@ from urllib.parse import unquote
 from dash import Input, Output, State, dcc, html, no_update
 
 from access import policy
-from dashboard import charts, ids, inputs, views
+from dashboard import charts, ids, inputs, table_export, views
 from dashboard.context import Context, Request, control_deps, parse_controls
 from dashboard.i18n import t
 from dashboard.registry import Page
@@ -36,10 +36,18 @@ def place_page(
                 children=[
                     html.H3(title),
                     *note,
-                    html.Button(
-                        t("table.csv", lang),
-                        className="button secondary table-csv",
-                        **data_attr("name", f"ranking-{v['code']}"),
+                    html.Div(
+                        className="table-exports",
+                        children=[
+                            html.Button(
+                                t("table.xlsx", lang), id=ids.TABLE_XLSX, n_clicks=0, className="button secondary"
+                            ),
+                            html.Button(
+                                t("table.csv", lang),
+                                className="button secondary table-csv",
+                                **data_attr("name", f"ranking-{v['code']}"),
+                            ),
+                        ],
                     ),
                     ranking_table(v["rows"], lang, child_level=v["child_level"], peers=v["peers"], mine=mine),
                 ],
@@ -219,6 +227,30 @@ def callbacks(app, ctx: Context) -> None:
         )
 
     # the address's href (a path): dcc.Location with callback-nav opens it without a reload
+    @app.callback(
+        Output(ids.TABLE_DOWNLOAD, "data"),
+        Input(ids.TABLE_XLSX, "n_clicks"),
+        State(ids.URL, "pathname"),
+        *control_deps(State),
+        prevent_initial_call=True,
+    )
+    def _ranking_xlsx(clicks, path, year, as_of, method, peer, weights, lang, _palette):
+        """The ranking on the page as an Excel workbook (views.place asks the policy)."""
+        v = ctx.viewer()
+        if not clicks or not policy.require(ctx.ops, actor=v.user, action="rankings", what="ranking export"):
+            return no_update
+        code = views.home(v)
+        path = inputs.text(path, "pathname")
+        if path and path.startswith("/place/") and len(path.split("/")) > 2:
+            code = unquote(path.split("/")[2])
+        got = table_export.ranking_xlsx(
+            v, code or "", parse_controls(year, as_of, method, peer, weights, ctx.config), inputs.language(lang)
+        )
+        if got is None:
+            return no_update
+        name, content = got
+        return dcc.send_bytes(content, name)
+
     @app.callback(Output(ids.URL, "href"), Input(ids.TILE_MAP, "clickData"), prevent_initial_call=True)
     def _map_click(click):
         """A click on a province opens its page, when the user may open it (else nothing happens:
