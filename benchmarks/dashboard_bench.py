@@ -53,6 +53,14 @@ PAGES = [  # name, path, search, kind, office
     ("monitoring", "/monitor", "?office=330000", "monitor", "330000"),
     ("case explorer page", None, "", "cases", "330000"),
 ]
+# A control changed on the overview (issue 20): its first call computes the new view (the cost a user
+# waits for after the change), later calls read it from the cache.
+CONTROL_CHANGES = [
+    ("control: method z-score", "/", "", "place", "100000", {"method": "zscore"}),
+    ("control: weights 0/25/25/25", "/", "", "place", "100000", {"weights": {"effort": 0}}),
+    ("control: as-of 06-30", "/", "", "place", "100000", {"as_of": f"{YEAR}-06-30"}),
+    ("control: peer configured, prefecture", "/place/330100", "", "place", "330100", {"peer": "configured"}),
+]
 
 AGG = """
   count(*) FILTER (WHERE year(c.accepted_date) = $y) AS accepted,
@@ -313,8 +321,8 @@ def main() -> None:
             session = requests.Session()
             got = login_http(session, base, "leader", "leader-demo-2024")
             assert got.status_code == 302, got.text[:300]
-            for name, path, search, kind, office in PAGES:
-                body = cases_body(CASE_REQUEST) if kind == "cases" else route_body(path, search, year=YEAR)
+            for name, path, search, kind, office, controls in [(*p, {}) for p in PAGES] + CONTROL_CHANGES:
+                body = cases_body(CASE_REQUEST) if kind == "cases" else route_body(path, search, year=YEAR, **controls)
                 first, http = timed(http_call(session, base, body), args.calls)
                 _, bare = timed(bare_call(con, kind, office, levels[office]), args.calls)
                 _, pand = timed(pandas_call(df, kind, office, levels[office]), min(args.calls, 20))
