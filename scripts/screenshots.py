@@ -1,4 +1,4 @@
-"""Screenshots of every dashboard page at 1280 px in Chinese and English (headless Debian chromium).
+"""Screenshots of every dashboard page in Chinese and English (headless Debian chromium), at 1280 px or --width.
 
 Usage: python scripts/screenshots.py [--db data/ipdash.duckdb] [--out docs/screenshots] [--width 1280]
 Builds the demo store when absent, starts `ipdash serve` on a free local port, signs in as the demo
@@ -31,6 +31,7 @@ PAGES = [
     ("methodology", "/methodology", "leader"),
     ("provincial-user", "/", "zhejiang"),
     ("provincial-user-nation", "/place/100000", "zhejiang"),
+    ("compare", "/compare?offices=330000,320000,440000", "leader"),
     ("inspection", "/inspection", "admin"),
     ("plan", "/inspection/{plan}", "admin"),
     ("archives", "/archives", "inspector"),
