@@ -9,6 +9,7 @@ assigned), and anonymous."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -311,3 +312,21 @@ def test_every_guarded_callback_refuses_a_role_without_its_action_and_says_so(cl
             if not any(e["action"].endswith("denied") for e in new):
                 silent.append((name, key[:50]))
     assert (leaked, silent) == ([], []), json.dumps({"leaked": leaked, "silent": silent}, ensure_ascii=False)
+
+
+SNAKE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")  # an identifier such as infringement_dispute
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_no_page_shows_a_code_to_any_role(clients, lang: str) -> None:
+    """Every page of the table above, for every role, in both languages: the words shown contain
+    no identifier (enumeration codes and column names are written in snake_case)."""
+    _, _, by_name = clients
+    found = []
+    for target in PAGES:
+        path, _, search = target.partition("?")
+        for name in ROLES:
+            got = dh.page(by_name[name], path, "?" + search if search else "", lang=lang)
+            shown = dh.text(got.get_json()["response"][ids.CONTENT]["children"])
+            found += [(name, target, code) for code in sorted(set(SNAKE.findall(shown)))]
+    assert not found, found[:20]
