@@ -14,9 +14,25 @@ from openpyxl import Workbook
 from access import audit
 from dashboard import views
 from dashboard.i18n import t
+from dashboard.view_types import RankRow
 from dashboard.views import Controls, Viewer
 from metrics.config import DIMENSIONS
 from reports.sheet import COUNT, SCORE, Sheet
+
+
+def _row(r: RankRow, peers: int) -> list[object]:
+    low, high = r["rank_interval"] or (None, None)
+    return [
+        r["rank"],
+        peers,
+        r["office_code"],
+        r["name"],
+        r["composite"],
+        *[(r["dimensions"] or {}).get(d) for d in DIMENSIONS],
+        low,
+        high,
+        r["rank_change"],
+    ]
 
 
 def ranking_xlsx(viewer: Viewer, code: str, controls: Controls, lang: str) -> tuple[str, bytes] | None:
@@ -36,22 +52,7 @@ def ranking_xlsx(viewer: Viewer, code: str, controls: Controls, lang: str) -> tu
         (t("rank.high", lang), COUNT),
         (t("col.change", lang), COUNT),
     ]
-    rows: list[list[object]] = []
-    for r in place["rows"]:
-        low, high = r["rank_interval"] or (None, None)
-        rows.append(
-            [
-                r["rank"],
-                place["peers"],
-                r["office_code"],
-                r["name"],
-                r["composite"],
-                *[(r["dimensions"] or {}).get(d) for d in DIMENSIONS],
-                low,
-                high,
-                r["rank_change"],
-            ]
-        )
+    rows = [_row(r, place["peers"]) for r in place["rows"]]
     wb = Workbook(write_only=True)
     Sheet(wb, t("rank.title", lang)[:31], columns, rows).as_table("Ranking")
     buf = io.BytesIO()
