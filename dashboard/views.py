@@ -331,11 +331,13 @@ def search_start(viewer: Viewer) -> list[dict]:
     t_ = tree(viewer)
     codes = [*t_.chain(home_code), *t_.children.get(home_code, [])]
     keys = {k[0]: k for k in _search_keys(viewer)}
-    return [
-        {"code": c, "name": keys[c][1], "level": keys[c][2], "search": " ".join(keys[c][:2] + keys[c][3:])}
-        for c in codes
-        if c in keys
-    ]
+    return [_search_option(keys[c]) for c in codes if c in keys]
+
+
+def _search_option(key: tuple[str, str, str, str, str]) -> dict:
+    """An office as the search box offers it; `search` is what the box matches typed text against."""
+    code, name, level, initials, full = key
+    return {"code": code, "name": name, "level": level, "search": f"{name} {code} {initials} {full}"}
 
 
 def search_offices(viewer: Viewer, text: str) -> list[dict]:
@@ -346,21 +348,21 @@ def search_offices(viewer: Viewer, text: str) -> list[dict]:
         return []
     order = {"national": 0, "provincial": 1, "prefecture": 2, "county": 3}
     found = []
-    for code, name, level, initials, full in _search_keys(viewer):
+    for key in _search_keys(viewer):
+        code, name, level, initials, full = key
         if q in name or q in code or q in initials or q in full:
             first = (
                 0 if code == q or initials.startswith(q) or name.startswith(text.strip()) or code.startswith(q) else 1
             )
-            found.append((first, order.get(level, 4), code, name, level))
+            found.append((first, order.get(level, 4), code, key))
     found.sort()
     out = []
-    for _, _, code, name, level in found:
-        mine = viewer.user.scope_code
-        if access(viewer, code, what="search", need="full", log=False) is None and not (
-            mine and code in tree(viewer).chain(mine)
-        ):
+    mine = viewer.user.scope_code
+    chain = tree(viewer).chain(mine) if mine else []
+    for _, _, code, key in found:
+        if access(viewer, code, what="search", need="full", log=False) is None and code not in chain:
             continue  # an office the user may not open is not offered (its own chain is: ranking rows)
-        out.append({"code": code, "name": name, "level": level, "search": f"{name} {code} {initials} {full}"})
+        out.append(_search_option(key))
         if len(out) >= SEARCH_SHOWN:
             break
     return out

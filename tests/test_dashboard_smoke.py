@@ -438,6 +438,19 @@ def test_the_office_search_finds_by_name_initials_and_code_within_what_the_user_
     assert set(_search(p3, "省局")) == {"130000"}  # another province's office is not offered
     assert "100000" in _search(p3, "100000")  # its own chain: the nation's ranking rows
     assert _search(p3, "110000") == []
+    # each option is matched in the browser against its own name, code and pinyin (not another office's)
+    got = leader.post(
+        "/_dash-update-component",
+        json={
+            "output": f"{ids.OFFICE_SEARCH}.options",
+            "outputs": {"id": ids.OFFICE_SEARCH, "property": "options"},
+            "inputs": [{"id": ids.OFFICE_SEARCH, "property": "search_value", "value": "P3"}],
+            "changedPropIds": [f"{ids.OFFICE_SEARCH}.search_value"],
+        },
+    )
+    options = json.loads(got.data)["response"][ids.OFFICE_SEARCH]["options"]
+    assert all(o["value"] in o["search"].split(" ") for o in options)
+    assert next(o for o in options if o["value"] == "130100")["search"] == "P3 甲市局 130100 p3jsj p3jiashiju"
 
 
 def test_the_profile_trend_shows_the_peers_median(leader) -> None:
