@@ -201,6 +201,14 @@ PAGES = [
 ]
 
 
+def _office_of(v, path: object) -> str | None:
+    """The office a page's address shows: `/place/<code>`, else the user's home (as `render`)."""
+    text = inputs.text(path, "pathname")
+    if text and text.startswith("/place/") and len(text.split("/")) > 2:
+        return unquote(text.split("/")[2])
+    return views.home(v)
+
+
 def callbacks(app, ctx: Context) -> None:
     @app.callback(
         Output(ids.TILE_MAP, "figure"),
@@ -213,10 +221,7 @@ def callbacks(app, ctx: Context) -> None:
         v = ctx.viewer()
         if not policy.require(ctx.ops, actor=v.user, action="rankings", what="province map"):
             return no_update
-        code = views.home(v)
-        path = inputs.text(path, "pathname")
-        if path and path.startswith("/place/") and len(path.split("/")) > 2:
-            code = unquote(path.split("/")[2])
+        code = _office_of(v, path)
         place = views.place(v, code or "", parse_controls(year, as_of, method, peer, weights, ctx.config))
         if place["denied"] or not place["national"]:
             return no_update
@@ -226,7 +231,6 @@ def callbacks(app, ctx: Context) -> None:
             place["rows"], value_key=key, title=title, lang=lang or "zh", palette=palette or "viridis"
         )
 
-    # the address's href (a path): dcc.Location with callback-nav opens it without a reload
     @app.callback(
         Output(ids.TABLE_DOWNLOAD, "data"),
         Input(ids.TABLE_XLSX, "n_clicks"),
@@ -239,10 +243,7 @@ def callbacks(app, ctx: Context) -> None:
         v = ctx.viewer()
         if not clicks or not policy.require(ctx.ops, actor=v.user, action="rankings", what="ranking export"):
             return no_update
-        code = views.home(v)
-        path = inputs.text(path, "pathname")
-        if path and path.startswith("/place/") and len(path.split("/")) > 2:
-            code = unquote(path.split("/")[2])
+        code = _office_of(v, path)
         got = table_export.ranking_xlsx(
             v, code or "", parse_controls(year, as_of, method, peer, weights, ctx.config), inputs.language(lang)
         )
@@ -251,6 +252,7 @@ def callbacks(app, ctx: Context) -> None:
         name, content = got
         return dcc.send_bytes(content, name)
 
+    # the address's href (a path): dcc.Location with callback-nav opens it without a reload
     @app.callback(Output(ids.URL, "href"), Input(ids.TILE_MAP, "clickData"), prevent_initial_call=True)
     def _map_click(click):
         """A click on a province opens its page, when the user may open it (else nothing happens:
