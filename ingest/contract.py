@@ -158,11 +158,7 @@ class Contract:
     @property
     def items(self) -> tuple[ChecklistItem, ...]:
         """Every checklist item of every version, once each (each is one column of the appraisal files)."""
-        seen: dict[str, ChecklistItem] = {}
-        for cl in self.checklists.values():
-            for item in cl.items:
-                seen.setdefault(item.id, item)
-        return tuple(seen.values())
+        return tuple(every_item(self.checklists).values())
 
     def checklist_of(self, version: str | None) -> Checklist:
         """The checklist of `version`; the default for None. A stored appraisal whose version is no
@@ -335,6 +331,15 @@ def _load_checklist(text: str, file: str = "checklist.toml") -> Checklist:
     return Checklist(str(data["version"]), tuple(items), grades, tuple(built), tuple(vetoes), zero, title, file)
 
 
+def every_item(checklists: dict[str, Checklist]) -> dict[str, ChecklistItem]:
+    """Item id -> the item, for every item of every checklist version, once each, in order."""
+    seen: dict[str, ChecklistItem] = {}
+    for cl in checklists.values():
+        for item in cl.items:
+            seen.setdefault(item.id, item)
+    return seen
+
+
 def checklist_folder() -> list[tuple[str, str]]:
     """(file name, text) of every checklist file of the folder $IPDASH_CHECKLISTS (*.toml)."""
     folder = os.environ.get("IPDASH_CHECKLISTS", "").strip()
@@ -414,10 +419,7 @@ def load_contract(
         enum_values["veto"] = tuple(values)
     checklists = _combine(checklist, extras, own_vetoes)
     checklist = checklists[checklist.version]
-    every: dict[str, ChecklistItem] = {}
-    for cl in checklists.values():
-        for item in cl.items:
-            every.setdefault(item.id, item)
+    every = every_item(checklists)
     needed = {i for i in every if all(cl.item(i) for cl in checklists.values())}
 
     kinds: dict[str, KindSpec] = {}
