@@ -17,7 +17,7 @@ from pathlib import Path
 from access import audit, policy
 from access.opstore import OpStore
 from access.users import User
-from ingest.appraisals import draw_checklists
+from ingest.appraisals import draw_checklist
 from ingest.contract import Checklist, default_contract
 from ingest.readers import Limits, RefusedFile
 from ingest.run import Assignment, Summary, ingest
@@ -106,7 +106,7 @@ def archive_checklist(ops: OpStore, archive: str | None) -> Checklist:
     """The checklist the chosen archive (draw|office|case) is scored under: its draw's plan's."""
     contract = default_contract()
     draw_id = split_archive(archive)[0] if archive else ""
-    return contract.checklist_of(draw_checklists(ops).get(draw_id))
+    return contract.checklist_of(draw_checklist(ops, draw_id) if draw_id else None)
 
 
 def existing(ops: OpStore, user: User, archive: str | None) -> dict | None:

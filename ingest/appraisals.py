@@ -33,8 +33,19 @@ _STORED = list(_RAW_SCHEMA)
 def draw_checklists(ops) -> dict[str, str]:
     """draw_id -> the checklist version of its plan (plans made before checklists were versioned:
     the shipped default's)."""
-    default = default_contract().checklist.version
-    return {r["draw_id"]: json.loads(r["spec"]).get("checklist", default) for r in ops.read(op_sql("plans.draw_specs"))}
+    return {r["draw_id"]: _checklist_of_spec(r["spec"]) for r in ops.read(op_sql("plans.draw_specs"))}
+
+
+def draw_checklist(ops, draw_id: str) -> str | None:
+    """The checklist version of one draw's plan (None: no such draw)."""
+    got = ops.read(op_sql("plans.draw_spec"), (draw_id,))
+    return _checklist_of_spec(got[0]["spec"]) if got else None
+
+
+def _checklist_of_spec(spec: str) -> str:
+    """A plan's checklist version, from its recorded specification (plans made before checklists
+    were versioned: the shipped default's)."""
+    return json.loads(spec).get("checklist", default_contract().checklist.version)
 
 
 def stage_operational(con: duckdb.DuckDBPyConnection, ocon, incoming: pl.DataFrame | None = None) -> None:

@@ -11,6 +11,10 @@ SELECT draw_id, office_code, case_no FROM draw_samples
 -- Each draw with its plan's specification (the checklist version its archives are scored under).
 SELECT d.draw_id, p.spec FROM draws AS d JOIN plans AS p ON p.plan_id = d.plan_id
 
+-- name: draw_spec
+-- One draw's plan specification (the online form asks for the archive chosen).
+SELECT p.spec FROM draws AS d JOIN plans AS p ON p.plan_id = d.plan_id WHERE d.draw_id = ?
+
 -- name: by_id
 SELECT * FROM plans WHERE plan_id = ?
 
