@@ -105,6 +105,14 @@ LABELS: dict[str, tuple[str, str]] = {
         "在{group}的 {n} 个{level}知识产权局中排第 {rank} 位",
         "Ranked {rank} of {n} {level} offices in {group}",
     ),
+    "rank.among_nation": (
+        "名次为在全国{level}知识产权局中的排名（共 {n} 个参与排名）",
+        "Ranks within the {level} offices nationwide ({n} ranked)",
+    ),
+    "rank.among_group": (
+        "名次为在{group}所辖{level}知识产权局中的排名（共 {n} 个参与排名）",
+        "Ranks within the {level} offices of {group} ({n} ranked)",
+    ),
     "stand.unranked": ("本年度案件不足，未参与排名", "Not ranked this year: too few cases"),
     "stand.interval": (
         "排名区间第 {lo}–{hi} 位：权重和标准化方法在合理范围内变动时，九成的模拟排名落在这一区间",

@@ -168,6 +168,7 @@ DEFAULTS = "defaults"  # the configured controls' values, for the address
 UNOFFICIAL = "unofficial"  # the banner over every figure when the view is not the official one
 STANDING = "standing"  # the first screen's "where we stand" card
 STANDING_RANK = "standing-rank"
+RANK_AMONG = "rank-among"  # which offices a ranking table's ranks are among
 STANDING_WEAKEST = "standing-weakest"
 STANDING_OPEN = "standing-open"
 APPRAISAL_ITEM_FIELD = "appraisal-item-field"  # an item's score and note fields, shown for the archive's checklist

@@ -103,6 +103,8 @@ class Place(TypedDict):
     national: bool
     standing: Standing | None  # where the office stands (full access only)
     peers: int  # offices ranked in the children's peer group (a rank reads "n of peers")
+    peer_group: str | None  # the office whose offices of the level below are that group; None: the nation
+    peer_group_name: str | None
 
 
 class ProfileIndicator(IndicatorEntry):

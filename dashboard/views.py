@@ -235,10 +235,25 @@ def _rank_row(o: RankedOffice, *, linked: bool, full: bool) -> RankRow:
     }
 
 
+def peers_within(viewer: Viewer, controls: Controls, level: str, parent: str | None) -> str | None:
+    """The `within` of the ranking that holds the offices of `level` below `parent` among their
+    peers. Sibling peers: the offices below the same parent (every office of the level below the
+    nation). The configured peer groups: the province, where the level's groups are provinces
+    (counties by default), else every office of the level. Either way the page ranks one peer group
+    on its own, with the same intervals it has ranked beside every other group of its level (each
+    group resamples from its own random stream: metrics.ranking.group_rng)."""
+    offices = tree(viewer).offices
+    if parent is None or parent not in offices or offices[parent]["level"] == "national":
+        return None
+    if controls.peer == "siblings":
+        return parent
+    if viewer.config.scoring.peer_groups.get(level) == "province":
+        return offices[parent]["province_code"] or parent
+    return None
+
+
 def _child_ranking(viewer: Viewer, grant: policy.Grant | None, code: str, level: str, controls: Controls) -> Ranking:
-    if controls.peer == "configured" or tree(viewer).offices[code]["level"] == "national":
-        return ranking(viewer, grant, controls, level=level, within=None)
-    return ranking(viewer, grant, controls, level=level, within=code)
+    return ranking(viewer, grant, controls, level=level, within=peers_within(viewer, controls, level, code))
 
 
 def place(viewer: Viewer, code: str, controls: Controls) -> Place | Denied:
@@ -265,7 +280,7 @@ def place(viewer: Viewer, code: str, controls: Controls) -> Place | Denied:
                 mine = how == "full"
                 rows.append(_rank_row(o, linked=mine or (o["office_code"] == viewer.user.scope_code), full=mine))
         if how == "full":
-            within = None if controls.peer == "configured" or office["level"] == "national" else code
+            within = peers_within(viewer, controls, child_level, code)
             for y, values in composite_trend(viewer, grant, controls, level=child_level, within=within).items():
                 trend[y] = [values[c] for c in kids if values.get(c) is not None]
     return {
@@ -282,21 +297,15 @@ def place(viewer: Viewer, code: str, controls: Controls) -> Place | Denied:
         "trend": trend,
         "national": office["level"] == "national",
         "standing": standing(viewer, grant, code, controls) if how == "full" else None,
-        "peers": peer_count(viewer, r, child_level, rows) if child_level and r is not None else 0,
+        "peers": peer_count(r) if child_level and r is not None else 0,
+        "peer_group": r.within if r is not None else None,
+        "peer_group_name": t.offices[r.within]["name"] if r is not None and r.within in t.offices else None,
     }
 
 
-def peer_count(viewer: Viewer, r: Ranking, level: str, rows: list[RankRow]) -> int:
-    """How many offices the rows are ranked among: the whole ranking, or, where the level's peer
-    group is the province, the province of the rows."""
-    within = r.methodology.get("within")
-    by_province = within is None and viewer.config.scoring.peer_groups.get(level) == "province"
-    ranked = [o for o in r.offices if o["rank"] is not None]
-    if not by_province:
-        return len(ranked)
-    shown = {o["office_code"] for o in rows}
-    provinces = {o["province_code"] for o in r.offices if o["office_code"] in shown}
-    return max((sum(1 for o in ranked if o["province_code"] == p) for p in provinces), default=len(ranked))
+def peer_count(r: Ranking) -> int:
+    """How many offices a ranking's rows are ranked among (a page's ranking is one peer group)."""
+    return sum(1 for o in r.offices if o["rank"] is not None)
 
 
 SEARCH_SHOWN = 20  # offices the search box offers at once
@@ -389,14 +398,13 @@ def standing(viewer: Viewer, grant: policy.Grant | None, code: str, controls: Co
     }
     if level == "national":
         return out
-    within = None if controls.peer == "configured" or level == "provincial" else office["parent_code"]
+    within = peers_within(viewer, controls, level, office["parent_code"])
     r = ranking(viewer, grant, controls, level=level, within=within)
     me = next((o for o in r.offices if o["office_code"] == code), None)
     if me is None:
         return out
-    by_province = within is None and viewer.config.scoring.peer_groups.get(level) == "province"
-    group = within or (me["province_code"] if by_province else None)
-    peers = [o for o in r.offices if o["rank"] is not None and (not by_province or o["province_code"] == group)]
+    group = within
+    peers = [o for o in r.offices if o["rank"] is not None]
     weak: list[Weak] = []
     for ind in viewer.config.indicators:
         mine = me["indicators"][ind.id]["score"]
@@ -456,7 +464,7 @@ def profile(viewer: Viewer, code: str, controls: Controls) -> Profile | ProfileN
     level = office["level"]
     if level == "national":
         return {"denied": False, "code": code, "national": True, "name": office["name"]}
-    within = None if controls.peer == "configured" or level == "provincial" else office["parent_code"]
+    within = peers_within(viewer, controls, level, office["parent_code"])
     r = ranking(viewer, grant, controls, level=level, within=within)
     me = next((o for o in r.offices if o["office_code"] == code), None)
     if me is None:
@@ -469,8 +477,7 @@ def profile(viewer: Viewer, code: str, controls: Controls) -> Profile | ProfileN
             "level": level,
             "crumbs": crumbs(viewer, code),
         }
-    by_province = within is None and viewer.config.scoring.peer_groups.get(level) == "province"
-    peers = [o for o in r.offices if not by_province or o["province_code"] == me["province_code"]]
+    peers = r.offices
     indicators: list[ProfileIndicator] = []
     for ind in viewer.config.indicators:
         e = me["indicators"][ind.id]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
@@ -20,7 +21,7 @@ import polars as pl
 from metrics.config import DIMENSIONS, Config
 from metrics.indicators import IndicatorTable, compute_indicators, register_inputs
 from metrics.results import IndicatorEntry, Methodology, RankedOffice, RankingJson, Sensitivity
-from metrics.scores import Model, score_group
+from metrics.scores import Groups, Model, combine, dimension_scores, normalise, score_group
 from queries.loader import national_office, run_on_facts
 from queries.statements import duck_sql
 from queries.store import scalar
@@ -95,6 +96,21 @@ class Archives:
     national_mean: float
     stats: dict[str, np.ndarray] = field(default_factory=dict)  # per office: mean, sd, grade shares
 
+    @classmethod
+    def of(
+        cls, office: np.ndarray, total: np.ndarray, grade: np.ndarray, offices: int, national_mean: float
+    ) -> Archives:
+        """The archives (office index ascending, then case) of `offices` peer offices, with each
+        office's count, mean total, its standard deviation and grade shares."""
+        count = np.bincount(office, minlength=offices)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.bincount(office, weights=total, minlength=offices) / count
+            sd = np.sqrt(np.bincount(office, weights=(total - mean[office]) ** 2, minlength=offices) / count)
+            stats = {"mean": mean, "sd": sd}
+            for g in np.unique(grade) if grade.size else []:
+                stats[f"grade:{g}"] = np.bincount(office, weights=(grade == g).astype(float), minlength=offices) / count
+        return cls(office, total, grade, count, national_mean, stats)
+
 
 def load_archives(con: duckdb.DuckDBPyConnection, peers: pl.DataFrame, *, year: int, as_of: dt.date) -> Archives:
     # Ordered by case within each office: the bootstrap picks archives by position, so the order must
@@ -108,66 +124,111 @@ def load_archives(con: duckdb.DuckDBPyConnection, peers: pl.DataFrame, *, year: 
         .with_columns(pl.col("unit").replace_strict(index, return_dtype=pl.Int64).alias("i"))
         .sort("i", "office_code", "case_no")
     )
-    office = mine["i"].to_numpy()
-    total = mine["appraisal_total"].to_numpy().astype(float)
-    grade = mine["grade"].to_numpy()
-    count = np.bincount(office, minlength=peers.height)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(office, weights=total, minlength=peers.height) / count
-        sd = np.sqrt(np.bincount(office, weights=(total - mean[office]) ** 2, minlength=peers.height) / count)
-        stats = {"mean": mean, "sd": sd}
-        for g in np.unique(grade) if grade.size else []:
-            stats[f"grade:{g}"] = (
-                np.bincount(office, weights=(grade == g).astype(float), minlength=peers.height) / count
-            )
-    return Archives(office, total, grade, count, float(cast(float, nat.mean())) if nat.len() else 0.0, stats)
+    return Archives.of(
+        mine["i"].to_numpy(),
+        mine["appraisal_total"].to_numpy().astype(float),
+        mine["grade"].to_numpy(),
+        peers.height,
+        float(cast(float, nat.mean())) if nat.len() else 0.0,
+    )
 
 
-# Up to this many archives in a peer set (a real national year has about 3,500), each run
+# Up to this many archives in a peer group (a real national year has about 3,500), each run
 # resamples every archive (the exact bootstrap).
 # Above it (a national store of millions of cases), each office's mean total is drawn from its
 # normal sampling distribution and each grade share from Binomial(n, share): the same
 # distributions for shares, the central-limit one for means, at a cost per office, not per archive.
 EXACT_BOOTSTRAP_LIMIT = 5_000
+EXACT_DRAWS_AT_ONCE = 1_000_000  # archive picks drawn at once (runs x archives), to bound memory
 
 
-def _resampled_values(values: np.ndarray, archives: Archives, config: Config, rng: np.random.Generator) -> np.ndarray:
-    """`values` with the archive-based indicators recomputed from a bootstrap of each office's archives."""
-    out = values.copy()
-    if not archives.office.size:
+def group_rng(seed: int, key: str) -> np.random.Generator:
+    """The random stream that resamples the archives of the peer group `key` (an office code, or
+    "national"): seeded by the Monte Carlo's seed and the group alone, so a peer group's intervals
+    are the same whether it is ranked on its own (`within` its province) or with every other
+    group of its level, and do not move when another group's data change."""
+    return np.random.default_rng([seed, zlib.crc32(key.encode())])
+
+
+def group_keys(peers: pl.DataFrame, *, level: str, within: str | None, config: Config) -> list[str]:
+    """The key of each peer group id of `peer_set` (the same order)."""
+    if within:
+        return [within]
+    if config.scoring.peer_groups.get(level) == "province":
+        return sorted(set(peers["province_code"].to_list()))
+    return ["national"]
+
+
+def _resampled_group(
+    values: np.ndarray, archives: Archives, config: Config, rows: np.ndarray, rng: np.random.Generator, runs: int
+) -> np.ndarray:
+    """The archive-based indicators' columns (those with `bootstrap`, in order) of the offices
+    `rows` of one peer group, recomputed in each run from a bootstrap of each office's archives:
+    runs x offices x columns."""
+    boot = [j for j, ind in enumerate(config.indicators) if ind.bootstrap]
+    mine = values[rows][:, boot]
+    out = np.repeat(mine[None, :, :], runs, axis=0)
+    chosen = np.isin(archives.office, rows)
+    if not chosen.any():
         return out
-    n = archives.count.astype(float)
-    exact = archives.office.size <= EXACT_BOOTSTRAP_LIMIT
+    local = np.full(values.shape[0], -1)
+    local[rows] = np.arange(rows.size)
+    office = local[archives.office[chosen]]  # ascending: the archives are ordered by office
+    total, grade = archives.total[chosen], archives.grade[chosen]
+    count = archives.count[rows]
+    n = count.astype(float)
+    exact = office.size <= EXACT_BOOTSTRAP_LIMIT
     if exact:
-        starts = np.concatenate([[0], np.cumsum(archives.count)[:-1]])
-        n_of = archives.count[archives.office]
-        pick = starts[archives.office] + np.floor(rng.random(archives.office.size) * n_of).astype(int)
-    for j, ind in enumerate(config.indicators):
-        if not ind.bootstrap:
-            continue
+        starts = np.concatenate([[0], np.cumsum(count)[:-1]])
+        step = max(1, EXACT_DRAWS_AT_ONCE // office.size)
+        pick = np.concatenate(
+            [
+                starts[office] + np.floor(rng.random((min(step, runs - r), office.size)) * count[office]).astype(int)
+                for r in range(0, runs, step)
+            ]
+        )
+        cell = (np.arange(runs)[:, None] * rows.size + office[None, :]).ravel()
+
+        def per_office(weights: np.ndarray) -> np.ndarray:
+            return np.bincount(cell, weights=weights.ravel(), minlength=runs * rows.size).reshape(runs, rows.size)
+
+    for k, j in enumerate(boot):
+        ind = config.indicators[j]
         with np.errstate(invalid="ignore", divide="ignore"):
             if ind.bootstrap == "total":
                 if exact:
-                    s = np.bincount(archives.office, weights=archives.total[pick], minlength=n.size)
+                    s = per_office(total[pick])
                 else:
-                    mean, sd = archives.stats["mean"], archives.stats["sd"]
-                    s = n * (mean + rng.standard_normal(n.size) * sd / np.sqrt(np.maximum(n, 1)))
+                    mean, sd = archives.stats["mean"][rows], archives.stats["sd"][rows]
+                    s = n * (mean + rng.standard_normal((runs, rows.size)) * sd / np.sqrt(np.maximum(n, 1)))
                 v = (
                     (s + ind.shrinkage * archives.national_mean) / (n + ind.shrinkage)
                     if ind.value == "shrunk_mean"
                     else np.divide(s, n, out=np.full_like(s, np.nan), where=n > 0)
                 )
             else:
-                grade = ind.bootstrap.split(":", 1)[1]
+                wanted = str(ind.bootstrap).split(":", 1)[1]
                 if exact:
-                    hits = (archives.grade[pick] == grade).astype(float)
-                    s = np.bincount(archives.office, weights=hits, minlength=n.size)
+                    s = per_office((grade[pick] == wanted).astype(float))
                 else:
-                    share = archives.stats.get(f"grade:{grade}", np.zeros(n.size))
-                    s = rng.binomial(archives.count, np.nan_to_num(share)).astype(float)
+                    share = archives.stats.get(f"grade:{wanted}", np.zeros(values.shape[0]))[rows]
+                    s = rng.binomial(count, np.nan_to_num(share), size=(runs, rows.size)).astype(float)
                 v = np.divide(s, n, out=np.full_like(s, np.nan), where=n > 0)
-        out[:, j] = np.where(np.isnan(values[:, j]), np.nan, v)  # insufficient stays insufficient
+        out[:, :, k] = np.where(np.isnan(mine[:, k])[None, :], np.nan, v)  # insufficient stays insufficient
     return out
+
+
+def bootstrap_kind(archives: Archives | None, groups: np.ndarray) -> str:
+    """How the Monte Carlo resampled the archives: exactly, parametrically, or by group size."""
+    if archives is None or not archives.office.size:
+        return "exact"
+    sizes = np.bincount(groups[archives.office])
+    sizes = sizes[sizes > 0]
+    if (sizes <= EXACT_BOOTSTRAP_LIMIT).all():
+        return "exact"
+    if (sizes > EXACT_BOOTSTRAP_LIMIT).all():
+        return "parametric (normal mean, binomial shares)"
+    return f"exact for peer groups of up to {EXACT_BOOTSTRAP_LIMIT:,} archives, parametric above"
 
 
 MC_BATCH_ROWS = 60000  # office rows scored at once in the Monte Carlo (memory ~ rows x indicators x 8 bytes x 4)
@@ -183,17 +244,22 @@ def monte_carlo(
     runs: int | None = None,
     seed: int | None = None,
     composites: np.ndarray | None = None,
+    keys: list[str] | None = None,
 ) -> np.ndarray:
     """Simulated ranks, offices × runs (SPEC §3.3 item 6): Dirichlet weights, random method, resampling.
 
-    The random draws are made run by run in a fixed order (so a seed always gives the same
-    intervals); the scoring of the runs is batched: runs that drew the same method are stacked into
-    one matrix whose peer groups are (run, group) pairs, and scored in one vectorised call.
+    The weights and the method of each run are drawn run by run from the seed's stream, and the
+    archives of each peer group are resampled from the group's own stream (`group_rng` of its key
+    in `keys`, default the group number), so a seed always gives the same intervals and a group's
+    intervals do not depend on which other groups are ranked beside it. The scoring of the runs is
+    batched: runs that drew the same method are stacked into one matrix whose peer groups are
+    (run, group) pairs, and scored in one vectorised call.
     `composites` (offices × runs), when given, receives each run's composites as well.
     """
     mc = config.scoring.monte_carlo
     runs = mc.runs if runs is None else runs
-    rng = np.random.default_rng(mc.seed if seed is None else seed)
+    seed = mc.seed if seed is None else seed
+    rng = np.random.default_rng(seed)
     alpha = mc.concentration * model.dimension_weights / model.dimension_weights.sum()
     alpha = np.where(alpha > 0, alpha, 1e-9)
     n = values.shape[0]
@@ -202,15 +268,46 @@ def monte_carlo(
     pending: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = {}
     gmax = int(groups.max()) + 1 if n else 1
     per_batch = max(1, MC_BATCH_ROWS // max(n, 1))
+    # Only the resampled columns differ between runs: every other column is normalised once per
+    # method (a column's scores depend on its own values and peer groups alone, so this gives the
+    # same numbers as normalising every run's whole matrix).
+    # The same holds for the dimensions: only those holding a resampled column are recomputed.
+    redrawn = np.array([bool(i.bootstrap) and resample for i in config.indicators], dtype=bool)
+    touched = np.array([redrawn[model.dimension_of == d].any() for d in range(len(DIMENSIONS))], dtype=bool)
+    fixed: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # method: (scores, dimension scores)
+    stacks: dict[int, Groups] = {}  # runs in a batch: the peer groups of the stacked runs
+    unchanged = values[:, redrawn]
+    redrawn_runs = None
+    if resample and archives is not None:
+        redrawn_runs = np.empty((runs, n, int(redrawn.sum())))
+        for g, key in enumerate(keys or [str(g) for g in range(gmax)]):
+            rows = np.flatnonzero(groups == g)
+            if rows.size:
+                redrawn_runs[:, rows, :] = _resampled_group(values, archives, config, rows, group_rng(seed, key), runs)
 
     def flush(method: str) -> None:
         batch = pending.pop(method, [])
         if not batch:
             return
-        stacked = np.concatenate([v for _, v, _ in batch])
+        if method not in fixed:
+            once = normalise(values, method=method, higher=model.higher, targets=model.targets, groups=groups)
+            fixed[method] = once, dimension_scores(once, model)
         weights = np.repeat(np.stack([w for _, _, w in batch]), n, axis=0)
-        stacked_groups = np.concatenate([k * gmax + groups for k in range(len(batch))])
-        got = score_group(stacked, model, method=method, dimension_weights=weights, groups=stacked_groups)
+        if len(batch) not in stacks:
+            stacks[len(batch)] = Groups.of(np.concatenate([k * gmax + groups for k in range(len(batch))]))
+        stacked_groups = stacks[len(batch)]
+        scores = np.tile(fixed[method][0], (len(batch), 1))
+        dims = np.tile(fixed[method][1], (len(batch), 1))
+        if redrawn.any():
+            scores[:, redrawn] = normalise(
+                np.concatenate([v for _, v, _ in batch]),
+                method=method,
+                higher=model.higher[redrawn],
+                targets=model.targets[redrawn],
+                groups=stacked_groups,
+            )
+            dimension_scores(scores, model, only=touched, into=dims)
+        got = combine(scores, model, dimension_weights=weights, groups=stacked_groups, dims=dims)
         for k, (r, _, _) in enumerate(batch):
             ranks[:, r] = got.rank[k * n : (k + 1) * n]
             if composites is not None:
@@ -219,7 +316,7 @@ def monte_carlo(
     for r in range(runs):
         w = rng.dirichlet(alpha) * model.dimension_weights.sum()
         method = mc.methods[rng.integers(len(mc.methods))]
-        v = _resampled_values(values, archives, config, rng) if resample and archives is not None else values
+        v = unchanged if redrawn_runs is None else redrawn_runs[r]
         pending.setdefault(method, []).append((r, v, w))
         if len(pending[method]) >= per_batch:
             flush(method)
@@ -283,7 +380,8 @@ def composite_runs(
         else None
     )
     out = np.full((values.shape[0], config.scoring.monte_carlo.runs), np.nan)
-    monte_carlo(values, groups, model, config, archives=archives, composites=out)
+    keys = group_keys(peers, level=level, within=None, config=config)
+    monte_carlo(values, groups, model, config, archives=archives, composites=out, keys=keys)
     return peers["office_code"].to_list(), out
 
 
@@ -342,7 +440,8 @@ def rank_offices(
         archives = load_archives(con, peers, year=year, as_of=as_of)
     else:
         archives = None
-    sims = monte_carlo(values, groups, model, config, archives=archives, runs=runs)
+    keys = group_keys(peers, level=level, within=within, config=config)
+    sims = monte_carlo(values, groups, model, config, archives=archives, runs=runs, keys=keys)
     lo, hi, med = _interval(sims, *config.scoring.monte_carlo.interval)
 
     previous: dict[str, tuple[float, float]] = {}
@@ -371,11 +470,7 @@ def rank_offices(
         "peer_group": "within " + within if within else config.scoring.peer_groups.get(level),
         "monte_carlo_runs": sims.shape[1],
         "data_published_at": published,
-        "monte_carlo_bootstrap": (
-            "exact"
-            if archives is None or archives.office.size <= EXACT_BOOTSTRAP_LIMIT
-            else "parametric (normal mean, binomial shares)"
-        ),
+        "monte_carlo_bootstrap": bootstrap_kind(archives, groups),
         "data_version": data_version,
         "calendar_fallback_years": list(table.calendar_fallback_years),
     }

@@ -33,6 +33,13 @@ class Groups:
         counts = np.diff(np.r_[starts, g.size])
         return cls(order, starts, counts, np.repeat(np.arange(starts.size), counts))
 
+    @classmethod
+    def given(cls, groups: np.ndarray | Groups | None, rows: int) -> Groups:
+        """`groups` as a Groups (None: one group of `rows` rows)."""
+        if isinstance(groups, Groups):
+            return groups
+        return cls.of(np.zeros(rows, dtype=int) if groups is None else np.asarray(groups))
+
     def spread(self, per_group: np.ndarray) -> np.ndarray:
         return np.repeat(per_group, self.counts, axis=0)
 
@@ -67,7 +74,12 @@ def _ranks_within(x: np.ndarray, grp: Groups, ties: str) -> np.ndarray:
 
 
 def normalise(
-    values: np.ndarray, *, method: str, higher: np.ndarray, targets: np.ndarray, groups: np.ndarray | None = None
+    values: np.ndarray,
+    *,
+    method: str,
+    higher: np.ndarray,
+    targets: np.ndarray,
+    groups: np.ndarray | Groups | None = None,
 ) -> np.ndarray:
     """Normalise each column of `values` to 0–100 within each peer group, direction-aware.
 
@@ -81,7 +93,7 @@ def normalise(
     v = np.asarray(values, dtype=float)
     if v.size == 0:
         return v.copy()
-    grp = Groups.of(np.zeros(v.shape[0], dtype=int) if groups is None else np.asarray(groups))
+    grp = Groups.given(groups, v.shape[0])
     sign = np.where(higher, 1.0, -1.0)[None, :]
     x = v[grp.order] * sign  # group order; higher is better everywhere
     nan = np.isnan(x)
@@ -122,10 +134,10 @@ def weighted_mean(scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
         return np.where(total > 0, np.nansum(np.nan_to_num(scores) * w, axis=1) / total, np.nan)
 
 
-def rank_desc(values: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+def rank_desc(values: np.ndarray, groups: np.ndarray | Groups | None = None) -> np.ndarray:
     """Rank within each group, 1 = best; ties share the better rank; NaN gets no rank (NaN)."""
     v = np.asarray(values, dtype=float)
-    grp = Groups.of(np.zeros(v.shape[0], dtype=int) if groups is None else np.asarray(groups))
+    grp = Groups.given(groups, v.shape[0])
     # Rounded so that equal composites computed along different paths still tie.
     r = _ranks_within(-np.round(v[grp.order], 9)[:, None], grp, "min")[:, 0]
     out = np.empty_like(r)
@@ -179,7 +191,7 @@ def score_group(
     *,
     method: str,
     dimension_weights: np.ndarray | None = None,
-    groups: np.ndarray | None = None,
+    groups: np.ndarray | Groups | None = None,
 ) -> GroupScores:
     """Scores and ranks of the rows of `values`, normalised and ranked within `groups`.
 
@@ -187,12 +199,34 @@ def score_group(
     runs at once, each run its own set of peer groups with its own weights).
     """
     s = normalise(values, method=method, higher=model.higher, targets=model.targets, groups=groups)
-    s_weighted = np.where(model.weights[None, :] > 0, s, np.nan)  # weight 0 = left out
-    dims = np.full((values.shape[0], len(DIMENSIONS)), np.nan)
+    return combine(s, model, dimension_weights=dimension_weights, groups=groups)
+
+
+def dimension_scores(s: np.ndarray, model: Model, *, only: np.ndarray | None = None, into: np.ndarray | None = None):
+    """Each dimension's weighted mean of its indicators' scores `s` (weight 0 = left out). With
+    `only` (a flag per dimension), only those dimensions are computed, into `into` (whose other
+    columns are kept)."""
+    dims = np.full((s.shape[0], len(DIMENSIONS)), np.nan) if into is None else into
     for d in range(len(DIMENSIONS)):
         cols = model.dimension_of == d
-        if cols.any():
-            dims[:, d] = weighted_mean(s_weighted[:, cols], model.weights[cols])
+        if cols.any() and (only is None or only[d]):
+            sub = s[:, cols]
+            dims[:, d] = weighted_mean(np.where(model.weights[cols][None, :] > 0, sub, np.nan), model.weights[cols])
+    return dims
+
+
+def combine(
+    s: np.ndarray,
+    model: Model,
+    *,
+    dimension_weights: np.ndarray | None = None,
+    groups: np.ndarray | Groups | None = None,
+    dims: np.ndarray | None = None,
+) -> GroupScores:
+    """Dimension scores, composites and ranks from normalised indicator scores `s` (the second half
+    of `score_group`, for callers that normalise some columns once and others per run); `dims`, when
+    given, are the dimension scores of `s` already computed."""
+    dims = dimension_scores(s, model) if dims is None else dims
     dw = model.dimension_weights if dimension_weights is None else dimension_weights
     composite = weighted_mean(dims, dw)
     scored_dims = (~np.isnan(dims) & ((dw if dw.ndim == 2 else dw[None, :]) > 0)).sum(axis=1)

@@ -25,6 +25,7 @@ PAGES = [
     ("overview", "/", "leader"),
     ("province", "/place/330000", "leader"),
     ("prefecture", "/place/330100", "leader"),
+    ("prefecture-configured", "/place/330100?peer=configured", "leader"),
     ("profile", "/office/330100", "leader"),
     ("monitor", "/monitor?office=330000", "leader"),
     ("cases", "/cases", "leader"),

@@ -544,3 +544,30 @@ def test_the_ranking_exports_as_an_excel_workbook_within_the_policy(leader, prov
     refused = _ranking_xlsx(province_users["130000"], "/place/110000")
     assert refused.status_code in (200, 204)
     assert not (json.loads(refused.data).get("response") if refused.status_code == 200 else None)  # nothing sent
+
+
+def test_the_configured_peer_groups_rank_as_ipdash_scores_does_and_say_among_whom(leader, golden_metrics) -> None:
+    """Configured peer groups (SPEC §3.3 item 4): prefectures nationally, counties within their
+    province. The page ranks its children's one peer group on its own and gets the ranks of the
+    nationwide command; a note says which offices the ranks are among."""
+
+    def scores(level: str) -> dict[str, dict]:
+        out = ipdash_cli("scores", "--db", str(golden_metrics.path), "--year", "2024", "--level", level, "--json")
+        return {o["office_code"]: o for o in json.loads(out.stdout)["offices"]}
+
+    prefectures = scores("prefecture")
+    ranked = sum(1 for o in prefectures.values() if o["rank"] is not None)
+    body = content(leader, "/place/130000", peer="configured")
+    assert {r["code"]: (r["rank"], r["of"]) for r in rank_rows(body) if r["rank"] != "—"} == {
+        c: (o["rank"], ranked) for c, o in prefectures.items() if c.startswith("13") and o["rank"] is not None
+    }
+    assert text(by_id(body, ids.RANK_AMONG)) == f"名次为在全国地市级知识产权局中的排名（共 {ranked} 个参与排名）"
+
+    counties = scores("county")
+    hebei = {c: o for c, o in counties.items() if o["province_code"] == "130000" and o["rank"] is not None}
+    body = content(leader, "/place/130100", peer="configured", lang="en")
+    got = {r["code"]: (r["rank"], r["of"]) for r in rank_rows(body) if r["rank"] != "—"}
+    assert got and got == {c: (o["rank"], len(hebei)) for c, o in hebei.items() if c.startswith("1301")}
+    assert text(by_id(body, ids.RANK_AMONG)) == f"Ranks within the county offices of P3 省局 ({len(hebei)} ranked)"
+    siblings = text(by_id(content(leader, "/place/130100", lang="en"), ids.RANK_AMONG))
+    assert siblings == "Ranks within the county offices of P3 甲市局 (1 ranked)"

@@ -130,3 +130,111 @@ def test_batched_monte_carlo_equals_scoring_run_by_run(values, seed, runs, batch
         method = mc.methods[rng.integers(len(mc.methods))]
         expected = score_group(values, model, method=method, dimension_weights=w, groups=groups).rank
         assert np.array_equal(got[:, r], expected, equal_nan=True), (r, method)
+
+
+def _archives(values: np.ndarray, seed: int):
+    """Appraised archives for every office with a quality value: 1–12 each, totals 60–100, grades
+    spread over the checklist's grades (by office, then case, as load_archives orders them)."""
+    from metrics import ranking
+
+    rng = np.random.default_rng(seed)
+    per = rng.integers(1, 13, values.shape[0])
+    office = np.repeat(np.arange(values.shape[0]), per)
+    total = rng.uniform(60, 100, office.size).round(1)
+    grade = np.where(total >= 90, "excellent", np.where(total >= 75, "good", np.where(total >= 60, "qualified", "x")))
+    return ranking.Archives.of(office, total, grade, values.shape[0], 80.0)
+
+
+@settings(max_examples=20, deadline=None)
+@given(values=values_st, seed=st.integers(0, 1000), runs=st.integers(1, 30), parametric=st.booleans())
+def test_a_peer_group_ranked_alone_has_the_intervals_it_has_beside_the_others(values, seed, runs, parametric) -> None:
+    """Each group resamples from its own stream: ranking one province's counties on their own (the
+    dashboard's page) gives exactly the simulated ranks of the nationwide ranking's group."""
+    from metrics import ranking
+
+    model = Model.from_config(CONFIG)
+    groups = np.random.default_rng(seed).integers(0, 2, values.shape[0])
+    archives = _archives(values, seed)
+    limit = ranking.EXACT_BOOTSTRAP_LIMIT
+    ranking.EXACT_BOOTSTRAP_LIMIT = 0 if parametric else limit
+    try:
+        both = ranking.monte_carlo(
+            values, groups, model, CONFIG, archives=archives, runs=runs, seed=seed, keys=["A", "B"]
+        )
+        for g, key in enumerate(["A", "B"]):
+            rows = np.flatnonzero(groups == g)
+            if not rows.size:
+                continue
+            keep = np.isin(archives.office, rows)
+            local = np.searchsorted(rows, archives.office[keep])
+            mine = ranking.Archives.of(local, archives.total[keep], archives.grade[keep], rows.size, 80.0)
+            alone = ranking.monte_carlo(
+                values[rows],
+                np.zeros(rows.size, dtype=int),
+                model,
+                CONFIG,
+                archives=mine,
+                runs=runs,
+                seed=seed,
+                keys=[key],
+            )
+            assert np.array_equal(both[rows], alone, equal_nan=True), key
+    finally:
+        ranking.EXACT_BOOTSTRAP_LIMIT = limit
+
+
+@settings(max_examples=20, deadline=None)
+@given(values=values_st, seed=st.integers(0, 1000), runs=st.integers(1, 30), batch=st.integers(1, 40))
+def test_monte_carlo_with_resampling_equals_scoring_each_run_whole(values, seed, runs, batch) -> None:
+    """The Monte Carlo normalises the columns it does not resample once per method and only the
+    resampled ones per run; each run must still rank as scoring that run's whole matrix does, and
+    drawing the archive picks in several pieces must not change the stream."""
+    from metrics import ranking
+
+    model = Model.from_config(CONFIG)
+    groups = np.random.default_rng(seed).integers(0, 2, values.shape[0])
+    archives = _archives(values, seed)
+    saved = ranking.MC_BATCH_ROWS, ranking.EXACT_DRAWS_AT_ONCE
+    ranking.MC_BATCH_ROWS, ranking.EXACT_DRAWS_AT_ONCE = batch * values.shape[0], 7
+    try:
+        got = ranking.monte_carlo(
+            values, groups, model, CONFIG, archives=archives, runs=runs, seed=seed, keys=["A", "B"]
+        )
+    finally:
+        ranking.MC_BATCH_ROWS, ranking.EXACT_DRAWS_AT_ONCE = saved
+    boot = [j for j, i in enumerate(CONFIG.indicators) if i.bootstrap]
+    redrawn = np.repeat(values[None, :, :], runs, axis=0)
+    for g, key in enumerate(["A", "B"]):
+        rows = np.flatnonzero(groups == g)
+        if rows.size:
+            part = ranking._resampled_group(values, archives, CONFIG, rows, ranking.group_rng(seed, key), runs)
+            for k, j in enumerate(boot):
+                redrawn[:, rows, j] = part[:, :, k]
+    mc = CONFIG.scoring.monte_carlo
+    rng = np.random.default_rng(seed)
+    alpha = mc.concentration * model.dimension_weights / model.dimension_weights.sum()
+    for r in range(runs):
+        w = rng.dirichlet(alpha) * model.dimension_weights.sum()
+        method = mc.methods[rng.integers(len(mc.methods))]
+        expected = score_group(redrawn[r], model, method=method, dimension_weights=w, groups=groups).rank
+        assert np.array_equal(got[:, r], expected, equal_nan=True), (r, method)
+
+
+def test_the_bootstrap_is_exact_or_parametric_per_peer_group() -> None:
+    """Group 0 holds 2 archives, group 1 holds 4: each group is resampled exactly up to the limit."""
+    from metrics import ranking
+
+    office = np.array([0, 0, 1, 2, 2, 2])
+    archives = ranking.Archives.of(office, np.full(6, 80.0), np.full(6, "good"), 3, 80.0)
+    groups = np.array([0, 1, 1])
+    saved = ranking.EXACT_BOOTSTRAP_LIMIT
+    try:
+        ranking.EXACT_BOOTSTRAP_LIMIT = 4
+        assert ranking.bootstrap_kind(archives, groups) == "exact"
+        ranking.EXACT_BOOTSTRAP_LIMIT = 3
+        assert ranking.bootstrap_kind(archives, groups).startswith("exact for peer groups of up to 3 ")
+        ranking.EXACT_BOOTSTRAP_LIMIT = 1
+        assert ranking.bootstrap_kind(archives, groups).startswith("parametric")
+    finally:
+        ranking.EXACT_BOOTSTRAP_LIMIT = saved
+    assert ranking.bootstrap_kind(None, np.zeros(3, dtype=int)) == "exact"

@@ -30,6 +30,12 @@ def place_page(
     if v["child_level"]:
         title = f"{t('rank.title', lang)} · {t('level.' + v['child_level'], lang)}"
         note = [html.P(t("rank.peers_only", lang), className="note")] if v["access"] == "peers" else []
+        if v["peers"]:
+            group = v["peer_group"]
+            among = t("rank.among_group" if group else "rank.among_nation", lang).format(
+                n=v["peers"], level=level_word(v["child_level"], lang), group=v["peer_group_name"] or ""
+            )
+            note.append(html.P(among, className="note", id=ids.RANK_AMONG))
         parts.append(
             html.Section(
                 className="card",
@@ -101,12 +107,17 @@ def place_page(
     return html.Div(parts)
 
 
+def level_word(level: str, lang: str) -> str:
+    """A level's name inside a sentence ("county" in English, 县级 in Chinese)."""
+    word = t(f"level.{level}", lang)
+    return word if lang == "zh" else word.lower()
+
+
 def standing_card(s: Standing, code: str, lang: str, palette: str, as_of: str) -> html.Section:
     """Where the office stands and why, in words: rank of N with the interval said plainly, the change
     on last year, the indicators furthest below the peers' median; and a chart of where its overdue
     and near-deadline cases sit by the offices below it."""
-    level = t(f"level.{s['level']}", lang)
-    level = level if lang == "zh" else level.lower()
+    level = level_word(s["level"], lang)
     lines: list = []
     if s["level"] != "national":
         if s["rank"] is None:
