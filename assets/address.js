@@ -28,6 +28,9 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       set("method", method);
       set("peer", peer);
       set("lang", lang);
+      if (window.ipdashLocale) {
+        window.ipdashLocale(lang); // the calendar's and the charts' own words in the page's language
+      }
       set("palette", palette);
       var w = (weights || []).map(Number);
       var base = (defaults && defaults.weights) || [];

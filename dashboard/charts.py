@@ -26,6 +26,15 @@ GRAPH_CONFIG: Any = {
     "modeBarButtons": [["toImage"]],
     "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "ipdash-chart"},
 }
+PLOTLY_LOCALES = {"zh": "zh-CN", "en": "en"}  # zh-CN is registered by assets/plotly-locale-zh-cn.js
+
+
+def graph_config(lang: str) -> Any:
+    """A chart's configuration in the page's language: Plotly's own words (the button's tooltip,
+    month and weekday names on date axes) in Chinese or English."""
+    return {**GRAPH_CONFIG, "locale": PLOTLY_LOCALES.get(lang, "en")}
+
+
 FONT = "Noto Sans CJK SC, Noto Sans SC, PingFang SC, Microsoft YaHei, sans-serif"
 
 

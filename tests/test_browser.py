@@ -513,3 +513,30 @@ def test_sort_a_ranking_find_an_office_and_present(dash_duo, site, golden_metric
     until(lambda: not dash_duo.find_element(".controls").is_displayed())
     dash_duo.find_element("#present").click()
     until(lambda: dash_duo.find_element(".controls").is_displayed())
+
+
+def test_the_calendar_and_the_charts_speak_the_pages_language(dash_duo, site) -> None:
+    """The date picker's weekday names and the chart button's tooltip follow the language control
+    (assets/locale.js), also after a switch without a reload."""
+    base = start(dash_duo, site)
+    sign_in(dash_duo, base, "leader")
+    dash_duo.driver.get(base + "/place/100000?year=2024&lang=zh")
+    settled(dash_duo)
+
+    def weekdays() -> list[str]:
+        dash_duo.find_element(f"#{ids.AS_OF}").click()
+        cells = until(lambda: dash_duo.find_elements(".dash-datepicker-calendar-wrapper thead th"))
+        names = [c.text for c in cells]
+        dash_duo.find_element("body").send_keys("\ue00c")  # Escape closes the calendar
+        return names
+
+    def button_title() -> str:
+        return until(lambda: dash_duo.find_elements(".modebar-btn"))[0].get_attribute("data-title")
+
+    assert weekdays() == ["一", "二", "三", "四", "五", "六", "日"]
+    until(lambda: button_title() == "下载图表（PNG 图片）")
+    dash_duo.find_element("#lang input[value='en']").click()
+    dash_duo.wait_for_contains_text("#ranking", "Rank change", timeout=30)
+    settled(dash_duo)
+    until(lambda: button_title() == "Download plot as a PNG")
+    assert weekdays() == ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]

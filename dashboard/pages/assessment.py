@@ -164,7 +164,9 @@ def view(req: Request) -> html.Section:
             html.P(f"{t('assess.source', lang)}：{scheme.source} · {scheme.id} {scheme.version}", className="note"),
             html.P(status, className="note"),
             html.P(got["error"], className="error") if got["error"] else None,
-            dcc.Graph(figure=charts.scheme_sections(got["offices"], sections, lang=lang), config=charts.GRAPH_CONFIG)
+            dcc.Graph(
+                figure=charts.scheme_sections(got["offices"], sections, lang=lang), config=charts.graph_config(lang)
+            )
             if got["offices"]
             else None,
             html.Table(className="ranking compact", children=[html.Thead(html.Tr(head)), html.Tbody(rows)])

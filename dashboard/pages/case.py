@@ -63,7 +63,9 @@ def case_page(c: dict | None, lang: str, palette: str) -> html.Div:
             ),
             html.Div(
                 className="card",
-                children=[dcc.Graph(figure=charts.timeline(c, lang=lang, palette=palette), config=charts.GRAPH_CONFIG)],
+                children=[
+                    dcc.Graph(figure=charts.timeline(c, lang=lang, palette=palette), config=charts.graph_config(lang))
+                ],
             ),
             html.Table(
                 className="ranking compact details",

@@ -129,7 +129,7 @@ def render(req: Request) -> html.Div:
                 dcc.Graph(
                     id=ids.COMPARE_CHART,
                     figure=charts.compare_dimensions(offices, lang=lang, palette=req.palette),
-                    config=charts.GRAPH_CONFIG,
+                    config=charts.graph_config(lang),
                 )
             ],
         ),

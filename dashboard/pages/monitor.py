@@ -148,7 +148,7 @@ def monitor_page(v: Monitor | Denied, lang: str, palette: str, status: str | Non
                         children=[
                             dcc.Graph(
                                 figure=charts.age_profile(v["ages"], v["age_bins"], lang=lang, palette=palette),
-                                config=charts.GRAPH_CONFIG,
+                                config=charts.graph_config(lang),
                             )
                         ],
                     ),

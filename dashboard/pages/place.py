@@ -75,7 +75,7 @@ def place_page(
                         ),
                         dcc.Graph(
                             id=ids.TILE_MAP,
-                            config=charts.GRAPH_CONFIG,
+                            config=charts.graph_config(lang),
                             figure=charts.tile_map(
                                 v["rows"],
                                 value_key=map_key,
@@ -94,7 +94,7 @@ def place_page(
                     children=[
                         dcc.Graph(
                             id=ids.TREND,
-                            config=charts.GRAPH_CONFIG,
+                            config=charts.graph_config(lang),
                             figure=charts.trend_box(v["trend"], lang=lang, palette=palette),
                         )
                     ],
@@ -166,7 +166,7 @@ def standing_card(s: Standing, code: str, lang: str, palette: str, as_of: str) -
             dcc.Graph(
                 id=ids.STANDING_OPEN,
                 figure=charts.open_by_office(named, lang=lang, palette=palette),
-                config=charts.GRAPH_CONFIG,
+                config=charts.graph_config(lang),
             )
         )
     else:

@@ -192,7 +192,7 @@ def profile_page(v: Profile | ProfileNational | ProfileMissing | Denied, lang: s
                         children=[
                             dcc.Graph(
                                 figure=charts.dimension_bars(o, v["dimension_median"], lang=lang, palette=palette),
-                                config=charts.GRAPH_CONFIG,
+                                config=charts.graph_config(lang),
                             )
                         ],
                     ),
@@ -204,7 +204,7 @@ def profile_page(v: Profile | ProfileNational | ProfileMissing | Denied, lang: s
                                 figure=charts.trend_line(
                                     v["trend"], lang=lang, palette=palette, median=v["trend_median"]
                                 ),
-                                config=charts.GRAPH_CONFIG,
+                                config=charts.graph_config(lang),
                             )
                         ],
                     ),

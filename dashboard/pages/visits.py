@@ -206,13 +206,13 @@ def view(req: Request) -> html.Section:
                         children=[
                             dcc.Graph(
                                 figure=charts.visit_rates(figures, lang=lang, palette=req.palette),
-                                config=charts.GRAPH_CONFIG,
+                                config=charts.graph_config(lang),
                             ),
                             dcc.Graph(
                                 figure=charts.satisfaction_bars(
                                     got["total"]["satisfaction"]["distribution"], lang=lang, palette=req.palette
                                 ),
-                                config=charts.GRAPH_CONFIG,
+                                config=charts.graph_config(lang),
                             ),
                         ],
                     ),
