@@ -16,8 +16,8 @@ Expensive results (rankings, composites, headline figures) are cached per data v
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
+import threading
 
 import numpy as np
 import polars as pl
@@ -49,11 +49,10 @@ from dashboard.viewer import (  # noqa: F401  (the viewer and the access decisio
     tree,
 )
 from metrics.config import DIMENSIONS, Config
-from metrics.indicators import compute_indicators, register_inputs
+from metrics.indicators import compute_indicators
 from metrics.monitor import office_monitor, open_cases
 from metrics.ranking import Ranking, TableOf, composites, rank_offices, sensitivity
 from metrics.results import RankedOffice
-from queries.loader import run_on_facts
 from queries.statements import duck_sql
 from queries.store import Store
 
@@ -75,8 +74,7 @@ def shared_tables(store: Store, config: Config, cache: VersionedCache) -> TableO
 
     def table(year: int, as_of: dt.date):
         def compute():
-            with contextlib.closing(store.reader()) as con:
-                return compute_indicators(con, config, year=year, as_of=as_of)
+            return compute_indicators(store.thread_reader(), config, year=year, as_of=as_of)
 
         return cache.get(("indicators", year, as_of), compute)
 
@@ -101,6 +99,13 @@ def ranking(
     c = controls
 
     def compute() -> Ranking:
+        as_of = c.as_of_date if year == c.year else dt.date(year, 12, 31)
+        # Last year's indicators (the rank change; the headline's comparison) are independent of this
+        # year's: computed beside them in a second thread (DuckDB runs without the GIL), and found
+        # in the shared cache when the ranking comes to them.
+        threading.Thread(
+            target=_table_of(viewer), args=(year - 1, _previous_as_of(as_of)), name="ipdash-last-year", daemon=True
+        ).start()
         return viewer.national_read(
             grant,
             lambda con: rank_offices(
@@ -169,12 +174,16 @@ def years(viewer: Viewer) -> list[int]:
 
 
 def headline_table(viewer: Viewer, grant: policy.Grant | None, year: int, as_of: dt.date) -> dict[str, dict]:
-    def compute() -> dict[str, dict]:
-        def q(con):
-            register_inputs(con, viewer.config)
-            return run_on_facts(con, "place_headline", year=year, as_of=as_of)
+    """The headline counts of every office with cases in the facts of (year, as-of): computed in the
+    indicators' pass (metrics.indicators, queries/place_headline.sql) that the ranking of the same
+    view reads, so a new as-of date costs one pass over the cases, not two."""
 
-        return {r["office_code"]: r for r in viewer.national_read(grant, q).to_dicts()}
+    def compute() -> dict[str, dict]:
+        viewer.granted(grant)
+        frame = _table_of(viewer)(year, as_of).frame.select(
+            "office_code", pl.col("^headline_.*$").name.map(lambda c: c.removeprefix("headline_"))
+        )
+        return {r["office_code"]: r for r in frame.filter(pl.col("accepted").is_not_null()).to_dicts()}
 
     return viewer.cache.get(("headline", year, as_of), compute)
 

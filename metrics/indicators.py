@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from metrics.calendar import acceptance_due
 from metrics.config import Config
-from queries.loader import FACT_INPUTS, facts_sql, facts_versions, reads_appraisals, run
+from queries.loader import FACT_INPUTS, facts_sql, facts_versions, reads_appraisals, run, sql
 from queries.result_cache import cached_frame
 from queries.statements import duck_sql
 from queries.store import rows
@@ -95,7 +95,8 @@ def register_inputs(con: duckdb.DuckDBPyConnection, config: Config) -> tuple[int
 
 
 def aggregate_sql(config: Config) -> str:
-    """SELECT unit, every indicator's numerator and denominator FROM case facts GROUP BY unit."""
+    """SELECT unit, every indicator's numerator and denominator and the headline's counts FROM case
+    facts GROUP BY unit."""
     return _aggregate_sql(config.indicators)
 
 
@@ -104,9 +105,28 @@ def aggregate_reads_appraisals(config: Config) -> bool:
     return _reads_appraisals(config.indicators)
 
 
+HEADLINE_QUERY = "place_headline"  # the counts a page's headline shows, aggregated in the same pass
+
+
+@functools.cache
+def _headline() -> tuple[tuple[exp.Expr, ...], bool]:
+    """The headline's counts (the select list of queries/place_headline.sql but its office column),
+    unqualified and named `headline_<name>`, and whether they read the appraisals."""
+    text = sql(HEADLINE_QUERY)
+    out = []
+    for e in sqlglot.parse_one(text, read="duckdb").expressions:
+        if e.alias_or_name == "office_code":
+            continue
+        body = (e.this if isinstance(e, exp.Alias) else e).copy()
+        for column in body.find_all(exp.Column):
+            column.set("table", None)
+        out.append(exp.alias_(body, f"headline_{e.alias_or_name}"))
+    return tuple(out), reads_appraisals(text)
+
+
 @functools.lru_cache(maxsize=16)
 def _reads_appraisals(indicators: tuple) -> bool:
-    return reads_appraisals(*(e for ind in indicators for e in (ind.numerator, ind.denominator) if e))
+    return _headline()[1] or reads_appraisals(*(e for ind in indicators for e in (ind.numerator, ind.denominator) if e))
 
 
 @functools.lru_cache(maxsize=16)
@@ -117,6 +137,7 @@ def _aggregate_sql(indicators: tuple) -> str:
         projections.append(sqlglot.parse_one(ind.numerator, read="duckdb").as_(f"{ind.id}_num"))
         if ind.denominator:
             projections.append(sqlglot.parse_one(ind.denominator, read="duckdb").as_(f"{ind.id}_den"))
+    projections += [e.copy() for e in _headline()[0]]
     query = (
         exp.select(*projections)
         .from_(exp.Subquery(this=facts, alias=exp.TableAlias(this=exp.to_identifier("cf"))))
@@ -199,6 +220,7 @@ def compute_indicators(
         "prefecture_code",
         pl.col("certified_staff").fill_null(0),
         *out,
+        pl.col("^headline_.*$"),  # null: no case of the office's subtree in the facts of the year
     )
     for ind in config.indicators:
         if ind.interval == "clopper_pearson":
