@@ -97,7 +97,7 @@ document.addEventListener("fullscreenchange", function () {
     }
     var button = event.target.closest && event.target.closest("button.table-csv");
     if (button) {
-      var holder = button.closest(".card") || button.parentNode;
+      var holder = button.closest(".table-holder, .card") || button.parentNode;
       var target = holder.querySelector("table.ranking");
       if (!target) { return; }
       var lines = Array.prototype.map.call(target.rows, function (row) {

@@ -23,7 +23,7 @@ import dash
 from dash import Input, Output, html
 
 from access.opstore import OpStore, default_path
-from dashboard import ids, inputs, shell, views
+from dashboard import ids, inputs, shell, table_export, views
 from dashboard.audit_page import init_audit_page
 from dashboard.auth import init_auth
 from dashboard.cache import VersionedCache
@@ -127,6 +127,7 @@ def create_app(
         note = ("⚠ " + t("ctl.weights", lang)) if controls.weights or controls.method else ""
         return render(v, path or "/", query_of(search), controls, lang, palette), note
 
+    table_export.register(app, ctx, render)
     init_request_checks(app)
     init_protection(app, ops)  # after every callback: the CSP lists the hashes of Dash's inline scripts
     warmed = threading.Event()

@@ -1,23 +1,30 @@
-"""A ranking table as an Excel workbook (issue 20: export of any table as CSV and XLSX; the CSV is
-written in the browser from the table on screen, this workbook on the server).
+"""Tables as Excel workbooks (issue 20: export of any table as CSV and XLSX; the CSV is written in
+the browser from the table on screen, the workbook on the server).
 
-The rows are those the page shows, computed again here through `views.place`, which asks the
-policy; the export is written to the audit log like every other download.
+The ranking's rows are computed again through `views.place`, which asks the policy. Any other
+table is taken from its page rendered again on the server as the user (the page asks the policy as
+it does for the screen), with its figures as numbers. Every export is written to the audit log.
 """
 
 from __future__ import annotations
 
 import io
+import re
+from collections.abc import Callable, Iterator
 
+from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
+from dash import ctx as dash_ctx
 from openpyxl import Workbook
 
-from access import audit
-from dashboard import views
-from dashboard.i18n import t
+from access import audit, policy
+from dashboard import ids, inputs, views
+from dashboard.context import Context, OutsideYear, control_deps, parse_controls, query_of
+from dashboard.i18n import LANGS, t
+from dashboard.shell import PALETTES
 from dashboard.view_types import RankRow
 from dashboard.views import Controls, Viewer
 from metrics.config import DIMENSIONS
-from reports.sheet import COUNT, SCORE, Sheet
+from reports.sheet import COUNT, PERCENT, SCORE, Sheet, Styled
 
 
 def _row(r: RankRow, peers: int) -> list[object]:
@@ -65,3 +72,122 @@ def ranking_xlsx(viewer: Viewer, code: str, controls: Controls, lang: str) -> tu
         detail={"rows": len(rows), "year": controls.year},
     )
     return f"ranking-{code}-{controls.year}.xlsx", buf.getvalue()
+
+
+# --- any table on a page, as the page shows it --------------------------------------------------
+
+NUMBER = re.compile(r"^[+\-−]?\d{1,3}(,\d{3})*(\.\d+)?$|^[+\-−]?\d+(\.\d+)?$")
+
+
+def _text(node: object) -> str:
+    """The words a component shows (its strings and its children's, in order)."""
+    if node is None or isinstance(node, bool):
+        return ""
+    if isinstance(node, str | int | float):
+        return str(node)
+    if isinstance(node, list | tuple):
+        return " ".join(p for p in (_text(n) for n in node) if p)
+    return _text(getattr(node, "children", None))
+
+
+def cell_value(text: str) -> object:
+    """A shown figure as a number where it is one ("1,234", "60.7", "−3", "93.7%"), else the text."""
+    plain = text.strip().replace("−", "-")
+    if plain.endswith("%") and NUMBER.match(plain[:-1].strip()):
+        return Styled(round(float(plain[:-1].replace(",", "")) / 100, 12), PERCENT)
+    if NUMBER.match(plain):
+        number = float(plain.replace(",", ""))
+        return int(number) if "." not in plain else number
+    return text.strip()
+
+
+def _find(node: object, ident: str) -> object | None:
+    if isinstance(node, list | tuple):
+        return next((f for f in (_find(n, ident) for n in node) if f is not None), None)
+    if getattr(node, "id", None) == ident:
+        return node
+    children = getattr(node, "children", None)
+    return None if children is None else _find(children, ident)
+
+
+def _rows(node: object) -> Iterator[list[str]]:
+    """The rows of a table component, each a list of its cells' words."""
+    if isinstance(node, list | tuple):
+        for n in node:
+            yield from _rows(n)
+    elif isinstance(node, html.Tr):
+        cells = node.children if isinstance(node.children, list | tuple) else [node.children]
+        yield [_text(c) for c in cells if isinstance(c, html.Th | html.Td)]
+    else:
+        children = getattr(node, "children", None)
+        if children is not None:
+            yield from _rows(children)
+
+
+def page_table_xlsx(page: object, table_id: str, title: str) -> bytes | None:
+    """The table `table_id` of a rendered page (a Dash component tree) as an Excel workbook: its
+    first row the header, figures as numbers; None when the page has no such table (refused, say)."""
+    table = _find(page, table_id)
+    if not isinstance(table, html.Table):
+        return None
+    rows = list(_rows(table))
+    if not rows:
+        return None
+    header, body = rows[0], rows[1:]
+    width = max(len(r) for r in rows)
+    columns: list[tuple[str, str | None]] = [(h or " ", None) for h in header + [""] * (width - len(header))]
+    values = [[cell_value(c) for c in r] + [None] * (width - len(r)) for r in body]
+    wb = Workbook(write_only=True)
+    Sheet(wb, title[:31] or "Table", columns, values)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+# The tables with an Excel button (widgets.table_exports) and the words naming each file's sheet.
+EXPORTABLE = {
+    ids.COMPARE_TABLE: "cmp.title",
+    ids.PROFILE_INDICATORS: "profile.indicators",
+    ids.ASSESS_TABLE: "nav.assessment",
+}
+Render = Callable[[Viewer, str, dict, Controls, str, str], object]
+
+
+def register(app: Dash, ctx: Context, render: Render) -> None:
+    """The Excel button of every table in EXPORTABLE: the page is rendered again as the user, with
+    the controls on screen (`render`: the router's page builder, which asks the policy for the page),
+    and the table taken from it; the export is audited."""
+
+    @app.callback(
+        Output(ids.TABLE_DOWNLOAD, "data", allow_duplicate=True),
+        Input({"type": ids.TABLE_XLSX_ANY, "table": ALL}, "n_clicks"),
+        State(ids.URL, "pathname"),
+        State(ids.URL, "search"),
+        *control_deps(State),
+        prevent_initial_call=True,
+    )
+    def _table_xlsx(clicks, path, search, year, as_of, method, peer, weights, lang, palette):
+        trigger = dash_ctx.triggered_id
+        table = trigger.get("table") if isinstance(trigger, dict) else None
+        pressed = isinstance(clicks, list) and any(type(c) is int and c > 0 for c in clicks)
+        if not pressed:
+            return no_update
+        v = ctx.viewer()
+        if not policy.require(ctx.ops, actor=v.user, action="rankings", what="table export"):
+            return no_update
+        if not isinstance(table, str) or table not in EXPORTABLE:
+            return no_update
+        lang = inputs.choice(lang, "language", LANGS) or "zh"
+        try:
+            controls = parse_controls(year, as_of, method, peer, weights, ctx.config)
+        except OutsideYear:
+            return no_update
+        path = inputs.text(path, "pathname") or "/"
+        page = render(
+            v, path, query_of(search), controls, lang, inputs.choice(palette, "palette", PALETTES) or "viridis"
+        )
+        got = page_table_xlsx(page, table, t(EXPORTABLE[table], lang))
+        if got is None:
+            return no_update
+        audit.record(ctx.ops, actor=v.user.username, action="export.table", target=path[:200], detail={"table": table})
+        return dcc.send_bytes(got, f"{table}-{controls.year}.xlsx")

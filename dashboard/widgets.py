@@ -311,3 +311,20 @@ def office_names(store: Store, codes: set[str]) -> dict[str, str]:
             return dict(con.execute(duck_sql("offices.names"), {"c": sorted(codes)}).fetchall())
     except StoreError:
         return {}
+
+
+def table_exports(table_id: str, name: str, lang: str) -> html.Div:
+    """A table's export buttons, for the card that holds it: Excel, written on the server from the
+    page as the user sees it (dashboard/table_export.py), and CSV, written in the browser."""
+    return html.Div(
+        className="table-exports",
+        children=[
+            html.Button(
+                t("table.xlsx", lang),
+                id={"type": ids.TABLE_XLSX_ANY, "table": table_id},
+                n_clicks=0,
+                className="button secondary",
+            ),
+            html.Button(t("table.csv", lang), className="button secondary table-csv", **data_attr("name", name)),
+        ],
+    )

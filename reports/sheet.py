@@ -34,8 +34,19 @@ EXCEL_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's (1900) date system
 EXCEL_DAY_NUMBERS_FROM = dt.date(1900, 3, 1)  # before it, Excel's 1900 leap-year bug shifts the count
 
 
+class Styled:
+    """A value with its own number format, where a column holds several kinds of figure (a table
+    whose rows are indicators: counts, rates and scores in one column)."""
+
+    __slots__ = ("value", "number_format")
+
+    def __init__(self, value: float, number_format: str) -> None:
+        self.value, self.number_format = value, number_format
+
+
 def display_width(value: object) -> int:
     """Characters as Excel shows them: CJK characters are two columns wide."""
+    value = value.value if isinstance(value, Styled) else value
     text = "" if value is None else (f"{value:,.2f}" if isinstance(value, float) else str(value))
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
@@ -128,6 +139,10 @@ class Sheet:
                     v = as_text(self._cell(self._text, j, v))  # formula injection: text stays text
             elif isinstance(v, float) and math.isnan(v):  # NaN: empty, never zero
                 v = None
+            elif isinstance(v, Styled):
+                styled = WriteOnlyCell(self.ws, value=v.value)
+                styled.number_format = v.number_format
+                v = styled
             elif self._formatted[j] is not None:
                 if type(v) is dt.date and self._dates[j] and v >= EXCEL_DAY_NUMBERS_FROM:
                     v = (v - EXCEL_EPOCH).days

@@ -571,3 +571,84 @@ def test_the_configured_peer_groups_rank_as_ipdash_scores_does_and_say_among_who
     assert text(by_id(body, ids.RANK_AMONG)) == f"Ranks within the county offices of P3 省局 ({len(hebei)} ranked)"
     siblings = text(by_id(content(leader, "/place/130100", lang="en"), ids.RANK_AMONG))
     assert siblings == "Ranks within the county offices of P3 甲市局 (1 ranked)"
+
+
+def _table_xlsx(client, table: str, path: str, search: str = "", lang: str = "zh", keys=None):
+    dims = ("effort", "level", "timeliness", "quality")
+    button = {"type": ids.TABLE_XLSX_ANY, "table": table}
+    key = next(k for k in (keys or client.callback_keys) if k.startswith(f"{ids.TABLE_DOWNLOAD}.data@"))
+    body = {
+        "output": key,
+        "outputs": {"id": ids.TABLE_DOWNLOAD, "property": "data"},
+        "inputs": [[{"id": button, "property": "n_clicks", "value": 1}]],
+        "state": [
+            {"id": ids.URL, "property": "pathname", "value": path},
+            {"id": ids.URL, "property": "search", "value": search},
+            {"id": ids.YEAR, "property": "value", "value": 2024},
+            {"id": ids.AS_OF, "property": "date", "value": None},
+            {"id": ids.METHOD, "property": "value", "value": "minmax"},
+            {"id": ids.PEER, "property": "value", "value": "siblings"},
+            [{"id": {"type": ids.WEIGHT, "dim": d}, "property": "value", "value": 25} for d in dims],
+            {"id": ids.LANG, "property": "value", "value": lang},
+            {"id": ids.PALETTE, "property": "value", "value": "viridis"},
+        ],
+        "changedPropIds": [json.dumps(button, separators=(",", ":"), sort_keys=True) + ".n_clicks"],
+    }
+    got = client.post("/_dash-update-component", json=body)
+    assert got.status_code in (200, 204), got.data[:300]
+    sent = json.loads(got.data)["response"] if got.status_code == 200 else {}
+    return sent.get(ids.TABLE_DOWNLOAD, {}).get("data")  # None: nothing sent
+
+
+def _sheet_rows(data: dict) -> list[tuple]:
+    import base64
+    import io
+
+    import openpyxl
+
+    ws = openpyxl.load_workbook(io.BytesIO(base64.b64decode(data["content"]))).active
+    return [tuple(c.value for c in row) for row in ws.iter_rows()]
+
+
+def test_any_table_exports_as_an_excel_workbook_as_the_page_shows_it(leader, province_users, golden_metrics) -> None:
+    """The comparison table: the page's rows, its figures as numbers (rates as rates); the policy
+    decides as for the page itself (another province's offices export nothing)."""
+    import base64
+    import io
+
+    import openpyxl
+
+    data = _table_xlsx(leader, ids.COMPARE_TABLE, "/compare", "?offices=110000,130000")
+    assert data["filename"] == f"{ids.COMPARE_TABLE}-2024.xlsx"
+    rows = {r[0]: r[1:] for r in _sheet_rows(data)}
+    assert rows["项目"] == ("P1 省局", "P3 省局")
+    assert rows["排名"] == ("1 / 3", "2 / 3")
+    scores = json.loads(ipdash_cli("scores", "--db", str(golden_metrics.path), "--year", "2024", "--json").stdout)
+    composite = {o["office_code"]: round(o["composite"], 1) for o in scores["offices"]}
+    assert rows["综合得分"] == (composite["110000"], composite["130000"])
+    # T1 on time: P1 42 of 52 closed on time (README), shown as 80.8%, exported as the rate 0.808
+    assert rows["T1 按期结案率"][0] == pytest.approx(round(42 / 52, 3))
+    assert rows["L2 复议诉讼维持率"] == ("数据不足", "数据不足")  # insufficient data stays in words
+    ws = openpyxl.load_workbook(io.BytesIO(base64.b64decode(data["content"]))).active
+    t1 = next(row for row in ws.iter_rows() if row[0].value == "T1 按期结案率")
+    assert t1[1].number_format == "0.0%"
+    assert leader.ops.read("SELECT count(*) AS n FROM audit_log WHERE action = 'export.table'")[0]["n"] >= 1
+
+    # the profile's indicators, in English: the same figures the page shows
+    profile = {r[0]: r for r in _sheet_rows(_table_xlsx(leader, ids.PROFILE_INDICATORS, "/office/110000", lang="en"))}
+    assert profile["E1"][3:5] == (67, 67)  # value and numerator: 67 cases accepted (README)
+    # another province's offices: the page refuses them, so nothing is exported
+    p3 = province_users["130000"]
+    assert _table_xlsx(p3, ids.COMPARE_TABLE, "/compare", "?offices=110000", keys=leader.callback_keys) is None
+    # a table no Excel button names: nothing
+    assert _table_xlsx(leader, "not-a-table", "/compare", "?offices=110000") is None
+
+
+def test_shown_figures_become_numbers_in_the_workbook() -> None:
+    from dashboard.table_export import cell_value
+    from reports.sheet import Styled
+
+    assert cell_value("1,234") == 1234 and cell_value("60.7") == 60.7 and cell_value("−3") == -3
+    rate = cell_value("80.8%")
+    assert isinstance(rate, Styled) and rate.value == 0.808 and rate.number_format == "0.0%"
+    assert cell_value("7 / 55") == "7 / 55" and cell_value("—") == "—" and cell_value("数据不足") == "数据不足"

@@ -16,7 +16,7 @@ from dashboard.context import Context, Request
 from dashboard.i18n import num, t
 from dashboard.rectification_views import decode_uploads
 from dashboard.registry import Page
-from dashboard.widgets import field
+from dashboard.widgets import field, table_exports
 from inspection.assessment import AssessmentError
 from inspection.rectification import RectificationError
 from metrics.schemes import available_schemes
@@ -169,7 +169,17 @@ def view(req: Request) -> html.Section:
             )
             if got["offices"]
             else None,
-            html.Table(className="ranking compact", children=[html.Thead(html.Tr(head)), html.Tbody(rows)])
+            html.Div(
+                [
+                    table_exports(ids.ASSESS_TABLE, f"assessment-{scheme.id}", lang),
+                    html.Table(
+                        className="ranking compact",
+                        id=ids.ASSESS_TABLE,
+                        children=[html.Thead(html.Tr(head)), html.Tbody(rows)],
+                    ),
+                ],
+                className="table-holder",
+            )
             if rows
             else html.P(t("assess.none", lang)),
             form,

@@ -15,7 +15,7 @@ from dashboard import charts, ids, inputs, views
 from dashboard.context import Context, Request, first, query_of
 from dashboard.i18n import num, t
 from dashboard.registry import Page
-from dashboard.widgets import data_attr, denied, indicator_figure
+from dashboard.widgets import denied, indicator_figure, table_exports
 from metrics.config import DIMENSIONS
 
 MOST = 8  # offices compared at once
@@ -117,9 +117,8 @@ def render(req: Request) -> html.Div:
         html.Section(
             className="card",
             children=[
-                html.Button(
-                    t("table.csv", lang), className="button secondary table-csv", **data_attr("name", "comparison")
-                ),
+                html.H3(t("cmp.title", lang)),
+                table_exports(ids.COMPARE_TABLE, "comparison", lang),
                 html.Table([html.Thead(head), html.Tbody(body)], className="ranking compact", id=ids.COMPARE_TABLE),
             ],
         ),

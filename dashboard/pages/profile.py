@@ -10,7 +10,7 @@ from dashboard.followup import overdue_panel, visit_panel
 from dashboard.i18n import num, pct, t
 from dashboard.registry import Page
 from dashboard.view_types import Denied, Profile, ProfileMissing, ProfileNational
-from dashboard.widgets import breadcrumb, change, data_attr, denied, indicator_figure, signal_cell
+from dashboard.widgets import breadcrumb, change, data_attr, denied, indicator_figure, signal_cell, table_exports
 from metrics.config import DIMENSIONS
 
 
@@ -183,7 +183,14 @@ def profile_page(v: Profile | ProfileNational | ProfileMissing | Denied, lang: s
             *head,
             links,
             summary,
-            html.Section(className="card", children=[html.H3(t("profile.indicators", lang)), indicators]),
+            html.Section(
+                className="card",
+                children=[
+                    html.H3(t("profile.indicators", lang)),
+                    table_exports(ids.PROFILE_INDICATORS, f"indicators-{v['code']}", lang),
+                    indicators,
+                ],
+            ),
             html.Div(
                 className="row",
                 children=[
