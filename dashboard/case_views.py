@@ -17,6 +17,7 @@ from dashboard import inputs
 from dashboard.data import safe_csv
 from dashboard.i18n import t
 from dashboard.inputs import BadRequest
+from dashboard.table_export import frame_xlsx
 from dashboard.view_types import CasesPage, Denied, Monitor
 from dashboard.views import Controls, Viewer, access, crumbs, home, office_grant, office_resource, tree
 from ingest.contract import default_contract
@@ -104,11 +105,17 @@ def export_words(frame: pl.DataFrame, names: dict[str, str], lang: str) -> pl.Da
 
 
 def monitor_export(
-    viewer: Viewer, controls: Controls, *, office: str | None, status: str | None, lang: str = "zh"
-) -> tuple[str, str] | None:
-    """The open cases of `monitor(viewer, controls, office)` (of one status, when given) as a CSV
-    file name and text in `lang` (names, not codes), defused against formula injection; the export
-    is audited. None when refused."""
+    viewer: Viewer,
+    controls: Controls,
+    *,
+    office: str | None,
+    status: str | None,
+    lang: str = "zh",
+    excel: bool = False,
+) -> tuple[str, str | bytes] | None:
+    """The open cases of `monitor(viewer, controls, office)` (of one status, when given) as a file
+    name and its content in `lang` (names, not codes): CSV text defused against formula injection,
+    or with `excel` an Excel workbook; the export is audited. None when refused."""
     if not policy.require(viewer.ops, actor=viewer.user, action="monitor", what="open-cases export"):
         return None
     got = monitor(viewer, controls, office)
@@ -120,10 +127,13 @@ def monitor_export(
         actor=viewer.user.username,
         action="export.open_cases",
         target=got["code"],
-        detail={"rows": frame.height, "status": status},
+        detail={"rows": frame.height, "status": status, "format": "xlsx" if excel else "csv"},
     )
     names = {c: o["name"] for c, o in tree(viewer).offices.items()}
-    return f"open-cases-{got['code']}.csv", safe_csv(export_words(frame, names, lang))
+    words = export_words(frame, names, lang)
+    if excel:
+        return f"open-cases-{got['code']}.xlsx", frame_xlsx(words, t("mon.title", lang))
+    return f"open-cases-{got['code']}.csv", safe_csv(words)
 
 
 # --- the case explorer: server-side paging, sorting and filtering through the scoped runner -----
@@ -297,6 +307,57 @@ def cases_page(viewer: Viewer, request: dict, *, office: str | None = None, year
         ],
         "rowCount": total,
     }
+
+
+EXPORT_MOST = 100_000  # cases in one export of the case explorer
+
+
+def cases_export(
+    viewer: Viewer, request: object, *, office: str | None, year: int | None, lang: str, excel: bool
+) -> tuple[str, str | bytes] | str | None:
+    """Every case the grid's last request selects (its filters and sort; all pages), in words, as
+    CSV text or an Excel workbook: (file name, content); a message instead when more than
+    EXPORT_MOST cases are selected (nothing is cut off silently); None when refused. Scoped by
+    the runner; audited."""
+    if not policy.require(viewer.ops, actor=viewer.user, action="cases", what="case export"):
+        return None
+    request = inputs.mapping(request or {}, "grid request")
+    if office and viewer.user.role != "inspector" and access(viewer, office, what="cases", need="full") is None:
+        return None
+    count, page, bound = _grid_sql(
+        json.dumps(request.get("filterModel") or {}, sort_keys=True),
+        json.dumps(request.get("sortModel") or [], sort_keys=True),
+        bool(office),
+        year is not None,
+    )
+    params: dict[str, Any] = {
+        **dict(bound),
+        **({"office": office} if office else {}),
+        **({"year": inputs.year(year)} if year is not None else {}),
+    }
+    runner = viewer.runner()
+    total = int(runner.frame(count, **params)["n"][0])
+    if total > EXPORT_MOST:
+        return t("case.export_too_many", lang).format(n=f"{total:,}", most=f"{EXPORT_MOST:,}")
+    rows = runner.frame(page, **params, page_size=max(total, 1), page_start=0)
+    contract = default_contract()
+    rows = rows.with_columns(
+        pl.col(col).replace_strict(
+            {v: contract.label(enum, v, lang) for v in contract.enum_values[enum]}, default=pl.col(col)
+        )
+        for col, enum in ENUM_COLUMNS.items()
+    ).rename({c: t(f"case.{c}", lang) for c in CASE_COLUMNS})
+    audit.record(
+        viewer.ops,
+        actor=viewer.user.username,
+        action="export.cases",
+        target=office,
+        detail={"rows": rows.height, "year": year, "format": "xlsx" if excel else "csv"},
+    )
+    name = f"cases-{office or 'all'}-{year or 'all'}"
+    if excel:
+        return f"{name}.xlsx", frame_xlsx(rows, t("nav.cases", lang))
+    return f"{name}.csv", safe_csv(rows)
 
 
 def case_detail(viewer: Viewer, office: str, case_no: str, controls: Controls) -> dict | None:

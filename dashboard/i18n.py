@@ -219,6 +219,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "no": ("否", "no"),
     "mon.limit_used": ("已用时限", "Limit used"),
     "mon.age": ("案龄（天）", "Age (days)"),
+    "case.export_too_many": (
+        "所选案件 {n} 件，超过一次导出的上限 {most} 件：请先用筛选缩小范围",
+        "{n} cases are selected, more than the {most} one export holds: narrow them with the filters first",
+    ),
     "case.office_code": ("机构代码", "Office code"),
     "case.office_name": ("机构", "Office"),
     "case.case_no": ("案号", "Case no."),

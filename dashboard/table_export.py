@@ -12,6 +12,7 @@ import io
 import re
 from collections.abc import Callable, Iterator
 
+import polars as pl
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 from openpyxl import Workbook
@@ -24,7 +25,7 @@ from dashboard.shell import PALETTES
 from dashboard.view_types import RankRow
 from dashboard.views import Controls, Viewer
 from metrics.config import DIMENSIONS
-from reports.sheet import COUNT, PERCENT, SCORE, Sheet, Styled
+from reports.sheet import COUNT, DATE, DECIMAL, PERCENT, SCORE, Sheet, Styled
 
 
 def _row(r: RankRow, peers: int) -> list[object]:
@@ -72,6 +73,25 @@ def ranking_xlsx(viewer: Viewer, code: str, controls: Controls, lang: str) -> tu
         detail={"rows": len(rows), "year": controls.year},
     )
     return f"ranking-{code}-{controls.year}.xlsx", buf.getvalue()
+
+
+def frame_xlsx(frame: pl.DataFrame, title: str) -> bytes:
+    """A frame whose columns are already headed in words as an Excel workbook: dates as dates,
+    whole numbers and decimals formatted, text defused (reports.sheet)."""
+
+    def fmt(dtype: pl.DataType) -> str | None:
+        if dtype == pl.Date:
+            return DATE
+        if dtype.is_integer():
+            return COUNT
+        return DECIMAL if dtype.is_float() else None
+
+    columns = [(name, fmt(dtype)) for name, dtype in frame.schema.items()]
+    wb = Workbook(write_only=True)
+    Sheet(wb, title[:31] or "Table", columns, frame.rows())
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
 
 
 # --- any table on a page, as the page shows it --------------------------------------------------

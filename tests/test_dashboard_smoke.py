@@ -379,6 +379,27 @@ def test_the_banner_names_every_setting_that_differs_from_the_official_one() -> 
     assert len(unofficial(config, 2024, None, "percentile", official, "zh")) == 1
 
 
+def _monitor_export(client, lang: str, button: str = ids.MONITOR_EXPORT) -> dict:
+    body = {
+        "output": f"{ids.MONITOR_DOWNLOAD}.data",
+        "outputs": {"id": ids.MONITOR_DOWNLOAD, "property": "data"},
+        "inputs": [
+            {"id": ids.MONITOR_EXPORT, "property": "n_clicks", "value": int(button == ids.MONITOR_EXPORT)},
+            {"id": ids.MONITOR_EXPORT_XLSX, "property": "n_clicks", "value": int(button == ids.MONITOR_EXPORT_XLSX)},
+        ],
+        "state": [
+            {"id": ids.URL, "property": "search", "value": "?office=110000&status=overdue"},
+            {"id": ids.YEAR, "property": "value", "value": 2024},
+            {"id": ids.AS_OF, "property": "date", "value": None},
+            {"id": ids.LANG, "property": "value", "value": lang},
+        ],
+        "changedPropIds": [f"{button}.n_clicks"],
+    }
+    got = client.post("/_dash-update-component", json=body)
+    assert got.status_code == 200, got.data[:300]
+    return json.loads(got.data)["response"][ids.MONITOR_DOWNLOAD]["data"]
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_open_cases_export_speaks_words_not_codes(leader, lang: str) -> None:
     """P1's open cases at 2024-12-31 (tests/fixtures/metrics/README.md): the three P1f cases are
@@ -387,21 +408,7 @@ def test_the_open_cases_export_speaks_words_not_codes(leader, lang: str) -> None
     import io
     import re
 
-    body = {
-        "output": f"{ids.MONITOR_DOWNLOAD}.data",
-        "outputs": {"id": ids.MONITOR_DOWNLOAD, "property": "data"},
-        "inputs": [{"id": ids.MONITOR_EXPORT, "property": "n_clicks", "value": 1}],
-        "state": [
-            {"id": ids.URL, "property": "search", "value": "?office=110000&status=overdue"},
-            {"id": ids.YEAR, "property": "value", "value": 2024},
-            {"id": ids.AS_OF, "property": "date", "value": None},
-            {"id": ids.LANG, "property": "value", "value": lang},
-        ],
-        "changedPropIds": [f"{ids.MONITOR_EXPORT}.n_clicks"],
-    }
-    got = leader.post("/_dash-update-component", json=body)
-    assert got.status_code == 200, got.data[:300]
-    content = json.loads(got.data)["response"][ids.MONITOR_DOWNLOAD]["data"]["content"]
+    content = _monitor_export(leader, lang)["content"]
     rows = list(csv.reader(io.StringIO(content.lstrip("\ufeff"))))
     head, data = rows[0], rows[1:]
     assert head[:4] == (
@@ -652,3 +659,65 @@ def test_shown_figures_become_numbers_in_the_workbook() -> None:
     rate = cell_value("80.8%")
     assert isinstance(rate, Styled) and rate.value == 0.808 and rate.number_format == "0.0%"
     assert cell_value("7 / 55") == "7 / 55" and cell_value("—") == "—" and cell_value("数据不足") == "数据不足"
+
+
+def test_the_open_cases_and_the_case_explorer_export_as_excel_workbooks(leader, province_users, monkeypatch) -> None:
+    """The monitor's Excel export holds the rows of its CSV (P1's three overdue cases); the case
+    explorer exports every case its filters select, all pages, in words, as CSV or Excel, within
+    the user's scope; more than an export holds is refused with a message, not cut off."""
+    import csv
+    import io
+
+    from dashboard import case_views
+
+    data = _monitor_export(leader, "zh", ids.MONITOR_EXPORT_XLSX)
+    assert data["filename"] == "open-cases-110000.xlsx"
+    rows = _sheet_rows(data)
+    assert rows[0][:4] == ("机构代码", "机构", "案号", "案件类型") and len(rows) == 1 + 3
+    assert {r[3] for r in rows[1:]} == {"专利侵权纠纷"}
+
+    def export(client, button: str, request: dict | None = None, office: str | None = None):
+        body = {
+            "output": f"..{ids.CASES_DOWNLOAD}.data...{ids.CASES_EXPORT_NOTE}.children..",
+            "outputs": [
+                {"id": ids.CASES_DOWNLOAD, "property": "data"},
+                {"id": ids.CASES_EXPORT_NOTE, "property": "children"},
+            ],
+            "inputs": [
+                {"id": ids.CASES_EXPORT_XLSX, "property": "n_clicks", "value": int(button == ids.CASES_EXPORT_XLSX)},
+                {"id": ids.CASES_EXPORT_CSV, "property": "n_clicks", "value": int(button == ids.CASES_EXPORT_CSV)},
+            ],
+            "state": [
+                {"id": ids.CASES_GRID, "property": "getRowsRequest", "value": request},
+                {"id": ids.CASES_OFFICE, "property": "data", "value": office},
+                {"id": ids.LANG, "property": "value", "value": "zh"},
+                {"id": ids.YEAR, "property": "value", "value": 2024},
+            ],
+            "changedPropIds": [f"{button}.n_clicks"],
+        }
+        got = client.post("/_dash-update-component", json=body)
+        assert got.status_code in (200, 204), got.data[:300]
+        return json.loads(got.data)["response"] if got.status_code == 200 else {}
+
+    kind = {"case_kind": {"filterType": "text", "type": "equals", "filter": "专利侵权纠纷"}}
+    grid = json.loads(dh.case_rows(leader, {"filterModel": kind, "endRow": 10}, lang="zh", year=2024).data)["response"][
+        ids.CASES_GRID
+    ]["getRowsResponse"]
+    assert grid["rowCount"] > 10  # more than the one page the grid asked for
+    sent = export(leader, ids.CASES_EXPORT_XLSX, {"filterModel": kind, "sortModel": []})
+    rows = _sheet_rows(sent[ids.CASES_DOWNLOAD]["data"])
+    assert rows[0][:4] == ("机构代码", "机构", "案号", "案件类型")
+    assert len(rows) == 1 + grid["rowCount"] and {r[3] for r in rows[1:]} == {"专利侵权纠纷"}
+    text = export(leader, ids.CASES_EXPORT_CSV, {"filterModel": kind})[ids.CASES_DOWNLOAD]["data"]["content"]
+    assert len(list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))) == 1 + grid["rowCount"]
+
+    p3 = province_users["130000"]  # its own subtree only, as its grid shows it
+    mine = json.loads(dh.case_rows(p3, lang="zh", year=2024).data)["response"][ids.CASES_GRID]["getRowsResponse"]
+    rows = _sheet_rows(export(p3, ids.CASES_EXPORT_XLSX)[ids.CASES_DOWNLOAD]["data"])
+    assert len(rows) == 1 + mine["rowCount"] and {str(r[0])[:2] for r in rows[1:]} == {"13"}
+    assert export(p3, ids.CASES_EXPORT_XLSX, office="110000").get(ids.CASES_DOWNLOAD) is None  # not its office
+
+    monkeypatch.setattr(case_views, "EXPORT_MOST", 5)
+    refused = export(leader, ids.CASES_EXPORT_CSV)
+    assert ids.CASES_DOWNLOAD not in refused
+    assert refused[ids.CASES_EXPORT_NOTE]["children"].endswith("超过一次导出的上限 5 件：请先用筛选缩小范围")

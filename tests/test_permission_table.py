@@ -213,6 +213,7 @@ CALLBACK_NEEDS = {
     f"..{ids.APPRAISAL_RESULT}.children...": "archives",
     f"{ids.APPRAISAL_RESULT}.children@": "archives",
     f"..{ids.CASES_GRID}.getRowsResponse": "cases",
+    f"..{ids.CASES_DOWNLOAD}.data": "cases",
     f"..{ids.PLAN_PREVIEW}.children": "inspection.manage",
     f"..{ids.PLAN_ACTION_MESSAGE}.children...": "inspection.manage",
     f"..{ids.PLAN_ACTION_MESSAGE}.children@": "inspection.manage",

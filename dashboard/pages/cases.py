@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dash
 import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html, no_update
 
-from dashboard import case_views, ids
+from dashboard import case_views, ids, inputs
 from dashboard.context import Context, Request
 from dashboard.i18n import t
 from dashboard.registry import Page
@@ -31,6 +32,15 @@ def cases_page(lang: str, office: str | None) -> html.Div:
             html.H2(t("nav.cases", lang) + (f" · {office}" if office else "")),
             dcc.Store(id=ids.CASES_OFFICE, data=office),
             html.P([html.Span(id=ids.CASES_TOTAL, className="count"), " ", t("case.total", lang)], className="note"),
+            html.Div(
+                className="buttons",
+                children=[
+                    html.Button(t("table.xlsx", lang), id=ids.CASES_EXPORT_XLSX, n_clicks=0, className="button"),
+                    html.Button(t("table.csv", lang), id=ids.CASES_EXPORT_CSV, n_clicks=0, className="button"),
+                    html.Span(id=ids.CASES_EXPORT_NOTE, className="error", role="status"),
+                    dcc.Download(id=ids.CASES_DOWNLOAD),
+                ],
+            ),
             dag.AgGrid(
                 id=ids.CASES_GRID,
                 rowModelType="infinite",
@@ -94,3 +104,33 @@ def callbacks(app, ctx: Context) -> None:
             for col, enum in case_views.ENUM_COLUMNS.items():  # shown by name; the filters match names too
                 r[col] = contract.label(enum, r[col], lang or "zh")
         return got, f"{got['rowCount']:,}"
+
+    @app.callback(
+        Output(ids.CASES_DOWNLOAD, "data"),
+        Output(ids.CASES_EXPORT_NOTE, "children"),
+        Input(ids.CASES_EXPORT_XLSX, "n_clicks"),
+        Input(ids.CASES_EXPORT_CSV, "n_clicks"),
+        State(ids.CASES_GRID, "getRowsRequest"),
+        State(ids.CASES_OFFICE, "data"),
+        State(ids.LANG, "value"),
+        State(ids.YEAR, "value"),
+        prevent_initial_call=True,
+    )
+    def _cases_export(xlsx_clicks, csv_clicks, request, office, lang, year):
+        """Every case the grid's filters select, all pages, as an Excel workbook or CSV."""
+        excel = dash.ctx.triggered_id == ids.CASES_EXPORT_XLSX
+        if not (xlsx_clicks if excel else csv_clicks):
+            return no_update, no_update
+        try:
+            got = case_views.cases_export(
+                ctx.viewer(), request, office=office, year=year, lang=inputs.language(lang), excel=excel
+            )
+        except case_views.BadRequest as exc:
+            return no_update, str(exc)
+        if got is None:
+            return no_update, no_update
+        if isinstance(got, str):
+            return no_update, got
+        name, content = got
+        data = dcc.send_bytes(content, name) if isinstance(content, bytes) else dict(content=content, filename=name)
+        return data, ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import dash
 import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html, no_update
 
@@ -166,7 +167,20 @@ def monitor_page(v: Monitor | Denied, lang: str, palette: str, status: str | Non
                                     for s in ("overdue", "warning", "ok", "no_limit")
                                 ],
                             ),
-                            html.Button(t("mon.export", lang), id=ids.MONITOR_EXPORT, n_clicks=0, className="button"),
+                            html.Div(
+                                className="buttons",
+                                children=[
+                                    html.Button(
+                                        t("table.xlsx", lang),
+                                        id=ids.MONITOR_EXPORT_XLSX,
+                                        n_clicks=0,
+                                        className="button",
+                                    ),
+                                    html.Button(
+                                        t("mon.export", lang), id=ids.MONITOR_EXPORT, n_clicks=0, className="button"
+                                    ),
+                                ],
+                            ),
                         ],
                     ),
                 ],
@@ -214,14 +228,17 @@ def callbacks(app, ctx: Context) -> None:
     @app.callback(
         Output(ids.MONITOR_DOWNLOAD, "data"),
         Input(ids.MONITOR_EXPORT, "n_clicks"),
+        Input(ids.MONITOR_EXPORT_XLSX, "n_clicks"),
         State(ids.URL, "search"),
         State(ids.YEAR, "value"),
         State(ids.AS_OF, "date"),
         State(ids.LANG, "value"),
         prevent_initial_call=True,
     )
-    def _monitor_export(clicks, search, year, as_of, lang):
-        if not clicks:
+    def _monitor_export(clicks, xlsx_clicks, search, year, as_of, lang):
+        """The open cases as CSV or, from the Excel button, as a workbook."""
+        excel = dash.ctx.triggered_id == ids.MONITOR_EXPORT_XLSX
+        if not (xlsx_clicks if excel else clicks):
             return no_update
         query = query_of(search)
         controls = parse_controls(year, as_of, None, None, None, ctx.config)
@@ -231,8 +248,9 @@ def callbacks(app, ctx: Context) -> None:
             office=first(query, "office"),
             status=first(query, "status"),
             lang=inputs.language(lang),
+            excel=excel,
         )
         if got is None:
             return no_update
         name, content = got
-        return dict(content=content, filename=name)
+        return dcc.send_bytes(content, name) if isinstance(content, bytes) else dict(content=content, filename=name)
