@@ -273,17 +273,9 @@ def _grid_sql(
     return count, page, tuple(params.items())
 
 
-def cases_page(viewer: Viewer, request: dict, *, office: str | None = None, year: int | None = None) -> CasesPage:
-    """One page of the case grid for an AG Grid infinite-row-model request {startRow, endRow,
-    sortModel, filterModel}: {"rowData": [...], "rowCount": total}. Scoped by the runner. `year`:
-    only the cases handled at some time in that year (the page's chosen year)."""
-    if not policy.require(viewer.ops, actor=viewer.user, action="cases", what="case explorer"):
-        raise BadRequest("no access to the case explorer")
-    request = inputs.mapping(request, "grid request")
-    start = inputs.whole(request.get("startRow"), "startRow", default=0)
-    end = min(start + MAX_PAGE, max(start, inputs.whole(request.get("endRow"), "endRow", default=start + 100)))
-    if office and viewer.user.role != "inspector" and access(viewer, office, what="cases", need="full") is None:
-        return {"rowData": [], "rowCount": 0}
+def _grid_query(request: dict, office: str | None, year: int | None) -> tuple[str, str, dict[str, Any]]:
+    """The count and page statements of a grid request's filters and sort (within `office`'s
+    subtree, of the cases handled in `year`, when given) and the values they bind."""
     count, page, bound = _grid_sql(
         json.dumps(request.get("filterModel") or {}, sort_keys=True),
         json.dumps(request.get("sortModel") or [], sort_keys=True),
@@ -295,6 +287,21 @@ def cases_page(viewer: Viewer, request: dict, *, office: str | None = None, year
         **({"office": office} if office else {}),
         **({"year": inputs.year(year)} if year is not None else {}),
     }
+    return count, page, params
+
+
+def cases_page(viewer: Viewer, request: dict, *, office: str | None = None, year: int | None = None) -> CasesPage:
+    """One page of the case grid for an AG Grid infinite-row-model request {startRow, endRow,
+    sortModel, filterModel}: {"rowData": [...], "rowCount": total}. Scoped by the runner. `year`:
+    only the cases handled at some time in that year (the page's chosen year)."""
+    if not policy.require(viewer.ops, actor=viewer.user, action="cases", what="case explorer"):
+        raise BadRequest("no access to the case explorer")
+    request = inputs.mapping(request, "grid request")
+    start = inputs.whole(request.get("startRow"), "startRow", default=0)
+    end = min(start + MAX_PAGE, max(start, inputs.whole(request.get("endRow"), "endRow", default=start + 100)))
+    if office and viewer.user.role != "inspector" and access(viewer, office, what="cases", need="full") is None:
+        return {"rowData": [], "rowCount": 0}
+    count, page, params = _grid_query(request, office, year)
     runner = viewer.runner()
     total = viewer.cache.get(
         ("case-count", viewer.user.username, count, tuple(sorted(params.items()))),
@@ -324,17 +331,7 @@ def cases_export(
     request = inputs.mapping(request or {}, "grid request")
     if office and viewer.user.role != "inspector" and access(viewer, office, what="cases", need="full") is None:
         return None
-    count, page, bound = _grid_sql(
-        json.dumps(request.get("filterModel") or {}, sort_keys=True),
-        json.dumps(request.get("sortModel") or [], sort_keys=True),
-        bool(office),
-        year is not None,
-    )
-    params: dict[str, Any] = {
-        **dict(bound),
-        **({"office": office} if office else {}),
-        **({"year": inputs.year(year)} if year is not None else {}),
-    }
+    count, page, params = _grid_query(request, office, year)
     runner = viewer.runner()
     total = int(runner.frame(count, **params)["n"][0])
     if total > EXPORT_MOST:

@@ -328,3 +328,8 @@ def table_exports(table_id: str, name: str, lang: str) -> html.Div:
             html.Button(t("table.csv", lang), className="button secondary table-csv", **data_attr("name", name)),
         ],
     )
+
+
+def download(name: str, content: str | bytes) -> dict:
+    """A file for a dcc.Download: text (CSV) as it is, bytes (a workbook) base64-encoded."""
+    return dcc.send_bytes(content, name) if isinstance(content, bytes) else {"content": content, "filename": name}

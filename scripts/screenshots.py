@@ -32,6 +32,7 @@ PAGES = [
     ("methodology", "/methodology", "leader"),
     ("provincial-user", "/", "zhejiang"),
     ("provincial-user-nation", "/place/100000", "zhejiang"),
+    ("prefecture-user", "/", "hangzhou"),
     ("compare", "/compare?offices=330000,320000,440000", "leader"),
     ("inspection", "/inspection", "admin"),
     ("plan", "/inspection/{plan}", "admin"),

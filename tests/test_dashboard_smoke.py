@@ -509,22 +509,26 @@ def test_offices_side_by_side(leader, lang: str) -> None:
     assert len(by_id(body, ids.COMPARE_CHART)["props"]["figure"]["data"]) == 2
 
 
-def _ranking_xlsx(client, path: str, lang: str = "zh"):
+def _control_states(lang: str) -> list:
+    """The controls of the official 2024 view, as a callback's states (control_deps' order)."""
     dims = ("effort", "level", "timeliness", "quality")
+    return [
+        {"id": ids.YEAR, "property": "value", "value": 2024},
+        {"id": ids.AS_OF, "property": "date", "value": None},
+        {"id": ids.METHOD, "property": "value", "value": "minmax"},
+        {"id": ids.PEER, "property": "value", "value": "siblings"},
+        [{"id": {"type": ids.WEIGHT, "dim": d}, "property": "value", "value": 25} for d in dims],
+        {"id": ids.LANG, "property": "value", "value": lang},
+        {"id": ids.PALETTE, "property": "value", "value": "viridis"},
+    ]
+
+
+def _ranking_xlsx(client, path: str, lang: str = "zh"):
     body = {
         "output": f"{ids.TABLE_DOWNLOAD}.data",
         "outputs": {"id": ids.TABLE_DOWNLOAD, "property": "data"},
         "inputs": [{"id": ids.TABLE_XLSX, "property": "n_clicks", "value": 1}],
-        "state": [
-            {"id": ids.URL, "property": "pathname", "value": path},
-            {"id": ids.YEAR, "property": "value", "value": 2024},
-            {"id": ids.AS_OF, "property": "date", "value": None},
-            {"id": ids.METHOD, "property": "value", "value": "minmax"},
-            {"id": ids.PEER, "property": "value", "value": "siblings"},
-            [{"id": {"type": ids.WEIGHT, "dim": d}, "property": "value", "value": 25} for d in dims],
-            {"id": ids.LANG, "property": "value", "value": lang},
-            {"id": ids.PALETTE, "property": "value", "value": "viridis"},
-        ],
+        "state": [{"id": ids.URL, "property": "pathname", "value": path}, *_control_states(lang)],
         "changedPropIds": [f"{ids.TABLE_XLSX}.n_clicks"],
     }
     return client.post("/_dash-update-component", json=body)
@@ -581,7 +585,6 @@ def test_the_configured_peer_groups_rank_as_ipdash_scores_does_and_say_among_who
 
 
 def _table_xlsx(client, table: str, path: str, search: str = "", lang: str = "zh", keys=None):
-    dims = ("effort", "level", "timeliness", "quality")
     button = {"type": ids.TABLE_XLSX_ANY, "table": table}
     key = next(k for k in (keys or client.callback_keys) if k.startswith(f"{ids.TABLE_DOWNLOAD}.data@"))
     body = {
@@ -591,13 +594,7 @@ def _table_xlsx(client, table: str, path: str, search: str = "", lang: str = "zh
         "state": [
             {"id": ids.URL, "property": "pathname", "value": path},
             {"id": ids.URL, "property": "search", "value": search},
-            {"id": ids.YEAR, "property": "value", "value": 2024},
-            {"id": ids.AS_OF, "property": "date", "value": None},
-            {"id": ids.METHOD, "property": "value", "value": "minmax"},
-            {"id": ids.PEER, "property": "value", "value": "siblings"},
-            [{"id": {"type": ids.WEIGHT, "dim": d}, "property": "value", "value": 25} for d in dims],
-            {"id": ids.LANG, "property": "value", "value": lang},
-            {"id": ids.PALETTE, "property": "value", "value": "viridis"},
+            *_control_states(lang),
         ],
         "changedPropIds": [json.dumps(button, separators=(",", ":"), sort_keys=True) + ".n_clicks"],
     }

@@ -122,13 +122,19 @@ def test_batched_monte_carlo_equals_scoring_run_by_run(values, seed, runs, batch
         got = ranking.monte_carlo(values, groups, model, CONFIG, archives=None, runs=runs, seed=seed)
     finally:
         ranking.MC_BATCH_ROWS = saved
+    _assert_runs_score_as_alone(got, np.repeat(values[None, :, :], runs, axis=0), model, groups, seed)
+
+
+def _assert_runs_score_as_alone(got, run_values, model, groups, seed) -> None:
+    """Each run's simulated ranks (columns of `got`) equal scoring that run's whole matrix
+    (`run_values[r]`) alone, with its weights and method drawn in order from the seed's stream."""
     mc = CONFIG.scoring.monte_carlo
     rng = np.random.default_rng(seed)
     alpha = mc.concentration * model.dimension_weights / model.dimension_weights.sum()
-    for r in range(runs):
+    for r in range(run_values.shape[0]):
         w = rng.dirichlet(alpha) * model.dimension_weights.sum()
         method = mc.methods[rng.integers(len(mc.methods))]
-        expected = score_group(values, model, method=method, dimension_weights=w, groups=groups).rank
+        expected = score_group(run_values[r], model, method=method, dimension_weights=w, groups=groups).rank
         assert np.array_equal(got[:, r], expected, equal_nan=True), (r, method)
 
 
@@ -210,14 +216,7 @@ def test_monte_carlo_with_resampling_equals_scoring_each_run_whole(values, seed,
             part = ranking._resampled_group(values, archives, CONFIG, rows, ranking.group_rng(seed, key), runs)
             for k, j in enumerate(boot):
                 redrawn[:, rows, j] = part[:, :, k]
-    mc = CONFIG.scoring.monte_carlo
-    rng = np.random.default_rng(seed)
-    alpha = mc.concentration * model.dimension_weights / model.dimension_weights.sum()
-    for r in range(runs):
-        w = rng.dirichlet(alpha) * model.dimension_weights.sum()
-        method = mc.methods[rng.integers(len(mc.methods))]
-        expected = score_group(redrawn[r], model, method=method, dimension_weights=w, groups=groups).rank
-        assert np.array_equal(got[:, r], expected, equal_nan=True), (r, method)
+    _assert_runs_score_as_alone(got, redrawn, model, groups, seed)
 
 
 def test_the_bootstrap_is_exact_or_parametric_per_peer_group() -> None:

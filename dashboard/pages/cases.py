@@ -10,7 +10,7 @@ from dashboard import case_views, ids, inputs
 from dashboard.context import Context, Request
 from dashboard.i18n import t
 from dashboard.registry import Page
-from dashboard.widgets import case_href, grid_words
+from dashboard.widgets import case_href, download, grid_words
 from ingest.contract import default_contract
 
 
@@ -131,6 +131,4 @@ def callbacks(app, ctx: Context) -> None:
             return no_update, no_update
         if isinstance(got, str):
             return no_update, got
-        name, content = got
-        data = dcc.send_bytes(content, name) if isinstance(content, bytes) else dict(content=content, filename=name)
-        return data, ""
+        return download(*got), ""

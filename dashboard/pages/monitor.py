@@ -14,7 +14,7 @@ from dashboard.followup import overdue_panel
 from dashboard.i18n import num, t
 from dashboard.registry import Page
 from dashboard.view_types import Denied, Monitor
-from dashboard.widgets import case_href, denied, grid_words
+from dashboard.widgets import case_href, denied, download, grid_words
 from ingest.contract import default_contract
 
 MONITOR_SHOWN = 500  # rows sent to the browser; the CSV export has them all
@@ -252,5 +252,4 @@ def callbacks(app, ctx: Context) -> None:
         )
         if got is None:
             return no_update
-        name, content = got
-        return dcc.send_bytes(content, name) if isinstance(content, bytes) else dict(content=content, filename=name)
+        return download(*got)
