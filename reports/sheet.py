@@ -30,6 +30,7 @@ SCORE = "0.0"
 COUNT = "#,##0"
 DECIMAL = "#,##0.00"
 DATE = "yyyy-mm-dd"  # openpyxl's own format for a date value
+ONE_PAGE_ROWS = 40  # rows a sheet may scale down to fit on one printed page
 EXCEL_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's (1900) date system
 EXCEL_DAY_NUMBERS_FROM = dt.date(1900, 3, 1)  # before it, Excel's 1900 leap-year bug shifts the count
 
@@ -112,7 +113,9 @@ class Sheet:
         self.ws.page_setup.orientation = "landscape" if landscape else "portrait"
         self.ws.page_setup.paperSize = "9"  # A4
         self.ws.page_setup.fitToWidth = 1
-        self.ws.page_setup.fitToHeight = 0
+        # A short table (the provinces, say) prints on one page rather than leaving its last rows
+        # alone on a second one; a long one runs over as many pages as it needs, one page wide.
+        self.ws.page_setup.fitToHeight = 1 if rows is not None and len(rows) <= ONE_PAGE_ROWS else 0
         self.ws.sheet_properties.pageSetUpPr.fitToPage = True
         header = []
         for h, _ in columns:

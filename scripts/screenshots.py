@@ -26,7 +26,7 @@ PAGES = [
     ("province", "/place/330000", "leader"),
     ("prefecture", "/place/330100", "leader"),
     ("prefecture-configured", "/place/330100?peer=configured", "leader"),
-    ("profile", "/office/330100", "leader"),
+    ("profile", "/office/330100?peer=siblings", "leader"),
     ("monitor", "/monitor?office=330000", "leader"),
     ("cases", "/cases", "leader"),
     ("methodology", "/methodology", "leader"),
