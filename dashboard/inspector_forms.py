@@ -9,7 +9,7 @@ from dash import dcc, html
 from access.opstore import OpStore
 from dashboard import ids
 from dashboard.i18n import t
-from dashboard.widgets import field, number_input
+from dashboard.widgets import dropdown, field, number_input
 from ingest.contract import ChecklistItem, Veto, default_contract
 from inspection.plans import (
     archives_of_inspector,
@@ -70,8 +70,11 @@ def inspector_block(ops: OpStore, store: Store, inspector_id: str, lang: str) ->
                 children=[
                     field(
                         t("insp.archive", lang),
-                        dcc.Dropdown(
-                            id=ids.APPRAISAL_ARCHIVE, options=options, value=options[0]["value"] if options else None
+                        dropdown(
+                            lang,
+                            id=ids.APPRAISAL_ARCHIVE,
+                            options=options,
+                            value=options[0]["value"] if options else None,
                         ),
                     ),
                     html.P(id=ids.APPRAISAL_CHECKLIST, className="note"),

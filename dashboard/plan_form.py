@@ -10,7 +10,7 @@ from dash import dcc, html
 from access.opstore import OpStore
 from dashboard import ids
 from dashboard.i18n import num, t
-from dashboard.widgets import field, number_input, office_names, stratum_words
+from dashboard.widgets import dropdown, field, number_input, office_names, stratum_words
 from ingest.contract import default_contract
 from inspection.draw import stratum_sizes
 from inspection.plans import (
@@ -141,7 +141,8 @@ def plans_page(ops: OpStore, years: list[int], national_code: str, lang: str, ad
                             field(t("insp.plan_id_optional", lang), dcc.Input(id=ids.PLAN_ID, type="text")),
                             field(
                                 t("insp.year", lang),
-                                dcc.Dropdown(
+                                dropdown(
+                                    lang,
                                     id=ids.PLAN_YEAR,
                                     value=default_year,
                                     clearable=False,
@@ -210,7 +211,8 @@ def plans_page(ops: OpStore, years: list[int], national_code: str, lang: str, ad
                             ),
                             field(  # the checklist version the plan's archives are scored under
                                 t("insp.checklist", lang),
-                                dcc.Dropdown(
+                                dropdown(
+                                    lang,
                                     id=ids.PLAN_CHECKLIST,
                                     clearable=False,
                                     value=default_contract().checklist.version,

@@ -18,10 +18,12 @@ from dashboard.auth import role_label
 from dashboard.context import Context, control_deps, first, query_of
 from dashboard.i18n import LANGS, t
 from dashboard.registry import Registry
+from dashboard.widgets import dropdown_words
 from metrics.config import DIMENSIONS, METHODS
 
 CONTROL_LABELS = ("year", "as_of", "method", "peer", "lang", "palette", "weights")
 PEERS = ("siblings", "configured")
+DROPDOWNS = (ids.OFFICE_SEARCH, ids.YEAR, ids.METHOD, ids.PEER, ids.PALETTE)  # their own words follow the language
 PALETTES = ("viridis", "cividis", "okabe")
 
 
@@ -70,6 +72,7 @@ def layout(ctx: Context) -> html.Div:
                         children=[
                             html.H1(id=ids.TITLE),
                             dcc.Dropdown(
+                                labels=dropdown_words("zh"),
                                 id=ids.OFFICE_SEARCH,
                                 options=office_options(views.search_start(v)),
                                 searchable=True,
@@ -92,6 +95,7 @@ def layout(ctx: Context) -> html.Div:
                     _control(
                         "year",
                         dcc.Dropdown(
+                            labels=dropdown_words("zh"),
                             id=ids.YEAR,
                             options=[{"label": str(y), "value": y} for y in years],
                             value=years[-1] if years else None,
@@ -116,6 +120,7 @@ def layout(ctx: Context) -> html.Div:
                     _control(
                         "method",
                         dcc.Dropdown(
+                            labels=dropdown_words("zh"),
                             id=ids.METHOD,
                             value=config.scoring.method,
                             clearable=False,
@@ -127,6 +132,7 @@ def layout(ctx: Context) -> html.Div:
                     _control(
                         "peer",
                         dcc.Dropdown(
+                            labels=dropdown_words("zh"),
                             id=ids.PEER,
                             value="siblings",
                             clearable=False,
@@ -149,6 +155,7 @@ def layout(ctx: Context) -> html.Div:
                     _control(
                         "palette",
                         dcc.Dropdown(
+                            labels=dropdown_words("zh"),
                             id=ids.PALETTE,
                             value="viridis",
                             clearable=False,
@@ -209,6 +216,7 @@ def callbacks(app, ctx: Context, registry: Registry) -> None:
         Output(ids.PEER, "options"),
         Output(ids.PALETTE, "options"),
         Output(ids.WEIGHTS_RESET, "children"),
+        *[Output(d, "labels") for d in DROPDOWNS],
         Input(ids.LANG, "value"),
     )
     def _chrome(lang: str | None):
@@ -224,6 +232,7 @@ def callbacks(app, ctx: Context, registry: Registry) -> None:
             _options("peer", PEERS, lang),
             _options("palette", PALETTES, lang),
             t("ctl.reset", lang),
+            *[dropdown_words(lang)] * len(DROPDOWNS),
         )
 
     @app.callback(Output(ids.OFFICE_SEARCH, "options"), Input(ids.OFFICE_SEARCH, "search_value"))

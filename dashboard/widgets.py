@@ -298,6 +298,27 @@ GRID_ZH = {
 }
 
 
+DROPDOWN_WORDS = (
+    "select_all",
+    "deselect_all",
+    "selected_count",
+    "search",
+    "clear_search",
+    "clear_selection",
+    "no_options_found",
+)
+
+
+def dropdown_words(lang: str) -> Any:  # Dash's Dropdown `labels` (a TypedDict of strings)
+    """A drop-down list's own words ("3 selected", "Search", ...) in the page's language."""
+    return {k: t(f"dd.{k}", lang) for k in DROPDOWN_WORDS}
+
+
+def dropdown(lang: str, **props) -> dcc.Dropdown:
+    """A drop-down list whose own words are in `lang`."""
+    return dcc.Dropdown(labels=dropdown_words(lang), **props)
+
+
 def grid_words(lang: str) -> dict:
     """The `dashGridOptions` entry that puts a grid's own words in the page's language."""
     return {"localeText": GRID_ZH} if lang == "zh" else {}

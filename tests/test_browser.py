@@ -540,3 +540,9 @@ def test_the_calendar_and_the_charts_speak_the_pages_language(dash_duo, site) ->
     settled(dash_duo)
     until(lambda: button_title() == "Download plot as a PNG")
     assert weekdays() == ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]
+
+    # a drop-down list's own words ("2 selected") follow the language too
+    dash_duo.driver.get(base + "/compare?year=2024&offices=110000,130000&lang=zh")
+    until(lambda: "已选 2 项" in dash_duo.find_element(".compare-pick").text)
+    dash_duo.find_element("#lang input[value='en']").click()
+    until(lambda: "2 selected" in dash_duo.find_element(".compare-pick").text)

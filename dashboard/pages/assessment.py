@@ -16,7 +16,7 @@ from dashboard.context import Context, Request
 from dashboard.i18n import num, t
 from dashboard.rectification_views import decode_uploads
 from dashboard.registry import Page
-from dashboard.widgets import field, table_exports
+from dashboard.widgets import dropdown, field, table_exports
 from inspection.assessment import AssessmentError
 from inspection.rectification import RectificationError
 from metrics.schemes import available_schemes
@@ -112,14 +112,16 @@ def view(req: Request) -> html.Section:
                 children=[
                     field(
                         t("assess.office", lang),
-                        dcc.Dropdown(
+                        dropdown(
+                            lang,
                             id=ids.ASSESS_OFFICE,
                             options=[{"label": o["name"], "value": o["office_code"]} for o in scorable],
                         ),
                     ),
                     field(
                         t("assess.item", lang),
-                        dcc.Dropdown(
+                        dropdown(
+                            lang,
                             id=ids.ASSESS_ITEM,
                             options=[{"label": i.zh if lang == "zh" else i.en, "value": i.id} for i in manual],
                             value=manual[0].id if manual else None,

@@ -15,7 +15,7 @@ from dashboard import charts, ids, inputs, views
 from dashboard.context import Context, Request, first, query_of
 from dashboard.i18n import num, t
 from dashboard.registry import Page
-from dashboard.widgets import denied, indicator_figure, table_exports
+from dashboard.widgets import denied, dropdown, indicator_figure, table_exports
 from metrics.config import DIMENSIONS
 
 MOST = 8  # offices compared at once
@@ -51,7 +51,7 @@ def render(req: Request) -> html.Div:
     parts: list = [
         html.H2(t("cmp.title", lang)),
         html.P(t("cmp.hint", lang).format(most=MOST), className="note"),
-        dcc.Dropdown(id=ids.COMPARE_PICK, options=options, value=shown, multi=True, className="compare-pick"),
+        dropdown(lang, id=ids.COMPARE_PICK, options=options, value=shown, multi=True, className="compare-pick"),
     ]
     if refused:  # an office the user may not open in full: nothing is shown (the refusal is audited)
         return denied(lang)

@@ -14,7 +14,7 @@ from dashboard.followup import overdue_panel
 from dashboard.i18n import num, t
 from dashboard.registry import Page
 from dashboard.view_types import Denied, Monitor
-from dashboard.widgets import case_href, denied, download, grid_words
+from dashboard.widgets import case_href, denied, download, dropdown, grid_words
 from ingest.contract import default_contract
 
 MONITOR_SHOWN = 500  # rows sent to the browser; the CSV export has them all
@@ -157,7 +157,8 @@ def monitor_page(v: Monitor | Denied, lang: str, palette: str, status: str | Non
                         className="card half",
                         children=[
                             html.Label(t("mon.filter", lang), htmlFor=ids.MONITOR_STATUS),
-                            dcc.Dropdown(
+                            dropdown(
+                                lang,
                                 id=ids.MONITOR_STATUS,
                                 value=status or "",
                                 clearable=False,

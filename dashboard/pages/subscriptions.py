@@ -16,7 +16,7 @@ from dashboard import ids, inputs
 from dashboard.context import Context, Request
 from dashboard.i18n import t, when
 from dashboard.registry import Page
-from dashboard.widgets import field
+from dashboard.widgets import dropdown, field
 from notify import subscriptions as subs
 from notify.run import mark_read, notifications
 
@@ -125,7 +125,7 @@ def view(req: Request) -> html.Section:
                 className="fields",
                 children=[
                     html.Div(
-                        field(t("sub.user", lang), dcc.Dropdown(id=ids.SUB_USER, options=users, value=user.username)),
+                        field(t("sub.user", lang), dropdown(lang, id=ids.SUB_USER, options=users, value=user.username)),
                         style=None if admin else hidden,
                     ),
                     field(
@@ -167,7 +167,8 @@ def view(req: Request) -> html.Section:
                 children=[
                     field(
                         t("sub.schedule", lang),
-                        dcc.Dropdown(
+                        dropdown(
+                            lang,
                             id=ids.SUB_DAYS,
                             options=[{"label": t(f"sub.days.{d}", lang), "value": d} for d in DAY_CHOICES],
                             value="mon",
@@ -176,7 +177,8 @@ def view(req: Request) -> html.Section:
                     ),
                     field(
                         t("sub.time", lang),
-                        dcc.Dropdown(
+                        dropdown(
+                            lang,
                             id=ids.SUB_TIME,
                             options=[f"{h:02d}:{m:02d}" for h in range(6, 23) for m in (0, 30)],
                             value="08:00",

@@ -18,6 +18,7 @@ from dashboard import visit_views as vv
 from dashboard.context import Context, Request
 from dashboard.i18n import num, pct, t
 from dashboard.registry import Page
+from dashboard.widgets import dropdown
 from inspection.visits import VisitError
 
 
@@ -160,7 +161,7 @@ def _form(got: list[dict], lang: str) -> html.Section:
         children=[
             html.H3(t("visit.form", lang)),
             html.Label(t("visit.pick", lang), htmlFor=ids.VISIT_PICK),
-            dcc.Dropdown(id=ids.VISIT_PICK, options=options, clearable=True),
+            dropdown(lang, id=ids.VISIT_PICK, options=options, clearable=True),
             html.Label(t("visit.reached", lang), htmlFor=ids.VISIT_REACHED),
             dcc.RadioItems(id=ids.VISIT_REACHED, options=yes_no, inline=True),
             html.Label(t("visit.score", lang), htmlFor=ids.VISIT_SATISFACTION),
