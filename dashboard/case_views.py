@@ -53,15 +53,19 @@ def monitor(viewer: Viewer, controls: Controls, office: str | None) -> Monitor |
     bins = [(0, 30), (31, 90), (91, 180), (181, 365), (366, None)]
     ages = frame["age_days"] if frame.height else pl.Series([], dtype=pl.Int64)
     profile_ = [int(((ages >= lo) & (ages <= (hi if hi is not None else 10**9))).sum()) for lo, hi in bins]
+    offices = tree(viewer).offices
     return {
         "denied": False,
         "code": office,
-        "name": tree(viewer).offices[office]["name"],
+        "name": offices[office]["name"],
         "cases": frame,
         "counts": counts,
         "ages": profile_,
         "age_bins": bins,
         "backlog": mine[0] if mine else {"backlog": 0, "oldest_days": None},
+        "names": {
+            c: offices[c]["name"] for c in (frame["office_code"].unique() if frame.height else []) if c in offices
+        },
     }
 
 

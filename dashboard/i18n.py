@@ -214,8 +214,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "mon.filter": ("状态筛选", "Status filter"),
     "mon.all": ("全部", "All"),
     "mon.shown": (
-        "显示前 {shown} 件（共 {total} 件，超期优先）；导出 CSV 含全部",
-        "Showing {shown} of {total} (overdue first); the CSV export has them all",
+        "显示前 {shown} 件（共 {total} 件，超期优先）；导出的 Excel 和 CSV 含全部",
+        "Showing {shown} of {total} (overdue first); the Excel and CSV exports have them all",
     ),
     "mon.deadline": ("期限", "Deadline"),
     "mon.days_left": ("剩余天数", "Days left"),

@@ -168,6 +168,7 @@ class Monitor(TypedDict):
     ages: list[int]  # open cases per age bin
     age_bins: list[tuple[int, int | None]]
     backlog: dict[str, Any]  # {backlog, oldest_days}
+    names: dict[str, str]  # office code -> name, for the offices of the cases
 
 
 class CasesPage(TypedDict):

@@ -82,7 +82,7 @@ def view(req: Request) -> html.Section:
                 ),
                 className="num",
             ),
-            html.Td(o["name"]),
+            html.Td(o["name"], className="name"),
             html.Td(num(o["total"], lang, 1), className="num"),
             *(
                 html.Td(_points(o["sections"][sid]["points"], o["sections"][sid]["capped"], lang), className="num")

@@ -43,11 +43,13 @@ def monitor_page(v: Monitor | Denied, lang: str, palette: str, status: str | Non
         for k in ("accepted_date", "deadline", "received_date"):
             if r.get(k) is not None:
                 r[k] = r[k].isoformat()
+        r["office_name"] = v["names"].get(r["office_code"], r["office_code"])
         r["status_label"] = t(f"status.{r['status']}", lang)
         r["case_kind"] = default_contract().label("case_kind", r["case_kind"], lang)
         r["limit_used"] = None if r["limit_used"] is None else round(r["limit_used"] * 100, 1)
     header = {
         "office_code": "case.office_code",
+        "office_name": "case.office_name",
         "case_no": "case.case_no",
         "case_kind": "case.case_kind",
         "accepted_date": "case.accepted_date",
@@ -65,7 +67,8 @@ def monitor_page(v: Monitor | Denied, lang: str, palette: str, status: str | Non
                 "field": c,
                 "headerName": t(h, lang),
                 **({"cellRenderer": "CaseLink", "minWidth": 210} if c == "case_no" else {}),
-                **({"minWidth": 100} if c == "office_code" else {}),  # six digits, never cut
+                **({"minWidth": 110} if c == "office_code" else {}),  # six digits and the header, never cut
+                **({"minWidth": 150} if c == "office_name" else {}),
                 **({"minWidth": 160} if c == "case_kind" else {}),  # "Infringement dispute" whole
                 **({"type": "numericColumn"} if c in ("days_left", "age_days", "limit_used") else {}),
                 # past 100%: the case is overdue, said as such
@@ -104,7 +107,12 @@ def monitor_page(v: Monitor | Denied, lang: str, palette: str, status: str | Non
             "row-overdue": "params.data.status == 'overdue'",
             "row-warning": "params.data.status == 'warning'",
         },
-        dashGridOptions={"pagination": True, "paginationPageSize": 25, **grid_words(lang)},
+        dashGridOptions={
+            "pagination": True,
+            "paginationPageSize": 25,
+            "paginationPageSizeSelector": [25, 50, 100],  # the page size shown is one it offers
+            **grid_words(lang),
+        },
         style={"height": "560px"},
         csvExportParams={"fileName": f"open-cases-{v['code']}.csv"},
     )
