@@ -370,6 +370,11 @@ def date(value: dt.date | str | None, lang: str) -> str:
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
+def beijing_day(iso: str) -> str:
+    """The date (YYYY-MM-DD) in Beijing of a recorded UTC time (late evening UTC is the next day)."""
+    return dt.datetime.fromisoformat(iso).astimezone(BEIJING).date().isoformat()
+
+
 def when(iso: str, lang: str) -> str:
     """A recorded UTC time in Beijing time, as people here read it."""
     at = dt.datetime.fromisoformat(iso).astimezone(BEIJING)

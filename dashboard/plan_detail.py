@@ -9,7 +9,7 @@ from dash import dcc, html
 
 from access.opstore import OpStore
 from dashboard import ids
-from dashboard.i18n import label, num, pct, t
+from dashboard.i18n import beijing_day, label, num, pct, t, when
 from dashboard.widgets import confirmed, grid_words, office_names, stratum_words
 from ingest.contract import default_contract
 from inspection.plans import (
@@ -39,7 +39,10 @@ def plan_page(ops: OpStore, store: Store, plan_id: str, lang: str, admin: bool) 
                 html.P(
                     [
                         t("insp.locked", lang),
-                        html.Span(plan["locked_at"] or t("insp.not_locked", lang), id=ids.PLAN_LOCKED),
+                        html.Span(
+                            when(plan["locked_at"], lang) if plan["locked_at"] else t("insp.not_locked", lang),
+                            id=ids.PLAN_LOCKED,
+                        ),
                         *(
                             [" · SHA-256 ", html.Code(plan["population_sha256"], id=ids.PLAN_POPULATION_HASH)]  # type: ignore[list-item]
                             if plan["population_sha256"]
@@ -67,7 +70,7 @@ def plan_page(ops: OpStore, store: Store, plan_id: str, lang: str, admin: bool) 
         if d["voided_at"]:
             draw_parts.append(
                 html.P(
-                    f"{d['draw_id']} · {t('insp.voided', lang)} {d['voided_at'][:16]} "
+                    f"{d['draw_id']} · {t('insp.voided', lang)} {when(d['voided_at'], lang)} "
                     f"({d['voided_by']}): {d['void_reason']}",
                     className="note",
                 )
@@ -320,7 +323,7 @@ def results_block(ops: OpStore, store: Store, plan_id: str, plan: dict, lang: st
         reason = pub[0]["partial_reason"] if pub else None
         action: list = [
             html.P(
-                t("insp.published_on", lang).format(date=plan["published_at"][:10])
+                t("insp.published_on", lang).format(date=beijing_day(plan["published_at"]))
                 + (t("insp.partial_reason_reason", lang).format(reason=reason) if reason else ""),
                 id=ids.PLAN_PUBLISHED,
             )

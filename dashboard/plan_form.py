@@ -9,7 +9,7 @@ from dash import dcc, html
 
 from access.opstore import OpStore
 from dashboard import ids
-from dashboard.i18n import num, t
+from dashboard.i18n import beijing_day, num, t, when
 from dashboard.widgets import dropdown, field, number_input, office_names, stratum_words
 from ingest.contract import default_contract
 from inspection.draw import stratum_sizes
@@ -95,10 +95,10 @@ def plans_page(ops: OpStore, years: list[int], national_code: str, lang: str, ad
                 html.Td(dcc.Link(p["plan_id"], href=f"/inspection/{p['plan_id']}")),
                 html.Td(p["spec"]["year"]),
                 html.Td(p["spec"]["scope"]),
-                html.Td(p["created_at"][:16].replace("T", " ")),
+                html.Td(when(p["created_at"], lang)),
                 html.Td((p["population_sha256"] or "")[:12] or t("insp.not_locked", lang), className="mono"),
                 html.Td(", ".join(d["draw_id"] + (" ✕" if d["voided_at"] else "") for d in p["draws"]) or "—"),
-                html.Td(p["published_at"][:10] if p["published_at"] else "—"),
+                html.Td(beijing_day(p["published_at"]) if p["published_at"] else "—"),
             ]
         )
         for p in plans

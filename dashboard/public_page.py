@@ -14,6 +14,7 @@ import json
 from flask import Flask, Response, abort, render_template_string
 
 from access.opstore import OpStore
+from dashboard.i18n import beijing_day, when
 from ingest.contract import default_contract
 from inspection.plans import resolve_path, valid_plan_id
 from inspection.rectification import STATUSES, list_notices
@@ -27,14 +28,14 @@ PAGE = """<!doctype html>
 <body><div class="page">
 <h1>“双随机、一公开”案卷评查结果 · Published random-inspection results</h1>
 {% if not plans %}<p>尚无公开结果 · Nothing has been published yet.</p>{% endif %}
-{% for p in plans %}{% set grades = p.grades or three_grades %}<section class="card publication{% if p.versions and p.versions|length > 1 %}{% set last = p.versions[-1] %}<p class="note">更正 · Corrected: 第{{ last.version }}版，{{ last.published_at[:16]|replace("T", " ") }} UTC 发布，取代 {{ last.replaces[:16]|replace("T", " ") }} UTC 发布的版本 · version {{ last.version }} replaces the one published at {{ last.replaces[:16]|replace("T", " ") }} UTC. 理由 Reason: {{ last.reason }}<br>
+{% for p in plans %}{% set grades = p.grades or three_grades %}<section class="card publication{% if p.versions and p.versions|length > 1 %}{% set last = p.versions[-1] %}<p class="note">更正 · Corrected: 第{{ last.version }}版，{{ last.published_at|beijing }} 发布，取代 {{ last.replaces|beijing }} 发布的版本 · version {{ last.version }} replaces the one published at {{ last.replaces|beijing }}. 理由 Reason: {{ last.reason }}<br>
 历次发布（原样保留） · Every version as published:
-{% for v in p.versions %}<a href="/public/{{ p.plan_id }}/v{{ v.version }}.json">v{{ v.version }} {{ v.published_at[:10] }}</a>{% if not loop.last %} · {% endif %}{% endfor %}</p>{% endif %}
+{% for v in p.versions %}<a href="/public/{{ p.plan_id }}/v{{ v.version }}.json">v{{ v.version }} {{ v.published_at|beijing_day }}</a>{% if not loop.last %} · {% endif %}{% endfor %}</p>{% endif %}
 {% if p.withdrawn_at %} withdrawn{% endif %}">
 <h2>{{ p.year }} 年度 · {{ p.scope_name or p.scope }}{% if p.title %} · {{ p.title }}{% endif %}</h2>
-<p>计划 Plan {{ p.plan_id }} · 抽取 Draw {{ p.draw_id }} · 公开于 Published {{ p.published_at[:16]|replace("T", " ") }} UTC ·
+<p>计划 Plan {{ p.plan_id }} · 抽取 Draw {{ p.draw_id }} · 公开于 Published {{ p.published_at|beijing }} ·
 总体 Population {{ "{:,}".format(p.population) }} · 抽取 Sampled {{ "{:,}".format(p.sampled) }} · 已评查 Appraised {{ p.appraised }}</p>
-{% if p.withdrawn_at %}<p class="warning">已撤回 · Withdrawn {{ p.withdrawn_at[:16]|replace("T", " ") }} UTC:
+{% if p.withdrawn_at %}<p class="warning">已撤回 · Withdrawn {{ p.withdrawn_at|beijing }}:
 {{ p.withdraw_reason }}（抽取已作废 · the draw was voided）</p>{% endif %}
 {% if p.partial_reason %}<p class="note">部分公开 · Partial publication: {{ p.unappraised }} 份抽取案卷尚未评查
 · {{ p.unappraised }} sampled archives not yet appraised. 理由 Reason: {{ p.partial_reason }}</p>{% endif %}
@@ -76,6 +77,10 @@ PAGE = """<!doctype html>
 
 
 def init_public_page(server: Flask, ops: OpStore, store: Store) -> None:
+    # recorded UTC times read in Beijing time on the page, in both its languages
+    server.jinja_env.filters["beijing"] = lambda iso: f"{when(iso, 'zh')} Beijing time" if iso else "—"
+    server.jinja_env.filters["beijing_day"] = lambda iso: beijing_day(iso) if iso else "—"
+
     def publication(plan_id: str) -> dict:
         if not valid_plan_id(plan_id):
             abort(404)

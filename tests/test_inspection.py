@@ -314,6 +314,8 @@ def test_results_publication_and_the_public_page(golden_metrics, tmp_path: Path,
     page = client.get("/public")  # no login needed
     assert page.status_code == 200 and b"P-D1" in page.data and b"110000" in page.data and b"50.0%" in page.data
     assert "年底前先公开已评查部分".encode() in page.data  # the reason is shown
+    text = page.get_data(as_text=True)
+    assert "Beijing time" in text and "UTC" not in text  # when it was published, in Beijing time
     assert client.get("/").status_code == 302  # the rest still needs a login
 
 

@@ -430,6 +430,7 @@ def test_publication_voiding_and_the_public_page(world, tmp_path, monkeypatch) -
     assert withdrawn["withdrawn_at"] and withdrawn["withdraw_reason"] == "抽取时种子录入错误"
     page = client.get("/public").get_data(as_text=True)
     assert "已撤回" in page and "抽取时种子录入错误" in page
+    assert "UTC" not in page and "北京时间 Beijing time" in page  # withdrawn when, in Beijing time
     void = next(e for e in audit.recent(ops) if e["action"] == "draw.void")
     assert json.loads(void["detail"])["publication_withdrawn"] is True
     assert audit.verify(ops).ok

@@ -19,7 +19,7 @@ from access import policy
 from dashboard import data, ids, inputs
 from dashboard import inspection_views as iv
 from dashboard.context import Context, Request
-from dashboard.i18n import t
+from dashboard.i18n import beijing_day, t
 from dashboard.inspector_forms import ingest_result, inspector_block
 from dashboard.registry import Page
 from dashboard.widgets import case_href, grid_words
@@ -239,7 +239,7 @@ def callbacks(app, ctx: Context) -> None:
         entered = {**got["scores"], **(got.get("defects") or {})}
         scores = [float(entered[i["item"]]) if entered.get(i["item"]) is not None else None for i in items]
         note = t("insp.recorded_before", lang).format(
-            day=got["recorded_at"][:10], who=got["recorded_by"], total=got["total"]
+            day=beijing_day(got["recorded_at"]), who=got["recorded_by"], total=got["total"]
         )
         notes = [(got.get("notes") or {}).get(i["item"]) for i in items]
         return scores, [veto_labels().get(v, v) for v in got["veto"]], got["inspected_at"], note, notes, shown, said

@@ -16,7 +16,7 @@ from access import policy
 from dashboard import charts, ids, inputs
 from dashboard import visit_views as vv
 from dashboard.context import Context, Request
-from dashboard.i18n import num, pct, t
+from dashboard.i18n import beijing_day, num, pct, t
 from dashboard.registry import Page
 from dashboard.widgets import dropdown
 from inspection.visits import VisitError
@@ -47,7 +47,7 @@ def _plans(got: list[dict], lang: str) -> html.Table:
                         [
                             html.Td(p["spec"].get("title") or p["plan_id"]),
                             html.Td(str(p["spec"]["year"])),
-                            html.Td(p["drawn_at"][:10] if p["drawn_at"] else t("visit.not_drawn", lang)),
+                            html.Td(beijing_day(p["drawn_at"]) if p["drawn_at"] else t("visit.not_drawn", lang)),
                             html.Td(f"{num(p['recorded'], lang)} / {num(p['visits'], lang)}", className="num"),
                         ]
                     )
