@@ -116,3 +116,11 @@ document.addEventListener("fullscreenchange", function () {
     }
   });
 })();
+
+// Signing out forgets the controls this tab remembered (Dash keeps them in sessionStorage), so the
+// next user to sign in here starts from the official view, not the previous user's what-if.
+document.addEventListener("submit", function (event) {
+  if (event.target && event.target.querySelector && event.target.querySelector("#sign-out")) {
+    try { window.sessionStorage.clear(); } catch (e) { /* storage unavailable: nothing kept */ }
+  }
+}, true);

@@ -543,6 +543,27 @@ def test_the_calendar_and_the_charts_speak_the_pages_language(dash_duo, site) ->
 
     # a drop-down list's own words ("2 selected") follow the language too
     dash_duo.driver.get(base + "/compare?year=2024&offices=110000,130000&lang=zh")
-    until(lambda: "已选 2 项" in dash_duo.find_element(".compare-pick").text)
+    dash_duo.wait_for_contains_text(".compare-pick", "已选 2 项", timeout=30)
     dash_duo.find_element("#lang input[value='en']").click()
-    until(lambda: "2 selected" in dash_duo.find_element(".compare-pick").text)
+    dash_duo.wait_for_contains_text(".compare-pick", "2 selected", timeout=30)  # the page is drawn anew
+
+
+def test_signing_out_forgets_the_views_controls(dash_duo, site) -> None:
+    """The view a user chose (year, as-of, method, peer group, weights) is kept for their tab while
+    signed in, and forgotten at sign-out: the next user to sign in there starts from the official
+    view. (Language and palette are the device's preference and stay.)"""
+    base = start(dash_duo, site)
+    sign_in(dash_duo, base, "leader")
+    dash_duo.driver.get(base + "/place/100000?year=2024")
+    settled(dash_duo)
+    dash_duo.find_element(f"#{ids.METHOD}").click()  # chosen by the user: kept for the tab
+    option = until(lambda: [o for o in dash_duo.find_elements(".dash-dropdown-option") if "Z" in o.text])
+    option[0].click()
+    until(lambda: "method=zscore" in dash_duo.driver.current_url)
+    dash_duo.driver.get(base + "/place/100000")
+    until(lambda: "method=zscore" in dash_duo.driver.current_url)
+    dash_duo.find_element("#sign-out").click()
+    dash_duo.wait_for_element("#username", timeout=30)
+    sign_in(dash_duo, base, "p3")
+    settled(dash_duo)
+    until(lambda: "method=minmax" in dash_duo.driver.current_url)
