@@ -276,6 +276,12 @@ LABELS: dict[str, tuple[str, str]] = {
         "drawn from {methods} (random seed {seed}); the interval runs from the {lo}th to the {hi}th percentile "
         "of the simulated ranks",
     ),
+    "meth.mc_resample": (
+        "；每次模拟还在每个比较组内对各机构的评查案卷重新抽样（各组使用各自的随机序列，"
+        "因此一个组的排名区间不受其他组的影响）",
+        "; each simulation also resamples every office's appraised archives within its peer group (each group "
+        "with its own random sequence, so a group's intervals do not depend on the other groups)",
+    ),
     "meth.scoring_line": (
         "标准化方法：{method}；维度权重：{weights}",
         "Scoring method: {method}; dimension weights: {weights}",

@@ -91,6 +91,7 @@ def methodology_page(config: Config, meta: dict, lang: str) -> html.Div:
                     hi=f"{sc.monte_carlo.interval[1]:g}",
                     seed=sc.monte_carlo.seed,
                 )
+                + (t("meth.mc_resample", lang) if sc.monte_carlo.resample_appraisals else "")
             ),
             html.H3(t("profile.indicators", lang)),
             inds,
