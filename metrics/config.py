@@ -136,6 +136,7 @@ class Config:
                 "concentration": self.scoring.monte_carlo.concentration,
                 "methods": list(self.scoring.monte_carlo.methods),
                 "interval": list(self.scoring.monte_carlo.interval),
+                "resample_appraisals": self.scoring.monte_carlo.resample_appraisals,
             },
         }
 

@@ -45,6 +45,7 @@ class MonteCarloSettings(TypedDict):
     concentration: float
     methods: list[str]
     interval: list[float]
+    resample_appraisals: bool
 
 
 class ConfigMethodology(TypedDict):

@@ -84,8 +84,8 @@ LABELS: dict[str, dict[str, Any]] = {
             "within": "在{office}的下级机构之间比较",
         },
         "directions": {"higher": "越高越好", "lower": "越低越好"},
-        "mc_words": "模拟 {runs} 次（随机改变维度权重与标准化方法，并在每个比较组内重抽评查案卷），"
-        "取第 {lo}–{hi} 百分位；随机种子 {seed}",
+        "mc_words": "模拟 {runs} 次（随机改变维度权重与标准化方法{resampled}），取第 {lo}–{hi} 百分位；随机种子 {seed}",
+        "mc_resampled": "，并在每个比较组内重抽评查案卷",
         "versions_words": "指标 {indicators}，办案时限 {limits}，计分 {scoring}",
         "indicator_words": "{dim} · {direction} · 权重 {weight} · 至少 {min} 件方计分 · {formula}",
         "rule_words": "{start}起：办案时限 {limit}，最长延长 {extension}",
@@ -214,8 +214,9 @@ LABELS: dict[str, dict[str, Any]] = {
             "within": "compared among the offices below {office}",
         },
         "directions": {"higher": "higher is better", "lower": "lower is better"},
-        "mc_words": "{runs} simulations (dimension weights and scoring method varied at random, appraised "
-        "archives resampled within each peer group), {lo}th–{hi}th percentile; random seed {seed}",
+        "mc_words": "{runs} simulations (dimension weights and scoring method varied at random{resampled}), "
+        "{lo}th–{hi}th percentile; random seed {seed}",
+        "mc_resampled": ", appraised archives resampled within each peer group",
         "versions_words": "indicators {indicators}, time limits {limits}, scoring {scoring}",
         "indicator_words": "{dim} · {direction} · weight {weight} · scored from {min} cases · {formula}",
         "rule_words": "from {start}: time limit {limit}, longest extension {extension}",

@@ -172,6 +172,7 @@ def write_workbook(
                 lo=f"{meth['monte_carlo']['interval'][0]:g}",
                 hi=f"{meth['monte_carlo']['interval'][1]:g}",
                 seed=meth["monte_carlo"]["seed"],
+                resampled=lab["mc_resampled"] if meth["monte_carlo"].get("resample_appraisals", True) else "",
             ),
         ),
         (
