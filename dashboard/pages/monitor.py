@@ -31,6 +31,9 @@ MONITOR_COLUMNS = [
 ]
 
 
+MIN_WIDTHS = {"accepted_date": 125, "deadline": 125, "days_left": 175, "age_days": 110, "limit_used": 140}
+
+
 def monitor_page(v: Monitor | Denied, lang: str, palette: str, status: str | None) -> html.Div:
     if v["denied"]:
         return denied(lang)
@@ -69,6 +72,9 @@ def monitor_page(v: Monitor | Denied, lang: str, palette: str, status: str | Non
                 **({"cellRenderer": "CaseLink", "minWidth": 210} if c == "case_no" else {}),
                 **({"minWidth": 110} if c == "office_code" else {}),  # six digits and the header, never cut
                 **({"minWidth": 150} if c == "office_name" else {}),
+                # whole dates, "超期 1793 天" / "Overdue by 1793 days" and "past the limit" uncut:
+                # the grid scrolls sideways on a narrow screen instead
+                **({"minWidth": MIN_WIDTHS[c]} if c in MIN_WIDTHS else {}),
                 **({"minWidth": 160} if c == "case_kind" else {}),  # "Infringement dispute" whole
                 **({"type": "numericColumn"} if c in ("days_left", "age_days", "limit_used") else {}),
                 # past 100%: the case is overdue, said as such
