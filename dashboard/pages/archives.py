@@ -27,6 +27,7 @@ from ingest.contract import default_contract
 from inspection.checklist import veto_labels
 from inspection.plans import recorded_appraisals
 
+GRID_WIDTHS = {"case_no": 210, "case_kind": 170, "office_code": 110, "name": 150, "closing_type": 140}
 PAGE_ROWS = 100  # rows the server sends per grid request
 
 
@@ -114,6 +115,7 @@ def archives_page(req: Request) -> html.Div:
                         "filter": "agTextColumnFilter",
                         "filterParams": {"buttons": ["apply", "reset"], "maxNumConditions": 1},
                         **({"cellRenderer": "CaseLink"} if c == "case_no" else {}),
+                        **({"minWidth": GRID_WIDTHS[c]} if c in GRID_WIDTHS else {}),  # whole, never cut
                     }
                     for c, h in cols
                 ],
