@@ -376,6 +376,11 @@ def date(value: dt.date | str | None, lang: str) -> str:
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
+def colon(lang: str) -> str:
+    """The colon between a label and its value: full-width in Chinese."""
+    return "：" if lang == "zh" else ": "
+
+
 def beijing_day(iso: str) -> str:
     """The date (YYYY-MM-DD) in Beijing of a recorded UTC time (late evening UTC is the next day)."""
     return dt.datetime.fromisoformat(iso).astimezone(BEIJING).date().isoformat()

@@ -13,7 +13,7 @@ from access import policy
 from dashboard import assessment_views as av
 from dashboard import charts, ids, inputs
 from dashboard.context import Context, Request
-from dashboard.i18n import num, t
+from dashboard.i18n import colon, num, t
 from dashboard.rectification_views import decode_uploads
 from dashboard.registry import Page
 from dashboard.widgets import dropdown, field, table_exports
@@ -65,7 +65,7 @@ def view(req: Request) -> html.Section:
         html.Th(t("assess.total", lang)),
         *(html.Th(label) for _, label in sections),
         *(
-            html.Th(f"{i.zh if lang == 'zh' else i.en}：{t(k, lang)}")
+            html.Th(f"{i.zh if lang == 'zh' else i.en}{colon(lang)}{t(k, lang)}")
             for i in manual
             for k in ("assess.self", "assess.assessor", "assess.diff")
         ),
@@ -158,12 +158,15 @@ def view(req: Request) -> html.Section:
             html.H2(f"{title} · {year}"),
             choices if len(schemes) > 1 else None,
             *(
-                html.P(f"{t('assess.unusable', lang)}：{p}", className="error")
+                html.P(f"{t('assess.unusable', lang)}{colon(lang)}{p}", className="error")
                 for p in (problems if req.viewer.user.admin else [])
             ),
             dcc.Store(id=ids.ASSESS_SCHEME, data=f"{scheme.id} {scheme.version}"),
             html.P(t("assess.intro", lang), className="note"),
-            html.P(f"{t('assess.source', lang)}：{scheme.source} · {scheme.id} {scheme.version}", className="note"),
+            html.P(
+                f"{t('assess.source', lang)}{colon(lang)}{scheme.source} · {scheme.id} {scheme.version}",
+                className="note",
+            ),
             html.P(status, className="note"),
             html.P(got["error"], className="error") if got["error"] else None,
             dcc.Graph(

@@ -14,7 +14,7 @@ from access import policy
 from access.users import list_users
 from dashboard import ids, inputs
 from dashboard.context import Context, Request
-from dashboard.i18n import t, when
+from dashboard.i18n import colon, t, when
 from dashboard.registry import Page
 from dashboard.widgets import dropdown, field
 from notify import subscriptions as subs
@@ -280,7 +280,9 @@ def callbacks(app, ctx: Context) -> None:
             return html.P(t("sub.refused", lang), className="error"), no_update
         except subs.SubscriptionError as exc:
             return html.P(str(exc), className="error"), no_update
-        return html.P(f"{t('sub.added', lang)}：{_what(made, lang)}", className="ok"), listing(user, ctx.ops, lang)
+        return html.P(f"{t('sub.added', lang)}{colon(lang)}{_what(made, lang)}", className="ok"), listing(
+            user, ctx.ops, lang
+        )
 
     @app.callback(
         Output(ids.SUB_MESSAGE, "children", allow_duplicate=True),
