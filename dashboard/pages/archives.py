@@ -27,7 +27,7 @@ from ingest.contract import default_contract
 from inspection.checklist import veto_labels
 from inspection.plans import recorded_appraisals
 
-GRID_WIDTHS = {"case_no": 210, "case_kind": 170, "office_code": 110, "name": 150, "closing_type": 140}
+GRID_WIDTHS = {"case_no": 210, "case_kind": 170, "office_code": 130, "name": 150, "closing_type": 140}
 PAGE_ROWS = 100  # rows the server sends per grid request
 
 

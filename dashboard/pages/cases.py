@@ -52,7 +52,7 @@ def cases_page(lang: str, office: str | None) -> html.Div:
                         "filterParams": {"buttons": ["apply", "reset"], "maxNumConditions": 1},
                         **({"cellRenderer": "CaseLink", "minWidth": 210} if c == "case_no" else {}),
                         **({"minWidth": 150} if c == "office_name" else {}),
-                        **({"minWidth": 110} if c == "office_code" else {}),
+                        **({"minWidth": 130} if c == "office_code" else {}),
                         **({"minWidth": 160} if c == "case_kind" else {}),
                         # whole dates and words: the grid scrolls sideways on a narrow screen rather
                         # than cutting "2024-11-05" to "2024-1…"

@@ -70,7 +70,7 @@ def monitor_page(v: Monitor | Denied, lang: str, palette: str, status: str | Non
                 "field": c,
                 "headerName": t(h, lang),
                 **({"cellRenderer": "CaseLink", "minWidth": 210} if c == "case_no" else {}),
-                **({"minWidth": 110} if c == "office_code" else {}),  # six digits and the header, never cut
+                **({"minWidth": 130} if c == "office_code" else {}),  # six digits and the header, never cut
                 **({"minWidth": 150} if c == "office_name" else {}),
                 # whole dates, "超期 1793 天" / "Overdue by 1793 days" and "past the limit" uncut:
                 # the grid scrolls sideways on a narrow screen instead
