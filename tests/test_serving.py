@@ -165,8 +165,10 @@ def test_a_worker_killed_during_writes_loses_no_acknowledged_entry(golden_metric
                     got = login_http(requests.Session(), base, f"u{k}", PASSWORD, timeout=30)
                     if got.status_code == 302:  # the login was acknowledged: its audit entry must exist
                         acknowledged.append(f"u{k}")
-                except requests.RequestException:
-                    pass  # the killed worker's requests fail: not acknowledged
+                except (requests.RequestException, AssertionError):
+                    # the killed worker's requests fail, or its login page comes back cut off (no
+                    # CSRF field to read): not acknowledged either way
+                    pass
 
         threads = [threading.Thread(target=sign_in_repeatedly, args=(k,)) for k in range(6)]
         for t in threads:
