@@ -8,14 +8,12 @@ it does for the screen), with its figures as numbers. Every export is written to
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable, Iterator
 
 import polars as pl
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
-from openpyxl import Workbook
 
 from access import audit, policy
 from dashboard import ids, inputs, views
@@ -25,7 +23,7 @@ from dashboard.shell import PALETTES
 from dashboard.view_types import RankRow
 from dashboard.views import Controls, Viewer
 from metrics.config import DIMENSIONS
-from reports.sheet import COUNT, DATE, DECIMAL, PERCENT, SCORE, Sheet, Styled
+from reports.sheet import COUNT, DATE, DECIMAL, PERCENT, SCORE, Styled, single_sheet
 
 
 def _row(r: RankRow, peers: int) -> list[object]:
@@ -61,10 +59,7 @@ def ranking_xlsx(viewer: Viewer, code: str, controls: Controls, lang: str) -> tu
         (t("col.change", lang), COUNT),
     ]
     rows = [_row(r, place["peers"]) for r in place["rows"]]
-    wb = Workbook(write_only=True)
-    Sheet(wb, t("rank.title", lang)[:31], columns, rows).as_table("Ranking")
-    buf = io.BytesIO()
-    wb.save(buf)
+    content = single_sheet(t("rank.title", lang), columns, rows, table="Ranking")
     audit.record(
         viewer.ops,
         actor=viewer.user.username,
@@ -72,7 +67,7 @@ def ranking_xlsx(viewer: Viewer, code: str, controls: Controls, lang: str) -> tu
         target=code,
         detail={"rows": len(rows), "year": controls.year},
     )
-    return f"ranking-{code}-{controls.year}.xlsx", buf.getvalue()
+    return f"ranking-{code}-{controls.year}.xlsx", content
 
 
 def frame_xlsx(frame: pl.DataFrame, title: str) -> bytes:
@@ -86,12 +81,7 @@ def frame_xlsx(frame: pl.DataFrame, title: str) -> bytes:
             return COUNT
         return DECIMAL if dtype.is_float() else None
 
-    columns = [(name, fmt(dtype)) for name, dtype in frame.schema.items()]
-    wb = Workbook(write_only=True)
-    Sheet(wb, title[:31] or "Table", columns, frame.rows())
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return single_sheet(title, [(name, fmt(dtype)) for name, dtype in frame.schema.items()], frame.rows())
 
 
 # --- any table on a page, as the page shows it --------------------------------------------------
@@ -157,11 +147,7 @@ def page_table_xlsx(page: object, table_id: str, title: str) -> bytes | None:
     width = max(len(r) for r in rows)
     columns: list[tuple[str, str | None]] = [(h or " ", None) for h in header + [""] * (width - len(header))]
     values = [[cell_value(c) for c in r] + [None] * (width - len(r)) for r in body]
-    wb = Workbook(write_only=True)
-    Sheet(wb, title[:31] or "Table", columns, values)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return single_sheet(title, columns, values)
 
 
 # The tables with an Excel button (widgets.table_exports) and the words naming each file's sheet.

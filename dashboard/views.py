@@ -412,7 +412,6 @@ def standing(viewer: Viewer, grant: policy.Grant | None, code: str, controls: Co
     me = next((o for o in r.offices if o["office_code"] == code), None)
     if me is None:
         return out
-    group = within
     peers = [o for o in r.offices if o["rank"] is not None]
     weak: list[Weak] = []
     for ind in viewer.config.indicators:
@@ -432,8 +431,8 @@ def standing(viewer: Viewer, grant: policy.Grant | None, code: str, controls: Co
             }
         )
     weak.sort(key=lambda w: w["gap"])
-    out["rank"], out["peers"], out["group"] = me["rank"], len(peers), group
-    out["group_name"] = t.offices[group]["name"] if group in t.offices else None
+    out["rank"], out["peers"], out["group"] = me["rank"], len(peers), within
+    out["group_name"] = t.offices[within]["name"] if within in t.offices else None
     out["rank_interval"], out["rank_change"], out["weakest"] = me["rank_interval"], me["rank_change"], weak[:WEAKEST]
     return out
 

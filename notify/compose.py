@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-from openpyxl import Workbook
 
 from access import audit, policy
 from access.opstore import OpStore
@@ -33,7 +32,7 @@ from queries.loader import national_office
 from queries.statements import duck_sql
 from queries.store import Store, rows, scalar
 from reports.data import ReportError, collect
-from reports.sheet import COUNT, Sheet
+from reports.sheet import COUNT, single_sheet
 from reports.workbook import write_workbook
 
 STATUS_WORDS = {  # an open case's status, as the monitoring extract says it
@@ -258,10 +257,8 @@ def workbook(ops: OpStore, store: Store, config: Config, username: str, params: 
     else:
         with contextlib.closing(store.reader()) as con:
             cases = open_cases(con, config, scope=r.code, as_of=day)
-        book = Workbook(write_only=True)
-        Sheet(
-            book,
-            w["workbook_monitor"][:31],
+        sheet = single_sheet(
+            w["workbook_monitor"],
             [*((c, None) for c in COLUMNS[lang][:5]), (COLUMNS[lang][5], COUNT)],
             [
                 [
@@ -274,8 +271,9 @@ def workbook(ops: OpStore, store: Store, config: Config, username: str, params: 
                 ]
                 for c in cases.iter_rows(named=True)
             ],
-        ).as_table("OpenCases")
-        book.save(buf)
+            table="OpenCases",
+        )
+        buf.write(sheet)
         name, title = f"ipdash-monitor-{r.code}-{day.isoformat()}.xlsx", w["workbook_monitor"]
     subject = f"[ipdash] {title} · {r.name} · {day.isoformat()}"
     return Content(subject, f"{title} · {r.name}\n{w['attached'].format(name=name)}\n", (name, buf.getvalue()))

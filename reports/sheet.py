@@ -4,6 +4,7 @@ setup, and values defused against formula injection."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 import types
 import unicodedata
@@ -173,3 +174,22 @@ class Sheet:
             with warnings.catch_warnings():  # openpyxl warns in write-only mode even when columns are given
                 warnings.simplefilter("ignore", UserWarning)
                 self.ws.add_table(table)
+
+
+def single_sheet(
+    title: str,
+    columns: Sequence[tuple[str, str | None]],
+    rows: Sequence[Sequence[object]],
+    *,
+    table: str | None = None,
+    landscape: bool = True,
+) -> bytes:
+    """A workbook of one Sheet (`title`, cut to Excel's 31 characters), optionally made a named
+    filterable table, as the bytes of its .xlsx file."""
+    wb = Workbook(write_only=True)
+    sheet = Sheet(wb, title[:31] or "Table", columns, rows, landscape=landscape)
+    if table:
+        sheet.as_table(table)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
