@@ -25,6 +25,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from queries import versions
 from queries.statements import OPS, collection, op_sql
 
 # The schema: queries/ops/schema.sql (both backends) and the users table and append-only guard of
@@ -199,6 +200,19 @@ class OpStore:
     def versions(self) -> dict[str, int]:
         """Every data version counter (see `bump`)."""
         return {r["name"]: int(r["version"]) for r in self.read(op_sql("versions.all"))}
+
+    def note(self, *names: str) -> None:
+        """Note counters `names` as they are now as dependencies of what is being computed
+        (queries/versions.py), before the records they guard are read: a write after this read
+        moves the counter, so a cached result never outlives the records it was built from."""
+        now = self.versions()
+        for name in names:
+            versions.note(name, now.get(name, 0))
+
+
+# The counters of the follow-up records, each raised in the transaction that changes its table:
+# the pages and panels built from them are cached until one of them moves.
+RECTIFICATIONS, SUPERVISIONS, VISITS = "rectifications", "supervisions", "visits"
 
 
 def bump(con: Any, name: str) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from dash import ALL
+from dash import ALL, html
 from flask_login import current_user
 
 from access.opstore import OpStore
@@ -53,7 +53,10 @@ class Context:
             return widgets.denied(req.lang)
         viewer_key = "national" if v.user.national else v.user.scope_code
         key = ("page", kind, code, viewer_key, req.controls.key(), req.lang, req.palette, extra)
-        return self.cache.get(key, build)
+        got = self.cache.entry(key, lambda: widgets.encoded(build()))
+        if not got.reads_appraisals():
+            return got.value
+        return html.Div([got.value, widgets.freshness(got.computed_at, stale=got.stale, lang=req.lang)])
 
 
 @dataclass(frozen=True)

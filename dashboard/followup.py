@@ -2,8 +2,13 @@
 overdue rectification notices and supervised cases of an office's subtree (under the monitoring
 page and the office profile), and a case's supervision with its form (on the case's page).
 
-Built on every request: notices and supervisions change without a new analytic publish, so they
-never sit in the page cache."""
+Notices, supervisions and visits change without a new analytic publish, so the panels are not part
+of the cached page; each is cached on its own, per viewer's role and scope, and noted with the
+operational counters of the records it read (`access.opstore.RECTIFICATIONS`, `SUPERVISIONS`,
+`VISITS`): a notice's step, a supervision or a visit moves its counter and the next page load
+builds the panel anew. (Built on every request, the overdue panel read the nation's open cases each
+time and took three quarters of the workers' time under load.) The access decision is made on
+every request, before the cache."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ import datetime as dt
 
 from dash import dcc, html
 
-from dashboard import ids, views
+from dashboard import ids, views, widgets
 from dashboard import rectification_views as rv
 from dashboard import supervision_views as sv
 from dashboard import visit_views as vv
@@ -25,6 +30,16 @@ def overdue_panel(viewer: Viewer, code: str | None, as_of: dt.date, lang: str) -
     says so)."""
     if code is None or views.access(viewer, code, what="follow-up panel", need="full", log=False) != "full":
         return None
+    return _cached(viewer, "overdue", code, as_of, lang, lambda: _overdue_panel(viewer, code, as_of, lang))
+
+
+def _cached(viewer: Viewer, kind: str, code: str, when: object, lang: str, build):
+    """A panel about `code` built once per data version, viewer's role and scope, date and language."""
+    key = ("panel", kind, code, viewer.user.role, viewer.user.scope_code, when, lang)
+    return viewer.cache.get(key, lambda: widgets.encoded(build()))
+
+
+def _overdue_panel(viewer: Viewer, code: str, as_of: dt.date, lang: str) -> html.Section:
     below = rv.subtree(viewer, code)
     late = [n for n in rv.notices(viewer, status="overdue", as_of=as_of) if n["office_code"] in below]
     cases = [r for r in sv.listed(viewer, status="overdue", as_of=as_of) if r["office_code"] in below]
@@ -117,6 +132,10 @@ def visit_panel(viewer: Viewer, code: str | None, year: int, lang: str) -> html.
     `code` fully."""
     if code is None or views.access(viewer, code, what="return-visit panel", need="full", log=False) != "full":
         return None
+    return _cached(viewer, "visits", code, year, lang, lambda: _visit_panel(viewer, code, year, lang))
+
+
+def _visit_panel(viewer: Viewer, code: str, year: int, lang: str) -> html.Section:
     f = vv.office_figures(viewer, code, year)
 
     def rate(r: dict) -> str:

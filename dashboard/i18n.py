@@ -310,6 +310,14 @@ LABELS: dict[str, tuple[str, str]] = {
         "{done} of {total} archives appraised, {pending} pending",
     ),
     "none": ("无数据", "No data"),
+    "fresh.appraisals": (
+        "质量维度计入了 {at} 以前录入的评查结果。",
+        "The quality dimension counts the appraisals entered before {at}.",
+    ),
+    "fresh.updating": (
+        "此后新录入的评查结果正在计入，几秒后刷新页面即可看到。",
+        "Appraisals entered since are being counted; reload the page in a few seconds to see them.",
+    ),
     "not_found": ("找不到该页面", "Page not found"),
 }
 for _more in (

@@ -18,6 +18,7 @@ LABEL = "label"  # + "-<control>"
 WHATIF_NOTE = "whatif-note"
 
 DENIED = "denied"
+FRESHNESS = "figures-freshness"  # under a page whose figures count appraisals: up to when
 BREADCRUMB = "breadcrumb"
 PLACE_TITLE = "place-title"
 HEADLINE = "headline"

@@ -28,8 +28,7 @@ from inspection.visits import plan_titles
 
 def subtree(viewer: Viewer, code: str | None) -> set[str]:
     """Office `code` and every office below it, from the office tree."""
-    tree = views.tree(viewer)
-    return {c for c in tree.offices if code in tree.chain(c)}
+    return views.tree(viewer).below(code)
 
 
 def offices_of(viewer: Viewer) -> set[str] | None:

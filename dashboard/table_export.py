@@ -12,8 +12,9 @@ import re
 from collections.abc import Callable, Iterator
 
 import polars as pl
-from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, dcc, no_update
 from dash import ctx as dash_ctx
+from dash.development.base_component import Component
 
 from access import audit, policy
 from dashboard import ids, inputs, views
@@ -89,6 +90,22 @@ def frame_xlsx(frame: pl.DataFrame, title: str) -> bytes:
 NUMBER = re.compile(r"^[+\-−]?\d{1,3}(,\d{3})*(\.\d+)?$|^[+\-−]?\d+(\.\d+)?$")
 
 
+def _prop(node: object, name: str) -> object:
+    """A property of a component, or of its encoded form (a cached page: {"type", "props"})."""
+    if isinstance(node, dict):
+        props = node.get("props")
+        return props.get(name) if isinstance(props, dict) else None
+    return getattr(node, name, None)
+
+
+def _kind(node: object) -> str | None:
+    """A component's type name ("Table", "Tr", "Td"), encoded or not."""
+    if isinstance(node, dict):
+        kind = node.get("type")
+        return kind if isinstance(kind, str) else None
+    return type(node).__name__ if isinstance(node, Component) else None
+
+
 def _text(node: object) -> str:
     """The words a component shows (its strings and its children's, in order)."""
     if node is None or isinstance(node, bool):
@@ -97,7 +114,7 @@ def _text(node: object) -> str:
         return str(node)
     if isinstance(node, list | tuple):
         return " ".join(p for p in (_text(n) for n in node) if p)
-    return _text(getattr(node, "children", None))
+    return _text(_prop(node, "children"))
 
 
 def cell_value(text: str) -> object:
@@ -114,9 +131,9 @@ def cell_value(text: str) -> object:
 def _find(node: object, ident: str) -> object | None:
     if isinstance(node, list | tuple):
         return next((f for f in (_find(n, ident) for n in node) if f is not None), None)
-    if getattr(node, "id", None) == ident:
+    if _prop(node, "id") == ident:
         return node
-    children = getattr(node, "children", None)
+    children = _prop(node, "children")
     return None if children is None else _find(children, ident)
 
 
@@ -125,11 +142,12 @@ def _rows(node: object) -> Iterator[list[str]]:
     if isinstance(node, list | tuple):
         for n in node:
             yield from _rows(n)
-    elif isinstance(node, html.Tr):
-        cells = node.children if isinstance(node.children, list | tuple) else [node.children]
-        yield [_text(c) for c in cells if isinstance(c, html.Th | html.Td)]
+    elif _kind(node) == "Tr":
+        children = _prop(node, "children")
+        cells = children if isinstance(children, list | tuple) else [children]
+        yield [_text(c) for c in cells if _kind(c) in ("Th", "Td")]
     else:
-        children = getattr(node, "children", None)
+        children = _prop(node, "children")
         if children is not None:
             yield from _rows(children)
 
@@ -138,7 +156,7 @@ def page_table_xlsx(page: object, table_id: str, title: str) -> bytes | None:
     """The table `table_id` of a rendered page (a Dash component tree) as an Excel workbook: its
     first row the header, figures as numbers; None when the page has no such table (refused, say)."""
     table = _find(page, table_id)
-    if not isinstance(table, html.Table):
+    if _kind(table) != "Table":
         return None
     rows = list(_rows(table))
     if not rows:

@@ -96,6 +96,19 @@ class Tree:
             code = self.offices[code]["parent_code"]
         return out[::-1]
 
+    def below(self, code: str | None) -> set[str]:
+        """`code` and every office below it (empty for an unknown code): a walk down the children,
+        not a climb up from each of the 3,200 offices."""
+        if code not in self.offices:
+            return set()
+        out, todo = set(), [code]
+        while todo:
+            c = todo.pop()
+            if c not in out:
+                out.add(c)
+                todo.extend(self.children.get(c, ()))
+        return out
+
 
 def tree(viewer: Viewer) -> Tree:
     def build() -> Tree:

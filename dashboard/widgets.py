@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import json
 from typing import Any
 from urllib.parse import quote
 
 from dash import dcc, html
 from dash.development.base_component import Component
+from plotly.io.json import to_json_plotly
 
 from dashboard import ids
-from dashboard.i18n import num, pct, signed, t
+from dashboard.i18n import BEIJING, num, pct, signed, t
 from dashboard.view_types import Crumb, Figure, RankRow
 from ingest.contract import default_contract
 from metrics.config import DIMENSIONS
@@ -20,6 +23,25 @@ from queries.store import Store, StoreError
 
 def denied(lang: str) -> html.Div:
     return html.Div(t("denied", lang), className="error", role="alert", id=ids.DENIED)
+
+
+def encoded(tree: Any) -> Any:
+    """`tree` (components, figures) as the plain JSON structure the browser receives, made once for
+    a cached page. Dash encodes a callback's answer with Plotly's JSON encoder, which deep-copies
+    every figure and walks every component: 95% of the time of a cached page's request (measured on
+    the national overview). A plain structure is encoded by the standard library's C encoder."""
+    return json.loads(to_json_plotly(tree))
+
+
+def freshness(computed_at: float, *, stale: bool, lang: str) -> html.P:
+    """Under a page whose figures count appraisals: up to when they do (Beijing time), and, while a
+    newer computation runs in the background, that newer ones are being counted."""
+    at = dt.datetime.fromtimestamp(computed_at, BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+    at += " 北京时间" if lang == "zh" else " Beijing time"
+    text = t("fresh.appraisals", lang).format(at=at)
+    if stale:
+        text += " " + t("fresh.updating", lang)
+    return html.P(text, className="note freshness", id=ids.FRESHNESS, role="status")
 
 
 ARIA_BREADCRUMB: dict[str, Any] = {"aria-label": "breadcrumb"}

@@ -29,7 +29,7 @@ from typing import Any
 
 from access import audit, policy
 from access.files import write_private
-from access.opstore import OpStore
+from access.opstore import RECTIFICATIONS, OpStore, bump
 from access.users import User
 from ingest.contract import default_contract
 from metrics.calendar import acceptance_due
@@ -158,6 +158,7 @@ def insert_notice(
         (notice_id, plan_id, draw_id, office, json.dumps(findings, ensure_ascii=False), due[0], at, at, int(due[1])),
     )
     con.execute(op_sql("rectifications.insert_event"), (notice_id, 1, at, actor, "open", None, "[]"))
+    bump(con, RECTIFICATIONS)
     audit.append(
         con,
         actor=actor,
@@ -243,6 +244,7 @@ def list_notices(
         raise RectificationError(f"status '{status}': use one of {', '.join((*STATUSES, 'overdue'))}")
     as_of = as_of or dt.date.today()
     out = []
+    ops.note(RECTIFICATIONS)
     for row in ops.read(op_sql("rectifications.all")):
         n = _shape(row)
         n["overdue"] = overdue(n, as_of)
@@ -308,6 +310,7 @@ def act(
             op_sql("rectifications.insert_event"),
             (notice_id, seq, now, actor, action, body or None, json.dumps(kept, ensure_ascii=False)),
         )
+        bump(con, RECTIFICATIONS)
         audit.append(
             con,
             actor=actor,

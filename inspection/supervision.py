@@ -23,8 +23,10 @@ import contextlib
 import datetime as dt
 from typing import Any
 
+import polars as pl
+
 from access import audit, policy
-from access.opstore import OpStore
+from access.opstore import SUPERVISIONS, OpStore, bump
 from access.users import User
 from metrics.config import Config
 from metrics.monitor import open_cases
@@ -98,6 +100,7 @@ def supervise(
             op_sql("supervisions.insert"),
             (office_code, case_no, supervisor, level, due_date.isoformat(), note, _now(), actor),
         )
+        bump(con, SUPERVISIONS)
         audit.append(
             con,
             actor=actor,
@@ -131,6 +134,7 @@ def conclude(
         done = con.execute(op_sql("supervisions.conclude"), (_now(), actor, conclusion, office_code, case_no)).rowcount
         if not done:
             raise SupervisionError(f"case {case_no} of office {office_code} is not under a standing supervision")
+        bump(con, SUPERVISIONS)
         audit.append(
             con,
             actor=actor,
@@ -170,23 +174,33 @@ def supervised(
     if status is not None and status not in STATUSES:
         raise SupervisionError(f"status '{status}': use one of {', '.join(STATUSES)}")
     as_of = as_of or dt.date.today()
+    ops.note(SUPERVISIONS)
     records = [dict(r) for r in ops.read(op_sql("supervisions.all"))]
     records = [r for r in records if offices is None or r["office_code"] in offices]
     if not records:
         return []
-    with contextlib.closing(store.reader()) as con:
-        closing = {}
-        for r in records:
-            got = rows(con, duck_sql("cases.closing_of"), {"office": r["office_code"], "case_no": r["case_no"]})
-            closing[(r["office_code"], r["case_no"])] = got[0][3] if got else None
-        nation = national_office(con)
-        open_now = open_cases(con, config, scope=nation, as_of=as_of) if nation else None
+    wanted = pl.DataFrame(
+        [(r["office_code"], r["case_no"]) for r in records], schema=["office_code", "case_no"], orient="row"
+    )
+    # The thread's reused connection (opening one costs milliseconds); the closing dates of the
+    # supervised cases in one scan, their deadlines from the nation's open cases of the result cache.
+    con = store.thread_reader()
+    got = rows(
+        con,
+        duck_sql("cases.closing_of_many"),
+        {
+            "offices": sorted(set(wanted["office_code"])),
+            "keys": [f"{r['office_code']}|{r['case_no']}" for r in records],
+        },
+    )
+    closing = {(o, c): closed for o, c, closed in got}
+    nation = national_office(con)
     deadlines: dict[tuple[str, str], Any] = {}
-    if open_now is not None and open_now.height:
-        wanted = {(r["office_code"], r["case_no"]) for r in records}
-        for row in open_now.select("office_code", "case_no", "deadline").iter_rows():
-            if (row[0], row[1]) in wanted:
-                deadlines[(row[0], row[1])] = row[2]
+    if nation:
+        open_now = open_cases(con, config, scope=nation, as_of=as_of)
+        if open_now.height:
+            mine = open_now.select("office_code", "case_no", "deadline").join(wanted, on=["office_code", "case_no"])
+            deadlines = {(o, c): d for o, c, d in mine.iter_rows()}
     out = []
     for r in records:
         key = (r["office_code"], r["case_no"])

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from access import audit, policy
-from access.opstore import OpStore
+from access.opstore import VISITS, OpStore, bump
 from access.users import User
 from inspection.draw import (
     DrawError,
@@ -191,6 +191,7 @@ def create_visit_plan(ops: OpStore, store: Store, text: str, *, actor: str) -> d
             (plan["plan_id"], json.dumps(plan, ensure_ascii=False, sort_keys=True), _now(), actor),
         )
         audit.append(con, actor=actor, action="visit_plan.create", target=plan["plan_id"], detail=plan)
+        bump(con, VISITS)
     return plan
 
 
@@ -215,6 +216,7 @@ def lock_visit_plan(ops: OpStore, store: Store, plan_id: str, *, out_dir: Path, 
     with ops.write() as con:
         if not con.execute(op_sql("visits.lock"), (_now(), digest, recorded, pending, plan_id)).rowcount:
             raise VisitError(f"visit plan {plan_id} was locked meanwhile")
+        bump(con, VISITS)
         audit.append(
             con,
             actor=actor,
@@ -282,6 +284,7 @@ def draw_visit_plan(ops: OpStore, store: Store, plan_id: str, *, seed: str, acto
         ).rowcount
         if not done:
             raise VisitError(f"visit plan {plan_id} was drawn meanwhile")
+        bump(con, VISITS)
         con.executemany(
             op_sql("visits.insert_visit"),
             [
@@ -339,6 +342,7 @@ def list_visits(
     year: int | None = None,
 ) -> list[dict]:
     """Visits (recorded or not) limited to `offices` (None: all), a plan, a visitor, a plan year."""
+    ops.note(VISITS)
     plans = ops.read(op_sql("visits.plans"))
     years = {r["plan_id"]: json.loads(r["spec"])["year"] for r in plans}
     names = {
@@ -428,6 +432,7 @@ def record_visit(
         reasons.append("agreement_not_carried_out")
     now = _now()
     with ops.write() as con:
+        bump(con, VISITS)
         notice_id = None
         if reasons:
             k = con.execute(op_sql("visits.notices_of"), (plan_id, office_code)).fetchone()["n"] + 1

@@ -17,6 +17,7 @@ leaves 2023's figures, the monitoring and the case explorer cached.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -86,6 +87,11 @@ class Snapshot:
     draw_samples: pl.DataFrame
     year_versions: pl.DataFrame
 
+    @functools.cached_property
+    def arrow(self) -> tuple[Any, Any, Any]:
+        """The three relations as Arrow, converted once per snapshot (every reader registers them)."""
+        return self.appraisals.to_arrow(), self.draw_samples.to_arrow(), self.year_versions.to_arrow()
+
 
 def raw_frame(records: Iterable[Any], schema: dict[str, Any]) -> pl.DataFrame:
     """Rows of the operational store (sqlite3.Row or psycopg dict rows) as a frame of `schema`,
@@ -96,13 +102,15 @@ def raw_frame(records: Iterable[Any], schema: dict[str, Any]) -> pl.DataFrame:
 
 def register(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> None:
     """Put the snapshot's relations on `con` (replacing earlier ones)."""
-    con.register("_ops_appraisals", snap.appraisals.to_arrow())
+    appraisals, samples, years = snap.arrow
+    con.register("_ops_appraisals", appraisals)
     con.execute(typed_appraisals("_ops_appraisals", "VIEW"))
-    con.register("_ops_draw_samples", snap.draw_samples.to_arrow())
+    con.register("_ops_draw_samples", samples)
     con.execute(duck_sql("inspection.draw_samples_view"))
-    con.register("appraisal_versions", snap.year_versions.to_arrow())
+    con.register("appraisal_versions", years)
 
 
+@functools.cache
 def typed_appraisals(source: str, kind: str) -> str:
     """CREATE OR REPLACE TEMP <kind> appraisals: the rows of the registered relation `source` (the
     operational store's text values) with the DuckDB types of APPRAISALS, built as a syntax tree."""

@@ -54,3 +54,9 @@ def _stack() -> list[dict[str, int]]:
     if stack is None:
         stack = _local.stack = []
     return stack
+
+
+def active() -> bool:
+    """Whether a computation is noting its dependencies on this thread (a value asked for now is
+    part of a larger one)."""
+    return bool(_stack())

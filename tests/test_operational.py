@@ -586,9 +586,22 @@ def test_an_online_appraisal_keeps_the_file_and_the_monitoring_page_warm(world, 
     assert (now.st_ino, now.st_mtime_ns) == (identity.st_ino, identity.st_mtime_ns)  # the file is untouched
     dh.content(leader, "/monitor", year=2024)
     assert counted["monitor"] == []  # still cached
-    after = dh.text(dh.content(leader, profile, year=2024))
-    assert after != before  # the Q figures moved
+    # The next load is answered at once from the figures held, saying newer ones are being counted;
+    # they are computed in the background and shown at a later load.
+    first = dh.text(dh.content(leader, profile, year=2024))
+    assert "正在计入" in first and figures(first) == figures(before)
+    deadline = time.monotonic() + 60
+    while "正在计入" in (after := dh.text(dh.content(leader, profile, year=2024))):
+        assert time.monotonic() < deadline, "the new figures never came"
+        time.sleep(0.05)
+    assert "质量维度计入了" in after
+    assert figures(after) != figures(before)  # the Q figures moved
     assert 2024 in counted["indicators"] and 2023 not in counted["indicators"]  # only that year again
+
+
+def figures(text: str) -> str:
+    """A page's words without the line saying up to when its figures count appraisals."""
+    return re.sub(r"质量维度计入了[^。]*。(\s*此后[^。]*。)?", "", text)
 
 
 # --- report jobs -------------------------------------------------------------------------------

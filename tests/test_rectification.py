@@ -321,6 +321,10 @@ def test_overdue_notices_show_on_monitoring_and_the_profile(tree_store: Store, t
     assert "R-R-320100" not in late  # Jiangsu's, overdue too, is not Zhejiang's to see
     assert "R-R-330100" in panel("/office/330100", "", due + dt.timedelta(days=3))
     assert "R-R-330100" not in panel("/office/330102", "", due + dt.timedelta(days=3))  # another office's subtree
+    # The panel is cached until a notice moves: once the office has answered, it waits no more.
+    act(ops, "R-R-330100", "respond", actor="cli", text="已按要求完成整改，补齐卷宗材料", attachment_dir=tmp_path)
+    answered = panel("/monitor", "?office=330000", due + dt.timedelta(days=3))
+    assert "R-R-330100" not in answered and "No rectification notice is overdue" in answered
 
 
 def test_the_workbook_has_a_rectification_sheet(tree_store: Store, tmp_path: Path, monkeypatch) -> None:

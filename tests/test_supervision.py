@@ -246,7 +246,13 @@ def test_the_case_page_form_and_the_list_through_hand_crafted_requests(
     assert "may not" in mark(clients["js"], "330100|SUP-1")
     assert "may not" in mark(clients["hz"], "330100|SUP-1")
     assert len(ops.read("SELECT seq FROM audit_log WHERE action = 'scope.denied'")) == denied_before + 2
+    panel_before = dh.text(
+        dh.content(clients["zj"], "/monitor", "?office=330000", year=2024, as_of="2024-12-31", lang="en")
+    )
+    assert "Overdue supervised cases" in panel_before and "SUP-1" not in panel_before  # cached from here on
+    versions_before = ops.versions().get("supervisions", 0)
     assert "Done" in mark(clients["zj"], "330100|SUP-1")
+    assert ops.versions()["supervisions"] == versions_before + 1  # the panel's cached copy is out of date
     assert "already supervised" in mark(clients["zj"], "330100|SUP-1")
     listed = dh.text(dh.content(clients["zj"], "/supervision", lang="en"))
     assert "SUP-1" in listed and "Overdue" in listed  # opened 2024-06-03: its 3 months ran out long ago

@@ -60,6 +60,10 @@ ORDER BY c.office_code, c.case_no
 -- A case's office, accepted and closed dates (inspection/supervision.py reads the supervised ones).
 SELECT c.office_code, c.case_no, c.accepted_date, c.closed_date FROM cases AS c WHERE c.office_code = $office AND c.case_no = $case_no
 
+-- name: closing_of_many
+-- The closing dates of several cases in one scan ($keys: 'office|case_no' texts; inspection/supervision.py).
+SELECT c.office_code, c.case_no, c.closed_date FROM cases AS c WHERE list_contains($offices, c.office_code) AND list_contains($keys, c.office_code || '|' || c.case_no)
+
 -- name: latest_in_subtree
 -- Cases of the offices below an office (never its own: the level above supervises) that the demo
 -- supervises: the latest accepted open ones without a legal time limit
