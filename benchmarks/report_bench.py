@@ -42,6 +42,17 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=5_000_000)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    got = run(args.cases)
+    print("\n".join(got["lines"]))
+    if not args.no_write:
+        write_results(got["lines"])
+
+
+def run(cases: int, *, national_only: bool = False) -> dict:
+    """The benchmark on a fresh demo store of `cases` cases (`national_only`: the national workbook
+    alone); seconds and peak MiB of each workbook, the bare engines' parts, and the lines of its
+    RESULTS.md section."""
+    args = argparse.Namespace(cases=cases)
     shutil.rmtree(WORK, ignore_errors=True)
     store = Store(WORK / "ipdash.duckdb")
     build_demo(store, DemoSpec(cases=args.cases, seed=42), progress=False)
@@ -62,17 +73,18 @@ def main() -> None:
     ]
     cache = store.path.with_name(store.path.name + ".cache")
     shutil.rmtree(cache, ignore_errors=True)
-    seconds = {}
+    seconds, peaks = {}, {}
     for key, label, extra in (
         ("first", "national, first after the publish (computes the aggregates)", ()),
         ("again", "national, again (aggregates from the result cache)", ()),
         ("province", f"province {busiest} without case sheet", ("--scope", busiest)),
         ("cases", f"province {busiest} with every case ({n_cases:,})", ("--scope", busiest, "--with-cases")),
-    ):
+    )[: 2 if national_only else 4]:
         out = WORK / ("national.xlsx" if not extra else "report.xlsx")
         runs = [_isolated(store.path, out, extra) for _ in range(REPEATS if key == "again" else 1)]
         times = sorted(r[0] for r in runs)
         seconds[key], peak, summary = times[len(times) // 2], max(r[1] for r in runs), runs[0][2]
+        peaks[key] = peak
         shown = (
             f"{seconds[key]:.2f}"
             if len(times) == 1
@@ -106,9 +118,13 @@ def main() -> None:
         "and includes Python's start and imports.\n"
     )
     shutil.rmtree(WORK, ignore_errors=True)
-    print("\n".join(lines))
-    if not args.no_write:
-        write_results(lines)
+    return {
+        "lines": lines,
+        "seconds": seconds,
+        "peak_mib": peaks,
+        "first_ratio": seconds["first"] / cold,
+        "again_ratio": seconds["again"] / warm,
+    }
 
 
 def _bare_national(store: Store, workbook: Path, cache: Path) -> dict:

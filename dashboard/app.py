@@ -77,7 +77,9 @@ def create_app(
     ops = OpStore(ops_path or default_path(db))
     store = Store(db, ops=ops)
     config = default_config()
-    cache = VersionedCache(store.path, maxsize=CACHE_ENTRIES, current=ops.versions)
+    cache = VersionedCache(
+        store.path, maxsize=CACHE_ENTRIES, current=ops.versions, background_init=store.background_thread
+    )
     app = dash.Dash(
         __name__,
         assets_folder=str(ASSETS),

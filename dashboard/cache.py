@@ -83,6 +83,8 @@ class VersionedCache:
             noted a counter are checked against it.
         background: refresh out-of-date appraisal figures in the background (False: compute them
             before answering, as every other change is).
+        background_init: called once in the background thread before its first refresh (the
+            store lowers the thread's priority and its DuckDB threads there).
     """
 
     def __init__(
@@ -92,11 +94,13 @@ class VersionedCache:
         current: Callable[[], Mapping[str, int]] | None = None,
         *,
         background: bool = True,
+        background_init: Callable[[], None] | None = None,
     ) -> None:
         self.path = path
         self.maxsize = maxsize
         self.current = current
         self.background = background
+        self.background_init = background_init
         self._items: OrderedDict[Hashable, Entry] = OrderedDict()
         self._lock = threading.Lock()
         self._computing: dict[Hashable, threading.Lock] = {}
@@ -171,7 +175,9 @@ class VersionedCache:
             return
         self._refreshing[full] = now
         if self._pool is None:
-            self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ipdash-refresh")
+            self._pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="ipdash-refresh", initializer=self.background_init
+            )
 
         def run() -> None:
             # The stale entry stays in place while its successor is computed: requests meanwhile

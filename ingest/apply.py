@@ -7,6 +7,7 @@ duplicate_in_file — which is what makes the summary reconcile.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import duckdb
@@ -136,24 +137,38 @@ def _stage(
     A view over the registered Arrow data, not a copy: checks, comparison and insert read it in
     place. Rejected rows are removed by re-registering a filtered frame (`_remove`).
     """
-    types = dict(
+    types = tuple(
         rows(
             con,
             duck_sql("store.column_types"),
             {"t": table},
         )
     )
-    present = set(frame.columns)
-    items = [i.id for i in contract.items] if table == "appraisals" else []
+    items = tuple(i.id for i in contract.items) if table == "appraisals" else ()
+    view = _stage_sql(table, types, tuple(sorted(frame.columns)), items)
+    # The file's digest and the run id are the connection's variables, which the view reads: its
+    # statement depends on the shape of the input alone and is built once per shape (an online
+    # appraisal paid 15 ms for building it each time).
+    con.execute(duck_sql("ingest.set_source"), {"sha": sha})
+    con.execute(duck_sql("ingest.set_run"), {"run": int(run_id)})
+    _register(con, frame)
+    con.execute(duck_sql("ingest.drop_stage"))
+    con.execute(view)
+
+
+@functools.lru_cache(maxsize=64)
+def _stage_sql(table: str, types: tuple[tuple[str, str], ...], columns: tuple[str, ...], items: tuple[str, ...]) -> str:
+    """CREATE TEMP VIEW stg for a frame of `columns` into `table` (its columns and DuckDB `types`)."""
+    present = set(columns)
     select: list[exp.Expr] = []
-    for col, dtype in types.items():
+    for col, dtype in types:
         expr: exp.Expr
         if col == "source_sha256":
-            expr = exp.Literal.string(sha)
+            expr = exp.func("getvariable", exp.Literal.string("ingest_source_sha256"))
         elif col == "source_row":
             expr = exp.cast(exp.column("_row"), "INTEGER")
         elif col == "run_id":
-            expr = exp.Literal.number(int(run_id))
+            expr = exp.func("getvariable", exp.Literal.string("ingest_run_id"))
         elif col == "scores" and items:  # the items of the row's checklist (the others are empty)
             scores = exp.Map(
                 keys=exp.Array(expressions=[exp.Literal.string(i) for i in items]),
@@ -178,9 +193,7 @@ def _stage(
     view = sqlglot.parse_one(duck_sql("ingest.stage"), read="duckdb")
     body = view.expression
     body.set("expressions", [*select, *body.expressions])
-    _register(con, frame)
-    con.execute(duck_sql("ingest.drop_stage"))
-    con.execute(view.sql(dialect="duckdb"))
+    return view.sql(dialect="duckdb")
 
 
 def _reject_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pl.DataFrame:
@@ -281,23 +294,30 @@ def _remove(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, errors: pl.Data
     return frame
 
 
-def _insert(con: duckdb.DuckDBPyConnection, kind: str, where: exp.Expr | None, *, ordered: bool) -> None:
-    """Insert staged rows into `kind`; cases go in ordered by office so a province's rows sit together.
+def _insert(con: duckdb.DuckDBPyConnection, kind: str, only_new: bool, *, ordered: bool) -> None:
+    """Insert staged rows into `kind` (`only_new`: only the rows new or changed by the comparison);
+    cases go in ordered by office so a province's rows sit together.
 
     Input already ordered by office (most exports are) is inserted as it comes: sorting 5M wide
     rows would cost more than the rest of the ingest.
     """
-    cols = target_columns(con, kind)
+    con.execute(_insert_sql(kind, tuple(target_columns(con, kind)), only_new, ordered))
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(kind: str, cols: tuple[str, ...], only_new: bool, ordered: bool) -> str:
     rows_ = exp.select(*(_q(c) for c in cols)).from_("stg")
-    if where is not None:
-        rows_ = rows_.where(where)
+    if only_new:
+        new_or_changed = select_tree(duck_sql("ingest.new_or_changed"))
+        rows_ = rows_.where(exp.In(this=exp.column("_rid"), query=exp.Subquery(this=new_or_changed)))
     if "office_code" in cols and not ordered:
         rows_ = rows_.order_by(_q("office_code"))
     insert = exp.insert(rows_, exp.to_table(kind), columns=[exp.to_identifier(c, quoted=True) for c in cols])
-    con.execute(insert.sql(dialect="duckdb"))
+    return insert.sql(dialect="duckdb")
 
 
-def _compare(kind: str, key: list[str], data: list[str]) -> str:
+@functools.lru_cache(maxsize=64)
+def _compare(kind: str, key: tuple[str, ...], data: tuple[str, ...]) -> str:
     """CREATE TEMP TABLE cmp: for each staged row, whether the store has its key (found), whether its
     data columns are all the same (same), and for cases whether the stored version is newer (stale)."""
     s, t = (lambda c: _q(c, "s")), (lambda c: _q(c, "t"))
@@ -360,7 +380,7 @@ def apply_rows(
     ):
         # An empty table: every row is new, no comparison needed.
         counts.loaded = frame.height
-        _insert(con, kind, None, ordered=ordered)
+        _insert(con, kind, False, ordered=ordered)
         if kind == "offices":
             refresh_office_paths(con)
         counts.rejected = errors.select(META).unique().height
@@ -368,7 +388,7 @@ def apply_rows(
 
     data = [c for c in target_columns(con, kind) if c not in PROVENANCE and c not in DERIVED]
     con.execute(duck_sql("ingest.drop_compare"))
-    con.execute(_compare(kind, key, data))
+    con.execute(_compare(kind, tuple(key), tuple(data)))
     stale_errors = (
         _reject_sql(
             con,
@@ -389,8 +409,7 @@ def apply_rows(
         where = exp.In(this=exp.Tuple(expressions=[_q(k) for k in key]), query=exp.Subquery(this=changed))
         con.execute(exp.delete(exp.to_table(kind, alias="t"), where=where).sql(dialect="duckdb"))
     if counts.loaded or counts.updated:
-        new_or_changed = select_tree(duck_sql("ingest.new_or_changed"))
-        _insert(con, kind, exp.In(this=exp.column("_rid"), query=exp.Subquery(this=new_or_changed)), ordered=ordered)
+        _insert(con, kind, True, ordered=ordered)
     if kind == "offices":
         refresh_office_paths(con)
     counts.rejected = errors.select(META).unique().height

@@ -158,7 +158,7 @@ def record_run(
 def session(store: Store, incoming: pl.DataFrame | None = None):
     """(DuckDB connection, operational write connection, next run id) for one appraisal ingest of
     `incoming` rows (their draw_id and office_code; None: stage everything stored)."""
-    with store.ops.write() as ocon, contextlib.closing(store.reader(operational=False)) as con:
+    with store.ops.write() as ocon, store.scratch() as con:
         stage_operational(con, ocon, incoming)
         # Above every run id on record, in the runs and in the rows: the rows this run writes are found
         # by it (write_back), so no stored row may carry it already.

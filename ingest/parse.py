@@ -142,10 +142,26 @@ def _enum_reason(contract: Contract, enum: str) -> str:
     return f"不是可接受的取值 / not an accepted value; use one of: {', '.join(values)} (or their Chinese labels)"
 
 
-def _typed_column(col: Column, contract: Contract, s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """The typed value and the error (reason or null) of column `col`, from normalised text `s`."""
-    if col.default is not None:
-        s = s.fill_null(pl.lit(col.default))
+def _date_parts(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(the date, whether a time of day was given) of a date column's text `s`."""
+    timed = s.str.extract_groups(DATE_TIME)
+    clock = [timed.struct.field(str(i)).cast(pl.Int64, strict=False).fill_null(0) for i in (2, 3, 4)]
+    has_time = timed.struct.field("1").is_not_null() & ((clock[0] > 0) | (clock[1] > 0) | (clock[2] > 0))
+    has_time = has_time | s.str.contains(r"^\d{1,5}\.\d*[1-9]\d*$")  # an Excel serial with a fraction
+    return _date_expr(pl.coalesce(timed.struct.field("1"), s)), has_time
+
+
+def _filled(col: Column, s: pl.Expr) -> pl.Expr:
+    return s.fill_null(pl.lit(col.default)) if col.default is not None else s
+
+
+def _typed_column(
+    col: Column, contract: Contract, s: pl.Expr, date_parts: tuple[pl.Expr, pl.Expr] | None = None
+) -> tuple[pl.Expr, pl.Expr]:
+    """The typed value and the error (reason or null) of column `col`, from normalised text `s`.
+    `date_parts`: a date column's `_date_parts`, when the caller has computed them as columns
+    (an expression used four times is evaluated four times)."""
+    s = _filled(col, s)
     missing = s.is_null()
     # when/then chains grow branch by branch; a chain without `otherwise` yields null elsewhere.
     err: Any = (
@@ -196,11 +212,7 @@ def _typed_column(col: Column, contract: Contract, s: pl.Expr) -> tuple[pl.Expr,
     elif base == "list":
         value = _clean_list(s.fill_null(""))
     elif base == "date":
-        timed = s.str.extract_groups(DATE_TIME)
-        clock = [timed.struct.field(str(i)).cast(pl.Int64, strict=False).fill_null(0) for i in (2, 3, 4)]
-        has_time = timed.struct.field("1").is_not_null() & ((clock[0] > 0) | (clock[1] > 0) | (clock[2] > 0))
-        has_time = has_time | s.str.contains(r"^\d{1,5}\.\d*[1-9]\d*$")  # an Excel serial with a fraction
-        value = _date_expr(pl.coalesce(timed.struct.field("1"), s))
+        value, has_time = date_parts if date_parts is not None else _date_parts(s)
         err = (
             err.when(has_time & value.is_not_null())
             .then(pl.lit(ZH["date_time"]))
@@ -292,12 +304,18 @@ def _typed_small(frame: pl.DataFrame, spec: KindSpec, contract: Contract, presen
     """What `_typed_frame` makes, in one select: the same expressions on every row (a column the
     file lacks is a column of nulls, typed as the blank row is)."""
     missing = [pl.lit(None, dtype=pl.String).alias(c.name) for c in spec.columns if c.name not in present]
+    dates: list[pl.Expr] = []
     out: list[pl.Expr] = [*(pl.col(m) for m in META), pl.col(EXTRA).alias("__err_")]
     for col in spec.columns:
         norm = _normalise(col.name, col.name in present)
-        value, err = _typed_column(col, contract, norm)
+        parts = None
+        if col.base == "date":  # parsed once into two columns, then read by value and error
+            value, has_time = _date_parts(_filled(col, norm))
+            dates += [value.alias(f"__date_{col.name}"), has_time.alias(f"__time_{col.name}")]
+            parts = (pl.col(f"__date_{col.name}"), pl.col(f"__time_{col.name}"))
+        value, err = _typed_column(col, contract, norm, parts)
         out += [value, err, norm.is_null().alias(f"__null_{col.name}")]
-    return frame.with_columns(missing).select(out)
+    return frame.with_columns(missing).with_columns(dates).select(out)
 
 
 def _rule_errors(kind: str, contract: Contract) -> list[tuple[str, pl.Expr]]:

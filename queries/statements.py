@@ -109,8 +109,13 @@ def insert_sql(table: str, columns: list[str], *, dialect: str = "sqlite") -> st
 def where_in(text: str, lists: dict[str, int], *, dialect: str = "sqlite") -> str:
     """Statement `text` with `column IN (?, ?, ...)` added to its WHERE clause for each column of
     `lists` (with that many `?`; an empty list matches nothing), built on its syntax tree."""
+    return _where_in(text, tuple(lists.items()), dialect)
+
+
+@functools.lru_cache(maxsize=256)
+def _where_in(text: str, lists: tuple[tuple[str, int], ...], dialect: str) -> str:
     tree = sqlglot.parse_one(text, read=dialect)
-    for column, n in lists.items():
+    for column, n in lists:
         test = exp.In(this=exp.column(column), expressions=[exp.Placeholder() for _ in range(n)]) if n else exp.false()
         tree = tree.where(test, copy=False)  # type: ignore[attr-defined]
     return tree.sql(dialect=dialect)

@@ -119,3 +119,22 @@ def test_without_background_refresh_an_appraisal_recomputes_before_the_answer(tm
     cache.get(("ranking",), _noting("appraisals:2025", counters, "old"))
     counters.now["appraisals:2025"] = 1
     assert cache.get(("ranking",), _noting("appraisals:2025", counters, "new")) == "new"
+
+
+def test_the_background_thread_leaves_the_cores_to_requests(golden_metrics) -> None:
+    """The refresh thread's DuckDB connection runs on that thread alone, at a lower priority; the
+    connections of request threads keep every core."""
+    store = golden_metrics
+    got: dict[str, object] = {}
+
+    def background() -> None:
+        store.background_thread()
+        got["threads"] = store.thread_reader().execute("SELECT current_setting('threads')").fetchone()[0]
+        got["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    t = threading.Thread(target=background)
+    t.start()
+    t.join()
+    assert got["threads"] == 1 and got["nice"] >= 10
+    request = store.thread_reader().execute("SELECT current_setting('threads')").fetchone()[0]
+    assert request > 1 or os.cpu_count() == 1

@@ -39,13 +39,23 @@ SELECT _sheet, _row, 'updated_at' AS column,
         AS reason FROM cmp c JOIN stg s USING (_rid) WHERE c.found AND NOT c.same AND c.stale
 
 -- name: unknown_case
-SELECT _sheet, _row, 'case_no' AS column, s.case_no AS value, '案件不存在：该机构没有此案号，请先导入案件 / no case ' || s.case_no || ' at office ' || s.office_code || '; ingest the case first' AS reason FROM stg s WHERE s.office_code IN (SELECT office_code FROM offices) AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.office_code = s.office_code AND c.case_no = s.case_no)
+-- `c.office_code IN (the staged offices)` changes nothing but lets DuckDB skip the row groups of other
+-- offices (the cases are stored by office): 2.5 ms instead of 8.6 for one row at 1M cases.
+SELECT _sheet, _row, 'case_no' AS column, s.case_no AS value, '案件不存在：该机构没有此案号，请先导入案件 / no case ' || s.case_no || ' at office ' || s.office_code || '; ingest the case first' AS reason FROM stg s WHERE s.office_code IN (SELECT office_code FROM offices) AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.office_code IN (SELECT office_code FROM stg) AND c.office_code = s.office_code AND c.case_no = s.case_no)
 
 -- name: unknown_draw_sample
 SELECT _sheet, _row, 'draw_id' AS column, s.draw_id AS value, CASE WHEN s.draw_id NOT IN (SELECT draw_id FROM draw_samples) THEN '抽查批次不存在 / draw ' || s.draw_id || ' is unknown' ELSE '该案件未被此批次抽中 / draw ' || s.draw_id || ' did not sample case ' || s.case_no END AS reason FROM stg s WHERE s.draw_id <> '' AND NOT EXISTS (SELECT 1 FROM draw_samples d WHERE d.draw_id = s.draw_id AND d.office_code = s.office_code AND d.case_no = s.case_no)
 
 -- name: unknown_inspector
 SELECT _sheet, _row, 'inspector_id' AS column, s.inspector_id AS value, '评查人员不在名录中 / inspector ' || s.inspector_id || ' is not in the inspector roster; ingest inspectors first' AS reason FROM stg s WHERE s.inspector_id NOT IN (SELECT inspector_id FROM inspectors)
+
+-- name: set_source
+-- The digest of the file being applied, read by the staged rows' view (ingest/apply.py).
+SET VARIABLE ingest_source_sha256 = $sha
+
+-- name: set_run
+-- The id of the run applying it, read by the same view.
+SET VARIABLE ingest_run_id = $run
 
 -- name: stage
 -- The staged rows as a view over the registered frame `incoming`; ingest/apply.py puts the target

@@ -25,3 +25,7 @@ SELECT value FROM store.meta WHERE key = $k
 -- An order-independent content digest of a registered relation (queries/result_cache.py puts its
 -- name in place of `relation`).
 SELECT md5(coalesce(string_agg(CAST(t AS VARCHAR), '|' ORDER BY CAST(t AS VARCHAR)), '')) FROM relation AS t
+
+-- name: one_thread
+-- A background thread's connection runs its queries on that thread alone (queries/store.py).
+SET threads = 1
