@@ -21,7 +21,8 @@ import polars as pl
 from metrics.config import DIMENSIONS, Config
 from metrics.indicators import IndicatorTable, compute_indicators, register_inputs
 from metrics.results import IndicatorEntry, Methodology, RankedOffice, RankingJson, Sensitivity
-from metrics.scores import Groups, Model, combine, dimension_scores, normalise, score_group
+from metrics.runs import normalise_runs, ranks_rows, weighted_mean_of
+from metrics.scores import Groups, Model, dimension_scores, normalise, score_group, weighted_mean
 from queries.loader import national_office, run_on_facts
 from queries.statements import duck_sql
 from queries.store import scalar
@@ -231,7 +232,7 @@ def bootstrap_kind(archives: Archives | None, groups: np.ndarray) -> str:
     return f"exact for peer groups of up to {EXACT_BOOTSTRAP_LIMIT:,} archives, parametric above"
 
 
-MC_BATCH_ROWS = 60000  # office rows scored at once in the Monte Carlo (memory ~ rows x indicators x 8 bytes x 4)
+MC_BATCH_ROWS = 500_000  # runs × offices scored at once in the Monte Carlo (memory ~ rows × 8 bytes × 30)
 
 
 def monte_carlo(
@@ -251,9 +252,9 @@ def monte_carlo(
     The weights and the method of each run are drawn run by run from the seed's stream, and the
     archives of each peer group are resampled from the group's own stream (`group_rng` of its key
     in `keys`, default the group number), so a seed always gives the same intervals and a group's
-    intervals do not depend on which other groups are ranked beside it. The scoring of the runs is
-    batched: runs that drew the same method are stacked into one matrix whose peer groups are
-    (run, group) pairs, and scored in one vectorised call.
+    intervals do not depend on which other groups are ranked beside it. The runs are then scored
+    method by method, a block of runs at once (metrics/runs.py): the columns no run changes are
+    normalised once per method, the resampled ones per run.
     `composites` (offices × runs), when given, receives each run's composites as well.
     """
     mc = config.scoring.monte_carlo
@@ -265,64 +266,101 @@ def monte_carlo(
     n = values.shape[0]
     ranks = np.full((n, runs), np.nan)
     resample = archives is not None and mc.resample_appraisals
-    pending: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = {}
     gmax = int(groups.max()) + 1 if n else 1
-    per_batch = max(1, MC_BATCH_ROWS // max(n, 1))
     # Only the resampled columns differ between runs: every other column is normalised once per
     # method (a column's scores depend on its own values and peer groups alone, so this gives the
-    # same numbers as normalising every run's whole matrix).
-    # The same holds for the dimensions: only those holding a resampled column are recomputed.
+    # same numbers as normalising every run's whole matrix). The same holds for the dimensions:
+    # only those holding a resampled column are recomputed.
     redrawn = np.array([bool(i.bootstrap) and resample for i in config.indicators], dtype=bool)
-    touched = np.array([redrawn[model.dimension_of == d].any() for d in range(len(DIMENSIONS))], dtype=bool)
-    fixed: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # method: (scores, dimension scores)
-    stacks: dict[int, Groups] = {}  # runs in a batch: the peer groups of the stacked runs
-    unchanged = values[:, redrawn]
-    redrawn_runs = None
-    if resample and archives is not None:
+    grp = Groups.of(groups) if n else None  # the offices in peer-group order from here on
+    redrawn_runs = None  # runs × offices (in peer-group order) × resampled columns
+    if resample and archives is not None and grp is not None:
         redrawn_runs = np.empty((runs, n, int(redrawn.sum())))
         for g, key in enumerate(keys or [str(g) for g in range(gmax)]):
-            rows = np.flatnonzero(groups == g)
+            rows = np.flatnonzero(groups == g)  # ascending: the group's place in peer-group order
             if rows.size:
-                redrawn_runs[:, rows, :] = _resampled_group(values, archives, config, rows, group_rng(seed, key), runs)
-
-    def flush(method: str) -> None:
-        batch = pending.pop(method, [])
-        if not batch:
-            return
-        if method not in fixed:
-            once = normalise(values, method=method, higher=model.higher, targets=model.targets, groups=groups)
-            fixed[method] = once, dimension_scores(once, model)
-        weights = np.repeat(np.stack([w for _, _, w in batch]), n, axis=0)
-        if len(batch) not in stacks:
-            stacks[len(batch)] = Groups.of(np.concatenate([k * gmax + groups for k in range(len(batch))]))
-        stacked_groups = stacks[len(batch)]
-        scores = np.tile(fixed[method][0], (len(batch), 1))
-        dims = np.tile(fixed[method][1], (len(batch), 1))
-        if redrawn.any():
-            scores[:, redrawn] = normalise(
-                np.concatenate([v for _, v, _ in batch]),
-                method=method,
-                higher=model.higher[redrawn],
-                targets=model.targets[redrawn],
-                groups=stacked_groups,
-            )
-            dimension_scores(scores, model, only=touched, into=dims)
-        got = combine(scores, model, dimension_weights=weights, groups=stacked_groups, dims=dims)
-        for k, (r, _, _) in enumerate(batch):
-            ranks[:, r] = got.rank[k * n : (k + 1) * n]
-            if composites is not None:
-                composites[:, r] = got.composite[k * n : (k + 1) * n]
-
+                at = int(grp.starts[np.searchsorted(groups[grp.order][grp.starts], g)])
+                redrawn_runs[:, at : at + rows.size, :] = _resampled_group(
+                    values, archives, config, rows, group_rng(seed, key), runs
+                )
+    weights = np.empty((runs, len(DIMENSIONS)))
+    chosen = np.empty(runs, dtype=int)
     for r in range(runs):
-        w = rng.dirichlet(alpha) * model.dimension_weights.sum()
-        method = mc.methods[rng.integers(len(mc.methods))]
-        v = unchanged if redrawn_runs is None else redrawn_runs[r]
-        pending.setdefault(method, []).append((r, v, w))
-        if len(pending[method]) >= per_batch:
-            flush(method)
-    for method in list(pending):
-        flush(method)
+        weights[r] = rng.dirichlet(alpha) * model.dimension_weights.sum()
+        chosen[r] = rng.integers(len(mc.methods))
+    if grp is None or runs == 0:
+        return ranks
+    order = grp.order
+    ranked = np.empty((runs, n))  # runs × offices in peer-group order
+    composed = np.empty((runs, n)) if composites is not None else None
+    block = max(1, MC_BATCH_ROWS // n)
+    for m, method in enumerate(mc.methods):
+        picked = np.flatnonzero(chosen == m)
+        if not picked.size:
+            continue
+        once = normalise(values, method=method, higher=model.higher, targets=model.targets, groups=groups)[order]
+        dims_once = dimension_scores(once, model)
+        for b in range(0, picked.size, block):
+            rs = picked[b : b + block]
+            dims: list[np.ndarray] = [dims_once[:, d] for d in range(len(DIMENSIONS))]  # offices, or runs × offices
+            if redrawn_runs is not None and redrawn.any():
+                dims = _redrawn_dimensions(once, dims, redrawn_runs[rs], redrawn, model, method=method, grp=grp)
+            composite, scored = weighted_mean_of(dims, [weights[rs, d][:, None] for d in range(len(DIMENSIONS))])
+            composite = np.where(scored >= 2, np.broadcast_to(composite, (rs.size, n)), np.nan)
+            ranked[rs] = ranks_rows(-np.round(composite, 9), grp.starts, grp.counts, "min")
+            if composed is not None:
+                composed[rs] = composite
+    ranks[order] = ranked.T
+    if composites is not None and composed is not None:
+        composites[order] = composed.T
     return ranks
+
+
+def _redrawn_dimensions(
+    once: np.ndarray,
+    dims: list[np.ndarray],
+    redrawn_values: np.ndarray,
+    redrawn: np.ndarray,
+    model: Model,
+    *,
+    method: str,
+    grp: Groups,
+) -> list[np.ndarray]:
+    """Each dimension's scores: those holding a resampled column recomputed from that column's
+    values in each run (runs × offices; `redrawn_values`: runs × offices × resampled columns,
+    offices in peer-group order), the others as normalised once (`once`; `dims`: offices)."""
+    scored = normalise_runs(
+        redrawn_values,
+        method=method,
+        higher=model.higher[redrawn],
+        targets=model.targets[redrawn],
+        starts=grp.starts,
+        counts=grp.counts,
+    )
+    out = list(dims)
+    column_of = np.cumsum(redrawn) - 1  # an indicator's position among the resampled columns
+    for d in range(len(DIMENSIONS)):
+        cols = np.flatnonzero(model.dimension_of == d)
+        if not cols.size or not redrawn[cols].any():
+            continue
+        if cols.size >= 8:  # NumPy sums eight numbers or more pairwise: keep its order exactly
+            sub = np.stack(
+                [
+                    scored[:, :, column_of[j]] if redrawn[j] else np.broadcast_to(once[:, j], scored.shape[:2])
+                    for j in cols
+                ],
+                axis=2,
+            )
+            out[d] = weighted_mean(
+                np.where(model.weights[cols] > 0, sub, np.nan).reshape(-1, cols.size), model.weights[cols]
+            ).reshape(sub.shape[:2])
+            continue
+        parts = [
+            (scored[:, :, column_of[j]] if redrawn[j] else once[:, j]) if model.weights[j] > 0 else np.full(1, np.nan)
+            for j in cols
+        ]
+        out[d], _ = weighted_mean_of(parts, [float(model.weights[j]) for j in cols])
+    return out
 
 
 def _interval(ranks: np.ndarray, lo_pct: float, hi_pct: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
