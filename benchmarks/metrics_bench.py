@@ -106,6 +106,17 @@ def measure(n: int, repeat: int = 3) -> dict:
     """Seconds of the bare aggregate, the indicators cold and warm, the scores and the Monte Carlo of
     the three levels on a fresh demo store of `n` cases (best of `repeat`; the Monte Carlo once)."""
     config = default_config()
+    before = os.environ.get(SWITCH)
+    try:
+        return _measure(n, repeat, config)
+    finally:  # the switch is this process's environment: leave it as it was for what runs next
+        if before is None:
+            os.environ.pop(SWITCH, None)
+        else:
+            os.environ[SWITCH] = before
+
+
+def _measure(n: int, repeat: int, config) -> dict:
     shutil.rmtree(WORK, ignore_errors=True)
     store = Store(WORK / "ipdash.duckdb")
     build_demo(store, DemoSpec(cases=n, seed=42), progress=False)
