@@ -60,6 +60,7 @@ def create_app(
     warm: bool | str = False,
     warm_depth: str = "provinces",
     extra_pages: Iterable[str] = (),
+    refresh_in_background: bool = False,
 ) -> dash.Dash:
     """Build the dashboard for the store at `db`.
 
@@ -71,6 +72,9 @@ def create_app(
         warm_depth: "provinces" (the national overview and each province's page) or "prefectures"
             (also each prefecture's page and profile).
         extra_pages: modules with more pages (besides `dashboard.pages` and `$IPDASH_EXTRA_PAGES`).
+        refresh_in_background: answer a page whose appraisal figures are out of date from the
+            figures held while a background thread recomputes them (`ipdash serve` does; without
+            it the page is recomputed before the answer, as tests that count computations expect).
     Returns:
         the configured Dash app (its Flask server is `app.server`).
     """
@@ -78,7 +82,11 @@ def create_app(
     store = Store(db, ops=ops)
     config = default_config()
     cache = VersionedCache(
-        store.path, maxsize=CACHE_ENTRIES, current=ops.versions, background_init=store.background_thread
+        store.path,
+        maxsize=CACHE_ENTRIES,
+        current=ops.versions,
+        background=refresh_in_background,
+        background_init=store.background_thread,
     )
     app = dash.Dash(
         __name__,

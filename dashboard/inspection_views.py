@@ -23,7 +23,7 @@ from ingest.readers import Limits, RefusedFile
 from ingest.run import Assignment, Summary, ingest
 from inspection.checklist import assigned_archives, item_header, plan_checklist, write_checklist
 from inspection.draw import DrawError
-from inspection.plans import PlanError, archives_of_inspector, recorded_appraisals
+from inspection.plans import PlanError, archives_of_inspector, recorded_appraisal
 from inspection.results import standing_draw
 from queries.store import Store, StoreError
 
@@ -113,7 +113,7 @@ def existing(ops: OpStore, user: User, archive: str | None) -> dict | None:
     """The stored appraisal of the chosen archive, when this inspector may record it."""
     if not archive or not policy.require(ops, actor=user, action="archives", what="stored appraisal"):
         return None
-    return recorded_appraisals(ops, user.scope_code or "").get(split_archive(archive))
+    return recorded_appraisal(ops, user.scope_code or "", split_archive(archive))
 
 
 def record_online(

@@ -53,6 +53,7 @@ from metrics.indicators import compute_indicators
 from metrics.monitor import office_monitor, open_cases
 from metrics.ranking import Ranking, TableOf, composites, rank_offices, sensitivity
 from metrics.results import RankedOffice
+from queries.result_cache import shared_value
 from queries.statements import duck_sql
 from queries.store import Store
 
@@ -106,9 +107,9 @@ def ranking(
         threading.Thread(
             target=_table_of(viewer), args=(year - 1, _previous_as_of(as_of)), name="ipdash-last-year", daemon=True
         ).start()
-        return viewer.national_read(
-            grant,
-            lambda con: rank_offices(
+
+        def rank(con) -> Ranking:
+            return rank_offices(
                 con,
                 viewer.config,
                 year=year,
@@ -119,6 +120,20 @@ def ranking(
                 runs=runs,
                 dimension_weights=_weights(c),
                 table_of=_table_of(viewer),
+            )
+
+        # After an appraisal every worker needs the new ranking: one computes it, the others read it
+        # (the key holds the appraisal and draw counters as they are now, and the configuration).
+        counters = {k: v for k, v in viewer.ops.versions().items() if k.startswith(("appraisals", "draws"))}
+        key = {
+            "view": [year, repr(c.key()), level, within, runs],
+            "config": viewer.config.methodology(),
+            "counters": counters,
+        }
+        return viewer.national_read(
+            grant,
+            lambda con: shared_value(
+                con, "ranking", key, compute=lambda: rank(con), encode=Ranking.stored, decode=Ranking.from_stored
             ),
         )
 

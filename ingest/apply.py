@@ -21,6 +21,7 @@ from queries.statements import duck_sql, select_tree
 from queries.store import rows, scalar
 
 LEVELS = ("national", "provincial", "prefecture", "county")
+SMALL_STAGE = 64  # rows staged as a table rather than a view (see `_stage`)
 PROVENANCE = ("source_sha256", "source_row", "run_id")
 # Recomputed, never compared: the offices' ancestors (from the tree), an appraisal's case closing year.
 DERIVED = ("province_code", "prefecture_code", "closed_year")
@@ -134,8 +135,10 @@ def _stage(
 ) -> None:
     """Expose `frame` as the view `stg`, cast to the target table's types, with provenance.
 
-    A view over the registered Arrow data, not a copy: checks, comparison and insert read it in
-    place. Rejected rows are removed by re-registering a filtered frame (`_remove`).
+    For a file, a view over the registered Arrow data, not a copy: checks, comparison and insert
+    read it in place. Up to SMALL_STAGE rows (an online appraisal), the cast rows are kept in a
+    table once, so that the four checks, the comparison and the insert do not cast them again each.
+    Rejected rows are removed by re-registering a filtered frame (`_remove`).
     """
     types = tuple(
         rows(
@@ -154,6 +157,11 @@ def _stage(
     _register(con, frame)
     con.execute(duck_sql("ingest.drop_stage"))
     con.execute(view)
+    if frame.height <= SMALL_STAGE:
+        con.execute(duck_sql("ingest.stage_rows"))
+        con.execute(duck_sql("ingest.stage_view_of_rows"))
+    else:
+        con.execute(duck_sql("ingest.stage_view"))
 
 
 @functools.lru_cache(maxsize=64)
@@ -289,8 +297,11 @@ def _remove(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, errors: pl.Data
     """Drop rejected rows from `frame` and re-register it under the `stg` view."""
     if not errors.height:
         return frame
+    small = frame.height <= SMALL_STAGE  # as `_stage` decided for the whole frame
     frame = frame.join(errors.select(META).unique(), on=list(META), how="anti", nulls_equal=True)
     _register(con, frame)
+    if small:
+        con.execute(duck_sql("ingest.stage_rows"))
     return frame
 
 

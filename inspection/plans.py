@@ -14,7 +14,9 @@ import hashlib
 import json
 import os
 import re
+import threading
 import tomllib
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -330,11 +332,30 @@ def void_draw(ops: OpStore, draw_id: str, *, reason: str, actor: str) -> dict:
     return {"draw_id": draw_id, "publication_withdrawn": bool(withdrawn)}
 
 
+_STANDING: weakref.WeakKeyDictionary[OpStore, tuple[int, list[tuple[str, str, dict]]]] = weakref.WeakKeyDictionary()
+_STANDING_LOCK = threading.Lock()
+
+
+def standing_draws(ops: OpStore) -> list[tuple[str, str, dict]]:
+    """(plan_id, draw_id, manifest) of every standing draw, parsed once per change of the `draws`
+    counter (raised by every draw and void): a manifest holds the whole sample, and every
+    inspector's request read and parsed them all."""
+    version = ops.versions().get("draws", 0)
+    with _STANDING_LOCK:
+        held = _STANDING.get(ops)
+    if held is not None and held[0] == version:
+        return held[1]
+    parsed = [(r["plan_id"], r["draw_id"], json.loads(r["manifest"])) for r in ops.read(op_sql("plans.standing_draws"))]
+    if ops.versions().get("draws", 0) == version:  # nothing drawn or voided meanwhile
+        with _STANDING_LOCK:
+            _STANDING[ops] = (version, parsed)
+    return parsed
+
+
 def archives_of_inspector(ops: OpStore, inspector_id: str) -> list[tuple[str, str]]:
     """(office_code, case_no) of every archive assigned to `inspector_id` in a standing draw."""
     out: list[tuple[str, str]] = []
-    for row in ops.read(op_sql("plans.standing_manifests")):
-        manifest = json.loads(row["manifest"])
+    for _plan, _draw, manifest in standing_draws(ops):
         offices = {a["office_code"] for a in manifest["assignments"] if a["inspector_id"] == inspector_id}
         out += [(s["office_code"], s["case_no"]) for s in manifest["sample"] if s["office_code"] in offices]
     return sorted(set(out))
@@ -354,11 +375,11 @@ def list_plans(ops: OpStore) -> list[dict]:
 
 def standing_assignments(ops: OpStore, inspector_id: str) -> list[tuple[str, str]]:
     """(plan_id, draw_id) of every standing draw that assigns archives to `inspector_id`."""
-    out = []
-    for row in ops.read(op_sql("plans.standing_draws")):
-        if any(a["inspector_id"] == inspector_id for a in json.loads(row["manifest"])["assignments"]):
-            out.append((row["plan_id"], row["draw_id"]))
-    return out
+    return [
+        (plan_id, draw_id)
+        for plan_id, draw_id, manifest in standing_draws(ops)
+        if any(a["inspector_id"] == inspector_id for a in manifest["assignments"])
+    ]
 
 
 def recorded_appraisals(ops: OpStore, inspector_id: str) -> dict[tuple[str, str, str], dict]:
@@ -367,11 +388,24 @@ def recorded_appraisals(ops: OpStore, inspector_id: str) -> dict[tuple[str, str,
     out = {}
     for _plan_id, draw_id in standing_assignments(ops, inspector_id):
         for r in ops.read(op_sql("appraisals.of_draw"), (draw_id,)):
-            out[(draw_id, r["office_code"], r["case_no"])] = {
-                **dict(r),
-                "scores": json.loads(r["scores"]),
-                "veto": json.loads(r["veto"]),
-                "notes": json.loads(r["notes"]) if r["notes"] else {},
-                "defects": json.loads(r["defects"]) if r["defects"] else {},
-            }
+            out[(draw_id, r["office_code"], r["case_no"])] = _appraisal(r)
     return out
+
+
+def recorded_appraisal(ops: OpStore, inspector_id: str, archive: tuple[str, str, str]) -> dict | None:
+    """`recorded_appraisals(ops, inspector_id).get(archive)`, reading that one archive only."""
+    draw_id = archive[0]
+    if not any(d == draw_id for _plan, d in standing_assignments(ops, inspector_id)):
+        return None
+    got = ops.read(op_sql("appraisals.one_of_draw"), archive)
+    return _appraisal(got[0]) if got else None
+
+
+def _appraisal(r) -> dict:
+    return {
+        **dict(r),
+        "scores": json.loads(r["scores"]),
+        "veto": json.loads(r["veto"]),
+        "notes": json.loads(r["notes"]) if r["notes"] else {},
+        "defects": json.loads(r["defects"]) if r["defects"] else {},
+    }

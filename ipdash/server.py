@@ -64,7 +64,7 @@ class Server(BaseApplication):
         from dashboard.app import create_app
         from notify.scheduler import minutes_from_env, start
 
-        app = create_app(db=self.db, warm=True, warm_depth=self.warm_depth).server
+        app = create_app(db=self.db, warm=True, warm_depth=self.warm_depth, refresh_in_background=True).server
         minutes = minutes_from_env()
         if minutes:  # deliveries in-process, in every worker: each item still goes out once
             start(self.db, minutes)

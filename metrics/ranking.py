@@ -39,6 +39,23 @@ class Ranking:
     offices: list[RankedOffice] = field(default_factory=list)
     previous_composites: dict[str, float | None] = field(default_factory=dict)  # last year, same peers
 
+    def stored(self) -> dict:
+        """Every field as plain JSON (`from_stored` gives the same ranking back)."""
+        return {
+            "year": self.year,
+            "as_of": self.as_of.isoformat(),
+            "level": self.level,
+            "within": self.within,
+            "method": self.method,
+            "methodology": self.methodology,
+            "offices": self.offices,
+            "previous_composites": self.previous_composites,
+        }
+
+    @classmethod
+    def from_stored(cls, d: dict) -> Ranking:
+        return cls(**{**d, "as_of": dt.date.fromisoformat(d["as_of"])})
+
     def as_json(self) -> RankingJson:
         return {
             "year": self.year,

@@ -18,6 +18,11 @@ cannot be written costs only the speed. Creating the directory of a new publish 
 older publishes, and one publish's results are kept under 1 GiB (oldest first out). The cache holds
 the same confidential aggregates as the store: its directories are readable by the owner only.
 
+Besides query results, a computed value that several workers would each compute after the same
+change (a ranking with its Monte Carlo, after an appraisal) is shared as a JSON file
+(`shared_value`): the first process computes it holding a lock on its key, the others wait and
+read what it wrote, so a change is computed once for every worker and host, not once per worker.
+
 Set IPDASH_RESULT_CACHE=off to run every query against the store.
 
 All data versions and what each cache keys on: docs/data-versions.md.
@@ -27,21 +32,23 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import polars as pl
 import sqlglot
 from sqlglot import exp
 
+from queries import versions
 from queries.statements import duck_sql
 from queries.store import PUBLISH_ID_KEY
 
@@ -142,12 +149,87 @@ def cached_frame(
     return frame
 
 
+T = TypeVar("T")
+
+
+def shared_value(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    key: Mapping[str, Any],
+    *,
+    compute: Callable[[], T],
+    encode: Callable[[T], Any],
+    decode: Callable[[Any], T],
+) -> T:
+    """`compute()`, shared through the publish's cache directory by every process that asks for
+    the same `name` and `key` (which must hold everything the value depends on besides the
+    publish, e.g. the operational counters it reads). The first computes it under a lock on the
+    key's file and writes `encode(value)` as JSON; the others wait for the lock and `decode` it.
+    The operational counters the computation noted (queries/versions.py) are kept with it and
+    noted again when it is read, so the in-memory caches above see the same dependencies."""
+    where = cache_dir(con)
+    if where is None:
+        return compute()
+    body = json.dumps({"format": FORMAT, "name": name, "key": key}, sort_keys=True, default=str)
+    path = where / f"{name}-{hashlib.sha256(body.encode('utf-8')).hexdigest()}.json"
+    got = _read_shared(path, decode)
+    if got is not None:
+        return got[0]
+    try:
+        _ensure(where)
+        lock = open(path.with_suffix(".lock"), "a+")  # noqa: SIM115 - held while computing
+    except OSError:
+        return compute()
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        got = _read_shared(path, decode)  # another process computed it while this one waited
+        if got is not None:
+            return got[0]
+        with versions.tracking() as deps:
+            value = compute()
+        try:
+            text = json.dumps({"deps": dict(deps), "value": encode(value)})
+        except (TypeError, ValueError) as exc:  # not plain JSON: answer without sharing it
+            log.warning("result cache: cannot keep %s (%s)", name, exc)
+            return value
+        with contextlib.suppress(OSError):
+            fd, tmp = tempfile.mkstemp(dir=where, suffix=".part")  # mode 0600
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            # Whoever waits on this lock finds the file; whoever comes later never needs the lock.
+            path.with_suffix(".lock").unlink(missing_ok=True)
+            _trim(where)
+        return value
+
+
+def _read_shared(path: Path, decode: Callable[[Any], T]) -> tuple[T] | None:
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        value = decode(stored["value"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # torn or foreign: compute it again
+        log.warning("result cache: cannot read %s (%s); recomputing", path, exc)
+        return None
+    versions.noted({str(k): int(v) for k, v in stored.get("deps", {}).items()})
+    return (value,)
+
+
+def _ensure(where: Path) -> None:
+    if not where.is_dir():
+        where.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(where.parent, 0o700)
+        _prune(where)
+
+
 def _keep(where: Path, path: Path, frame: pl.DataFrame) -> None:
     try:
-        if not where.is_dir():
-            where.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.chmod(where.parent, 0o700)
-            _prune(where)
+        _ensure(where)
         fd, tmp = tempfile.mkstemp(dir=where, suffix=".part")  # mode 0600
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -167,7 +249,7 @@ def _trim(where: Path) -> None:
     """Keep one publish's results under MAX_BYTES (a user trying many as-of dates adds a set per
     date): the oldest written go first."""
     files = []
-    for f in where.glob("*.parquet"):
+    for f in [*where.glob("*.parquet"), *where.glob("*.json")]:
         with contextlib.suppress(OSError):
             st = f.stat()
             files.append((st.st_mtime, st.st_size, f))

@@ -556,7 +556,7 @@ def test_an_online_appraisal_keeps_the_file_and_the_monitoring_page_warm(world, 
     add_user(ops, username="leader", role="national_leader", password=PASSWORD)
     add_user(ops, username="insp", role="inspector", password=PASSWORD, scope_code=ins)
     monkeypatch.setenv("IPDASH_SECRET_KEY", "test")
-    app = create_app(db=str(store.path), ops_path=str(ops.path))
+    app = create_app(db=str(store.path), ops_path=str(ops.path), refresh_in_background=True)  # as `ipdash serve`
     leader, insp = app.server.test_client(), app.server.test_client()
     dh.login(leader, "leader", PASSWORD)
     dh.login(insp, "insp", PASSWORD)

@@ -204,3 +204,55 @@ def test_the_server_warm_up_leaves_the_national_workbook_nothing_to_compute(tmp_
         data = collect(con, default_config(), year=latest, scope=None)
     assert data.ranking.offices and data.trend.width > 2
     assert computed == []  # a later process only reads them back
+
+
+def test_a_shared_value_is_computed_once_for_every_process_and_keeps_its_dependencies(store):
+    """After an appraisal every worker needs the new ranking: the first computes it under a lock on
+    its key, the others (threads here; processes and hosts alike, the lock is a file's) wait and
+    read it, with the operational counters the computation noted."""
+    import threading
+    import time
+
+    from queries import versions
+    from queries.result_cache import shared_value
+
+    publish(store, "a")
+    computed: list[int] = []
+
+    def compute() -> dict:
+        versions.note("appraisals:2024", 7)
+        computed.append(1)
+        time.sleep(0.2)  # the others arrive while this one computes
+        return {"figure": 1.5, "ranks": [1, 2]}
+
+    got: list[tuple[dict, dict]] = []
+
+    def ask() -> None:
+        with contextlib.closing(store.reader()) as con, versions.tracking() as deps:
+            value = shared_value(
+                con, "probe", {"counters": {"appraisals": 3}}, compute=compute, encode=dict, decode=dict
+            )
+            got.append((value, dict(deps)))
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(computed) == 1
+    assert got == [({"figure": 1.5, "ranks": [1, 2]}, {"appraisals:2024": 7})] * 4
+    with contextlib.closing(store.reader()) as con:
+        assert not list(cache_dir(con).glob("*.lock"))  # nothing left behind but the value
+        shared_value(con, "probe", {"counters": {"appraisals": 4}}, compute=compute, encode=dict, decode=dict)
+    assert len(computed) == 2  # another key (an appraisal since): computed again
+
+
+def test_a_ranking_comes_back_from_its_stored_form_whole(golden_metrics):
+    import json
+
+    from metrics.ranking import Ranking, rank_offices
+
+    with contextlib.closing(golden_metrics.reader()) as con:
+        ranking = rank_offices(con, default_config(), year=2024, level="provincial", within=None, runs=50)
+    again = Ranking.from_stored(json.loads(json.dumps(ranking.stored())))
+    assert again == ranking and again.as_json() == ranking.as_json()

@@ -1,6 +1,8 @@
 -- Ingest's working relations (ingest/apply.py): the staged rows of one kind (its contract columns
 -- besides these), the comparison with the stored rows and the quarantine rows of a run.
 -- declare: stg(_sheet VARCHAR, _row INTEGER, _rid BIGINT, office_code VARCHAR, case_no VARCHAR, inspector_id VARCHAR, draw_id VARCHAR, level VARCHAR, parent_code VARCHAR, updated_at TIMESTAMP)
+-- declare: stg_src(_sheet VARCHAR, _row INTEGER, _rid BIGINT, office_code VARCHAR, case_no VARCHAR, inspector_id VARCHAR, draw_id VARCHAR, level VARCHAR, parent_code VARCHAR, updated_at TIMESTAMP)
+-- declare: stg_rows(_sheet VARCHAR, _row INTEGER, _rid BIGINT, office_code VARCHAR, case_no VARCHAR, inspector_id VARCHAR, draw_id VARCHAR, level VARCHAR, parent_code VARCHAR, updated_at TIMESTAMP)
 -- declare: cmp(_rid BIGINT, found BOOLEAN, same BOOLEAN, stale BOOLEAN, stored_at TIMESTAMP)
 -- declare: q(run_id INTEGER, file VARCHAR)
 -- declare: incoming(_sheet VARCHAR, _row VARCHAR, _rid BIGINT)
@@ -60,7 +62,20 @@ SET VARIABLE ingest_run_id = $run
 -- name: stage
 -- The staged rows as a view over the registered frame `incoming`; ingest/apply.py puts the target
 -- table's columns, cast to their types, in front of these.
-CREATE TEMP VIEW stg AS SELECT _sheet, CAST(_row AS INTEGER) AS _row, _rid FROM incoming
+CREATE OR REPLACE TEMP VIEW stg_src AS SELECT _sheet, CAST(_row AS INTEGER) AS _row, _rid FROM incoming
+
+-- name: stage_view
+-- The staged rows read in place (a file: copying millions of rows would cost more than reading them
+-- for each check).
+CREATE OR REPLACE TEMP VIEW stg AS SELECT * FROM stg_src
+
+-- name: stage_rows
+-- The staged rows of a small input (an online appraisal) cast once into a table, which the checks,
+-- the comparison and the insert then read instead of casting them again each.
+CREATE OR REPLACE TEMP TABLE stg_rows AS SELECT * FROM stg_src
+
+-- name: stage_view_of_rows
+CREATE OR REPLACE TEMP VIEW stg AS SELECT * FROM stg_rows
 
 -- name: unknown_office
 SELECT _sheet, _row, 'office_code' AS column, s.office_code AS value,

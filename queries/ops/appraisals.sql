@@ -13,6 +13,10 @@ INSERT INTO appraisal_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 -- name: of_draw
 SELECT * FROM appraisals WHERE draw_id = ?
 
+-- name: one_of_draw
+-- One archive's stored appraisal in a draw (the online form's "recorded before").
+SELECT * FROM appraisals WHERE draw_id = ? AND office_code = ? AND case_no = ?
+
 -- name: stored_one
 SELECT closed_year, total, inspector_id FROM appraisals WHERE office_code = ? AND case_no = ? AND draw_id = ?
 
