@@ -48,8 +48,5 @@ SELECT draw_id FROM draws WHERE plan_id = ? AND voided_at IS NULL
 -- name: standing_draws
 SELECT plan_id, draw_id, manifest FROM draws WHERE voided_at IS NULL ORDER BY draw_id
 
--- name: standing_manifests
-SELECT manifest FROM draws WHERE voided_at IS NULL ORDER BY draw_id
-
 -- name: void_draw
 UPDATE draws SET voided_at = ?, voided_by = ?, void_reason = ? WHERE draw_id = ? AND voided_at IS NULL
