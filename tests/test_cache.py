@@ -51,6 +51,14 @@ class Counters:
         return dict(self.now)
 
 
+def counted_cache(tmp_path: Path, *, background: bool = True) -> tuple[VersionedCache, Counters]:
+    """A cache over a fresh store file, reading the counters the test moves."""
+    store = tmp_path / "store.duckdb"
+    store.write_bytes(b"v1")
+    counters = Counters()
+    return VersionedCache(store, maxsize=8, current=counters, background=background), counters
+
+
 def _noting(name: str, counters: Counters, value: object, gate: threading.Event | None = None):
     def compute() -> object:
         versions.note(name, counters.now.get(name, 0))
@@ -62,10 +70,7 @@ def _noting(name: str, counters: Counters, value: object, gate: threading.Event 
 
 
 def test_an_appraisal_is_answered_from_the_held_figures_while_newer_ones_are_computed(tmp_path: Path) -> None:
-    store = tmp_path / "store.duckdb"
-    store.write_bytes(b"v1")
-    counters = Counters()
-    cache = VersionedCache(store, maxsize=8, current=counters)
+    cache, counters = counted_cache(tmp_path)
     assert cache.get(("ranking",), _noting("appraisals:2025", counters, "old")) == "old"
     first = cache.entry(("ranking",), _noting("appraisals:2025", counters, "never"))
     assert not first.stale and first.reads_appraisals()
@@ -87,10 +92,7 @@ def test_an_appraisal_is_answered_from_the_held_figures_while_newer_ones_are_com
 
 def test_a_value_asked_for_inside_a_computation_is_never_stale(tmp_path: Path) -> None:
     """A page built now must be built from current figures, not from the ones held."""
-    store = tmp_path / "store.duckdb"
-    store.write_bytes(b"v1")
-    counters = Counters()
-    cache = VersionedCache(store, maxsize=8, current=counters)
+    cache, counters = counted_cache(tmp_path)
     cache.get(("ranking",), _noting("appraisals:2025", counters, "old"))
     counters.now["appraisals:2025"] = 1
     page = cache.get(
@@ -101,10 +103,7 @@ def test_a_value_asked_for_inside_a_computation_is_never_stale(tmp_path: Path) -
 
 def test_other_changes_are_computed_before_the_answer(tmp_path: Path) -> None:
     """A rectification step, a supervision or a visit: the user's own action shows at once."""
-    store = tmp_path / "store.duckdb"
-    store.write_bytes(b"v1")
-    counters = Counters()
-    cache = VersionedCache(store, maxsize=8, current=counters)
+    cache, counters = counted_cache(tmp_path)
     assert cache.get(("panel",), _noting("supervisions", counters, "none")) == "none"
     counters.now["supervisions"] = 1
     got = cache.entry(("panel",), _noting("supervisions", counters, "one"))
@@ -112,10 +111,7 @@ def test_other_changes_are_computed_before_the_answer(tmp_path: Path) -> None:
 
 
 def test_without_background_refresh_an_appraisal_recomputes_before_the_answer(tmp_path: Path) -> None:
-    store = tmp_path / "store.duckdb"
-    store.write_bytes(b"v1")
-    counters = Counters()
-    cache = VersionedCache(store, maxsize=8, current=counters, background=False)
+    cache, counters = counted_cache(tmp_path, background=False)
     cache.get(("ranking",), _noting("appraisals:2025", counters, "old"))
     counters.now["appraisals:2025"] = 1
     assert cache.get(("ranking",), _noting("appraisals:2025", counters, "new")) == "new"
