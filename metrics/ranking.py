@@ -21,8 +21,17 @@ import polars as pl
 from metrics.config import DIMENSIONS, Config
 from metrics.indicators import IndicatorTable, compute_indicators, register_inputs
 from metrics.results import IndicatorEntry, Methodology, RankedOffice, RankingJson, Sensitivity
-from metrics.runs import normalise_runs, ranks_rows, weighted_mean_of
-from metrics.scores import Groups, Model, dimension_scores, normalise, score_group, weighted_mean
+from metrics.scores import (
+    Groups,
+    Model,
+    composite_of,
+    dimension_scores,
+    normalise,
+    normalise_runs,
+    ranks_rows,
+    score_group,
+    weighted_mean_of,
+)
 from queries.loader import national_office, run_on_facts
 from queries.statements import duck_sql
 from queries.store import scalar
@@ -270,8 +279,8 @@ def monte_carlo(
     archives of each peer group are resampled from the group's own stream (`group_rng` of its key
     in `keys`, default the group number), so a seed always gives the same intervals and a group's
     intervals do not depend on which other groups are ranked beside it. The runs are then scored
-    method by method, a block of runs at once (metrics/runs.py): the columns no run changes are
-    normalised once per method, the resampled ones per run.
+    method by method, a block of runs at once: the columns no run changes are
+    normalised once per method, the resampled ones per run (the block forms of metrics/scores.py).
     `composites` (offices × runs), when given, receives each run's composites as well.
     """
     mc = config.scoring.monte_carlo
@@ -296,7 +305,7 @@ def monte_carlo(
         for g, key in enumerate(keys or [str(g) for g in range(gmax)]):
             rows = np.flatnonzero(groups == g)  # ascending: the group's place in peer-group order
             if rows.size:
-                at = int(grp.starts[np.searchsorted(groups[grp.order][grp.starts], g)])
+                at = int(grp.starts[np.searchsorted(grp.labels, g)])
                 redrawn_runs[:, at : at + rows.size, :] = _resampled_group(
                     values, archives, config, rows, group_rng(seed, key), runs
                 )
@@ -322,8 +331,8 @@ def monte_carlo(
             dims: list[np.ndarray] = [dims_once[:, d] for d in range(len(DIMENSIONS))]  # offices, or runs × offices
             if redrawn_runs is not None and redrawn.any():
                 dims = _redrawn_dimensions(once, dims, redrawn_runs[rs], redrawn, model, method=method, grp=grp)
-            composite, scored = weighted_mean_of(dims, [weights[rs, d][:, None] for d in range(len(DIMENSIONS))])
-            composite = np.where(scored >= 2, np.broadcast_to(composite, (rs.size, n)), np.nan)
+            composite = composite_of(dims, [weights[rs, d][:, None] for d in range(len(DIMENSIONS))])
+            composite = np.broadcast_to(composite, (rs.size, n))
             ranked[rs] = ranks_rows(-np.round(composite, 9), grp.starts, grp.counts, "min")
             if composed is not None:
                 composed[rs] = composite
@@ -359,18 +368,6 @@ def _redrawn_dimensions(
     for d in range(len(DIMENSIONS)):
         cols = np.flatnonzero(model.dimension_of == d)
         if not cols.size or not redrawn[cols].any():
-            continue
-        if cols.size >= 8:  # NumPy sums eight numbers or more pairwise: keep its order exactly
-            sub = np.stack(
-                [
-                    scored[:, :, column_of[j]] if redrawn[j] else np.broadcast_to(once[:, j], scored.shape[:2])
-                    for j in cols
-                ],
-                axis=2,
-            )
-            out[d] = weighted_mean(
-                np.where(model.weights[cols] > 0, sub, np.nan).reshape(-1, cols.size), model.weights[cols]
-            ).reshape(sub.shape[:2])
             continue
         parts = [
             (scored[:, :, column_of[j]] if redrawn[j] else once[:, j]) if model.weights[j] > 0 else np.full(1, np.nan)

@@ -3,6 +3,13 @@
 All arithmetic is NumPy over a matrix of offices × indicators, one peer group at a time, so the
 same functions serve the chosen ranking and each Monte Carlo run. NaN means insufficient data
 throughout; it is never turned into a zero.
+
+The Monte Carlo (metrics/ranking.py) scores a thousand variants of one matrix, so the formulas are
+written once for a block of runs along a leading axis, offices in peer-group order: `normalise_runs`
+normalises each run's columns per peer group, `weighted_mean_of` sums weighted columns one after
+the other (without materialising runs × offices × columns; NumPy sums a row of fewer than eight
+numbers in the same order, so the numbers did not move), and `ranks_rows` ranks each run within
+its peer groups. `normalise`, `weighted_mean` and `rank_desc` are the one-matrix case of them.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ class Groups:
     order: np.ndarray  # rows sorted by group
     starts: np.ndarray  # first sorted position of each group
     counts: np.ndarray  # rows per group
-    gid: np.ndarray  # group number of each sorted row
+    labels: np.ndarray  # each group's label (the value in `groups`), ascending
 
     @classmethod
     def of(cls, groups: np.ndarray) -> Groups:
@@ -31,7 +38,7 @@ class Groups:
         g = groups[order]
         starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if g.size else np.zeros(0, dtype=int)
         counts = np.diff(np.r_[starts, g.size])
-        return cls(order, starts, counts, np.repeat(np.arange(starts.size), counts))
+        return cls(order, starts, counts, g[starts])
 
     @classmethod
     def given(cls, groups: np.ndarray | Groups | None, rows: int) -> Groups:
@@ -39,38 +46,6 @@ class Groups:
         if isinstance(groups, Groups):
             return groups
         return cls.of(np.zeros(rows, dtype=int) if groups is None else np.asarray(groups))
-
-    def spread(self, per_group: np.ndarray) -> np.ndarray:
-        return np.repeat(per_group, self.counts, axis=0)
-
-
-def _ranks_within(x: np.ndarray, grp: Groups, ties: str) -> np.ndarray:
-    """Ascending rank (1-based) of each sorted row's value within its group; NaN rows get NaN.
-
-    `ties` = "average" or "min". Rows must already be in group order.
-    """
-    out = np.full(x.shape, np.nan)
-    n = x.shape[0]
-    if n == 0:
-        return out
-    for j in range(x.shape[1]):
-        col = x[:, j]
-        key = np.where(np.isnan(col), np.inf, col)
-        order = np.lexsort((key, grp.gid))
-        sv, sg = key[order], grp.gid[order]
-        pos = np.arange(n) - grp.starts[sg]  # position within the group
-        new_run = np.r_[True, (sv[1:] != sv[:-1]) | (sg[1:] != sg[:-1])]
-        run = np.cumsum(new_run) - 1
-        first = pos[new_run][run]
-        if ties == "min":
-            r = first + 1.0
-        else:
-            last = np.r_[pos[np.flatnonzero(new_run)[1:] - 1], pos[-1]][run]
-            r = (first + last) / 2 + 1.0
-        ranked = np.empty(n)
-        ranked[order] = r
-        out[:, j] = np.where(np.isnan(col), np.nan, ranked)
-    return out
 
 
 def normalise(
@@ -94,32 +69,9 @@ def normalise(
     if v.size == 0:
         return v.copy()
     grp = Groups.given(groups, v.shape[0])
-    sign = np.where(higher, 1.0, -1.0)[None, :]
-    x = v[grp.order] * sign  # group order; higher is better everywhere
-    nan = np.isnan(x)
-    n = grp.spread(np.add.reduceat(~nan, grp.starts, axis=0))
-    lo = grp.spread(np.fmin.reduceat(x, grp.starts, axis=0))
-    hi = grp.spread(np.fmax.reduceat(x, grp.starts, axis=0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if method == "minmax":
-            span = hi - lo
-            out = np.where(span > 0, (x - lo) / span * 100, NEUTRAL)
-        elif method == "zscore":
-            mean = grp.spread(np.add.reduceat(np.nan_to_num(x), grp.starts, axis=0)) / n
-            var = grp.spread(np.add.reduceat(np.nan_to_num((x - mean) ** 2), grp.starts, axis=0)) / n
-            sd = np.sqrt(var)
-            z = np.where(sd > 0, (x - mean) / sd, 0.0)
-            out = np.clip(NEUTRAL + 10 * z, 0, 100)
-        elif method == "percentile":
-            r = _ranks_within(x, grp, "average")
-            out = np.where(n > 1, (r - 1) / np.maximum(n - 1, 1) * 100, NEUTRAL)
-        elif method == "target":
-            best = np.where(np.isnan(targets)[None, :], hi, (targets[None, :] * sign))
-            span = best - lo
-            out = np.where(span > 0, np.clip((x - lo) / span, 0, 1) * 100, 100.0)
-        else:
-            raise ValueError(f"unknown normalisation method '{method}'")
-    out = np.where(nan, np.nan, out)
+    out = normalise_runs(
+        v[grp.order][None], method=method, higher=higher, targets=targets, starts=grp.starts, counts=grp.counts
+    )[0]
     result = np.empty_like(out)
     result[grp.order] = out
     return result
@@ -128,10 +80,10 @@ def normalise(
 def weighted_mean(scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Row-wise mean of `scores` weighted by `weights` (one vector, or one row of weights per row),
     skipping NaN (their weight is spread)."""
-    w = np.where(np.isnan(scores), 0.0, weights if weights.ndim == 2 else weights[None, :])
-    total = w.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, np.nansum(np.nan_to_num(scores) * w, axis=1) / total, np.nan)
+    if not scores.shape[1]:
+        return np.full(scores.shape[0], np.nan)
+    columns = [weights[:, j] if weights.ndim == 2 else float(weights[j]) for j in range(scores.shape[1])]
+    return weighted_mean_of([scores[:, j] for j in range(scores.shape[1])], columns)[0]
 
 
 def rank_desc(values: np.ndarray, groups: np.ndarray | Groups | None = None) -> np.ndarray:
@@ -139,7 +91,7 @@ def rank_desc(values: np.ndarray, groups: np.ndarray | Groups | None = None) -> 
     v = np.asarray(values, dtype=float)
     grp = Groups.given(groups, v.shape[0])
     # Rounded so that equal composites computed along different paths still tie.
-    r = _ranks_within(-np.round(v[grp.order], 9)[:, None], grp, "min")[:, 0]
+    r = ranks_rows(-np.round(v[grp.order], 9)[None, :], grp.starts, grp.counts, "min")[0]
     out = np.empty_like(r)
     out[grp.order] = r
     return out
@@ -202,14 +154,12 @@ def score_group(
     return combine(s, model, dimension_weights=dimension_weights, groups=groups)
 
 
-def dimension_scores(s: np.ndarray, model: Model, *, only: np.ndarray | None = None, into: np.ndarray | None = None):
-    """Each dimension's weighted mean of its indicators' scores `s` (weight 0 = left out). With
-    `only` (a flag per dimension), only those dimensions are computed, into `into` (whose other
-    columns are kept)."""
-    dims = np.full((s.shape[0], len(DIMENSIONS)), np.nan) if into is None else into
+def dimension_scores(s: np.ndarray, model: Model) -> np.ndarray:
+    """Each dimension's weighted mean of its indicators' scores `s` (weight 0 = left out)."""
+    dims = np.full((s.shape[0], len(DIMENSIONS)), np.nan)
     for d in range(len(DIMENSIONS)):
         cols = model.dimension_of == d
-        if cols.any() and (only is None or only[d]):
+        if cols.any():
             sub = s[:, cols]
             dims[:, d] = weighted_mean(np.where(model.weights[cols][None, :] > 0, sub, np.nan), model.weights[cols])
     return dims
@@ -221,14 +171,117 @@ def combine(
     *,
     dimension_weights: np.ndarray | None = None,
     groups: np.ndarray | Groups | None = None,
-    dims: np.ndarray | None = None,
 ) -> GroupScores:
     """Dimension scores, composites and ranks from normalised indicator scores `s` (the second half
-    of `score_group`, for callers that normalise some columns once and others per run); `dims`, when
-    given, are the dimension scores of `s` already computed."""
-    dims = dimension_scores(s, model) if dims is None else dims
+    of `score_group`)."""
+    dims = dimension_scores(s, model)
     dw = model.dimension_weights if dimension_weights is None else dimension_weights
-    composite = weighted_mean(dims, dw)
-    scored_dims = (~np.isnan(dims) & ((dw if dw.ndim == 2 else dw[None, :]) > 0)).sum(axis=1)
-    composite = np.where(scored_dims >= 2, composite, np.nan)
+    composite = composite_of(
+        [dims[:, d] for d in range(dims.shape[1])],
+        [dw[:, d] if dw.ndim == 2 else float(dw[d]) for d in range(dims.shape[1])],
+    )
     return GroupScores(s, dims, composite, rank_desc(composite, groups))
+
+
+MIN_SCORED_DIMENSIONS = 2  # a composite needs at least this many dimensions with a score and a weight
+
+
+def composite_of(dims: list[np.ndarray], weights: list[np.ndarray | float]) -> np.ndarray:
+    """The composite of dimension scores `dims` with `weights` (as `weighted_mean_of` takes them):
+    their weighted mean, NaN where fewer than MIN_SCORED_DIMENSIONS are scored."""
+    composite, scored = weighted_mean_of(dims, weights)
+    return np.where(scored >= MIN_SCORED_DIMENSIONS, composite, np.nan)
+
+
+def weighted_mean_of(parts: list[np.ndarray], weights: list[np.ndarray | float]) -> tuple[np.ndarray, np.ndarray]:
+    """`scores.weighted_mean` of the columns `parts` (arrays broadcasting to one shape, NaN where
+    insufficient) with `weights` (one per column, each a number or an array broadcasting too),
+    and how many columns had a score and a positive weight.
+
+    The sums are taken column after column, left to right. NumPy sums a row of fewer than eight
+    numbers the same way, so this gives `weighted_mean`'s numbers exactly, without materialising
+    runs × offices × columns (a reduction along a short last axis is slow)."""
+    total: np.ndarray | float = 0.0
+    num: np.ndarray | float = 0.0
+    scored: np.ndarray | int = 0
+    for k, (part, weight) in enumerate(zip(parts, weights, strict=True)):
+        missing = np.isnan(part)
+        w = np.where(missing, 0.0, weight)
+        term = np.nan_to_num(part) * w
+        total, num = (w, term) if k == 0 else (total + w, num + term)
+        scored = scored + (~missing & (np.asarray(weight) > 0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(np.asarray(total) > 0, np.asarray(num) / total, np.nan), np.asarray(scored)
+
+
+def ranks_rows(key: np.ndarray, starts: np.ndarray, counts: np.ndarray, ties: str) -> np.ndarray:
+    """Ascending 1-based rank of each entry of `key` (runs × offices, offices in peer-group order:
+    group g is columns starts[g]:starts[g]+counts[g]) within its run and group; NaN keys get NaN.
+    `ties`: "min" (equal keys share the better rank) or "average"."""
+    out = np.full(key.shape, np.nan)
+    for start, count in zip(starts, counts, strict=True):
+        part = key[:, start : start + count]
+        k = np.where(np.isnan(part), np.inf, part)
+        order = np.argsort(k, axis=1, kind="stable")
+        sv = np.take_along_axis(k, order, axis=1)
+        pos = np.broadcast_to(np.arange(count), sv.shape)
+        begins = np.ones(sv.shape, dtype=bool)
+        begins[:, 1:] = sv[:, 1:] != sv[:, :-1]
+        first = np.maximum.accumulate(np.where(begins, pos, 0), axis=1)
+        if ties == "min":
+            r = first + 1.0
+        else:
+            ends = np.ones(sv.shape, dtype=bool)
+            ends[:, :-1] = begins[:, 1:]
+            last = np.minimum.accumulate(np.where(ends, pos, count)[:, ::-1], axis=1)[:, ::-1]
+            r = (first + last) / 2 + 1.0
+        ranked = np.empty(sv.shape)
+        np.put_along_axis(ranked, order, r, axis=1)
+        out[:, start : start + count] = np.where(np.isnan(part), np.nan, ranked)
+    return out
+
+
+def _per_group(reduce: np.ufunc, x: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """`reduce` over each peer group's offices (axis 1), spread back over them."""
+    return np.repeat(reduce.reduceat(x, starts, axis=1), counts, axis=1)
+
+
+def normalise_runs(
+    x: np.ndarray,
+    *,
+    method: str,
+    higher: np.ndarray,
+    targets: np.ndarray,
+    starts: np.ndarray,
+    counts: np.ndarray,
+) -> np.ndarray:
+    """`scores.normalise` of each run's columns: `x` is runs × offices × columns, offices in
+    peer-group order (`starts`, `counts`)."""
+    sign = np.where(higher, 1.0, -1.0)
+    x = x * sign
+    nan = np.isnan(x)
+    n = _per_group(np.add, ~nan, starts, counts)
+    lo = _per_group(np.fmin, x, starts, counts)
+    hi = _per_group(np.fmax, x, starts, counts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if method == "minmax":
+            span = hi - lo
+            out = np.where(span > 0, (x - lo) / span * 100, NEUTRAL)
+        elif method == "zscore":
+            mean = _per_group(np.add, np.nan_to_num(x), starts, counts) / n
+            var = _per_group(np.add, np.nan_to_num((x - mean) ** 2), starts, counts) / n
+            sd = np.sqrt(var)
+            z = np.where(sd > 0, (x - mean) / sd, 0.0)
+            out = np.clip(NEUTRAL + 10 * z, 0, 100)
+        elif method == "percentile":
+            runs, offices, columns = x.shape
+            flat = x.transpose(0, 2, 1).reshape(runs * columns, offices)  # one row per (run, column)
+            r = ranks_rows(flat, starts, counts, "average").reshape(runs, columns, offices).transpose(0, 2, 1)
+            out = np.where(n > 1, (r - 1) / np.maximum(n - 1, 1) * 100, NEUTRAL)
+        elif method == "target":
+            best = np.where(np.isnan(targets), hi, targets * sign)
+            span = best - lo
+            out = np.where(span > 0, np.clip((x - lo) / span, 0, 1) * 100, 100.0)
+        else:
+            raise ValueError(f"unknown normalisation method '{method}'")
+    return np.where(nan, np.nan, out)
