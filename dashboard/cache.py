@@ -173,6 +173,8 @@ class VersionedCache:
         began = self._refreshing.get(full)
         if began is not None and now - began < REFRESH_AFTER:
             return
+        if len(self._refreshing) >= self.maxsize:  # only recent starts matter: forget the rest
+            self._refreshing = {k: t for k, t in self._refreshing.items() if now - t < REFRESH_AFTER}
         self._refreshing[full] = now
         if self._pool is None:
             self._pool = concurrent.futures.ThreadPoolExecutor(

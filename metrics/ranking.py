@@ -50,16 +50,7 @@ class Ranking:
 
     def stored(self) -> dict:
         """Every field as plain JSON (`from_stored` gives the same ranking back)."""
-        return {
-            "year": self.year,
-            "as_of": self.as_of.isoformat(),
-            "level": self.level,
-            "within": self.within,
-            "method": self.method,
-            "methodology": self.methodology,
-            "offices": self.offices,
-            "previous_composites": self.previous_composites,
-        }
+        return {**self.as_json(), "method": self.method, "previous_composites": self.previous_composites}
 
     @classmethod
     def from_stored(cls, d: dict) -> Ranking:
