@@ -50,15 +50,15 @@ class Applied:
     errors: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ERROR_SCHEMA))
 
 
+def column_types(con: duckdb.DuckDBPyConnection, table: str) -> tuple[tuple[str, str], ...]:
+    """(name, DuckDB type) of each column of `table` as `con` sees it (a temporary table first), from
+    the relation's description: a third of the time of the same read from information_schema."""
+    relation = con.table(table)
+    return tuple(zip(relation.columns, (str(t) for t in relation.types), strict=True))
+
+
 def target_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    return [
-        r[0]
-        for r in rows(
-            con,
-            duck_sql("store.column_names"),
-            {"t": table},
-        )
-    ]
+    return [name for name, _ in column_types(con, table)]
 
 
 def _errors(frame: pl.DataFrame, column: str | None, reason: pl.Expr | str) -> pl.DataFrame:
@@ -140,13 +140,7 @@ def _stage(
     table once, so that the four checks, the comparison and the insert do not cast them again each.
     Rejected rows are removed by re-registering a filtered frame (`_remove`).
     """
-    types = tuple(
-        rows(
-            con,
-            duck_sql("store.column_types"),
-            {"t": table},
-        )
-    )
+    types = column_types(con, table)
     items = tuple(i.id for i in contract.items) if table == "appraisals" else ()
     view = _stage_sql(table, types, tuple(sorted(frame.columns)), items)
     # The file's digest and the run id are the connection's variables, which the view reads: its
@@ -213,6 +207,14 @@ def _reject_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = 
 
 
 def _cross_checks(con: duckdb.DuckDBPyConnection, kind: str) -> pl.DataFrame:
+    sql = _cross_checks_sql(kind)
+    return _reject_sql(con, sql) if sql else pl.DataFrame(schema=ERROR_SCHEMA)
+
+
+@functools.lru_cache(maxsize=8)
+def _cross_checks_sql(kind: str) -> str | None:
+    """The cross-table checks of `kind` as one statement (one round trip instead of one per check:
+    an online appraisal paid about 1 ms per statement), their rows in the order of the checks, then by sheet and row."""
     checks: list[str] = []
     if kind in ("cases", "staffing", "inspectors", "appraisals"):
         checks.append(duck_sql("ingest.unknown_office"))
@@ -220,8 +222,17 @@ def _cross_checks(con: duckdb.DuckDBPyConnection, kind: str) -> pl.DataFrame:
         checks.append(duck_sql("ingest.unknown_case"))
         checks.append(duck_sql("ingest.unknown_inspector"))
         checks.append(duck_sql("ingest.unknown_draw_sample"))
-    found = [_reject_sql(con, sql) for sql in checks]
-    return pl.concat(found) if found else pl.DataFrame(schema=ERROR_SCHEMA)
+    if not checks:
+        return None
+    parts = [
+        select_tree(sql).select(exp.alias_(exp.Literal.number(k), "_check"), copy=False)
+        for k, sql in enumerate(checks)
+    ]
+    union: exp.Query = parts[0]
+    for part in parts[1:]:
+        union = exp.union(union, part, distinct=False)
+    out = [exp.column(c) for c in ("_sheet", "_row", "column", "value", "reason")]
+    return exp.select(*out).from_(union.subquery("checks")).order_by("_check", "_sheet", "_row").sql(dialect="duckdb")
 
 
 def _office_tree_checks(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

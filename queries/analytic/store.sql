@@ -1,10 +1,4 @@
 -- declare: relation(x VARCHAR)
--- name: column_names
-SELECT column_name FROM information_schema.columns WHERE table_name = $t ORDER BY ordinal_position
-
--- name: column_types
-SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $t ORDER BY ordinal_position
-
 -- name: has_meta
 SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'
 

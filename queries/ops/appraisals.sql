@@ -37,5 +37,6 @@ SELECT draw_id, office_code, case_no, inspector_id, scores, total, veto, grade, 
 FROM appraisals ORDER BY office_code, case_no, draw_id
 
 -- name: last_run_id
--- The highest run id on record, in the runs and in the rows (a new run takes the next one).
-SELECT coalesce(max(run_id), 0) AS n FROM (SELECT run_id FROM appraisal_runs UNION ALL SELECT run_id FROM appraisals) AS r
+-- The highest run id on record, in the runs and in the rows (a new run takes the next one); each
+-- inner max is read from its table's index.
+SELECT coalesce(max(run_id), 0) AS n FROM (SELECT max(run_id) AS run_id FROM appraisal_runs UNION ALL SELECT max(run_id) AS run_id FROM appraisals) AS r
