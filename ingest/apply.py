@@ -225,8 +225,7 @@ def _cross_checks_sql(kind: str) -> str | None:
     if not checks:
         return None
     parts = [
-        select_tree(sql).select(exp.alias_(exp.Literal.number(k), "_check"), copy=False)
-        for k, sql in enumerate(checks)
+        select_tree(sql).select(exp.alias_(exp.Literal.number(k), "_check"), copy=False) for k, sql in enumerate(checks)
     ]
     union: exp.Query = parts[0]
     for part in parts[1:]:
