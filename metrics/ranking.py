@@ -7,8 +7,11 @@ returns the JSON shape of SPEC §8, typed in `metrics.results`.
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
+import functools
 import math
+import os
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -199,9 +202,10 @@ def _resampled_group(
     if exact:
         starts = np.concatenate([[0], np.cumsum(count)[:-1]])
         step = max(1, EXACT_DRAWS_AT_ONCE // office.size)
+        # uniform [0, 1) x count truncated toward zero: the position of the pick within its office
         pick = np.concatenate(
             [
-                starts[office] + np.floor(rng.random((min(step, runs - r), office.size)) * count[office]).astype(int)
+                starts[office] + (rng.random((min(step, runs - r), office.size)) * count[office]).astype(int)
                 for r in range(0, runs, step)
             ]
         )
@@ -249,7 +253,23 @@ def bootstrap_kind(archives: Archives | None, groups: np.ndarray) -> str:
     return f"exact for peer groups of up to {EXACT_BOOTSTRAP_LIMIT:,} archives, parametric above"
 
 
-MC_BATCH_ROWS = 500_000  # runs × offices scored at once in the Monte Carlo (memory ~ rows × 8 bytes × 30)
+MC_BATCH_ROWS = 250_000  # runs × offices scored at once by one thread (memory ~ rows × 8 bytes × 30)
+# Threads scoring the Monte Carlo's blocks of runs (NumPy releases the GIL on whole-array work):
+# a ranking's 1,000 runs on every core. The blocks and groups write disjoint slices and each peer
+# group draws from its own stream, so the numbers do not depend on how the threads interleave.
+MC_THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
+def _in_parallel(tasks: list[Callable[[], None]]) -> None:
+    """Run `tasks` on MC_THREADS threads (threads of the caller's own: they take its scheduling
+    priority, lowered for background recomputation), or in order when there is one core or one task."""
+    if MC_THREADS == 1 or len(tasks) < 2:
+        for task in tasks:
+            task()
+        return
+    with concurrent.futures.ThreadPoolExecutor(min(MC_THREADS, len(tasks))) as pool:
+        for future in [pool.submit(task) for task in tasks]:
+            future.result()
 
 
 def monte_carlo(
@@ -291,15 +311,23 @@ def monte_carlo(
     redrawn = np.array([bool(i.bootstrap) and resample for i in config.indicators], dtype=bool)
     grp = Groups.of(groups) if n else None  # the offices in peer-group order from here on
     redrawn_runs = None  # runs × offices (in peer-group order) × resampled columns
+    tasks: list[Callable[[], None]] = []
     if resample and archives is not None and grp is not None:
         redrawn_runs = np.empty((runs, n, int(redrawn.sum())))
-        for g, key in enumerate(keys or [str(g) for g in range(gmax)]):
+
+        def resample_group(g: int, key: str, into: np.ndarray, archives: Archives) -> None:
             rows = np.flatnonzero(groups == g)  # ascending: the group's place in peer-group order
             if rows.size:
                 at = int(grp.starts[np.searchsorted(grp.labels, g)])
-                redrawn_runs[:, at : at + rows.size, :] = _resampled_group(
+                into[:, at : at + rows.size, :] = _resampled_group(
                     values, archives, config, rows, group_rng(seed, key), runs
                 )
+
+        tasks = [
+            functools.partial(resample_group, g, key, redrawn_runs, archives)
+            for g, key in enumerate(keys or [str(g) for g in range(gmax)])
+        ]
+    _in_parallel(tasks)  # each group has its own random stream and its own slice
     weights = np.empty((runs, len(DIMENSIONS)))
     chosen = np.empty(runs, dtype=int)
     for r in range(runs):
@@ -310,23 +338,31 @@ def monte_carlo(
     order = grp.order
     ranked = np.empty((runs, n))  # runs × offices in peer-group order
     composed = np.empty((runs, n)) if composites is not None else None
-    block = max(1, MC_BATCH_ROWS // n)
+
+    def score_block(method: str, once: np.ndarray, dims_once: np.ndarray, rs: np.ndarray, grp: Groups) -> None:
+        dims: list[np.ndarray] = [dims_once[:, d] for d in range(len(DIMENSIONS))]  # offices, or runs × offices
+        if redrawn_runs is not None and redrawn.any():
+            dims = _redrawn_dimensions(once, dims, redrawn_runs[rs], redrawn, model, method=method, grp=grp)
+        composite = composite_of(dims, [weights[rs, d][:, None] for d in range(len(DIMENSIONS))])
+        composite = np.broadcast_to(composite, (rs.size, n))
+        ranked[rs] = ranks_rows(-np.round(composite, 9), grp.starts, grp.counts, "min")
+        if composed is not None:
+            composed[rs] = composite
+
+    tasks = []
     for m, method in enumerate(mc.methods):
         picked = np.flatnonzero(chosen == m)
         if not picked.size:
             continue
         once = normalise(values, method=method, higher=model.higher, targets=model.targets, groups=groups)[order]
         dims_once = dimension_scores(once, model)
-        for b in range(0, picked.size, block):
-            rs = picked[b : b + block]
-            dims: list[np.ndarray] = [dims_once[:, d] for d in range(len(DIMENSIONS))]  # offices, or runs × offices
-            if redrawn_runs is not None and redrawn.any():
-                dims = _redrawn_dimensions(once, dims, redrawn_runs[rs], redrawn, model, method=method, grp=grp)
-            composite = composite_of(dims, [weights[rs, d][:, None] for d in range(len(DIMENSIONS))])
-            composite = np.broadcast_to(composite, (rs.size, n))
-            ranked[rs] = ranks_rows(-np.round(composite, 9), grp.starts, grp.counts, "min")
-            if composed is not None:
-                composed[rs] = composite
+        # blocks of at most MC_BATCH_ROWS runs × offices, and at least one per core
+        block = max(1, min(MC_BATCH_ROWS // n, -(-picked.size // MC_THREADS)))
+        tasks += [
+            functools.partial(score_block, method, once, dims_once, picked[b : b + block], grp)
+            for b in range(0, picked.size, block)
+        ]
+    _in_parallel(tasks)  # each block writes its own runs
     ranks[order] = ranked.T
     if composites is not None and composed is not None:
         composites[order] = composed.T

@@ -260,26 +260,32 @@ def normalise_runs(
     sign = np.where(higher, 1.0, -1.0)
     x = x * sign
     nan = np.isnan(x)
-    n = _per_group(np.add, ~nan, starts, counts)
-    lo = _per_group(np.fmin, x, starts, counts)
-    hi = _per_group(np.fmax, x, starts, counts)
+
+    def per_group(reduce: np.ufunc, values: np.ndarray) -> np.ndarray:
+        return _per_group(reduce, values, starts, counts)
+
+    # Each method reduces only what it reads (a group reduction is a pass over runs × offices).
     with np.errstate(invalid="ignore", divide="ignore"):
         if method == "minmax":
-            span = hi - lo
+            lo = per_group(np.fmin, x)
+            span = per_group(np.fmax, x) - lo
             out = np.where(span > 0, (x - lo) / span * 100, NEUTRAL)
         elif method == "zscore":
-            mean = _per_group(np.add, np.nan_to_num(x), starts, counts) / n
-            var = _per_group(np.add, np.nan_to_num((x - mean) ** 2), starts, counts) / n
+            n = per_group(np.add, ~nan)
+            mean = per_group(np.add, np.nan_to_num(x)) / n
+            var = per_group(np.add, np.nan_to_num((x - mean) ** 2)) / n
             sd = np.sqrt(var)
             z = np.where(sd > 0, (x - mean) / sd, 0.0)
             out = np.clip(NEUTRAL + 10 * z, 0, 100)
         elif method == "percentile":
+            n = per_group(np.add, ~nan)
             runs, offices, columns = x.shape
             flat = x.transpose(0, 2, 1).reshape(runs * columns, offices)  # one row per (run, column)
             r = ranks_rows(flat, starts, counts, "average").reshape(runs, columns, offices).transpose(0, 2, 1)
             out = np.where(n > 1, (r - 1) / np.maximum(n - 1, 1) * 100, NEUTRAL)
         elif method == "target":
-            best = np.where(np.isnan(targets), hi, targets * sign)
+            lo = per_group(np.fmin, x)
+            best = np.where(np.isnan(targets), per_group(np.fmax, x), targets * sign)
             span = best - lo
             out = np.where(span > 0, np.clip((x - lo) / span, 0, 1) * 100, 100.0)
         else:

@@ -237,3 +237,37 @@ def test_the_bootstrap_is_exact_or_parametric_per_peer_group() -> None:
     finally:
         ranking.EXACT_BOOTSTRAP_LIMIT = saved
     assert ranking.bootstrap_kind(None, np.zeros(3, dtype=int)) == "exact"
+
+
+@settings(max_examples=15, deadline=None)
+@given(values=values_st, seed=st.integers(0, 1000), runs=st.integers(1, 30), batch=st.integers(1, 10))
+def test_monte_carlo_gives_the_same_numbers_on_one_thread_and_on_several(values, seed, runs, batch) -> None:
+    """The Monte Carlo's blocks of runs and its peer groups' resampling run on several threads; the
+    ranks and composites must be those of running them one after the other."""
+    from metrics import ranking
+
+    model = Model.from_config(CONFIG)
+    groups = np.random.default_rng(seed).integers(0, 3, values.shape[0])
+    archives = _archives(values, seed)
+    got = {}
+    saved = ranking.MC_BATCH_ROWS, ranking.MC_THREADS
+    try:
+        for threads in (1, 4):
+            ranking.MC_BATCH_ROWS, ranking.MC_THREADS = batch * values.shape[0], threads
+            composites = np.full((values.shape[0], runs), np.nan)
+            ranks = ranking.monte_carlo(
+                values,
+                groups,
+                model,
+                CONFIG,
+                archives=archives,
+                runs=runs,
+                seed=seed,
+                composites=composites,
+                keys=["A", "B", "C"],
+            )
+            got[threads] = (ranks, composites)
+    finally:
+        ranking.MC_BATCH_ROWS, ranking.MC_THREADS = saved
+    assert np.array_equal(got[1][0], got[4][0], equal_nan=True)
+    assert np.array_equal(got[1][1], got[4][1], equal_nan=True)
