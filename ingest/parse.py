@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -303,6 +303,35 @@ def _typed_frame(frame: pl.DataFrame, spec: KindSpec, contract: Contract) -> pl.
 def _typed_small(frame: pl.DataFrame, spec: KindSpec, contract: Contract, present: list[str]) -> pl.DataFrame:
     """What `_typed_frame` makes, in one select: the same expressions on every row (a column the
     file lacks is a column of nulls, typed as the blank row is)."""
+    missing, dates, out = _memo(
+        ("small", spec.kind, tuple(present)), contract, lambda: _small_exprs(spec, contract, present)
+    )
+    return frame.with_columns(missing).with_columns(dates).select(out)
+
+
+# Expressions built for a contract, by what they depend on besides it (an online appraisal built the
+# same few hundred expressions on every entry: 5 ms). Polars expressions are immutable and reusable.
+T = TypeVar("T")
+_EXPRS: dict[tuple, tuple[Contract, Any]] = {}
+_EXPRS_MOST = 64
+
+
+def _memo(key: tuple, contract: Contract, build: Callable[[], T]) -> T:
+    """`build()`, kept for `contract` (by identity; the entry holds it, so its id is not reused) and `key`."""
+    full = (id(contract), *key)
+    got = _EXPRS.get(full)
+    if got is not None and got[0] is contract:
+        return got[1]
+    value = build()
+    if len(_EXPRS) >= _EXPRS_MOST:
+        _EXPRS.clear()
+    _EXPRS[full] = (contract, value)
+    return value
+
+
+def _small_exprs(
+    spec: KindSpec, contract: Contract, present: list[str]
+) -> tuple[list[pl.Expr], list[pl.Expr], list[pl.Expr]]:
     missing = [pl.lit(None, dtype=pl.String).alias(c.name) for c in spec.columns if c.name not in present]
     dates: list[pl.Expr] = []
     out: list[pl.Expr] = [*(pl.col(m) for m in META), pl.col(EXTRA).alias("__err_")]
@@ -315,7 +344,7 @@ def _typed_small(frame: pl.DataFrame, spec: KindSpec, contract: Contract, presen
             parts = (pl.col(f"__date_{col.name}"), pl.col(f"__time_{col.name}"))
         value, err = _typed_column(col, contract, norm, parts)
         out += [value, err, norm.is_null().alias(f"__null_{col.name}")]
-    return frame.with_columns(missing).with_columns(dates).select(out)
+    return missing, dates, out
 
 
 def _rule_errors(kind: str, contract: Contract) -> list[tuple[str, pl.Expr]]:
@@ -399,7 +428,7 @@ def parse(
     typed = typed.filter(mask).drop([c for c in typed.columns if c.startswith("__null_")])
     raw = frame.filter(mask)
 
-    rules = _rule_errors(spec.kind, contract)
+    rules = _memo(("rules", spec.kind), contract, lambda: _rule_errors(spec.kind, contract))
     if rules:
         typed = typed.with_columns(
             [pl.coalesce(pl.col(f"__err_{col}"), expr).alias(f"__err_{col}") for col, expr in rules]
