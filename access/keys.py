@@ -17,18 +17,19 @@ import os
 import secrets
 from pathlib import Path
 
+from core import settings
+
 
 class KeyFileError(RuntimeError):
     """A key file exists but cannot be read, or holds no key."""
 
 
 def secret_file() -> Path:
-    return Path(os.environ.get("IPDASH_SECRET_FILE", Path.home() / ".config" / "ipdash" / "secret_key"))
+    return settings.current().secret_file
 
 
 def audit_key_file() -> Path:
-    given = os.environ.get("IPDASH_AUDIT_KEY_FILE")
-    return Path(given) if given else secret_file().with_name(secret_file().name + ".audit")
+    return settings.current().audit_key_path
 
 
 _READ: dict[Path, str] = {}  # keys once read, per file (a key file never changes while in use)
@@ -61,15 +62,15 @@ def _generated(path: Path, *, create: bool) -> str | None:
 
 def session_key() -> str:
     """The key that signs session cookies (generated on first use)."""
-    env = os.environ.get("IPDASH_SECRET_KEY")
-    return env if env else str(_generated(secret_file(), create=True))
+    given = settings.current().secret_key
+    return given.get_secret_value() if given else str(_generated(secret_file(), create=True))
 
 
 def audit_key(*, create: bool = True) -> bytes | None:
     """The key of the audit chain; None when there is none and `create` is False (a verifier on a
     machine without the key)."""
-    env = os.environ.get("IPDASH_AUDIT_KEY")
-    if env:
-        return env.encode("utf-8")
+    given = settings.current().audit_key
+    if given:
+        return given.get_secret_value().encode("utf-8")
     text = _generated(audit_key_file(), create=create)
     return text.encode("utf-8") if text is not None else None

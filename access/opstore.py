@@ -25,6 +25,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from core import settings
 from queries import versions
 from queries.statements import OPS, collection, op_sql
 
@@ -57,8 +58,8 @@ class OpStoreError(RuntimeError):
 
 def default_path(db: str | os.PathLike[str]) -> Path:
     """`ipdash-ops.sqlite` beside the analytic store, unless $IPDASH_OPS_DB says otherwise."""
-    env = os.environ.get("IPDASH_OPS_DB")
-    return Path(env) if env else Path(db).parent / "ipdash-ops.sqlite"
+    given = settings.current().ops_db
+    return given if given else Path(db).parent / "ipdash-ops.sqlite"
 
 
 def _pg_node(node: exp.Expr) -> exp.Expr:
@@ -104,7 +105,7 @@ class OpStore:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, url: str | None = None) -> None:
-        self.url = url if url is not None else os.environ.get("IPDASH_DATABASE_URL") or None
+        self.url = url if url is not None else settings.current().database_url
         self.path = Path(path)
         self._local = threading.local()
         if self.url:

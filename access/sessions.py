@@ -9,26 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import secrets
 
 from access.opstore import OpStore
 from access.users import User, user_of_row
+from core import settings
 from queries.statements import op_sql
 
 DEFAULT_HOURS = 12
 
 
-class SessionSettingError(ValueError):
-    """IPDASH_SESSION_HOURS is not a whole number of hours between 1 and 720."""
-
-
 def lifetime() -> dt.timedelta:
-    """$IPDASH_SESSION_HOURS as a duration (1–720 hours; default 12)."""
-    text = os.environ.get("IPDASH_SESSION_HOURS", str(DEFAULT_HOURS)).strip()
-    if not text.isdigit() or not 1 <= int(text) <= 720:
-        raise SessionSettingError(f"IPDASH_SESSION_HOURS must be a whole number of hours from 1 to 720, not {text!r}")
-    return dt.timedelta(hours=int(text))
+    """IPDASH_SESSION_HOURS as a duration (core/settings.py)."""
+    return dt.timedelta(hours=settings.current().session_hours)
 
 
 def _hash(session_id: str) -> str:

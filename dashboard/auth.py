@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import os
 from urllib.parse import urlsplit, urlunsplit
 
 import flask
@@ -30,6 +29,7 @@ from access import audit, sessions
 from access.keys import session_key
 from access.opstore import OpStore
 from access.users import ROLES, User, authenticate
+from core import settings
 
 OPEN_PREFIXES = (
     "/login",
@@ -120,11 +120,8 @@ def safe_next(target: object) -> str:
 
 
 def max_request_bytes() -> int:
-    """$IPDASH_MAX_REQUEST_MB (default 30) in bytes."""
-    try:
-        return max(1, int(os.environ.get("IPDASH_MAX_REQUEST_MB", "30"))) << 20
-    except ValueError:
-        return 30 << 20
+    """IPDASH_MAX_REQUEST_MB in bytes."""
+    return settings.current().max_request_mb << 20
 
 
 def init_auth(server: Flask, ops: OpStore) -> LoginThrottle:
@@ -134,7 +131,7 @@ def init_auth(server: Flask, ops: OpStore) -> LoginThrottle:
     server.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=os.environ.get("IPDASH_HTTPS", "") == "1",
+        SESSION_COOKIE_SECURE=settings.current().https,
         PERMANENT_SESSION_LIFETIME=session_hours,  # the cookie's signature is not accepted longer either
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
@@ -168,7 +165,7 @@ def init_auth(server: Flask, ops: OpStore) -> LoginThrottle:
 
     # memory:// counts per worker process; several workers and hosts share counts through Redis
     # (IPDASH_RATELIMIT_STORAGE=redis://host:6379).
-    throttle = LoginThrottle(os.environ.get("IPDASH_RATELIMIT_STORAGE", "memory://"))
+    throttle = LoginThrottle(settings.current().ratelimit_storage)
 
     def page(message: str | None, nxt: str, status: int):
         return render_template_string(LOGIN_PAGE, message=message, next=nxt, csrf_token=generate_csrf()), status

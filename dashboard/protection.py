@@ -16,7 +16,6 @@ headers on every response, and a same-origin check on every request that changes
 
 from __future__ import annotations
 
-import os
 from urllib.parse import urlsplit
 
 import dash
@@ -27,20 +26,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from access import audit
 from access.opstore import OpStore
+from core import settings
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-class ProtectionSettingError(ValueError):
-    """A protection setting has a value that is not accepted."""
-
-
 def trusted_proxies() -> int:
-    """$IPDASH_TRUSTED_PROXIES: the number of reverse proxies in front of the server (0–5)."""
-    text = os.environ.get("IPDASH_TRUSTED_PROXIES", "0").strip()
-    if not text.isdigit() or int(text) > 5:
-        raise ProtectionSettingError(f"IPDASH_TRUSTED_PROXIES must be a number of proxies from 0 to 5, not {text!r}")
-    return int(text)
+    """IPDASH_TRUSTED_PROXIES: the number of reverse proxies in front of the server (core/settings.py)."""
+    return settings.current().trusted_proxies
 
 
 def content_security_policy(app: dash.Dash) -> dict[str, str | list[str]]:
@@ -73,7 +66,7 @@ def init_protection(app: dash.Dash, ops: OpStore) -> None:
     hops = trusted_proxies()
     if hops:
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    https = os.environ.get("IPDASH_HTTPS", "") == "1"
+    https = settings.current().https
     Talisman(
         server,
         force_https=False,  # TLS ends at the proxy; IPDASH_HTTPS=1 says it does

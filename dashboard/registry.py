@@ -12,7 +12,6 @@ each app builds its own registry, so tests can build apps with different pages s
 from __future__ import annotations
 
 import importlib
-import os
 import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,11 +21,10 @@ from typing import Any
 from dash import dcc, html
 
 from access import policy
+from core import settings
 from dashboard import widgets
 from dashboard.context import Context, Request
 from dashboard.i18n import t
-
-EXTRA_PAGES_ENV = "IPDASH_EXTRA_PAGES"
 
 
 @dataclass(frozen=True)
@@ -78,7 +76,7 @@ class Registry:
         from dashboard import pages as package
 
         names = [f"{package.__name__}.{m.name}" for m in sorted(pkgutil.iter_modules(package.__path__), key=str)]
-        env = [n.strip() for n in os.environ.get(EXTRA_PAGES_ENV, "").split(",") if n.strip()]
+        env = settings.current().extra_page_modules
         reg = cls()
         for name in [*names, *extra, *env]:
             module = importlib.import_module(name)

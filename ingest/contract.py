@@ -9,14 +9,14 @@ problem, so a bad edit fails at start-up, not in the middle of an ingest.
 from __future__ import annotations
 
 import functools
-import os
 import re
 import tomllib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
-from pathlib import Path
+
+from core import settings
 
 KINDS = ("offices", "staffing", "cases", "appraisals", "inspectors")
 SCALAR_TYPES = {"code", "text", "date", "timestamp", "int", "decimal", "bool", "list", "year", "score"}
@@ -342,12 +342,12 @@ def every_item(checklists: dict[str, Checklist]) -> dict[str, ChecklistItem]:
 
 def checklist_folder() -> list[tuple[str, str]]:
     """(file name, text) of every checklist file of the folder $IPDASH_CHECKLISTS (*.toml)."""
-    folder = os.environ.get("IPDASH_CHECKLISTS", "").strip()
+    folder = settings.current().checklists
     if not folder:
         return []
-    if not Path(folder).is_dir():
+    if not folder.is_dir():
         raise ContractError(f"IPDASH_CHECKLISTS: {folder}: not a folder")
-    return [(str(p), p.read_text("utf-8")) for p in sorted(Path(folder).glob("*.toml"))]
+    return [(str(p), p.read_text("utf-8")) for p in sorted(folder.glob("*.toml"))]
 
 
 def _combine(default: Checklist, extra: list[Checklist], vetoes: dict[str, str]) -> dict[str, Checklist]:

@@ -8,6 +8,7 @@ and messages go to stderr.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sqlite3
 import sys
@@ -16,6 +17,7 @@ from typing import NoReturn
 
 import duckdb
 
+from core import settings
 from ipdash import assess_commands, notify_commands, validate, visit_commands
 from ipdash.admin_commands import cmd_audit, cmd_users
 from ipdash.commands import (
@@ -38,7 +40,6 @@ from ipdash.inspection_commands import (
     cmd_supervise,
     cmd_verify_draw,
 )
-from ipdash.settings import DEFAULT_DB
 
 
 class Parser(argparse.ArgumentParser):
@@ -58,7 +59,7 @@ def _common(suppress: bool) -> Parser:
     default = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
     common.add_argument(
         "--db",
-        default=default(os.environ.get("IPDASH_DB", DEFAULT_DB)),
+        default=default(settings.current().db),
         help="the DuckDB store (default ./data/ipdash.duckdb, or $IPDASH_DB)",
     )
     common.add_argument(
@@ -293,7 +294,28 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("serve", parents=[common, serve_opts], help="serve the dashboard")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "settings", parents=[common], help="the IPDASH_* settings in force on this host (secrets masked)"
+    )
+    p.add_argument("--markdown", action="store_true", help="print docs/settings.md: every setting with its help")
+    p.set_defaults(func=cmd_settings)
     return parser
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    """Print every setting with the value in force (secrets masked), or their reference as Markdown."""
+    if args.markdown:
+        print(settings.markdown(), end="")
+        return EXIT_OK
+    got = settings.current().shown()
+    if args.json:
+        print(json.dumps(got, ensure_ascii=False, indent=2))
+    else:
+        width = max(len(k) for k in got)
+        for name, value in got.items():
+            print(f"{name:<{width}}  {'—' if value is None else value}")
+    return EXIT_OK
 
 
 def _one_line(exc: BaseException) -> str:
@@ -302,7 +324,7 @@ def _one_line(exc: BaseException) -> str:
 
 # Commands that need no store, and those that build one when it is absent; every other command only
 # reads or adds to an existing store and refuses a --db where there is none.
-STORELESS = {"sample-size", "verify-draw"}
+STORELESS = {"sample-size", "verify-draw", "settings"}
 CREATES_STORE = {"ingest", "demo"}
 OPERATIONAL_ONLY = {"users", "audit"}  # they read the operational store, which may stand alone
 
@@ -311,6 +333,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Every file the product writes (the stores, rejects, population files, uploads, reports, the
     # SQLite operational store with its password hashes) is readable by its owner only.
     os.umask(0o077)
+    try:
+        settings.current()  # every setting checked before anything else reads one
+    except settings.SettingError as exc:
+        print(f"ipdash: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func

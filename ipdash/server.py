@@ -12,6 +12,7 @@ slow request (a report, a first ranking) from blocking the others. Access logs a
 from __future__ import annotations
 
 import json
+import sys
 
 from gunicorn.app.base import BaseApplication
 
@@ -28,6 +29,9 @@ ACCESS_LOG_FORMAT = json.dumps(
         "pid": "%(p)s",
     }
 )
+
+
+GIL_SWITCH = 0.001  # seconds a thread may hold the interpreter lock while another waits for it
 
 
 class Server(BaseApplication):
@@ -62,6 +66,12 @@ class Server(BaseApplication):
 
     def load(self):
         from dashboard.app import create_app
+
+        # A worker's threads share one interpreter lock. While one thread records an appraisal or
+        # recomputes a ranking (tens to hundreds of ms of Python), a cached page waiting in another
+        # thread gets the lock only when the busy one is made to hand it over: every 5 ms by default,
+        # every GIL_SWITCH here, so that short requests are not held behind long ones.
+        sys.setswitchinterval(GIL_SWITCH)
         from notify.scheduler import minutes_from_env, start
 
         app = create_app(db=self.db, warm=True, warm_depth=self.warm_depth, refresh_in_background=True).server

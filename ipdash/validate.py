@@ -17,6 +17,7 @@ import os
 import re
 from pathlib import Path
 
+from core import settings
 from queries.statements import duck_sql
 
 DUCKDB_MAGIC = b"DUCK"  # bytes 8..12 of every DuckDB database file
@@ -121,7 +122,7 @@ def require_store(db: str, *, may_create: bool, operational_only: bool = False) 
     if operational_only and not path.exists() and not path.is_dir():
         from access.opstore import default_path
 
-        if os.environ.get("IPDASH_DATABASE_URL") or default_path(db).is_file():
+        if settings.current().database_url or default_path(db).is_file():
             return
     if path.is_dir():
         raise Invalid(f"--db {db} is a folder; give the store file (such as ./data/ipdash.duckdb)")

@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ import polars as pl
 import sqlglot
 from sqlglot import exp
 
+from core import settings
 from metrics.config import Config
 from metrics.indicators import register_inputs
 from metrics.ranking import composite_runs, composites, rank_interval
@@ -286,9 +286,9 @@ def available_schemes() -> tuple[list[Scheme], list[str]]:
     """The shipped example and every scheme file of the folder $IPDASH_SCHEMES (*.toml), each loaded
     and checked; and the problems of those that could not be (file, key, problem)."""
     paths = [default_scheme_path()]
-    folder = os.environ.get("IPDASH_SCHEMES", "").strip()
+    folder = settings.current().schemes
     if folder:
-        paths += sorted(Path(folder).glob("*.toml"))
+        paths += sorted(folder.glob("*.toml"))
     schemes, problems = [], []
     for path in paths:
         try:

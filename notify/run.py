@@ -34,6 +34,7 @@ from access import audit
 from access.files import write_private
 from access.opstore import OpStore
 from access.users import get_user
+from core import settings
 from metrics.config import Config
 from notify import compose
 from notify.subscriptions import BEIJING, last_slot, listed
@@ -62,16 +63,16 @@ class Mailer:
     def from_env(cls, outbox: Path) -> Mailer:
         """The settings IPDASH_SMTP_HOST, _PORT, _STARTTLS, _USER, _PASSWORD, IPDASH_MAIL_FROM and
         IPDASH_OUTBOX (README, Settings)."""
-        host = os.environ.get("IPDASH_SMTP_HOST") or None
-        starttls = os.environ.get("IPDASH_SMTP_STARTTLS", "1" if host else "0") == "1"
+        got = settings.current()
+        starttls = got.smtp_starttls if got.smtp_starttls is not None else got.smtp_host is not None
         return cls(
-            outbox=Path(os.environ.get("IPDASH_OUTBOX") or outbox),
-            host=host,
-            port=int(os.environ.get("IPDASH_SMTP_PORT") or (587 if starttls else 25)),
+            outbox=got.outbox or outbox,
+            host=got.smtp_host,
+            port=got.smtp_port or (587 if starttls else 25),
             starttls=starttls,
-            user=os.environ.get("IPDASH_SMTP_USER") or None,
-            password=os.environ.get("IPDASH_SMTP_PASSWORD") or None,
-            sender=os.environ.get("IPDASH_MAIL_FROM") or "ipdash@localhost",
+            user=got.smtp_user,
+            password=got.smtp_password.get_secret_value() if got.smtp_password else None,
+            sender=got.mail_from,
         )
 
     def send(self, message: EmailMessage, name: str) -> str:

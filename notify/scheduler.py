@@ -5,12 +5,12 @@ item go out once, however many run it."""
 from __future__ import annotations
 
 import logging
-import os
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from access.opstore import OpStore, default_path
+from core import settings
 from metrics.config import default_config
 from notify.run import run
 from queries.store import Store
@@ -21,12 +21,7 @@ log = logging.getLogger("ipdash.notify")
 def minutes_from_env() -> int | None:
     """IPDASH_NOTIFY_MINUTES as a whole number of minutes (1–1440), None when unset; ValueError
     naming the setting when it is anything else."""
-    raw = os.environ.get("IPDASH_NOTIFY_MINUTES", "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 1440:
-        raise ValueError(f"IPDASH_NOTIFY_MINUTES={raw!r}: give a whole number of minutes from 1 to 1440")
-    return int(raw)
+    return settings.current().notify_minutes
 
 
 def start(db: str, minutes: int) -> BackgroundScheduler:

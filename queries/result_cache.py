@@ -48,6 +48,7 @@ import polars as pl
 import sqlglot
 from sqlglot import exp
 
+from core import settings
 from queries import versions
 from queries.statements import duck_sql
 from queries.store import PUBLISH_ID_KEY
@@ -63,7 +64,7 @@ _warned: set[str] = set()  # directories already reported as not writable (once 
 def cache_dir(con: duckdb.DuckDBPyConnection) -> Path | None:
     """The directory for results of the publish `con` reads, or None (no cache: switched off, not a
     store file, or a store published before publish ids existed)."""
-    if os.environ.get(SWITCH, "").lower() in ("off", "0", "false", "no"):
+    if not settings.current().result_cache:
         return None
     try:
         got = con.execute(duck_sql("store.attached_path")).fetchall()

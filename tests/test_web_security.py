@@ -208,12 +208,12 @@ def test_the_address_is_taken_through_the_trusted_proxies_only(golden, tmp_path,
 
 
 def test_a_bad_proxy_setting_is_refused_with_its_name(golden, tmp_path, monkeypatch) -> None:
+    from core.settings import SettingError
     from dashboard.app import create_app
-    from dashboard.protection import ProtectionSettingError
 
     monkeypatch.setenv("IPDASH_SECRET_KEY", "x")
     monkeypatch.setenv("IPDASH_TRUSTED_PROXIES", "all")
-    with pytest.raises(ProtectionSettingError, match="IPDASH_TRUSTED_PROXIES"):
+    with pytest.raises(SettingError, match="IPDASH_TRUSTED_PROXIES='all' is not accepted: a whole number from 0 to 5"):
         create_app(db=str(golden.path), ops_path=str(tmp_path / "ops.sqlite"))
 
 
