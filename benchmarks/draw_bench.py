@@ -29,7 +29,8 @@ import polars as pl  # noqa: E402
 
 from benchmarks.ingest_bench import machine, write_results  # noqa: E402
 from benchmarks.metrics_bench import best  # noqa: E402
-from inspection.draw import Item, make_manifest, population_file, prefix_provinces, verify  # noqa: E402
+from inspection.draw import Item, make_manifest, population_file, prefix_provinces  # noqa: E402
+from inspection.verify import verify  # noqa: E402
 
 KINDS = ("infringement_dispute", "counterfeit", "other_dispute")
 

@@ -27,6 +27,7 @@ from dashboard import ids, inputs, shell, table_export, views
 from dashboard.audit_page import init_audit_page
 from dashboard.auth import init_auth
 from dashboard.cache import VersionedCache
+from dashboard.charts import PALETTES
 from dashboard.context import Context, OutsideYear, Request, control_deps, parse_controls, query_of
 from dashboard.i18n import LANGS, t
 from dashboard.protection import init_protection
@@ -34,7 +35,6 @@ from dashboard.public_page import init_public_page
 from dashboard.registry import Registry
 from dashboard.report_jobs import ReportJobs
 from dashboard.request_checks import init_request_checks
-from dashboard.shell import PALETTES
 from metrics.config import Config, default_config
 from queries.store import Store
 from reports.data import collect

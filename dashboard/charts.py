@@ -20,6 +20,7 @@ from metrics.results import RankedOffice
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 SCALES = {"viridis": "Viridis", "cividis": "Cividis", "okabe": [[0, "#D55E00"], [0.5, "#F0E442"], [1, "#0072B2"]]}
+PALETTES = tuple(SCALES)  # the choices of the palette control
 # Every chart offers one button: save it as a PNG (twice the screen's resolution), nothing else.
 GRAPH_CONFIG: Any = {
     "displaylogo": False,

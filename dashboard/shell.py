@@ -15,6 +15,7 @@ from flask_login import current_user
 from access import policy
 from dashboard import data, ids, inputs, views
 from dashboard.auth import role_label
+from dashboard.charts import PALETTES
 from dashboard.context import Context, control_deps, first, query_of
 from dashboard.i18n import LANGS, t
 from dashboard.registry import Registry
@@ -24,7 +25,6 @@ from metrics.config import DIMENSIONS, METHODS
 CONTROL_LABELS = ("year", "as_of", "method", "peer", "lang", "palette", "weights")
 PEERS = ("siblings", "configured")
 DROPDOWNS = (ids.OFFICE_SEARCH, ids.YEAR, ids.METHOD, ids.PEER, ids.PALETTE)  # their own words follow the language
-PALETTES = ("viridis", "cividis", "okabe")
 
 
 def layout(ctx: Context) -> html.Div:

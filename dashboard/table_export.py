@@ -18,9 +18,9 @@ from dash.development.base_component import Component
 
 from access import audit, policy
 from dashboard import ids, inputs, views
+from dashboard.charts import PALETTES
 from dashboard.context import Context, OutsideYear, control_deps, parse_controls, query_of
 from dashboard.i18n import LANGS, t
-from dashboard.shell import PALETTES
 from dashboard.view_types import RankRow
 from dashboard.views import Controls, Viewer
 from metrics.config import DIMENSIONS

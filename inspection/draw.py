@@ -14,7 +14,7 @@ import io
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
@@ -149,10 +149,10 @@ def draw_sample(items: list[Item], *, seed: str, plan_id: str, sizes: dict[str, 
         },
         schema=dict.fromkeys(POPULATION_HEADER, pl.String),
     )
-    return _sample(frame, seed=seed, plan_id=plan_id, sizes=sizes)
+    return sample_frame(frame, seed=seed, plan_id=plan_id, sizes=sizes)
 
 
-def _sample(frame: pl.DataFrame, *, seed: str, plan_id: str, sizes: dict[str, dict[str, int]]) -> list[Drawn]:
+def sample_frame(frame: pl.DataFrame, *, seed: str, plan_id: str, sizes: dict[str, dict[str, int]]) -> list[Drawn]:
     """draw_sample over a frame. DuckDB computes the SHA-256 keys (its sha256() is the lowercase hex
     digest of the UTF-8 bytes, as hashlib's) and the per-stratum order; strings compare by bytes,
     which for UTF-8 is the order of code points, as Python's. The tests check this against hashlib."""
@@ -319,7 +319,7 @@ def make_manifest(
     (recomputing an old manifest) the province is the code's first two digits instead."""
     frame = population_frame(population)
     sizes = sizes_from_counts(dict(frame.group_by("stratum").len().iter_rows()), plan.get("rule", {}))
-    sample = _sample(frame, seed=seed, plan_id=plan["plan_id"], sizes=sizes)
+    sample = sample_frame(frame, seed=seed, plan_id=plan["plan_id"], sizes=sizes)
     named = sorted({s["office_code"] for s in sample} | {i["office_code"] for i in pool})
     if algorithm == ALGORITHM_V1:
         provinces = prefix_provinces(named)
@@ -356,60 +356,3 @@ def make_manifest(
 
 def manifest_sha256(manifest: Mapping[str, Any]) -> str:
     return sha256_hex(json.dumps(manifest, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
-
-
-def verify(manifest: Mapping[str, Any], population: bytes) -> list[str]:
-    """Recompute `manifest` (as read from its JSON file: any shape) from `population` and its own parameters; return every difference."""
-    if manifest.get("algorithm") == "sha256-visit-v1":  # a return-visit draw (inspection/visits.py)
-        from inspection.visits import make_visit_manifest
-
-        return compare(
-            manifest,
-            population,
-            lambda: make_visit_manifest(
-                plan=manifest["plan"],
-                population=population,
-                seed=manifest["seed"],
-                pool=manifest["visitor_pool"],
-                handlers=manifest["handlers"],
-                created_at=manifest["created_at"],
-                created_by=manifest["created_by"],
-            ),
-        )
-    if manifest.get("algorithm") not in ALGORITHMS:
-        return [
-            f"unknown algorithm {manifest.get('algorithm')!r}; this verifier implements "
-            f"{', '.join((*ALGORITHMS, 'sha256-visit-v1'))}"
-        ]
-    return compare(
-        manifest,
-        population,
-        lambda: make_manifest(
-            plan=manifest["plan"],
-            population=population,
-            seed=manifest["seed"],
-            pool=manifest["inspector_pool"],
-            provinces=manifest.get("provinces") or {},
-            created_at=manifest["created_at"],
-            created_by=manifest["created_by"],
-            algorithm=manifest["algorithm"],
-        ),
-    )
-
-
-def compare(manifest: Mapping[str, Any], population: bytes, rebuild: Callable[[], Mapping[str, Any]]) -> list[str]:
-    """Every difference between `manifest` and the draw `rebuild()` makes again from `population`."""
-    problems = []
-    digest = hashlib.sha256(population).hexdigest()
-    if digest != manifest.get("population_sha256"):
-        problems.append(
-            f"population file SHA-256 {digest} differs from the manifest's {manifest.get('population_sha256')}"
-        )
-    try:
-        again = rebuild()
-    except (DrawError, KeyError, ValueError, TypeError) as exc:
-        return problems + [f"cannot recompute the draw: {exc}"]
-    for part in ("stratum_sizes", "sample", "assignments"):
-        if again[part] != manifest.get(part):
-            problems.append(f"{part} differ from the recomputed draw")
-    return problems

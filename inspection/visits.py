@@ -48,10 +48,10 @@ from inspection.draw import (
     Drawn,
     manifest_sha256,
     population_frame,
+    sample_frame,
     sha256_hex,
     sizes_from_counts,
 )
-from inspection.draw import _sample as sample_of
 from inspection.plans import (
     PlanError,
     check_scope,
@@ -126,7 +126,7 @@ def make_visit_manifest(
     every sampled case; the manifest keeps those). Everything to recompute it is in the result."""
     frame = population_frame(population)
     sizes = sizes_from_counts(dict(frame.group_by("stratum").len().iter_rows()), plan.get("rule", {}))
-    sample = sample_of(frame, seed=seed, plan_id=plan["plan_id"], sizes=sizes)
+    sample = sample_frame(frame, seed=seed, plan_id=plan["plan_id"], sizes=sizes)
     kept = {
         f"{s['office_code']}|{s['case_no']}": sorted(handlers.get(f"{s['office_code']}|{s['case_no']}", []))
         for s in sample

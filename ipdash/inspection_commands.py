@@ -29,7 +29,8 @@ def cmd_sample_size(args: argparse.Namespace) -> int:
 def cmd_verify_draw(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from inspection.draw import DrawError, verify
+    from inspection.draw import DrawError
+    from inspection.verify import verify
 
     try:
         try:

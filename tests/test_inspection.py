@@ -20,9 +20,9 @@ from inspection.draw import (
     make_manifest,
     population_file,
     prefix_provinces,
-    verify,
 )
 from inspection.sample_size import attribute_sample_size, ratio_sample_size
+from inspection.verify import verify
 from tests import dash_helpers as dh
 from tests.conftest import ipdash_cli
 from tests.dash_helpers import login

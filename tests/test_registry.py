@@ -12,7 +12,8 @@ from access.opstore import OpStore
 from access.users import add_user
 from dashboard import ids
 from dashboard.app import create_app
-from dashboard.registry import Page, Registry
+from dashboard.page import Page
+from dashboard.registry import Registry
 from tests import dash_helpers as dh
 from tests.fixtures.pages.hello import HELLO_ID
 

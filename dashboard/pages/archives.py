@@ -21,7 +21,7 @@ from dashboard import inspection_views as iv
 from dashboard.context import Context, Request
 from dashboard.i18n import beijing_day, t
 from dashboard.inspector_forms import ingest_result, inspector_block
-from dashboard.registry import Page
+from dashboard.page import Page
 from dashboard.widgets import case_href, grid_words
 from ingest.contract import default_contract
 from inspection.checklist import veto_labels

@@ -14,8 +14,8 @@ from dashboard import assessment_views as av
 from dashboard import charts, ids, inputs
 from dashboard.context import Context, Request
 from dashboard.i18n import colon, num, t
+from dashboard.page import Page
 from dashboard.rectification_views import decode_uploads
-from dashboard.registry import Page
 from dashboard.widgets import dropdown, field, table_exports
 from inspection.assessment import AssessmentError
 from inspection.rectification import RectificationError

@@ -11,7 +11,7 @@ from dashboard.case_views import ENUM_COLUMNS
 from dashboard.context import Request
 from dashboard.followup import supervision_block
 from dashboard.i18n import date, t
-from dashboard.registry import Page
+from dashboard.page import Page
 from dashboard.widgets import breadcrumb
 from ingest.contract import default_contract
 

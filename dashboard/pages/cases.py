@@ -9,7 +9,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from dashboard import case_views, ids, inputs
 from dashboard.context import Context, Request
 from dashboard.i18n import t
-from dashboard.registry import Page
+from dashboard.page import Page
 from dashboard.widgets import case_href, download, grid_words
 from ingest.contract import default_contract
 

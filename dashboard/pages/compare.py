@@ -14,7 +14,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from dashboard import charts, ids, inputs, views
 from dashboard.context import Context, Request, first, query_of
 from dashboard.i18n import num, t
-from dashboard.registry import Page
+from dashboard.page import Page
 from dashboard.widgets import denied, dropdown, indicator_figure, table_exports
 from metrics.config import DIMENSIONS
 

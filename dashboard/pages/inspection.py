@@ -18,9 +18,9 @@ from dashboard import ids, inputs, views
 from dashboard import inspection_views as iv
 from dashboard.context import Context, Request
 from dashboard.i18n import t
+from dashboard.page import Page
 from dashboard.plan_detail import plan_page
 from dashboard.plan_form import plan_toml, plans_page, preview, preview_block
-from dashboard.registry import Page
 from inspection.plans import (
     create_plan,
     lock_plan,

@@ -7,7 +7,7 @@ from dash import html
 from dashboard import data, ids
 from dashboard.context import Request
 from dashboard.i18n import date, num, t, when
-from dashboard.registry import Page
+from dashboard.page import Page
 from ingest.contract import default_contract
 from metrics.config import Config
 

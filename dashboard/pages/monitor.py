@@ -12,7 +12,7 @@ from dashboard import case_views, charts, ids, inputs, views
 from dashboard.context import Context, Request, first, parse_controls, query_of
 from dashboard.followup import overdue_panel
 from dashboard.i18n import num, t
-from dashboard.registry import Page
+from dashboard.page import Page
 from dashboard.view_types import Denied, Monitor
 from dashboard.widgets import case_href, denied, download, dropdown, grid_words
 from ingest.contract import default_contract

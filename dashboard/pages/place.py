@@ -10,7 +10,7 @@ from access import policy
 from dashboard import charts, ids, inputs, table_export, views
 from dashboard.context import Context, Request, control_deps, parse_controls
 from dashboard.i18n import t
-from dashboard.registry import Page
+from dashboard.page import Page
 from dashboard.view_types import Denied, Place, Standing
 from dashboard.widgets import breadcrumb, data_attr, denied, headline, indicator_figure, ranking_table
 from metrics.config import DIMENSIONS

@@ -8,7 +8,7 @@ from dashboard import charts, ids, views
 from dashboard.context import Request
 from dashboard.followup import overdue_panel, visit_panel
 from dashboard.i18n import num, pct, t
-from dashboard.registry import Page
+from dashboard.page import Page
 from dashboard.view_types import Denied, Profile, ProfileMissing, ProfileNational
 from dashboard.widgets import breadcrumb, change, data_attr, denied, indicator_figure, signal_cell, table_exports
 from metrics.config import DIMENSIONS

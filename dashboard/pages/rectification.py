@@ -16,7 +16,7 @@ from dashboard import ids, inputs, widgets
 from dashboard import rectification_views as rv
 from dashboard.context import Context, Request
 from dashboard.i18n import num, t, when
-from dashboard.registry import Page
+from dashboard.page import Page
 from ingest.contract import default_contract
 from inspection.rectification import RectificationError
 

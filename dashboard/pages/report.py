@@ -9,7 +9,7 @@ from access import policy
 from dashboard import ids
 from dashboard.context import Context, Request
 from dashboard.i18n import t
-from dashboard.registry import Page
+from dashboard.page import Page
 from metrics.config import DIMENSIONS
 
 

@@ -15,7 +15,7 @@ from access.users import list_users
 from dashboard import ids, inputs
 from dashboard.context import Context, Request
 from dashboard.i18n import colon, t, when
-from dashboard.registry import Page
+from dashboard.page import Page
 from dashboard.widgets import dropdown, field
 from notify import subscriptions as subs
 from notify.run import mark_read, notifications

@@ -17,7 +17,7 @@ from dashboard import supervision_views as sv
 from dashboard.context import Context, Request
 from dashboard.followup import supervision_block
 from dashboard.i18n import t
-from dashboard.registry import Page
+from dashboard.page import Page
 from inspection.supervision import SupervisionError
 
 

@@ -17,7 +17,7 @@ from dashboard import charts, ids, inputs
 from dashboard import visit_views as vv
 from dashboard.context import Context, Request
 from dashboard.i18n import beijing_day, num, pct, t
-from dashboard.registry import Page
+from dashboard.page import Page
 from dashboard.widgets import dropdown
 from inspection.visits import VisitError
 
