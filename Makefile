@@ -2,7 +2,7 @@
 PY ?= .venv/bin/python
 BIN ?= .venv/bin
 
-.PHONY: check static test screenshots
+.PHONY: check check-fast static test screenshots
 check: static test  ## the one check command: lint, format, types, import contracts, tests
 
 static:  ## everything of `check` except the tests (CI runs it before the README's test command)
@@ -16,3 +16,10 @@ test:
 
 screenshots:  ## every dashboard page at 1280 px, zh and en, into docs/screenshots/ (look at them)
 	$(PY) scripts/screenshots.py --out docs/screenshots
+
+check-fast:  ## static checks and the unit tier: the quick loop before a commit
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(PY) -m pytest -m unit -q

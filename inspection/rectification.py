@@ -14,7 +14,7 @@ only to the state the actor saw (`version`), so two reviewers acting at once nev
 
 Who may act is the permission policy's decision (`access.policy`, actions `rectification.respond`
 and `rectification.review`): web callers pass the signed-in user and the office as a resource. The
-command line passes no user: its boundary is the service account (README, threat model).
+command line passes no user: its boundary is the service account (docs/access.md, threat model).
 """
 
 from __future__ import annotations

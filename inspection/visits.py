@@ -1,7 +1,7 @@
 """The return-visit draw (回访, issue 18 item 3): concluded cases drawn by the published SHA-256
 algorithm of inspections, each assigned one visitor who never handled it and is not of its office.
 
-Algorithm `sha256-visit-v1`, short enough to recompute by hand (README, "Return visits"):
+Algorithm `sha256-visit-v1`, short enough to recompute by hand (docs/inspection.md, "Return visits"):
 1. The sample is that of SPEC §4.2: within each stratum of the locked population, archives sorted
    by `SHA-256(seed + "|" + plan_id + "|" + office_code + "|" + case_no)` (lowercase hex), the
    first n drawn, n from the plan's rule.
@@ -508,7 +508,7 @@ def _rate(k: int, n: int) -> dict:
 
 
 def figures(visits: list[dict]) -> dict:
-    """The figures of a set of visits (README "Return visits"; fixture worked by hand):
+    """The figures of a set of visits (docs/inspection.md, "Return visits"; fixture worked by hand):
     coverage = parties reached / cases drawn; mean satisfaction of the parties reached;
     fulfilment = agreements carried out fully / mediated cases reached; each rate with its 95%
     Clopper–Pearson interval; and how many visits are recorded, unsatisfied, and opened a notice."""

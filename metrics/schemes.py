@@ -1,7 +1,7 @@
 """Assessment schemes as offices publish them (issue 19): versioned TOML files of point items in
 sections, validated on load with the file, key and problem named, and scored per office.
 
-Item kinds (README "Assessment schemes"):
+Item kinds (docs/assessment-schemes.md):
 
 | kind | points |
 |---|---|

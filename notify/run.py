@@ -62,7 +62,7 @@ class Mailer:
     @classmethod
     def from_env(cls, outbox: Path) -> Mailer:
         """The settings IPDASH_SMTP_HOST, _PORT, _STARTTLS, _USER, _PASSWORD, IPDASH_MAIL_FROM and
-        IPDASH_OUTBOX (README, Settings)."""
+        IPDASH_OUTBOX (core/settings.py, docs/settings.md)."""
         got = settings.current()
         starttls = got.smtp_starttls if got.smtp_starttls is not None else got.smtp_host is not None
         return cls(

@@ -13,8 +13,8 @@ import pytest
 
 from ingest.run import ingest
 from queries.store import Store
+from tests import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 INGEST = FIXTURES / "ingest"
 
 
@@ -111,30 +111,20 @@ def with_appraisals_of(store: Store, ops):
     return ops
 
 
-# Test tiers (README "Tests"): whole files of app-level tests are integration tests; every test that
-# carries no tier of its own is a unit test. `-m unit` is the quick loop; CI runs every tier.
-INTEGRATION_FILES = {
-    "test_access.py",
-    "test_crash_and_cli.py",
-    "test_dashboard_smoke.py",
-    "test_inspection.py",
-    "test_multihost.py",
-    "test_operational.py",
-    "test_registry.py",
-    "test_report_download.py",
-    "test_result_cache.py",
-    "test_scope_and_audit.py",
-    "test_serving.py",
-}
+# Test tiers: a test's folder is its tier (tests/unit, tests/integration, tests/browser); a test
+# that starts processes or builds larger data also carries `slow`. `-m unit` is the quick loop
+# (`make check-fast`); CI runs every tier.
 TIERS = ("unit", "integration", "slow", "browser")
+FOLDER_TIERS = {"unit": pytest.mark.unit, "integration": pytest.mark.integration, "browser": pytest.mark.browser}
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.path.name in INTEGRATION_FILES:
-            item.add_marker(pytest.mark.integration)
-        if not any(item.get_closest_marker(t) for t in TIERS):
-            item.add_marker(pytest.mark.unit)
+        tier = FOLDER_TIERS.get(item.path.parent.name)
+        if tier is None:
+            raise pytest.UsageError(f"{item.path}: a test lives in the folder of its tier ({', '.join(FOLDER_TIERS)})")
+        if not item.get_closest_marker(tier.name):
+            item.add_marker(tier)
 
 
 # --- a dashboard over the golden data with one user per office role (access and security tests) --

@@ -22,10 +22,11 @@ from access.cells import csv_value
 from dashboard.auth import safe_next
 from dashboard.widgets import case_href
 from inspection.checklist import write_checklist
+from tests import ROOT
 from tests import dash_helpers as dh
 from tests.conftest import INGEST, ipdash_cli
 from tests.conftest import SITE_PASSWORD as PASSWORD
-from tests.test_access import login
+from tests.integration.test_access import login
 
 EVIL_CASE = "=cmd|' /C calc'!A0"
 EVIL_NAME = '=HYPERLINK("https://evil.example","点此")'
@@ -104,7 +105,7 @@ def test_spreadsheet_writers_all_use_the_one_defusing_module() -> None:
         "dashboard/inspection_views.py": "the online form's row, read straight back by the appraisal ingest",
         "ingest/demo.py": "the demo's input files, read back by the ingest",
     }
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     offenders = []
     for path in sorted(root.glob("*/*.py")) + sorted(root.glob("dashboard/pages/*.py")):
         rel = path.relative_to(root).as_posix()
@@ -318,7 +319,7 @@ def test_case_numbers_are_rendered_as_text_with_a_quoted_address(site) -> None:
     rows = json.loads(dh.case_rows(client).data)["response"]["cases-grid"]["getRowsResponse"]["rowData"]
     assert rows and all("](" not in r["case_no"] for r in rows)
     assert all(r["case_href"] == case_href(r["office_code"], r["case_no"]) for r in rows)
-    renderer = (Path(__file__).resolve().parent.parent / "assets" / "dashAgGridComponentFunctions.js").read_text()
+    renderer = (ROOT / "assets" / "dashAgGridComponentFunctions.js").read_text()
     assert "innerHTML" not in renderer and "dangerouslySetInnerHTML" not in renderer
 
 

@@ -11,9 +11,9 @@ import time
 import openpyxl
 
 from access import audit
-from tests.test_access import login
+from tests.integration.test_access import login
 
-pytest_plugins = ["tests.test_access"]  # its fixtures `site` and `golden`
+pytest_plugins = ["tests.integration.test_access"]  # its fixtures `site` and `golden`
 
 
 def start(client, year: int = 2024, lang: str = "zh"):

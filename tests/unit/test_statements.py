@@ -26,9 +26,9 @@ from queries.statements import (
     update_sql,
     where_in,
 )
+from tests import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("access", "queries", "ingest", "metrics", "inspection", "reports", "notify", "dashboard", "ipdash")
+PACKAGES = ("core", "access", "queries", "ingest", "metrics", "inspection", "reports", "notify", "dashboard", "ipdash")
 SCHEMA_FILES = ("schema", "schema_sqlite", "schema_postgres")
 OPS_STATEMENTS = [(ref, text) for ref, text in every(OPS) if ref.split(".")[0] not in SCHEMA_FILES]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from sqlglot.errors import OptimizeError
@@ -12,6 +11,7 @@ from sqlglot.errors import OptimizeError
 from ingest.contract import ContractError, fold, load_contract
 from queries.loader import sql, sql_names
 from queries.schema import check_sql
+from tests import ROOT
 
 CHECKLIST = """version = "t"
 [[items]]
@@ -76,7 +76,7 @@ def test_contract_errors_name_file_key_and_problem(contract: str, message: str) 
 def test_ignored_headers_and_veto_names_come_from_the_contract_file() -> None:
     from inspection.checklist import veto_labels
 
-    shipped = (Path(__file__).resolve().parent.parent / "ingest" / "contract.toml").read_text("utf-8")
+    shipped = (ROOT / "ingest" / "contract.toml").read_text("utf-8")
     changed = load_contract(shipped.replace('"备注", ', '"附注", '), CHECKLIST)
     assert fold("附注") in changed.kinds["cases"].ignored and fold("备注") not in changed.kinds["cases"].ignored
     assert veto_labels() == {

@@ -32,7 +32,7 @@ from inspection.draw import Manifest, make_manifest, population_file
 from metrics.config import default_config
 from metrics.ranking import rank_offices, sensitivity
 from metrics.results import RankingJson, Sensitivity
-from tests.test_inspection import ITEMS, PLAN, POOL, TREE
+from tests.integration.test_inspection import ITEMS, PLAN, POOL, TREE
 
 
 def problems(value: Any, kind: Any, where: str = "result") -> list[str]:

@@ -1,5 +1,5 @@
 """The return-visit draw `sha256-visit-v1` (issue 18 item 3), checked against a second implementation
-written from its description in the README ("Return visits"), and through `ipdash verify-draw`."""
+written from its description in docs/inspection.md ("Return visits"), and through `ipdash verify-draw`."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def h(text: str) -> str:
 
 
 def reference(population: list[Item], plan: dict, seed: str, pool: list[dict], handlers: dict) -> tuple[list, list]:
-    """The README's description, step by step, with nothing from inspection.visits."""
+    """The description in docs/inspection.md, step by step, with nothing from inspection.visits."""
     strata: dict[str, list[Item]] = {}
     for it in population:
         strata.setdefault(it.stratum, []).append(it)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from core import settings
+from tests import ROOT
 from tests.conftest import ipdash_cli
 
-ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = ("core", "access", "queries", "ingest", "metrics", "inspection", "reports", "notify", "dashboard", "ipdash")
 
 

@@ -16,10 +16,11 @@ from ingest.run import ingest
 from inspection.plans import PlanError, parse_plan
 from inspection.results import draw_results
 from queries.store import Store
+from tests import FIXTURES, ROOT
 from tests.conftest import ipdash_cli
 
-FIXTURE = Path(__file__).parent / "fixtures" / "checklists"
-SHIPPED = Path(__file__).resolve().parent.parent / "ingest"
+FIXTURE = FIXTURES / "checklists"
+SHIPPED = ROOT / "ingest"
 CASES = "案号,办案机构代码,案件类型,专利类型,案件来源,收到日期,立案日期,结案日期,结案方式\n" + "".join(
     f"{c},{o},专利侵权纠纷,外观设计,当事人请求,2024-03-01,2024-03-04,2024-05-06,调解\n"
     for c, o in (("H-1", "330100"), ("H-2", "330100"), ("N-1", "320100"), ("N-2", "320100"))

@@ -26,9 +26,10 @@ from metrics.schemes import (
     parse_scheme,
 )
 from queries.store import Store
+from tests import FIXTURES
 from tests.conftest import ipdash_cli
 
-FIXTURE = Path(__file__).parent / "fixtures" / "schemes"
+FIXTURE = FIXTURES / "schemes"
 HEADER = "案号,办案机构代码,案件类型,专利类型,案件来源,收到日期,立案日期,结案日期,结案方式\n"
 CASES = [
     "ZA-1,330100,专利侵权纠纷,外观设计,当事人请求,2024-03-04,2024-03-04,2024-05-06,调解",

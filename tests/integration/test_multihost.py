@@ -22,9 +22,10 @@ from access import audit
 from access.opstore import OpStore, default_path
 from access.users import add_user
 from queries.store import Store
+from tests import FIXTURES
 from tests.dash_helpers import login_http, route_body
 from tests.fixtures.metrics.build import load_golden
-from tests.test_serving import free_port, launch, stop
+from tests.integration.test_serving import free_port, launch, stop
 
 pytestmark = pytest.mark.slow
 PASSWORD = "multihost-test-password"
@@ -53,7 +54,7 @@ def nginx_binary() -> str:
 
 
 def start_nginx(tmp: Path, upstream: str) -> tuple[subprocess.Popen, str]:
-    """nginx on a free port in front of `upstream`, as the README deploys it: no keep-alive towards
+    """nginx on a free port in front of `upstream`, as docs/serving.md deploys it: no keep-alive towards
     the upstream, so consecutive requests of one browser reach whichever worker accepts them."""
     port = free_port()
     for d in ("body", "proxy", "fcgi", "uwsgi", "scgi"):
@@ -270,7 +271,7 @@ def test_two_reviewers_on_two_hosts_act_on_a_notice_once(tmp_path: Path, pg_url:
     db.parent.mkdir()
     ops = OpStore(default_path(db), url=pg_url)
     store = Store(db, ops=ops)
-    fixtures = Path(__file__).parent / "fixtures" / "ingest"
+    fixtures = FIXTURES / "ingest"
     for kind, name in (("offices", "offices.csv"), ("staffing", "staffing.csv"), ("inspectors", "inspectors.csv")):
         ingest(store, kind, [str(fixtures / name)], progress=False)
     (tmp_path / "c.csv").write_text(

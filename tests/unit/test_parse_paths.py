@@ -4,8 +4,6 @@ fixture file, and random messy values in every column, go through both."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,8 +13,9 @@ from polars.testing import assert_frame_equal
 from ingest import parse
 from ingest.contract import default_contract
 from ingest.readers import read_any
+from tests import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
+INGEST = FIXTURES / "ingest"
 FILES = {
     "cases_errors.csv": "cases",
     "cases_gb18030.csv": "cases",
@@ -44,7 +43,7 @@ def both(frame: pl.DataFrame, kind: str, monkeypatch: pytest.MonkeyPatch) -> tup
 @pytest.mark.parametrize("name", sorted(FILES))
 def test_fixture_files_type_alike_on_both_paths(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     kind = FILES[name]
-    table = read_any(FIXTURES / name, default_contract().kinds[kind])
+    table = read_any(INGEST / name, default_contract().kinds[kind])
     small, large = both(table.frame, kind, monkeypatch)
     assert small.height == table.frame.height > 0
     assert_frame_equal(small, large)
