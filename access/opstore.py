@@ -138,6 +138,15 @@ class OpStore:
             con.close()
 
     @property
+    def identity(self) -> str:
+        """What tells this operational store from another (the key of what is kept from it): its
+        URL, or its SQLite file with the file's inode (a store deleted and made anew is another)."""
+        if self.url:
+            return self.url
+        st = os.stat(self.path)
+        return f"{self.path.resolve()}:{st.st_dev}:{st.st_ino}"
+
+    @property
     def backend(self) -> str:
         return "postgresql" if self.url else "sqlite"
 

@@ -335,14 +335,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     try:
         # DuckDB capped at 200 MB: the national workbook at 5M cases then peaks under 500 MB in all.
-        with contextlib.closing(Store(args.db).reader(memory_limit="200MB")) as con:
+        # One Store and one OpStore for every reader of the command: the operational records
+        # (appraisals, draw samples) are then read once, not once per Store.
+        ops = OpStore(default_path(args.db))
+        store = Store(args.db, ops=ops)
+        with contextlib.closing(store.reader(memory_limit="200MB")) as con:
             data = collect(con, config, year=args.year, scope=args.scope, as_of=args.as_of, runs=args.runs)
             data.rectification_as_of = dt.date.today()
-            ops = OpStore(default_path(args.db))
             data.rectifications = for_report(ops, con, year=args.year, scope=data.scope, as_of=data.rectification_as_of)
-            data.assessment = workbook_assessment(
-                ops, Store(args.db, ops=ops), config, year=args.year, scope=data.scope
-            )
+            data.assessment = workbook_assessment(ops, store, config, year=args.year, scope=data.scope)
             progress(0.2, "figures")
             rows = stream_cases(con, scope_code=data.scope, year=args.year) if args.with_cases else None
             written = write_workbook(
@@ -353,7 +354,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 case_rows=rows,
                 progress=progress,
                 published_at=scalar(con, duck_sql("meta.published_at")),
-                audit_anchor=audit.anchor(OpStore(default_path(args.db))),
+                audit_anchor=audit.anchor(ops),
             )
     except (StoreError, ReportError) as exc:
         raise BadInput(str(exc)) from exc

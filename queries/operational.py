@@ -13,21 +13,28 @@ facts give appraisal columns only to cases closed in the assessment year). So be
 version, each write bumps `appraisals:<closed year>`, and results over the appraised case facts
 are keyed on the version of their year only (`appraisal_version`): an appraisal of a 2024 case
 leaves 2023's figures, the monitoring and the case explorer cached.
+
+A process's first snapshot reads every appraisal; it keeps them as one Parquet file beside the
+result cache, so that the next process to start (`ipdash report`, a worker) reads that file instead
+of turning every row into Python objects. Later changes are merged in memory as before.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import duckdb
 import polars as pl
 from sqlglot import exp
 
-from queries import versions
+from queries import result_cache, versions
 from queries.statements import duck_sql, op_sql
 
 # The relations' columns and DuckDB types (the scope and SQL checks declare them from here).
@@ -76,6 +83,7 @@ _RAW_SCHEMA = {
     "defects": pl.String,
 }
 WATCHED = ("appraisals", "draws")  # the version counters a snapshot depends on
+MIRROR = "operational-appraisals-"  # the name of the file that keeps every appraisal (`Overlay.snapshot`)
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,12 @@ class Snapshot:
     @functools.cached_property
     def arrow(self) -> tuple[Any, Any, Any]:
         """The three relations as Arrow, converted once per snapshot (every reader registers them)."""
-        return self.appraisals.to_arrow(), self.draw_samples.to_arrow(), self.year_versions.to_arrow()
+        newest = pl.CompatLevel.newest()
+        return (
+            self.appraisals.to_arrow(compat_level=newest),
+            self.draw_samples.to_arrow(compat_level=newest),
+            self.year_versions.to_arrow(compat_level=newest),
+        )
 
 
 def raw_frame(records: Iterable[Any], schema: dict[str, Any]) -> pl.DataFrame:
@@ -157,7 +170,16 @@ class Overlay:
         got = self.ops.versions()
         return tuple(got.get(name, 0) for name in WATCHED)
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, *, mirror: Path | None = None) -> Snapshot:
+        """The records as of now: the last snapshot while the counters have not moved.
+
+        Args:
+            mirror: the publish's result-cache directory (`result_cache.cache_dir`); beside it a
+                process that reads every appraisal keeps them as Parquet, keyed by this operational
+                store, its counter and its row count, and the next process (a command, a worker
+                starting) reads that file instead of the operational store (0.1 s instead of 1.3 s
+                and 400 MB of Python rows at 240,000 appraisals).
+        """
         key = self.key()
         snap = self._snap
         if snap is not None and snap.key == key:
@@ -168,7 +190,8 @@ class Overlay:
                 return snap
             while True:  # the counters before and after the read agree: the rows are of that version
                 all_versions = self.ops.versions()
-                appraisals = self._appraisals(snap, all_versions)
+                kept = self._mirror(mirror, all_versions) if snap is None else None  # a process's first read
+                appraisals = self._appraisals(snap, all_versions, kept)
                 samples = (
                     snap.draw_samples
                     if snap is not None and _same(snap, all_versions, "draws")
@@ -180,6 +203,8 @@ class Overlay:
                 after = self.ops.versions()
                 if after == all_versions:
                     break
+            if kept is not None and not kept.exists():  # read whole now, at a version that held still
+                result_cache.keep_frame(kept, appraisals, replacing=f"{MIRROR}*.parquet")
             years = [
                 (int(k.split(":", 1)[1]), v)
                 for k, v in all_versions.items()
@@ -194,13 +219,36 @@ class Overlay:
             self._snap = snap
             return snap
 
-    def _appraisals(self, snap: Snapshot | None, now: dict[str, int]) -> pl.DataFrame:
+    def _mirror(self, where: Path | None, now: dict[str, int]) -> Path | None:
+        """The file that keeps every appraisal as of the counter in `now` (None: no mirror): named by
+        a digest of the operational store's identity, the counter and the number of rows, so that a
+        store created anew (whose counters start again) never reads another store's rows."""
+        identity = getattr(self.ops, "identity", None)
+        if where is None or identity is None:
+            return None
+        stored = self.ops.read(op_sql("appraisals.count"))[0]["n"]
+        body = json.dumps(
+            {
+                "store": identity,
+                "appraisals": now.get("appraisals", 0),
+                "rows": int(stored),
+                "schema": list(_RAW_SCHEMA),
+            }
+        )
+        return where.parent / f"{MIRROR}{hashlib.sha256(body.encode('utf-8')).hexdigest()}.parquet"
+
+    def _appraisals(self, snap: Snapshot | None, now: dict[str, int], kept: Path | None = None) -> pl.DataFrame:
         """Every stored appraisal. After a change, only the rows of runs newer than the snapshot's are
         read and merged in: a run writes its rows with its run id, above every id on record, and the
         store's writes are serialised, so nothing older can appear later. When the merged count
-        differs from the stored count (rows were removed), everything is read again."""
+        differs from the stored count (rows were removed), everything is read again: from the
+        mirror file `kept` when a process already wrote it at this version."""
         if snap is not None and _same(snap, now, "appraisals"):
             return snap.appraisals
+        if snap is None and kept is not None:
+            frame = result_cache.kept_frame(kept)
+            if frame is not None and frame.schema == pl.Schema(_RAW_SCHEMA):
+                return frame
         if snap is not None and snap.appraisals.height:
             last = snap.appraisals["run_id"].max()
             if last is not None:

@@ -150,6 +150,33 @@ def cached_frame(
     return frame
 
 
+def kept_frame(path: Path) -> pl.DataFrame | None:
+    """The frame kept at `path` by `keep_frame`, or None (absent, torn or foreign)."""
+    try:
+        return pl.read_parquet(path)
+    except FileNotFoundError:
+        return None
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        log.warning("result cache: cannot read %s (%s); recomputing", path, exc)
+        return None
+
+
+def keep_frame(path: Path, frame: pl.DataFrame, *, replacing: str | None = None) -> None:
+    """Keep `frame` at `path`, a file beside the publishes' directories (it outlives a publish),
+    written atomically; then remove the files of glob `replacing` in that folder that it replaces.
+    A folder that cannot be written costs only the speed."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _write(path, frame)
+        for old in path.parent.glob(replacing) if replacing else ():
+            if old != path:
+                old.unlink(missing_ok=True)  # a process about to read it reads the source instead
+    except OSError as exc:
+        if str(path.parent) not in _warned:
+            _warned.add(str(path.parent))
+            log.warning("result cache: cannot write %s (%s); answering without it", path, exc)
+
+
 T = TypeVar("T")
 
 
@@ -231,19 +258,24 @@ def _ensure(where: Path) -> None:
 def _keep(where: Path, path: Path, frame: pl.DataFrame) -> None:
     try:
         _ensure(where)
-        fd, tmp = tempfile.mkstemp(dir=where, suffix=".part")  # mode 0600
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                frame.write_parquet(fh)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        _write(path, frame)
         _trim(where)
     except OSError as exc:  # read-only or full disk: answer without keeping it
         if str(where) not in _warned:
             _warned.add(str(where))
             log.warning("result cache: cannot write %s (%s); answering without it", path, exc)
+
+
+def _write(path: Path, frame: pl.DataFrame) -> None:
+    """`frame` as Parquet at `path`, whole or not at all (a temporary file of mode 0600, renamed)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            frame.write_parquet(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _trim(where: Path) -> None:

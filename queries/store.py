@@ -160,8 +160,9 @@ class Store:
         install_macros(con)
         if operational:
             from queries.operational import register
+            from queries.result_cache import cache_dir
 
-            register(con, self.overlay.snapshot())
+            register(con, self.overlay.snapshot(mirror=cache_dir(con)))
         return con
 
     def thread_reader(self) -> duckdb.DuckDBPyConnection:
@@ -175,7 +176,9 @@ class Store:
         """
         con = self._thread_connection()
         local = self._local
-        snap = self.overlay.snapshot()  # new operational records: registered anew, same file
+        from queries.result_cache import cache_dir
+
+        snap = self.overlay.snapshot(mirror=cache_dir(con))  # new operational records: registered anew, same file
         if getattr(local, "snap", None) is not snap:
             from queries.operational import register
 

@@ -220,6 +220,37 @@ def test_the_overlay_reads_only_newer_runs_and_matches_a_full_read(world, tmp_pa
     assert overlay.snapshot().appraisals.filter(pl.col("draw_id") == "P-D1").height == 0
 
 
+def test_a_new_process_reads_the_appraisals_from_the_mirror_until_they_change(world, tmp_path) -> None:
+    """The first full read keeps every appraisal beside the result cache; the next overlay (a
+    command, a worker starting) reads that file, not the operational store, and equals a full read;
+    after a change, or in another operational store, the file is not used."""
+    from queries.operational import _RAW_SCHEMA, MIRROR, Overlay, raw_frame
+
+    store, ops = world
+    locked(store, ops)
+    run_draw(ops, store, "P", seed="7", actor="admin")
+    where = tmp_path / "store.cache" / "publish"
+    full = lambda: raw_frame(ops.read("SELECT * FROM appraisals ORDER BY office_code, case_no, draw_id"), _RAW_SCHEMA)
+    assert Overlay(ops).snapshot(mirror=where).appraisals.equals(full())
+    (kept,) = where.parent.glob(f"{MIRROR}*.parquet")
+    reads: list[str] = []
+    real_read = ops.read
+    ops.read = lambda sql, params=(): (reads.append(sql), real_read(sql, params))[1]  # type: ignore[method-assign]
+    assert Overlay(ops).snapshot(mirror=where).appraisals.equals(full())
+    assert not any("FROM appraisals ORDER BY" in q for q in reads[:-1]), reads
+    with ops.write() as con:
+        con.execute("DELETE FROM appraisals WHERE rowid IN (SELECT min(rowid) FROM appraisals)")
+        from access.opstore import bump
+
+        bump(con, "appraisals")
+    reads.clear()
+    assert Overlay(ops).snapshot(mirror=where).appraisals.equals(full())
+    assert any("FROM appraisals ORDER BY" in q for q in reads[:-1]), reads
+    assert [p.name for p in where.parent.glob(f"{MIRROR}*.parquet")] != [kept.name]  # replaced, not added
+    other = OpStore(tmp_path / "other-ops.sqlite")
+    assert Overlay(other).snapshot(mirror=where).appraisals.height == 0
+
+
 def test_a_changed_result_is_audited_as_a_change(world, tmp_path) -> None:
     store, ops = world
     locked(store, ops)
