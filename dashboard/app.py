@@ -79,7 +79,7 @@ def create_app(
         the configured Dash app (its Flask server is `app.server`).
     """
     ops = OpStore(ops_path or default_path(db))
-    store = Store(db, ops=ops)
+    store = Store(db, ops=ops, mirror_appraisals=bool(warm))  # a serving worker reads every appraisal
     config = default_config()
     cache = VersionedCache(
         store.path,

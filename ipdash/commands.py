@@ -338,7 +338,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         # One Store and one OpStore for every reader of the command: the operational records
         # (appraisals, draw samples) are then read once, not once per Store.
         ops = OpStore(default_path(args.db))
-        store = Store(args.db, ops=ops)
+        store = Store(args.db, ops=ops, mirror_appraisals=True)
         with contextlib.closing(store.reader(memory_limit="200MB")) as con:
             data = collect(con, config, year=args.year, scope=args.scope, as_of=args.as_of, runs=args.runs)
             data.rectification_as_of = dt.date.today()

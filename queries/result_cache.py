@@ -50,8 +50,8 @@ from sqlglot import exp
 
 from core import settings
 from queries import versions
+from queries.meta_keys import PUBLISH_ID_KEY
 from queries.statements import duck_sql
-from queries.store import PUBLISH_ID_KEY
 
 log = logging.getLogger(__name__)
 

@@ -27,11 +27,8 @@ from typing import Any
 
 import duckdb
 
+from queries.meta_keys import DATA_VERSION_KEY, PUBLISH_ID_KEY, SCHEMA_VERSION_KEY
 from queries.statements import ANALYTIC, collection, duck_sql
-
-SCHEMA_VERSION_KEY = "schema_version"
-DATA_VERSION_KEY = "data_version"
-PUBLISH_ID_KEY = "publish_id"
 
 
 class StoreError(RuntimeError):
@@ -101,8 +98,12 @@ class Store:
             (queries/operational.py); by default the one beside `path` (or $IPDASH_DATABASE_URL).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, ops: Any = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, ops: Any = None, mirror_appraisals: bool = False) -> None:
+        """`mirror_appraisals`: a process that reads every appraisal keeps them as Parquet beside the
+        result cache for the next one to start (the workbook command and the dashboard's workers,
+        which read them all; a command that only looks something up writes nothing)."""
         self.path = Path(path)
+        self.mirror_appraisals = mirror_appraisals
         self._local = threading.local()
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self._ops = ops
@@ -162,7 +163,7 @@ class Store:
             from queries.operational import register
             from queries.result_cache import cache_dir
 
-            register(con, self.overlay.snapshot(mirror=cache_dir(con)))
+            register(con, self.overlay.snapshot(mirror=cache_dir(con) if self.mirror_appraisals else None))
         return con
 
     def thread_reader(self) -> duckdb.DuckDBPyConnection:
@@ -178,7 +179,8 @@ class Store:
         local = self._local
         from queries.result_cache import cache_dir
 
-        snap = self.overlay.snapshot(mirror=cache_dir(con))  # new operational records: registered anew, same file
+        # new operational records: registered anew, same file
+        snap = self.overlay.snapshot(mirror=cache_dir(con) if self.mirror_appraisals else None)
         if getattr(local, "snap", None) is not snap:
             from queries.operational import register
 
