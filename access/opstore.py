@@ -207,6 +207,20 @@ class OpStore:
                     raise
         raise AssertionError("unreachable")
 
+    def batches(self, sql: str, params: tuple | dict = (), size: int = 50_000) -> Iterator[list[Any]]:
+        """The rows of one long read in lists of at most `size`, on a connection of its own (so that
+        a caller holds one list of rows at a time, not every row of a large table)."""
+        con = self.connect()
+        try:
+            cursor = con.execute(sql, params)
+            while True:
+                got = cursor.fetchmany(size)
+                if not got:
+                    return
+                yield list(got)
+        finally:
+            con.close()
+
     def versions(self) -> dict[str, int]:
         """Every data version counter (see `bump`)."""
         return {r["name"]: int(r["version"]) for r in self.read(op_sql("versions.all"))}

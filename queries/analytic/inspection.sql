@@ -59,7 +59,13 @@ SELECT a.draw_id, a.office_code, a.case_no, a.inspector_id,
     a.checklist_version, strftime(a.inspected_at, '%Y-%m-%d') AS inspected_at,
     year(c.closed_date) AS closed_year, a.source_sha256, a.source_row, a.run_id,
     CAST(to_json(given_notes(a.notes)) AS VARCHAR) AS notes, CAST(to_json(a.defects) AS VARCHAR) AS defects
-FROM appraisals AS a LEFT JOIN cases AS c ON c.office_code = a.office_code AND c.case_no = a.case_no
+FROM appraisals AS a
+LEFT JOIN (
+    -- the cases of the run's offices only: DuckDB then skips the row groups of every other office
+    -- (the cases are stored by office), as the unknown-case check does
+    SELECT x.office_code, x.case_no, x.closed_date FROM cases AS x
+    WHERE x.office_code IN (SELECT r.office_code FROM appraisals AS r WHERE r.run_id = $run)
+) AS c ON c.office_code = a.office_code AND c.case_no = a.case_no
 WHERE a.run_id = $run
 
 -- name: visitor_pool

@@ -196,7 +196,9 @@ def test_the_overlay_reads_only_newer_runs_and_matches_a_full_read(world, tmp_pa
     inspector = next(a["inspector_id"] for a in manifest["assignments"] if a["office_code"] == s["office_code"])
     reads: list[str] = []
     real_read = ops.read
+    real_batches = ops.batches
     ops.read = lambda sql, params=(): (reads.append(sql), real_read(sql, params))[1]  # type: ignore[method-assign]
+    ops.batches = lambda sql, params=(), size=50_000: (reads.append(sql), real_batches(sql, params, size))[1]  # type: ignore[method-assign]
     for k, score in enumerate((5, 6)):  # a new result, then the same archive changed
         ingest(
             store,
@@ -235,7 +237,9 @@ def test_a_new_process_reads_the_appraisals_from_the_mirror_until_they_change(wo
     (kept,) = where.parent.glob(f"{MIRROR}*.parquet")
     reads: list[str] = []
     real_read = ops.read
+    real_batches = ops.batches
     ops.read = lambda sql, params=(): (reads.append(sql), real_read(sql, params))[1]  # type: ignore[method-assign]
+    ops.batches = lambda sql, params=(), size=50_000: (reads.append(sql), real_batches(sql, params, size))[1]  # type: ignore[method-assign]
     assert Overlay(ops).snapshot(mirror=where).appraisals.equals(full())
     assert not any("FROM appraisals ORDER BY" in q for q in reads[:-1]), reads
     with ops.write() as con:
@@ -733,3 +737,16 @@ def test_concurrent_uploads_of_one_archive_count_once(world, tmp_path) -> None:
         t.join()
     assert sorted((c.loaded, c.unchanged) for c in results) == [(0, 1), (0, 1), (0, 1), (1, 0)]
     assert ops.read("SELECT count(*) AS n FROM appraisals WHERE draw_id = 'P-D1'")[0]["n"] == 1
+
+
+def test_a_long_read_in_batches_gives_every_row_once(world) -> None:
+    """`OpStore.batches` hands a long read over a few rows at a time (the overlay's full read of
+    every appraisal): together the batches are the rows of one read, in order."""
+    store, ops = world
+    locked(store, ops)
+    run_draw(ops, store, "P", seed="7", actor="admin")
+    sql = "SELECT office_code, case_no, draw_id FROM draw_samples ORDER BY office_code, case_no, draw_id"
+    whole = [tuple(r) for r in ops.read(sql)]
+    parts = list(ops.batches(sql, size=3))
+    assert len(whole) > 3 and all(0 < len(p) <= 3 for p in parts)
+    assert [tuple(r) for p in parts for r in p] == whole
