@@ -25,9 +25,9 @@ from tests.conftest import ipdash_cli, with_appraisals_of
 # in state the threads share (CPython gh-106905, fixed in 3.11.8), and pytest rewriting a module
 # mid-test while the test's server threads run can trip it ("AST constructor recursion depth
 # mismatch"), which failed the browser run twice.
-from tests.unit.test_notify import PASSWORD as NOTIFY_PASSWORD
-from tests.unit.test_notify import build_world
-from tests.unit.test_rectification import published_world
+from tests.integration.test_notify import PASSWORD as NOTIFY_PASSWORD
+from tests.integration.test_notify import build_world
+from tests.integration.test_rectification import published_world
 
 pytestmark = pytest.mark.browser
 
