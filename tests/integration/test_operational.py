@@ -222,7 +222,7 @@ def test_the_overlay_reads_only_newer_runs_and_matches_a_full_read(world, tmp_pa
     assert overlay.snapshot().appraisals.filter(pl.col("draw_id") == "P-D1").height == 0
 
 
-def test_a_new_process_reads_the_appraisals_from_the_mirror_until_they_change(world, tmp_path) -> None:
+def test_a_new_process_reads_the_appraisals_from_the_mirror_until_they_change(world, tmp_path, monkeypatch) -> None:
     """The first full read keeps every appraisal beside the result cache; the next overlay (a
     command, a worker starting) reads that file, not the operational store, and equals a full read;
     after a change, or in another operational store, the file is not used."""
@@ -243,7 +243,10 @@ def test_a_new_process_reads_the_appraisals_from_the_mirror_until_they_change(wo
     assert Overlay(ops).snapshot(mirror=where).appraisals.equals(full())
     assert not any("FROM appraisals ORDER BY" in q for q in reads[:-1]), reads
     with ops.write() as con:
-        con.execute("DELETE FROM appraisals WHERE rowid IN (SELECT min(rowid) FROM appraisals)")
+        con.execute(
+            "DELETE FROM appraisals WHERE (office_code, case_no, draw_id) IN "
+            "(SELECT office_code, case_no, draw_id FROM appraisals ORDER BY office_code, case_no, draw_id LIMIT 1)"
+        )
         from access.opstore import bump
 
         bump(con, "appraisals")
@@ -251,7 +254,9 @@ def test_a_new_process_reads_the_appraisals_from_the_mirror_until_they_change(wo
     assert Overlay(ops).snapshot(mirror=where).appraisals.equals(full())
     assert any("FROM appraisals ORDER BY" in q for q in reads[:-1]), reads
     assert [p.name for p in where.parent.glob(f"{MIRROR}*.parquet")] != [kept.name]  # replaced, not added
+    monkeypatch.delenv("IPDASH_DATABASE_URL", raising=False)  # another store: a SQLite file of its own
     other = OpStore(tmp_path / "other-ops.sqlite")
+    assert other.identity != ops.identity
     assert Overlay(other).snapshot(mirror=where).appraisals.height == 0
 
 
