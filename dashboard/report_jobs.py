@@ -31,15 +31,12 @@ from pathlib import Path
 from access import audit, policy
 from access.opstore import OpStore
 from access.users import User
-from inspection.assessment import for_workbook
-from inspection.rectification import for_report
 from metrics.config import Config
 from metrics.ranking import TableOf
-from metrics.schemes import default_scheme_path, load_scheme
-from queries.statements import duck_sql, op_sql, update_sql
-from queries.store import Store, scalar
-from reports.data import ReportError, collect
-from reports.workbook import write_workbook
+from operations.annual import annual_workbook
+from queries.statements import op_sql, update_sql
+from queries.store import Store
+from reports.data import ReportError
 
 HEARTBEAT = 3.0  # seconds between a running job's signs of life
 STALE = 30.0  # a running job silent this long has lost its worker; the next poll takes it over
@@ -172,31 +169,15 @@ class ReportJobs:
         out = self.dir / f"{job_id}.xlsx"
         part = out.with_name(out.name + ".part")
         try:
-            with contextlib.closing(self.store.reader()) as con:
-                progress(0.05, "figures")
-                data = collect(con, self.config, year=job.year, scope=job.scope, table_of=self.table_of)
-                data.rectification_as_of = dt.date.today()
-                data.rectifications = for_report(
-                    self.ops, con, year=job.year, scope=data.scope, as_of=data.rectification_as_of
-                )
-                data.assessment = for_workbook(
-                    self.ops,
-                    self.store,
-                    self.config,
-                    load_scheme(default_scheme_path()),
-                    year=job.year,
-                    scope=data.scope,
-                )
-                progress(0.25, "writing")
-                published = scalar(con, duck_sql("meta.published_at"))
-            written = write_workbook(
-                data,
+            data, written = annual_workbook(
+                self.store,
                 self.config,
                 part,
+                year=job.year,
+                scope=job.scope,
                 lang=job.lang,
+                table_of=self.table_of,
                 progress=progress,
-                published_at=published,
-                audit_anchor=audit.anchor(self.ops),
             )
             os.chmod(part, 0o600)
             os.replace(part, out)

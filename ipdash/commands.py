@@ -311,18 +311,13 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    import contextlib
-    import datetime as dt
-
     from tqdm import tqdm
 
-    from access import audit
     from access.opstore import OpStore, default_path
-    from inspection.rectification import for_report
     from metrics.config import default_config
-    from queries.store import Store, StoreError, scalar
-    from reports.data import ReportError, collect
-    from reports.workbook import stream_cases, write_workbook
+    from operations.annual import annual_workbook
+    from queries.store import Store, StoreError
+    from reports.data import ReportError
 
     output_file(args.output, "--output")
     check_store(args.db, year_=args.year, as_of=args.as_of, offices={"--scope": args.scope})
@@ -337,25 +332,20 @@ def cmd_report(args: argparse.Namespace) -> int:
         # DuckDB capped at 200 MB: the national workbook at 5M cases then peaks under 500 MB in all.
         # One Store and one OpStore for every reader of the command: the operational records
         # (appraisals, draw samples) are then read once, not once per Store.
-        ops = OpStore(default_path(args.db))
-        store = Store(args.db, ops=ops, mirror_appraisals=True)
-        with contextlib.closing(store.reader(memory_limit="200MB")) as con:
-            data = collect(con, config, year=args.year, scope=args.scope, as_of=args.as_of, runs=args.runs)
-            data.rectification_as_of = dt.date.today()
-            data.rectifications = for_report(ops, con, year=args.year, scope=data.scope, as_of=data.rectification_as_of)
-            data.assessment = workbook_assessment(ops, store, config, year=args.year, scope=data.scope)
-            progress(0.2, "figures")
-            rows = stream_cases(con, scope_code=data.scope, year=args.year) if args.with_cases else None
-            written = write_workbook(
-                data,
-                config,
-                args.output,
-                lang=args.lang,
-                case_rows=rows,
-                progress=progress,
-                published_at=scalar(con, duck_sql("meta.published_at")),
-                audit_anchor=audit.anchor(ops),
-            )
+        store = Store(args.db, ops=OpStore(default_path(args.db)), mirror_appraisals=True)
+        data, written = annual_workbook(
+            store,
+            config,
+            args.output,
+            year=args.year,
+            scope=args.scope,
+            lang=args.lang,
+            as_of=args.as_of,
+            runs=args.runs,
+            with_cases=args.with_cases,
+            progress=progress,
+            memory_limit="200MB",
+        )
     except (StoreError, ReportError) as exc:
         raise BadInput(str(exc)) from exc
     finally:
@@ -381,11 +371,3 @@ def cmd_report(args: argparse.Namespace) -> int:
         f"报告已生成 report written: {args.output} ({written['offices']} offices, sheets: {', '.join(written['sheets'])})",
     )
     return EXIT_OK
-
-
-def workbook_assessment(ops, store, config, *, year: int, scope: str) -> dict | None:
-    """The shipped points-table scheme's results for the workbook's sheets (issue 19)."""
-    from inspection.assessment import for_workbook
-    from metrics.schemes import default_scheme_path, load_scheme
-
-    return for_workbook(ops, store, config, load_scheme(default_scheme_path()), year=year, scope=scope)

@@ -18,22 +18,20 @@ from pathlib import Path
 
 import polars as pl
 
-from access import audit, policy
+from access import policy
 from access.opstore import OpStore
 from access.users import User, get_user
-from inspection.assessment import for_workbook
-from inspection.rectification import for_report, list_notices
+from inspection.rectification import list_notices
 from inspection.supervision import supervised
 from metrics.config import Config
 from metrics.monitor import open_cases
-from metrics.schemes import default_scheme_path, load_scheme
 from notify.subscriptions import needs
+from operations.annual import annual_workbook
 from queries.loader import national_office
 from queries.statements import duck_sql
-from queries.store import Store, rows, scalar
-from reports.data import ReportError, collect
+from queries.store import Store, rows
+from reports.data import ReportError
 from reports.sheet import COUNT, single_sheet
-from reports.workbook import write_workbook
 
 STATUS_WORDS = {  # an open case's status, as the monitoring extract says it
     "zh": {"overdue": "已超期", "warning": "临近期限", "ok": "期限内", "no_limit": "无法定期限"},
@@ -237,21 +235,21 @@ def workbook(ops: OpStore, store: Store, config: Config, username: str, params: 
     day = at.date()
     buf = io.BytesIO()
     if params["report"] == "annual":
-        with contextlib.closing(store.reader()) as con:
-            year = day.year - 1
-            try:
-                data = collect(con, config, year=year, scope=None if r.user.national else r.code)
-            except ReportError as exc:
-                raise Nothing(str(exc)) from exc
-            data.rectification_as_of = day
-            data.rectifications = for_report(ops, con, year=year, scope=data.scope, as_of=day)
-            data.assessment = for_workbook(
-                ops, store, config, load_scheme(default_scheme_path()), year=year, scope=data.scope
-            )
-            published = scalar(con, duck_sql("meta.published_at"))
+        year = day.year - 1
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "report.xlsx"
-            write_workbook(data, config, out, lang=lang, published_at=published, audit_anchor=audit.anchor(ops))
+            try:
+                annual_workbook(
+                    store,
+                    config,
+                    out,
+                    year=year,
+                    scope=None if r.user.national else r.code,
+                    lang=lang,
+                    notices_as_of=day,
+                )
+            except ReportError as exc:
+                raise Nothing(str(exc)) from exc
             buf.write(out.read_bytes())
         name, title = f"ipdash-{r.code}-{year}.xlsx", f"{w['workbook_annual']} {year}"
     else:

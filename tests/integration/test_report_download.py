@@ -83,13 +83,13 @@ def test_a_second_request_while_one_runs_is_refused(site, monkeypatch) -> None:
     import dashboard.report_jobs as rj
 
     gate = threading.Event()
-    real = rj.write_workbook
+    real = rj.annual_workbook
 
     def slow(*args, **kwargs):
         gate.wait(30)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(rj, "write_workbook", slow)
+    monkeypatch.setattr(rj, "annual_workbook", slow)
     client = app.server.test_client()
     login(client, "leader")
     assert "building" in start(client)["report-status"]["children"]

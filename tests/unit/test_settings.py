@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 from core import settings
-from tests import ROOT
+from tests import PRODUCT, ROOT
 from tests.conftest import ipdash_cli
-
-PRODUCT = ("core", "access", "queries", "ingest", "metrics", "inspection", "reports", "notify", "dashboard", "ipdash")
 
 
 def test_the_settings_reference_is_generated_from_the_declaration() -> None:

@@ -26,9 +26,9 @@ from queries.statements import (
     update_sql,
     where_in,
 )
-from tests import ROOT
+from tests import PRODUCT, ROOT
 
-PACKAGES = ("core", "access", "queries", "ingest", "metrics", "inspection", "reports", "notify", "dashboard", "ipdash")
+PACKAGES = PRODUCT
 SCHEMA_FILES = ("schema", "schema_sqlite", "schema_postgres")
 OPS_STATEMENTS = [(ref, text) for ref, text in every(OPS) if ref.split(".")[0] not in SCHEMA_FILES]
 
