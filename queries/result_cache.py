@@ -139,12 +139,9 @@ def cached_frame(
     if where is None:
         return con.sql(sql, params=params).pl()
     path = where / f"{result_key(con, sql, params, depends, versions)}.parquet"
-    try:
-        return pl.read_parquet(path)
-    except FileNotFoundError:
-        pass
-    except (OSError, pl.exceptions.PolarsError) as exc:  # a torn or foreign file: recompute, replace
-        log.warning("result cache: cannot read %s (%s); recomputing", path, exc)
+    kept = kept_frame(path)  # a torn or foreign file counts as absent: recomputed, replaced
+    if kept is not None:
+        return kept
     frame = con.sql(sql, params=params).pl()
     _keep(where, path, frame)
     return frame
@@ -172,9 +169,7 @@ def keep_frame(path: Path, frame: pl.DataFrame, *, replacing: str | None = None)
             if old != path:
                 old.unlink(missing_ok=True)  # a process about to read it reads the source instead
     except OSError as exc:
-        if str(path.parent) not in _warned:
-            _warned.add(str(path.parent))
-            log.warning("result cache: cannot write %s (%s); answering without it", path, exc)
+        _cannot_write(path.parent, path, exc)
 
 
 T = TypeVar("T")
@@ -261,9 +256,14 @@ def _keep(where: Path, path: Path, frame: pl.DataFrame) -> None:
         _write(path, frame)
         _trim(where)
     except OSError as exc:  # read-only or full disk: answer without keeping it
-        if str(where) not in _warned:
-            _warned.add(str(where))
-            log.warning("result cache: cannot write %s (%s); answering without it", path, exc)
+        _cannot_write(where, path, exc)
+
+
+def _cannot_write(folder: Path, path: Path, exc: OSError) -> None:
+    """Say once per process and folder that results cannot be kept there (the answers go on)."""
+    if str(folder) not in _warned:
+        _warned.add(str(folder))
+        log.warning("result cache: cannot write %s (%s); answering without it", path, exc)
 
 
 def _write(path: Path, frame: pl.DataFrame) -> None:

@@ -161,9 +161,8 @@ class Store:
         install_macros(con)
         if operational:
             from queries.operational import register
-            from queries.result_cache import cache_dir
 
-            register(con, self.overlay.snapshot(mirror=cache_dir(con) if self.mirror_appraisals else None))
+            register(con, self._snapshot(con))
         return con
 
     def thread_reader(self) -> duckdb.DuckDBPyConnection:
@@ -177,16 +176,20 @@ class Store:
         """
         con = self._thread_connection()
         local = self._local
-        from queries.result_cache import cache_dir
-
-        # new operational records: registered anew, same file
-        snap = self.overlay.snapshot(mirror=cache_dir(con) if self.mirror_appraisals else None)
+        snap = self._snapshot(con)  # new operational records: registered anew, same file
         if getattr(local, "snap", None) is not snap:
             from queries.operational import register
 
             register(con, snap)
             local.snap = snap
         return con
+
+    def _snapshot(self, con: duckdb.DuckDBPyConnection) -> Any:
+        """The operational records as of now. The appraisal mirror's folder (with `mirror_appraisals`)
+        is looked up only when the overlay reads every appraisal, once per process, not per request."""
+        from queries.result_cache import cache_dir
+
+        return self.overlay.snapshot(mirror=(lambda: cache_dir(con)) if self.mirror_appraisals else None)
 
     def _thread_connection(self) -> duckdb.DuckDBPyConnection:
         """This thread's connection to the file as published now (see `thread_reader`), with

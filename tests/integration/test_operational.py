@@ -233,14 +233,14 @@ def test_a_new_process_reads_the_appraisals_from_the_mirror_until_they_change(wo
     run_draw(ops, store, "P", seed="7", actor="admin")
     where = tmp_path / "store.cache" / "publish"
     full = lambda: raw_frame(ops.read("SELECT * FROM appraisals ORDER BY office_code, case_no, draw_id"), _RAW_SCHEMA)
-    assert Overlay(ops).snapshot(mirror=where).appraisals.equals(full())
+    assert Overlay(ops).snapshot(mirror=lambda: where).appraisals.equals(full())
     (kept,) = where.parent.glob(f"{MIRROR}*.parquet")
     reads: list[str] = []
     real_read = ops.read
     real_batches = ops.batches
     ops.read = lambda sql, params=(): (reads.append(sql), real_read(sql, params))[1]  # type: ignore[method-assign]
     ops.batches = lambda sql, params=(), size=50_000: (reads.append(sql), real_batches(sql, params, size))[1]  # type: ignore[method-assign]
-    assert Overlay(ops).snapshot(mirror=where).appraisals.equals(full())
+    assert Overlay(ops).snapshot(mirror=lambda: where).appraisals.equals(full())
     assert not any("FROM appraisals ORDER BY" in q for q in reads[:-1]), reads
     with ops.write() as con:
         con.execute(
@@ -251,13 +251,13 @@ def test_a_new_process_reads_the_appraisals_from_the_mirror_until_they_change(wo
 
         bump(con, "appraisals")
     reads.clear()
-    assert Overlay(ops).snapshot(mirror=where).appraisals.equals(full())
+    assert Overlay(ops).snapshot(mirror=lambda: where).appraisals.equals(full())
     assert any("FROM appraisals ORDER BY" in q for q in reads[:-1]), reads
     assert [p.name for p in where.parent.glob(f"{MIRROR}*.parquet")] != [kept.name]  # replaced, not added
     monkeypatch.delenv("IPDASH_DATABASE_URL", raising=False)  # another store: a SQLite file of its own
     other = OpStore(tmp_path / "other-ops.sqlite")
     assert other.identity != ops.identity
-    assert Overlay(other).snapshot(mirror=where).appraisals.height == 0
+    assert Overlay(other).snapshot(mirror=lambda: where).appraisals.height == 0
 
 
 def test_a_changed_result_is_audited_as_a_change(world, tmp_path) -> None:
@@ -755,3 +755,18 @@ def test_a_long_read_in_batches_gives_every_row_once(world) -> None:
     parts = list(ops.batches(sql, size=3))
     assert len(whole) > 3 and all(0 < len(p) <= 3 for p in parts)
     assert [tuple(r) for p in parts for r in p] == whole
+
+
+def test_the_mirror_folder_is_looked_up_once_per_process_not_per_request(world, monkeypatch) -> None:
+    """A serving worker keeps the appraisal mirror; its folder costs two DuckDB queries, asked only
+    when the overlay reads every appraisal, never on each request's reused connection."""
+    from queries import result_cache
+
+    db, ops = world
+    asked: list[int] = []
+    real = result_cache.cache_dir
+    monkeypatch.setattr(result_cache, "cache_dir", lambda con: (asked.append(1), real(con))[1])
+    store = Store(db.path, ops=ops, mirror_appraisals=True)
+    for _ in range(3):
+        store.thread_reader()
+    assert len(asked) == 1
