@@ -10,7 +10,7 @@ below it describe the statement. Lines `-- declare: <relation>(<column> <TYPE>, 
 first statement name the working relations the file's statements read besides the store (a
 staging view, a table registered from Python), so that they are checked like the rest. A statement is asked for as `"<file>.<name>"`. The tests parse
 every statement with sqlglot and qualify every table and column against the declared schema
-(tests/test_statements.py); statements that must be built at run time (column lists, the grid's
+(tests/unit/test_statements.py); statements that must be built at run time (column lists, the grid's
 filters) are built as sqlglot trees from a statement here, never pasted together as text.
 """
 

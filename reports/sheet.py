@@ -63,7 +63,7 @@ def _values_to_row(ws, values: Sequence[object], row_idx: int) -> Iterator[Cell]
 
     openpyxl finds out that a value is already a cell by assigning it as a value and catching the
     ValueError, whose message formats the cell's repr: a third of the time of writing a styled cell.
-    This asks directly and writes the same XML (tests/test_report.py compares the two byte for byte).
+    This asks directly and writes the same XML (tests/unit/test_report.py compares the two byte for byte).
     """
     cell = None
     for col_idx, value in enumerate(values, 1):
@@ -91,7 +91,7 @@ class _Plain(list):
 def _row_element(
     ws: Any, values: _Plain, row_idx: int, letters: Sequence[str], style: Callable[[int], str | None]
 ) -> Any:
-    """The <row> element openpyxl's lxml writer writes for `values` (tests/test_report.py compares
+    """The <row> element openpyxl's lxml writer writes for `values` (tests/unit/test_report.py compares
     the bytes): inline text, numbers as "%.16g" with `style(j)`, the style id of column j's format.
     Built as one element tree and written once, instead of a cell object, two attribute lookups
     and three nested writer contexts per value (half of the workbook's time at 5M cases)."""
@@ -117,14 +117,14 @@ def _row_element(
 
 def _is_plain(v: object) -> bool:
     """A value `_row_element` writes exactly as openpyxl would; anything else takes openpyxl's path."""
-    if isinstance(v, str) and type(v) is str:
+    if type(v) is str:
         return (
             len(v) <= _MAX_TEXT
             and not formula_like(v)  # defused on openpyxl's path (access/cells.py)
             and v not in ERROR_CODES
             and ILLEGAL_CHARACTERS_RE.search(v) is None
         )
-    return v is None or type(v) is int or (isinstance(v, float) and type(v) is float and math.isfinite(v))
+    return v is None or type(v) is int or (type(v) is float and math.isfinite(v))
 
 
 class Sheet:
